@@ -1,0 +1,58 @@
+# corio — the commands a user needs.  CMake does the real work underneath.
+#   make          build the library, tests, examples and benchmarks
+#   make test     build and run every test (ctest)
+#   make demo     run the main job
+#   make bench    run the benchmarks beside their peers
+#   make install PREFIX=dir
+#   make asan | tsan | aarch64   the sanitizer and cross builds CI runs
+BUILD  ?= build
+PREFIX ?= /usr/local
+JOBS   ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps test demo bench install asan tsan aarch64 clean format
+
+all: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+deps:
+	@scripts/deps.sh build
+
+test: all
+	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+demo: all
+	@scripts/demo.sh $(BUILD)
+
+bench: deps
+	@scripts/deps.sh bench
+	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build build-bench -j $(JOBS)
+	@bench/run.sh build-bench
+
+install: all
+	@cmake --install $(BUILD) --prefix $(PREFIX)
+
+asan:
+	@scripts/deps.sh ci
+	@$(MAKE) --no-print-directory test BUILD=build-asan \
+	  CMAKE_FLAGS="-DCMAKE_C_COMPILER=clang -DCORIO_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug"
+
+tsan:
+	@scripts/deps.sh ci
+	@cmake -S . -B build-tsan -DCMAKE_C_COMPILER=clang -DCORIO_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build build-tsan -j $(JOBS)
+	@ctest --test-dir build-tsan --output-on-failure -L tsan
+
+aarch64:
+	@scripts/deps.sh ci
+	@cmake -S . -B build-aarch64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake >/dev/null
+	@cmake --build build-aarch64 -j $(JOBS)
+	@ctest --test-dir build-aarch64 --output-on-failure -L core
+
+clean:
+	rm -rf build build-asan build-tsan build-aarch64 build-bench
+
+format:
+	clang-format -i include/*.h include/corio/*.h src/*/*.[ch] tests/*.[ch] examples/*.c bench/*.c

@@ -1,0 +1,25 @@
+/* corio.h — the whole public surface of corio, an asyncio-class runtime for C.
+ *
+ *   corio/base.h    units, errors, corio_run, corio_now, corio_strerror
+ *   corio/task.h    spawn, join, cancel, detach, yield, sleep, gather, wait_for
+ *   corio/scope.h   timeout scopes and shields
+ *   corio/group.h   task groups (structured concurrency)
+ *   corio/fd.h      waiting on file descriptors
+ *   corio/thread.h  thread-pool offload (to_thread)
+ *
+ * Start with docs/guide.md; docs/asyncio.md maps asyncio to corio. */
+#ifndef CORIO_H
+#define CORIO_H
+
+#include "corio/base.h"
+#include "corio/task.h"
+#include "corio/scope.h"
+#include "corio/group.h"
+#include "corio/fd.h"
+#include "corio/thread.h"
+
+#define CORIO_VERSION_MAJOR 0
+#define CORIO_VERSION_MINOR 1
+#define CORIO_VERSION_PATCH 0
+
+#endif

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Install the Debian packages a profile needs, when missing (root + apt).
+#   build  compiler and CMake (make, make test, make demo)
+#   bench  the benchmark peers: Go, Python's uvloop
+#   ci     clang with sanitizer runtimes, aarch64 cross gcc, qemu-user
+set -e
+case "$1" in
+build) pkgs="gcc make cmake libc6-dev" ;;
+bench) pkgs="golang-go python3 python3-uvloop util-linux" ;;
+ci)    pkgs="clang libclang-rt-14-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user" ;;
+*) echo "usage: $0 build|bench|ci" >&2; exit 2 ;;
+esac
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "corio: please install these Debian packages:$missing" >&2
+    exit 1
+fi
+echo "corio: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq $missing >/dev/null
