@@ -1,0 +1,52 @@
+#!/bin/sh
+# Run every example on the real clock, each under a heading that names the
+# asyncio pattern it reproduces.  `make demo` calls this after building.
+#
+#   usage: scripts/demo.sh BUILD_DIR
+#
+# The sleeps are real here, so the whole tour takes about 16 seconds; the
+# tests (make test) run the same programs on the virtual clock instead.
+set -u
+
+build=${1:-build}
+bin=$build/examples
+if [ ! -d "$bin" ]; then
+    echo "demo: no $bin; build first (make)" >&2
+    exit 2
+fi
+unset CORIO_VIRTUAL_CLOCK
+
+# Headings in bold when the output is a terminal.
+bold='' plain=''
+if [ -t 1 ]; then
+    bold=$(printf '\033[1m')
+    plain=$(printf '\033[0m')
+fi
+
+failed=0
+run() {
+    name=$1
+    shift
+    printf '\n%s== %s.c: %s%s\n' "$bold" "$name" "$*" "$plain"
+    if ! "$bin/$name"; then
+        echo "demo: $name failed" >&2
+        failed=1
+    fi
+}
+
+echo "corio demo: the core asyncio examples of the seed documents, in C."
+echo "Sources in examples/; the asyncio -> corio map is docs/asyncio.md."
+run hello       "asyncio.run(): print, await asyncio.sleep(1), print"
+run sleep       "a coroutine pausing with await asyncio.sleep() without blocking the loop"
+run gather      "asyncio.gather(task1(), task2()): two sleeps overlap, 2 s in all"
+run create_task "asyncio.create_task() now, await task later"
+run wait_for    "asyncio.wait_for(timeout=5) and async_timeout.timeout() with finally-cleanup"
+run cancel      "task.cancel(), catching CancelledError to clean up, then re-raising"
+run to_thread   "asyncio.to_thread() / run_in_executor(): CPU work off the loop"
+run group       "asyncio.TaskGroup: one child fails, the others are cancelled"
+echo
+if [ "$failed" -ne 0 ]; then
+    echo "demo: some examples failed" >&2
+    exit 1
+fi
+echo "demo: done."
