@@ -1,0 +1,68 @@
+/* arch/context.h — saved execution contexts and the switch between them.
+ *
+ * On x86-64 and aarch64 a context is just a saved stack pointer: the
+ * hand-written switch (switch_<cpu>.S) pushes every callee-saved register on
+ * the old stack (x86-64: rbx, rbp, r12-r15, MXCSR and the x87 control word;
+ * aarch64: x19-x30 and d8-d15), stores the stack pointer, loads the new one
+ * and pops the same set.  Other CPUs (or CORIO_FORCE_UCONTEXT) use
+ * swapcontext, which is slower (it saves the signal mask with a syscall).
+ *
+ * corio__ctx_switch also tells AddressSanitizer and ThreadSanitizer about the
+ * switch, so both follow tasks across stacks. */
+#ifndef CORIO_ARCH_CONTEXT_H
+#define CORIO_ARCH_CONTEXT_H
+
+#include <stddef.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CORIO__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CORIO__ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define CORIO__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CORIO__TSAN 1
+#endif
+#endif
+
+#if defined(CORIO_FORCE_UCONTEXT) || !(defined(__x86_64__) || defined(__aarch64__))
+#define CORIO__UCONTEXT 1
+#include <ucontext.h>
+#endif
+
+typedef struct corio__ctx {
+    void *sp;
+#ifdef CORIO__UCONTEXT
+    ucontext_t *uc; /* lives just below the task record */
+#endif
+#ifdef CORIO__ASAN
+    const void *stack_lo;
+    size_t stack_size;
+    void *fake_stack;
+#endif
+#ifdef CORIO__TSAN
+    void *fiber;
+#endif
+} corio__ctx;
+
+/* Make c start entry(arg) on the stack [lo, lo + size) at the next switch
+ * to it.  entry must never return. */
+void corio__ctx_make(corio__ctx *c, void *lo, size_t size,
+                     void (*entry)(void *), void *arg);
+/* Describe the calling thread's own stack as a context to switch back to. */
+void corio__ctx_root(corio__ctx *c);
+/* Save the current context in from and resume to.  Returns when something
+ * switches back to from. */
+void corio__ctx_switch(corio__ctx *from, corio__ctx *to);
+/* Leave from for good (its stack is about to be reused). */
+void corio__ctx_exit(corio__ctx *from, corio__ctx *to) __attribute__((noreturn));
+/* First call in a new context (sanitizer bookkeeping). */
+void corio__ctx_started(void);
+/* Release what corio__ctx_make acquired (a TSan fiber). */
+void corio__ctx_free(corio__ctx *c);
+
+#endif

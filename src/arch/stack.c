@@ -1,0 +1,331 @@
+/* arch/stack.c — the stack pool, guard probing and the overflow handler.
+ * The layout and the three guard kinds are drawn in stack.h. */
+#include "arch/stack.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+#define PAGE 4096u
+#define MIN_SLOTS 16u
+#define MAX_SLOTS 1024u
+#define CANARY 0xc0d1c0d1c0d1c0d1ull
+#define CANARY_WORDS 4
+#define CANARY_MARGIN 256 /* bytes above lo the stack pointer must stay */
+
+typedef struct region {
+    struct region *next;
+    void *base;
+    size_t len;
+    size_t mprotected; /* guards taken from the mprotect budget */
+} region;
+
+struct corio__stack_class {
+    corio__stack_class *next;
+    size_t size;    /* usable bytes per slot */
+    void *free;     /* freed slots, linked through their top word */
+    char *carve, *carve_end;
+    size_t nslots;  /* slots in the next region */
+    region *regions;
+};
+
+static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+static int guard_mode;
+static atomic_long mprotect_budget;
+
+/* Install a guard on a scratch page and touch it from the kernel: a write(2)
+ * from a guarded page fails with EFAULT.  Under emulators (qemu-user) the
+ * advice may be accepted yet ignored, which this catches too. */
+static int probe_madvise(void)
+{
+    int ok = 0, fds[2];
+    char *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return 0;
+    if (madvise(p, PAGE, MADV_GUARD_INSTALL) == 0 && pipe(fds) == 0) {
+        ok = write(fds[1], p, 1) < 0 && errno == EFAULT;
+        close(fds[0]);
+        close(fds[1]);
+    }
+    munmap(p, 2 * PAGE);
+    return ok;
+}
+
+static long read_max_map_count(void)
+{
+    long v = 65530;
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+    if (f) {
+        if (fscanf(f, "%ld", &v) != 1)
+            v = 65530;
+        fclose(f);
+    }
+    return v;
+}
+
+static void probe(void)
+{
+    const char *force = getenv("CORIO_STACK_GUARD");
+    const char *budget = getenv("CORIO_STACK_GUARDS");
+    long max = read_max_map_count();
+    /* Each PROT_NONE guard splits a mapping in three: two more entries.
+     * Leave room for everything else the process maps. */
+    long b = (max - 8192) / 2;
+    if (budget)
+        b = atol(budget);
+    atomic_store(&mprotect_budget, b > 0 ? b : 0);
+    if (force && !strcmp(force, "canary"))
+        guard_mode = CORIO__GUARD_CANARY;
+    else if (force && !strcmp(force, "mprotect"))
+        guard_mode = CORIO__GUARD_MPROTECT;
+    else
+        guard_mode = probe_madvise() ? CORIO__GUARD_MADVISE : CORIO__GUARD_MPROTECT;
+}
+
+int corio__stack_guard_mode(void)
+{
+    pthread_once(&probe_once, probe);
+    return guard_mode;
+}
+
+size_t corio__stack_round(size_t size)
+{
+    if (size < 16384)
+        size = 16384;
+    return (size + PAGE - 1) & ~(size_t)(PAGE - 1);
+}
+
+static corio__stack_class *class_for(corio__stack_pool *p, size_t size)
+{
+    corio__stack_class *c;
+    for (c = p->classes; c; c = c->next)
+        if (c->size == size)
+            return c;
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->size = size;
+    c->nslots = MIN_SLOTS;
+    c->next = p->classes;
+    p->classes = c;
+    return c;
+}
+
+static int grow(corio__stack_class *c)
+{
+    size_t slot = c->size + PAGE;
+    size_t len = c->nslots * slot;
+    region *r = malloc(sizeof *r);
+    if (!r)
+        return -ENOMEM;
+    void *base = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) {
+        free(r);
+        return -ENOMEM;
+    }
+    /* A huge page would commit 2 MiB for a stack that touches 4 KiB. */
+    madvise(base, len, MADV_NOHUGEPAGE);
+    r->base = base;
+    r->len = len;
+    r->mprotected = 0;
+    r->next = c->regions;
+    c->regions = r;
+    c->carve = base;
+    c->carve_end = (char *)base + len;
+    if (c->nslots < MAX_SLOTS)
+        c->nslots *= 2;
+    return 0;
+}
+
+static int install_guard(corio__stack_class *c, char *slot)
+{
+    int mode = corio__stack_guard_mode();
+    if (mode == CORIO__GUARD_MADVISE) {
+        if (madvise(slot, PAGE, MADV_GUARD_INSTALL) == 0)
+            return CORIO__GUARD_MADVISE;
+    } else if (mode == CORIO__GUARD_MPROTECT) {
+        if (atomic_fetch_sub(&mprotect_budget, 1) > 0) {
+            if (mprotect(slot, PAGE, PROT_NONE) == 0) {
+                c->regions->mprotected++;
+                return CORIO__GUARD_MPROTECT;
+            }
+        }
+        atomic_fetch_add(&mprotect_budget, 1);
+    }
+    uint64_t *w = (uint64_t *)(slot + PAGE);
+    for (int i = 0; i < CANARY_WORDS; i++)
+        w[i] = CANARY;
+    return CORIO__GUARD_CANARY;
+}
+
+int corio__stack_alloc(corio__stack_pool *p, size_t size, corio__stack *out)
+{
+    corio__stack_class *c = class_for(p, size);
+    if (!c)
+        return -ENOMEM;
+    if (c->free) {
+        /* A freed slot: its top word links the free list, its guard kind is
+         * kept just below. */
+        char *top = c->free;
+        char *lo = top + sizeof(void *) - size;
+        c->free = *(void **)top;
+        out->lo = lo;
+        out->size = size;
+        out->cls = c;
+        out->guard = *(uint8_t *)(top - 1);
+        return 0;
+    }
+    if (c->carve == c->carve_end) {
+        int rc = grow(c);
+        if (rc < 0)
+            return rc;
+    }
+    char *slot = c->carve;
+    c->carve += size + PAGE;
+    out->lo = slot + PAGE;
+    out->size = size;
+    out->cls = c;
+    out->guard = (uint8_t)install_guard(c, slot);
+    return 0;
+}
+
+void corio__stack_free(corio__stack *s)
+{
+    char *top = s->lo + s->size - sizeof(void *);
+    *(uint8_t *)(top - 1) = s->guard;
+    *(void **)top = s->cls->free;
+    s->cls->free = top;
+}
+
+void corio__stack_pool_destroy(corio__stack_pool *p)
+{
+    corio__stack_class *c, *cn;
+    region *r, *rn;
+    for (c = p->classes; c; c = cn) {
+        cn = c->next;
+        for (r = c->regions; r; r = rn) {
+            rn = r->next;
+            munmap(r->base, r->len);
+            atomic_fetch_add(&mprotect_budget, (long)r->mprotected);
+            free(r);
+        }
+        free(c);
+    }
+    p->classes = NULL;
+}
+
+int corio__stack_in_guard(const corio__stack *s, const void *addr)
+{
+    const char *a = addr;
+    return s->guard != CORIO__GUARD_CANARY && a >= s->lo - PAGE && a < s->lo;
+}
+
+static void die(const char *msg)
+{
+    ssize_t r = write(2, msg, strlen(msg));
+    (void)r;
+    abort();
+}
+
+void corio__stack_check(const corio__stack *s, const void *sp, const char *name)
+{
+    const uint64_t *w = (const uint64_t *)s->lo;
+    int broken = (const char *)sp < s->lo + CANARY_MARGIN;
+    for (int i = 0; i < CANARY_WORDS; i++)
+        broken |= w[i] != CANARY;
+    if (broken) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "corio: stack overflow in task '%s' (stack size %zu bytes)\n",
+                 name, s->size);
+        die(msg);
+    }
+}
+
+size_t corio__stack_used(const corio__stack *s)
+{
+    size_t pages = s->size / PAGE;
+    unsigned char *vec = malloc(pages);
+    size_t used = 0;
+    if (!vec)
+        return 0;
+    if (mincore(s->lo, s->size, vec) == 0) {
+        for (size_t i = 0; i < pages; i++)
+            if (vec[i] & 1) {
+                used = s->size - i * PAGE;
+                break;
+            }
+    }
+    free(vec);
+    return used;
+}
+
+/* The overflow handler runs on an alternate stack, since the faulting one
+ * is exhausted.  It reports a fault on the running task's guard, then puts
+ * the default disposition back and returns: the faulting instruction runs
+ * again and the process dies of SIGSEGV as it would have without corio. */
+static corio__fault_fn fault_who;
+static atomic_int handler_installed;
+static __thread void *altstack;
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    if (fault_who)
+        fault_who(si->si_addr);
+    signal(sig, SIG_DFL);
+}
+
+void corio__stack_thread_begin(corio__fault_fn who)
+{
+    stack_t cur, ss;
+    struct sigaction old, sa;
+    fault_who = who;
+    if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE)) {
+        size_t len = 64 * 1024;
+        altstack = malloc(len);
+        if (altstack) {
+            ss.ss_sp = altstack;
+            ss.ss_size = len;
+            ss.ss_flags = 0;
+            if (sigaltstack(&ss, NULL) != 0) {
+                free(altstack);
+                altstack = NULL;
+            }
+        }
+    }
+    if (atomic_load(&handler_installed))
+        return;
+    if (sigaction(SIGSEGV, NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
+        !(old.sa_flags & SA_SIGINFO)) {
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_segv;
+        sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+        sigemptyset(&sa.sa_mask);
+        if (!atomic_exchange(&handler_installed, 1))
+            sigaction(SIGSEGV, &sa, NULL);
+    }
+}
+
+void corio__stack_thread_end(void)
+{
+    if (altstack) {
+        stack_t ss = {.ss_flags = SS_DISABLE};
+        sigaltstack(&ss, NULL);
+        free(altstack);
+        altstack = NULL;
+    }
+}

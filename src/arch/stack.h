@@ -1,0 +1,83 @@
+/* arch/stack.h — task stacks: pooled slots carved from large, lazily
+ * committed regions, each protected by a guard below it.
+ *
+ * One slot, highest address at the top:
+ *
+ *     +------------------------------+  slot end = lo + size
+ *     | corio_task record (~400 B)   |  the task record lives in its stack
+ *     +------------------------------+
+ *     | first frames: entry, fn, ... |  the stack grows down from here
+ *     |              |               |
+ *     |              v               |  untouched pages cost no memory
+ *     |                              |
+ *     +------------------------------+  lo
+ *     | guard page (4 KiB)           |  fault on touch: overflow reported
+ *     +------------------------------+  slot start (the slot below ends here)
+ *
+ * Regions are mmap'ed with MAP_NORESERVE and MADV_NOHUGEPAGE and hold 16,
+ * then 32, ... up to 1024 slots; a freed slot goes back on its size class's
+ * free list (its pages stay committed, so reuse is cheap) and regions are
+ * unmapped when the loop ends.
+ *
+ * Guards, chosen once per process (CORIO_STACK_GUARD=madvise|mprotect|canary
+ * forces one, for tests):
+ *   madvise   MADV_GUARD_INSTALL (Linux >= 6.13): guard markers live in the
+ *             page tables and never split the mapping, so a million guarded
+ *             stacks fit in the default vm.max_map_count.  Probed at start
+ *             by installing a guard and touching it (from the kernel, via
+ *             write(2), which must fail with EFAULT).
+ *   mprotect  PROT_NONE pages: each splits a mapping, so at most a budget
+ *             taken from vm.max_map_count is used per process
+ *             (CORIO_STACK_GUARDS=n overrides it); slots beyond it get...
+ *   canary    a pattern at the bottom of the stack, checked with the stack
+ *             pointer at every switch away from the task.
+ * A fault on a guard (or a broken canary) kills the process with a message
+ * naming the task and its stack size. */
+#ifndef CORIO_ARCH_STACK_H
+#define CORIO_ARCH_STACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum corio__guard { CORIO__GUARD_MADVISE = 1, CORIO__GUARD_MPROTECT, CORIO__GUARD_CANARY };
+
+typedef struct corio__stack_class corio__stack_class;
+
+typedef struct corio__stack {
+    char *lo;                 /* lowest usable byte, just above the guard */
+    size_t size;              /* usable bytes, including the task record */
+    corio__stack_class *cls;
+    uint8_t guard;            /* enum corio__guard */
+} corio__stack;
+
+typedef struct corio__stack_pool {
+    corio__stack_class *classes;
+} corio__stack_pool;
+
+/* Round a requested stack size to whole pages (at least 16 KiB). */
+size_t corio__stack_round(size_t size);
+/* Take a slot of `size` usable bytes (already rounded).  0 or -ENOMEM. */
+int corio__stack_alloc(corio__stack_pool *p, size_t size, corio__stack *out);
+/* Give a slot back to its class. */
+void corio__stack_free(corio__stack *s);
+/* Unmap every region of the pool. */
+void corio__stack_pool_destroy(corio__stack_pool *p);
+/* Canary guards: check the stack of the task being switched away from;
+ * sp is an address in its current frame. */
+void corio__stack_check(const corio__stack *s, const void *sp, const char *name);
+/* Bytes of s that have ever been touched (resident pages, from the top). */
+size_t corio__stack_used(const corio__stack *s);
+/* Told by the SIGSEGV handler about a fault at addr: returns 1 after
+ * printing the overflow message if addr is the running task's guard. */
+typedef int (*corio__fault_fn)(const void *addr);
+/* Per-thread: install the SIGSEGV alternate stack and (process-wide, only
+ * over the default disposition) the overflow handler, which asks who.
+ * Undone by corio__stack_thread_end. */
+void corio__stack_thread_begin(corio__fault_fn who);
+void corio__stack_thread_end(void);
+/* True if addr lies in the guard of s. */
+int corio__stack_in_guard(const corio__stack *s, const void *addr);
+/* The guard kind new slots get in this process (probes once). */
+int corio__stack_guard_mode(void);
+
+#endif

@@ -1,0 +1,55 @@
+/* arch/switch_aarch64.S — the aarch64 context switch (AAPCS64).
+ *
+ * void corio__switch(void **from_sp, void *to_sp)
+ *   saves x19-x30 and d8-d15 in a 160-byte frame on the current stack,
+ *   stores sp in *from_sp, loads to_sp, restores the same and returns to the
+ *   other context's x30.  A fresh context holds x19 = argument, x20 = entry,
+ *   x29 = 0 and x30 = corio__trampoline. */
+    .text
+    .globl corio__switch
+    .hidden corio__switch
+    .type corio__switch, %function
+    .align 4
+corio__switch:
+    sub sp, sp, #160
+    stp x19, x20, [sp, #0]
+    stp x21, x22, [sp, #16]
+    stp x23, x24, [sp, #32]
+    stp x25, x26, [sp, #48]
+    stp x27, x28, [sp, #64]
+    stp x29, x30, [sp, #80]
+    stp d8, d9, [sp, #96]
+    stp d10, d11, [sp, #112]
+    stp d12, d13, [sp, #128]
+    stp d14, d15, [sp, #144]
+    mov x9, sp
+    str x9, [x0]
+    mov sp, x1
+    ldp x19, x20, [sp, #0]
+    ldp x21, x22, [sp, #16]
+    ldp x23, x24, [sp, #32]
+    ldp x25, x26, [sp, #48]
+    ldp x27, x28, [sp, #64]
+    ldp x29, x30, [sp, #80]
+    ldp d8, d9, [sp, #96]
+    ldp d10, d11, [sp, #112]
+    ldp d12, d13, [sp, #128]
+    ldp d14, d15, [sp, #144]
+    add sp, sp, #160
+    ret
+    .size corio__switch, .-corio__switch
+
+    .globl corio__trampoline
+    .hidden corio__trampoline
+    .type corio__trampoline, %function
+    .align 4
+corio__trampoline:
+    .cfi_startproc
+    .cfi_undefined x30      /* the first frame of a task: stop unwinding */
+    mov x0, x19
+    blr x20                 /* entry(arg) never returns */
+    brk #0
+    .cfi_endproc
+    .size corio__trampoline, .-corio__trampoline
+
+    .section .note.GNU-stack,"",@progbits

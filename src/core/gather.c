@@ -1,0 +1,75 @@
+/* core/gather.c — waiting for several tasks (gather) and for one task with
+ * a timeout (wait_for).  Both release every handle they are given, and
+ * neither lets a task outlive the call when the caller is interrupted: the
+ * tasks are cancelled and awaited uninterruptibly (t->noint). */
+#include "core/loop.h"
+
+/* Wait for t without being interrupted (it has been cancelled). */
+static void join_uninterruptible(corio_task *self, corio_task *t)
+{
+    self->noint++;
+    while (t->state != CORIO__DONE)
+        corio__join_wait(t);
+    self->noint--;
+}
+
+int corio_gather(corio_task **tasks, size_t n, int *results)
+{
+    corio_task *self = corio__self();
+    int interrupted = 0, rc = 0;
+    if (!self)
+        return -EPERM;
+    if (n && !tasks)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        rc = corio__join_check(tasks[i], self);
+        if (rc < 0)
+            return rc == -EBUSY ? -EINVAL : rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        corio_task *t = tasks[i];
+        if (!interrupted && t->state != CORIO__DONE) {
+            interrupted = corio__join_wait(t);
+            if (interrupted < 0)
+                for (size_t j = i; j < n; j++)
+                    corio__cancel(tasks[j]);
+        }
+        if (interrupted)
+            join_uninterruptible(self, t);
+    }
+    rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        int r = tasks[i]->result;
+        if (results)
+            results[i] = r;
+        if (r < 0 && rc == 0)
+            rc = r;
+        corio__task_release(tasks[i]);
+    }
+    return interrupted ? interrupted : rc;
+}
+
+int corio_wait_for(corio_task *t, int64_t timeout_ns, int *result)
+{
+    corio_task *self = corio__self();
+    int rc = corio__join_check(t, self);
+    if (rc < 0)
+        return rc;
+    if (t->state != CORIO__DONE) {
+        rc = corio_timeout_begin(timeout_ns);
+        if (rc < 0)
+            return rc;
+        rc = corio__join_wait(t);
+        corio_timeout_end();
+        if (t->state == CORIO__DONE) {
+            rc = 0; /* finished first, possibly in the deadline's tick */
+        } else if (rc < 0) {
+            corio__cancel(t);
+            join_uninterruptible(self, t);
+        }
+    }
+    if (result)
+        *result = t->result;
+    corio__task_release(t);
+    return rc;
+}

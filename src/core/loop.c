@@ -1,0 +1,138 @@
+/* core/loop.c — corio_run: making a loop on the calling thread, running the
+ * main task to the end of every task, and tearing the loop down.
+ *
+ * The loop's wake-up eventfd is how other threads reach it: pool threads
+ * finishing a job and the SIGINT handler write to it, and the engine reports
+ * it back through corio__loop_woken(). */
+#include "core/loop.h"
+#include "io/engine.h"
+#include "io/pool.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define DEFAULT_STACK (256 * 1024)
+
+static int env_flag(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+void corio__loop_woken(corio__loop *L)
+{
+    uint64_t v;
+    atomic_store(&L->wake_armed, false);
+    if (read(L->wakefd, &v, sizeof v) < 0) {
+        /* EAGAIN: another wake-up was already consumed; nothing to do. */
+    }
+    corio__pool_reap(L);
+}
+
+/* Stack overflow report, called from the SIGSEGV handler. */
+static int overflow_who(const void *addr)
+{
+    corio__loop *L = corio__cur;
+    corio_task *t = L ? L->current : NULL;
+    if (!t || t == &L->root || !corio__stack_in_guard(&t->stack, addr))
+        return 0;
+    char msg[160];
+    const char *name = t->name[0] ? t->name : "(unnamed)";
+    int n = snprintf(msg, sizeof msg,
+                     "corio: stack overflow in task '%s' (id %llu, stack size "
+                     "%zu bytes)\n",
+                     name, (unsigned long long)t->id, t->stack.size);
+    if (write(2, msg, (size_t)n) < 0)
+        return 1;
+    return 1;
+}
+
+static int loop_init(corio__loop *L, const corio_options *o)
+{
+    memset(L, 0, sizeof *L);
+    L->debug = (o && o->debug) || env_flag("CORIO_DEBUG");
+    L->slow_ns = o && o->slow_task_ns > 0 ? o->slow_task_ns : 100 * CORIO_MS;
+    L->virtual_clock = (o && o->virtual_clock) || env_flag("CORIO_VIRTUAL_CLOCK");
+    L->default_stack = corio__stack_round(o && o->stack_size ? o->stack_size
+                                                             : DEFAULT_STACK);
+    L->vnow = corio__mono();
+    L->epfd = -1;
+    L->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (L->wakefd < 0)
+        return -errno;
+    pthread_mutex_init(&L->done_lock, NULL);
+    corio__ctx_root(&L->root.ctx);
+    L->root.loop = L;
+    L->root.state = CORIO__RUNNING;
+    L->root.timer.idx = CORIO__NOT_ARMED;
+    strcpy(L->root.name, "(root)");
+    L->current = &L->root;
+    L->engine = &corio__epoll_engine;
+    int rc = L->engine->init(L);
+    if (rc < 0) {
+        close(L->wakefd);
+        pthread_mutex_destroy(&L->done_lock);
+        return rc;
+    }
+    corio__pool_configure(o ? o->threads : 0);
+    return 0;
+}
+
+static void loop_destroy(corio__loop *L)
+{
+    /* Records of tasks never released (handles never joined or detached,
+     * or an abandoned run): their stacks go with the pool. */
+    for (corio_task *t = L->all; t; t = t->anext) {
+        corio__ctx_free(&t->ctx);
+        if (t->scopes != t->inline_scopes)
+            free(t->scopes);
+    }
+    corio__fd_close_all(L);
+    L->engine->close(L);
+    close(L->wakefd);
+    pthread_mutex_destroy(&L->done_lock);
+    corio__timer_heap_free(&L->timers);
+    corio__stack_pool_destroy(&L->stacks);
+}
+
+int corio_run(corio_fn main, void *arg)
+{
+    return corio_run_ex(NULL, main, arg);
+}
+
+int corio_run_ex(const corio_options *opts, corio_fn main, void *arg)
+{
+    if (corio__cur)
+        return -EBUSY;
+    if (!main)
+        return -EINVAL;
+    corio__loop *L = malloc(sizeof *L);
+    if (!L)
+        return -ENOMEM;
+    int rc = loop_init(L, opts);
+    if (rc < 0) {
+        free(L);
+        return rc;
+    }
+    corio__cur = L;
+    corio__stack_thread_begin(overflow_who);
+    corio_task_opts to = {.name = "main"};
+    rc = corio__spawn(&L->main, &to, main, arg, CORIO__DETACHED);
+    if (rc == 0) {
+        corio__sigint_install(L);
+        if (L->debug)
+            corio__debug_start(L);
+        corio__loop_drive(L);
+        if (L->debug)
+            corio__debug_finish(L);
+        corio__sigint_restore(L);
+        rc = L->abandoned ? CORIO_EDEADLOCK : L->main_result;
+    }
+    corio__stack_thread_end();
+    loop_destroy(L);
+    corio__cur = NULL;
+    free(L);
+    return rc;
+}

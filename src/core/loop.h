@@ -1,0 +1,240 @@
+/* core/loop.h — corio's internal model: the loop, the task record, parking.
+ *
+ * Parts:
+ *   corio__loop   one per thread running corio_run: ready queue, timers,
+ *                 the I/O engine, the stack pool, and the root context (the
+ *                 thread's own stack, where corio_run waits).
+ *   corio_task    the task record.  It lives in the top of the task's own
+ *                 stack (see arch/stack.h), so a spawn allocates nothing
+ *                 but a pooled stack slot.
+ *   corio__wait   what a parked task waits on: how to unlink it when it is
+ *                 interrupted, and a label for the task dump.
+ *
+ * Every suspension goes through corio__park(), which is where cancellation,
+ * deadlines and shields are applied (core/scope.c decides, core/sched.c
+ * switches). */
+#ifndef CORIO_CORE_LOOP_H
+#define CORIO_CORE_LOOP_H
+
+#include <corio.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "arch/context.h"
+#include "arch/stack.h"
+#include "core/timer.h"
+
+#define CORIO__TLS __thread __attribute__((tls_model("initial-exec")))
+#define CORIO__UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+typedef struct corio__loop corio__loop;
+typedef struct corio__engine corio__engine;
+typedef struct corio__fdrec corio__fdrec;
+typedef struct corio__job corio__job;
+
+enum corio__state {
+    CORIO__NEW,     /* spawned, queued, never run */
+    CORIO__READY,   /* queued */
+    CORIO__RUNNING, /* the current task */
+    CORIO__PARKED,  /* waiting in corio__park */
+    CORIO__DONE,    /* returned; record kept until the handle is released */
+};
+
+enum corio__owner {
+    CORIO__OWNED,    /* a user handle exists */
+    CORIO__DETACHED, /* freed when done */
+    CORIO__GROUPED,  /* belongs to a group, freed when done */
+};
+
+/* A parked task's wait.  cancel (may be NULL) unlinks the task from what it
+ * waits on when it is interrupted and returns true if the task may resume
+ * at once, false if the waker will still wake it (a running thread job). */
+typedef struct corio__wait {
+    bool (*cancel)(struct corio__wait *w, corio_task *t, int code);
+    const char *what; /* for the task dump: "sleep", "join", "fd 7 read" ... */
+    int64_t until;    /* the wait's own wake-up time (sleep), or INT64_MAX */
+} corio__wait;
+
+enum corio__scope_kind { CORIO__SCOPE_TIMEOUT, CORIO__SCOPE_SHIELD, CORIO__SCOPE_GROUP };
+
+typedef struct corio__scope {
+    int kind;
+    int64_t deadline;   /* TIMEOUT */
+    corio_group *group; /* GROUP */
+} corio__scope;
+
+#define CORIO__TASK_MAGIC 0x6b736174u /* "task" */
+#define CORIO__INLINE_SCOPES 2
+
+/* The task record.  Hot fields first; the whole record sits in the top page
+ * of the task's stack. */
+struct corio_task {
+    corio__ctx ctx;          /* saved stack pointer while switched out */
+    corio_task *next;        /* ready-queue link */
+    corio__loop *loop;
+    uint8_t state;           /* enum corio__state */
+    uint8_t owner;           /* enum corio__owner */
+    uint8_t cancelled;       /* corio_task_cancel was called */
+    uint8_t interrupted;     /* the current wait was interrupted once */
+    uint8_t noint;           /* >0: waits ignore cancellation and scopes */
+    uint16_t nscopes, capscopes;
+    uint32_t magic;
+    int wake;                /* value the waker (or interrupter) delivers */
+    int result;              /* fn's return value once DONE */
+    corio_fn fn;
+    void *arg;
+    corio__wait *wait;       /* while PARKED */
+    corio_task *joiner;      /* a task parked in join/gather/wait_for */
+    corio__timer timer;      /* deadline of the current wait */
+    corio__scope *scopes;    /* inline_scopes or heap */
+    corio_group *group;      /* CORIO__GROUPED: the group */
+    corio_task *gprev, *gnext;
+    corio_task *aprev, *anext; /* every task of the loop */
+    corio__stack stack;
+    uint64_t id;
+    corio__scope inline_scopes[CORIO__INLINE_SCOPES];
+    char name[CORIO_TASK_NAME_MAX];
+};
+
+struct corio_group {
+    corio_task *owner;
+    corio_task *children; /* list through gnext/gprev */
+    size_t nchildren;
+    int first_error;
+    bool cancelled;
+    bool explicit_cancel; /* corio_group_cancel was called */
+    bool waiting; /* the owner is in corio_group_wait */
+};
+
+/* Per-fd state for the I/O engines (io/fd.c). */
+struct corio__fdrec {
+    corio_task *reader, *writer;
+    dev_t dev;       /* identity when first seen, to restore flags safely */
+    ino_t ino;
+    int orig_flags;
+    uint8_t setup;   /* O_NONBLOCK set and watched (or found to be a file) */
+    uint8_t always;  /* a regular file: always ready */
+};
+
+struct corio__loop {
+    corio_task *current;
+    corio_task *ready_head, *ready_tail;
+    size_t nready;
+    size_t pass_left;      /* tasks left in this pass before the next poll */
+    corio_task *zombie;    /* finished task whose stack awaits reuse */
+    corio_task root;       /* the thread's own stack (corio_run) */
+    corio_task *main;      /* the first task */
+    int main_result;
+    bool main_done;
+    bool stopping;         /* main returned: everything left was cancelled */
+    int deadlock_level;    /* escalations so far (see sched.c) */
+    bool abandoned;
+    size_t nalive;         /* tasks not DONE */
+    corio_task *all;       /* every task record not yet freed */
+    uint64_t next_id;
+
+    corio__timer_heap timers;
+    int64_t vnow;          /* virtual clock: the current time */
+    bool virtual_clock;
+
+    corio__stack_pool stacks;
+    size_t default_stack;
+
+    /* I/O engine (io/engine.h). */
+    const corio__engine *engine;
+    int epfd;
+    int wakefd;            /* eventfd: thread jobs done, SIGINT */
+    corio__fdrec *fds;
+    size_t nfds;
+    size_t nfd_waiting;    /* tasks parked on fds */
+    bool pwait2;           /* epoll_pwait2 works */
+
+    /* Thread jobs finished by pool threads, waiting to be reaped. */
+    pthread_mutex_t done_lock;
+    corio__job *done_jobs;
+    size_t jobs_pending;   /* submitted and not reaped */
+    atomic_bool wake_armed;
+
+    /* SIGINT (core/sigint.c). */
+    atomic_int sigint;
+    bool sigint_owner;
+
+    /* Debug mode (core/debug.c). */
+    bool debug;
+    int64_t slow_ns;
+    int64_t slice_start;          /* real time the current task resumed */
+    _Atomic int64_t wd_slice;     /* same, for the watchdog thread */
+    _Atomic(const char *) wd_name;
+    atomic_bool wd_stop;
+    pthread_t watchdog;
+    bool has_watchdog;
+    int64_t stopping_since;
+    bool stop_reported;
+    size_t hiwater;               /* deepest stack use seen */
+    char hiwater_task[CORIO_TASK_NAME_MAX];
+};
+
+extern CORIO__TLS corio__loop *corio__cur;
+
+/* The calling task, or NULL outside a task (also on the root context). */
+static inline corio_task *corio__self(void)
+{
+    corio__loop *L = corio__cur;
+    if (!L || L->current == &L->root)
+        return NULL;
+    return L->current;
+}
+
+/* sched.c */
+int corio__park(corio__wait *w);
+void corio__wake(corio_task *t, int value);
+void corio__interrupt(corio_task *t, int code);
+void corio__enqueue(corio__loop *L, corio_task *t);
+void corio__schedule(corio__loop *L, corio_task *self);
+void corio__loop_drive(corio__loop *L);
+void corio__task_exit(corio__loop *L, corio_task *self) __attribute__((noreturn));
+void corio__task_entry(corio_task *t) __attribute__((noreturn));
+
+/* task.c */
+int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
+                 void *arg, int owner);
+void corio__task_release(corio_task *t);
+bool corio__handle_ok(const corio_task *t);
+void corio__task_finish(corio_task *t, int result) __attribute__((noreturn));
+int corio__join_wait(corio_task *t);
+void corio__cancel(corio_task *t);
+int corio__join_check(corio_task *t, corio_task *self);
+
+/* scope.c */
+int corio__interrupt_code(corio_task *t, int64_t *deadline);
+void corio__recheck(corio_task *t);
+int corio__scope_push(corio_task *t, corio__scope s);
+void corio__scopes_close(corio_task *t);
+
+/* group.c */
+void corio__group_child_done(corio_task *t);
+
+/* clock.c */
+int64_t corio__mono(void);
+int64_t corio__loop_now(corio__loop *L);
+
+/* sigint.c */
+void corio__sigint_install(corio__loop *L);
+void corio__sigint_restore(corio__loop *L);
+
+/* debug.c */
+void corio__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define CORIO__MISUSE(L, ...)                                                  \
+    do {                                                                       \
+        if ((L) && (L)->debug)                                                 \
+            corio__warn(__VA_ARGS__);                                          \
+    } while (0)
+void corio__debug_start(corio__loop *L);
+void corio__debug_slice(corio__loop *L, corio_task *next);
+void corio__debug_task_done(corio__loop *L, corio_task *t);
+void corio__debug_stopping(corio__loop *L);
+void corio__debug_finish(corio__loop *L);
+void corio__dump(corio__loop *L, FILE *out);
+
+#endif

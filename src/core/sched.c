@@ -1,0 +1,298 @@
+/* core/sched.c — the scheduler: the ready queue, parking and waking, the
+ * choice of the next task, blocking for I/O and timers, the virtual clock's
+ * jumps and deadlock detection.
+ *
+ * Tasks switch directly to one another: the code that picks the next task
+ * runs on the stack of the task that is suspending (it is small), so a yield
+ * costs one context switch.  The root context (corio_run's own stack) is
+ * resumed only when no task is left.  A finished task cannot free the stack
+ * it runs on, so it leaves itself in L->zombie and the next context frees it
+ * right after the switch.
+ *
+ * Passes: the tasks that are ready when a pass starts run once each, in FIFO
+ * order; before the next pass, I/O readiness and timers are checked (without
+ * blocking), so a task that keeps yielding cannot starve I/O.  The check is
+ * skipped when nothing could be ready (no fd waiter, thread job or timer). */
+#include "core/loop.h"
+#include "io/engine.h"
+
+#include <string.h>
+
+CORIO__TLS corio__loop *corio__cur;
+
+void corio__enqueue(corio__loop *L, corio_task *t)
+{
+    t->next = NULL;
+    if (L->ready_tail)
+        L->ready_tail->next = t;
+    else
+        L->ready_head = t;
+    L->ready_tail = t;
+    L->nready++;
+}
+
+static corio_task *dequeue(corio__loop *L)
+{
+    corio_task *t = L->ready_head;
+    L->ready_head = t->next;
+    if (!L->ready_head)
+        L->ready_tail = NULL;
+    L->nready--;
+    return t;
+}
+
+static void reap_zombie(corio__loop *L)
+{
+    corio_task *z = L->zombie;
+    L->zombie = NULL;
+    corio__task_release(z);
+}
+
+static inline void after_switch(corio__loop *L)
+{
+    if (L->zombie)
+        reap_zombie(L);
+}
+
+void corio__wake(corio_task *t, int value)
+{
+    if (t->state != CORIO__PARKED)
+        return; /* already woken: a task is never queued twice */
+    corio__timer_disarm(&t->loop->timers, &t->timer);
+    t->wake = value;
+    t->state = CORIO__READY;
+    corio__enqueue(t->loop, t);
+}
+
+void corio__interrupt(corio_task *t, int code)
+{
+    if (t->state != CORIO__PARKED || t->interrupted)
+        return;
+    t->interrupted = 1;
+    corio__wait *w = t->wait;
+    if (w->cancel && !w->cancel(w, t, code)) {
+        /* The waker still owns the task (a running thread job). */
+        corio__timer_disarm(&t->loop->timers, &t->timer);
+        return;
+    }
+    corio__wake(t, code);
+}
+
+/* A parked task's deadline: its own wait ended, or a scope expired. */
+static void task_timer_fire(corio__timer *tm)
+{
+    corio_task *t = (corio_task *)((char *)tm - offsetof(corio_task, timer));
+    int64_t deadline = t->wait->until;
+    int rc = corio__interrupt_code(t, &deadline);
+    if (rc < 0)
+        corio__interrupt(t, rc);
+    else if (t->wait->until <= corio__loop_now(t->loop))
+        corio__wake(t, 0);
+    else
+        corio__timer_arm(&t->loop->timers, &t->timer, deadline);
+}
+
+static void cancel_main(corio__loop *L)
+{
+    if (L->main && !L->main_done)
+        corio_task_cancel(L->main);
+}
+
+static void check_sigint(corio__loop *L)
+{
+    if (atomic_exchange(&L->sigint, 0))
+        cancel_main(L);
+}
+
+/* Non-blocking check between passes. */
+static void pass_poll(corio__loop *L)
+{
+    if (L->nfd_waiting || L->jobs_pending || atomic_load(&L->sigint))
+        L->engine->wait(L, 0);
+    if (L->timers.n)
+        corio__timer_run(&L->timers, corio__loop_now(L));
+    check_sigint(L);
+}
+
+/* Every task is blocked and nothing can wake one.  Escalate: cancel the
+ * main task, then every task, then give up on the run. */
+static void deadlock(corio__loop *L)
+{
+    L->deadlock_level++;
+    fprintf(stderr, "corio: deadlock: all %zu tasks are blocked and nothing "
+            "can wake one (escalation %d)\n", L->nalive, L->deadlock_level);
+    corio__dump(L, stderr);
+    if (L->deadlock_level == 1 && L->main && !L->main_done) {
+        cancel_main(L);
+    } else if (L->deadlock_level <= 2) {
+        for (corio_task *t = L->all; t; t = t->anext)
+            if (t->state != CORIO__DONE)
+                corio_task_cancel(t);
+    } else {
+        fprintf(stderr, "corio: deadlock: abandoning the run\n");
+        L->abandoned = true;
+    }
+}
+
+/* Nothing is ready: wait for a timer, I/O, a thread job or a signal. */
+static void block(corio__loop *L)
+{
+    while (!L->nready && L->nalive && !L->abandoned) {
+        check_sigint(L);
+        if (L->nready)
+            break;
+        int64_t next = corio__timer_next(&L->timers);
+        if (next == INT64_MAX && !L->nfd_waiting && !L->jobs_pending) {
+            deadlock(L);
+            continue;
+        }
+        if (L->virtual_clock) {
+            /* Time stands still while a thread job is pending or I/O is
+             * ready; otherwise jump to the next timer. */
+            if (L->jobs_pending || next == INT64_MAX) {
+                L->engine->wait(L, -1);
+            } else if (L->engine->wait(L, 0) == 0) {
+                if (next > L->vnow)
+                    L->vnow = next;
+                corio__timer_run(&L->timers, L->vnow);
+            }
+            continue;
+        }
+        int64_t timeout = -1;
+        if (next != INT64_MAX) {
+            timeout = next - corio__mono();
+            if (timeout < 0)
+                timeout = 0;
+        }
+        if (L->debug && L->stopping && !L->stop_reported &&
+            (timeout < 0 || timeout > CORIO_SECOND))
+            timeout = CORIO_SECOND; /* wake up to report a slow shutdown */
+        L->engine->wait(L, timeout);
+        if (L->timers.n)
+            corio__timer_run(&L->timers, corio__mono());
+        if (L->debug && L->stopping)
+            corio__debug_stopping(L);
+    }
+}
+
+/* The next context to run: a ready task, or the root once no task is left
+ * (or the run was abandoned).  May block. */
+static corio_task *pick(corio__loop *L)
+{
+    for (;;) {
+        if (!L->nready) {
+            if (!L->nalive || L->abandoned)
+                return &L->root;
+            block(L);
+            L->pass_left = L->nready;
+            continue;
+        }
+        if (!L->pass_left) {
+            pass_poll(L);
+            L->pass_left = L->nready;
+        }
+        L->pass_left--;
+        return dequeue(L);
+    }
+}
+
+static inline void switch_checks(corio__loop *L, corio_task *self,
+                                 corio_task *next)
+{
+    if (CORIO__UNLIKELY(L->debug))
+        corio__debug_slice(L, next);
+    if (CORIO__UNLIKELY(self->stack.guard == CORIO__GUARD_CANARY)) {
+        char here;
+        corio__stack_check(&self->stack, &here, corio_task_name(self));
+    }
+}
+
+void corio__schedule(corio__loop *L, corio_task *self)
+{
+    corio_task *next = pick(L);
+    if (next == self) {
+        self->state = CORIO__RUNNING;
+        return;
+    }
+    switch_checks(L, self, next);
+    L->current = next;
+    next->state = CORIO__RUNNING;
+    corio__ctx_switch(&self->ctx, &next->ctx);
+    after_switch(L);
+}
+
+int corio__park(corio__wait *w)
+{
+    corio__loop *L = corio__cur;
+    corio_task *t = L->current;
+    int64_t deadline = w->until;
+    int rc = corio__interrupt_code(t, &deadline);
+    if (rc < 0)
+        return rc;
+    if (deadline != INT64_MAX) {
+        t->timer.fire = task_timer_fire;
+        if (corio__timer_arm(&L->timers, &t->timer, deadline) < 0)
+            return -ENOMEM;
+    }
+    t->wait = w;
+    t->interrupted = 0;
+    t->state = CORIO__PARKED;
+    corio__schedule(L, t);
+    t->wait = NULL;
+    return t->wake;
+}
+
+int corio_yield(void)
+{
+    corio_task *t = corio__self();
+    if (!t)
+        return -EPERM;
+    int64_t none = INT64_MAX;
+    int rc = corio__interrupt_code(t, &none);
+    if (rc < 0)
+        return rc;
+    t->state = CORIO__READY;
+    corio__enqueue(t->loop, t);
+    corio__schedule(t->loop, t);
+    return 0;
+}
+
+int corio_sleep(int64_t ns)
+{
+    corio_task *t = corio__self();
+    if (!t)
+        return -EPERM;
+    if (ns <= 0)
+        return corio_yield();
+    int64_t now = corio__loop_now(t->loop);
+    corio__wait w = {NULL, "sleep", ns > INT64_MAX - now ? INT64_MAX - 1 : now + ns};
+    return corio__park(&w);
+}
+
+void corio__task_entry(corio_task *t)
+{
+    corio__ctx_started();
+    after_switch(t->loop);
+    int r = t->cancelled ? -ECANCELED : t->fn(t->arg);
+    corio__task_finish(t, r);
+}
+
+void corio__task_exit(corio__loop *L, corio_task *self)
+{
+    corio_task *next = pick(L);
+    switch_checks(L, self, next);
+    L->current = next;
+    next->state = CORIO__RUNNING;
+    corio__ctx_exit(&self->ctx, &next->ctx);
+}
+
+void corio__loop_drive(corio__loop *L)
+{
+    corio_task *next = pick(L);
+    if (next == &L->root)
+        return;
+    L->current = next;
+    next->state = CORIO__RUNNING;
+    corio__ctx_switch(&L->root.ctx, &next->ctx);
+    after_switch(L);
+}

@@ -1,0 +1,246 @@
+/* core/task.c — the task record's life: spawn, finish, join, cancel,
+ * detach, release, names.
+ *
+ * The record is carved from the top of the task's stack slot (see
+ * arch/stack.h), 64-byte aligned; the rest of the slot below it is the
+ * task's stack.  A record stays valid until its handle is released: by
+ * join, gather, wait_for, detach (at once if done, else when it finishes),
+ * by its group, or at the end of the run. */
+#include "core/loop.h"
+
+#include <string.h>
+
+bool corio__handle_ok(const corio_task *t)
+{
+    corio__loop *L = corio__cur;
+    return t && L && t->magic == CORIO__TASK_MAGIC && t->loop == L &&
+           t != &L->root && t->owner == CORIO__OWNED;
+}
+
+int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
+                 void *arg, int owner)
+{
+    corio__loop *L = corio__cur;
+    corio__stack st;
+    if (out)
+        *out = NULL;
+    if (!L)
+        return -EPERM;
+    if (!fn) {
+        CORIO__MISUSE(L, "corio_task_spawn: fn is NULL");
+        return -EINVAL;
+    }
+    size_t size = o && o->stack_size ? corio__stack_round(o->stack_size)
+                                     : L->default_stack;
+    if (corio__stack_alloc(&L->stacks, size, &st) < 0)
+        return -ENOMEM;
+    uintptr_t top = (uintptr_t)st.lo + st.size;
+    corio_task *t = (corio_task *)((top - sizeof(corio_task)) & ~(uintptr_t)63);
+    memset(t, 0, sizeof *t);
+    t->loop = L;
+    t->state = CORIO__NEW;
+    t->owner = (uint8_t)owner;
+    t->magic = CORIO__TASK_MAGIC;
+    t->fn = fn;
+    t->arg = arg;
+    t->timer.idx = CORIO__NOT_ARMED;
+    t->scopes = t->inline_scopes;
+    t->capscopes = CORIO__INLINE_SCOPES;
+    t->stack = st;
+    t->id = ++L->next_id;
+    if (o && o->name) {
+        strncpy(t->name, o->name, sizeof t->name - 1);
+    }
+    corio__ctx_make(&t->ctx, st.lo, (size_t)((char *)t - st.lo),
+                    (void (*)(void *))corio__task_entry, t);
+    t->anext = L->all;
+    if (L->all)
+        L->all->aprev = t;
+    L->all = t;
+    L->nalive++;
+    corio__enqueue(L, t);
+    if (out)
+        *out = t;
+    return 0;
+}
+
+int corio_task_spawn(corio_task **out, corio_fn fn, void *arg)
+{
+    return corio__spawn(out, NULL, fn, arg,
+                        out ? CORIO__OWNED : CORIO__DETACHED);
+}
+
+int corio_task_spawn_ex(corio_task **out, const corio_task_opts *o,
+                        corio_fn fn, void *arg)
+{
+    return corio__spawn(out, o, fn, arg, out ? CORIO__OWNED : CORIO__DETACHED);
+}
+
+void corio__task_release(corio_task *t)
+{
+    corio__loop *L = t->loop;
+    if (t->aprev)
+        t->aprev->anext = t->anext;
+    else
+        L->all = t->anext;
+    if (t->anext)
+        t->anext->aprev = t->aprev;
+    t->magic = 0;
+    corio__ctx_free(&t->ctx);
+    corio__stack_free(&t->stack);
+}
+
+/* Cancel everything still alive once main has returned. */
+static void stop_all(corio__loop *L)
+{
+    L->stopping = true;
+    L->stopping_since = corio__mono();
+    for (corio_task *t = L->all; t; t = t->anext)
+        if (t->state != CORIO__DONE)
+            corio__cancel(t);
+}
+
+void corio__task_finish(corio_task *t, int result)
+{
+    corio__loop *L = t->loop;
+    if (t->nscopes) {
+        CORIO__MISUSE(L, "task '%s' returned with %u scope(s) still open",
+                      corio_task_name(t), t->nscopes);
+        corio__scopes_close(t);
+    }
+    t->result = result;
+    t->state = CORIO__DONE;
+    L->nalive--;
+    if (CORIO__UNLIKELY(L->debug))
+        corio__debug_task_done(L, t);
+    if (t == L->main) {
+        L->main_done = true;
+        L->main_result = result;
+        L->main = NULL;
+        stop_all(L);
+    }
+    if (t->owner == CORIO__GROUPED)
+        corio__group_child_done(t);
+    if (t->joiner) {
+        corio__wake(t->joiner, 0);
+        t->joiner = NULL;
+    }
+    if (t->owner != CORIO__OWNED)
+        L->zombie = t;
+    corio__task_exit(L, t);
+}
+
+/* A join's wait: the joined task travels with it. */
+typedef struct join_wait {
+    corio__wait w; /* first: the scheduler hands back &w */
+    corio_task *target;
+} join_wait;
+
+static bool join_cancel(corio__wait *w, corio_task *self, int code)
+{
+    corio_task *target = ((join_wait *)w)->target;
+    (void)code;
+    if (target->joiner == self)
+        target->joiner = NULL;
+    return true;
+}
+
+int corio__join_wait(corio_task *t)
+{
+    corio_task *self = corio__cur->current;
+    join_wait jw = {{join_cancel, "join", INT64_MAX}, t};
+    t->joiner = self;
+    int rc = corio__park(&jw.w);
+    if (rc < 0 && t->joiner == self)
+        t->joiner = NULL;
+    return rc;
+}
+
+/* Validation shared by join, gather and wait_for. */
+int corio__join_check(corio_task *t, corio_task *self)
+{
+    if (!self)
+        return -EPERM;
+    if (!corio__handle_ok(t)) {
+        CORIO__MISUSE(corio__cur, "join: %p is not a live task handle", (void *)t);
+        return -EINVAL;
+    }
+    if (t == self) {
+        CORIO__MISUSE(corio__cur, "task '%s' joins itself", corio_task_name(t));
+        return -EDEADLK;
+    }
+    if (t->joiner && t->joiner != self)
+        return -EBUSY;
+    return 0;
+}
+
+int corio_task_join(corio_task *t, int *result)
+{
+    corio_task *self = corio__self();
+    int rc = corio__join_check(t, self);
+    if (rc < 0)
+        return rc;
+    if (t->state != CORIO__DONE) {
+        rc = corio__join_wait(t);
+        if (rc < 0)
+            return rc;
+    }
+    if (result)
+        *result = t->result;
+    corio__task_release(t);
+    return 0;
+}
+
+void corio__cancel(corio_task *t)
+{
+    if (t->state == CORIO__DONE)
+        return;
+    t->cancelled = 1;
+    corio__recheck(t);
+}
+
+void corio_task_cancel(corio_task *t)
+{
+    corio__loop *L = corio__cur;
+    if (!t || !L || t->magic != CORIO__TASK_MAGIC || t->loop != L) {
+        CORIO__MISUSE(L, "corio_task_cancel: %p is not a task", (void *)t);
+        return;
+    }
+    corio__cancel(t);
+}
+
+void corio_task_detach(corio_task *t)
+{
+    if (!corio__handle_ok(t)) {
+        CORIO__MISUSE(corio__cur, "corio_task_detach: %p is not a live handle",
+                      (void *)t);
+        return;
+    }
+    if (t->joiner) {
+        CORIO__MISUSE(corio__cur, "corio_task_detach: '%s' is being joined",
+                      corio_task_name(t));
+        return;
+    }
+    if (t->state == CORIO__DONE)
+        corio__task_release(t);
+    else
+        t->owner = CORIO__DETACHED;
+}
+
+corio_task *corio_task_current(void)
+{
+    return corio__self();
+}
+
+const char *corio_task_name(const corio_task *ct)
+{
+    corio_task *t = (corio_task *)ct;
+    if (!t) {
+        t = corio__self();
+        if (!t)
+            return "";
+    }
+    if (!t->name[0])
+        snprintf(t->name, sizeof t->name, "task-%llu", (unsigned long long)t->id);
+    return t->name;
+}

@@ -1,0 +1,89 @@
+/* io/epoll.c — the epoll engine.
+ *
+ * Descriptors are registered once, edge-triggered, for both directions
+ * (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET), so waiting never costs an
+ * epoll_ctl: callers try the operation first and park only after EAGAIN,
+ * and the next edge wakes them.  The loop's eventfd is registered
+ * level-triggered.  Timeouts use epoll_pwait2 (nanoseconds, Linux >= 5.11)
+ * when the kernel has it, else epoll_wait rounded up to milliseconds. */
+#include "io/engine.h"
+
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_EVENTS 256
+
+static int ep_init(corio__loop *L)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = L->wakefd};
+    L->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (L->epfd < 0)
+        return -errno;
+    if (epoll_ctl(L->epfd, EPOLL_CTL_ADD, L->wakefd, &ev) < 0) {
+        int e = errno;
+        close(L->epfd);
+        return -e;
+    }
+    struct timespec zero = {0, 0};
+    L->pwait2 = epoll_pwait2(L->epfd, &ev, 1, &zero, NULL) >= 0 || errno != ENOSYS;
+    return 0;
+}
+
+static void ep_close(corio__loop *L)
+{
+    close(L->epfd);
+}
+
+static int ep_watch(corio__loop *L, int fd)
+{
+    struct epoll_event ev = {
+        .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.fd = fd};
+    if (epoll_ctl(L->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST)
+        return 0;
+    return -errno;
+}
+
+static void ep_unwatch(corio__loop *L, int fd)
+{
+    epoll_ctl(L->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+static int ep_wait(corio__loop *L, int64_t timeout_ns)
+{
+    struct epoll_event evs[MAX_EVENTS];
+    int n;
+    if (L->pwait2) {
+        struct timespec ts = {timeout_ns / CORIO_SECOND, timeout_ns % CORIO_SECOND};
+        n = epoll_pwait2(L->epfd, evs, MAX_EVENTS, timeout_ns < 0 ? NULL : &ts, NULL);
+    } else {
+        int ms = timeout_ns < 0 ? -1
+                 : timeout_ns > (int64_t)INT32_MAX * CORIO_MS
+                     ? INT32_MAX
+                     : (int)((timeout_ns + CORIO_MS - 1) / CORIO_MS);
+        n = epoll_wait(L->epfd, evs, MAX_EVENTS, ms);
+    }
+    if (n < 0)
+        return 0; /* EINTR: a signal; the caller re-checks everything */
+    for (int i = 0; i < n; i++) {
+        int fd = evs[i].data.fd;
+        uint32_t e = evs[i].events;
+        if (fd == L->wakefd) {
+            corio__loop_woken(L);
+            continue;
+        }
+        int mask = 0;
+        if (e & (EPOLLIN | EPOLLRDHUP))
+            mask |= CORIO_READABLE;
+        if (e & EPOLLOUT)
+            mask |= CORIO_WRITABLE;
+        if (e & (EPOLLHUP | EPOLLERR))
+            mask |= CORIO_READABLE | CORIO_WRITABLE;
+        corio__fd_event(L, fd, mask);
+    }
+    return n;
+}
+
+const corio__engine corio__epoll_engine = {
+    "epoll", ep_init, ep_close, ep_watch, ep_unwatch, ep_wait,
+};

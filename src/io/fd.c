@@ -1,0 +1,258 @@
+/* io/fd.c — corio_fd_*: readiness waits on descriptors, and reads and
+ * writes that park on EAGAIN.
+ *
+ * Each descriptor the loop has seen has a record (L->fds, indexed by fd):
+ * the task waiting to read, the task waiting to write, and the flags and
+ * identity (device, inode) it had before corio made it non-blocking, so they
+ * can be restored when the loop ends (only if the number still names the
+ * same file).  Reads and writes are tried first and park only after EAGAIN;
+ * the engine's next edge for that direction wakes the waiter. */
+#include "io/engine.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+
+static corio__fdrec *record(corio__loop *L, int fd)
+{
+    if (fd < 0)
+        return NULL;
+    if ((size_t)fd >= L->nfds) {
+        size_t n = L->nfds ? L->nfds : 64;
+        while (n <= (size_t)fd)
+            n *= 2;
+        corio__fdrec *v = realloc(L->fds, n * sizeof *v);
+        if (!v)
+            return NULL;
+        memset(v + L->nfds, 0, (n - L->nfds) * sizeof *v);
+        L->fds = v;
+        L->nfds = n;
+    }
+    return &L->fds[fd];
+}
+
+/* Make fd non-blocking and watched, once.  0 or -errno. */
+static int setup(corio__loop *L, int fd, corio__fdrec **out)
+{
+    struct stat st;
+    corio__fdrec *r = record(L, fd);
+    if (!r)
+        return fd < 0 ? -EBADF : -ENOMEM;
+    *out = r;
+    if (r->setup)
+        return 0;
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fstat(fd, &st) < 0)
+        return -errno;
+    int rc = L->engine->watch(L, fd);
+    if (rc == -EPERM) {
+        r->always = 1; /* regular files and directories: always ready */
+    } else if (rc < 0) {
+        return rc;
+    } else if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        rc = -errno;
+        L->engine->unwatch(L, fd);
+        return rc;
+    }
+    r->orig_flags = flags;
+    r->dev = st.st_dev;
+    r->ino = st.st_ino;
+    r->setup = 1;
+    return 0;
+}
+
+typedef struct fd_wait {
+    corio__wait w; /* first: the scheduler hands back &w */
+    corio__fdrec *rec;
+} fd_wait;
+
+static void unlink_waiter(corio__loop *L, corio__fdrec *r, corio_task *t)
+{
+    bool was = r->reader == t || r->writer == t;
+    if (r->reader == t)
+        r->reader = NULL;
+    if (r->writer == t)
+        r->writer = NULL;
+    if (was)
+        L->nfd_waiting--;
+}
+
+static bool fd_cancel(corio__wait *w, corio_task *t, int code)
+{
+    (void)code;
+    unlink_waiter(t->loop, ((fd_wait *)w)->rec, t);
+    return true;
+}
+
+void corio__fd_event(corio__loop *L, int fd, int mask)
+{
+    if (fd < 0 || (size_t)fd >= L->nfds)
+        return;
+    corio__fdrec *r = &L->fds[fd];
+    corio_task *rd = (mask & CORIO_READABLE) ? r->reader : NULL;
+    corio_task *wr = (mask & CORIO_WRITABLE) ? r->writer : NULL;
+    if (rd) {
+        unlink_waiter(L, r, rd);
+        corio__wake(rd, mask);
+    }
+    if (wr && wr != rd) {
+        unlink_waiter(L, r, wr);
+        corio__wake(wr, mask);
+    }
+}
+
+/* Park until an edge in one of `events`.  Returns the mask or an error. */
+static int park_on(corio__loop *L, corio__fdrec *r, int events)
+{
+    corio_task *self = L->current;
+    if (((events & CORIO_READABLE) && r->reader) ||
+        ((events & CORIO_WRITABLE) && r->writer))
+        return -EBUSY;
+    fd_wait fw = {{fd_cancel,
+                   events == CORIO_READABLE   ? "fd read"
+                   : events == CORIO_WRITABLE ? "fd write"
+                                              : "fd",
+                   INT64_MAX},
+                  r};
+    if (events & CORIO_READABLE)
+        r->reader = self;
+    if (events & CORIO_WRITABLE)
+        r->writer = self;
+    L->nfd_waiting++;
+    int rc = corio__park(&fw.w);
+    if (rc < 0)
+        unlink_waiter(L, r, self); /* interrupted before sleeping */
+    return rc;
+}
+
+int corio_fd_wait(int fd, int events)
+{
+    corio_task *self = corio__self();
+    corio__fdrec *r;
+    if (!self)
+        return -EPERM;
+    events &= CORIO_READABLE | CORIO_WRITABLE;
+    if (!events)
+        return -EINVAL;
+    int rc = setup(self->loop, fd, &r);
+    if (rc < 0)
+        return rc;
+    if (r->always)
+        return events;
+    /* Edges seen while nobody waited are not kept: ask the kernel. */
+    struct pollfd p = {fd, (short)((events & CORIO_READABLE ? POLLIN : 0) |
+                                   (events & CORIO_WRITABLE ? POLLOUT : 0)), 0};
+    if (poll(&p, 1, 0) == 1 && p.revents) {
+        if (p.revents & POLLNVAL)
+            return -EBADF;
+        int m = 0;
+        if (p.revents & (POLLIN | POLLRDHUP))
+            m |= CORIO_READABLE;
+        if (p.revents & POLLOUT)
+            m |= CORIO_WRITABLE;
+        if (p.revents & (POLLHUP | POLLERR))
+            m |= CORIO_READABLE | CORIO_WRITABLE;
+        return m;
+    }
+    return park_on(self->loop, r, events);
+}
+
+ssize_t corio_fd_read(int fd, void *buf, size_t n)
+{
+    corio_task *self = corio__self();
+    corio__fdrec *r;
+    if (!self)
+        return -EPERM;
+    int rc = setup(self->loop, fd, &r);
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        ssize_t got = read(fd, buf, n);
+        if (got >= 0)
+            return got;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN || r->always)
+            return -errno;
+        rc = park_on(self->loop, r, CORIO_READABLE);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+ssize_t corio_fd_write(int fd, const void *buf, size_t n)
+{
+    corio_task *self = corio__self();
+    corio__fdrec *r;
+    size_t done = 0;
+    if (!self)
+        return -EPERM;
+    int rc = setup(self->loop, fd, &r);
+    if (rc < 0)
+        return rc;
+    while (done < n) {
+        ssize_t put = write(fd, (const char *)buf + done, n - done);
+        if (put >= 0) {
+            done += (size_t)put;
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        rc = -errno;
+        if (errno == EAGAIN && !r->always)
+            rc = park_on(self->loop, r, CORIO_WRITABLE);
+        if (rc < 0)
+            return done ? (ssize_t)done : rc;
+    }
+    return (ssize_t)n;
+}
+
+static void restore(corio__fdrec *r, int fd)
+{
+    struct stat st;
+    if (!(r->orig_flags & O_NONBLOCK) && !r->always && fstat(fd, &st) == 0 &&
+        st.st_dev == r->dev && st.st_ino == r->ino) {
+        int flags = fcntl(fd, F_GETFL);
+        if (flags >= 0)
+            fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    }
+    memset(r, 0, sizeof *r);
+}
+
+int corio_fd_forget(int fd)
+{
+    corio__loop *L = corio__cur;
+    if (!L)
+        return -EPERM;
+    if (fd < 0 || (size_t)fd >= L->nfds || !L->fds[fd].setup)
+        return 0;
+    corio__fdrec *r = &L->fds[fd];
+    if (r->reader || r->writer)
+        return -EBUSY;
+    if (!r->always)
+        L->engine->unwatch(L, fd);
+    restore(r, fd);
+    return 0;
+}
+
+int corio_fd_close(int fd)
+{
+    int rc = corio_fd_forget(fd);
+    if (rc == -EBUSY)
+        return rc;
+    return close(fd) < 0 ? -errno : 0;
+}
+
+void corio__fd_close_all(corio__loop *L)
+{
+    for (size_t fd = 0; fd < L->nfds; fd++)
+        if (L->fds[fd].setup)
+            restore(&L->fds[fd], (int)fd);
+    free(L->fds);
+    L->fds = NULL;
+    L->nfds = 0;
+}

@@ -1,0 +1,269 @@
+/* io/pool.c — thread pools and the hand-off of jobs between a loop and its
+ * pool threads.
+ *
+ * A job lives on the waiting task's stack.  The task parks until a pool
+ * thread has run it and put it on the loop's done list (L->done_jobs, under
+ * L->done_lock, then a write to the loop's eventfd); the loop reaps the list
+ * and wakes the task.  Cancellation: a job still queued is unlinked and
+ * dropped at once; a running one gets its `cancelled` flag set (seen by
+ * corio_thread_cancelled) and the task keeps waiting for it, so fn never
+ * runs after corio_to_thread returns.
+ *
+ * Pool threads block every signal, start on demand up to the pool's size,
+ * and exit after 30 s idle. */
+#include "io/pool.h"
+#include "io/engine.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { JOB_QUEUED, JOB_RUNNING, JOB_DROPPED };
+
+struct corio__job {
+    corio__job *next, *prev;
+    corio_fn fn;
+    void *arg;
+    int result;
+    int code;      /* interrupt code delivered while running */
+    int state;
+    bool reaped;
+    atomic_int cancelled;
+    corio__loop *loop;
+    corio_task *task;
+    struct corio__pool *pool;
+};
+
+typedef struct corio__pool {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    corio__job *head, *tail;
+    int nthreads, nidle, max;
+} corio__pool;
+
+#define IDLE_EXIT_S 30
+
+static corio__pool pools[CORIO__POOL_KINDS] = {
+    [CORIO__POOL_CPU] = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 0},
+    [CORIO__POOL_DNS] = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 4},
+    [CORIO__POOL_FILE] = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 4},
+};
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static __thread corio__job *cur_job;
+
+/* After fork only the forking thread exists: forget the others. */
+static void atfork_child(void)
+{
+    for (int i = 0; i < CORIO__POOL_KINDS; i++) {
+        pthread_mutex_init(&pools[i].lock, NULL);
+        pthread_cond_init(&pools[i].cond, NULL);
+        pools[i].head = pools[i].tail = NULL;
+        pools[i].nthreads = pools[i].nidle = 0;
+    }
+}
+
+static void atfork_register(void)
+{
+    pthread_atfork(NULL, NULL, atfork_child);
+}
+
+void corio__pool_configure(int threads)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = threads > 0 ? threads : (int)(ncpu + 4 < 32 ? ncpu + 4 : 32);
+    pthread_once(&atfork_once, atfork_register);
+    pthread_mutex_lock(&pools[CORIO__POOL_CPU].lock);
+    pools[CORIO__POOL_CPU].max = n;
+    pthread_mutex_unlock(&pools[CORIO__POOL_CPU].lock);
+}
+
+static void unlink_job(corio__pool *p, corio__job *j)
+{
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        p->head = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    else
+        p->tail = j->prev;
+}
+
+/* Hand a finished job to its loop.  Everything happens under done_lock, so
+ * the loop cannot reap the job (and end) before this thread is done with
+ * the loop's eventfd. */
+static void complete(corio__job *j)
+{
+    corio__loop *L = j->loop;
+    pthread_mutex_lock(&L->done_lock);
+    j->next = L->done_jobs;
+    L->done_jobs = j;
+    if (!atomic_exchange(&L->wake_armed, true)) {
+        uint64_t one = 1;
+        if (write(L->wakefd, &one, sizeof one) < 0) {
+            /* The counter cannot overflow with one write per reap. */
+        }
+    }
+    pthread_mutex_unlock(&L->done_lock);
+}
+
+static void *worker(void *arg)
+{
+    corio__pool *p = arg;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->head && p->nthreads <= p->max) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += IDLE_EXIT_S;
+            p->nidle++;
+            int rc = pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+            p->nidle--;
+            if (rc && !p->head)
+                break;
+        }
+        if (!p->head || p->nthreads > p->max)
+            break;
+        corio__job *j = p->head;
+        unlink_job(p, j);
+        j->state = JOB_RUNNING;
+        pthread_mutex_unlock(&p->lock);
+        cur_job = j;
+        j->result = j->fn(j->arg);
+        cur_job = NULL;
+        complete(j);
+        pthread_mutex_lock(&p->lock);
+    }
+    p->nthreads--;
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* Queue j; start a thread if none is idle and the pool may grow.
+ * Called with p->lock held.  -EAGAIN if the pool has no thread at all. */
+static int submit(corio__pool *p, corio__job *j)
+{
+    if (!p->nidle && p->nthreads < p->max) {
+        pthread_t th;
+        pthread_attr_t a;
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        pthread_sigmask(SIG_SETMASK, &all, &old); /* inherited: no signals */
+        int rc = pthread_create(&th, &a, worker, p);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        pthread_attr_destroy(&a);
+        if (rc == 0)
+            p->nthreads++;
+        else if (!p->nthreads)
+            return -EAGAIN;
+    }
+    j->next = NULL;
+    j->prev = p->tail;
+    if (p->tail)
+        p->tail->next = j;
+    else
+        p->head = j;
+    p->tail = j;
+    pthread_cond_signal(&p->cond);
+    return 0;
+}
+
+void corio__pool_reap(corio__loop *L)
+{
+    pthread_mutex_lock(&L->done_lock);
+    corio__job *j = L->done_jobs;
+    L->done_jobs = NULL;
+    pthread_mutex_unlock(&L->done_lock);
+    while (j) {
+        corio__job *next = j->next;
+        L->jobs_pending--;
+        j->reaped = true;
+        corio__wake(j->task, 0);
+        j = next;
+    }
+}
+
+typedef struct job_wait {
+    corio__wait w; /* first: the scheduler hands back &w */
+    corio__job *job;
+} job_wait;
+
+static bool job_cancel(corio__wait *w, corio_task *t, int code)
+{
+    corio__job *j = ((job_wait *)w)->job;
+    corio__pool *p = j->pool;
+    (void)t;
+    pthread_mutex_lock(&p->lock);
+    if (j->state == JOB_QUEUED) {
+        unlink_job(p, j);
+        j->state = JOB_DROPPED;
+        pthread_mutex_unlock(&p->lock);
+        j->loop->jobs_pending--;
+        return true;
+    }
+    j->code = code;
+    atomic_store(&j->cancelled, 1);
+    pthread_mutex_unlock(&p->lock);
+    return false;
+}
+
+int corio__pool_run(int kind, corio_fn fn, void *arg, int *result)
+{
+    corio_task *self = corio__self();
+    int64_t none = INT64_MAX;
+    if (!self)
+        return -EPERM;
+    if (!fn)
+        return -EINVAL;
+    int rc = corio__interrupt_code(self, &none);
+    if (rc < 0) {
+        if (result)
+            *result = rc;
+        return rc;
+    }
+    corio__job j;
+    memset(&j, 0, sizeof j);
+    j.fn = fn;
+    j.arg = arg;
+    j.loop = self->loop;
+    j.task = self;
+    j.pool = &pools[kind];
+    pthread_mutex_lock(&j.pool->lock);
+    rc = submit(j.pool, &j);
+    pthread_mutex_unlock(&j.pool->lock);
+    if (rc < 0)
+        return rc;
+    self->loop->jobs_pending++;
+    job_wait jw = {{job_cancel, "thread job", INT64_MAX}, &j};
+    rc = corio__park(&jw.w);
+    if (j.state == JOB_DROPPED) {
+        if (result)
+            *result = rc;
+        return rc;
+    }
+    if (!j.reaped) {
+        /* park failed before sleeping (out of memory for the timer): the
+         * job is in flight and lives on this stack, so wait it out. */
+        self->noint++;
+        while (!j.reaped)
+            corio__park(&jw.w);
+        self->noint--;
+    }
+    if (result)
+        *result = j.result;
+    return j.code;
+}
+
+int corio_to_thread(corio_fn fn, void *arg, int *result)
+{
+    return corio__pool_run(CORIO__POOL_CPU, fn, arg, result);
+}
+
+int corio_thread_cancelled(void)
+{
+    return cur_job && atomic_load(&cur_job->cancelled);
+}

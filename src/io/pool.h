@@ -1,0 +1,22 @@
+/* io/pool.h — process-wide thread pools, one per kind of work, so that one
+ * kind cannot starve another (libuv's single pool let slow DNS lookups block
+ * file I/O).  corio_to_thread uses the CPU pool; the DNS and file pools are
+ * for the networking and file layers. */
+#ifndef CORIO_IO_POOL_H
+#define CORIO_IO_POOL_H
+
+#include "core/loop.h"
+
+enum corio__pool_kind {
+    CORIO__POOL_CPU,  /* corio_to_thread; size corio_options.threads */
+    CORIO__POOL_DNS,  /* getaddrinfo; 4 threads */
+    CORIO__POOL_FILE, /* blocking file calls; 4 threads */
+    CORIO__POOL_KINDS
+};
+
+/* Run fn(arg) on a thread of pool `kind`, as corio_to_thread describes. */
+int corio__pool_run(int kind, corio_fn fn, void *arg, int *result);
+/* Set the CPU pool's size (threads <= 0: min(32, CPUs + 4)). */
+void corio__pool_configure(int threads);
+
+#endif
