@@ -161,13 +161,13 @@ int corio__join_check(corio_task *t, corio_task *self)
 {
     if (!self)
         return -EPERM;
-    if (!corio__handle_ok(t)) {
-        CORIO__MISUSE(corio__cur, "join: %p is not a live task handle", (void *)t);
-        return -EINVAL;
-    }
     if (t == self) {
         CORIO__MISUSE(corio__cur, "task '%s' joins itself", corio_task_name(t));
         return -EDEADLK;
+    }
+    if (!corio__handle_ok(t)) {
+        CORIO__MISUSE(corio__cur, "join: %p is not a live task handle", (void *)t);
+        return -EINVAL;
     }
     if (t->joiner && t->joiner != self)
         return -EBUSY;

@@ -1,0 +1,289 @@
+/* test_task.c — join, cancel (level-triggered), detach, names, handles. */
+#include "tst.h"
+
+#include <string.h>
+
+static int ret_arg(void *arg)
+{
+    return (int)(intptr_t)arg;
+}
+
+static int sleeper(void *arg)
+{
+    return corio_sleep((int64_t)(intptr_t)arg) == 0 ? 1 : -1;
+}
+
+static int join_basics(void *arg)
+{
+    (void)arg;
+    corio_task *t;
+    int r = 0;
+    CHECK_EQ(corio_task_spawn(&t, ret_arg, (void *)(intptr_t)5), 0);
+    CHECK_EQ(corio_task_join(t, &r), 0);
+    CHECK_EQ(r, 5);
+    CHECK_EQ(corio_task_spawn(&t, ret_arg, (void *)(intptr_t)-3), 0);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    CHECK_EQ(corio_task_join(corio_task_current(), NULL), -EDEADLK);
+    CHECK_EQ(corio_task_join(NULL, NULL), -EINVAL);
+    CHECK_EQ(corio_task_spawn(&t, NULL, NULL), -EINVAL);
+    CHECK(t == NULL);
+    return 0;
+}
+
+TEST(task, join_basics)
+{
+    CHECK_EQ(tst_run(join_basics, NULL), 0);
+}
+
+static corio_task *shared;
+
+static int second_joiner(void *arg)
+{
+    (void)arg;
+    return corio_task_join(shared, NULL);
+}
+
+static int one_joiner(void *arg)
+{
+    (void)arg;
+    corio_task *j2;
+    int r;
+    CHECK_EQ(corio_task_spawn(&shared, sleeper, (void *)(intptr_t)CORIO_SECOND), 0);
+    CHECK_EQ(corio_task_spawn(&j2, second_joiner, NULL), 0);
+    CHECK_EQ(corio_yield(), 0); /* shared sleeps, j2 ... */
+    /* main joins first now; j2 already joined, so this one is second. */
+    CHECK_EQ(corio_task_join(shared, &r), -EBUSY);
+    CHECK_EQ(corio_task_join(j2, &r), 0);
+    CHECK_EQ(r, 0);
+    return 0;
+}
+
+TEST(task, one_joiner_per_task)
+{
+    CHECK_EQ(tst_run(one_joiner, NULL), 0);
+}
+
+static int joiner_cancelled(void *arg)
+{
+    (void)arg;
+    corio_task *t;
+    int r = 0;
+    CHECK_EQ(corio_task_spawn(&t, sleeper, (void *)(intptr_t)(5 * CORIO_SECOND)), 0);
+    corio_task_cancel(corio_task_current());
+    CHECK_EQ(corio_task_join(t, &r), -ECANCELED);
+    CHECK_EQ(corio_task_join(t, &r), -ECANCELED); /* level-triggered */
+    return 0;
+}
+
+static int cancel_joiner(void *arg)
+{
+    (void)arg;
+    corio_task *j;
+    int r = 0;
+    CHECK_EQ(corio_task_spawn(&j, joiner_cancelled, NULL), 0);
+    CHECK_EQ(corio_task_join(j, &r), 0);
+    CHECK_EQ(r, 0);
+    return 0;
+}
+
+TEST(task, cancelled_joiner_keeps_handle_and_task)
+{
+    CHECK_EQ(tst_run(cancel_joiner, NULL), 0);
+}
+
+static int interrupted_join(void *arg)
+{
+    int *out = arg;
+    corio_task *t;
+    CHECK_EQ(corio_task_spawn(&t, sleeper, (void *)(intptr_t)(5 * CORIO_SECOND)), 0);
+    out[0] = corio_task_join(t, NULL); /* cancelled while waiting */
+    int r = 0;
+    corio_shield_begin();
+    out[1] = corio_task_join(t, &r); /* the handle is still valid */
+    corio_shield_end();
+    out[2] = r;
+    return 0;
+}
+
+static int cancel_while_joining(void *arg)
+{
+    (void)arg;
+    int out[3] = {0, 0, 0};
+    corio_task *j;
+    CHECK_EQ(corio_task_spawn(&j, interrupted_join, out), 0);
+    CHECK_EQ(corio_sleep(CORIO_SECOND), 0);
+    corio_task_cancel(j);
+    CHECK_EQ(corio_task_join(j, NULL), 0);
+    CHECK_EQ(out[0], -ECANCELED);
+    CHECK_EQ(out[1], 0);
+    CHECK_EQ(out[2], 1); /* the sleeper ran to its end */
+    return 0;
+}
+
+TEST(task, join_interrupted_then_rejoined)
+{
+    CHECK_EQ(tst_run(cancel_while_joining, NULL), 0);
+}
+
+static int ran;
+static int never_runs(void *arg)
+{
+    (void)arg;
+    ran = 1;
+    return 0;
+}
+
+static int cancel_before_start(void *arg)
+{
+    (void)arg;
+    corio_task *t;
+    int r = 0;
+    CHECK_EQ(corio_task_spawn(&t, never_runs, NULL), 0);
+    corio_task_cancel(t);
+    CHECK_EQ(corio_task_join(t, &r), 0);
+    CHECK_EQ(r, -ECANCELED);
+    CHECK_EQ(ran, 0);
+    return 0;
+}
+
+TEST(task, cancelled_before_start_never_runs)
+{
+    CHECK_EQ(tst_run(cancel_before_start, NULL), 0);
+}
+
+static int level(void *arg)
+{
+    int *count = arg;
+    corio_task *done;
+    int r = 0;
+    CHECK_EQ(corio_task_spawn(&done, ret_arg, (void *)(intptr_t)9), 0);
+    CHECK_EQ(corio_sleep(CORIO_SECOND), 0);     /* done has finished */
+    CHECK_EQ(corio_sleep(CORIO_SECOND), -ECANCELED); /* cancelled meanwhile */
+    for (int i = 0; i < 5; i++) {
+        CHECK_EQ(corio_sleep(CORIO_MS), -ECANCELED);
+        CHECK_EQ(corio_yield(), -ECANCELED);
+        ++*count;
+    }
+    /* Completing without waiting still works: reap the finished task. */
+    CHECK_EQ(corio_task_join(done, &r), 0);
+    CHECK_EQ(r, 9);
+    return -ECANCELED;
+}
+
+static int level_triggered(void *arg)
+{
+    (void)arg;
+    corio_task *t;
+    int count = 0, r = 0;
+    CHECK_EQ(corio_task_spawn(&t, level, &count), 0);
+    CHECK_EQ(corio_sleep(CORIO_SECOND + CORIO_MS), 0);
+    corio_task_cancel(t);
+    corio_task_cancel(t); /* twice is the same as once */
+    CHECK_EQ(corio_task_join(t, &r), 0);
+    CHECK_EQ(r, -ECANCELED);
+    CHECK_EQ(count, 5);
+    return 0;
+}
+
+TEST(task, cancellation_is_level_triggered)
+{
+    CHECK_EQ(tst_run(level_triggered, NULL), 0);
+}
+
+static int self_cancel(void *arg)
+{
+    (void)arg;
+    corio_task_cancel(corio_task_current());
+    CHECK_EQ(corio_yield(), -ECANCELED);
+    return 0;
+}
+
+TEST(task, self_cancel_hits_next_wait)
+{
+    CHECK_EQ(tst_run(self_cancel, NULL), 0);
+}
+
+static int finished_count;
+static int counts(void *arg)
+{
+    (void)arg;
+    CHECK_EQ(corio_sleep(CORIO_SECOND), 0);
+    finished_count++;
+    return 0;
+}
+
+static int detaching(void *arg)
+{
+    (void)arg;
+    corio_task *a, *b;
+    CHECK_EQ(corio_task_spawn(&a, counts, NULL), 0);
+    CHECK_EQ(corio_task_spawn(&b, ret_arg, NULL), 0);
+    CHECK_EQ(corio_yield(), 0); /* b has finished */
+    corio_task_detach(a);       /* runs on, freed when done */
+    corio_task_detach(b);       /* done: freed now */
+    CHECK_EQ(corio_task_spawn(NULL, counts, NULL), 0);
+    CHECK_EQ(corio_sleep(2 * CORIO_SECOND), 0);
+    CHECK_EQ(finished_count, 2);
+    return 0;
+}
+
+TEST(task, detach)
+{
+    CHECK_EQ(tst_run(detaching, NULL), 0);
+}
+
+static int named(void *arg)
+{
+    (void)arg;
+    CHECK(strcmp(corio_task_name(NULL), "fetcher") == 0);
+    return 0;
+}
+
+static int names(void *arg)
+{
+    (void)arg;
+    corio_task *t, *u;
+    corio_task_opts o = {.name = "fetcher"};
+    CHECK(strcmp(corio_task_name(NULL), "main") == 0);
+    CHECK_EQ(corio_task_spawn_ex(&t, &o, named, NULL), 0);
+    CHECK(strcmp(corio_task_name(t), "fetcher") == 0);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    CHECK_EQ(corio_task_spawn(&u, ret_arg, NULL), 0);
+    CHECK(strncmp(corio_task_name(u), "task-", 5) == 0);
+    o.name = "a-name-much-longer-than-thirty-two-bytes-total";
+    CHECK_EQ(corio_task_spawn_ex(&t, &o, ret_arg, NULL), 0);
+    CHECK_EQ(strlen(corio_task_name(t)), CORIO_TASK_NAME_MAX - 1);
+    corio_task *list[2] = {t, u};
+    CHECK_EQ(corio_gather(list, 2, NULL), 0);
+    return 0;
+}
+
+TEST(task, names)
+{
+    CHECK_EQ(tst_run(names, NULL), 0);
+}
+
+static int deep(void *arg)
+{
+    volatile char buf[200 * 1024];
+    buf[0] = 1;
+    buf[sizeof buf - 1] = (char)(intptr_t)arg;
+    return buf[0] + buf[sizeof buf - 1];
+}
+
+static int stack_sizes(void *arg)
+{
+    (void)arg;
+    corio_task *t;
+    corio_task_opts o = {.name = "big", .stack_size = 1024 * 1024};
+    int r = 0;
+    CHECK_EQ(corio_task_spawn_ex(&t, &o, deep, (void *)(intptr_t)2), 0);
+    CHECK_EQ(corio_task_join(t, &r), 0);
+    CHECK_EQ(r, 3);
+    return 0;
+}
+
+TEST(task, custom_stack_size)
+{
+    CHECK_EQ(tst_run(stack_sizes, NULL), 0);
+}
