@@ -22,7 +22,7 @@
 #define MAX_SLOTS 1024u
 #define CANARY 0xc0d1c0d1c0d1c0d1ull
 #define CANARY_WORDS 4
-#define CANARY_MARGIN 256 /* bytes above lo the stack pointer must stay */
+#define CANARY_MARGIN 1024 /* bytes above lo the stack pointer must keep at a suspension */
 
 typedef struct region {
     struct region *next;

@@ -196,11 +196,10 @@ static corio_task *pick(corio__loop *L)
     }
 }
 
-static inline void switch_checks(corio__loop *L, corio_task *self,
-                                 corio_task *next)
+/* Stacks guarded by a canary are checked at every suspension, before the
+ * scheduler's own frames go deeper. */
+static inline void canary_check(corio_task *self)
 {
-    if (CORIO__UNLIKELY(L->debug))
-        corio__debug_slice(L, next);
     if (CORIO__UNLIKELY(self->stack.guard == CORIO__GUARD_CANARY)) {
         char here;
         corio__stack_check(&self->stack, &here, corio_task_name(self));
@@ -209,12 +208,14 @@ static inline void switch_checks(corio__loop *L, corio_task *self,
 
 void corio__schedule(corio__loop *L, corio_task *self)
 {
+    canary_check(self);
     corio_task *next = pick(L);
     if (next == self) {
         self->state = CORIO__RUNNING;
         return;
     }
-    switch_checks(L, self, next);
+    if (CORIO__UNLIKELY(L->debug))
+        corio__debug_slice(L, next);
     L->current = next;
     next->state = CORIO__RUNNING;
     corio__ctx_switch(&self->ctx, &next->ctx);
@@ -279,8 +280,10 @@ void corio__task_entry(corio_task *t)
 
 void corio__task_exit(corio__loop *L, corio_task *self)
 {
+    canary_check(self);
     corio_task *next = pick(L);
-    switch_checks(L, self, next);
+    if (CORIO__UNLIKELY(L->debug))
+        corio__debug_slice(L, next);
     L->current = next;
     next->state = CORIO__RUNNING;
     corio__ctx_exit(&self->ctx, &next->ctx);
