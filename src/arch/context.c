@@ -30,17 +30,32 @@
 void corio__switch(void **from_sp, void *to_sp);
 void corio__trampoline(void);
 
+#if defined(__x86_64__)
+/* New tasks start with the MXCSR and x87 control word the thread had when
+ * its loop started (read once: fnstcw is slow enough to show in spawn). */
+static __thread uint64_t fp_control;
+
+static void save_fp_control(void)
+{
+    uint32_t mxcsr;
+    uint16_t fpucw;
+    __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
+    __asm__ volatile("fnstcw %0" : "=m"(fpucw));
+    fp_control = (uint64_t)mxcsr | (uint64_t)fpucw << 32;
+}
+#else
+static void save_fp_control(void)
+{
+}
+#endif
+
 static void make_frame(corio__ctx *c, void *lo, size_t size,
                        void (*entry)(void *), void *arg)
 {
     uintptr_t top = ((uintptr_t)lo + size) & ~(uintptr_t)15;
 #if defined(__x86_64__)
     uint64_t *f = (uint64_t *)(top - 16 - 8 * 8);
-    uint32_t mxcsr;
-    uint16_t fpucw;
-    __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
-    __asm__ volatile("fnstcw %0" : "=m"(fpucw));
-    f[0] = (uint64_t)mxcsr | (uint64_t)fpucw << 32;
+    f[0] = fp_control;
     f[1] = f[2] = f[3] = 0;              /* r15 r14 r13 */
     f[4] = (uint64_t)(uintptr_t)arg;     /* r12 */
     f[5] = (uint64_t)(uintptr_t)entry;   /* rbx */
@@ -108,6 +123,9 @@ void corio__ctx_make(corio__ctx *c, void *lo, size_t size,
 void corio__ctx_root(corio__ctx *c)
 {
     memset(c, 0, sizeof *c);
+#ifndef CORIO__UCONTEXT
+    save_fp_control();
+#endif
 #ifdef CORIO__UCONTEXT
     c->uc = &root_uc;
 #endif

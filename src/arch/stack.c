@@ -31,10 +31,17 @@ typedef struct region {
     size_t mprotected; /* guards taken from the mprotect budget */
 } region;
 
+/* A freed slot's node, written inside the slot itself. */
+struct free_slot {
+    struct free_slot *next;
+    char *lo;
+    uint8_t guard;
+};
+
 struct corio__stack_class {
     corio__stack_class *next;
     size_t size;    /* usable bytes per slot */
-    void *free;     /* freed slots, linked through their top word */
+    struct free_slot *free; /* freed slots */
     char *carve, *carve_end;
     size_t nslots;  /* slots in the next region */
     region *regions;
@@ -177,15 +184,12 @@ int corio__stack_alloc(corio__stack_pool *p, size_t size, corio__stack *out)
     if (!c)
         return -ENOMEM;
     if (c->free) {
-        /* A freed slot: its top word links the free list, its guard kind is
-         * kept just below. */
-        char *top = c->free;
-        char *lo = top + sizeof(void *) - size;
-        c->free = *(void **)top;
-        out->lo = lo;
+        struct free_slot *f = c->free;
+        c->free = f->next;
+        out->lo = f->lo;
         out->size = size;
         out->cls = c;
-        out->guard = *(uint8_t *)(top - 1);
+        out->guard = f->guard;
         return 0;
     }
     if (c->carve == c->carve_end) {
@@ -202,12 +206,24 @@ int corio__stack_alloc(corio__stack_pool *p, size_t size, corio__stack *out)
     return 0;
 }
 
-void corio__stack_free(corio__stack *s)
+void corio__stack_free(corio__stack *s, void *node)
 {
-    char *top = s->lo + s->size - sizeof(void *);
-    *(uint8_t *)(top - 1) = s->guard;
-    *(void **)top = s->cls->free;
-    s->cls->free = top;
+    struct free_slot *f = node;
+    f->lo = s->lo;
+    f->guard = s->guard;
+    f->next = s->cls->free;
+    s->cls->free = f;
+}
+
+void corio__stack_each(corio__stack_pool *p,
+                       void (*fn)(char *lo, size_t size, void *ctx), void *ctx)
+{
+    for (corio__stack_class *c = p->classes; c; c = c->next)
+        for (region *r = c->regions; r; r = r->next) {
+            char *end = r == c->regions ? c->carve : (char *)r->base + r->len;
+            for (char *s = r->base; s < end; s += c->size + PAGE)
+                fn(s + PAGE, c->size, ctx);
+        }
 }
 
 void corio__stack_pool_destroy(corio__stack_pool *p)

@@ -58,8 +58,13 @@ typedef struct corio__stack_pool {
 size_t corio__stack_round(size_t size);
 /* Take a slot of `size` usable bytes (already rounded).  0 or -ENOMEM. */
 int corio__stack_alloc(corio__stack_pool *p, size_t size, corio__stack *out);
-/* Give a slot back to its class. */
-void corio__stack_free(corio__stack *s);
+/* Give a slot back to its class.  The free list's node is written at
+ * `node` (inside the slot, 32 bytes, 8-aligned): the caller passes memory it
+ * has touched recently, so freeing costs no extra cache miss. */
+void corio__stack_free(corio__stack *s, void *node);
+/* Call fn(lo, size, ctx) for every slot ever handed out (freed ones too). */
+void corio__stack_each(corio__stack_pool *p,
+                       void (*fn)(char *lo, size_t size, void *ctx), void *ctx);
 /* Unmap every region of the pool. */
 void corio__stack_pool_destroy(corio__stack_pool *p);
 /* Canary guards: check the stack of the task being switched away from;

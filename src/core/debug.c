@@ -32,19 +32,27 @@ static const char *state_name(const corio_task *t)
     return names[t->state];
 }
 
+static void count_one(corio_task *t, void *ctx)
+{
+    (void)t;
+    ++*(size_t *)ctx;
+}
+
+static void dump_one(corio_task *t, void *ctx)
+{
+    const char *what = t->state == CORIO__PARKED && t->wait ? t->wait->what : "";
+    fprintf(ctx, "  %-6llu %-24s %-8s %s%s\n", (unsigned long long)t->id,
+            corio_task_name(t), state_name(t), what,
+            t->cancelled && t->state != CORIO__DONE ? " (cancelled)" : "");
+}
+
 void corio__dump(corio__loop *L, FILE *out)
 {
     size_t n = 0;
-    for (corio_task *t = L->all; t; t = t->anext)
-        n++;
+    corio__each_task(L, count_one, &n);
     fprintf(out, "corio: %zu task(s)%s\n", n, L->virtual_clock ? " (virtual clock)" : "");
     fprintf(out, "  %-6s %-24s %-8s %s\n", "id", "name", "state", "waiting on");
-    for (corio_task *t = L->all; t; t = t->anext) {
-        const char *what = t->state == CORIO__PARKED && t->wait ? t->wait->what : "";
-        fprintf(out, "  %-6llu %-24s %-8s %s%s\n", (unsigned long long)t->id,
-                corio_task_name(t), state_name(t), what,
-                t->cancelled && t->state != CORIO__DONE ? " (cancelled)" : "");
-    }
+    corio__each_task(L, dump_one, out);
     fflush(out);
 }
 
@@ -85,18 +93,24 @@ void corio__debug_start(corio__loop *L)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-void corio__debug_slice(corio__loop *L, corio_task *next)
+void corio__debug_suspend(corio__loop *L, corio_task *self)
 {
     int64_t now = corio__mono();
-    corio_task *cur = L->current;
-    if (cur != &L->root && now - L->slice_start > L->slow_ns)
+    atomic_store(&L->wd_slice, 0); /* blocked in the scheduler: not stuck */
+    if (self != &L->root && now - L->slice_start > L->slow_ns)
         fprintf(stderr, "corio: debug: task '%s' ran %.1f ms without "
-                "suspending (slow_task_ns is %.1f ms)\n", corio_task_name(cur),
+                "suspending (slow_task_ns is %.1f ms)\n", corio_task_name(self),
                 (now - L->slice_start) / 1e6, L->slow_ns / 1e6);
+}
+
+void corio__debug_resume(corio__loop *L, corio_task *next)
+{
+    int64_t now = corio__mono();
     L->slice_start = now;
-    if (next != &L->root)
-        atomic_store(&L->wd_name, corio_task_name(next));
-    atomic_store(&L->wd_slice, next == &L->root ? 0 : now);
+    if (next == &L->root)
+        return;
+    atomic_store(&L->wd_name, corio_task_name(next));
+    atomic_store(&L->wd_slice, now);
 }
 
 void corio__debug_task_done(corio__loop *L, corio_task *t)
@@ -118,6 +132,14 @@ void corio__debug_stopping(corio__loop *L)
     corio__dump(L, stderr);
 }
 
+static void report_unowned(corio_task *t, void *ctx)
+{
+    (void)ctx;
+    if (t->owner == CORIO__OWNED)
+        fprintf(stderr, "corio: debug: task '%s' was never joined nor "
+                "detached\n", corio_task_name(t));
+}
+
 void corio__debug_finish(corio__loop *L)
 {
     if (L->has_watchdog) {
@@ -125,10 +147,7 @@ void corio__debug_finish(corio__loop *L)
         pthread_join(L->watchdog, NULL);
         L->has_watchdog = false;
     }
-    for (corio_task *t = L->all; t; t = t->anext)
-        if (t->owner == CORIO__OWNED)
-            fprintf(stderr, "corio: debug: task '%s' was never joined nor "
-                    "detached\n", corio_task_name(t));
+    corio__each_task(L, report_unowned, NULL);
     if (L->hiwater)
         fprintf(stderr, "corio: debug: deepest stack use %zu KiB of %zu KiB "
                 "(task '%s')\n", L->hiwater / 1024, L->default_stack / 1024,

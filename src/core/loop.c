@@ -80,15 +80,19 @@ static int loop_init(corio__loop *L, const corio_options *o)
     return 0;
 }
 
+static void forget_task(corio_task *t, void *ctx)
+{
+    (void)ctx;
+    corio__ctx_free(&t->ctx);
+    if (t->scopes != t->inline_scopes)
+        free(t->scopes);
+}
+
 static void loop_destroy(corio__loop *L)
 {
     /* Records of tasks never released (handles never joined or detached,
      * or an abandoned run): their stacks go with the pool. */
-    for (corio_task *t = L->all; t; t = t->anext) {
-        corio__ctx_free(&t->ctx);
-        if (t->scopes != t->inline_scopes)
-            free(t->scopes);
-    }
+    corio__each_task(L, forget_task, NULL);
     corio__fd_close_all(L);
     L->engine->close(L);
     close(L->wakefd);

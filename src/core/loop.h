@@ -90,7 +90,6 @@ struct corio_task {
     corio__scope *scopes;    /* inline_scopes or heap */
     corio_group *group;      /* CORIO__GROUPED: the group */
     corio_task *gprev, *gnext;
-    corio_task *aprev, *anext; /* every task of the loop */
     corio__stack stack;
     uint64_t id;
     corio__scope inline_scopes[CORIO__INLINE_SCOPES];
@@ -131,7 +130,6 @@ struct corio__loop {
     int deadlock_level;    /* escalations so far (see sched.c) */
     bool abandoned;
     size_t nalive;         /* tasks not DONE */
-    corio_task *all;       /* every task record not yet freed */
     uint64_t next_id;
 
     corio__timer_heap timers;
@@ -204,6 +202,9 @@ bool corio__handle_ok(const corio_task *t);
 void corio__task_finish(corio_task *t, int result) __attribute__((noreturn));
 int corio__join_wait(corio_task *t);
 void corio__cancel(corio_task *t);
+/* Call fn for every task record of L not yet released, in slot order. */
+void corio__each_task(corio__loop *L, void (*fn)(corio_task *t, void *ctx),
+                      void *ctx);
 int corio__join_check(corio_task *t, corio_task *self);
 
 /* scope.c */
@@ -231,7 +232,8 @@ void corio__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
             corio__warn(__VA_ARGS__);                                          \
     } while (0)
 void corio__debug_start(corio__loop *L);
-void corio__debug_slice(corio__loop *L, corio_task *next);
+void corio__debug_suspend(corio__loop *L, corio_task *self);
+void corio__debug_resume(corio__loop *L, corio_task *next);
 void corio__debug_task_done(corio__loop *L, corio_task *t);
 void corio__debug_stopping(corio__loop *L);
 void corio__debug_finish(corio__loop *L);

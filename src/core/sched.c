@@ -114,6 +114,12 @@ static void pass_poll(corio__loop *L)
     check_sigint(L);
 }
 
+static void cancel_one(corio_task *t, void *ctx)
+{
+    (void)ctx;
+    corio__cancel(t);
+}
+
 /* Every task is blocked and nothing can wake one.  Escalate: cancel the
  * main task, then every task, then give up on the run. */
 static void deadlock(corio__loop *L)
@@ -125,9 +131,7 @@ static void deadlock(corio__loop *L)
     if (L->deadlock_level == 1 && L->main && !L->main_done) {
         cancel_main(L);
     } else if (L->deadlock_level <= 2) {
-        for (corio_task *t = L->all; t; t = t->anext)
-            if (t->state != CORIO__DONE)
-                corio_task_cancel(t);
+        corio__each_task(L, cancel_one, NULL);
     } else {
         fprintf(stderr, "corio: deadlock: abandoning the run\n");
         L->abandoned = true;
@@ -209,13 +213,15 @@ static inline void canary_check(corio_task *self)
 void corio__schedule(corio__loop *L, corio_task *self)
 {
     canary_check(self);
+    if (CORIO__UNLIKELY(L->debug))
+        corio__debug_suspend(L, self);
     corio_task *next = pick(L);
+    if (CORIO__UNLIKELY(L->debug))
+        corio__debug_resume(L, next);
     if (next == self) {
         self->state = CORIO__RUNNING;
         return;
     }
-    if (CORIO__UNLIKELY(L->debug))
-        corio__debug_slice(L, next);
     L->current = next;
     next->state = CORIO__RUNNING;
     corio__ctx_switch(&self->ctx, &next->ctx);
@@ -281,9 +287,11 @@ void corio__task_entry(corio_task *t)
 void corio__task_exit(corio__loop *L, corio_task *self)
 {
     canary_check(self);
+    if (CORIO__UNLIKELY(L->debug))
+        corio__debug_suspend(L, self);
     corio_task *next = pick(L);
     if (CORIO__UNLIKELY(L->debug))
-        corio__debug_slice(L, next);
+        corio__debug_resume(L, next);
     L->current = next;
     next->state = CORIO__RUNNING;
     corio__ctx_exit(&self->ctx, &next->ctx);
@@ -292,6 +300,8 @@ void corio__task_exit(corio__loop *L, corio_task *self)
 void corio__loop_drive(corio__loop *L)
 {
     corio_task *next = pick(L);
+    if (CORIO__UNLIKELY(L->debug))
+        corio__debug_resume(L, next);
     if (next == &L->root)
         return;
     L->current = next;

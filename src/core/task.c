@@ -8,7 +8,22 @@
  * by its group, or at the end of the run. */
 #include "core/loop.h"
 
+#include <assert.h>
 #include <string.h>
+
+static_assert(offsetof(corio_task, magic) >= 3 * sizeof(void *),
+              "a freed slot's node must not cover the record's magic");
+
+/* The record of the slot [lo, lo + size).  Slots are a fixed stride apart,
+ * so records at the same offset would all fall in the same few L1 cache
+ * sets; the offset is staggered by 64 bytes per slot, over 16 colours (at
+ * most 960 bytes, still inside the top page). */
+static corio_task *record_of(char *lo, size_t size)
+{
+    uintptr_t colour = (((uintptr_t)lo >> 12) & 31) * 64;
+    uintptr_t top = (uintptr_t)lo + size - colour;
+    return (corio_task *)((top - sizeof(corio_task)) & ~(uintptr_t)63);
+}
 
 bool corio__handle_ok(const corio_task *t)
 {
@@ -34,29 +49,37 @@ int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
                                      : L->default_stack;
     if (corio__stack_alloc(&L->stacks, size, &st) < 0)
         return -ENOMEM;
-    uintptr_t top = (uintptr_t)st.lo + st.size;
-    corio_task *t = (corio_task *)((top - sizeof(corio_task)) & ~(uintptr_t)63);
-    memset(t, 0, sizeof *t);
+    corio_task *t = record_of(st.lo, st.size);
+    /* Field by field rather than memset: this is the spawn hot path, and
+     * the record's first touch (a fresh cache line, often a fresh page). */
+    t->next = NULL;
     t->loop = L;
     t->state = CORIO__NEW;
     t->owner = (uint8_t)owner;
+    t->cancelled = 0;
+    t->interrupted = 0;
+    t->noint = 0;
+    t->nscopes = 0;
+    t->capscopes = CORIO__INLINE_SCOPES;
     t->magic = CORIO__TASK_MAGIC;
+    t->wake = 0;
+    t->result = 0;
     t->fn = fn;
     t->arg = arg;
+    t->wait = NULL;
+    t->joiner = NULL;
     t->timer.idx = CORIO__NOT_ARMED;
     t->scopes = t->inline_scopes;
-    t->capscopes = CORIO__INLINE_SCOPES;
+    t->group = NULL;
+    t->gprev = t->gnext = NULL;
     t->stack = st;
     t->id = ++L->next_id;
-    if (o && o->name) {
+    t->name[0] = 0;
+    if (o && o->name)
         strncpy(t->name, o->name, sizeof t->name - 1);
-    }
+    t->name[sizeof t->name - 1] = 0;
     corio__ctx_make(&t->ctx, st.lo, (size_t)((char *)t - st.lo),
                     (void (*)(void *))corio__task_entry, t);
-    t->anext = L->all;
-    if (L->all)
-        L->all->aprev = t;
-    L->all = t;
     L->nalive++;
     corio__enqueue(L, t);
     if (out)
@@ -78,16 +101,41 @@ int corio_task_spawn_ex(corio_task **out, const corio_task_opts *o,
 
 void corio__task_release(corio_task *t)
 {
-    corio__loop *L = t->loop;
-    if (t->aprev)
-        t->aprev->anext = t->anext;
-    else
-        L->all = t->anext;
-    if (t->anext)
-        t->anext->aprev = t->aprev;
-    t->magic = 0;
+    corio__stack st = t->stack;
     corio__ctx_free(&t->ctx);
-    corio__stack_free(&t->stack);
+    t->magic = 0;
+    /* The free-list node goes over the record's first bytes (ctx, next,
+     * loop), which are hot; magic, further on, stays 0. */
+    corio__stack_free(&st, t);
+}
+
+typedef struct each_ctx {
+    void (*fn)(corio_task *t, void *ctx);
+    void *ctx;
+} each_ctx;
+
+static void each_slot(char *lo, size_t size, void *arg)
+{
+    each_ctx *e = arg;
+    corio_task *t = record_of(lo, size);
+    if (t->magic == CORIO__TASK_MAGIC)
+        e->fn(t, e->ctx);
+}
+
+/* Live records are found by scanning the stack pool rather than kept on a
+ * list: a list would make every spawn and release touch two more records
+ * (two more pages), and walking all tasks is rare (shutdown, dumps). */
+void corio__each_task(corio__loop *L, void (*fn)(corio_task *t, void *ctx),
+                      void *ctx)
+{
+    each_ctx e = {fn, ctx};
+    corio__stack_each(&L->stacks, each_slot, &e);
+}
+
+static void cancel_one(corio_task *t, void *ctx)
+{
+    (void)ctx;
+    corio__cancel(t);
 }
 
 /* Cancel everything still alive once main has returned. */
@@ -95,9 +143,7 @@ static void stop_all(corio__loop *L)
 {
     L->stopping = true;
     L->stopping_since = corio__mono();
-    for (corio_task *t = L->all; t; t = t->anext)
-        if (t->state != CORIO__DONE)
-            corio__cancel(t);
+    corio__each_task(L, cancel_one, NULL);
 }
 
 void corio__task_finish(corio_task *t, int result)
