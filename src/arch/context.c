@@ -43,9 +43,13 @@ static void save_fp_control(void)
     __asm__ volatile("fnstcw %0" : "=m"(fpucw));
     fp_control = (uint64_t)mxcsr | (uint64_t)fpucw << 32;
 }
-#else
+#elif defined(__aarch64__)
+/* New tasks start with the FPCR the thread had when its loop started. */
+static __thread uint64_t fp_control;
+
 static void save_fp_control(void)
 {
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fp_control));
 }
 #endif
 
@@ -62,8 +66,9 @@ static void make_frame(corio__ctx *c, void *lo, size_t size,
     f[6] = 0;                            /* rbp */
     f[7] = (uint64_t)(uintptr_t)corio__trampoline;
 #elif defined(__aarch64__)
-    uint64_t *f = (uint64_t *)(top - 16 - 160);
-    memset(f, 0, 160);
+    uint64_t *f = (uint64_t *)(top - 16 - 176);
+    memset(f, 0, 176);
+    f[20] = fp_control;                  /* FPCR */
     f[0] = (uint64_t)(uintptr_t)arg;     /* x19 */
     f[1] = (uint64_t)(uintptr_t)entry;   /* x20 */
     f[10] = 0;                           /* x29 */

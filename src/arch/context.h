@@ -3,7 +3,7 @@
  * On x86-64 and aarch64 a context is just a saved stack pointer: the
  * hand-written switch (switch_<cpu>.S) pushes every callee-saved register on
  * the old stack (x86-64: rbx, rbp, r12-r15, MXCSR and the x87 control word;
- * aarch64: x19-x30 and d8-d15), stores the stack pointer, loads the new one
+ * aarch64: x19-x30, d8-d15 and FPCR), stores the stack pointer, loads the new one
  * and pops the same set.  Other CPUs (or CORIO_FORCE_UCONTEXT) use
  * swapcontext, which is slower (it saves the signal mask with a syscall).
  *

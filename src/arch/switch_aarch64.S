@@ -1,17 +1,19 @@
 /* arch/switch_aarch64.S — the aarch64 context switch (AAPCS64).
  *
  * void corio__switch(void **from_sp, void *to_sp)
- *   saves x19-x30 and d8-d15 in a 160-byte frame on the current stack,
- *   stores sp in *from_sp, loads to_sp, restores the same and returns to the
- *   other context's x30.  A fresh context holds x19 = argument, x20 = entry,
- *   x29 = 0 and x30 = corio__trampoline. */
+ *   saves x19-x30, d8-d15 and FPCR (rounding mode and other floating-point
+ *   controls, the counterpart of x86-64's MXCSR) in a 176-byte frame on the
+ *   current stack, stores sp in *from_sp, loads to_sp, restores the same and
+ *   returns to the other context's x30.  A fresh context holds x19 =
+ *   argument, x20 = entry, x29 = 0, x30 = corio__trampoline and the loop
+ *   thread's FPCR. */
     .text
     .globl corio__switch
     .hidden corio__switch
     .type corio__switch, %function
     .align 4
 corio__switch:
-    sub sp, sp, #160
+    sub sp, sp, #176
     stp x19, x20, [sp, #0]
     stp x21, x22, [sp, #16]
     stp x23, x24, [sp, #32]
@@ -22,6 +24,8 @@ corio__switch:
     stp d10, d11, [sp, #112]
     stp d12, d13, [sp, #128]
     stp d14, d15, [sp, #144]
+    mrs x10, fpcr
+    str x10, [sp, #160]
     mov x9, sp
     str x9, [x0]
     mov sp, x1
@@ -35,7 +39,9 @@ corio__switch:
     ldp d10, d11, [sp, #112]
     ldp d12, d13, [sp, #128]
     ldp d14, d15, [sp, #144]
-    add sp, sp, #160
+    ldr x10, [sp, #160]
+    msr fpcr, x10
+    add sp, sp, #176
     ret
     .size corio__switch, .-corio__switch
 
