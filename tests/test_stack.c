@@ -98,8 +98,11 @@ static int overflow_child(const char *mode, const char *budget, char *out, size_
     close(p[1]);
     size_t len = 0;
     ssize_t r;
-    while (len + 1 < n && (r = read(p[0], out + len, n - 1 - len)) > 0)
-        len += (size_t)r;
+    char sink[4096];
+    while ((r = read(p[0], len + 1 < n ? out + len : sink,
+                     len + 1 < n ? n - 1 - len : sizeof sink)) > 0)
+        if (len + 1 < n)
+            len += (size_t)r;
     out[len] = 0;
     close(p[0]);
     int st;

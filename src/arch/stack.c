@@ -249,11 +249,26 @@ int corio__stack_in_guard(const corio__stack *s, const void *addr)
     return s->guard != CORIO__GUARD_CANARY && a >= s->lo - PAGE && a < s->lo;
 }
 
-static void die(const char *msg)
+static void put(const char *s)
 {
-    ssize_t r = write(2, msg, strlen(msg));
-    (void)r;
-    abort();
+    if (write(2, s, strlen(s)) < 0)
+        return; /* nothing better to do on the way out */
+}
+
+/* Written with write(2) and no stdio: the stack it runs on is exhausted,
+ * or it runs in a signal handler. */
+void corio__stack_report(const char *name, size_t size)
+{
+    char num[24], *p = num + sizeof num;
+    *--p = 0;
+    do
+        *--p = (char)('0' + size % 10);
+    while ((size /= 10) && p > num);
+    put("corio: stack overflow in task '");
+    put(name);
+    put("' (stack size ");
+    put(p);
+    put(" bytes)\n");
 }
 
 void corio__stack_check(const corio__stack *s, const void *sp, const char *name)
@@ -263,11 +278,8 @@ void corio__stack_check(const corio__stack *s, const void *sp, const char *name)
     for (int i = 0; i < CANARY_WORDS; i++)
         broken |= w[i] != CANARY;
     if (broken) {
-        char msg[160];
-        snprintf(msg, sizeof msg,
-                 "corio: stack overflow in task '%s' (stack size %zu bytes)\n",
-                 name, s->size);
-        die(msg);
+        corio__stack_report(name, s->size);
+        abort();
     }
 }
 

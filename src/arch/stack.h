@@ -70,6 +70,9 @@ void corio__stack_pool_destroy(corio__stack_pool *p);
 /* Canary guards: check the stack of the task being switched away from;
  * sp is an address in its current frame. */
 void corio__stack_check(const corio__stack *s, const void *sp, const char *name);
+/* Print "corio: stack overflow in task 'name' (stack size N bytes)" on
+ * stderr without stdio (safe on an exhausted stack or in a handler). */
+void corio__stack_report(const char *name, size_t size);
 /* Bytes of s that have ever been touched (resident pages, from the top). */
 size_t corio__stack_used(const corio__stack *s);
 /* Told by the SIGSEGV handler about a fault at addr: returns 1 after

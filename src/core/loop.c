@@ -24,7 +24,6 @@ static int env_flag(const char *name)
 void corio__loop_woken(corio__loop *L)
 {
     uint64_t v;
-    atomic_store(&L->wake_armed, false);
     if (read(L->wakefd, &v, sizeof v) < 0) {
         /* EAGAIN: another wake-up was already consumed; nothing to do. */
     }
@@ -38,14 +37,7 @@ static int overflow_who(const void *addr)
     corio_task *t = L ? L->current : NULL;
     if (!t || t == &L->root || !corio__stack_in_guard(&t->stack, addr))
         return 0;
-    char msg[160];
-    const char *name = t->name[0] ? t->name : "(unnamed)";
-    int n = snprintf(msg, sizeof msg,
-                     "corio: stack overflow in task '%s' (id %llu, stack size "
-                     "%zu bytes)\n",
-                     name, (unsigned long long)t->id, t->stack.size);
-    if (write(2, msg, (size_t)n) < 0)
-        return 1;
+    corio__stack_report(t->name[0] ? t->name : "(unnamed)", t->stack.size);
     return 1;
 }
 

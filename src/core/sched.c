@@ -205,8 +205,8 @@ static corio_task *pick(corio__loop *L)
 static inline void canary_check(corio_task *self)
 {
     if (CORIO__UNLIKELY(self->stack.guard == CORIO__GUARD_CANARY)) {
-        char here;
-        corio__stack_check(&self->stack, &here, corio_task_name(self));
+        corio__stack_check(&self->stack, __builtin_frame_address(0),
+                           self->name[0] ? self->name : "(unnamed)");
     }
 }
 

@@ -65,9 +65,11 @@ static int setup(corio__loop *L, int fd, corio__fdrec **out)
     return 0;
 }
 
+/* The wait keeps the fd number, not a record pointer: L->fds may move when
+ * another task's descriptor grows the table while this one is parked. */
 typedef struct fd_wait {
     corio__wait w; /* first: the scheduler hands back &w */
-    corio__fdrec *rec;
+    int fd;
 } fd_wait;
 
 static void unlink_waiter(corio__loop *L, corio__fdrec *r, corio_task *t)
@@ -84,7 +86,7 @@ static void unlink_waiter(corio__loop *L, corio__fdrec *r, corio_task *t)
 static bool fd_cancel(corio__wait *w, corio_task *t, int code)
 {
     (void)code;
-    unlink_waiter(t->loop, ((fd_wait *)w)->rec, t);
+    unlink_waiter(t->loop, &t->loop->fds[((fd_wait *)w)->fd], t);
     return true;
 }
 
@@ -106,8 +108,9 @@ void corio__fd_event(corio__loop *L, int fd, int mask)
 }
 
 /* Park until an edge in one of `events`.  Returns the mask or an error. */
-static int park_on(corio__loop *L, corio__fdrec *r, int events)
+static int park_on(corio__loop *L, int fd, int events)
 {
+    corio__fdrec *r = &L->fds[fd];
     corio_task *self = L->current;
     if (((events & CORIO_READABLE) && r->reader) ||
         ((events & CORIO_WRITABLE) && r->writer))
@@ -117,7 +120,7 @@ static int park_on(corio__loop *L, corio__fdrec *r, int events)
                    : events == CORIO_WRITABLE ? "fd write"
                                               : "fd",
                    INT64_MAX},
-                  r};
+                  fd};
     if (events & CORIO_READABLE)
         r->reader = self;
     if (events & CORIO_WRITABLE)
@@ -125,7 +128,7 @@ static int park_on(corio__loop *L, corio__fdrec *r, int events)
     L->nfd_waiting++;
     int rc = corio__park(&fw.w);
     if (rc < 0)
-        unlink_waiter(L, r, self); /* interrupted before sleeping */
+        unlink_waiter(L, &L->fds[fd], self); /* interrupted before sleeping */
     return rc;
 }
 
@@ -158,7 +161,7 @@ int corio_fd_wait(int fd, int events)
             m |= CORIO_READABLE | CORIO_WRITABLE;
         return m;
     }
-    return park_on(self->loop, r, events);
+    return park_on(self->loop, fd, events);
 }
 
 ssize_t corio_fd_read(int fd, void *buf, size_t n)
@@ -170,15 +173,16 @@ ssize_t corio_fd_read(int fd, void *buf, size_t n)
     int rc = setup(self->loop, fd, &r);
     if (rc < 0)
         return rc;
+    bool always = r->always; /* r may move while parked */
     for (;;) {
         ssize_t got = read(fd, buf, n);
         if (got >= 0)
             return got;
         if (errno == EINTR)
             continue;
-        if (errno != EAGAIN || r->always)
+        if (errno != EAGAIN || always)
             return -errno;
-        rc = park_on(self->loop, r, CORIO_READABLE);
+        rc = park_on(self->loop, fd, CORIO_READABLE);
         if (rc < 0)
             return rc;
     }
@@ -194,6 +198,7 @@ ssize_t corio_fd_write(int fd, const void *buf, size_t n)
     int rc = setup(self->loop, fd, &r);
     if (rc < 0)
         return rc;
+    bool always = r->always; /* r may move while parked */
     while (done < n) {
         ssize_t put = write(fd, (const char *)buf + done, n - done);
         if (put >= 0) {
@@ -203,8 +208,8 @@ ssize_t corio_fd_write(int fd, const void *buf, size_t n)
         if (errno == EINTR)
             continue;
         rc = -errno;
-        if (errno == EAGAIN && !r->always)
-            rc = park_on(self->loop, r, CORIO_WRITABLE);
+        if (errno == EAGAIN && !always)
+            rc = park_on(self->loop, fd, CORIO_WRITABLE);
         if (rc < 0)
             return done ? (ssize_t)done : rc;
     }

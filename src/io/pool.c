@@ -174,9 +174,13 @@ static int submit(corio__pool *p, corio__job *j)
 
 void corio__pool_reap(corio__loop *L)
 {
+    /* Disarm under the lock, with the list: a job finished after this
+     * sees wake_armed false and writes the eventfd again; one finished
+     * before is on the list taken here. */
     pthread_mutex_lock(&L->done_lock);
     corio__job *j = L->done_jobs;
     L->done_jobs = NULL;
+    atomic_store(&L->wake_armed, false);
     pthread_mutex_unlock(&L->done_lock);
     while (j) {
         corio__job *next = j->next;
