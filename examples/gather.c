@@ -60,8 +60,9 @@ static int async_main(void *arg)
         return rc;
     rc = corio_task_spawn(&tasks[1], task2, NULL);
     if (rc < 0) {
-        corio_task_cancel(tasks[0]); /* every task belongs to someone: */
-        corio_task_join(tasks[0], NULL); /* don't leave task1 behind */
+        /* Every task belongs to someone: don't leave task1 behind. */
+        corio_task_cancel(tasks[0]);
+        corio_task_join(tasks[0], NULL);
         return rc;
     }
 

@@ -41,8 +41,7 @@ static int worker(void *arg)
     struct worker *w = arg;
     int rc = corio_sleep(w->work_ns); /* the "work" */
     if (rc == 0 && w->fails) {
-        printf("worker %s: failing with -EIO at %.1f s\n", w->name,
-               elapsed());
+        printf("worker %s: failing with -EIO at %.1f s\n", w->name, elapsed());
         rc = -EIO;
     }
     /* A cancelled worker would release its resources here (see cancel.c)
