@@ -14,7 +14,7 @@ CMAKE_FLAGS ?=
 
 all: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
-	@cmake --build $(BUILD) -j $(JOBS)
+	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
 
 deps:
 	@scripts/deps.sh build
@@ -37,19 +37,19 @@ install: all
 asan:
 	@scripts/deps.sh ci
 	@$(MAKE) --no-print-directory test BUILD=build-asan \
-	  CMAKE_FLAGS="-DCMAKE_C_COMPILER=clang -DCORIO_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug"
+	  CMAKE_FLAGS="-DCMAKE_C_COMPILER=clang -DCORIO_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)"
 
 tsan:
 	@scripts/deps.sh ci
-	@cmake -S . -B build-tsan -DCMAKE_C_COMPILER=clang -DCORIO_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake -S . -B build-tsan -DCMAKE_C_COMPILER=clang -DCORIO_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
-	@ctest --test-dir build-tsan --output-on-failure -L tsan
+	@TSAN_OPTIONS=atexit_sleep_ms=0 ctest --test-dir build-tsan --output-on-failure -L tsan
 
 aarch64:
 	@scripts/deps.sh ci
-	@cmake -S . -B build-aarch64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake >/dev/null
+	@cmake -S . -B build-aarch64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-aarch64 -j $(JOBS)
-	@ctest --test-dir build-aarch64 --output-on-failure -L core
+	@CORIO_TEST_SLOW=1 CORIO_TEST_QEMU=1 ctest --test-dir build-aarch64 --output-on-failure -j $(JOBS) -L core
 
 clean:
 	rm -rf build build-asan build-tsan build-aarch64 build-bench

@@ -23,6 +23,9 @@
 extern "C" {
 #endif
 
+/* Marks the functions libcorio.so exports; everything else is hidden. */
+#define CORIO_API __attribute__((visibility("default")))
+
 /* Time is int64_t nanoseconds on a monotonic clock. */
 #define CORIO_NS     ((int64_t)1)
 #define CORIO_US     ((int64_t)1000)
@@ -77,19 +80,19 @@ typedef struct corio_options {
  *   -EINVAL         main is NULL.
  *   CORIO_EDEADLOCK the run was abandoned as deadlocked.
  * Thread-safety: any thread; one loop per thread at a time. */
-int corio_run(corio_fn main, void *arg);
+CORIO_API int corio_run(corio_fn main, void *arg);
 
 /* corio_run() with options (opts may be NULL).  Same returns. */
-int corio_run_ex(const corio_options *opts, corio_fn main, void *arg);
+CORIO_API int corio_run_ex(const corio_options *opts, corio_fn main, void *arg);
 
 /* The current time in nanoseconds: the loop's clock (virtual when the
  * virtual clock is on) inside a loop, CLOCK_MONOTONIC outside.
  * Thread-safety: any thread. */
-int64_t corio_now(void);
+CORIO_API int64_t corio_now(void);
 
 /* A static, human-readable message for any corio error code (negative
  * errno or CORIO_E*).  Never NULL.  Thread-safety: any thread. */
-const char *corio_strerror(int err);
+CORIO_API const char *corio_strerror(int err);
 
 #ifdef __cplusplus
 }

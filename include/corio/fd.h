@@ -32,30 +32,31 @@ extern "C" {
  *   -EBADF      fd is not open.  -EINVAL  no events asked.
  *   -ECANCELED / -ETIMEDOUT, -EPERM.
  * Cancel-safe: yes. */
-int corio_fd_wait(int fd, int events);
+CORIO_API int corio_fd_wait(int fd, int events);
 
 /* Read up to n bytes, suspending while nothing is available.
  * Returns the count (0 at end of file), or a negative errno from read(2),
  * -EBUSY, -ECANCELED / -ETIMEDOUT, -EPERM.
  * Cancel-safe: yes; data already available is returned even when the task
  * is cancelled, and no data is consumed by a call that fails. */
-ssize_t corio_fd_read(int fd, void *buf, size_t n);
+CORIO_API ssize_t corio_fd_read(int fd, void *buf, size_t n);
 
 /* Write all n bytes, suspending while the fd is full.
  * Returns n, or the short count if interrupted (cancelled, timed out or an
  * error) after partial progress, else a negative errno from write(2),
  * -EBUSY, -ECANCELED / -ETIMEDOUT, -EPERM.
  * Cancel-safe: the return value says exactly how much was written. */
-ssize_t corio_fd_write(int fd, const void *buf, size_t n);
+CORIO_API ssize_t corio_fd_write(int fd, const void *buf, size_t n);
 
 /* Stop watching fd and restore its original file status flags, without
  * closing it.  Returns 0, or -EBUSY if a task waits on it, -EPERM outside a
  * loop.  Never suspends. */
-int corio_fd_forget(int fd);
+CORIO_API int corio_fd_forget(int fd);
 
-/* corio_fd_forget() then close(2).  Returns 0 or a negative errno.
+/* corio_fd_forget() then close(2).  Returns 0 or a negative errno; on
+ * -EBUSY (a task waits on fd) or -EPERM (outside a loop) fd is not closed.
  * Never suspends. */
-int corio_fd_close(int fd);
+CORIO_API int corio_fd_close(int fd);
 
 #ifdef __cplusplus
 }

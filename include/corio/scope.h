@@ -21,7 +21,7 @@ extern "C" {
 /* Open a timeout scope that expires timeout_ns from now (<= 0: already
  * expired).
  * Returns 0, or -EPERM outside a task, -ENOMEM. */
-int corio_timeout_begin(int64_t timeout_ns);
+CORIO_API int corio_timeout_begin(int64_t timeout_ns);
 
 /* Close the innermost scope, which must be a timeout scope.
  * Returns 0, or:
@@ -29,17 +29,17 @@ int corio_timeout_begin(int64_t timeout_ns);
  *               failing the calls inside it).
  *   -EINVAL     the innermost scope is not a timeout scope, or none is open.
  *   -EPERM      called outside a task. */
-int corio_timeout_end(void);
+CORIO_API int corio_timeout_end(void);
 
 /* Open a shield: cancellation and outer deadlines are deferred until the
  * matching corio_shield_end().
  * Returns 0, or -EPERM outside a task, -ENOMEM. */
-int corio_shield_begin(void);
+CORIO_API int corio_shield_begin(void);
 
 /* Close the innermost scope, which must be a shield.  A deferred
  * cancellation arrives at the first suspension after this call.
  * Returns 0, or -EINVAL (the innermost scope is not a shield), -EPERM. */
-int corio_shield_end(void);
+CORIO_API int corio_shield_end(void);
 
 #ifdef __cplusplus
 }

@@ -45,10 +45,10 @@ typedef struct corio_task_opts {
  *   -EINVAL  fn is NULL.
  *   -ENOMEM  no stack could be allocated (*out is set to NULL).
  * Never suspends. */
-int corio_task_spawn(corio_task **out, corio_fn fn, void *arg);
+CORIO_API int corio_task_spawn(corio_task **out, corio_fn fn, void *arg);
 
 /* corio_task_spawn() with options (o may be NULL).  Same returns. */
-int corio_task_spawn_ex(corio_task **out, const corio_task_opts *o,
+CORIO_API int corio_task_spawn_ex(corio_task **out, const corio_task_opts *o,
                         corio_fn fn, void *arg);
 
 /* Wait for t to finish, store its return value in *result (if result is not
@@ -63,36 +63,36 @@ int corio_task_spawn_ex(corio_task **out, const corio_task_opts *o,
  * Cancel-safe: yes.  On -ECANCELED/-ETIMEDOUT t keeps running and the handle
  * stays valid; joining a task that has already finished succeeds even when
  * the caller is cancelled. */
-int corio_task_join(corio_task *t, int *result);
+CORIO_API int corio_task_join(corio_task *t, int *result);
 
 /* Request cancellation of t (level-triggered, see above).  A task cancelled
  * before it started never runs its function and its result is -ECANCELED.
  * Cancelling a finished task does nothing.  Never suspends. */
-void corio_task_cancel(corio_task *t);
+CORIO_API void corio_task_cancel(corio_task *t);
 
 /* Release the handle: t keeps running and is freed when it finishes.
  * Never suspends. */
-void corio_task_detach(corio_task *t);
+CORIO_API void corio_task_detach(corio_task *t);
 
 /* The calling task, or NULL outside a task. */
-corio_task *corio_task_current(void);
+CORIO_API corio_task *corio_task_current(void);
 
 /* t's name: the one given at spawn, else "task-<id>".  Valid while the
  * handle is.  corio_task_name(NULL) names the current task ("" outside). */
-const char *corio_task_name(const corio_task *t);
+CORIO_API const char *corio_task_name(const corio_task *t);
 
 /* Print every task of the calling thread's loop: id, name, state and what
  * it waits on.  Never suspends. */
-void corio_task_dump(FILE *out);
+CORIO_API void corio_task_dump(FILE *out);
 
 /* Let every other ready task run once, then continue.
  * Returns 0, or -ECANCELED / -ETIMEDOUT (without yielding), -EPERM. */
-int corio_yield(void);
+CORIO_API int corio_yield(void);
 
 /* Suspend the calling task for ns nanoseconds; ns <= 0 yields.
  * Returns 0, or -ECANCELED / -ETIMEDOUT, -EPERM.
  * Cancel-safe: yes (nothing to lose). */
-int corio_sleep(int64_t ns);
+CORIO_API int corio_sleep(int64_t ns);
 
 /* Wait for all n tasks and release every handle; results[i] receives the
  * return value of tasks[i] (results may be NULL), like asyncio.gather with
@@ -105,7 +105,7 @@ int corio_sleep(int64_t ns);
  *   -EINVAL  a handle is invalid (no handle was released).
  *   -EPERM   called outside a task.
  * Cancel-safe: yes; the handles are always released (except on -EINVAL). */
-int corio_gather(corio_task **tasks, size_t n, int *results);
+CORIO_API int corio_gather(corio_task **tasks, size_t n, int *results);
 
 /* Wait for t for at most timeout_ns and always release the handle.
  *
@@ -117,7 +117,7 @@ int corio_gather(corio_task **tasks, size_t n, int *results);
  *   -EINVAL / -EDEADLK / -EBUSY / -EPERM  as for corio_task_join (the
  *               handle is then not released).
  * Cancel-safe: yes; t never outlives the call. */
-int corio_wait_for(corio_task *t, int64_t timeout_ns, int *result);
+CORIO_API int corio_wait_for(corio_task *t, int64_t timeout_ns, int *result);
 
 #ifdef __cplusplus
 }

@@ -118,6 +118,7 @@ void corio__debug_task_done(corio__loop *L, corio_task *t)
     size_t used = corio__stack_used(&t->stack);
     if (used > L->hiwater) {
         L->hiwater = used;
+        L->hiwater_size = t->stack.size;
         memcpy(L->hiwater_task, corio_task_name(t), sizeof L->hiwater_task);
     }
 }
@@ -150,6 +151,6 @@ void corio__debug_finish(corio__loop *L)
     corio__each_task(L, report_unowned, NULL);
     if (L->hiwater)
         fprintf(stderr, "corio: debug: deepest stack use %zu KiB of %zu KiB "
-                "(task '%s')\n", L->hiwater / 1024, L->default_stack / 1024,
+                "(task '%s')\n", L->hiwater / 1024, L->hiwater_size / 1024,
                 L->hiwater_task);
 }

@@ -170,6 +170,7 @@ struct corio__loop {
     int64_t stopping_since;
     bool stop_reported;
     size_t hiwater;               /* deepest stack use seen */
+    size_t hiwater_size;          /* ... and that stack's size */
     char hiwater_task[CORIO_TASK_NAME_MAX];
 };
 

@@ -247,8 +247,8 @@ int corio_fd_forget(int fd)
 int corio_fd_close(int fd)
 {
     int rc = corio_fd_forget(fd);
-    if (rc == -EBUSY)
-        return rc;
+    if (rc < 0)
+        return rc; /* -EBUSY, -EPERM: nothing was closed */
     return close(fd) < 0 ? -errno : 0;
 }
 
