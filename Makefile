@@ -4,13 +4,13 @@
 #   make demo     run the main job
 #   make bench    run the benchmarks beside their peers
 #   make install PREFIX=dir
-#   make asan | tsan | aarch64   the sanitizer and cross builds CI runs
+#   make asan | tsan | aarch64 | ucontext   the extra builds CI runs
 BUILD  ?= build
 PREFIX ?= /usr/local
 JOBS   ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps test demo bench install asan tsan aarch64 clean format
+.PHONY: all deps test demo bench install asan tsan aarch64 ucontext clean format
 
 all: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
@@ -51,8 +51,13 @@ aarch64:
 	@cmake --build build-aarch64 -j $(JOBS)
 	@CORIO_TEST_SLOW=1 CORIO_TEST_QEMU=1 ctest --test-dir build-aarch64 --output-on-failure -j $(JOBS) -L core
 
+ucontext:
+	@cmake -S . -B build-ucontext -DCORIO_FORCE_UCONTEXT=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-ucontext -j $(JOBS) -- --no-print-directory
+	@ctest --test-dir build-ucontext --output-on-failure -j $(JOBS) -L core
+
 clean:
-	rm -rf build build-asan build-tsan build-aarch64 build-bench
+	rm -rf build build-asan build-tsan build-aarch64 build-ucontext build-bench
 
 format:
 	clang-format -i include/*.h include/corio/*.h src/*/*.[ch] tests/*.[ch] examples/*.c bench/*.c

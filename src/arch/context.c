@@ -33,7 +33,7 @@ void corio__trampoline(void);
 #if defined(__x86_64__)
 /* New tasks start with the MXCSR and x87 control word the thread had when
  * its loop started (read once: fnstcw is slow enough to show in spawn). */
-static __thread uint64_t fp_control;
+static __thread __attribute__((tls_model("initial-exec"))) uint64_t fp_control;
 
 static void save_fp_control(void)
 {
@@ -45,7 +45,7 @@ static void save_fp_control(void)
 }
 #elif defined(__aarch64__)
 /* New tasks start with the FPCR the thread had when its loop started. */
-static __thread uint64_t fp_control;
+static __thread __attribute__((tls_model("initial-exec"))) uint64_t fp_control;
 
 static void save_fp_control(void)
 {
@@ -84,7 +84,7 @@ typedef struct uc_start {
     void *arg;
 } uc_start;
 
-static __thread ucontext_t root_uc;
+static __thread __attribute__((tls_model("initial-exec"))) ucontext_t root_uc;
 
 static void uc_entry(unsigned hi, unsigned lo)
 {

@@ -307,7 +307,7 @@ size_t corio__stack_used(const corio__stack *s)
  * again and the process dies of SIGSEGV as it would have without corio. */
 static corio__fault_fn fault_who;
 static atomic_int handler_installed;
-static __thread void *altstack;
+static __thread __attribute__((tls_model("initial-exec"))) void *altstack;
 
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {

@@ -25,6 +25,8 @@
 #include "arch/stack.h"
 #include "core/timer.h"
 
+/* Thread-locals use the initial-exec model: in libcorio.so the default
+ * (global-dynamic) would call __tls_get_addr on every access. */
 #define CORIO__TLS __thread __attribute__((tls_model("initial-exec")))
 #define CORIO__UNLIKELY(x) __builtin_expect(!!(x), 0)
 

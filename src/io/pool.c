@@ -51,7 +51,7 @@ static corio__pool pools[CORIO__POOL_KINDS] = {
     [CORIO__POOL_FILE] = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 4},
 };
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-static __thread corio__job *cur_job;
+static CORIO__TLS corio__job *cur_job;
 
 /* After fork only the forking thread exists: forget the others. */
 static void atfork_child(void)
