@@ -6,6 +6,9 @@
  *   corio/group.h   task groups (structured concurrency)
  *   corio/fd.h      waiting on file descriptors
  *   corio/thread.h  thread-pool offload (to_thread)
+ *   corio/remote.h  reaching a loop from other threads (call_soon_threadsafe)
+ *   corio/sync.h    lock, event, condition, semaphore, queue, rate limiter
+ *   corio/chan.h    a thread-safe channel between loops and threads
  *
  * Start with docs/guide.md; docs/asyncio.md maps asyncio to corio. */
 #ifndef CORIO_H
@@ -17,6 +20,9 @@
 #include "corio/group.h"
 #include "corio/fd.h"
 #include "corio/thread.h"
+#include "corio/remote.h"
+#include "corio/sync.h"
+#include "corio/chan.h"
 
 #define CORIO_VERSION_MAJOR 0
 #define CORIO_VERSION_MINOR 1

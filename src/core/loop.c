@@ -7,6 +7,7 @@
 #include "core/loop.h"
 #include "io/engine.h"
 #include "io/pool.h"
+#include "core/post.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,7 @@ void corio__loop_woken(corio__loop *L)
     if (read(L->wakefd, &v, sizeof v) < 0) {
         /* EAGAIN: another wake-up was already consumed; nothing to do. */
     }
-    corio__pool_reap(L);
+    corio__post_run(L);
 }
 
 /* Stack overflow report, called from the SIGSEGV handler. */
@@ -54,7 +55,7 @@ static int loop_init(corio__loop *L, const corio_options *o)
     L->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (L->wakefd < 0)
         return -errno;
-    pthread_mutex_init(&L->done_lock, NULL);
+    pthread_mutex_init(&L->post_lock, NULL);
     corio__ctx_root(&L->root.ctx);
     L->root.loop = L;
     L->root.state = CORIO__RUNNING;
@@ -65,7 +66,7 @@ static int loop_init(corio__loop *L, const corio_options *o)
     int rc = L->engine->init(L);
     if (rc < 0) {
         close(L->wakefd);
-        pthread_mutex_destroy(&L->done_lock);
+        pthread_mutex_destroy(&L->post_lock);
         return rc;
     }
     corio__pool_configure(o ? o->threads : 0);
@@ -85,10 +86,11 @@ static void loop_destroy(corio__loop *L)
     /* Records of tasks never released (handles never joined or detached,
      * or an abandoned run): their stacks go with the pool. */
     corio__each_task(L, forget_task, NULL);
+    corio__remotes_end(L);
     corio__fd_close_all(L);
     L->engine->close(L);
     close(L->wakefd);
-    pthread_mutex_destroy(&L->done_lock);
+    pthread_mutex_destroy(&L->post_lock);
     corio__timer_heap_free(&L->timers);
     corio__stack_pool_destroy(&L->stacks);
 }

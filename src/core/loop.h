@@ -33,7 +33,6 @@
 typedef struct corio__loop corio__loop;
 typedef struct corio__engine corio__engine;
 typedef struct corio__fdrec corio__fdrec;
-typedef struct corio__job corio__job;
 
 enum corio__state {
     CORIO__NEW,     /* spawned, queued, never run */
@@ -150,11 +149,13 @@ struct corio__loop {
     size_t nfd_waiting;    /* tasks parked on fds */
     bool pwait2;           /* epoll_pwait2 works */
 
-    /* Thread jobs finished by pool threads, waiting to be reaped. */
-    pthread_mutex_t done_lock;
-    corio__job *done_jobs;
-    size_t jobs_pending;   /* submitted and not reaped */
-    atomic_bool wake_armed;
+    /* Work posted by other threads (core/post.h). */
+    pthread_mutex_t post_lock;
+    struct corio__post *posts; /* newest first */
+    atomic_bool wake_armed;    /* the eventfd was written since the last run */
+    size_t jobs_pending;       /* thread jobs submitted and not reaped */
+    atomic_long remotes_open;  /* corio_remote handles not yet closed */
+    struct corio_remote *remotes; /* every remote made on this loop */
 
     /* SIGINT (core/sigint.c). */
     atomic_int sigint;

@@ -9,6 +9,9 @@
  * it runs on, so it leaves itself in L->zombie and the next context frees it
  * right after the switch.
  *
+ * Deadlock: nothing is ready and nothing can wake a task — no timer, no fd
+ * waiter, no thread job, no open corio_remote.
+ *
  * Passes: the tasks that are ready when a pass starts run once each, in FIFO
  * order; before the next pass, I/O readiness and timers are checked (without
  * blocking), so a task that keeps yielding cannot starve I/O.  The check is
@@ -146,7 +149,8 @@ static void block(corio__loop *L)
         if (L->nready)
             break;
         int64_t next = corio__timer_next(&L->timers);
-        if (next == INT64_MAX && !L->nfd_waiting && !L->jobs_pending) {
+        if (next == INT64_MAX && !L->nfd_waiting && !L->jobs_pending &&
+            !atomic_load(&L->remotes_open)) {
             deadlock(L);
             continue;
         }

@@ -29,7 +29,5 @@ void corio__fd_event(corio__loop *L, int fd, int mask);
 void corio__fd_close_all(corio__loop *L);
 /* core/loop.c: the wake-up eventfd fired (thread jobs, SIGINT). */
 void corio__loop_woken(corio__loop *L);
-/* io/pool.c: reap thread jobs finished for L. */
-void corio__pool_reap(corio__loop *L);
 
 #endif

@@ -2,9 +2,8 @@
  * pool threads.
  *
  * A job lives on the waiting task's stack.  The task parks until a pool
- * thread has run it and put it on the loop's done list (L->done_jobs, under
- * L->done_lock, then a write to the loop's eventfd); the loop reaps the list
- * and wakes the task.  Cancellation: a job still queued is unlinked and
+ * thread has run it and posted it back to the loop (core/post.h); the loop
+ * then wakes the task.  Cancellation: a job still queued is unlinked and
  * dropped at once; a running one gets its `cancelled` flag set (seen by
  * corio_thread_cancelled) and the task keeps waiting for it, so fn never
  * runs after corio_to_thread returns.
@@ -12,7 +11,7 @@
  * Pool threads block every signal, start on demand up to the pool's size,
  * and exit after 30 s idle. */
 #include "io/pool.h"
-#include "io/engine.h"
+#include "core/post.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -22,7 +21,10 @@
 
 enum { JOB_QUEUED, JOB_RUNNING, JOB_DROPPED };
 
+typedef struct corio__job corio__job;
+
 struct corio__job {
+    corio__post post; /* how the finished job goes back to its loop */
     corio__job *next, *prev;
     corio_fn fn;
     void *arg;
@@ -91,22 +93,13 @@ static void unlink_job(corio__pool *p, corio__job *j)
         p->tail = j->prev;
 }
 
-/* Hand a finished job to its loop.  Everything happens under done_lock, so
- * the loop cannot reap the job (and end) before this thread is done with
- * the loop's eventfd. */
-static void complete(corio__job *j)
+/* On the loop thread: the job is back; wake its task. */
+static void job_done(corio__post *p)
 {
-    corio__loop *L = j->loop;
-    pthread_mutex_lock(&L->done_lock);
-    j->next = L->done_jobs;
-    L->done_jobs = j;
-    if (!atomic_exchange(&L->wake_armed, true)) {
-        uint64_t one = 1;
-        if (write(L->wakefd, &one, sizeof one) < 0) {
-            /* The counter cannot overflow with one write per reap. */
-        }
-    }
-    pthread_mutex_unlock(&L->done_lock);
+    corio__job *j = (corio__job *)p;
+    j->loop->jobs_pending--;
+    j->reaped = true;
+    corio__wake(j->task, 0);
 }
 
 static void *worker(void *arg)
@@ -133,7 +126,7 @@ static void *worker(void *arg)
         cur_job = j;
         j->result = j->fn(j->arg);
         cur_job = NULL;
-        complete(j);
+        corio__post_send(j->loop, &j->post);
         pthread_mutex_lock(&p->lock);
     }
     p->nthreads--;
@@ -170,25 +163,6 @@ static int submit(corio__pool *p, corio__job *j)
     p->tail = j;
     pthread_cond_signal(&p->cond);
     return 0;
-}
-
-void corio__pool_reap(corio__loop *L)
-{
-    /* Disarm under the lock, with the list: a job finished after this
-     * sees wake_armed false and writes the eventfd again; one finished
-     * before is on the list taken here. */
-    pthread_mutex_lock(&L->done_lock);
-    corio__job *j = L->done_jobs;
-    L->done_jobs = NULL;
-    atomic_store(&L->wake_armed, false);
-    pthread_mutex_unlock(&L->done_lock);
-    while (j) {
-        corio__job *next = j->next;
-        L->jobs_pending--;
-        j->reaped = true;
-        corio__wake(j->task, 0);
-        j = next;
-    }
 }
 
 typedef struct job_wait {
@@ -231,6 +205,7 @@ int corio__pool_run(int kind, corio_fn fn, void *arg, int *result)
     }
     corio__job j;
     memset(&j, 0, sizeof j);
+    j.post.fn = job_done;
     j.fn = fn;
     j.arg = arg;
     j.loop = self->loop;

@@ -1,0 +1,54 @@
+/* corio/chan.h — a bounded, thread-safe channel of pointers between loops
+ * and plain threads (the bridge between worker threads and tasks).
+ *
+ * The same calls work from both sides: called from a task, put and get
+ * suspend the task (the loop keeps running); called from a thread that is
+ * not running a task, they block that thread.  Items are FIFO; the channel
+ * stores the pointers, the items are the caller's.
+ *
+ * Thread-safety, exactly: every function here may be called from any
+ * thread, except corio_chan_free (once, when nobody uses the channel). */
+#ifndef CORIO_CHAN_H
+#define CORIO_CHAN_H
+
+#include "base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct corio_chan corio_chan;
+
+/* Create a channel holding at most `capacity` (>= 1) items.
+ * Returns 0 and *out, or -EINVAL, -ENOMEM (*out = NULL). */
+CORIO_API int corio_chan_new(corio_chan **out, size_t capacity);
+
+/* Free c (NULL is a no-op).  Returns 0, or -EBUSY while tasks or threads
+ * wait on it (nothing freed). */
+CORIO_API int corio_chan_free(corio_chan *c);
+
+/* Put item, waiting while the channel is full (a task suspends, a thread
+ * blocks).
+ * Returns 0, or CORIO_ECLOSED (closed, also while waiting), and for tasks
+ * -ECANCELED / -ETIMEDOUT.
+ * Cancel-safe: yes; on an error the item was not queued. */
+CORIO_API int corio_chan_put(corio_chan *c, void *item);
+
+/* Take the oldest item into *item, waiting while the channel is empty.
+ * Returns 0, or CORIO_ECLOSED (closed and drained), and for tasks
+ * -ECANCELED / -ETIMEDOUT.
+ * Cancel-safe: yes; on an error no item was removed. */
+CORIO_API int corio_chan_get(corio_chan *c, void **item);
+
+/* Without waiting: 0, -EAGAIN (full / empty) or CORIO_ECLOSED. */
+CORIO_API int corio_chan_try_put(corio_chan *c, void *item);
+CORIO_API int corio_chan_try_get(corio_chan *c, void **item);
+
+/* Close c: puts fail with CORIO_ECLOSED, gets drain what is left and then
+ * fail with CORIO_ECLOSED; every waiter wakes up. */
+CORIO_API void corio_chan_close(corio_chan *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
