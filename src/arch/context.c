@@ -5,7 +5,6 @@
  * frame corio__switch pops (see switch_<cpu>.S):
  *
  *     hi  +---------------------------+  lo + size (16-byte aligned)
- *         | 16 spare bytes            |
  *         | return address: trampoline|  x86-64 (aarch64: x30 in the frame)
  *         | rbp=0 rbx=entry r12=arg   |
  *         | r13 r14 r15               |
@@ -58,7 +57,7 @@ static void make_frame(corio__ctx *c, void *lo, size_t size,
 {
     uintptr_t top = ((uintptr_t)lo + size) & ~(uintptr_t)15;
 #if defined(__x86_64__)
-    uint64_t *f = (uint64_t *)(top - 16 - 8 * 8);
+    uint64_t *f = (uint64_t *)(top - 8 * 8); /* one cache line */
     f[0] = fp_control;
     f[1] = f[2] = f[3] = 0;              /* r15 r14 r13 */
     f[4] = (uint64_t)(uintptr_t)arg;     /* r12 */
@@ -150,6 +149,7 @@ void corio__ctx_root(corio__ctx *c)
 #endif
 }
 
+#if defined(CORIO__UCONTEXT) || defined(CORIO__ASAN) || defined(CORIO__TSAN)
 static inline void raw_switch(corio__ctx *from, corio__ctx *to)
 {
 #ifdef CORIO__TSAN
@@ -189,6 +189,8 @@ void corio__ctx_started(void)
     __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
 }
+
+#endif
 
 void corio__ctx_free(corio__ctx *c)
 {

@@ -55,6 +55,24 @@ void corio__ctx_make(corio__ctx *c, void *lo, size_t size,
                      void (*entry)(void *), void *arg);
 /* Describe the calling thread's own stack as a context to switch back to. */
 void corio__ctx_root(corio__ctx *c);
+#if !defined(CORIO__UCONTEXT) && !defined(CORIO__ASAN) && !defined(CORIO__TSAN)
+/* The plain build: the switch is the assembly routine itself, inlined at
+ * its callers (no wrapper call on the hot path). */
+void corio__switch(void **from_sp, void *to_sp);
+static inline void corio__ctx_switch(corio__ctx *from, corio__ctx *to)
+{
+    corio__switch(&from->sp, to->sp);
+}
+static inline __attribute__((noreturn)) void corio__ctx_exit(corio__ctx *from,
+                                                            corio__ctx *to)
+{
+    corio__switch(&from->sp, to->sp);
+    __builtin_unreachable();
+}
+static inline void corio__ctx_started(void)
+{
+}
+#else
 /* Save the current context in from and resume to.  Returns when something
  * switches back to from. */
 void corio__ctx_switch(corio__ctx *from, corio__ctx *to);
@@ -62,6 +80,7 @@ void corio__ctx_switch(corio__ctx *from, corio__ctx *to);
 void corio__ctx_exit(corio__ctx *from, corio__ctx *to) __attribute__((noreturn));
 /* First call in a new context (sanitizer bookkeeping). */
 void corio__ctx_started(void);
+#endif
 /* Release what corio__ctx_make acquired (a TSan fiber). */
 void corio__ctx_free(corio__ctx *c);
 

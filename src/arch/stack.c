@@ -24,29 +24,6 @@
 #define CANARY_WORDS 4
 #define CANARY_MARGIN 1024 /* bytes above lo the stack pointer must keep at a suspension */
 
-typedef struct region {
-    struct region *next;
-    void *base;
-    size_t len;
-    size_t mprotected; /* guards taken from the mprotect budget */
-} region;
-
-/* A freed slot's node, written inside the slot itself. */
-struct free_slot {
-    struct free_slot *next;
-    char *lo;
-    uint8_t guard;
-};
-
-struct corio__stack_class {
-    corio__stack_class *next;
-    size_t size;    /* usable bytes per slot */
-    struct free_slot *free; /* freed slots */
-    char *carve, *carve_end;
-    size_t nslots;  /* slots in the next region */
-    region *regions;
-};
-
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
 static int guard_mode;
 static atomic_long mprotect_budget;
@@ -116,10 +93,12 @@ size_t corio__stack_round(size_t size)
 
 static corio__stack_class *class_for(corio__stack_pool *p, size_t size)
 {
-    corio__stack_class *c;
+    corio__stack_class *c = p->last;
+    if (c && c->size == size)
+        return c;
     for (c = p->classes; c; c = c->next)
         if (c->size == size)
-            return c;
+            return p->last = c;
     c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
@@ -127,14 +106,14 @@ static corio__stack_class *class_for(corio__stack_pool *p, size_t size)
     c->nslots = MIN_SLOTS;
     c->next = p->classes;
     p->classes = c;
-    return c;
+    return p->last = c;
 }
 
 static int grow(corio__stack_class *c)
 {
     size_t slot = c->size + PAGE;
     size_t len = c->nslots * slot;
-    region *r = malloc(sizeof *r);
+    corio__region *r = malloc(sizeof *r);
     if (!r)
         return -ENOMEM;
     void *base = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -178,13 +157,13 @@ static int install_guard(corio__stack_class *c, char *slot)
     return CORIO__GUARD_CANARY;
 }
 
-int corio__stack_alloc(corio__stack_pool *p, size_t size, corio__stack *out)
+int corio__stack_alloc_slow(corio__stack_pool *p, size_t size, corio__stack *out)
 {
     corio__stack_class *c = class_for(p, size);
     if (!c)
         return -ENOMEM;
     if (c->free) {
-        struct free_slot *f = c->free;
+        struct corio__free_slot *f = c->free;
         c->free = f->next;
         out->lo = f->lo;
         out->size = size;
@@ -208,7 +187,7 @@ int corio__stack_alloc(corio__stack_pool *p, size_t size, corio__stack *out)
 
 void corio__stack_free(corio__stack *s, void *node)
 {
-    struct free_slot *f = node;
+    struct corio__free_slot *f = node;
     f->lo = s->lo;
     f->guard = s->guard;
     f->next = s->cls->free;
@@ -219,7 +198,7 @@ void corio__stack_each(corio__stack_pool *p,
                        void (*fn)(char *lo, size_t size, void *ctx), void *ctx)
 {
     for (corio__stack_class *c = p->classes; c; c = c->next)
-        for (region *r = c->regions; r; r = r->next) {
+        for (corio__region *r = c->regions; r; r = r->next) {
             char *end = r == c->regions ? c->carve : (char *)r->base + r->len;
             for (char *s = r->base; s < end; s += c->size + PAGE)
                 fn(s + PAGE, c->size, ctx);
@@ -229,7 +208,7 @@ void corio__stack_each(corio__stack_pool *p,
 void corio__stack_pool_destroy(corio__stack_pool *p)
 {
     corio__stack_class *c, *cn;
-    region *r, *rn;
+    corio__region *r, *rn;
     for (c = p->classes; c; c = cn) {
         cn = c->next;
         for (r = c->regions; r; r = rn) {
@@ -241,6 +220,7 @@ void corio__stack_pool_destroy(corio__stack_pool *p)
         free(c);
     }
     p->classes = NULL;
+    p->last = NULL;
 }
 
 int corio__stack_in_guard(const corio__stack *s, const void *addr)

@@ -52,12 +52,52 @@ typedef struct corio__stack {
 
 typedef struct corio__stack_pool {
     corio__stack_class *classes;
+    corio__stack_class *last; /* the class used last: usually the default */
 } corio__stack_pool;
+
+typedef struct corio__region {
+    struct corio__region *next;
+    void *base;
+    size_t len;
+    size_t mprotected; /* guards taken from the mprotect budget */
+} corio__region;
+
+/* A freed slot's node, written inside the slot itself. */
+struct corio__free_slot {
+    struct corio__free_slot *next;
+    char *lo;
+    uint8_t guard;
+};
+
+struct corio__stack_class {
+    corio__stack_class *next;
+    size_t size;    /* usable bytes per slot */
+    struct corio__free_slot *free; /* freed slots */
+    char *carve, *carve_end;
+    size_t nslots;  /* slots in the next region */
+    corio__region *regions;
+};
 
 /* Round a requested stack size to whole pages (at least 16 KiB). */
 size_t corio__stack_round(size_t size);
-/* Take a slot of `size` usable bytes (already rounded).  0 or -ENOMEM. */
-int corio__stack_alloc(corio__stack_pool *p, size_t size, corio__stack *out);
+/* Take a slot of `size` usable bytes (already rounded).  0 or -ENOMEM.
+ * The common case, a freed slot of the size used last, is inline. */
+int corio__stack_alloc_slow(corio__stack_pool *p, size_t size, corio__stack *out);
+static inline int corio__stack_alloc(corio__stack_pool *p, size_t size,
+                                     corio__stack *out)
+{
+    corio__stack_class *c = p->last;
+    if (c && c->size == size && c->free) {
+        struct corio__free_slot *f = c->free;
+        c->free = f->next;
+        out->lo = f->lo;
+        out->size = size;
+        out->cls = c;
+        out->guard = f->guard;
+        return 0;
+    }
+    return corio__stack_alloc_slow(p, size, out);
+}
 /* Give a slot back to its class.  The free list's node is written at
  * `node` (inside the slot, 32 bytes, 8-aligned): the caller passes memory it
  * has touched recently, so freeing costs no extra cache miss. */

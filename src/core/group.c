@@ -48,6 +48,7 @@ int corio_group_spawn(corio_group *g, corio_fn fn, void *arg)
     if (rc < 0)
         return rc;
     t->group = g;
+    t->gprev = NULL;
     t->gnext = g->children;
     if (g->children)
         g->children->gprev = t;

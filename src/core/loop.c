@@ -38,7 +38,7 @@ static int overflow_who(const void *addr)
     corio_task *t = L ? L->current : NULL;
     if (!t || t == &L->root || !corio__stack_in_guard(&t->stack, addr))
         return 0;
-    corio__stack_report(t->name[0] ? t->name : "(unnamed)", t->stack.size);
+    corio__stack_report(t->named ? t->name : "(unnamed)", t->stack.size);
     return 1;
 }
 
@@ -61,6 +61,7 @@ static int loop_init(corio__loop *L, const corio_options *o)
     L->root.state = CORIO__RUNNING;
     L->root.timer.idx = CORIO__NOT_ARMED;
     strcpy(L->root.name, "(root)");
+    L->root.named = 1;
     L->current = &L->root;
     L->engine = &corio__epoll_engine;
     int rc = L->engine->init(L);
@@ -77,7 +78,7 @@ static void forget_task(corio_task *t, void *ctx)
 {
     (void)ctx;
     corio__ctx_free(&t->ctx);
-    if (t->scopes != t->inline_scopes)
+    if (t->capscopes > CORIO__INLINE_SCOPES)
         free(t->scopes);
 }
 

@@ -71,6 +71,7 @@ typedef struct corio__scope {
 /* The task record.  Hot fields first; the whole record sits in the top page
  * of the task's stack. */
 struct corio_task {
+    /* cache line 0: the scheduler's and spawn's fields */
     corio__ctx ctx;          /* saved stack pointer while switched out */
     corio_task *next;        /* ready-queue link */
     corio__loop *loop;
@@ -79,20 +80,23 @@ struct corio_task {
     uint8_t cancelled;       /* corio_task_cancel was called */
     uint8_t interrupted;     /* the current wait was interrupted once */
     uint8_t noint;           /* >0: waits ignore cancellation and scopes */
+    uint8_t named;           /* name[] holds the name (else made on demand) */
     uint16_t nscopes, capscopes;
     uint32_t magic;
     int wake;                /* value the waker (or interrupter) delivers */
     int result;              /* fn's return value once DONE */
     corio_fn fn;
     void *arg;
-    corio__wait *wait;       /* while PARKED */
+    /* cache line 1 */
     corio_task *joiner;      /* a task parked in join/gather/wait_for */
-    corio__timer timer;      /* deadline of the current wait */
-    corio__scope *scopes;    /* inline_scopes or heap */
-    corio_group *group;      /* CORIO__GROUPED: the group */
-    corio_task *gprev, *gnext;
     corio__stack stack;
     uint64_t id;
+    corio__wait *wait;       /* while PARKED */
+    corio_group *group;      /* CORIO__GROUPED only: the group and siblings */
+    /* cache line 2 */
+    corio__timer timer;      /* deadline of the current wait */
+    corio_task *gprev, *gnext;
+    corio__scope *scopes;    /* inline_scopes or heap; set at first use */
     corio__scope inline_scopes[CORIO__INLINE_SCOPES];
     char name[CORIO_TASK_NAME_MAX];
 };
@@ -188,11 +192,30 @@ static inline corio_task *corio__self(void)
     return L->current;
 }
 
+/* Append t to the ready queue. */
+static inline void corio__enqueue(corio__loop *L, corio_task *t)
+{
+    t->next = NULL;
+    if (L->ready_tail)
+        L->ready_tail->next = t;
+    else
+        L->ready_head = t;
+    L->ready_tail = t;
+    L->nready++;
+}
+
+/* t is a live handle owned by the caller's loop. */
+static inline bool corio__handle_ok(const corio_task *t)
+{
+    corio__loop *L = corio__cur;
+    return t && L && t->magic == CORIO__TASK_MAGIC && t->loop == L &&
+           t != &L->root && t->owner == CORIO__OWNED;
+}
+
 /* sched.c */
 int corio__park(corio__wait *w);
 void corio__wake(corio_task *t, int value);
 void corio__interrupt(corio_task *t, int code);
-void corio__enqueue(corio__loop *L, corio_task *t);
 void corio__schedule(corio__loop *L, corio_task *self);
 void corio__loop_drive(corio__loop *L);
 void corio__task_exit(corio__loop *L, corio_task *self) __attribute__((noreturn));
@@ -202,14 +225,12 @@ void corio__task_entry(corio_task *t) __attribute__((noreturn));
 int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
                  void *arg, int owner);
 void corio__task_release(corio_task *t);
-bool corio__handle_ok(const corio_task *t);
 void corio__task_finish(corio_task *t, int result) __attribute__((noreturn));
 int corio__join_wait(corio_task *t);
 void corio__cancel(corio_task *t);
 /* Call fn for every task record of L not yet released, in slot order. */
 void corio__each_task(corio__loop *L, void (*fn)(corio_task *t, void *ctx),
                       void *ctx);
-int corio__join_check(corio_task *t, corio_task *self);
 
 /* scope.c */
 int corio__interrupt_code(corio_task *t, int64_t *deadline);
@@ -242,5 +263,23 @@ void corio__debug_task_done(corio__loop *L, corio_task *t);
 void corio__debug_stopping(corio__loop *L);
 void corio__debug_finish(corio__loop *L);
 void corio__dump(corio__loop *L, FILE *out);
+
+/* Validation shared by join, gather and wait_for. */
+static inline int corio__join_check(corio_task *t, corio_task *self)
+{
+    if (!self)
+        return -EPERM;
+    if (t == self) {
+        CORIO__MISUSE(corio__cur, "task '%s' joins itself", corio_task_name(t));
+        return -EDEADLK;
+    }
+    if (!corio__handle_ok(t)) {
+        CORIO__MISUSE(corio__cur, "join: %p is not a live task handle", (void *)t);
+        return -EINVAL;
+    }
+    if (t->joiner && t->joiner != self)
+        return -EBUSY;
+    return 0;
+}
 
 #endif

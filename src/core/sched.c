@@ -23,17 +23,6 @@
 
 CORIO__TLS corio__loop *corio__cur;
 
-void corio__enqueue(corio__loop *L, corio_task *t)
-{
-    t->next = NULL;
-    if (L->ready_tail)
-        L->ready_tail->next = t;
-    else
-        L->ready_head = t;
-    L->ready_tail = t;
-    L->nready++;
-}
-
 static corio_task *dequeue(corio__loop *L)
 {
     corio_task *t = L->ready_head;
@@ -210,7 +199,7 @@ static inline void canary_check(corio_task *self)
 {
     if (CORIO__UNLIKELY(self->stack.guard == CORIO__GUARD_CANARY)) {
         corio__stack_check(&self->stack, __builtin_frame_address(0),
-                           self->name[0] ? self->name : "(unnamed)");
+                           self->named ? self->name : "(unnamed)");
     }
 }
 

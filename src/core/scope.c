@@ -60,6 +60,10 @@ void corio__recheck(corio_task *t)
 
 int corio__scope_push(corio_task *t, corio__scope s)
 {
+    if (!t->capscopes) { /* first scope of this task (spawn leaves it unset) */
+        t->scopes = t->inline_scopes;
+        t->capscopes = CORIO__INLINE_SCOPES;
+    }
     if (t->nscopes == t->capscopes) {
         if (t->capscopes >= UINT16_MAX / 2)
             return -ENOMEM;
@@ -68,7 +72,7 @@ int corio__scope_push(corio_task *t, corio__scope s)
         if (!v)
             return -ENOMEM;
         memcpy(v, t->scopes, t->nscopes * sizeof *v);
-        if (t->scopes != t->inline_scopes)
+        if (t->capscopes > CORIO__INLINE_SCOPES)
             free(t->scopes);
         t->scopes = v;
         t->capscopes = (uint16_t)cap;
@@ -79,10 +83,9 @@ int corio__scope_push(corio_task *t, corio__scope s)
 
 void corio__scopes_close(corio_task *t)
 {
-    if (t->scopes != t->inline_scopes)
+    if (t->capscopes > CORIO__INLINE_SCOPES)
         free(t->scopes);
-    t->scopes = t->inline_scopes;
-    t->capscopes = CORIO__INLINE_SCOPES;
+    t->capscopes = 0;
     t->nscopes = 0;
 }
 

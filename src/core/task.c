@@ -25,13 +25,6 @@ static corio_task *record_of(char *lo, size_t size)
     return (corio_task *)((top - sizeof(corio_task)) & ~(uintptr_t)63);
 }
 
-bool corio__handle_ok(const corio_task *t)
-{
-    corio__loop *L = corio__cur;
-    return t && L && t->magic == CORIO__TASK_MAGIC && t->loop == L &&
-           t != &L->root && t->owner == CORIO__OWNED;
-}
-
 int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
                  void *arg, int owner)
 {
@@ -50,34 +43,31 @@ int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
     if (corio__stack_alloc(&L->stacks, size, &st) < 0)
         return -ENOMEM;
     corio_task *t = record_of(st.lo, st.size);
-    /* Field by field rather than memset: this is the spawn hot path, and
-     * the record's first touch (a fresh cache line, often a fresh page). */
-    t->next = NULL;
+    /* Only the fields read before they are written, one by one rather
+     * than a memset: this is the spawn hot path and the record's first
+     * touch.  Set later, before any read: next (enqueue), wake (wake),
+     * result (finish), wait and interrupted (park), scopes (first scope),
+     * group links (group spawn). */
     t->loop = L;
     t->state = CORIO__NEW;
     t->owner = (uint8_t)owner;
     t->cancelled = 0;
-    t->interrupted = 0;
     t->noint = 0;
     t->nscopes = 0;
-    t->capscopes = CORIO__INLINE_SCOPES;
+    t->capscopes = 0;
     t->magic = CORIO__TASK_MAGIC;
-    t->wake = 0;
-    t->result = 0;
     t->fn = fn;
     t->arg = arg;
-    t->wait = NULL;
     t->joiner = NULL;
     t->timer.idx = CORIO__NOT_ARMED;
-    t->scopes = t->inline_scopes;
-    t->group = NULL;
-    t->gprev = t->gnext = NULL;
     t->stack = st;
     t->id = ++L->next_id;
-    t->name[0] = 0;
-    if (o && o->name)
+    t->named = 0;
+    if (o && o->name) {
         strncpy(t->name, o->name, sizeof t->name - 1);
-    t->name[sizeof t->name - 1] = 0;
+        t->name[sizeof t->name - 1] = 0;
+        t->named = 1;
+    }
     corio__ctx_make(&t->ctx, st.lo, (size_t)((char *)t - st.lo),
                     (void (*)(void *))corio__task_entry, t);
     L->nalive++;
@@ -202,24 +192,6 @@ int corio__join_wait(corio_task *t)
     return rc;
 }
 
-/* Validation shared by join, gather and wait_for. */
-int corio__join_check(corio_task *t, corio_task *self)
-{
-    if (!self)
-        return -EPERM;
-    if (t == self) {
-        CORIO__MISUSE(corio__cur, "task '%s' joins itself", corio_task_name(t));
-        return -EDEADLK;
-    }
-    if (!corio__handle_ok(t)) {
-        CORIO__MISUSE(corio__cur, "join: %p is not a live task handle", (void *)t);
-        return -EINVAL;
-    }
-    if (t->joiner && t->joiner != self)
-        return -EBUSY;
-    return 0;
-}
-
 int corio_task_join(corio_task *t, int *result)
 {
     corio_task *self = corio__self();
@@ -286,7 +258,9 @@ const char *corio_task_name(const corio_task *ct)
         if (!t)
             return "";
     }
-    if (!t->name[0])
+    if (!t->named) {
         snprintf(t->name, sizeof t->name, "task-%llu", (unsigned long long)t->id);
+        t->named = 1;
+    }
     return t->name;
 }

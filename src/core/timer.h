@@ -11,9 +11,9 @@
 #define CORIO__NOT_ARMED SIZE_MAX
 
 typedef struct corio__timer {
+    size_t idx; /* position in the heap, CORIO__NOT_ARMED when idle */
     int64_t when;
     uint64_t seq;
-    size_t idx; /* position in the heap, CORIO__NOT_ARMED when idle */
     void (*fire)(struct corio__timer *t);
 } corio__timer;
 
