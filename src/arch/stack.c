@@ -1,6 +1,7 @@
 /* arch/stack.c — the stack pool, guard probing and the overflow handler.
  * The layout and the three guard kinds are drawn in stack.h. */
 #include "arch/stack.h"
+#include "arch/sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,16 +35,16 @@ static atomic_long mprotect_budget;
 static int probe_madvise(void)
 {
     int ok = 0, fds[2];
-    char *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+    char *p = corio__sys.mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return 0;
-    if (madvise(p, PAGE, MADV_GUARD_INSTALL) == 0 && pipe(fds) == 0) {
+    if (corio__sys.madvise(p, PAGE, MADV_GUARD_INSTALL) == 0 && pipe(fds) == 0) {
         ok = write(fds[1], p, 1) < 0 && errno == EFAULT;
-        close(fds[0]);
-        close(fds[1]);
+        corio__sys.close(fds[0]);
+        corio__sys.close(fds[1]);
     }
-    munmap(p, 2 * PAGE);
+    corio__sys.munmap(p, 2 * PAGE);
     return ok;
 }
 
@@ -99,7 +100,7 @@ static corio__stack_class *class_for(corio__stack_pool *p, size_t size)
     for (c = p->classes; c; c = c->next)
         if (c->size == size)
             return p->last = c;
-    c = calloc(1, sizeof *c);
+    c = corio__sys.calloc(1, sizeof *c);
     if (!c)
         return NULL;
     c->size = size;
@@ -113,17 +114,17 @@ static int grow(corio__stack_class *c)
 {
     size_t slot = c->size + PAGE;
     size_t len = c->nslots * slot;
-    corio__region *r = malloc(sizeof *r);
+    corio__region *r = corio__sys.malloc(sizeof *r);
     if (!r)
         return -ENOMEM;
-    void *base = mmap(NULL, len, PROT_READ | PROT_WRITE,
+    void *base = corio__sys.mmap(NULL, len, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (base == MAP_FAILED) {
         free(r);
         return -ENOMEM;
     }
     /* A huge page would commit 2 MiB for a stack that touches 4 KiB. */
-    madvise(base, len, MADV_NOHUGEPAGE);
+    corio__sys.madvise(base, len, MADV_NOHUGEPAGE);
     r->base = base;
     r->len = len;
     r->mprotected = 0;
@@ -140,11 +141,11 @@ static int install_guard(corio__stack_class *c, char *slot)
 {
     int mode = corio__stack_guard_mode();
     if (mode == CORIO__GUARD_MADVISE) {
-        if (madvise(slot, PAGE, MADV_GUARD_INSTALL) == 0)
+        if (corio__sys.madvise(slot, PAGE, MADV_GUARD_INSTALL) == 0)
             return CORIO__GUARD_MADVISE;
     } else if (mode == CORIO__GUARD_MPROTECT) {
         if (atomic_fetch_sub(&mprotect_budget, 1) > 0) {
-            if (mprotect(slot, PAGE, PROT_NONE) == 0) {
+            if (corio__sys.mprotect(slot, PAGE, PROT_NONE) == 0) {
                 c->regions->mprotected++;
                 return CORIO__GUARD_MPROTECT;
             }
@@ -213,7 +214,7 @@ void corio__stack_pool_destroy(corio__stack_pool *p)
         cn = c->next;
         for (r = c->regions; r; r = rn) {
             rn = r->next;
-            munmap(r->base, r->len);
+            corio__sys.munmap(r->base, r->len);
             atomic_fetch_add(&mprotect_budget, (long)r->mprotected);
             free(r);
         }
@@ -266,7 +267,7 @@ void corio__stack_check(const corio__stack *s, const void *sp, const char *name)
 size_t corio__stack_used(const corio__stack *s)
 {
     size_t pages = s->size / PAGE;
-    unsigned char *vec = malloc(pages);
+    unsigned char *vec = corio__sys.malloc(pages);
     size_t used = 0;
     if (!vec)
         return 0;
@@ -304,7 +305,7 @@ void corio__stack_thread_begin(corio__fault_fn who)
     fault_who = who;
     if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE)) {
         size_t len = 64 * 1024;
-        altstack = malloc(len);
+        altstack = corio__sys.malloc(len);
         if (altstack) {
             ss.ss_sp = altstack;
             ss.ss_size = len;

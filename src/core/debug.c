@@ -89,7 +89,7 @@ void corio__debug_start(corio__loop *L)
     L->slice_start = corio__mono();
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    L->has_watchdog = pthread_create(&L->watchdog, NULL, watchdog, L) == 0;
+    L->has_watchdog = corio__sys.pthread_create(&L->watchdog, NULL, watchdog, L) == 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 

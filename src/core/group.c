@@ -15,7 +15,7 @@ int corio_group_new(corio_group **out)
     *out = NULL;
     if (!self)
         return -EPERM;
-    corio_group *g = calloc(1, sizeof *g);
+    corio_group *g = corio__sys.calloc(1, sizeof *g);
     if (!g)
         return -ENOMEM;
     g->owner = self;

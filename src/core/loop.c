@@ -25,7 +25,7 @@ static int env_flag(const char *name)
 void corio__loop_woken(corio__loop *L)
 {
     uint64_t v;
-    if (read(L->wakefd, &v, sizeof v) < 0) {
+    if (corio__sys.read(L->wakefd, &v, sizeof v) < 0) {
         /* EAGAIN: another wake-up was already consumed; nothing to do. */
     }
     corio__post_run(L);
@@ -52,7 +52,7 @@ static int loop_init(corio__loop *L, const corio_options *o)
                                                              : DEFAULT_STACK);
     L->vnow = corio__mono();
     L->epfd = -1;
-    L->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    L->wakefd = corio__sys.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (L->wakefd < 0)
         return -errno;
     pthread_mutex_init(&L->post_lock, NULL);
@@ -66,7 +66,7 @@ static int loop_init(corio__loop *L, const corio_options *o)
     L->engine = &corio__epoll_engine;
     int rc = L->engine->init(L);
     if (rc < 0) {
-        close(L->wakefd);
+        corio__sys.close(L->wakefd);
         pthread_mutex_destroy(&L->post_lock);
         return rc;
     }
@@ -90,7 +90,7 @@ static void loop_destroy(corio__loop *L)
     corio__remotes_end(L);
     corio__fd_close_all(L);
     L->engine->close(L);
-    close(L->wakefd);
+    corio__sys.close(L->wakefd);
     pthread_mutex_destroy(&L->post_lock);
     corio__timer_heap_free(&L->timers);
     corio__stack_pool_destroy(&L->stacks);
@@ -107,7 +107,7 @@ int corio_run_ex(const corio_options *opts, corio_fn main, void *arg)
         return -EBUSY;
     if (!main)
         return -EINVAL;
-    corio__loop *L = malloc(sizeof *L);
+    corio__loop *L = corio__sys.malloc(sizeof *L);
     if (!L)
         return -ENOMEM;
     int rc = loop_init(L, opts);

@@ -23,6 +23,7 @@
 
 #include "arch/context.h"
 #include "arch/stack.h"
+#include "arch/sys.h"
 #include "core/timer.h"
 
 /* Thread-locals use the initial-exec model: in libcorio.so the default

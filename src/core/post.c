@@ -12,7 +12,7 @@ void corio__post_send(corio__loop *L, corio__post *p)
     L->posts = p;
     if (!atomic_exchange(&L->wake_armed, true)) {
         uint64_t one = 1;
-        if (write(L->wakefd, &one, sizeof one) < 0) {
+        if (corio__sys.write(L->wakefd, &one, sizeof one) < 0) {
             /* Cannot fail: the counter is read back at every wake-up. */
         }
     }

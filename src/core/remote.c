@@ -41,7 +41,7 @@ int corio_remote_open(corio_remote **out)
     *out = NULL;
     if (!L)
         return -EPERM;
-    corio_remote *r = calloc(1, sizeof *r);
+    corio_remote *r = corio__sys.calloc(1, sizeof *r);
     if (!r)
         return -ENOMEM;
     pthread_mutex_init(&r->lock, NULL);
@@ -58,7 +58,7 @@ int corio_remote_call(corio_remote *r, corio_remote_fn fn, void *arg)
 {
     if (!r || !fn)
         return -EINVAL;
-    remote_post *rp = malloc(sizeof *rp);
+    remote_post *rp = corio__sys.malloc(sizeof *rp);
     if (!rp)
         return -ENOMEM;
     rp->post.fn = run_post;

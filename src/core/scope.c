@@ -68,7 +68,7 @@ int corio__scope_push(corio_task *t, corio__scope s)
         if (t->capscopes >= UINT16_MAX / 2)
             return -ENOMEM;
         size_t cap = (size_t)t->capscopes * 2;
-        corio__scope *v = malloc(cap * sizeof *v);
+        corio__scope *v = corio__sys.malloc(cap * sizeof *v);
         if (!v)
             return -ENOMEM;
         memcpy(v, t->scopes, t->nscopes * sizeof *v);

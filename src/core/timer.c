@@ -1,5 +1,6 @@
 /* core/timer.c — the timer heap (see timer.h). */
 #include "core/timer.h"
+#include "arch/sys.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@ int corio__timer_arm(corio__timer_heap *h, corio__timer *t, int64_t when)
         corio__timer_disarm(h, t);
     if (h->n == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 64;
-        corio__timer **v = realloc(h->v, cap * sizeof *v);
+        corio__timer **v = corio__sys.realloc(h->v, cap * sizeof *v);
         if (!v)
             return -ENOMEM;
         h->v = v;

@@ -17,12 +17,12 @@
 static int ep_init(corio__loop *L)
 {
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = L->wakefd};
-    L->epfd = epoll_create1(EPOLL_CLOEXEC);
+    L->epfd = corio__sys.epoll_create1(EPOLL_CLOEXEC);
     if (L->epfd < 0)
         return -errno;
-    if (epoll_ctl(L->epfd, EPOLL_CTL_ADD, L->wakefd, &ev) < 0) {
+    if (corio__sys.epoll_ctl(L->epfd, EPOLL_CTL_ADD, L->wakefd, &ev) < 0) {
         int e = errno;
-        close(L->epfd);
+        corio__sys.close(L->epfd);
         return -e;
     }
     struct timespec zero = {0, 0};
@@ -32,21 +32,21 @@ static int ep_init(corio__loop *L)
 
 static void ep_close(corio__loop *L)
 {
-    close(L->epfd);
+    corio__sys.close(L->epfd);
 }
 
 static int ep_watch(corio__loop *L, int fd)
 {
     struct epoll_event ev = {
         .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.fd = fd};
-    if (epoll_ctl(L->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST)
+    if (corio__sys.epoll_ctl(L->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST)
         return 0;
     return -errno;
 }
 
 static void ep_unwatch(corio__loop *L, int fd)
 {
-    epoll_ctl(L->epfd, EPOLL_CTL_DEL, fd, NULL);
+    corio__sys.epoll_ctl(L->epfd, EPOLL_CTL_DEL, fd, NULL);
 }
 
 static int ep_wait(corio__loop *L, int64_t timeout_ns)

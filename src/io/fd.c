@@ -25,7 +25,7 @@ static corio__fdrec *record(corio__loop *L, int fd)
         size_t n = L->nfds ? L->nfds : 64;
         while (n <= (size_t)fd)
             n *= 2;
-        corio__fdrec *v = realloc(L->fds, n * sizeof *v);
+        corio__fdrec *v = corio__sys.realloc(L->fds, n * sizeof *v);
         if (!v)
             return NULL;
         memset(v + L->nfds, 0, (n - L->nfds) * sizeof *v);
@@ -45,15 +45,15 @@ static int setup(corio__loop *L, int fd, corio__fdrec **out)
     *out = r;
     if (r->setup)
         return 0;
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fstat(fd, &st) < 0)
+    int flags = corio__sys.fcntl(fd, F_GETFL, 0);
+    if (flags < 0 || corio__sys.fstat(fd, &st) < 0)
         return -errno;
     int rc = L->engine->watch(L, fd);
     if (rc == -EPERM) {
         r->always = 1; /* regular files and directories: always ready */
     } else if (rc < 0) {
         return rc;
-    } else if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    } else if (!(flags & O_NONBLOCK) && corio__sys.fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
         rc = -errno;
         L->engine->unwatch(L, fd);
         return rc;
@@ -149,7 +149,7 @@ int corio_fd_wait(int fd, int events)
     /* Edges seen while nobody waited are not kept: ask the kernel. */
     struct pollfd p = {fd, (short)((events & CORIO_READABLE ? POLLIN : 0) |
                                    (events & CORIO_WRITABLE ? POLLOUT : 0)), 0};
-    if (poll(&p, 1, 0) == 1 && p.revents) {
+    if (corio__sys.poll(&p, 1, 0) == 1 && p.revents) {
         if (p.revents & POLLNVAL)
             return -EBADF;
         int m = 0;
@@ -175,7 +175,7 @@ ssize_t corio_fd_read(int fd, void *buf, size_t n)
         return rc;
     bool always = r->always; /* r may move while parked */
     for (;;) {
-        ssize_t got = read(fd, buf, n);
+        ssize_t got = corio__sys.read(fd, buf, n);
         if (got >= 0)
             return got;
         if (errno == EINTR)
@@ -200,7 +200,7 @@ ssize_t corio_fd_write(int fd, const void *buf, size_t n)
         return rc;
     bool always = r->always; /* r may move while parked */
     while (done < n) {
-        ssize_t put = write(fd, (const char *)buf + done, n - done);
+        ssize_t put = corio__sys.write(fd, (const char *)buf + done, n - done);
         if (put >= 0) {
             done += (size_t)put;
             continue;
@@ -219,11 +219,11 @@ ssize_t corio_fd_write(int fd, const void *buf, size_t n)
 static void restore(corio__fdrec *r, int fd)
 {
     struct stat st;
-    if (!(r->orig_flags & O_NONBLOCK) && !r->always && fstat(fd, &st) == 0 &&
+    if (!(r->orig_flags & O_NONBLOCK) && !r->always && corio__sys.fstat(fd, &st) == 0 &&
         st.st_dev == r->dev && st.st_ino == r->ino) {
-        int flags = fcntl(fd, F_GETFL);
+        int flags = corio__sys.fcntl(fd, F_GETFL, 0);
         if (flags >= 0)
-            fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+            corio__sys.fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
     }
     memset(r, 0, sizeof *r);
 }
@@ -249,7 +249,7 @@ int corio_fd_close(int fd)
     int rc = corio_fd_forget(fd);
     if (rc < 0)
         return rc; /* -EBUSY, -EPERM: nothing was closed */
-    return close(fd) < 0 ? -errno : 0;
+    return corio__sys.close(fd) < 0 ? -errno : 0;
 }
 
 void corio__fd_close_all(corio__loop *L)

@@ -146,7 +146,7 @@ static int submit(corio__pool *p, corio__job *j)
         pthread_attr_init(&a);
         pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
         pthread_sigmask(SIG_SETMASK, &all, &old); /* inherited: no signals */
-        int rc = pthread_create(&th, &a, worker, p);
+        int rc = corio__sys.pthread_create(&th, &a, worker, p);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         pthread_attr_destroy(&a);
         if (rc == 0)

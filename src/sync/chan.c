@@ -47,10 +47,10 @@ int corio_chan_new(corio_chan **out, size_t capacity)
     *out = NULL;
     if (capacity < 1 || capacity > SIZE_MAX / sizeof(void *))
         return -EINVAL;
-    corio_chan *c = calloc(1, sizeof *c);
+    corio_chan *c = corio__sys.calloc(1, sizeof *c);
     if (!c)
         return -ENOMEM;
-    c->ring = malloc(capacity * sizeof *c->ring);
+    c->ring = corio__sys.malloc(capacity * sizeof *c->ring);
     if (!c->ring) {
         free(c);
         return -ENOMEM;

@@ -31,7 +31,7 @@ int corio_limiter_new(corio_limiter **out, double rate, int64_t burst)
     *out = NULL;
     if (!(rate > 0) || !isfinite(rate) || burst < 1 || burst > INT64_MAX / 1000000000)
         return -EINVAL;
-    corio_limiter *l = calloc(1, sizeof *l);
+    corio_limiter *l = corio__sys.calloc(1, sizeof *l);
     if (!l)
         return -ENOMEM;
     l->rate = rate;

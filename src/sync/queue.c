@@ -39,7 +39,7 @@ int corio_queue_new(corio_queue **out, const corio_queue_opts *o)
     if (o->order < CORIO_QUEUE_FIFO || o->order > CORIO_QUEUE_PRIORITY ||
         (o->order == CORIO_QUEUE_PRIORITY && !o->cmp))
         return -EINVAL;
-    corio_queue *q = calloc(1, sizeof *q);
+    corio_queue *q = corio__sys.calloc(1, sizeof *q);
     if (!q)
         return -ENOMEM;
     q->order = o->order;
@@ -72,7 +72,7 @@ static int grow(corio_queue *q)
     size_t cap = q->cap ? q->cap * 2 : 16;
     if (q->capacity && cap > q->capacity)
         cap = q->capacity;
-    entry *v = malloc(cap * sizeof *v);
+    entry *v = corio__sys.malloc(cap * sizeof *v);
     if (!v)
         return -ENOMEM;
     for (size_t i = 0; i < q->n; i++) /* unwrap the ring */
