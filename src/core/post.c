@@ -1,6 +1,7 @@
 /* core/post.c — the cross-thread post list (see post.h). */
 #include "core/post.h"
 
+#include <errno.h>
 #include <unistd.h>
 
 void corio__post_send(corio__loop *L, corio__post *p)
@@ -11,10 +12,12 @@ void corio__post_send(corio__loop *L, corio__post *p)
     p->next = L->posts;
     L->posts = p;
     if (!atomic_exchange(&L->wake_armed, true)) {
+        /* This write must happen: a lost wake-up would strand the post.
+         * Only EAGAIN (a full counter, so the loop is woken anyway) ends
+         * the retries. */
         uint64_t one = 1;
-        if (corio__sys.write(L->wakefd, &one, sizeof one) < 0) {
-            /* Cannot fail: the counter is read back at every wake-up. */
-        }
+        while (corio__sys.write(L->wakefd, &one, sizeof one) < 0 && errno != EAGAIN)
+            ;
     }
     pthread_mutex_unlock(&L->post_lock);
 }
