@@ -9,6 +9,7 @@
  *   corio/remote.h  reaching a loop from other threads (call_soon_threadsafe)
  *   corio/sync.h    lock, event, condition, semaphore, queue, rate limiter
  *   corio/chan.h    a thread-safe channel between loops and threads
+ *   corio/stream.h  buffered byte streams (sockets, pipes, TLS, memory pairs)
  *
  * Start with docs/guide.md; docs/asyncio.md maps asyncio to corio. */
 #ifndef CORIO_H
@@ -23,6 +24,7 @@
 #include "corio/remote.h"
 #include "corio/sync.h"
 #include "corio/chan.h"
+#include "corio/stream.h"
 
 #define CORIO_VERSION_MAJOR 0
 #define CORIO_VERSION_MINOR 1

@@ -5,7 +5,7 @@
 #   ci     clang with sanitizer runtimes, aarch64 cross gcc, qemu-user
 set -e
 case "$1" in
-build) pkgs="gcc make cmake libc6-dev pkg-config binutils" ;;
+build) pkgs="gcc make cmake libc6-dev pkg-config binutils libssl-dev openssl liburing-dev" ;;
 bench) pkgs="golang-go python3 python3-uvloop util-linux" ;;
 ci)    pkgs="clang libclang-rt-14-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user" ;;
 *) echo "usage: $0 build|bench|ci" >&2; exit 2 ;;

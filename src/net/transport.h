@@ -1,0 +1,40 @@
+/* net/transport.h — what a stream reads from and writes to.
+ *
+ * A transport is the unbuffered layer under a corio_stream: a descriptor
+ * (net/stream.c), one half of an in-memory pair, or a TLS session stacked
+ * on another stream (tls/).  Streams add buffering, limits and the
+ * line/exact/until reads on top of any transport. */
+#ifndef CORIO_NET_TRANSPORT_H
+#define CORIO_NET_TRANSPORT_H
+
+#include <corio.h>
+
+typedef struct corio__transport corio__transport;
+
+typedef struct corio__transport_ops {
+    /* Read up to n (> 0) bytes, suspending until at least one byte or end
+     * of stream.  Returns the count, 0 at end of stream, or -errno /
+     * -ECANCELED / -ETIMEDOUT (nothing consumed). */
+    ssize_t (*read)(corio__transport *t, void *buf, size_t n);
+    /* Write all n bytes, suspending as needed.  Returns n, the short count
+     * if interrupted after partial progress, or -errno / -ECANCELED /
+     * -ETIMEDOUT. */
+    ssize_t (*write)(corio__transport *t, const void *buf, size_t n);
+    /* No more writes (SHUT_WR, close_notify...).  May suspend. */
+    int (*shutdown)(corio__transport *t);
+    /* Release the transport and everything it owns.  Never suspends. */
+    void (*close)(corio__transport *t);
+    /* The descriptor underneath, or -1. */
+    int (*fd)(const corio__transport *t);
+} corio__transport_ops;
+
+struct corio__transport {
+    const corio__transport_ops *ops;
+};
+
+/* Make a stream over t, which the stream then owns (closed with it, also
+ * when this fails with -ENOMEM). */
+int corio__stream_new(corio_stream **out, corio__transport *t,
+                      const corio_stream_opts *o);
+
+#endif
