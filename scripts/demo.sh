@@ -4,7 +4,7 @@
 #
 #   usage: scripts/demo.sh BUILD_DIR
 #
-# The sleeps are real here, so the whole tour takes about 16 seconds; the
+# The sleeps are real here, so the whole tour takes about 26 seconds; the
 # tests (make test) run the same programs on the virtual clock instead.
 set -u
 
@@ -34,7 +34,7 @@ run() {
     fi
 }
 
-echo "corio demo: the core asyncio examples of the seed documents, in C."
+echo "corio demo: the asyncio examples of the seed documents, in C."
 echo "Sources in examples/; the asyncio -> corio map is docs/asyncio.md."
 run hello       "asyncio.run(): print, await asyncio.sleep(1), print"
 run sleep       "a coroutine pausing with await asyncio.sleep() without blocking the loop"
@@ -44,6 +44,11 @@ run wait_for    "asyncio.wait_for(timeout=5) and async_timeout.timeout() with fi
 run cancel      "task.cancel(), catching CancelledError to clean up, then re-raising"
 run to_thread   "asyncio.to_thread() / run_in_executor(): CPU work off the loop"
 run group       "asyncio.TaskGroup: one child fails, the others are cancelled"
+run semaphore   "asyncio.Semaphore(10) around 50 fetches: never more than 10 at once"
+run rate_limiter "the seeds' token-bucket RateLimiter, done right: 5/s, burst 2, a caller gives up"
+run lock        "asyncio.Lock: async with lock around a read-wait-write update"
+run producer_consumer "asyncio.Queue: 3 producers, 2 consumers, queue.join(), cancel the consumers"
+run worker_thread "worker threads and the loop: thread-safe channels and call_soon_threadsafe"
 echo
 if [ "$failed" -ne 0 ]; then
     echo "demo: some examples failed" >&2
