@@ -9,12 +9,17 @@
 #ifndef CORIO_ARCH_SYS_H
 #define CORIO_ARCH_SYS_H
 
+#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 
 typedef struct corio__sys_table {
     void *(*malloc)(size_t n);
@@ -36,6 +41,38 @@ typedef struct corio__sys_table {
     int (*madvise)(void *addr, size_t len, int advice);
     int (*pthread_create)(pthread_t *th, const pthread_attr_t *a,
                           void *(*fn)(void *), void *arg);
+    /* sockets */
+    int (*socket)(int domain, int type, int proto);
+    int (*socketpair)(int domain, int type, int proto, int sv[2]);
+    int (*connect)(int fd, const struct sockaddr *a, socklen_t len);
+    int (*accept4)(int fd, struct sockaddr *a, socklen_t *len, int flags);
+    int (*bind)(int fd, const struct sockaddr *a, socklen_t len);
+    int (*listen)(int fd, int backlog);
+    int (*getsockopt)(int fd, int level, int name, void *v, socklen_t *len);
+    int (*setsockopt)(int fd, int level, int name, const void *v, socklen_t len);
+    int (*getsockname)(int fd, struct sockaddr *a, socklen_t *len);
+    int (*getpeername)(int fd, struct sockaddr *a, socklen_t *len);
+    int (*shutdown)(int fd, int how);
+    ssize_t (*recvfrom)(int fd, void *buf, size_t n, int flags,
+                        struct sockaddr *a, socklen_t *len);
+    ssize_t (*sendto)(int fd, const void *buf, size_t n, int flags,
+                      const struct sockaddr *a, socklen_t len);
+    ssize_t (*readv)(int fd, const struct iovec *iov, int n);
+    ssize_t (*writev)(int fd, const struct iovec *iov, int n);
+    int (*getaddrinfo)(const char *node, const char *service,
+                       const struct addrinfo *hints, struct addrinfo **res);
+    /* files */
+    int (*openat)(int dirfd, const char *path, int flags, mode_t mode);
+    ssize_t (*pread)(int fd, void *buf, size_t n, off_t off);
+    ssize_t (*pwrite)(int fd, const void *buf, size_t n, off_t off);
+    int (*fsync)(int fd);
+    /* processes and signals */
+    pid_t (*fork)(void);
+    int (*pidfd_open)(pid_t pid, unsigned int flags);
+    int (*waitid)(idtype_t type, id_t id, siginfo_t *info, int options);
+    int (*kill)(pid_t pid, int sig);
+    int (*signalfd)(int fd, const sigset_t *mask, int flags);
+    int (*sigprocmask)(int how, const sigset_t *set, sigset_t *old);
 } corio__sys_table;
 
 extern corio__sys_table corio__sys;
