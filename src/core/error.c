@@ -8,8 +8,18 @@ const char *corio_strerror(int err)
 {
     if (err >= 0)
         return "success";
-    if (err == CORIO_EDEADLOCK)
+    switch (err) {
+    case CORIO_EDEADLOCK:
         return "deadlock: every task was blocked and nothing could wake one";
+    case CORIO_ECLOSED:
+        return "closed";
+    case CORIO_EOF:
+        return "end of stream before the expected data";
+    case CORIO_ETOOLONG:
+        return "line or field longer than its limit";
+    default:
+        break;
+    }
     if (err > CORIO_ERRBASE)
         return strerror(-err); /* glibc: static text for every known errno */
     return "unknown corio error";

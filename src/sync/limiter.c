@@ -53,6 +53,11 @@ int corio_limiter_free(corio_limiter *l)
     return 0;
 }
 
+/* Add the tokens accumulated since the last refill, capped at burst.
+ * While tasks wait the cap is one nanosecond's worth higher: a waiter's
+ * timer fires at the first whole nanosecond after its tokens are there, and
+ * that fraction belongs to the next waiter (dropping it would make every
+ * step of a burst-1 limiter round up). */
 static void refill(corio_limiter *l, int64_t now)
 {
     if (l->stamp == INT64_MIN || now <= l->stamp) {
@@ -60,7 +65,7 @@ static void refill(corio_limiter *l, int64_t now)
             l->stamp = now;
         return;
     }
-    double cap = (double)l->burst * NANO;
+    double cap = (double)l->burst * NANO + (corio__waitq_empty(&l->q) ? 0 : l->rate);
     l->units += (double)(now - l->stamp) * l->rate;
     if (l->units > cap)
         l->units = cap;
