@@ -38,6 +38,7 @@ static const corio__sys_table real = {
     setsockopt, getsockname, getpeername, shutdown, recvfrom, sendto, readv,
     writev, getaddrinfo, openat4, pread, pwrite, fsync, fork, pidfd_open2,
     waitid, kill, signalfd, sigprocmask,
+    fstatat, unlinkat,
 };
 
 corio__sys_table corio__sys = {
@@ -48,6 +49,7 @@ corio__sys_table corio__sys = {
     setsockopt, getsockname, getpeername, shutdown, recvfrom, sendto, readv,
     writev, getaddrinfo, openat4, pread, pwrite, fsync, fork, pidfd_open2,
     waitid, kill, signalfd, sigprocmask,
+    fstatat, unlinkat,
 };
 
 static atomic_long calls, target;
@@ -136,6 +138,8 @@ static int f_waitid(idtype_t t, id_t id, siginfo_t *i, int o) { return hit() ? -
 static int f_kill(pid_t p, int sig) { return hit() ? -1 : real.kill(p, sig); }
 static int f_signalfd(int fd, const sigset_t *m, int fl) { return hit() ? -1 : real.signalfd(fd, m, fl); }
 static int f_sigprocmask(int h, const sigset_t *s, sigset_t *o) { return hit() ? -1 : real.sigprocmask(h, s, o); }
+static int f_fstatat(int d, const char *p, struct stat *s, int fl) { return hit() ? -1 : real.fstatat(d, p, s, fl); }
+static int f_unlinkat(int d, const char *p, int fl) { return hit() ? -1 : real.unlinkat(d, p, fl); }
 
 static const corio__sys_table counting = {
     f_malloc, f_calloc, f_realloc, f_read, f_write, f_close, f_fcntl,
@@ -145,7 +149,7 @@ static const corio__sys_table counting = {
     f_getsockopt, f_setsockopt, f_getsockname, f_getpeername, f_shutdown,
     f_recvfrom, f_sendto, f_readv, f_writev, f_getaddrinfo, f_openat,
     f_pread, f_pwrite, f_fsync, f_fork, f_pidfd_open, f_waitid, f_kill,
-    f_signalfd, f_sigprocmask,
+    f_signalfd, f_sigprocmask, f_fstatat, f_unlinkat,
 };
 
 void corio__fault_arm(long n, int err)

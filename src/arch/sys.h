@@ -73,6 +73,9 @@ typedef struct corio__sys_table {
     int (*kill)(pid_t pid, int sig);
     int (*signalfd)(int fd, const sigset_t *mask, int flags);
     int (*sigprocmask)(int how, const sigset_t *set, sigset_t *old);
+    /* paths (Unix-domain socket files) */
+    int (*fstatat)(int dirfd, const char *path, struct stat *st, int flags);
+    int (*unlinkat)(int dirfd, const char *path, int flags);
 } corio__sys_table;
 
 extern corio__sys_table corio__sys;

@@ -8,6 +8,9 @@
  * corio_thread_cancelled) and the task keeps waiting for it, so fn never
  * runs after corio_to_thread returns.
  *
+ * Detached jobs (corio__pool_submit) are heap nodes with no task behind
+ * them: the worker runs fn and frees the node; fn reports its own result.
+ *
  * Pool threads block every signal, start on demand up to the pool's size,
  * and exit after 30 s idle. */
 #include "io/pool.h"
@@ -27,6 +30,7 @@ struct corio__job {
     corio__post post; /* how the finished job goes back to its loop */
     corio__job *next, *prev;
     corio_fn fn;
+    void (*detached)(void *arg); /* corio__pool_submit: no task, no post */
     void *arg;
     int result;
     int code;      /* interrupt code delivered while running */
@@ -123,6 +127,12 @@ static void *worker(void *arg)
         unlink_job(p, j);
         j->state = JOB_RUNNING;
         pthread_mutex_unlock(&p->lock);
+        if (j->detached) {
+            j->detached(j->arg);
+            free(j);
+            pthread_mutex_lock(&p->lock);
+            continue;
+        }
         cur_job = j;
         j->result = j->fn(j->arg);
         cur_job = NULL;
@@ -235,6 +245,23 @@ int corio__pool_run(int kind, corio_fn fn, void *arg, int *result)
     if (result)
         *result = j.result;
     return j.code;
+}
+
+int corio__pool_submit(int kind, void (*fn)(void *arg), void *arg)
+{
+    corio__job *j = corio__sys.calloc(1, sizeof *j);
+    if (!j)
+        return -ENOMEM;
+    j->detached = fn;
+    j->arg = arg;
+    j->pool = &pools[kind];
+    pthread_once(&atfork_once, atfork_register);
+    pthread_mutex_lock(&j->pool->lock);
+    int rc = submit(j->pool, j);
+    pthread_mutex_unlock(&j->pool->lock);
+    if (rc < 0)
+        free(j);
+    return rc;
 }
 
 int corio_to_thread(corio_fn fn, void *arg, int *result)

@@ -16,6 +16,11 @@ enum corio__pool_kind {
 
 /* Run fn(arg) on a thread of pool `kind`, as corio_to_thread describes. */
 int corio__pool_run(int kind, corio_fn fn, void *arg, int *result);
+/* Queue fn(arg) on a thread of pool `kind` with no task waiting for it:
+ * nothing is posted back and the loop does not count it, so fn hands its
+ * result over itself (net/dns.c does, so that a lookup can be abandoned
+ * while a thread is stuck in it).  Any thread.  0, -ENOMEM or -EAGAIN. */
+int corio__pool_submit(int kind, void (*fn)(void *arg), void *arg);
 /* Set the CPU pool's size (threads <= 0: min(32, CPUs + 4)). */
 void corio__pool_configure(int threads);
 
