@@ -10,6 +10,7 @@
  *   corio/sync.h    lock, event, condition, semaphore, queue, rate limiter
  *   corio/chan.h    a thread-safe channel between loops and threads
  *   corio/stream.h  buffered byte streams (sockets, pipes, TLS, memory pairs)
+ *   corio/file.h    files on the file pool, read_all, line iterator
  *
  * Start with docs/guide.md; docs/asyncio.md maps asyncio to corio. */
 #ifndef CORIO_H
@@ -25,6 +26,7 @@
 #include "corio/sync.h"
 #include "corio/chan.h"
 #include "corio/stream.h"
+#include "corio/file.h"
 
 #define CORIO_VERSION_MAJOR 0
 #define CORIO_VERSION_MINOR 1
