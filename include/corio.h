@@ -11,6 +11,7 @@
  *   corio/chan.h    a thread-safe channel between loops and threads
  *   corio/stream.h  buffered byte streams (sockets, pipes, TLS, memory pairs)
  *   corio/file.h    files on the file pool, read_all, line iterator
+ *   corio/signal.h  signals as something a task waits for
  *
  * Start with docs/guide.md; docs/asyncio.md maps asyncio to corio. */
 #ifndef CORIO_H
@@ -27,6 +28,7 @@
 #include "corio/chan.h"
 #include "corio/stream.h"
 #include "corio/file.h"
+#include "corio/signal.h"
 
 #define CORIO_VERSION_MAJOR 0
 #define CORIO_VERSION_MINOR 1
