@@ -42,6 +42,22 @@ static int overflow_who(const void *addr)
     return 1;
 }
 
+/* io_uring when it works here, else epoll; CORIO_ENGINE forces one. */
+static int engine_init(corio__loop *L)
+{
+    const char *want = getenv("CORIO_ENGINE");
+    bool force_epoll = want && !strcmp(want, "epoll");
+    bool force_uring = want && !strcmp(want, "uring");
+    if (!force_epoll && corio__uring_engine.init) {
+        L->engine = &corio__uring_engine;
+        int rc = L->engine->init(L);
+        if (rc == 0 || force_uring)
+            return rc;
+    }
+    L->engine = &corio__epoll_engine;
+    return L->engine->init(L);
+}
+
 static int loop_init(corio__loop *L, const corio_options *o)
 {
     memset(L, 0, sizeof *L);
@@ -63,8 +79,7 @@ static int loop_init(corio__loop *L, const corio_options *o)
     strcpy(L->root.name, "(root)");
     L->root.named = 1;
     L->current = &L->root;
-    L->engine = &corio__epoll_engine;
-    int rc = L->engine->init(L);
+    int rc = engine_init(L);
     if (rc < 0) {
         corio__sys.close(L->wakefd);
         pthread_mutex_destroy(&L->post_lock);

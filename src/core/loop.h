@@ -115,6 +115,7 @@ struct corio_group {
 /* Per-fd state for the I/O engines (io/fd.c). */
 struct corio__fdrec {
     corio_task *reader, *writer;
+    uint8_t sock;    /* a socket (completion engines use recv/send) */
     dev_t dev;       /* identity when first seen, to restore flags safely */
     ino_t ino;
     int orig_flags;
@@ -147,6 +148,7 @@ struct corio__loop {
 
     /* I/O engine (io/engine.h). */
     const corio__engine *engine;
+    void *engine_data;     /* the engine's own state (io_uring's ring) */
     int epfd;
     int wakefd;            /* eventfd: thread jobs done, SIGINT */
     corio__fdrec *fds;

@@ -7,7 +7,9 @@
  * corio__post_drop_all) or sees the loop gone and returns -ESHUTDOWN. */
 #include "core/post.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 struct corio_remote {
     pthread_mutex_t lock;
@@ -92,8 +94,14 @@ void corio_remote_close(corio_remote *r)
         return;
     pthread_mutex_lock(&r->lock);
     r->closed = true;
-    if (r->loop)
-        atomic_fetch_sub(&r->loop->remotes_open, 1);
+    if (r->loop && atomic_fetch_sub(&r->loop->remotes_open, 1) == 1) {
+        /* The last one: wake the loop, which may now be deadlocked and
+         * should say so instead of waiting forever.  The loop cannot end
+         * meanwhile: it clears r->loop under r->lock first. */
+        uint64_t one = 1;
+        while (corio__sys.write(r->loop->wakefd, &one, sizeof one) < 0 && errno != EAGAIN)
+            ;
+    }
     unref(r);
 }
 

@@ -10,7 +10,7 @@
  * right after the switch.
  *
  * Deadlock: nothing is ready and nothing can wake a task — no timer, no fd
- * waiter, no thread job, no open corio_remote.
+ * waiter, no thread job, no open corio_remote, nothing posted.
  *
  * Passes: the tasks that are ready when a pass starts run once each, in FIFO
  * order; before the next pass, I/O readiness and timers are checked (without
@@ -99,7 +99,8 @@ static void check_sigint(corio__loop *L)
 /* Non-blocking check between passes. */
 static void pass_poll(corio__loop *L)
 {
-    if (L->nfd_waiting || L->jobs_pending || atomic_load(&L->sigint))
+    if (L->nfd_waiting || L->jobs_pending || atomic_load(&L->sigint) ||
+        atomic_load(&L->wake_armed)) /* something was posted to this loop */
         L->engine->wait(L, 0);
     if (L->timers.n)
         corio__timer_run(&L->timers, corio__loop_now(L));
@@ -139,7 +140,7 @@ static void block(corio__loop *L)
             break;
         int64_t next = corio__timer_next(&L->timers);
         if (next == INT64_MAX && !L->nfd_waiting && !L->jobs_pending &&
-            !atomic_load(&L->remotes_open)) {
+            !atomic_load(&L->remotes_open) && !atomic_load(&L->wake_armed)) {
             deadlock(L);
             continue;
         }

@@ -1,7 +1,13 @@
 /* io/engine.h — the internal I/O engine interface.  Exactly one engine is
- * active per loop; today that is epoll (io/epoll.c).  An engine watches
- * descriptors for readiness and reports it to io/fd.c with corio__fd_event,
- * and reports its loop's wake-up eventfd with corio__loop_woken. */
+ * active per loop, chosen at loop start: io_uring (io/uring.c) when the
+ * kernel and liburing allow it, else epoll (io/epoll.c); CORIO_ENGINE=epoll
+ * or CORIO_ENGINE=uring forces one.
+ *
+ * A readiness engine (epoll) watches descriptors and reports readiness to
+ * io/fd.c with corio__fd_event; io/fd.c then retries the syscall.  A
+ * completion engine (io_uring) also provides read/write/poll, which do the
+ * I/O themselves and suspend the calling task until it completes.  Both
+ * report the loop's wake-up eventfd with corio__loop_woken. */
 #ifndef CORIO_IO_ENGINE_H
 #define CORIO_IO_ENGINE_H
 
@@ -19,9 +25,18 @@ struct corio__engine {
     /* Wait up to timeout_ns (0: poll, -1: forever) and dispatch events.
      * Returns the number of events dispatched. */
     int (*wait)(corio__loop *L, int64_t timeout_ns);
+    /* Completion engines only (NULL otherwise).  Suspend the calling task
+     * until the operation completes; fd is set up and O_NONBLOCK.  read and
+     * write move at most n bytes once; poll returns the ready mask.  All
+     * return -errno, -ECANCELED / -ETIMEDOUT; an operation that completed
+     * before its cancellation took effect returns its result. */
+    ssize_t (*read)(corio__loop *L, int fd, bool sock, void *buf, size_t n);
+    ssize_t (*write)(corio__loop *L, int fd, bool sock, const void *buf, size_t n);
+    int (*poll)(corio__loop *L, int fd, int events);
 };
 
 extern const corio__engine corio__epoll_engine;
+extern const corio__engine corio__uring_engine; /* .init is NULL without liburing */
 
 /* io/fd.c: readiness on fd (CORIO_READABLE | CORIO_WRITABLE). */
 void corio__fd_event(corio__loop *L, int fd, int mask);

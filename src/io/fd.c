@@ -48,7 +48,10 @@ static int setup(corio__loop *L, int fd, corio__fdrec **out)
     int flags = corio__sys.fcntl(fd, F_GETFL, 0);
     if (flags < 0 || corio__sys.fstat(fd, &st) < 0)
         return -errno;
-    int rc = L->engine->watch(L, fd);
+    /* Regular files and directories are always ready (and epoll refuses
+     * them with EPERM anyway). */
+    int rc = S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) ? -EPERM
+                                                        : L->engine->watch(L, fd);
     if (rc == -EPERM) {
         r->always = 1; /* regular files and directories: always ready */
     } else if (rc < 0) {
@@ -59,6 +62,7 @@ static int setup(corio__loop *L, int fd, corio__fdrec **out)
         return rc;
     }
     r->orig_flags = flags;
+    r->sock = S_ISSOCK(st.st_mode);
     r->dev = st.st_dev;
     r->ino = st.st_ino;
     r->setup = 1;
@@ -132,6 +136,30 @@ static int park_on(corio__loop *L, int fd, int events)
     return rc;
 }
 
+/* Completion engines: one read, write or poll by the engine itself, with
+ * fd's direction(s) marked busy meanwhile (the -EBUSY rule). */
+static ssize_t engine_op(corio__loop *L, int fd, int dir, void *buf, size_t n)
+{
+    corio__fdrec *r = &L->fds[fd];
+    corio_task *self = L->current;
+    if (((dir & CORIO_READABLE) && r->reader) || ((dir & CORIO_WRITABLE) && r->writer))
+        return -EBUSY;
+    if (dir & CORIO_READABLE)
+        r->reader = self;
+    if (dir & CORIO_WRITABLE)
+        r->writer = self;
+    bool sock = r->sock;
+    ssize_t rc = !buf                      ? L->engine->poll(L, fd, dir)
+                 : dir == CORIO_READABLE ? L->engine->read(L, fd, sock, buf, n)
+                                         : L->engine->write(L, fd, sock, buf, n);
+    r = &L->fds[fd]; /* the table may have moved meanwhile */
+    if (dir & CORIO_READABLE)
+        r->reader = NULL;
+    if (dir & CORIO_WRITABLE)
+        r->writer = NULL;
+    return rc;
+}
+
 int corio_fd_wait(int fd, int events)
 {
     corio_task *self = corio__self();
@@ -161,6 +189,8 @@ int corio_fd_wait(int fd, int events)
             m |= CORIO_READABLE | CORIO_WRITABLE;
         return m;
     }
+    if (self->loop->engine->poll)
+        return (int)engine_op(self->loop, fd, events, NULL, 0);
     return park_on(self->loop, fd, events);
 }
 
@@ -174,6 +204,8 @@ ssize_t corio_fd_read(int fd, void *buf, size_t n)
     if (rc < 0)
         return rc;
     bool always = r->always; /* r may move while parked */
+    if (self->loop->engine->read && !always)
+        return engine_op(self->loop, fd, CORIO_READABLE, buf, n);
     for (;;) {
         ssize_t got = corio__sys.read(fd, buf, n);
         if (got >= 0)
@@ -199,6 +231,13 @@ ssize_t corio_fd_write(int fd, const void *buf, size_t n)
     if (rc < 0)
         return rc;
     bool always = r->always; /* r may move while parked */
+    while (done < n && self->loop->engine->write && !always) {
+        ssize_t put = engine_op(self->loop, fd, CORIO_WRITABLE,
+                                (char *)buf + done, n - done);
+        if (put < 0)
+            return done ? (ssize_t)done : put;
+        done += (size_t)put;
+    }
     while (done < n) {
         ssize_t put = corio__sys.write(fd, (const char *)buf + done, n - done);
         if (put >= 0) {
