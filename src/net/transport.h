@@ -1,9 +1,17 @@
 /* net/transport.h — what a stream reads from and writes to.
  *
  * A transport is the unbuffered layer under a corio_stream: a descriptor
- * (net/stream.c), one half of an in-memory pair, or a TLS session stacked
- * on another stream (tls/).  Streams add buffering, limits and the
- * line/exact/until reads on top of any transport. */
+ * (net/fd_transport.c), one half of an in-memory pair
+ * (net/mem_transport.c), or a TLS session stacked on another stream
+ * (tls/).  Streams (net/stream.c) add buffering, limits and the
+ * line/exact/until reads on top of any transport.
+ *
+ * The stream calls read from one task at a time, and write and shutdown
+ * from one task at a time (a read and a write may be under way together,
+ * in two tasks); it calls close only once no task is inside the others.  When a stream is closed while a task waits inside
+ * read or write, that task's wait is interrupted with -EBADF (as
+ * corio__interrupt does for cancellation): pass the code up like any other
+ * interruption. */
 #ifndef CORIO_NET_TRANSPORT_H
 #define CORIO_NET_TRANSPORT_H
 
@@ -20,7 +28,9 @@ typedef struct corio__transport_ops {
      * if interrupted after partial progress, or -errno / -ECANCELED /
      * -ETIMEDOUT. */
     ssize_t (*write)(corio__transport *t, const void *buf, size_t n);
-    /* No more writes (SHUT_WR, close_notify...).  May suspend. */
+    /* No more writes (SHUT_WR, close_notify...).  May suspend.  Returns 0
+     * or -errno / -ECANCELED / -ETIMEDOUT (the stream retries on a later
+     * call). */
     int (*shutdown)(corio__transport *t);
     /* Release the transport and everything it owns.  Never suspends. */
     void (*close)(corio__transport *t);
@@ -33,8 +43,12 @@ struct corio__transport {
 };
 
 /* Make a stream over t, which the stream then owns (closed with it, also
- * when this fails with -ENOMEM). */
+ * when this fails: -ENOMEM, or -EINVAL for a limit above
+ * CORIO_STREAM_BUFFER_MAX).  o may be NULL.  Never suspends. */
 int corio__stream_new(corio_stream **out, corio__transport *t,
                       const corio_stream_opts *o);
+
+/* The transport under s, or NULL (how the TLS queries find a session). */
+corio__transport *corio__stream_transport(const corio_stream *s);
 
 #endif

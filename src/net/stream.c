@@ -1,0 +1,476 @@
+/* net/stream.c — corio_stream: buffering, limits and the read forms (some,
+ * exactly, until a delimiter, a line) on top of any transport
+ * (net/transport.h), plus buffered writes, flush, shutdown and close.
+ *
+ * Parts:
+ *   the read buffer    bytes taken from the transport and not yet given to
+ *                      the reader, at rbuf[rlo, rhi).  It grows on demand
+ *                      (from RCHUNK, doubling) up to the read_buffer limit,
+ *                      so an idle connection holds little memory.
+ *   the write buffer   bytes the writer handed over and the transport has
+ *                      not taken yet, at wbuf[wlo, whi); at most
+ *                      write_buffer bytes except while the unsent tail of a
+ *                      large interrupted write is kept (see stream_write).
+ *   the busy slots     the task inside a reading call and the task inside a
+ *                      writing call (-EBUSY for a second one), which also
+ *                      lets close() interrupt them and free the stream once
+ *                      they have left.
+ *
+ * Cancel safety comes from one rule: bytes move from the read buffer to the
+ * caller only in a step that cannot fail, after every suspension of the
+ * call is over; and bytes leave the write buffer only as far as the
+ * transport reports them written.  A transport call that is interrupted
+ * consumes nothing (read) or says how much it wrote (write). */
+#include "arch/sys.h"
+#include "core/loop.h"
+#include "net/transport.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_BUFFER ((size_t)64 * 1024)
+#define RCHUNK ((size_t)16 * 1024) /* first read-buffer size */
+#define WCHUNK ((size_t)4 * 1024)  /* first write-buffer size */
+
+struct corio_stream {
+    corio__transport *t;
+
+    unsigned char *rbuf;
+    size_t rcap, rlo, rhi;
+    size_t rlimit;
+    bool reof; /* the transport reported end of stream (sticky) */
+
+    unsigned char *wbuf;
+    size_t wcap, wlo, whi;
+    size_t wlimit;
+    bool shut; /* shutdown() succeeded: no more writes */
+
+    corio_task *reader, *writer; /* tasks inside a call, per direction */
+    bool closing;                /* close() ran while a call was inside */
+};
+
+static int check_opts(const corio_stream_opts *o, size_t *rl, size_t *wl)
+{
+    *rl = o && o->read_buffer ? o->read_buffer : DEFAULT_BUFFER;
+    *wl = o && o->write_buffer ? o->write_buffer : DEFAULT_BUFFER;
+    if (*rl > CORIO_STREAM_BUFFER_MAX || *wl > CORIO_STREAM_BUFFER_MAX)
+        return -EINVAL;
+    return 0;
+}
+
+int corio__stream_new(corio_stream **out, corio__transport *t,
+                      const corio_stream_opts *o)
+{
+    size_t rl, wl;
+    int rc;
+
+    if (!out || !t) {
+        if (out)
+            *out = NULL;
+        return -EINVAL;
+    }
+    *out = NULL;
+    rc = check_opts(o, &rl, &wl);
+    if (rc < 0) {
+        t->ops->close(t);
+        return rc;
+    }
+    corio_stream *s = corio__sys.calloc(1, sizeof *s);
+    if (!s) {
+        t->ops->close(t);
+        return -ENOMEM;
+    }
+    s->t = t;
+    s->rlimit = rl;
+    s->wlimit = wl;
+    *out = s;
+    return 0;
+}
+
+static void destroy(corio_stream *s)
+{
+    s->t->ops->close(s->t);
+    free(s->rbuf);
+    free(s->wbuf);
+    free(s);
+}
+
+/* ---- entering and leaving a call ---------------------------------------- */
+
+static int enter(corio_stream *s, corio_task **slot)
+{
+    corio_task *self = corio__self();
+    if (!self)
+        return -EPERM;
+    if (s->closing)
+        return -EBADF;
+    if (*slot)
+        return -EBUSY;
+    *slot = self;
+    return 0;
+}
+
+#define ENTER_READ(s)                                                          \
+    do {                                                                       \
+        if (!(s))                                                              \
+            return -EINVAL;                                                    \
+        int e_ = enter((s), &(s)->reader);                                     \
+        if (e_ < 0)                                                            \
+            return e_;                                                         \
+    } while (0)
+
+#define ENTER_WRITE(s)                                                         \
+    do {                                                                       \
+        if (!(s))                                                              \
+            return -EINVAL;                                                    \
+        int e_ = enter((s), &(s)->writer);                                     \
+        if (e_ < 0)                                                            \
+            return e_;                                                         \
+    } while (0)
+
+/* Leave a call; the last call out of a stream closed meanwhile frees it.
+ * Returns rc, so a call ends with `return leave(s, &s->reader, rc);`. */
+static ssize_t leave(corio_stream *s, corio_task **slot, ssize_t rc)
+{
+    *slot = NULL;
+    if (s->closing && !s->reader && !s->writer)
+        destroy(s);
+    return rc;
+}
+
+/* ---- the read buffer ---------------------------------------------------- */
+
+static inline size_t ravail(const corio_stream *s)
+{
+    return s->rhi - s->rlo;
+}
+
+/* Give the first n buffered bytes to the caller.  Cannot fail. */
+static void take(corio_stream *s, void *buf, size_t n)
+{
+    if (!n)
+        return;
+    memcpy(buf, s->rbuf + s->rlo, n);
+    s->rlo += n;
+    if (s->rlo == s->rhi)
+        s->rlo = s->rhi = 0;
+}
+
+/* Read once from the transport into the buffer, first making room for
+ * `want` bytes in all (capped at the limit).  Returns the count (> 0), 0 at
+ * end of stream (then reof is set), or an error with nothing consumed. */
+static ssize_t refill(corio_stream *s, size_t want)
+{
+    size_t have = ravail(s);
+    if (have >= s->rlimit)
+        return CORIO_ETOOLONG; /* never: callers stop before the limit */
+    if (want > s->rlimit)
+        want = s->rlimit;
+    if (want <= have)
+        want = have + 1; /* callers only refill when they need more */
+    if (want > s->rcap) {
+        size_t cap =
+            s->rcap ? s->rcap : (RCHUNK < s->rlimit ? RCHUNK : s->rlimit);
+        while (cap < want)
+            cap = cap > s->rlimit / 2 ? s->rlimit : cap * 2;
+        unsigned char *nb = corio__sys.malloc(cap);
+        if (!nb)
+            return -ENOMEM;
+        if (have)
+            memcpy(nb, s->rbuf + s->rlo, have);
+        free(s->rbuf);
+        s->rbuf = nb;
+        s->rcap = cap;
+        s->rlo = 0;
+        s->rhi = have;
+    } else if (s->rlo) {
+        /* Slide the unread bytes to the front so the transport can fill
+         * the whole free space in one read. */
+        memmove(s->rbuf, s->rbuf + s->rlo, have);
+        s->rlo = 0;
+        s->rhi = have;
+    }
+    ssize_t got = s->t->ops->read(s->t, s->rbuf + s->rhi, s->rcap - s->rhi);
+    if (s->closing)
+        return -EBADF;
+    if (got > 0)
+        s->rhi += (size_t)got;
+    else if (got == 0)
+        s->reof = true;
+    return got;
+}
+
+ssize_t corio_stream_read(corio_stream *s, void *buf, size_t n)
+{
+    ssize_t rc;
+
+    if (s && n && !buf)
+        return -EINVAL;
+    ENTER_READ(s);
+    if (!n)
+        return leave(s, &s->reader, 0);
+    if (!ravail(s) && !s->reof) {
+        if (n >= (RCHUNK < s->rlimit ? RCHUNK : s->rlimit)) {
+            /* Nothing buffered and a large read: straight into buf, no copy.
+             * A transport read that fails consumes nothing, so this is as
+             * cancel-safe as going through the buffer. */
+            rc = s->t->ops->read(s->t, buf, n);
+            if (s->closing)
+                rc = -EBADF;
+            else if (rc == 0)
+                s->reof = true;
+            return leave(s, &s->reader, rc);
+        }
+        rc = refill(s, 1);
+        if (rc < 0)
+            return leave(s, &s->reader, rc);
+    }
+    size_t k = ravail(s) < n ? ravail(s) : n;
+    take(s, buf, k);
+    return leave(s, &s->reader, (ssize_t)k);
+}
+
+int corio_stream_read_exactly(corio_stream *s, void *buf, size_t n)
+{
+    ssize_t rc = 0;
+
+    if (s && n && (!buf || n > s->rlimit))
+        return -EINVAL;
+    ENTER_READ(s);
+    while (ravail(s) < n) {
+        if (s->reof) {
+            rc = CORIO_EOF;
+            break;
+        }
+        rc = refill(s, n);
+        if (rc < 0)
+            break;
+    }
+    if (rc >= 0) {
+        take(s, buf, n);
+        rc = 0;
+    }
+    return (int)leave(s, &s->reader, rc);
+}
+
+/* read_until's body, inside the reader slot.  With eof_rest, end of stream
+ * before a delimiter returns whatever is buffered (read_line's last line). */
+static ssize_t until(corio_stream *s, const void *delim, size_t dlen, void *buf,
+                     size_t cap, bool eof_rest)
+{
+    size_t limit = cap < s->rlimit ? cap : s->rlimit;
+    size_t from = 0; /* bytes already searched without a match */
+
+    for (;;) {
+        size_t have = ravail(s);
+        if (have >= dlen) {
+            const unsigned char *base = s->rbuf + s->rlo;
+            const unsigned char *p =
+                memmem(base + from, have - from, delim, dlen);
+            if (p) {
+                size_t len = (size_t)(p - base) + dlen;
+                if (len > limit)
+                    return CORIO_ETOOLONG;
+                take(s, buf, len);
+                return (ssize_t)len;
+            }
+            from = have - dlen + 1;
+        }
+        /* A delimiter arriving later would end past `have` bytes. */
+        if (have >= limit)
+            return CORIO_ETOOLONG;
+        if (s->reof) {
+            if (!eof_rest)
+                return CORIO_EOF;
+            take(s, buf, have); /* have < limit <= cap */
+            return (ssize_t)have;
+        }
+        ssize_t rc = refill(s, have + 1 > limit ? limit : have + 1);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+ssize_t corio_stream_read_until(corio_stream *s, const void *delim, size_t dlen,
+                                void *buf, size_t cap)
+{
+    if (s && (!delim || !dlen || !buf || cap < dlen || dlen > s->rlimit))
+        return -EINVAL;
+    ENTER_READ(s);
+    ssize_t rc = until(s, delim, dlen, buf, cap, false);
+    return leave(s, &s->reader, rc);
+}
+
+ssize_t corio_stream_read_line(corio_stream *s, char *buf, size_t cap)
+{
+    if (s && (!buf || cap < 2))
+        return -EINVAL;
+    ENTER_READ(s);
+    ssize_t rc = until(s, "\n", 1, buf, cap - 1, true);
+    if (rc >= 0)
+        buf[rc] = '\0';
+    return leave(s, &s->reader, rc);
+}
+
+/* ---- the write buffer --------------------------------------------------- */
+
+/* Append n bytes, growing the buffer to at most max(limit, need).  Returns
+ * 0 or -ENOMEM (nothing appended). */
+static int append(corio_stream *s, const void *buf, size_t n)
+{
+    size_t have = s->whi - s->wlo;
+    if (s->whi + n > s->wcap) {
+        if (have + n > s->wcap) {
+            size_t cap =
+                s->wcap ? s->wcap : (WCHUNK < s->wlimit ? WCHUNK : s->wlimit);
+            while (cap < have + n) /* have + n <= wlimit: see the callers */
+                cap = cap > s->wlimit / 2 ? s->wlimit : cap * 2;
+            unsigned char *nb = corio__sys.malloc(cap);
+            if (!nb)
+                return -ENOMEM;
+            if (have)
+                memcpy(nb, s->wbuf + s->wlo, have);
+            free(s->wbuf);
+            s->wbuf = nb;
+            s->wcap = cap;
+        } else {
+            memmove(s->wbuf, s->wbuf + s->wlo, have);
+        }
+        s->wlo = 0;
+        s->whi = have;
+    }
+    memcpy(s->wbuf + s->whi, buf, n);
+    s->whi += n;
+    return 0;
+}
+
+/* The buffer is empty: forget it if it grew past the limit (the tail of a
+ * large interrupted write), so the limit bounds memory again. */
+static void wreset(corio_stream *s)
+{
+    s->wlo = s->whi = 0;
+    if (s->wcap > s->wlimit) {
+        free(s->wbuf);
+        s->wbuf = NULL;
+        s->wcap = 0;
+    }
+}
+
+/* Write out the buffer.  What the transport did not take stays buffered. */
+static int drain(corio_stream *s)
+{
+    while (s->whi > s->wlo) {
+        ssize_t put = s->t->ops->write(s->t, s->wbuf + s->wlo, s->whi - s->wlo);
+        if (s->closing)
+            return -EBADF;
+        if (put < 0)
+            return (int)put;
+        if (put == 0)
+            return -EIO; /* a transport must not take nothing and succeed */
+        s->wlo += (size_t)put;
+    }
+    wreset(s);
+    return 0;
+}
+
+int corio_stream_write(corio_stream *s, const void *buf, size_t n)
+{
+    int rc;
+
+    if (s && n && !buf)
+        return -EINVAL;
+    ENTER_WRITE(s);
+    if (s->shut)
+        return (int)leave(s, &s->writer, -EPIPE);
+    if (!n)
+        return (int)leave(s, &s->writer, 0);
+    if (s->whi - s->wlo + n <= s->wlimit)
+        return (int)leave(s, &s->writer, append(s, buf, n));
+    rc = drain(s);
+    if (rc < 0)
+        return (int)leave(s, &s->writer, rc);
+    if (n <= s->wlimit)
+        return (int)leave(s, &s->writer, append(s, buf, n));
+
+    /* Larger than the whole buffer: write straight from buf.  If that is
+     * interrupted part way, the unsent tail is kept in the buffer (beyond
+     * the limit until flushed), so the call still takes all of buf or none
+     * of it.  The room for that tail is reserved first: afterwards nothing
+     * can fail.  (Large allocations are mmapped; untouched pages cost
+     * nothing.) */
+    unsigned char *spare = corio__sys.malloc(n);
+    if (!spare)
+        return (int)leave(s, &s->writer, -ENOMEM);
+    free(s->wbuf);
+    s->wbuf = spare;
+    s->wcap = n;
+    s->wlo = s->whi = 0;
+    ssize_t put = s->t->ops->write(s->t, buf, n);
+    if (s->closing)
+        return (int)leave(s, &s->writer, -EBADF);
+    if (put <= 0) {
+        wreset(s);
+        return (int)leave(s, &s->writer, put < 0 ? put : -EIO);
+    }
+    if ((size_t)put < n) {
+        memcpy(s->wbuf, (const unsigned char *)buf + put, n - (size_t)put);
+        s->whi = n - (size_t)put;
+        /* The interruption (or error) is reported by the next flush. */
+    } else {
+        wreset(s);
+    }
+    return (int)leave(s, &s->writer, 0);
+}
+
+int corio_stream_flush(corio_stream *s)
+{
+    ENTER_WRITE(s);
+    return (int)leave(s, &s->writer, drain(s));
+}
+
+int corio_stream_shutdown(corio_stream *s)
+{
+    ENTER_WRITE(s);
+    if (s->shut)
+        return (int)leave(s, &s->writer, 0);
+    int rc = drain(s);
+    if (rc == 0) {
+        rc = s->t->ops->shutdown(s->t);
+        if (s->closing)
+            rc = -EBADF;
+        else if (rc == 0)
+            s->shut = true;
+    }
+    return (int)leave(s, &s->writer, rc);
+}
+
+void corio_stream_close(corio_stream *s)
+{
+    if (!s || s->closing)
+        return;
+    if (!s->reader && !s->writer) {
+        destroy(s);
+        return;
+    }
+    /* Another task is inside a call on s (its own misuse of the handle to
+     * come, unless it gets out now): interrupt it, so that call returns
+     * -EBADF and the last one out frees the stream.  A task already woken
+     * sees `closing` after its transport call returns. */
+    s->closing = true;
+    corio_task *r = s->reader, *w = s->writer;
+    if (r && r->state == CORIO__PARKED)
+        corio__interrupt(r, -EBADF);
+    if (w && w != r && w->state == CORIO__PARKED)
+        corio__interrupt(w, -EBADF);
+}
+
+int corio_stream_fd(const corio_stream *s)
+{
+    return s ? s->t->ops->fd(s->t) : -1;
+}
+
+corio__transport *corio__stream_transport(const corio_stream *s)
+{
+    return s ? s->t : NULL;
+}
