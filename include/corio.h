@@ -12,6 +12,7 @@
  *   corio/stream.h  buffered byte streams (sockets, pipes, TLS, memory pairs)
  *   corio/file.h    files on the file pool, read_all, line iterator
  *   corio/signal.h  signals as something a task waits for
+ *   corio/process.h subprocesses: spawn, pipes as streams, wait, kill, communicate
  *
  * Start with docs/guide.md; docs/asyncio.md maps asyncio to corio. */
 #ifndef CORIO_H
@@ -29,6 +30,7 @@
 #include "corio/stream.h"
 #include "corio/file.h"
 #include "corio/signal.h"
+#include "corio/process.h"
 
 #define CORIO_VERSION_MAJOR 0
 #define CORIO_VERSION_MINOR 1
