@@ -41,7 +41,8 @@ CORIO_API int corio_fd_wait(int fd, int events);
  * is cancelled, and no data is consumed by a call that fails. */
 CORIO_API ssize_t corio_fd_read(int fd, void *buf, size_t n);
 
-/* Write all n bytes, suspending while the fd is full.
+/* Write all n bytes, suspending while the fd is full.  On sockets it never
+ * raises SIGPIPE (a closed peer is -EPIPE); on pipes, ignore SIGPIPE.
  * Returns n, or the short count if interrupted (cancelled, timed out or an
  * error) after partial progress, else a negative errno from write(2),
  * -EBUSY, -ECANCELED / -ETIMEDOUT, -EPERM.

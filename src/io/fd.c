@@ -238,8 +238,13 @@ ssize_t corio_fd_write(int fd, const void *buf, size_t n)
             return done ? (ssize_t)done : put;
         done += (size_t)put;
     }
+    bool sock = r->sock;
     while (done < n) {
-        ssize_t put = corio__sys.write(fd, (const char *)buf + done, n - done);
+        /* Sockets: send with MSG_NOSIGNAL, so a peer that went away is
+         * -EPIPE here rather than a SIGPIPE that kills the process. */
+        ssize_t put = sock ? corio__sys.sendto(fd, (const char *)buf + done,
+                                               n - done, MSG_NOSIGNAL, NULL, 0)
+                           : corio__sys.write(fd, (const char *)buf + done, n - done);
         if (put >= 0) {
             done += (size_t)put;
             continue;
