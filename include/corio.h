@@ -10,6 +10,7 @@
  *   corio/sync.h    lock, event, condition, semaphore, queue, rate limiter
  *   corio/chan.h    a thread-safe channel between loops and threads
  *   corio/stream.h  buffered byte streams (sockets, pipes, TLS, memory pairs)
+ *   corio/net.h     TCP, UDP and Unix sockets, DNS, the serve helper
  *   corio/file.h    files on the file pool, read_all, line iterator
  *   corio/signal.h  signals as something a task waits for
  *   corio/process.h subprocesses: spawn, pipes as streams, wait, kill, communicate
@@ -28,6 +29,7 @@
 #include "corio/sync.h"
 #include "corio/chan.h"
 #include "corio/stream.h"
+#include "corio/net.h"
 #include "corio/file.h"
 #include "corio/signal.h"
 #include "corio/process.h"

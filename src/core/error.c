@@ -17,6 +17,10 @@ const char *corio_strerror(int err)
         return "end of stream before the expected data";
     case CORIO_ETOOLONG:
         return "line or field longer than its limit";
+    case CORIO_ENOHOST:
+        return "no such host (or no address of the family asked)";
+    case CORIO_EDNS:
+        return "name resolution failed (no answer or server failure; may be temporary)";
     default:
         break;
     }
