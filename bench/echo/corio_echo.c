@@ -1,0 +1,62 @@
+/* bench/echo/corio_echo.c — corio's TCP echo server for bench/echo.
+ *
+ *   corio_echo PORT [HOST]       (HOST default 127.0.0.1)
+ *
+ * corio_serve runs each connection as a task: read up to 16 KiB from its
+ * stream, write the bytes back, flush.  The engine is the loop's default
+ * (io_uring where the kernel has it, else epoll); CORIO_ENGINE=epoll|uring
+ * forces one.  Runs until killed (SIGINT cancels the serve call: graceful). */
+#define _GNU_SOURCE
+#include <corio.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define BUFSZ 16384
+
+static int port;
+static const char *host = "127.0.0.1";
+
+static int echo_conn(corio_stream *s, void *arg) {
+    (void)arg;
+    char buf[BUFSZ];
+    for (;;) {
+        ssize_t n = corio_stream_read(s, buf, sizeof buf);
+        if (n <= 0)
+            return 0;
+        if (corio_stream_write(s, buf, (size_t)n) < 0 || corio_stream_flush(s) < 0)
+            return 0;
+    }
+}
+
+static int serve_main(void *arg) {
+    (void)arg;
+    corio_listener *l;
+    corio_listen_opts lo = {.backlog = 4096};
+    int r = corio_tcp_listen(&l, host, port, &lo);
+    if (r < 0) {
+        fprintf(stderr, "corio_echo: listen %s:%d: %s\n", host, port, corio_strerror(r));
+        return 1;
+    }
+    r = corio_serve(l, echo_conn, NULL, NULL);
+    corio_listener_close(l);
+    if (r < 0 && r != -ECANCELED) {
+        fprintf(stderr, "corio_echo: serve: %s\n", corio_strerror(r));
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || argc > 3) {
+        fprintf(stderr, "usage: corio_echo PORT [HOST]\n");
+        return 2;
+    }
+    port = atoi(argv[1]);
+    if (argc == 3)
+        host = argv[2];
+    signal(SIGPIPE, SIG_IGN); /* peers that go away give -EPIPE, not a signal */
+    int r = corio_run(serve_main, NULL);
+    return r < 0 ? 1 : r;
+}
