@@ -11,6 +11,7 @@
  *   corio/chan.h    a thread-safe channel between loops and threads
  *   corio/stream.h  buffered byte streams (sockets, pipes, TLS, memory pairs)
  *   corio/net.h     TCP, UDP and Unix sockets, DNS, the serve helper
+ *   corio/tls.h     TLS client and server streams (OpenSSL), contexts
  *   corio/file.h    files on the file pool, read_all, line iterator
  *   corio/signal.h  signals as something a task waits for
  *   corio/process.h subprocesses: spawn, pipes as streams, wait, kill, communicate
@@ -30,6 +31,7 @@
 #include "corio/chan.h"
 #include "corio/stream.h"
 #include "corio/net.h"
+#include "corio/tls.h"
 #include "corio/file.h"
 #include "corio/signal.h"
 #include "corio/process.h"

@@ -77,6 +77,7 @@ typedef struct corio_options {
  * Returns main's return value, or:
  *   -EBUSY          a loop is already running on this thread (nothing ran).
  *   -ENOMEM         the loop or the first task could not be allocated.
+ *   -EMFILE, ...    the loop's eventfd or I/O engine could not be made.
  *   -EINVAL         main is NULL.
  *   CORIO_EDEADLOCK the run was abandoned as deadlocked.
  * Thread-safety: any thread; one loop per thread at a time. */

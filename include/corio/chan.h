@@ -7,7 +7,9 @@
  * stores the pointers, the items are the caller's.
  *
  * Thread-safety, exactly: every function here may be called from any
- * thread, except corio_chan_free (once, when nobody uses the channel). */
+ * thread, except corio_chan_free (once, when nobody uses the channel).
+ * Careful: on a loop's thread outside a task (a corio_remote callback),
+ * put and get would block the whole loop: use the try variants there. */
 #ifndef CORIO_CHAN_H
 #define CORIO_CHAN_H
 

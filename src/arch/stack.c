@@ -89,6 +89,8 @@ size_t corio__stack_round(size_t size)
 {
     if (size < 16384)
         size = 16384;
+    if (size > ((size_t)1 << 40))
+        return 0; /* absurd (and the region arithmetic would wrap) */
     return (size + PAGE - 1) & ~(size_t)(PAGE - 1);
 }
 

@@ -25,6 +25,9 @@ int corio_gather(corio_task **tasks, size_t n, int *results)
         rc = corio__join_check(tasks[i], self);
         if (rc < 0)
             return rc == -EBUSY ? -EINVAL : rc;
+        for (size_t j = 0; j < i; j++)
+            if (tasks[j] == tasks[i])
+                return -EINVAL; /* released twice otherwise */
     }
     for (size_t i = 0; i < n; i++) {
         corio_task *t = tasks[i];
@@ -69,7 +72,8 @@ int corio_wait_for(corio_task *t, int64_t timeout_ns, int *result)
             self->noint--;
         }
         if (t->state == CORIO__DONE) {
-            rc = 0; /* finished first, possibly in the deadline's tick */
+            if (rc != -ECANCELED) /* the same-tick rule is the deadline's */
+                rc = 0; /* finished first, possibly in the deadline's tick */
         } else if (rc < 0) {
             corio__cancel(t);
             join_uninterruptible(self, t);

@@ -12,6 +12,8 @@
 int corio_group_new(corio_group **out)
 {
     corio_task *self = corio__self();
+    if (!out)
+        return -EINVAL;
     *out = NULL;
     if (!self)
         return -EPERM;
@@ -40,7 +42,9 @@ static void cancel_children(corio_group *g)
 int corio_group_spawn(corio_group *g, corio_fn fn, void *arg)
 {
     corio_task *t;
-    if (!g || !corio__cur || g->owner->loop != corio__cur)
+    if (!corio__cur)
+        return -EPERM;
+    if (!g || g->owner->loop != corio__cur)
         return -EINVAL;
     if (g->cancelled)
         return -ECANCELED;

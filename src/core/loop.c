@@ -28,7 +28,15 @@ void corio__loop_woken(corio__loop *L)
     if (corio__sys.read(L->wakefd, &v, sizeof v) < 0) {
         /* EAGAIN: another wake-up was already consumed; nothing to do. */
     }
-    corio__post_run(L);
+    corio_task *cur = L->current;
+    if (cur == &L->root) {
+        corio__post_run(L);
+        return;
+    }
+    /* Posts run user code: not on the stack of whichever task happens to
+     * be suspending (it may be small), but on the root's. */
+    L->post_caller = cur;
+    corio__ctx_switch(&cur->ctx, &L->root.ctx);
 }
 
 /* Stack overflow report, called from the SIGSEGV handler. */
@@ -38,7 +46,8 @@ static int overflow_who(const void *addr)
     corio_task *t = L ? L->current : NULL;
     if (!t || t == &L->root || !corio__stack_in_guard(&t->stack, addr))
         return 0;
-    corio__stack_report(t->named ? t->name : "(unnamed)", t->stack.size);
+    char name[CORIO_TASK_NAME_MAX];
+    corio__stack_report(corio__task_label(t, name), t->stack.size);
     return 1;
 }
 
@@ -92,6 +101,10 @@ static int loop_init(corio__loop *L, const corio_options *o)
 static void forget_task(corio_task *t, void *ctx)
 {
     (void)ctx;
+    /* An abandoned task may still be linked in a primitive that outlives
+     * the run (a static event, a lock): unlink it before its stack goes. */
+    if (t->state == CORIO__PARKED && t->wait && t->wait->cancel)
+        t->wait->cancel(t->wait, t, CORIO_EDEADLOCK);
     corio__ctx_free(&t->ctx);
     if (t->capscopes > CORIO__INLINE_SCOPES)
         free(t->scopes);

@@ -129,6 +129,8 @@ struct corio__loop {
     size_t nready;
     size_t pass_left;      /* tasks left in this pass before the next poll */
     corio_task *zombie;    /* finished task whose stack awaits reuse */
+    corio_task *exiting;   /* finished task whose stack pick() runs on */
+    corio_task *post_caller; /* task whose pick() switched to the root to run posts */
     corio_task root;       /* the thread's own stack (corio_run) */
     corio_task *main;      /* the first task */
     int main_result;
@@ -231,6 +233,9 @@ void corio__task_release(corio_task *t);
 void corio__task_finish(corio_task *t, int result) __attribute__((noreturn));
 int corio__join_wait(corio_task *t);
 void corio__cancel(corio_task *t);
+/* t's name without formatting into the record (async-signal-safe, little
+ * stack): its name, or "task-<id>" written into buf. */
+const char *corio__task_label(const corio_task *t, char buf[CORIO_TASK_NAME_MAX]);
 /* Call fn for every task record of L not yet released, in slot order. */
 void corio__each_task(corio__loop *L, void (*fn)(corio_task *t, void *ctx),
                       void *ctx);

@@ -40,6 +40,8 @@ static void drop_post(corio__post *p)
 int corio_remote_open(corio_remote **out)
 {
     corio__loop *L = corio__cur;
+    if (!out)
+        return -EINVAL;
     *out = NULL;
     if (!L)
         return -EPERM;

@@ -18,6 +18,7 @@
  * skipped when nothing could be ready (no fd waiter, thread job or timer). */
 #include "core/loop.h"
 #include "io/engine.h"
+#include "core/post.h"
 
 #include <string.h>
 
@@ -42,6 +43,7 @@ static void reap_zombie(corio__loop *L)
 
 static inline void after_switch(corio__loop *L)
 {
+    L->exiting = NULL;
     if (L->zombie)
         reap_zombie(L);
 }
@@ -199,8 +201,9 @@ static corio_task *pick(corio__loop *L)
 static inline void canary_check(corio_task *self)
 {
     if (CORIO__UNLIKELY(self->stack.guard == CORIO__GUARD_CANARY)) {
+        char name[CORIO_TASK_NAME_MAX];
         corio__stack_check(&self->stack, __builtin_frame_address(0),
-                           self->named ? self->name : "(unnamed)");
+                           corio__task_label(self, name));
     }
 }
 
@@ -283,6 +286,7 @@ void corio__task_exit(corio__loop *L, corio_task *self)
     canary_check(self);
     if (CORIO__UNLIKELY(L->debug))
         corio__debug_suspend(L, self);
+    L->exiting = self; /* posts run below: they must not free this stack */
     corio_task *next = pick(L);
     if (CORIO__UNLIKELY(L->debug))
         corio__debug_resume(L, next);
@@ -300,6 +304,15 @@ void corio__loop_drive(corio__loop *L)
         return;
     L->current = next;
     next->state = CORIO__RUNNING;
-    corio__ctx_switch(&L->root.ctx, &next->ctx);
+    /* The root is resumed for good at the end of the run, and meanwhile
+     * to run posts on its own (large) stack for a task's pick(). */
+    for (;;) {
+        corio__ctx_switch(&L->root.ctx, &next->ctx);
+        if (!L->post_caller)
+            break;
+        next = L->post_caller;
+        L->post_caller = NULL;
+        corio__post_run(L);
+    }
     after_switch(L);
 }

@@ -16,8 +16,8 @@ static_assert(offsetof(corio_task, magic) >= 3 * sizeof(void *),
 
 /* The record of the slot [lo, lo + size).  Slots are a fixed stride apart,
  * so records at the same offset would all fall in the same few L1 cache
- * sets; the offset is staggered by 64 bytes per slot, over 16 colours (at
- * most 960 bytes, still inside the top page). */
+ * sets; the offset is staggered by 64 bytes per slot, over 32 colours (at
+ * most 1984 bytes, still inside the top page). */
 static corio_task *record_of(char *lo, size_t size)
 {
     uintptr_t colour = (((uintptr_t)lo >> 12) & 31) * 64;
@@ -40,7 +40,12 @@ int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
     }
     size_t size = o && o->stack_size ? corio__stack_round(o->stack_size)
                                      : L->default_stack;
-    if (corio__stack_alloc(&L->stacks, size, &st) < 0)
+    /* Every task may arm one timer when it parks: keep room for all of them
+     * in the heap now, so that parking does not fail for lack of memory. */
+    if (L->timers.cap < L->nalive + 64 &&
+        corio__timer_reserve(&L->timers, 2 * (L->nalive + 64)) < 0)
+        return -ENOMEM;
+    if (!size || corio__stack_alloc(&L->stacks, size, &st) < 0)
         return -ENOMEM;
     corio_task *t = record_of(st.lo, st.size);
     /* Only the fields read before they are written, one by one rather
@@ -239,10 +244,29 @@ void corio_task_detach(corio_task *t)
                       corio_task_name(t));
         return;
     }
-    if (t->state == CORIO__DONE)
+    if (t->state == CORIO__DONE && t == t->loop->exiting) {
+        t->owner = CORIO__DETACHED; /* its stack is in use: freed after the switch */
+        t->loop->zombie = t;
+    } else if (t->state == CORIO__DONE) {
         corio__task_release(t);
-    else
+    } else {
         t->owner = CORIO__DETACHED;
+    }
+}
+
+const char *corio__task_label(const corio_task *t, char buf[CORIO_TASK_NAME_MAX])
+{
+    char num[21], *p = num + sizeof num - 1;
+    uint64_t v = t->id;
+    if (t->named)
+        return t->name;
+    *p = 0;
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10));
+    memcpy(buf, "task-", 5);
+    memcpy(buf + 5, p, (size_t)(num + sizeof num - p)); /* with the NUL */
+    return buf;
 }
 
 corio_task *corio_task_current(void)

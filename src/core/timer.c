@@ -46,18 +46,24 @@ static void sift_down(corio__timer_heap *h, size_t i)
     place(h, i, t);
 }
 
+int corio__timer_reserve(corio__timer_heap *h, size_t cap)
+{
+    if (cap <= h->cap)
+        return 0;
+    corio__timer **v = corio__sys.realloc(h->v, cap * sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    h->v = v;
+    h->cap = cap;
+    return 0;
+}
+
 int corio__timer_arm(corio__timer_heap *h, corio__timer *t, int64_t when)
 {
     if (t->idx != CORIO__NOT_ARMED)
         corio__timer_disarm(h, t);
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        corio__timer **v = corio__sys.realloc(h->v, cap * sizeof *v);
-        if (!v)
-            return -ENOMEM;
-        h->v = v;
-        h->cap = cap;
-    }
+    if (h->n == h->cap && corio__timer_reserve(h, h->cap ? h->cap * 2 : 64) < 0)
+        return -ENOMEM;
     t->when = when;
     t->seq = h->seq++;
     place(h, h->n++, t);

@@ -23,6 +23,8 @@ typedef struct corio__timer_heap {
     uint64_t seq;
 } corio__timer_heap;
 
+/* Make room for cap timers.  0 or -ENOMEM. */
+int corio__timer_reserve(corio__timer_heap *h, size_t cap);
 /* Arm (or re-arm) t for `when`.  0 or -ENOMEM. */
 int corio__timer_arm(corio__timer_heap *h, corio__timer *t, int64_t when);
 /* Disarm t if armed. */

@@ -46,7 +46,7 @@ typedef struct corio__pool {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     corio__job *head, *tail;
-    int nthreads, nidle, max;
+    int nthreads, nidle, max, nqueued;
 } corio__pool;
 
 #define IDLE_EXIT_S 30
@@ -66,7 +66,7 @@ static void atfork_child(void)
         pthread_mutex_init(&pools[i].lock, NULL);
         pthread_cond_init(&pools[i].cond, NULL);
         pools[i].head = pools[i].tail = NULL;
-        pools[i].nthreads = pools[i].nidle = 0;
+        pools[i].nthreads = pools[i].nidle = pools[i].nqueued = 0;
     }
 }
 
@@ -87,6 +87,7 @@ void corio__pool_configure(int threads)
 
 static void unlink_job(corio__pool *p, corio__job *j)
 {
+    p->nqueued--;
     if (j->prev)
         j->prev->next = j->next;
     else
@@ -148,7 +149,7 @@ static void *worker(void *arg)
  * Called with p->lock held.  -EAGAIN if the pool has no thread at all. */
 static int submit(corio__pool *p, corio__job *j)
 {
-    if (!p->nidle && p->nthreads < p->max) {
+    if (p->nqueued >= p->nidle && p->nthreads < p->max) { /* every idle thread is spoken for */
         pthread_t th;
         pthread_attr_t a;
         sigset_t all, old;
@@ -171,6 +172,7 @@ static int submit(corio__pool *p, corio__job *j)
     else
         p->head = j;
     p->tail = j;
+    p->nqueued++;
     pthread_cond_signal(&p->cond);
     return 0;
 }
@@ -244,6 +246,11 @@ int corio__pool_run(int kind, corio_fn fn, void *arg, int *result)
     }
     if (result)
         *result = j.result;
+    if (j.code < 0) { /* a later cancellation beats the deadline */
+        int64_t none2 = INT64_MAX;
+        int now = corio__interrupt_code(self, &none2);
+        return now < 0 ? now : j.code;
+    }
     return j.code;
 }
 

@@ -214,8 +214,14 @@ static int ur_poll(corio__loop *L, int fd, int events)
     return m;
 }
 
+/* An SQE's length is 32 bits and a CQE's result an int: clamp as read(2)
+ * does (MAX_RW_COUNT), or 4 GiB would become 0. */
+#define MAX_IO 0x7ffff000u
+
 static ssize_t ur_read(corio__loop *L, int fd, bool sock, void *buf, size_t n)
 {
+    if (n > MAX_IO)
+        n = MAX_IO;
     for (;;) {
         if (!sock) {
             ssize_t got = corio__sys.read(fd, buf, n);
@@ -243,6 +249,8 @@ static ssize_t ur_read(corio__loop *L, int fd, bool sock, void *buf, size_t n)
 
 static ssize_t ur_write(corio__loop *L, int fd, bool sock, const void *buf, size_t n)
 {
+    if (n > MAX_IO)
+        n = MAX_IO;
     for (;;) {
         if (!sock) {
             ssize_t put = corio__sys.write(fd, buf, n);

@@ -44,6 +44,8 @@ struct corio_chan {
 
 int corio_chan_new(corio_chan **out, size_t capacity)
 {
+    if (!out)
+        return -EINVAL;
     *out = NULL;
     if (capacity < 1 || capacity > SIZE_MAX / sizeof(void *))
         return -EINVAL;

@@ -28,6 +28,8 @@ struct corio_limiter {
 
 int corio_limiter_new(corio_limiter **out, double rate, int64_t burst)
 {
+    if (!out)
+        return -EINVAL;
     *out = NULL;
     if (!(rate > 0) || !isfinite(rate) || burst < 1 || burst > INT64_MAX / 1000000000)
         return -EINVAL;
@@ -74,6 +76,14 @@ static void refill(corio_limiter *l, int64_t now)
 
 static void serve(corio__timer *t);
 
+/* When `need` nano-tokens will be there, clamped: need / rate can exceed
+ * the int64_t range. */
+static int64_t when_for(double need, double rate, int64_t now)
+{
+    double w = need > 0 ? ceil(need / rate) : 0;
+    return w >= (double)(INT64_MAX - 1 - now) ? INT64_MAX - 1 : now + (int64_t)w;
+}
+
 /* Arm the timer for the moment the head's tokens will be there. */
 static void arm_for_head(corio_limiter *l, int64_t now)
 {
@@ -83,9 +93,8 @@ static void arm_for_head(corio_limiter *l, int64_t now)
         return;
     }
     double need = (double)h->n * NANO - l->units;
-    int64_t wait = need > 0 ? (int64_t)ceil(need / l->rate) : 0;
     l->timer.fire = serve;
-    corio__timer_arm(&l->loop->timers, &l->timer, now + wait);
+    corio__timer_arm(&l->loop->timers, &l->timer, when_for(need, l->rate, now));
 }
 
 static void serve(corio__timer *t)
@@ -161,8 +170,9 @@ int corio_limiter_acquire(corio_limiter *l, int64_t n)
         int64_t now = corio__loop_now(l->loop);
         double need = (double)n * NANO - l->units;
         l->timer.fire = serve;
-        corio__timer_arm(&l->loop->timers, &l->timer,
-                         now + (int64_t)ceil(need / l->rate));
+        if (corio__timer_arm(&l->loop->timers, &l->timer,
+                             when_for(need, l->rate, now)) < 0)
+            return -ENOMEM;
     }
     rc = corio__waitq_park(&l->q, &w, "rate limiter", leave);
     if (rc < 0 && head && corio__waitq_empty(&l->q))

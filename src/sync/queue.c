@@ -33,6 +33,8 @@ struct corio_queue {
 int corio_queue_new(corio_queue **out, const corio_queue_opts *o)
 {
     corio_queue_opts d = {CORIO_QUEUE_FIFO, 0, NULL};
+    if (!out)
+        return -EINVAL;
     *out = NULL;
     if (!o)
         o = &d;
