@@ -21,6 +21,10 @@ const char *corio_strerror(int err)
         return "no such host (or no address of the family asked)";
     case CORIO_EDNS:
         return "name resolution failed (no answer or server failure; may be temporary)";
+    case CORIO_ETLS:
+        return "TLS error (corio_tls_error() says which)";
+    case CORIO_ECERT:
+        return "TLS peer certificate refused (corio_tls_error() says why)";
     default:
         break;
     }
