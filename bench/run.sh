@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/run.sh BUILD_DIR — run corio's core benchmarks beside their peers
+# bench/run.sh BUILD_DIR — run corio's core and sync benchmarks beside their peers
 # (Go with GOMAXPROCS=1, CPython asyncio, CPython + uvloop) and print a table
 # of medians with ratios.  `make bench` builds BUILD_DIR (Release) and calls
 # this.  Nothing is typed in: every figure comes from this run.
@@ -31,6 +31,7 @@ GO=${GO:-go}
 OUT=$BUILD/bench
 PEERS=$BUILD/peers
 CORE=$OUT/core
+SYNC=$OUT/sync
 RAW=$OUT/results.txt
 mkdir -p "$OUT" "$PEERS"
 : >"$RAW"
@@ -45,11 +46,16 @@ fi
 say() { echo "bench: $*" >&2; }
 
 # ---- build the peers ---------------------------------------------------------
-have_corio=0 have_go=0 have_py=0 have_uv=0
+have_corio=0 have_sync=0 have_go=0 have_py=0 have_uv=0
 if [ -x "$CORE" ]; then
     have_corio=1
 else
     say "no $CORE: build with cmake first (make bench does); corio skipped"
+fi
+if [ -x "$SYNC" ]; then
+    have_sync=1
+else
+    say "no $SYNC: build with cmake first (make bench does); corio sync skipped"
 fi
 if command -v "$GO" >/dev/null; then
     mkdir -p "$PEERS/go"
@@ -89,6 +95,12 @@ SLEEP_C=1000000         SLEEP_P=100000
 DELAY_C=1000 DELAY_GO=5000 DELAY_P=1000
 TIMERS_C="10000 100000 1000000"  TIMERS_P="10000 100000"
 TASKTIMER_N=100000
+# Sync primitives (bench/sync.c): round trips, lock pairs, acquisitions per
+# task, limiter acquires.  Python's are ~100x slower again.
+QUEUE_C=1000000     QUEUE_P="50000 3"
+LOCK_C=20000000     LOCK_P="1000000 3"
+HANDOFF_C=1000000   HANDOFF_P="50000 3"
+LIMITER_C=20000000
 
 # ---- run -----------------------------------------------------------------------
 # run IMPL ROUND CMD...: run one program, tag its `metric value` lines.
@@ -107,6 +119,7 @@ run() {
 }
 
 corio() { [ $have_corio = 1 ] && run corio "$r" "$CORE" "$@" || :; }
+csync() { [ $have_sync = 1 ] && run corio "$r" "$SYNC" "$@" || :; }
 gopeer() {
     [ $have_go = 1 ] && run go "$r" env GOMAXPROCS=1 "$PEERS/go/gopeer" "$@" || :
 }
@@ -128,6 +141,10 @@ while [ $r -le "$REPS" ]; do
     fi
     corio timers $TIMERS_C; gopeer timers $TIMERS_C; aio timers $TIMERS_P
     gopeer timertask $TASKTIMER_N; aio timertask $TASKTIMER_N
+    csync queue $QUEUE_C;     gopeer queue $QUEUE_C;     aio queue $QUEUE_P
+    csync lock $LOCK_C;       gopeer lock $LOCK_C;       aio lock $LOCK_P
+    csync handoff $HANDOFF_C; gopeer handoff $HANDOFF_C; aio handoff $HANDOFF_P
+    csync limiter $LIMITER_C
     r=$((r + 1))
 done
 say "done in $(($(date +%s) - start)) s"
@@ -159,6 +176,8 @@ def fmt(x, unit=""):
         return "n/a"
     if unit == "KiB":
         return "%.2f" % x
+    if unit == "share":
+        return "%.3f" % x if x >= 0.001 or x == 0 else "%.1e" % x
     if x >= 100:
         return "{:,.0f}".format(x)
     return "%.1f" % x
@@ -176,8 +195,9 @@ def n_of(impl, metric, dflt):
 rows = []
 def row(label, metric, goal, verdict, unit=""):
     c, g, a, u = (med(i, metric) for i in ("corio", "go", "asyncio", "uvloop"))
+    rg, ra = ("", "") if unit == "share" else (ratio(g, c), ratio(a, c))
     rows.append([label, fmt(c, unit), fmt(g, unit), fmt(a, unit),
-                 fmt(u, unit), ratio(g, c), ratio(a, c), goal, verdict])
+                 fmt(u, unit), rg, ra, goal, verdict])
 
 def verdict(ok):
     return "n/a" if ok is None else ("met" if ok else "**missed**")
@@ -242,6 +262,19 @@ if t1 and t2 and t3:
                  "%.2f×, %.2f×" % (t2 / t1, t3 / t2), "", "", "", "", "",
                  "O(log n)", verdict(t3 / t2 <= 2)])
 
+# ---- sync primitives (bench/sync.c) ----
+c, g = med("corio", "queue_rt_ns"), med("go", "queue_rt_ns")
+row("queue ping-pong (two queues, one each way), ns/round trip",
+    "queue_rt_ns", "≥ 3× Go", verdict(None if None in (c, g) else g / c >= 3))
+c = med("corio", "lock_ns")
+row("lock + unlock, uncontended, ns", "lock_ns", "≤ 5 ns",
+    verdict(None if c is None else c <= 5))
+row("lock hand-off, two tasks (lock, yield, unlock), ns/acquisition",
+    "lock_handoff_ns", "report", "")
+row("  share of those acquisitions that changed the owner",
+    "lock_handoff_share", "", "", "share")
+row("rate limiter acquire (never waits), ns", "limiter_ns", "report", "")
+
 print("Machine: " + machine)
 print()
 head = ["metric", "corio", "Go", "asyncio", "uvloop", "corio vs Go",
@@ -258,5 +291,8 @@ print("Ratios: peer ÷ corio (above 1×: corio faster or smaller).  Timers: "
       "time.AfterFunc + Stop, Python's loop.call_later + cancel.  The "
       "'sleeping task cancelled' row compares like with like: Go goroutines "
       "on a 1 h timer or a cancel channel, Python tasks in sleep(3600) "
-      "cancelled and gathered.")
+      "cancelled and gathered.  Sync: Go's queue is a pair of unbuffered "
+      "channels, its locks sync.Mutex (hand-off loop: Lock, runtime.Gosched, "
+      "Unlock); Python's asyncio.Queue and asyncio.Lock (acquire, sleep(0), "
+      "release).  Neither standard library has a rate limiter.")
 EOF

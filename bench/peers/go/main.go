@@ -12,6 +12,16 @@
 //	timertask N            timer_task_ns_N: N goroutines each waiting on a
 //	                       1 h timer or its own cancel channel, all cancelled
 //
+// and the peers of bench/sync.c:
+//
+//	queue [N [REPS]]       queue_rt_ns: two goroutines, two unbuffered
+//	                       channels (one each way); ns per round trip
+//	lock [N [REPS]]        lock_ns: sync.Mutex Lock + Unlock, uncontended
+//	handoff [N [REPS]]     lock_handoff_ns: two goroutines each looping
+//	                       Lock, runtime.Gosched, Unlock; ns per acquisition,
+//	                       and lock_handoff_share, the share of acquisitions
+//	                       that changed the owner
+//
 // No dependencies beyond the standard library; build with `go build main.go`.
 package main
 
@@ -230,6 +240,93 @@ func benchTimerTask(n int64, reps int) {
 	fmt.Printf("timer_task_ns_%d %.2f\n", n, median(ns))
 }
 
+func benchQueue(n int64, reps int) {
+	ns := make([]float64, reps)
+	there, back := make(chan int64), make(chan int64)
+	for r := -1; r < reps; r++ {
+		m := n
+		if r < 0 {
+			m = n / 10
+		}
+		done := make(chan struct{})
+		t0 := time.Now()
+		go func() {
+			for i := int64(0); i < m; i++ {
+				back <- <-there
+			}
+			close(done)
+		}()
+		for i := int64(0); i < m; i++ {
+			there <- i
+			if <-back != i {
+				panic("ping-pong lost an item")
+			}
+		}
+		<-done
+		if r >= 0 {
+			ns[r] = float64(time.Since(t0).Nanoseconds()) / float64(m)
+		}
+	}
+	fmt.Printf("queue_rt_ns %.2f\n", median(ns))
+}
+
+func benchLock(n int64, reps int) {
+	ns := make([]float64, reps)
+	var mu sync.Mutex
+	for r := -1; r < reps; r++ {
+		m := n
+		if r < 0 {
+			m = n / 10
+		}
+		t0 := time.Now()
+		for i := int64(0); i < m; i++ {
+			mu.Lock()
+			mu.Unlock()
+		}
+		if r >= 0 {
+			ns[r] = float64(time.Since(t0).Nanoseconds()) / float64(m)
+		}
+	}
+	fmt.Printf("lock_ns %.2f\n", median(ns))
+}
+
+func benchHandoff(n int64, reps int) {
+	ns := make([]float64, reps)
+	var share float64
+	var mu sync.Mutex
+	for r := -1; r < reps; r++ {
+		m := n
+		if r < 0 {
+			m = n / 10
+		}
+		last, changes := -1, int64(0) // guarded by mu
+		var wg sync.WaitGroup
+		wg.Add(2)
+		t0 := time.Now()
+		for k := 0; k < 2; k++ {
+			go func(id int) {
+				for i := int64(0); i < m; i++ {
+					mu.Lock()
+					if last != id {
+						changes++
+					}
+					last = id
+					runtime.Gosched()
+					mu.Unlock()
+				}
+				wg.Done()
+			}(k)
+		}
+		wg.Wait()
+		if r >= 0 {
+			ns[r] = float64(time.Since(t0).Nanoseconds()) / float64(2*m)
+			share = float64(changes) / float64(2*m)
+		}
+	}
+	fmt.Printf("lock_handoff_ns %.2f\n", median(ns))
+	fmt.Printf("lock_handoff_share %.5f\n", share)
+}
+
 func reps(n int64) int {
 	if n >= 1000000 {
 		return 3
@@ -259,14 +356,23 @@ func main() {
 			n := argInt(i, 0)
 			benchTimerTask(n, reps(n))
 		}
+	case "queue":
+		benchQueue(argInt(2, 1000000), int(argInt(3, 5)))
+	case "lock":
+		benchLock(argInt(2, 20000000), int(argInt(3, 5)))
+	case "handoff":
+		benchHandoff(argInt(2, 1000000), int(argInt(3, 5)))
 	case "all":
 		benchSpawn(1000000, 5)
 		benchSwitch(2000000, 5)
 		benchSleep(1000000, time.Second)
 		benchTimers(100000, 5)
 		benchTimerTask(100000, 5)
+		benchQueue(1000000, 5)
+		benchLock(20000000, 5)
+		benchHandoff(1000000, 5)
 	default:
-		fmt.Fprintln(os.Stderr, "usage: main spawn|switch|sleep|timers N...|timertask N...")
+		fmt.Fprintln(os.Stderr, "usage: main spawn|switch|sleep|timers N...|timertask N...|queue|lock|handoff")
 		os.Exit(2)
 	}
 }

@@ -12,6 +12,17 @@ bench/core.c: the same metrics, printed as `metric value` lines.
                                        all cancelled and gathered (one run
                                        after a warm-up at N/10)
 
+and the peers of bench/sync.c:
+
+    aio.py LOOP queue [N [REPS]]       queue_rt_ns: two tasks, two
+                                       asyncio.Queue (one each way); ns per
+                                       round trip
+    aio.py LOOP lock [N [REPS]]        lock_ns: `await lock.acquire()` +
+                                       `lock.release()`, uncontended
+    aio.py LOOP handoff [N [REPS]]     lock_handoff_ns: two tasks each looping
+                                       acquire, sleep(0), release; ns per
+                                       acquisition, and lock_handoff_share
+
 LOOP is `asyncio` (the default event loop) or `uvloop`.  Run it with Debian's
 /usr/bin/python3, which has python3-uvloop.
 """
@@ -168,6 +179,76 @@ async def bench_timertask(n, reps):
     print("timer_task_ns_%d %.2f" % (n, statistics.median(ns)))
 
 
+async def bench_queue(n, reps):
+    there, back = asyncio.Queue(), asyncio.Queue()
+
+    async def ponger(m):
+        get, put = there.get, back.put
+        for _ in range(m):
+            await put(await get())
+
+    async def pinger(m):
+        get, put = back.get, there.put
+        for i in range(m):
+            await put(i)
+            if await get() != i:
+                raise RuntimeError("ping-pong lost an item")
+
+    ns = []
+    for r in range(-1, reps):
+        m = max(n // 10, 1) if r < 0 else n
+        t0 = now_ns()
+        await asyncio.gather(asyncio.create_task(ponger(m)),
+                             asyncio.create_task(pinger(m)))
+        if r >= 0:
+            ns.append((now_ns() - t0) / m)
+    print("queue_rt_ns %.2f" % statistics.median(ns))
+
+
+async def bench_lock(n, reps):
+    lock = asyncio.Lock()
+    acquire, release = lock.acquire, lock.release
+    ns = []
+    for r in range(-1, reps):
+        m = max(n // 10, 1) if r < 0 else n
+        t0 = now_ns()
+        for _ in range(m):
+            await acquire()
+            release()
+        if r >= 0:
+            ns.append((now_ns() - t0) / m)
+    print("lock_ns %.2f" % statistics.median(ns))
+
+
+async def bench_handoff(n, reps):
+    lock = asyncio.Lock()
+    st = {"last": -1, "changes": 0}
+
+    async def contender(ident, m):
+        acquire, release, sleep = lock.acquire, lock.release, asyncio.sleep
+        for _ in range(m):
+            await acquire()
+            if st["last"] != ident:
+                st["changes"] += 1
+            st["last"] = ident
+            await sleep(0)
+            release()
+
+    ns = []
+    share = 0.0
+    for r in range(-1, reps):
+        m = max(n // 10, 1) if r < 0 else n
+        st["last"], st["changes"] = -1, 0
+        t0 = now_ns()
+        await asyncio.gather(asyncio.create_task(contender(0, m)),
+                             asyncio.create_task(contender(1, m)))
+        if r >= 0:
+            ns.append((now_ns() - t0) / (2 * m))
+            share = st["changes"] / (2 * m)
+    print("lock_handoff_ns %.2f" % statistics.median(ns))
+    print("lock_handoff_share %.5f" % share)
+
+
 def arg(i, default):
     if len(sys.argv) <= i:
         return default
@@ -187,6 +268,12 @@ def main():
         coro = bench_switch(arg(3, 200000), arg(4, 3))
     elif what == "sleep":
         coro = bench_sleep(arg(3, 100000), arg(4, 1000))
+    elif what == "queue":
+        coro = bench_queue(arg(3, 100000), arg(4, 3))
+    elif what == "lock":
+        coro = bench_lock(arg(3, 1000000), arg(4, 3))
+    elif what == "handoff":
+        coro = bench_handoff(arg(3, 100000), arg(4, 3))
     elif what in ("timers", "timertask"):
         sizes = [int(a) for a in sys.argv[3:]] or [100000]
 
