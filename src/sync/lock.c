@@ -89,8 +89,11 @@ int corio_lock_unlock(corio_lock *l)
         CORIO__MISUSE(corio__cur, "unlocking a lock the caller does not hold");
         return -EPERM;
     }
-    corio__waiter *w = corio__waitq_grant(&k->q, 0);
-    k->owner = w ? w->task : NULL;
+    if (corio__waitq_empty(&k->q)) { /* uncontended: nothing to hand over */
+        k->owner = NULL;
+        return 0;
+    }
+    k->owner = corio__waitq_grant(&k->q, 0)->task;
     return 0;
 }
 
