@@ -670,3 +670,57 @@ TEST_T(process, fault_sweep, 120)
     CHECK(n > 20);
     CHECK(failures > 0);
 }
+
+/* A timeout in communicate while another task waits on the same child (as
+ * the pidfd's driver): the kill reaches both, and the pidfd is closed by
+ * whichever task holds it last. */
+static int comm_and_wait_main(void *arg)
+{
+    (void)arg;
+    fds_at_start = count_fds();
+    corio_process_opts o = {.stdout_mode = CORIO_STDIO_PIPE};
+    corio_process *p;
+    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"sleep", "10", NULL}, &o), 0);
+    wait_arg w = {p, 1, 0};
+    corio_task *t;
+    CHECK_EQ(corio_task_spawn(&t, waiter, &w), 0);
+    CHECK_EQ(corio_yield(), 0); /* the waiter drives the pidfd */
+    corio_process_output out;
+    CHECK_EQ(corio_timeout_begin(50 * CORIO_MS), 0);
+    CHECK_EQ(corio_process_communicate(p, NULL, 0, 0, &out), -ETIMEDOUT);
+    CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
+    CHECK_EQ(out.status, -SIGKILL);
+    corio_process_output_destroy(&out);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    CHECK_EQ(w.rc, 0);
+    CHECK_EQ(w.status, -SIGKILL);
+    CHECK_EQ(corio_process_close(p), 0);
+
+    /* poll() reaping while a waiter is parked on the pidfd. */
+    corio_process_opts in = {.stdin_mode = CORIO_STDIO_PIPE};
+    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"sh", "-c", "read x; exit 9", NULL}, &in), 0);
+    w = (wait_arg){p, 1, 0};
+    CHECK_EQ(corio_task_spawn(&t, waiter, &w), 0);
+    CHECK_EQ(corio_yield(), 0); /* parked on the pidfd: the child reads */
+    int status = -1;
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    /* Let the child exit (blocking this thread, so the waiter cannot run)
+     * without reaping it, then reap through poll. */
+    CHECK_EQ(corio_stream_shutdown(corio_process_stdin(p)), 0);
+    CHECK_EQ(waitid(P_PID, (id_t)corio_process_pid(p), &si, WEXITED | WNOWAIT), 0);
+    CHECK_EQ(corio_process_poll(p, &status), 0);
+    CHECK_EQ(status, 9);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    CHECK_EQ(w.rc, 0);
+    CHECK_EQ(w.status, 9);
+    CHECK_EQ(corio_process_close(p), 0);
+    CHECK_EQ(count_fds(), fds_at_start);
+    check_no_children();
+    return 0;
+}
+
+TEST(process, timeout_while_another_task_waits)
+{
+    CHECK_EQ(tst_run_ex(&real_clock, comm_and_wait_main, NULL), 0);
+}

@@ -59,8 +59,8 @@ struct corio_process {
 
 static void release_pidfd(corio_process *p)
 {
-    if (p->pidfd < 0)
-        return;
+    if (p->pidfd < 0 || p->driver)
+        return; /* a driver is parked on it: it closes it when it wakes */
     if (corio_fd_close(p->pidfd) == -EPERM) /* outside a loop */
         corio__sys.close(p->pidfd);
     p->pidfd = -1;
@@ -93,18 +93,48 @@ static int try_reap(corio_process *p, int flags)
     return 1;
 }
 
+#define POLL_MAX_NS (50 * CORIO_MS)
+
+/* Wait once for news of the child: as the driver (parked on the pidfd, or
+ * sleeping the polling interval without one) if there is none yet, else
+ * for the driver's event.  0, or the interruption. */
+static int wait_once(corio_process *p)
+{
+    corio_task *self = corio__self();
+    int r;
+    if (p->driver)
+        return corio_event_wait(&p->ev);
+    p->driver = self;
+    if (p->pidfd >= 0) {
+        r = corio_fd_wait(p->pidfd, CORIO_READABLE);
+    } else {
+        r = corio_sleep(p->poll_ns);
+        if (p->poll_ns < POLL_MAX_NS)
+            p->poll_ns = p->poll_ns * 2 < POLL_MAX_NS ? p->poll_ns * 2 : POLL_MAX_NS;
+    }
+    p->driver = NULL;
+    if (p->reaped) {
+        release_pidfd(p); /* reaped by another task while we were parked */
+    } else {
+        /* Pulse: a waiter parked on the event takes over if we leave. */
+        corio_event_set(&p->ev);
+        corio_event_clear(&p->ev);
+    }
+    return r < 0 ? r : 0;
+}
+
 /* Wait for the child to be gone without being interrupted: after SIGKILL
- * this is short.  In a task with a pidfd the loop keeps running other
- * tasks; otherwise the thread blocks in waitid. */
+ * this is short.  In a task the loop keeps running other tasks meanwhile;
+ * outside one (or if waiting keeps failing) the thread blocks in waitid. */
 static void reap_now(corio_process *p)
 {
     corio_task *self = corio__self();
-    if (self && p->pidfd >= 0) {
+    if (self) {
         self->noint++;
         for (int errors = 0; !p->reaped && errors < 3;) {
             int r = try_reap(p, WNOHANG);
-            if (r == 0 && corio_fd_wait(p->pidfd, CORIO_READABLE) < 0)
-                r = -1;
+            if (r == 0)
+                r = wait_once(p);
             if (r < 0)
                 errors++; /* a failed call (fault injection): retry */
         }
@@ -475,37 +505,15 @@ corio_stream *corio_process_stderr(corio_process *p)
     return p ? p->io[2] : NULL;
 }
 
-#define POLL_MAX_NS (50 * CORIO_MS)
-
 static int wait_impl(corio_process *p)
 {
-    corio_task *self = corio__self();
     for (;;) {
         int r = try_reap(p, WNOHANG);
         if (r < 0)
             return r;
         if (r > 0)
             return p->lost ? -ECHILD : 0;
-        if (p->driver) {
-            r = corio_event_wait(&p->ev);
-            if (r < 0)
-                return r;
-            continue;
-        }
-        p->driver = self;
-        if (p->pidfd >= 0) {
-            r = corio_fd_wait(p->pidfd, CORIO_READABLE);
-        } else {
-            r = corio_sleep(p->poll_ns);
-            if (p->poll_ns < POLL_MAX_NS)
-                p->poll_ns = p->poll_ns * 2 < POLL_MAX_NS ? p->poll_ns * 2 : POLL_MAX_NS;
-        }
-        p->driver = NULL;
-        if (!p->reaped) {
-            /* Pulse: a waiter parked on the event takes over. */
-            corio_event_set(&p->ev);
-            corio_event_clear(&p->ev);
-        }
+        r = wait_once(p);
         if (r < 0)
             return r;
     }
