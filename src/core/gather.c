@@ -16,20 +16,28 @@ static void join_uninterruptible(corio_task *self, corio_task *t)
 int corio_gather(corio_task **tasks, size_t n, int *results)
 {
     corio_task *self = corio__self();
-    int interrupted = 0, rc = 0;
+    int interrupted = 0, rc = 0, first = 0;
+    size_t i;
     if (!self)
         return -EPERM;
     if (n && !tasks)
         return -EINVAL;
-    for (size_t i = 0; i < n; i++) {
+    /* Check every handle before waiting on any.  A mark on each record
+     * catches a handle given twice (it would be released twice) in O(n). */
+    for (i = 0; i < n && rc == 0; i++) {
         rc = corio__join_check(tasks[i], self);
-        if (rc < 0)
-            return rc == -EBUSY ? -EINVAL : rc;
-        for (size_t j = 0; j < i; j++)
-            if (tasks[j] == tasks[i])
-                return -EINVAL; /* released twice otherwise */
+        if (rc == 0 && tasks[i]->gathered)
+            rc = -EINVAL;
+        if (rc == 0)
+            tasks[i]->gathered = 1;
     }
-    for (size_t i = 0; i < n; i++) {
+    if (rc < 0) {
+        for (size_t j = 0; j + 1 < i; j++)
+            tasks[j]->gathered = 0;
+        return rc == -EBUSY ? -EINVAL : rc;
+    }
+    /* One pass: wait for each task in turn, take its result, release it. */
+    for (i = 0; i < n; i++) {
         corio_task *t = tasks[i];
         if (!interrupted && t->state != CORIO__DONE) {
             interrupted = corio__join_wait(t);
@@ -39,17 +47,14 @@ int corio_gather(corio_task **tasks, size_t n, int *results)
         }
         if (interrupted)
             join_uninterruptible(self, t);
-    }
-    rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        int r = tasks[i]->result;
+        int r = t->result;
         if (results)
             results[i] = r;
-        if (r < 0 && rc == 0)
-            rc = r;
-        corio__task_release(tasks[i]);
+        if (r < 0 && first == 0)
+            first = r;
+        corio__task_release(t);
     }
-    return interrupted ? interrupted : rc;
+    return interrupted ? interrupted : first;
 }
 
 int corio_wait_for(corio_task *t, int64_t timeout_ns, int *result)

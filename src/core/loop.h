@@ -82,6 +82,7 @@ struct corio_task {
     uint8_t interrupted;     /* the current wait was interrupted once */
     uint8_t noint;           /* >0: waits ignore cancellation and scopes */
     uint8_t named;           /* name[] holds the name (else made on demand) */
+    uint8_t gathered;        /* handed to the corio_gather under way */
     uint16_t nscopes, capscopes;
     uint32_t magic;
     int wake;                /* value the waker (or interrupter) delivers */

@@ -58,6 +58,7 @@ int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
     t->owner = (uint8_t)owner;
     t->cancelled = 0;
     t->noint = 0;
+    t->gathered = 0;
     t->nscopes = 0;
     t->capscopes = 0;
     t->magic = CORIO__TASK_MAGIC;
@@ -144,11 +145,12 @@ static void stop_all(corio__loop *L)
 void corio__task_finish(corio_task *t, int result)
 {
     corio__loop *L = t->loop;
-    if (t->nscopes) {
+    if (t->nscopes)
         CORIO__MISUSE(L, "task '%s' returned with %u scope(s) still open",
                       corio_task_name(t), t->nscopes);
-        corio__scopes_close(t);
-    }
+    /* Also with every scope closed: a task that once nested more than
+     * CORIO__INLINE_SCOPES scopes still holds the grown array. */
+    corio__scopes_close(t);
     t->result = result;
     t->state = CORIO__DONE;
     L->nalive--;
