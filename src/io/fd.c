@@ -230,7 +230,7 @@ ssize_t corio_fd_write(int fd, const void *buf, size_t n)
     int rc = setup(self->loop, fd, &r);
     if (rc < 0)
         return rc;
-    bool always = r->always; /* r may move while parked */
+    bool always = r->always, sock = r->sock; /* r may move while parked */
     while (done < n && self->loop->engine->write && !always) {
         ssize_t put = engine_op(self->loop, fd, CORIO_WRITABLE,
                                 (char *)buf + done, n - done);
@@ -238,7 +238,6 @@ ssize_t corio_fd_write(int fd, const void *buf, size_t n)
             return done ? (ssize_t)done : put;
         done += (size_t)put;
     }
-    bool sock = r->sock;
     while (done < n) {
         /* Sockets: send with MSG_NOSIGNAL, so a peer that went away is
          * -EPIPE here rather than a SIGPIPE that kills the process. */
