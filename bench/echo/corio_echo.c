@@ -1,9 +1,11 @@
 /* bench/echo/corio_echo.c — corio's TCP echo server for bench/echo.
  *
- *   corio_echo PORT [HOST]       (HOST default 127.0.0.1)
+ *   corio_echo PORT [HOST] [--raw]      (HOST default 127.0.0.1)
  *
  * corio_serve runs each connection as a task: read up to 16 KiB from its
- * stream, write the bytes back, flush.  The engine is the loop's default
+ * stream, write the bytes back, flush.  --raw bypasses the stream's buffers
+ * (corio_fd_read / corio_fd_write on its descriptor), to show what the
+ * stream layer costs.  The engine is the loop's default
  * (io_uring where the kernel has it, else epoll); CORIO_ENGINE=epoll|uring
  * forces one.  Runs until killed (SIGINT cancels the serve call: graceful). */
 #define _GNU_SOURCE
@@ -12,14 +14,32 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define BUFSZ 16384
 
-static int port;
+static int port, raw;
 static const char *host = "127.0.0.1";
+
+static int echo_raw(int fd) {
+    char buf[BUFSZ];
+    for (;;) {
+        ssize_t n = corio_fd_read(fd, buf, sizeof buf);
+        if (n <= 0)
+            return 0;
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = corio_fd_write(fd, buf + off, (size_t)(n - off));
+            if (w < 0)
+                return 0;
+            off += w;
+        }
+    }
+}
 
 static int echo_conn(corio_stream *s, void *arg) {
     (void)arg;
+    if (raw)
+        return echo_raw(corio_stream_fd(s));
     char buf[BUFSZ];
     for (;;) {
         ssize_t n = corio_stream_read(s, buf, sizeof buf);
@@ -49,13 +69,21 @@ static int serve_main(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: corio_echo PORT [HOST]\n");
+    int pos = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--raw"))
+            raw = 1;
+        else if (pos == 0)
+            port = atoi(argv[i]), pos++;
+        else if (pos == 1)
+            host = argv[i], pos++;
+        else
+            pos = 99;
+    }
+    if (pos < 1 || pos > 2) {
+        fprintf(stderr, "usage: corio_echo PORT [HOST] [--raw]\n");
         return 2;
     }
-    port = atoi(argv[1]);
-    if (argc == 3)
-        host = argv[2];
     signal(SIGPIPE, SIG_IGN); /* peers that go away give -EPIPE, not a signal */
     int r = corio_run(serve_main, NULL);
     return r < 0 ? 1 : r;
