@@ -114,6 +114,11 @@ static int failure(tls_session *s, int r, const char *what)
         ERR_clear_error();
         return s->dead = CORIO_ETLS;
     }
+    if (e == SSL_ERROR_ZERO_RETURN) { /* close_notify in a handshake */
+        corio__tls_err(s->err, "%s: the peer ended the TLS session", what);
+        ERR_clear_error();
+        return s->dead = CORIO_ETLS;
+    }
     if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED && vr != X509_V_OK) {
         corio__tls_err(s->err, "certificate verify failed: %s",
                        X509_verify_cert_error_string(vr));
