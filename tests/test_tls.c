@@ -1036,6 +1036,62 @@ TEST(tls, truncation_is_an_error)
     leak_check();
 }
 
+/* STARTTLS (asyncio's start_tls): a plaintext exchange, then both ends
+ * upgrade the same streams.  The client sends its ClientHello right behind
+ * its plaintext line, so the server's read_line buffers part of the
+ * handshake, which corio_tls_server must take from the buffer. */
+static int starttls_server(void *arg)
+{
+    peer *p = arg;
+    char line[64];
+    if (corio_stream_read_line(p->under, line, sizeof line) <= 0 ||
+        strcmp(line, "STARTTLS\n") != 0)
+        return p->rc = -EPROTO;
+    corio_tls_opts o = {.ctx = p->ctx};
+    p->rc = corio_tls_server(&p->tls, p->under, &o);
+    if (p->rc == 0 && corio_stream_read_line(p->tls, line, sizeof line) > 0 &&
+        strcmp(line, "secret\n") == 0)
+        p->rc = corio_stream_write(p->tls, "ok\n", 3);
+    if (p->rc == 0)
+        p->rc = corio_stream_shutdown(p->tls);
+    return 0;
+}
+
+static int starttls_body(void *arg)
+{
+    (void)arg;
+    peer sv = {.ctx = server_ctx("server", NULL, 0)};
+    corio_tls_ctx *cctx = client_ctx(NULL, 0);
+    corio_stream *c, *t;
+    CHECK_EQ(corio_stream_pair(&c, &sv.under, 0), 0);
+    corio_task *task;
+    CHECK_EQ(corio_task_spawn(&task, starttls_server, &sv), 0);
+    CHECK_EQ(corio_stream_write(c, "STARTTLS\n", 9), 0); /* not flushed */
+    corio_tls_opts o = {.ctx = cctx, .server_name = "localhost"};
+    CHECK_EQ(corio_tls_client(&t, c, &o), 0); /* line + ClientHello */
+    CHECK_EQ(corio_stream_write(t, "secret\n", 7), 0);
+    CHECK_EQ(corio_stream_flush(t), 0);
+    char line[16];
+    CHECK_EQ(corio_stream_read_line(t, line, sizeof line), 3);
+    CHECK(strcmp(line, "ok\n") == 0);
+    CHECK_EQ(corio_stream_read_line(t, line, sizeof line), 0);
+    CHECK_EQ(corio_task_join(task, NULL), 0);
+    CHECK_EQ(sv.rc, 0);
+    corio_stream_close(t);
+    corio_stream_close(sv.tls);
+    corio_tls_ctx_free(cctx);
+    corio_tls_ctx_free(sv.ctx);
+    return 0;
+}
+
+TEST(tls, starttls_upgrade)
+{
+    pki_make();
+    CHECK_EQ(tst_run(starttls_body, NULL), 0);
+    pki_remove();
+    leak_check();
+}
+
 /* ---- cancellation and timeouts ---------------------------------------- */
 
 typedef struct hs {
