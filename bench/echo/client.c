@@ -9,7 +9,9 @@
  *   --host IP      server address (default 127.0.0.1; loopback only is the point)
  *   --size N       message size (default 512)
  *   --window N     streaming: messages in flight per connection (default 16)
- *   --warmup S     seconds of traffic before measuring (default 0.5)
+ *   --warmup S     seconds of traffic before measuring (default 0.5), and
+ *                  longer until every connection has had an echo (20 s at
+ *                  most; reported as <mode>_warmup_s)
  *   --pid PID      the server's pid: its CPU time (and, for hold, RSS) is
  *                  sampled from /proc over the measured window
  *   --cpu N        pin this process to CPU N (run.sh pins with taskset too)
@@ -21,8 +23,8 @@
  *   both, prefixed with the mode (stream_..., pingpong_...):
  *             client_cpu_share, server_cpu_share (CPU time over wall time
  *             while measured, all threads), server_cpu_ns_per_msg,
- *             idle_conns (connections that echoed nothing while measured),
- *             errors
+ *             warmup_s (until every connection had an echo), idle_conns
+ *             (connections that echoed nothing while measured), errors
  *   hold:     hold_conns, hold_secs, hold_round_trips, hold_rss_connected_kib
  *             (after connecting and the first round), hold_rss_last_kib,
  *             hold_rss_max_kib, hold_rss_growth_pct (last vs connected),
@@ -365,6 +367,13 @@ static void connect_all(void) {
     }
 }
 
+static int all_served(void) {
+    for (int i = 0; i < nconns; i++)
+        if (!conns[i].dead && conns[i].recvd < msize)
+            return 0;
+    return 1;
+}
+
 static int all_drained(void) {
     for (int i = 0; i < nconns; i++)
         if (!conns[i].dead && conns[i].recvd != conns[i].sent)
@@ -547,7 +556,12 @@ int main(int argc, char **argv) {
         else
             start_message(&conns[i]);
     }
-    run_loop(now_ns() + (uint64_t)(warmup * 1e9), NULL);
+    /* ... and on until every connection has had an echo (a server may be
+     * slow to accept them all while it serves the first), at most 20 s */
+    uint64_t tw = now_ns();
+    run_loop(tw + (uint64_t)(warmup * 1e9), NULL);
+    run_loop(tw + 20000000000ull, all_served);
+    double served_s = (now_ns() - tw) / 1e9;
 
     uint64_t recv0 = 0;
     for (int i = 0; i < nconns; i++)
@@ -586,6 +600,7 @@ int main(int argc, char **argv) {
         if (msgs)
             printf("%s_server_cpu_ns_per_msg %.0f\n", m, (double)(srv1 - srv0) / (double)msgs);
     }
+    printf("%s_warmup_s %.2f\n", m, served_s);
     printf("%s_idle_conns %d\n", m, idle);
     printf("%s_errors %llu\n", m, (unsigned long long)errors);
     for (int i = 0; i < nconns; i++)

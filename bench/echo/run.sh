@@ -296,11 +296,12 @@ ver() { "$@" 2>/dev/null | head -n 1 || echo none; }
 versions="$(ver $CC --version | sed 's/ (.*)//'); libuv $(pkg-config --modversion libuv 2>/dev/null || echo none); $(ver $GO version | sed 's/^go version //'); tokio $(ls -d /usr/share/cargo/registry/tokio-1* 2>/dev/null | sed 's/.*tokio-//' | head -n 1) ($(ver "$(dirname "$CARGO")/rustc" --version)); uvloop $("$PYTHON" -c 'import uvloop; print(uvloop.__version__)' 2>/dev/null || echo none) (CPython $("$PYTHON" -c 'import sys; print(sys.version.split()[0])' 2>/dev/null)); Node $(ver $NODE --version)"
 machine="$(nproc) CPUs (${cpu:-unknown}), Linux $(uname -r); server on CPU $SERVER_CPU, client on CPU $CLIENT_CPU; $REPS rounds of $SECS s (after $WARMUP s warm-up); $CONNS connections, $SIZE-byte messages, streaming window $WINDOW messages; $versions"
 
-"$PYTHON" - "$RAW" "$machine" "$HOLD_CONNS" "$HOLD_SECS" <<'EOF' | tee "$OUT/table.md"
+"$PYTHON" - "$RAW" "$machine" "$HOLD_CONNS" "$HOLD_SECS" "$WARMUP" <<'EOF' | tee "$OUT/table.md"
 import statistics, sys
 from collections import defaultdict
 
 raw, machine, hold_conns, hold_secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+warmup = float(sys.argv[5])
 vals = defaultdict(list)
 for line in open(raw):
     impl, rnd, metric, value = line.split()
@@ -341,6 +342,7 @@ def tot(impl, m):
 print("Machine: " + machine)
 print()
 modes = [("stream", "Streaming", "messages/s"), ("pingpong", "Ping-pong", "round trips/s")]
+slow = []
 for mode, title, unit in modes:
     print("%s (%s; medians over the rounds)" % (title, unit))
     print()
@@ -357,8 +359,15 @@ for mode, title, unit in modes:
         m = med(i, mode + "_msgs_per_s")
         if m is None and not vals.get((i, mode + "_errors")):
             continue
-        errs = tot(i, mode + "_errors") + tot(i, mode + "_idle_conns") + tot(i, "server_died")
-        row = [names[i] + (" (**%d errors**)" % errs if errs else ""), num(m),
+        errs = tot(i, mode + "_errors") + tot(i, "server_died") + tot(i, "wrong_engine")
+        idle = tot(i, mode + "_idle_conns")
+        label = names[i] + (" (**%d errors**)" % errs if errs else "")
+        if idle:
+            label += " (%d connections idle while measured, all rounds)" % idle
+        w = med(i, mode + "_warmup_s")
+        if w is not None and w > warmup + 0.5:
+            slow.append("%s %s %.1f s" % (names[i], title.lower(), w))
+        row = [label, num(m),
                rng(i, mode + "_msgs_per_s"), ratio(ce, m), ratio(cu, m),
                num(med(i, mode + "_server_cpu_ns_per_msg")),
                "%.0f %%" % (100 * med(i, mode + "_server_cpu_share")) if med(i, mode + "_server_cpu_share") is not None else "n/a",
@@ -412,6 +421,10 @@ for i in ("corio-uring", "corio-epoll"):
              (c0 or 0) / max(conns or 1, 1), (c1 or 0) / 1024, g or 0, (cmax or 0) / 1024,
              verdict(ok)))
 print()
+if slow:
+    print("Warm-up lasts %.1f s and then until every connection has had an echo; "
+          "longer (median): %s." % (warmup, ", ".join(slow)))
+    print()
 shares = [med(i, md + "_server_cpu_share") for i in impls for md in ("stream", "pingpong")]
 shares = [x for x in shares if x is not None]
 if shares and statistics.median(shares) < 0.8:
