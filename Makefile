@@ -30,6 +30,7 @@ bench: deps
 	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build build-bench -j $(JOBS)
 	@bench/run.sh build-bench
+	@bench/echo/run.sh build-bench
 
 install: all
 	@cmake --install $(BUILD) --prefix $(PREFIX)
