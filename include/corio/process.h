@@ -93,8 +93,9 @@ CORIO_API pid_t corio_process_pid(const corio_process *p);
 
 /* The parent's ends of the pipes (NULL unless that descriptor's mode was
  * CORIO_STDIO_PIPE, or for NULL p).  They belong to p and are closed by
- * corio_process_close.  corio_stream_shutdown(corio_process_stdin(p))
- * flushes and closes the child's stdin: the child then reads end of file.
+ * corio_process_close (never close them yourself).  corio_stream_shutdown(
+ * corio_process_stdin(p)) flushes and closes the child's stdin: the child
+ * then reads end of file.
  * Writing to a child that exited raises SIGPIPE: see corio/stream.h
  * (corio_process_communicate protects itself). */
 CORIO_API corio_stream *corio_process_stdin(corio_process *p);
@@ -148,8 +149,9 @@ typedef struct corio_process_output {
  *   -EFBIG    stdout or stderr passed max_output: the child was killed and
  *             reaped; res holds the first max_output bytes.
  *   -ECANCELED / -ETIMEDOUT  the child was killed (SIGKILL) and reaped;
- *             res holds what was read so far and status -9: a timeout
- *             scope around communicate is a timeout that kills the child.
+ *             res holds what was read so far and the status (-9, unless
+ *             the child exited on its own just before): a timeout scope
+ *             around communicate is a timeout that kills the child.
  *   -EINVAL   NULL p or res, input given but stdin is not a pipe.
  *   -EBUSY    another task is in communicate on p.
  *   -ECHILD, a negative errno from reading the pipes (the child was then
