@@ -221,12 +221,15 @@ CORIO_API int corio_tcp_listen(corio_listener **out, const char *host, int port,
  * over it and *peer (may be NULL) its address.
  *
  * Returns 0, or (*out = NULL):
- *   -EMFILE / -ENFILE  out of descriptors.  The listener keeps one spare
- *              descriptor for this: it is released, the pending
- *              connections are accepted and closed at once (their clients
- *              see the connection reset) and the spare is taken again, so
- *              the next call waits instead of spinning; when even the spare
- *              is gone, the call first waits 100 ms.  Call again.
+ *   -EMFILE / -ENFILE  out of descriptors, and connections were refused.
+ *              The listener keeps one spare descriptor for this: it is
+ *              released, the pending connections are accepted and closed at
+ *              once (their clients see the connection closed) and the spare
+ *              is taken again, so the next call waits for a new connection
+ *              instead of spinning.  (With the table full and nothing
+ *              pending, the call just waits.)  Should even the spare be
+ *              gone, the call waits for a pending connection and then 100 ms
+ *              before returning, leaving it queued.  Call again.
  *   -ENOBUFS / -ENOMEM  out of memory (after a 100 ms pause).  Call again.
  *   -EBUSY     another task is accepting on this listener.
  *   -EBADF, -EINVAL  l is NULL or closed.
