@@ -2,12 +2,13 @@
 # Install the Debian packages a profile needs, when missing (root + apt).
 #   build  compiler and CMake (make, make test, make demo)
 #   bench  the benchmark peers: Go, Python's uvloop
-#   ci     clang with sanitizer runtimes, aarch64 cross gcc, qemu-user
+#   ci     clang with sanitizer runtimes, aarch64 cross gcc, qemu-user,
+#          and the arm64 libraries the cross build links
 set -e
 case "$1" in
 build) pkgs="gcc make cmake libc6-dev pkg-config binutils libssl-dev openssl liburing-dev" ;;
 bench) pkgs="golang-go python3 python3-uvloop util-linux" ;;
-ci)    pkgs="clang libclang-rt-14-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user" ;;
+ci)    pkgs="clang libclang-rt-14-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libssl-dev:arm64 liburing-dev:arm64" ;;
 *) echo "usage: $0 build|bench|ci" >&2; exit 2 ;;
 esac
 missing=""
@@ -21,5 +22,9 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
 fi
 echo "corio: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# The aarch64 cross build links Debian's arm64 OpenSSL and liburing.
+case "$missing" in
+*:arm64*) dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64 ;;
+esac
 apt-get update -qq >/dev/null
 apt-get install -y -qq $missing >/dev/null
