@@ -6,6 +6,7 @@
  * with calls in flight, misuse, and no leaked descriptors. */
 #include "tst.h"
 
+#include "arch/sys.h"
 #include "io/pool.h"
 
 #include <dirent.h>
@@ -15,6 +16,17 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAVE_LSAN 1
+#endif
+#endif
+#ifdef HAVE_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
 
 static int count_fds(void)
 {
@@ -798,4 +810,73 @@ static int parallel_main(void *arg)
 TEST(file, parallel_preads)
 {
     CHECK_EQ(tst_run(parallel_main, NULL), 0);
+}
+
+/* ---- fault sweep ------------------------------------------------------------ */
+
+static char sweep_path[256];
+
+/* Write, read back three ways, count lines.  0 or the first error. */
+static int sweep_scenario(void *arg)
+{
+    (void)arg;
+    corio_file *f;
+    char buf[32], *all = NULL;
+    size_t n = 0, len;
+    const char *line;
+    corio_file_lines *it;
+    int rc = corio_file_open(&f, sweep_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (rc < 0)
+        return rc;
+    ssize_t w = corio_file_write(f, "one\ntwo\nthree\n", 14);
+    if (w == 14)
+        w = corio_file_pread(f, buf, sizeof buf, 4);
+    if (w >= 0 && w != 10)
+        w = -EPROTO;
+    if (w >= 0)
+        w = corio_file_fsync(f);
+    corio_file_close(f);
+    if (w < 0)
+        return (int)w;
+    rc = corio_file_read_all(sweep_path, &all, &n, 0);
+    free(all);
+    if (rc < 0)
+        return rc;
+    rc = corio_file_lines_open(&it, sweep_path, 0);
+    if (rc < 0)
+        return rc;
+    int count = 0;
+    while ((rc = corio_file_lines_next(it, &line, &len)) == 1)
+        count++;
+    corio_file_lines_close(it);
+    return rc < 0 ? rc : count == 3 ? 0 : -EPROTO;
+}
+
+TEST_T(file, fault_sweep, 120)
+{
+    corio_options o = {.virtual_clock = 1};
+    tmp_path(sweep_path, sizeof sweep_path, "sweep");
+    CHECK_EQ(corio_run_ex(&o, sweep_scenario, NULL), 0);
+    int fds0 = count_fds();
+    long n;
+    int failures = 0;
+    for (n = 1;; n++) {
+        corio__fault_arm(n, ENOMEM);
+        int rc = corio_run_ex(&o, sweep_scenario, NULL);
+        int fired = corio__fault_fired();
+        corio__fault_disarm();
+        if (!fired) {
+            CHECK_EQ(rc, 0);
+            break;
+        }
+        failures += rc < 0;
+        CHECK_EQ(count_fds(), fds0);
+        CHECK_EQ(corio_run_ex(&o, sweep_scenario, NULL), 0);
+    }
+    CHECK(n > 20);
+    CHECK(failures > 0);
+#ifdef HAVE_LSAN
+    CHECK_EQ(__lsan_do_recoverable_leak_check(), 0);
+#endif
+    unlink(sweep_path);
 }
