@@ -110,7 +110,7 @@ static int async_main(void *arg)
             printf("main: got %s at %.1f s, shutting down\n",
                    signo == SIGTERM ? "SIGTERM" : "a signal", elapsed());
     }
-    corio_group_cancel(g); /* raise Shutdown: cancel every worker */
+    corio_group_cancel(g);         /* raise Shutdown: cancel every worker */
     int grc = corio_group_wait(g); /* -ECANCELED: we cancelled it */
     printf("main: all workers stopped at %.1f s\n", elapsed());
     corio_signal_close(sig);

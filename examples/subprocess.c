@@ -54,7 +54,8 @@ static int stream_lines(void)
     if (rc < 0)
         return rc;
     /* async for line in proc.stdout: */
-    while ((n = corio_stream_read_line(corio_process_stdout(p), line, sizeof line)) > 0)
+    while ((n = corio_stream_read_line(corio_process_stdout(p), line,
+                                       sizeof line)) > 0)
         printf("  child says: %s", line);
     rc = n < 0 ? (int)n : corio_process_wait(p, &status);
     if (rc == 0)
@@ -90,7 +91,8 @@ static int sort_words(void)
 /* A failing command: its exit code and what it said on stderr. */
 static int failing(void)
 {
-    const char *argv[] = {"sh", "-c", "echo 'no such table: users' >&2; exit 3", NULL};
+    const char *argv[] = {"sh", "-c", "echo 'no such table: users' >&2; exit 3",
+                          NULL};
     corio_process_opts o = {.stdout_mode = CORIO_STDIO_DEVNULL,
                             .stderr_mode = CORIO_STDIO_PIPE};
     corio_process *p;

@@ -45,8 +45,9 @@ static int count_fds(void)
 static void tmp_path(char *buf, size_t n, const char *tag)
 {
     static int seq;
-    snprintf(buf, n, "%s/corio-test-%d-%s-%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-             (int)getpid(), tag, seq++);
+    snprintf(buf, n, "%s/corio-test-%d-%s-%d",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid(), tag,
+             seq++);
     unlink(buf);
 }
 
@@ -58,7 +59,7 @@ static void write_file(const char *path, const void *data, size_t n)
     close(fd);
 }
 
-/* ---- basic round trip ----------------------------------------------------- */
+/* ---- basic round trip ---------------------------------------------------- */
 
 static int roundtrip_main(void *arg)
 {
@@ -150,7 +151,7 @@ TEST(file, misuse)
     CHECK_EQ(corio_file_read_all("/dev/null", &d, &n, 0), -EPERM);
 }
 
-/* ---- read_all ------------------------------------------------------------- */
+/* ---- read_all ------------------------------------------------------------ */
 
 static int read_all_main(void *arg)
 {
@@ -216,7 +217,7 @@ TEST(file, read_all_and_its_limit)
     CHECK_EQ(tst_run(read_all_main, NULL), 0);
 }
 
-/* ---- the line iterator ---------------------------------------------------- */
+/* ---- the line iterator --------------------------------------------------- */
 
 static int lines_basic_main(void *arg)
 {
@@ -231,7 +232,8 @@ static int lines_basic_main(void *arg)
     write_file(path, text, sizeof text - 1);
     CHECK_EQ(corio_file_lines_open(&it, path, 0), 0);
     CHECK_EQ(corio_file_lines_offset(it), 0);
-    const char *want[] = {"first", "", "third\r", "  padded  ", "last without newline"};
+    const char *want[] = {"first", "", "third\r", "  padded  ",
+                          "last without newline"};
     off_t offs[] = {0, 6, 7, 14, 25};
     for (int i = 0; i < 5; i++) {
         CHECK_EQ(corio_file_lines_offset(it), offs[i]);
@@ -381,7 +383,7 @@ TEST(file, lines_too_long_then_skip)
     CHECK_EQ(tst_run(lines_too_long_main, NULL), 0);
 }
 
-/* ---- cancellation --------------------------------------------------------- */
+/* ---- cancellation -------------------------------------------------------- */
 
 /* Wait (really: the loop thread sleeps) until some thread of this process
  * is blocked in read(2) on a descriptor naming `path`, i.e. a pool job has
@@ -408,8 +410,9 @@ static void wait_thread_reading(const char *path)
             /* Any syscall whose first argument is a descriptor naming the
              * path: only the pool thread's read(2) has one.  (The number
              * is not compared: under qemu-user it is the host's.) */
-            if (fgets(line, sizeof line, fp) && sscanf(line, "%ld 0x%lx", &nr, &fd) == 2 &&
-                nr >= 0 && fd < 65536) {
+            if (fgets(line, sizeof line, fp) &&
+                sscanf(line, "%ld 0x%lx", &nr, &fd) == 2 && nr >= 0 &&
+                fd < 65536) {
                 snprintf(p, sizeof p, "/proc/self/fd/%lu", fd);
                 ssize_t n = readlink(p, link, sizeof link - 1);
                 if (n > 0) {
@@ -603,7 +606,8 @@ static int timeout_main(void *arg)
     pthread_join(th, NULL);
     CHECK_EQ(a.rc, 4);
     CHECK(memcmp(a.buf, "late", 4) == 0);
-    CHECK(a.took >= 50 * CORIO_MS); /* waited for the write, past the deadline */
+    CHECK(a.took >=
+          50 * CORIO_MS); /* waited for the write, past the deadline */
     CHECK_EQ(a.after, -ETIMEDOUT);
     CHECK_EQ(a.end, -ETIMEDOUT);
     /* An expired scope drops a call before it starts. */
@@ -812,7 +816,7 @@ TEST(file, parallel_preads)
     CHECK_EQ(tst_run(parallel_main, NULL), 0);
 }
 
-/* ---- fault sweep ------------------------------------------------------------ */
+/* ---- fault sweep --------------------------------------------------------- */
 
 static char sweep_path[256];
 

@@ -68,14 +68,16 @@ static corio_options real_clock = {0};
 
 static int fds_at_start;
 
-/* ---- pipes, read as streams ------------------------------------------------ */
+/* ---- pipes, read as streams ---------------------------------------------- */
 
 static int pipes_main(void *arg)
 {
     (void)arg;
     fds_at_start = count_fds();
-    const char *argv[] = {"sh", "-c", "echo hello; echo world; echo oops >&2; exit 3", NULL};
-    corio_process_opts o = {.stdout_mode = CORIO_STDIO_PIPE, .stderr_mode = CORIO_STDIO_PIPE};
+    const char *argv[] = {
+        "sh", "-c", "echo hello; echo world; echo oops >&2; exit 3", NULL};
+    corio_process_opts o = {.stdout_mode = CORIO_STDIO_PIPE,
+                            .stderr_mode = CORIO_STDIO_PIPE};
     corio_process *p;
     char line[64];
     CHECK_EQ(corio_process_spawn(&p, argv, &o), 0);
@@ -83,12 +85,16 @@ static int pipes_main(void *arg)
     CHECK(corio_process_stdin(p) == NULL);
     CHECK(corio_process_stdout(p) != NULL);
     CHECK(corio_process_stderr(p) != NULL);
-    CHECK_EQ(corio_stream_read_line(corio_process_stdout(p), line, sizeof line), 6);
+    CHECK_EQ(corio_stream_read_line(corio_process_stdout(p), line, sizeof line),
+             6);
     CHECK(strcmp(line, "hello\n") == 0);
-    CHECK_EQ(corio_stream_read_line(corio_process_stdout(p), line, sizeof line), 6);
+    CHECK_EQ(corio_stream_read_line(corio_process_stdout(p), line, sizeof line),
+             6);
     CHECK(strcmp(line, "world\n") == 0);
-    CHECK_EQ(corio_stream_read_line(corio_process_stdout(p), line, sizeof line), 0);
-    CHECK_EQ(corio_stream_read_line(corio_process_stderr(p), line, sizeof line), 5);
+    CHECK_EQ(corio_stream_read_line(corio_process_stdout(p), line, sizeof line),
+             0);
+    CHECK_EQ(corio_stream_read_line(corio_process_stderr(p), line, sizeof line),
+             5);
     CHECK(strcmp(line, "oops\n") == 0);
     int status = -1;
     CHECK_EQ(corio_process_wait(p, &status), 0);
@@ -109,7 +115,7 @@ TEST(process, pipes_as_streams_and_exit_code)
     RUN(pipes_main);
 }
 
-/* ---- communicate ----------------------------------------------------------- */
+/* ---- communicate --------------------------------------------------------- */
 
 static int communicate_main(void *arg)
 {
@@ -122,7 +128,8 @@ static int communicate_main(void *arg)
     corio_process *p;
     corio_process_output out;
     CHECK_EQ(corio_process_spawn(&p, argv, &o), 0);
-    CHECK_EQ(corio_process_communicate(p, "pear\napple\nfig\n", 15, 0, &out), 0);
+    CHECK_EQ(corio_process_communicate(p, "pear\napple\nfig\n", 15, 0, &out),
+             0);
     CHECK_EQ(out.status, 0);
     CHECK_EQ(out.out_len, 15);
     CHECK(strcmp(out.out, "apple\nfig\npear\n") == 0);
@@ -137,7 +144,8 @@ static int communicate_main(void *arg)
     const char *argv2[] = {"sh", "-c", "printf abc; exit 5", NULL};
     corio_process_opts o2 = {.stdout_mode = CORIO_STDIO_PIPE};
     CHECK_EQ(corio_process_spawn(&p, argv2, &o2), 0);
-    CHECK_EQ(corio_process_communicate(p, "x", 1, 0, &out), -EINVAL); /* no stdin pipe */
+    CHECK_EQ(corio_process_communicate(p, "x", 1, 0, &out),
+             -EINVAL); /* no stdin pipe */
     CHECK_EQ(corio_process_communicate(p, NULL, 0, 0, &out), 0);
     CHECK_EQ(out.status, 5);
     CHECK(strcmp(out.out, "abc") == 0);
@@ -165,7 +173,8 @@ static int big_main(void *arg)
     for (size_t i = 0; i < n; i++)
         data[i] = (char)(i * 131 % 251);
     const char *argv[] = {"cat", NULL};
-    corio_process_opts o = {.stdin_mode = CORIO_STDIO_PIPE, .stdout_mode = CORIO_STDIO_PIPE};
+    corio_process_opts o = {.stdin_mode = CORIO_STDIO_PIPE,
+                            .stdout_mode = CORIO_STDIO_PIPE};
     corio_process *p;
     corio_process_output out;
     CHECK_EQ(corio_process_spawn(&p, argv, &o), 0);
@@ -202,7 +211,8 @@ static int ignores_input_main(void *arg)
     size_t n = 1024 * 1024;
     char *data = calloc(1, n);
     const char *argv[] = {"sh", "-c", "exec 0<&-; echo done", NULL};
-    corio_process_opts o = {.stdin_mode = CORIO_STDIO_PIPE, .stdout_mode = CORIO_STDIO_PIPE};
+    corio_process_opts o = {.stdin_mode = CORIO_STDIO_PIPE,
+                            .stdout_mode = CORIO_STDIO_PIPE};
     corio_process *p;
     corio_process_output out;
     CHECK_EQ(corio_process_spawn(&p, argv, &o), 0);
@@ -227,7 +237,7 @@ TEST(process, child_ignoring_input_is_not_an_error)
     RUN(ignores_input_main);
 }
 
-/* ---- stdio modes, env, cwd --------------------------------------------------- */
+/* ---- stdio modes, env, cwd ----------------------------------------------- */
 
 static int modes_main(void *arg)
 {
@@ -236,7 +246,8 @@ static int modes_main(void *arg)
     corio_process_output out;
     /* 2>&1 */
     const char *a1[] = {"sh", "-c", "echo out; echo err >&2; echo out2", NULL};
-    corio_process_opts o1 = {.stdout_mode = CORIO_STDIO_PIPE, .stderr_mode = CORIO_STDIO_STDOUT};
+    corio_process_opts o1 = {.stdout_mode = CORIO_STDIO_PIPE,
+                             .stderr_mode = CORIO_STDIO_STDOUT};
     CHECK_EQ(corio_process_spawn(&p, a1, &o1), 0);
     CHECK(corio_process_stderr(p) == NULL);
     CHECK_EQ(corio_process_communicate(p, NULL, 0, 0, &out), 0);
@@ -245,7 +256,8 @@ static int modes_main(void *arg)
     CHECK_EQ(corio_process_close(p), 0);
 
     /* /dev/null in and out: cat reads nothing and writes nowhere. */
-    const char *a2[] = {"sh", "-c", "cat; echo x >&2; ls -l /proc/self/fd/1", NULL};
+    const char *a2[] = {"sh", "-c", "cat; echo x >&2; ls -l /proc/self/fd/1",
+                        NULL};
     corio_process_opts o2 = {.stdin_mode = CORIO_STDIO_DEVNULL,
                              .stdout_mode = CORIO_STDIO_DEVNULL,
                              .stderr_mode = CORIO_STDIO_PIPE};
@@ -259,8 +271,10 @@ static int modes_main(void *arg)
 
     /* env replaces the environment; PATH comes from it; cwd. */
     const char *env[] = {"FOO=bar baz", "PATH=/usr/bin:/bin", NULL};
-    const char *a3[] = {"sh", "-c", "echo \"$FOO\"; pwd; echo ${HOME:-nohome}", NULL};
-    corio_process_opts o3 = {.stdout_mode = CORIO_STDIO_PIPE, .env = env, .cwd = "/"};
+    const char *a3[] = {"sh", "-c", "echo \"$FOO\"; pwd; echo ${HOME:-nohome}",
+                        NULL};
+    corio_process_opts o3 = {
+        .stdout_mode = CORIO_STDIO_PIPE, .env = env, .cwd = "/"};
     CHECK_EQ(corio_process_spawn(&p, a3, &o3), 0);
     CHECK_EQ(corio_process_communicate(p, NULL, 0, 0, &out), 0);
     CHECK(strcmp(out.out, "bar baz\n/\nnohome\n") == 0);
@@ -270,7 +284,8 @@ static int modes_main(void *arg)
     /* A PATH without the program: not found. */
     const char *env2[] = {"PATH=/nonexistent-dir:", NULL};
     corio_process_opts o4 = {.env = env2, .cwd = "/"};
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"sh", NULL}, &o4), -ENOENT);
+    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"sh", NULL}, &o4),
+             -ENOENT);
     check_no_children();
     return 0;
 }
@@ -280,7 +295,7 @@ TEST(process, stdio_modes_env_cwd)
     RUN(modes_main);
 }
 
-/* ---- exec failures ------------------------------------------------------------ */
+/* ---- exec failures ------------------------------------------------------- */
 
 static int failures_main(void *arg)
 {
@@ -290,29 +305,38 @@ static int failures_main(void *arg)
     corio_process_opts o = {.stdin_mode = CORIO_STDIO_PIPE,
                             .stdout_mode = CORIO_STDIO_PIPE,
                             .stderr_mode = CORIO_STDIO_DEVNULL};
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"corio-no-such-program", NULL}, &o),
+    CHECK_EQ(corio_process_spawn(
+                 &p, (const char *[]){"corio-no-such-program", NULL}, &o),
              -ENOENT);
     CHECK(p == NULL);
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"/no/such/file", NULL}, &o), -ENOENT);
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"/etc/passwd", NULL}, &o), -EACCES);
+    CHECK_EQ(
+        corio_process_spawn(&p, (const char *[]){"/no/such/file", NULL}, &o),
+        -ENOENT);
+    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"/etc/passwd", NULL}, &o),
+             -EACCES);
     CHECK_EQ(corio_process_spawn(&p, (const char *[]){"/", NULL}, &o), -EACCES);
     corio_process_opts bad_cwd = {.cwd = "/no/such/dir"};
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"true", NULL}, &bad_cwd), -ENOENT);
+    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"true", NULL}, &bad_cwd),
+             -ENOENT);
     /* Invalid arguments. */
     CHECK_EQ(corio_process_spawn(&p, NULL, &o), -EINVAL);
     CHECK_EQ(corio_process_spawn(&p, (const char *[]){NULL}, &o), -EINVAL);
     corio_process_opts m1 = {.stdin_mode = CORIO_STDIO_STDOUT};
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"true", NULL}, &m1), -EINVAL);
+    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"true", NULL}, &m1),
+             -EINVAL);
     corio_process_opts m2 = {.stdout_mode = 99};
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"true", NULL}, &m2), -EINVAL);
-    CHECK_EQ(corio_process_spawn(NULL, (const char *[]){"true", NULL}, &o), -EINVAL);
+    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"true", NULL}, &m2),
+             -EINVAL);
+    CHECK_EQ(corio_process_spawn(NULL, (const char *[]){"true", NULL}, &o),
+             -EINVAL);
     CHECK_EQ(corio_process_wait(NULL, NULL), -EINVAL);
     CHECK_EQ(corio_process_kill(NULL, SIGTERM), -EINVAL);
     CHECK_EQ(corio_process_close(NULL), 0);
     CHECK_EQ(corio_process_pid(NULL), -1);
     /* Already cancelled: nothing starts. */
     corio_task_cancel(corio_task_current());
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"true", NULL}, NULL), -ECANCELED);
+    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"true", NULL}, NULL),
+             -ECANCELED);
     CHECK_EQ(count_fds(), fds_at_start);
     check_no_children();
     return 0;
@@ -322,10 +346,11 @@ TEST(process, exec_failures_and_misuse)
 {
     RUN(failures_main);
     corio_process *p;
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"true", NULL}, NULL), -EPERM);
+    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"true", NULL}, NULL),
+             -EPERM);
 }
 
-/* ---- signals, kill, close ------------------------------------------------------ */
+/* ---- signals, kill, close ------------------------------------------------ */
 
 static int kill_main(void *arg)
 {
@@ -333,7 +358,9 @@ static int kill_main(void *arg)
     fds_at_start = count_fds();
     corio_process *p;
     int status;
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"sleep", "10", NULL}, NULL), 0);
+    CHECK_EQ(
+        corio_process_spawn(&p, (const char *[]){"sleep", "10", NULL}, NULL),
+        0);
     CHECK_EQ(corio_process_poll(p, &status), -EAGAIN);
     CHECK_EQ(corio_process_kill(p, 0), 0);
     CHECK_EQ(corio_process_kill(p, -1), -EINVAL);
@@ -344,7 +371,9 @@ static int kill_main(void *arg)
     CHECK_EQ(corio_process_close(p), 0);
 
     /* close kills and reaps a running child. */
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"sleep", "10", NULL}, NULL), 0);
+    CHECK_EQ(
+        corio_process_spawn(&p, (const char *[]){"sleep", "10", NULL}, NULL),
+        0);
     pid_t pid = corio_process_pid(p);
     int64_t t0 = real_ns();
     CHECK_EQ(corio_process_close(p), 0);
@@ -365,7 +394,9 @@ static int selfkill_main(void *arg)
     (void)arg;
     corio_process *p;
     int status;
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"sh", "-c", "kill -USR1 $$", NULL}, NULL), 0);
+    CHECK_EQ(corio_process_spawn(
+                 &p, (const char *[]){"sh", "-c", "kill -USR1 $$", NULL}, NULL),
+             0);
     CHECK_EQ(corio_process_wait(p, &status), 0);
     CHECK_EQ(status, -SIGUSR1);
     CHECK_EQ(corio_process_close(p), 0);
@@ -377,7 +408,7 @@ TEST(process, status_of_a_signalled_child)
     RUN(selfkill_main);
 }
 
-/* ---- timeouts (real clock) ------------------------------------------------------ */
+/* ---- timeouts (real clock) ----------------------------------------------- */
 
 static int timeout_main(void *arg)
 {
@@ -387,8 +418,14 @@ static int timeout_main(void *arg)
     corio_process_output out;
     int status;
     /* A timeout around communicate kills the child. */
-    corio_process_opts o = {.stdin_mode = CORIO_STDIO_PIPE, .stdout_mode = CORIO_STDIO_PIPE};
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"sh", "-c", "echo partial; exec sleep 10", NULL}, &o), 0);
+    corio_process_opts o = {.stdin_mode = CORIO_STDIO_PIPE,
+                            .stdout_mode = CORIO_STDIO_PIPE};
+    CHECK_EQ(
+        corio_process_spawn(
+            &p,
+            (const char *[]){"sh", "-c", "echo partial; exec sleep 10", NULL},
+            &o),
+        0);
     pid_t pid = corio_process_pid(p);
     int64_t t0 = real_ns();
     CHECK_EQ(corio_timeout_begin(100 * CORIO_MS), 0);
@@ -405,7 +442,9 @@ static int timeout_main(void *arg)
     CHECK_EQ(corio_process_close(p), 0);
 
     /* A timeout around wait leaves the child running; close then kills. */
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"sleep", "10", NULL}, NULL), 0);
+    CHECK_EQ(
+        corio_process_spawn(&p, (const char *[]){"sleep", "10", NULL}, NULL),
+        0);
     CHECK_EQ(corio_timeout_begin(50 * CORIO_MS), 0);
     CHECK_EQ(corio_process_wait(p, &status), -ETIMEDOUT);
     CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
@@ -441,7 +480,9 @@ static int cancel_comm_main(void *arg)
     (void)arg;
     comm_arg a = {0};
     corio_process_opts o = {.stdout_mode = CORIO_STDIO_PIPE};
-    CHECK_EQ(corio_process_spawn(&a.p, (const char *[]){"sleep", "10", NULL}, &o), 0);
+    CHECK_EQ(
+        corio_process_spawn(&a.p, (const char *[]){"sleep", "10", NULL}, &o),
+        0);
     corio_task *t;
     CHECK_EQ(corio_task_spawn(&t, communicator, &a), 0);
     CHECK_EQ(corio_yield(), 0);
@@ -464,7 +505,7 @@ TEST(process, cancelled_communicate_kills_the_child)
     RUN(cancel_comm_main);
 }
 
-/* ---- several waiters ---------------------------------------------------------- */
+/* ---- several waiters ----------------------------------------------------- */
 
 typedef struct wait_arg {
     corio_process *p;
@@ -484,7 +525,9 @@ static int waiters_main(void *arg)
     corio_process *p;
     corio_process_opts o = {.stdin_mode = CORIO_STDIO_PIPE};
     /* The child exits when its stdin closes. */
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"sh", "-c", "read x; exit 7", NULL}, &o), 0);
+    CHECK_EQ(corio_process_spawn(
+                 &p, (const char *[]){"sh", "-c", "read x; exit 7", NULL}, &o),
+             0);
     wait_arg a[4];
     corio_task *t[4];
     for (int i = 0; i < 4; i++) {
@@ -518,7 +561,7 @@ TEST(process, several_waiters_and_driver_hand_over)
     RUN(waiters_main);
 }
 
-/* ---- without pidfd: polling ---------------------------------------------------- */
+/* ---- without pidfd: polling ---------------------------------------------- */
 
 static int no_pidfd(pid_t pid, unsigned int flags)
 {
@@ -535,7 +578,12 @@ static int fallback_main(void *arg)
     corio_process *p;
     int status;
     corio_process_opts o = {.stdout_mode = CORIO_STDIO_PIPE};
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"sh", "-c", "sleep 0.05; echo hi; exit 4", NULL}, &o), 0);
+    CHECK_EQ(
+        corio_process_spawn(
+            &p,
+            (const char *[]){"sh", "-c", "sleep 0.05; echo hi; exit 4", NULL},
+            &o),
+        0);
     int64_t t0 = real_ns();
     corio_process_output out;
     CHECK_EQ(corio_process_communicate(p, NULL, 0, 0, &out), 0);
@@ -545,7 +593,9 @@ static int fallback_main(void *arg)
     corio_process_output_destroy(&out);
     CHECK_EQ(corio_process_close(p), 0);
     /* Timeout, then close kills and reaps (blocking waitid). */
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"sleep", "10", NULL}, NULL), 0);
+    CHECK_EQ(
+        corio_process_spawn(&p, (const char *[]){"sleep", "10", NULL}, NULL),
+        0);
     CHECK_EQ(corio_timeout_begin(30 * CORIO_MS), 0);
     CHECK_EQ(corio_process_wait(p, &status), -ETIMEDOUT);
     CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
@@ -561,7 +611,7 @@ TEST(process, without_pidfd_polls)
     CHECK_EQ(tst_run_ex(&real_clock, fallback_main, NULL), 0);
 }
 
-/* ---- what the child inherits ----------------------------------------------------- */
+/* ---- what the child inherits --------------------------------------------- */
 
 static int inherit_main(void *arg)
 {
@@ -573,7 +623,8 @@ static int inherit_main(void *arg)
     CHECK(plain >= 3 && cloexec >= 3);
     char script[200];
     snprintf(script, sizeof script,
-             "for fd in %d %d; do if [ -e /proc/self/fd/$fd ]; then echo open; else echo closed; fi; done; "
+             "for fd in %d %d; do if [ -e /proc/self/fd/$fd ]; then echo open; "
+             "else echo closed; fi; done; "
              "grep SigBlk /proc/self/status",
              plain, cloexec);
     /* A watched signal is blocked in the loop thread, not in the child. */
@@ -586,7 +637,9 @@ static int inherit_main(void *arg)
     corio_process *p;
     corio_process_output out;
     corio_process_opts o = {.stdout_mode = CORIO_STDIO_PIPE};
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"sh", "-c", script, NULL}, &o), 0);
+    CHECK_EQ(
+        corio_process_spawn(&p, (const char *[]){"sh", "-c", script, NULL}, &o),
+        0);
     CHECK_EQ(corio_process_communicate(p, NULL, 0, 0, &out), 0);
     /* [ -e /proc/self/fd/N ] is evaluated by the shell itself. */
     CHECK(strstr(out.out, "closed\nclosed\n") == out.out);
@@ -614,7 +667,9 @@ static int low_fds_main(void *arg)
     corio_process_opts o = {.stdin_mode = CORIO_STDIO_PIPE,
                             .stdout_mode = CORIO_STDIO_PIPE,
                             .stderr_mode = CORIO_STDIO_PIPE};
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"sh", "-c", "cat; echo e >&2", NULL}, &o), 0);
+    CHECK_EQ(corio_process_spawn(
+                 &p, (const char *[]){"sh", "-c", "cat; echo e >&2", NULL}, &o),
+             0);
     CHECK_EQ(corio_process_communicate(p, "in\n", 3, 0, &out), 0);
     CHECK(strcmp(out.out, "in\n") == 0);
     CHECK(strcmp(out.err, "e\n") == 0);
@@ -636,7 +691,7 @@ TEST(process, parent_without_standard_fds)
     CHECK_EQ(rc, 0);
 }
 
-/* ---- fault sweep ------------------------------------------------------------------ */
+/* ---- fault sweep --------------------------------------------------------- */
 
 static int sweep_scenario(void *arg)
 {
@@ -694,7 +749,8 @@ static int comm_and_wait_main(void *arg)
     fds_at_start = count_fds();
     corio_process_opts o = {.stdout_mode = CORIO_STDIO_PIPE};
     corio_process *p;
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"sleep", "10", NULL}, &o), 0);
+    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"sleep", "10", NULL}, &o),
+             0);
     wait_arg w = {p, 1, 0};
     corio_task *t;
     CHECK_EQ(corio_task_spawn(&t, waiter, &w), 0);
@@ -712,7 +768,9 @@ static int comm_and_wait_main(void *arg)
 
     /* poll() reaping while a waiter is parked on the pidfd. */
     corio_process_opts in = {.stdin_mode = CORIO_STDIO_PIPE};
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"sh", "-c", "read x; exit 9", NULL}, &in), 0);
+    CHECK_EQ(corio_process_spawn(
+                 &p, (const char *[]){"sh", "-c", "read x; exit 9", NULL}, &in),
+             0);
     w = (wait_arg){p, 1, 0};
     CHECK_EQ(corio_task_spawn(&t, waiter, &w), 0);
     CHECK_EQ(corio_yield(), 0); /* parked on the pidfd: the child reads */
@@ -722,7 +780,8 @@ static int comm_and_wait_main(void *arg)
     /* Let the child exit (blocking this thread, so the waiter cannot run)
      * without reaping it, then reap through poll. */
     CHECK_EQ(corio_stream_shutdown(corio_process_stdin(p)), 0);
-    CHECK_EQ(waitid(P_PID, (id_t)corio_process_pid(p), &si, WEXITED | WNOWAIT), 0);
+    CHECK_EQ(waitid(P_PID, (id_t)corio_process_pid(p), &si, WEXITED | WNOWAIT),
+             0);
     CHECK_EQ(corio_process_poll(p, &status), 0);
     CHECK_EQ(status, 9);
     CHECK_EQ(corio_task_join(t, NULL), 0);

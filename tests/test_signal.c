@@ -80,7 +80,7 @@ TEST(signal, sent_before_wait)
     CHECK_EQ(tst_run(before_main, NULL), 0);
 }
 
-/* ---- real-time signals queue ---------------------------------------------- */
+/* ---- real-time signals queue --------------------------------------------- */
 
 static int rt_main(void *arg)
 {
@@ -230,7 +230,7 @@ TEST(signal, pending_discarded_at_close)
     CHECK_EQ(tst_run(discard_main, NULL), 0);
 }
 
-/* ---- cancellation, timeouts, one waiter ------------------------------------ */
+/* ---- cancellation, timeouts, one waiter ---------------------------------- */
 
 typedef struct waiter_arg {
     corio_signal *w;
@@ -281,7 +281,7 @@ TEST(signal, cancel_timeout_one_waiter)
     CHECK_EQ(tst_run(cancel_main, NULL), 0);
 }
 
-/* ---- invalid use ------------------------------------------------------------ */
+/* ---- invalid use --------------------------------------------------------- */
 
 static int invalid_main(void *arg)
 {
@@ -310,7 +310,7 @@ TEST(signal, invalid)
     CHECK_EQ(corio_signal_open(&w, &s), -EPERM); /* no loop */
 }
 
-/* ---- SIGINT goes to a watcher instead of cancelling main ------------------ */
+/* ---- SIGINT goes to a watcher instead of cancelling main ----------------- */
 
 static int sigint_main(void *arg)
 {

@@ -40,7 +40,7 @@ typedef struct corio_file corio_file;
 
 /* The default limits of corio_file_read_all and the line iterator. */
 #define CORIO_FILE_READ_ALL_DEFAULT ((size_t)64 << 20) /* 64 MiB */
-#define CORIO_FILE_LINE_DEFAULT     ((size_t)64 << 10) /* 64 KiB */
+#define CORIO_FILE_LINE_DEFAULT ((size_t)64 << 10)     /* 64 KiB */
 
 /* Open path (relative to the current directory) with open(2) flags
  * (O_RDONLY, O_WRONLY | O_CREAT | O_TRUNC, O_APPEND, ...) and mode for
@@ -71,7 +71,8 @@ CORIO_API ssize_t corio_file_read(corio_file *f, void *buf, size_t n);
 
 /* Read up to n bytes at offset off without moving the position (pread(2)).
  * Same returns as corio_file_read.  Cancel-safe: yes. */
-CORIO_API ssize_t corio_file_pread(corio_file *f, void *buf, size_t n, off_t off);
+CORIO_API ssize_t corio_file_pread(corio_file *f, void *buf, size_t n,
+                                   off_t off);
 
 /* Write all n bytes at the file position (or at the end with O_APPEND),
  * one write(2) after another until done.
@@ -118,7 +119,7 @@ CORIO_API int corio_file_fd(const corio_file *f);
 CORIO_API int corio_file_read_all(const char *path, char **data, size_t *len,
                                   size_t max);
 
-/* ---- Line iterator: async for line in aiofiles.open(path) ------------- */
+/* ---- Line iterator: async for line in aiofiles.open(path) ---------------- */
 
 typedef struct corio_file_lines corio_file_lines;
 

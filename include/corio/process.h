@@ -8,7 +8,7 @@
  *     corio_process *p;
  *     corio_process_output out;
  *     corio_process_spawn(&p, argv, &o);
- *     corio_process_communicate(p, "b\na\n", 4, 0, &out);  // out.out = "a\nb\n"
+ *     corio_process_communicate(p, "b\na\n", 4, 0, &out); // "a\nb\n"
  *     corio_process_output_destroy(&out);
  *     corio_process_close(p);
  *
@@ -128,11 +128,11 @@ CORIO_API int corio_process_kill(corio_process *p, int signo);
 
 /* What corio_process_communicate collected. */
 typedef struct corio_process_output {
-    char *out;      /* stdout, NUL-terminated; NULL unless stdout is a pipe */
+    char *out; /* stdout, NUL-terminated; NULL unless stdout is a pipe */
     size_t out_len;
-    char *err;      /* stderr, likewise */
+    char *err; /* stderr, likewise */
     size_t err_len;
-    int status;     /* the exit status, once the child has been reaped */
+    int status; /* the exit status, once the child has been reaped */
 } corio_process_output;
 
 #define CORIO_PROCESS_OUTPUT_DEFAULT ((size_t)64 << 20) /* 64 MiB */

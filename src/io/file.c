@@ -37,9 +37,9 @@ enum { OP_OPEN, OP_READ, OP_WRITE, OP_FSYNC, OP_FSTAT };
 typedef struct file_op {
     int op;
     int fd;
-    void *buf;       /* READ; WRITE (const) */
+    void *buf; /* READ; WRITE (const) */
     size_t n;
-    off_t off;       /* READ, WRITE: -1 for the file position */
+    off_t off;        /* READ, WRITE: -1 for the file position */
     const char *path; /* OPEN */
     int flags;
     mode_t mode;
@@ -100,13 +100,15 @@ static ssize_t file_read_at(int fd, void *buf, size_t n, off_t off)
 
 static ssize_t file_write_at(int fd, const void *buf, size_t n, off_t off)
 {
-    file_op o = {.op = OP_WRITE, .fd = fd, .buf = (void *)buf, .n = n, .off = off};
+    file_op o = {
+        .op = OP_WRITE, .fd = fd, .buf = (void *)buf, .n = n, .off = off};
     return file_submit(&o);
 }
 
 static int file_open_fd(const char *path, int flags, mode_t mode)
 {
-    file_op o = {.op = OP_OPEN, .path = path, .flags = flags | O_CLOEXEC, .mode = mode};
+    file_op o = {
+        .op = OP_OPEN, .path = path, .flags = flags | O_CLOEXEC, .mode = mode};
     return (int)file_submit(&o);
 }
 
@@ -362,7 +364,8 @@ struct corio_file_lines {
     bool busy;     /* a task is inside next or skip */
 };
 
-int corio_file_lines_open(corio_file_lines **out, const char *path, size_t max_line)
+int corio_file_lines_open(corio_file_lines **out, const char *path,
+                          size_t max_line)
 {
     if (!out)
         return -EINVAL;
@@ -375,7 +378,8 @@ int corio_file_lines_open(corio_file_lines **out, const char *path, size_t max_l
         max_line = CORIO_FILE_LINE_DEFAULT;
     if (max_line > SIZE_MAX / 2)
         return -EINVAL;
-    size_t cap = max_line + 1 > LINES_MIN_BUFFER ? max_line + 1 : LINES_MIN_BUFFER;
+    size_t cap =
+        max_line + 1 > LINES_MIN_BUFFER ? max_line + 1 : LINES_MIN_BUFFER;
     corio_file_lines *it = corio__sys.calloc(1, sizeof *it);
     if (!it)
         return -ENOMEM;
@@ -464,7 +468,8 @@ static int lines_next(corio_file_lines *it, const char **line, size_t *len)
     for (;;) {
         char *from = it->buf + it->start + it->scanned;
         char *nl = memchr(from, '\n', it->end - it->start - it->scanned);
-        size_t n = nl ? (size_t)(nl - (it->buf + it->start)) : it->end - it->start;
+        size_t n =
+            nl ? (size_t)(nl - (it->buf + it->start)) : it->end - it->start;
         if (n > it->max_line) {
             it->scanned = it->end - it->start; /* nothing consumed */
             return CORIO_ETOOLONG;

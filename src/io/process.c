@@ -43,9 +43,9 @@ extern char **environ;
 
 struct corio_process {
     pid_t pid;
-    int pidfd;          /* -1 without pidfd, or once reaped */
+    int pidfd; /* -1 without pidfd, or once reaped */
     bool reaped;
-    bool lost;          /* reaped by someone else: status unknown */
+    bool lost; /* reaped by someone else: status unknown */
     bool communicating;
     int status;
     int users;          /* tasks inside wait or communicate */
@@ -55,7 +55,7 @@ struct corio_process {
     corio_stream *io[3];
 };
 
-/* ---- reaping ---------------------------------------------------------------- */
+/* ---- reaping ------------------------------------------------------------- */
 
 static void release_pidfd(corio_process *p)
 {
@@ -110,7 +110,8 @@ static int wait_once(corio_process *p)
     } else {
         r = corio_sleep(p->poll_ns);
         if (p->poll_ns < POLL_MAX_NS)
-            p->poll_ns = p->poll_ns * 2 < POLL_MAX_NS ? p->poll_ns * 2 : POLL_MAX_NS;
+            p->poll_ns =
+                p->poll_ns * 2 < POLL_MAX_NS ? p->poll_ns * 2 : POLL_MAX_NS;
     }
     p->driver = NULL;
     if (p->reaped) {
@@ -152,11 +153,12 @@ static void kill_and_reap(corio_process *p)
     reap_now(p);
 }
 
-/* ---- spawn ------------------------------------------------------------------ */
+/* ---- spawn --------------------------------------------------------------- */
 
 /* The paths exec will try, in order, as one allocation: an array of
  * pointers followed by the strings. */
-static int exec_candidates(const char *file, const char *const *env, char ***out)
+static int exec_candidates(const char *file, const char *const *env,
+                           char ***out)
 {
     const char *path = NULL;
     *out = NULL;
@@ -272,7 +274,8 @@ static void __attribute__((noreturn)) child(child_plan *c)
         err = errno;
         if (err == EACCES)
             eacces = true;
-        else if (err != ENOENT && err != ENOTDIR && err != ENAMETOOLONG && err != ELOOP)
+        else if (err != ENOENT && err != ENOTDIR && err != ENAMETOOLONG &&
+                 err != ELOOP)
             break; /* a real failure of an existing file: stop, as execvp */
     }
     if (eacces && (err == ENOENT || err == ENOTDIR))
@@ -375,7 +378,8 @@ int corio_process_spawn(corio_process **out, const char *const *argv,
             plan.src[i] = pipes[i][i == 0 ? 0 : 1];
         } else if (modes[i] == CORIO_STDIO_DEVNULL) {
             if (devnull < 0 &&
-                (devnull = corio__sys.openat(AT_FDCWD, "/dev/null", O_RDWR | O_CLOEXEC, 0)) < 0) {
+                (devnull = corio__sys.openat(AT_FDCWD, "/dev/null",
+                                             O_RDWR | O_CLOEXEC, 0)) < 0) {
                 rc = -errno;
                 goto fail;
             }
@@ -442,7 +446,8 @@ int corio_process_spawn(corio_process **out, const char *const *argv,
     int err = 0;
     size_t got = 0;
     while (got < sizeof err) {
-        ssize_t n = corio_fd_read(errpipe[0], (char *)&err + got, sizeof err - got);
+        ssize_t n =
+            corio_fd_read(errpipe[0], (char *)&err + got, sizeof err - got);
         if (n < 0) {
             rc = (int)n; /* interrupted: the child is killed below */
             goto fail;
@@ -483,7 +488,7 @@ fail:
     return rc;
 }
 
-/* ---- accessors, wait, poll, kill ------------------------------------------ */
+/* ---- accessors, wait, poll, kill ----------------------------------------- */
 
 pid_t corio_process_pid(const corio_process *p)
 {
@@ -558,13 +563,13 @@ int corio_process_kill(corio_process *p, int signo)
     return corio__sys.kill(p->pid, signo) < 0 ? -errno : 0;
 }
 
-/* ---- communicate -------------------------------------------------------------- */
+/* ---- communicate --------------------------------------------------------- */
 
 typedef struct pipe_job {
     corio_stream *s;
     const void *in; /* writer */
     size_t in_len;
-    char *buf;      /* readers */
+    char *buf; /* readers */
     size_t len, cap, max;
 } pipe_job;
 
@@ -631,7 +636,8 @@ static int communicate(corio_process *p, const void *input, size_t input_len,
         return rc;
     for (int i = 0; i < 3 && rc == 0; i++)
         if (p->io[i])
-            rc = corio_group_spawn(g, i == 0 ? write_input : read_output, &jobs[i]);
+            rc = corio_group_spawn(g, i == 0 ? write_input : read_output,
+                                   &jobs[i]);
     if (rc < 0)
         corio_group_cancel(g);
     int wrc = corio_group_wait(g);
@@ -654,8 +660,9 @@ static int communicate(corio_process *p, const void *input, size_t input_len,
     return rc;
 }
 
-int corio_process_communicate(corio_process *p, const void *input, size_t input_len,
-                              size_t max_output, corio_process_output *res)
+int corio_process_communicate(corio_process *p, const void *input,
+                              size_t input_len, size_t max_output,
+                              corio_process_output *res)
 {
     if (res)
         memset(res, 0, sizeof *res);
@@ -689,7 +696,7 @@ void corio_process_output_destroy(corio_process_output *res)
     memset(res, 0, sizeof *res);
 }
 
-/* ---- close -------------------------------------------------------------------- */
+/* ---- close --------------------------------------------------------------- */
 
 int corio_process_close(corio_process *p)
 {

@@ -79,7 +79,8 @@ int corio_signal_open(corio_signal **out, const sigset_t *mask)
     }
     sigemptyset(&toblock);
     for (int s = 1; s < _NSIG; s++)
-        if (sigismember(mask, s) == 1 && refs[s] == 0 && sigismember(&cur, s) != 1)
+        if (sigismember(mask, s) == 1 && refs[s] == 0 &&
+            sigismember(&cur, s) != 1)
             sigaddset(&toblock, s);
     if (corio__sys.sigprocmask(SIG_BLOCK, &toblock, NULL) < 0) {
         int rc = -errno;
