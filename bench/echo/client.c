@@ -1,12 +1,12 @@
 /* bench/echo/client.c — TCP echo load client (plain epoll, one thread).
  *
  *   client stream   PORT CONNS SECS [options]   pipelined streaming
- *   client pingpong PORT CONNS SECS [options]   one message in flight per connection
- *   client hold     PORT CONNS SECS [options]   hold CONNS connections, one round
- *                                               trip each per second, and sample
- *                                               the server's RSS every second
- * Options:
- *   --host IP      server address (default 127.0.0.1; loopback only is the point)
+ *   client pingpong PORT CONNS SECS [options]   one message in flight per
+ * connection client hold     PORT CONNS SECS [options]   hold CONNS
+ * connections, one round trip each per second, and sample the server's RSS
+ * every second Options:
+ *   --host IP      server address (default 127.0.0.1; loopback only is the
+ * point)
  *   --size N       message size (default 512)
  *   --window N     streaming: messages in flight per connection (default 16)
  *   --warmup S     seconds of traffic before measuring (default 0.5), and
@@ -66,11 +66,11 @@ typedef struct conn {
     int fd;
     int connected;
     int dead;
-    uint64_t sent;     /* bytes written */
-    uint64_t recvd;    /* bytes read back */
-    uint64_t target;   /* ping-pong / hold: message end offset awaited */
-    uint64_t msgs;     /* whole messages echoed while measured */
-    uint64_t t_sent;   /* ping-pong: ns when the message went out */
+    uint64_t sent;   /* bytes written */
+    uint64_t recvd;  /* bytes read back */
+    uint64_t target; /* ping-pong / hold: message end offset awaited */
+    uint64_t msgs;   /* whole messages echoed while measured */
+    uint64_t t_sent; /* ping-pong: ns when the message went out */
 } conn;
 
 static int mode, nconns;
@@ -87,22 +87,25 @@ static int measuring, draining;
 static uint64_t *lat; /* ping-pong latencies while measured, ns */
 static size_t nlat, caplat;
 
-static uint64_t now_ns(void) {
+static uint64_t now_ns(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void die(const char *what) {
+static void die(const char *what)
+{
     fprintf(stderr, "client: %s: %s\n", what, strerror(errno));
     exit(2);
 }
 
-static void fail(conn *c, const char *why, int err) {
+static void fail(conn *c, const char *why, int err)
+{
     if (!c->dead) {
         if (errors < 10)
-            fprintf(stderr, "client: connection %d: %s%s%s\n", (int)(c - conns), why,
-                    err ? ": " : "", err ? strerror(err) : "");
+            fprintf(stderr, "client: connection %d: %s%s%s\n", (int)(c - conns),
+                    why, err ? ": " : "", err ? strerror(err) : "");
         errors++;
         c->dead = 1;
         epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
@@ -110,7 +113,8 @@ static void fail(conn *c, const char *why, int err) {
 }
 
 /* CPU time of a process (all threads), ns, from /proc/PID/stat. */
-static int64_t proc_cpu_ns(int pid) {
+static int64_t proc_cpu_ns(int pid)
+{
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
     FILE *f = fopen(path, "r");
@@ -124,19 +128,22 @@ static int64_t proc_cpu_ns(int pid) {
         return -1;
     unsigned long ut = 0, st = 0;
     /* after ')': state(3) ... utime is field 14, stime 15 */
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+               &ut, &st) != 2)
         return -1;
     return (int64_t)(ut + st) * (1000000000 / sysconf(_SC_CLK_TCK));
 }
 
-static int64_t self_cpu_ns(void) {
+static int64_t self_cpu_ns(void)
+{
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
            (int64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
 }
 
-static long proc_rss_kib(int pid) {
+static long proc_rss_kib(int pid)
+{
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%d/status", pid);
     FILE *f = fopen(path, "r");
@@ -151,7 +158,8 @@ static long proc_rss_kib(int pid) {
 }
 
 /* Write from the pattern at stream offset c->sent up to `upto`. */
-static int send_upto(conn *c, uint64_t upto) {
+static int send_upto(conn *c, uint64_t upto)
+{
     while (c->sent < upto) {
         size_t n = upto - c->sent;
         if (n > patlen - PAT_PERIOD)
@@ -170,7 +178,8 @@ static int send_upto(conn *c, uint64_t upto) {
     return 0;
 }
 
-static void pump_writes(conn *c) {
+static void pump_writes(conn *c)
+{
     if (c->dead || draining)
         return;
     if (mode == M_STREAM) {
@@ -186,13 +195,15 @@ static void pump_writes(conn *c) {
     }
 }
 
-static void start_message(conn *c) {
+static void start_message(conn *c)
+{
     c->target = c->sent + msize;
     c->t_sent = now_ns();
     send_upto(c, c->target);
 }
 
-static void on_readable(conn *c) {
+static void on_readable(conn *c)
+{
     static unsigned char buf[RBUF];
     for (;;) {
         size_t want = sizeof buf;
@@ -254,7 +265,8 @@ static void on_readable(conn *c) {
     }
 }
 
-static void on_event(conn *c, uint32_t ev) {
+static void on_event(conn *c, uint32_t ev)
+{
     if (c->dead)
         return;
     if (!c->connected) {
@@ -285,7 +297,8 @@ static void on_event(conn *c, uint32_t ev) {
 static struct epoll_event evs[1024];
 
 /* Run the loop until `until` (ns) or until done() says so. */
-static void run_loop(uint64_t until, int (*done)(void)) {
+static void run_loop(uint64_t until, int (*done)(void))
+{
     for (;;) {
         uint64_t t = now_ns();
         if (t >= until || (done && done()))
@@ -305,22 +318,26 @@ static void run_loop(uint64_t until, int (*done)(void)) {
 }
 
 static struct sockaddr_in sa;
-static int open_conn(conn *c) {
+static int open_conn(conn *c)
+{
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0)
         die("socket");
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS)
+    if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0 &&
+        errno != EINPROGRESS)
         return -errno;
-    struct epoll_event e = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = c};
+    struct epoll_event e = {.events = EPOLLIN | EPOLLOUT | EPOLLET,
+                            .data.ptr = c};
     if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &e) < 0)
         die("epoll_ctl");
     return 0;
 }
 
 /* Wait until the server listens: a blocking probe connection, retried. */
-static void wait_for_server(void) {
+static void wait_for_server(void)
+{
     uint64_t until = now_ns() + (uint64_t)(wait_s * 1e9);
     for (;;) {
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -339,7 +356,8 @@ static void wait_for_server(void) {
     }
 }
 
-static void connect_all(void) {
+static void connect_all(void)
+{
     /* in batches, so that the server's backlog never overflows */
     const int batch = 256;
     for (int i = 0; i < nconns; i += batch) {
@@ -367,21 +385,24 @@ static void connect_all(void) {
     }
 }
 
-static int all_served(void) {
+static int all_served(void)
+{
     for (int i = 0; i < nconns; i++)
         if (!conns[i].dead && conns[i].recvd < msize)
             return 0;
     return 1;
 }
 
-static int all_drained(void) {
+static int all_drained(void)
+{
     for (int i = 0; i < nconns; i++)
         if (!conns[i].dead && conns[i].recvd != conns[i].sent)
             return 0;
     return 1;
 }
 
-static void drain(void) {
+static void drain(void)
+{
     draining = 1;
     run_loop(now_ns() + 5000000000ull, all_drained);
     for (int i = 0; i < nconns; i++)
@@ -389,19 +410,22 @@ static void drain(void) {
             fail(&conns[i], "echo not complete 5 s after the end", 0);
 }
 
-static int cmp_u64(const void *a, const void *b) {
+static int cmp_u64(const void *a, const void *b)
+{
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
 }
 
-static int all_round_done(void) {
+static int all_round_done(void)
+{
     for (int i = 0; i < nconns; i++)
         if (!conns[i].dead && conns[i].recvd != conns[i].target)
             return 0;
     return 1;
 }
 
-static void hold(void) {
+static void hold(void)
+{
     /* One round trip on every connection per second; RSS every second. */
     uint64_t t0 = now_ns();
     long rss0 = -1, rss_last = -1, rss_max = -1;
@@ -426,7 +450,8 @@ static void hold(void) {
         if (server_pid > 0) {
             long r = proc_rss_kib(server_pid);
             if (r < 0) {
-                fprintf(stderr, "client: the server (pid %d) is gone\n", server_pid);
+                fprintf(stderr, "client: the server (pid %d) is gone\n",
+                        server_pid);
                 errors++;
                 break;
             }
@@ -451,14 +476,18 @@ static void hold(void) {
         printf("hold_rss_connected_kib %ld\n", rss0);
         printf("hold_rss_last_kib %ld\n", rss_last);
         printf("hold_rss_max_kib %ld\n", rss_max);
-        printf("hold_rss_growth_pct %.2f\n", rss0 > 0 ? 100.0 * (rss_last - rss0) / rss0 : 0.0);
+        printf("hold_rss_growth_pct %.2f\n",
+               rss0 > 0 ? 100.0 * (rss_last - rss0) / rss0 : 0.0);
     }
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     if (argc < 5) {
-        fprintf(stderr, "usage: %s stream|pingpong|hold PORT CONNS SECS [--host IP] [--size N] "
-                        "[--window N] [--warmup S] [--pid PID] [--cpu N] [--wait S]\n",
+        fprintf(stderr,
+                "usage: %s stream|pingpong|hold PORT CONNS SECS [--host IP] "
+                "[--size N] "
+                "[--window N] [--warmup S] [--pid PID] [--cpu N] [--wait S]\n",
                 argv[0]);
         return 2;
     }
@@ -510,7 +539,8 @@ int main(int argc, char **argv) {
     }
     signal(SIGPIPE, SIG_IGN);
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)nconns + 64) {
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+        rl.rlim_cur < (rlim_t)nconns + 64) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
@@ -537,7 +567,8 @@ int main(int argc, char **argv) {
     wait_for_server();
     uint64_t tc = now_ns();
     connect_all();
-    fprintf(stderr, "client: %d connections in %.2f s\n", nconns, (now_ns() - tc) / 1e9);
+    fprintf(stderr, "client: %d connections in %.2f s\n", nconns,
+            (now_ns() - tc) / 1e9);
     if (errors) {
         printf("%s_errors %llu\n", argv[1], (unsigned long long)errors);
         return 1;
@@ -598,7 +629,8 @@ int main(int argc, char **argv) {
     if (srv0 >= 0 && srv1 >= 0) {
         printf("%s_server_cpu_share %.3f\n", m, (srv1 - srv0) / 1e9 / dt);
         if (msgs)
-            printf("%s_server_cpu_ns_per_msg %.0f\n", m, (double)(srv1 - srv0) / (double)msgs);
+            printf("%s_server_cpu_ns_per_msg %.0f\n", m,
+                   (double)(srv1 - srv0) / (double)msgs);
     }
     printf("%s_warmup_s %.2f\n", m, served_s);
     printf("%s_idle_conns %d\n", m, idle);

@@ -21,7 +21,8 @@
 static int port, raw;
 static const char *host = "127.0.0.1";
 
-static int echo_raw(int fd) {
+static int echo_raw(int fd)
+{
     char buf[BUFSZ];
     for (;;) {
         ssize_t n = corio_fd_read(fd, buf, sizeof buf);
@@ -36,7 +37,8 @@ static int echo_raw(int fd) {
     }
 }
 
-static int echo_conn(corio_stream *s, void *arg) {
+static int echo_conn(corio_stream *s, void *arg)
+{
     (void)arg;
     if (raw)
         return echo_raw(corio_stream_fd(s));
@@ -45,18 +47,21 @@ static int echo_conn(corio_stream *s, void *arg) {
         ssize_t n = corio_stream_read(s, buf, sizeof buf);
         if (n <= 0)
             return 0;
-        if (corio_stream_write(s, buf, (size_t)n) < 0 || corio_stream_flush(s) < 0)
+        if (corio_stream_write(s, buf, (size_t)n) < 0 ||
+            corio_stream_flush(s) < 0)
             return 0;
     }
 }
 
-static int serve_main(void *arg) {
+static int serve_main(void *arg)
+{
     (void)arg;
     corio_listener *l;
     corio_listen_opts lo = {.backlog = 4096};
     int r = corio_tcp_listen(&l, host, port, &lo);
     if (r < 0) {
-        fprintf(stderr, "corio_echo: listen %s:%d: %s\n", host, port, corio_strerror(r));
+        fprintf(stderr, "corio_echo: listen %s:%d: %s\n", host, port,
+                corio_strerror(r));
         return 1;
     }
     r = corio_serve(l, echo_conn, NULL, NULL);
@@ -68,7 +73,8 @@ static int serve_main(void *arg) {
     return 0;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     int pos = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--raw"))

@@ -17,7 +17,7 @@
 # connection, 16), SERVERS (default all: corio-epoll corio-uring libuv go
 # tokio uvloop node; corio-epoll-raw and corio-uring-raw can be added: the
 # corio server on corio_fd_read/corio_fd_write, without the stream layer), HOLD_CONNS (10000), HOLD_SECS (60; 0 skips the hold
-# test), HOLD_ENGINES (uring), PORT (first port, 7910), SERVER_CPU, CLIENT_CPU,
+# test), HOLD_ENGINES (uring), PORT (first port, 7910; the hold uses PORT+21...), SERVER_CPU, CLIENT_CPU,
 # PYTHON (/usr/bin/python3), GO (go), NODE (node), CARGO (/usr/bin/cargo),
 # PRIORITY (below).
 # Raw `impl round metric value` lines go to BUILD_DIR/echo/results.txt and
@@ -249,10 +249,15 @@ while [ "$r" -le "$REPS" ]; do
         set -- "$@" "$first"
         k=$((k + 1))
     done
-    i=0
     for impl in "$@"; do
+        # a port of its own per server: an io_uring server's sockets can
+        # outlive its process for a moment (the ring is torn down later)
+        i=0
+        for s in $list; do
+            [ "$s" = "$impl" ] && break
+            i=$((i + 1))
+        done
         port=$((PORT + i))
-        i=$((i + 1))
         start_server "$impl" "$port"
         client stream "$impl" "$r" "$port"
         check_engine "$impl" "$r"
@@ -270,11 +275,13 @@ if [ "$HOLD_SECS" != 0 ] && [ $ok_corio = 1 ]; then
     if [ "$(ulimit -n)" -lt "$need" ] 2>/dev/null; then
         say "descriptor limit $(ulimit -n) < $need: hold test skipped"
     else
+        hport=$((PORT + 20))
         for e in $HOLD_ENGINES; do
             impl=corio-$e
+            hport=$((hport + 1))
             say "$impl: holding $HOLD_CONNS connections for $HOLD_SECS s"
-            start_server "$impl" "$PORT"
-            if out=$(taskset -c "$CLIENT_CPU" "$OUT/client" hold "$PORT" "$HOLD_CONNS" \
+            start_server "$impl" "$hport"
+            if out=$(taskset -c "$CLIENT_CPU" "$OUT/client" hold "$hport" "$HOLD_CONNS" \
                 "$HOLD_SECS" --pid "$spid" 2>"$OUT/hold-$e.err"); then
                 :
             else

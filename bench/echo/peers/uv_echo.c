@@ -23,15 +23,20 @@ typedef struct {
 
 static uv_loop_t *loop;
 
-static void on_close(uv_handle_t *h) { free(h); }
+static void on_close(uv_handle_t *h)
+{
+    free(h);
+}
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
     (void)suggested;
     conn_t *c = (conn_t *)h;
     *b = uv_buf_init(c->buf, BUFSZ);
 }
 
-static void on_write(uv_write_t *req, int status) {
+static void on_write(uv_write_t *req, int status)
+{
     wreq_t *w = (wreq_t *)req;
     if (status < 0 && !uv_is_closing((uv_handle_t *)req->handle))
         uv_close((uv_handle_t *)req->handle, on_close);
@@ -39,7 +44,8 @@ static void on_write(uv_write_t *req, int status) {
     free(w);
 }
 
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
     if (n < 0) {
         uv_close((uv_handle_t *)s, on_close);
         return;
@@ -47,7 +53,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
     if (n == 0)
         return;
     uv_buf_t out = uv_buf_init(b->base, (unsigned)n);
-    int w = uv_stream_get_write_queue_size(s) ? UV_EAGAIN : uv_try_write(s, &out, 1);
+    int w = uv_stream_get_write_queue_size(s) ? UV_EAGAIN
+                                              : uv_try_write(s, &out, 1);
     if (w == UV_EAGAIN)
         w = 0;
     if (w < 0) {
@@ -73,7 +80,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
     }
 }
 
-static void on_conn(uv_stream_t *srv, int status) {
+static void on_conn(uv_stream_t *srv, int status)
+{
     if (status < 0)
         return;
     conn_t *c = malloc(sizeof *c);
@@ -88,7 +96,8 @@ static void on_conn(uv_stream_t *srv, int status) {
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     if (argc != 2) {
         fprintf(stderr, "usage: uv_echo PORT\n");
         return 2;
