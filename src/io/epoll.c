@@ -8,6 +8,7 @@
  * when the kernel has it, else epoll_wait rounded up to milliseconds. */
 #include "io/engine.h"
 
+#include <stdlib.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,12 +18,20 @@
 static int ep_init(corio__loop *L)
 {
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = L->wakefd};
+    /* The event array lives with the loop, not on the stack of whichever
+     * task happens to wait: 3 KiB there would, over time, add a page to
+     * every task that ever waits for the loop. */
+    L->engine_data = corio__sys.malloc(MAX_EVENTS * sizeof ev);
+    if (!L->engine_data)
+        return -ENOMEM;
     L->epfd = corio__sys.epoll_create1(EPOLL_CLOEXEC);
-    if (L->epfd < 0)
-        return -errno;
-    if (corio__sys.epoll_ctl(L->epfd, EPOLL_CTL_ADD, L->wakefd, &ev) < 0) {
+    if (L->epfd < 0 ||
+        corio__sys.epoll_ctl(L->epfd, EPOLL_CTL_ADD, L->wakefd, &ev) < 0) {
         int e = errno;
-        corio__sys.close(L->epfd);
+        if (L->epfd >= 0)
+            corio__sys.close(L->epfd);
+        free(L->engine_data);
+        L->engine_data = NULL;
         return -e;
     }
     struct timespec zero = {0, 0};
@@ -33,6 +42,8 @@ static int ep_init(corio__loop *L)
 static void ep_close(corio__loop *L)
 {
     corio__sys.close(L->epfd);
+    free(L->engine_data);
+    L->engine_data = NULL;
 }
 
 static int ep_watch(corio__loop *L, int fd)
@@ -51,7 +62,7 @@ static void ep_unwatch(corio__loop *L, int fd)
 
 static int ep_wait(corio__loop *L, int64_t timeout_ns)
 {
-    struct epoll_event evs[MAX_EVENTS];
+    struct epoll_event *evs = L->engine_data;
     int n;
     if (L->pwait2) {
         struct timespec ts = {timeout_ns / CORIO_SECOND, timeout_ns % CORIO_SECOND};
