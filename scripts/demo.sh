@@ -49,6 +49,11 @@ run rate_limiter "the seeds' token-bucket RateLimiter, done right: 5/s, burst 2,
 run lock        "asyncio.Lock: async with lock around a read-wait-write update"
 run producer_consumer "asyncio.Queue: 3 producers, 2 consumers, queue.join(), cancel the consumers"
 run worker_thread "worker threads and the loop: thread-safe channels and call_soon_threadsafe"
+run tcp_echo    "asyncio.start_server + open_connection: an echo server and its clients"
+run tls_client  "open_connection(ssl=ctx, server_hostname=...): verification, ALPN, resumption, a refusal"
+run read_lines  "async for line in aiofiles.open(path), with a maximum line length"
+run subprocess  "asyncio.create_subprocess_exec: read a child's output, communicate, a timeout kills it"
+run graceful_shutdown "loop.add_signal_handler(SIGTERM): cancel the main group, clean up in shields"
 echo
 if [ "$failed" -ne 0 ]; then
     echo "demo: some examples failed" >&2
