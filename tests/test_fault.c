@@ -20,19 +20,6 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
-static int count_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    if (!d)
-        return -1;
-    while ((e = readdir(d)))
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
 static int job(void *arg)
 {
     return *(int *)arg * 2;
@@ -98,7 +85,7 @@ TEST_T(fault, sweep_core_paths, 120)
     /* Warm up: the pool threads and the guard probe exist from now on, so
      * the descriptor count below is stable. */
     CHECK_EQ(corio_run_ex(&o, scenario, NULL), 0);
-    int fds0 = count_fds();
+    int fds0 = tst_count_fds();
     long n;
     int failures = 0;
     for (n = 1;; n++) {
@@ -111,7 +98,7 @@ TEST_T(fault, sweep_core_paths, 120)
             break; /* the scenario made fewer than n calls: swept them all */
         }
         failures += rc < 0;
-        CHECK_EQ(count_fds(), fds0);       /* nothing leaked */
+        CHECK_EQ(tst_count_fds(), fds0);       /* nothing leaked */
         CHECK_EQ(corio_run_ex(&o, scenario, NULL), 0); /* and all is well */
         CHECK(calls >= n);
     }

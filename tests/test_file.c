@@ -28,19 +28,6 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
-static int count_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    CHECK(d != NULL);
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1; /* the DIR's own descriptor */
-}
-
 /* A fresh temporary path (the file is not created). */
 static void tmp_path(char *buf, size_t n, const char *tag)
 {
@@ -66,7 +53,7 @@ static int roundtrip_main(void *arg)
     (void)arg;
     char path[256], buf[64];
     tmp_path(path, sizeof path, "rt");
-    int fds0 = count_fds();
+    int fds0 = tst_count_fds();
     corio_file *f = (corio_file *)1;
     CHECK_EQ(corio_file_open(&f, path, O_RDONLY, 0), -ENOENT);
     CHECK(f == NULL);
@@ -108,7 +95,7 @@ static int roundtrip_main(void *arg)
     CHECK_EQ(size, 18);
     CHECK_EQ(corio_file_close(f), 0);
 
-    CHECK_EQ(count_fds(), fds0);
+    CHECK_EQ(tst_count_fds(), fds0);
     unlink(path);
     return 0;
 }
@@ -159,7 +146,7 @@ static int read_all_main(void *arg)
     char path[256];
     char *d = (char *)1;
     size_t n = 99;
-    int fds0 = count_fds();
+    int fds0 = tst_count_fds();
     tmp_path(path, sizeof path, "ra");
 
     CHECK_EQ(corio_file_read_all(path, &d, &n, 0), -ENOENT);
@@ -207,7 +194,7 @@ static int read_all_main(void *arg)
     /* A directory. */
     CHECK_EQ(corio_file_read_all("/", &d, &n, 0), -EISDIR);
 
-    CHECK_EQ(count_fds(), fds0);
+    CHECK_EQ(tst_count_fds(), fds0);
     unlink(path);
     return 0;
 }
@@ -226,7 +213,7 @@ static int lines_basic_main(void *arg)
     const char *line;
     size_t len;
     corio_file_lines *it;
-    int fds0 = count_fds();
+    int fds0 = tst_count_fds();
     tmp_path(path, sizeof path, "lines");
     const char text[] = "first\n\nthird\r\n  padded  \nlast without newline";
     write_file(path, text, sizeof text - 1);
@@ -263,7 +250,7 @@ static int lines_basic_main(void *arg)
     unlink(path);
     CHECK_EQ(corio_file_lines_open(&bad, path, 0), -ENOENT);
     CHECK(bad == NULL);
-    CHECK_EQ(count_fds(), fds0);
+    CHECK_EQ(tst_count_fds(), fds0);
     return 0;
 }
 
@@ -861,7 +848,7 @@ TEST_T(file, fault_sweep, 120)
     corio_options o = {.virtual_clock = 1};
     tmp_path(sweep_path, sizeof sweep_path, "sweep");
     CHECK_EQ(corio_run_ex(&o, sweep_scenario, NULL), 0);
-    int fds0 = count_fds();
+    int fds0 = tst_count_fds();
     long n;
     int failures = 0;
     for (n = 1;; n++) {
@@ -874,7 +861,7 @@ TEST_T(file, fault_sweep, 120)
             break;
         }
         failures += rc < 0;
-        CHECK_EQ(count_fds(), fds0);
+        CHECK_EQ(tst_count_fds(), fds0);
         CHECK_EQ(corio_run_ex(&o, sweep_scenario, NULL), 0);
     }
     CHECK(n > 20);

@@ -32,19 +32,6 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
-static int count_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    CHECK(d != NULL);
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1;
-}
-
 /* No child of this process is left, zombie or running. */
 static void check_no_children(void)
 {
@@ -73,7 +60,7 @@ static int fds_at_start;
 static int pipes_main(void *arg)
 {
     (void)arg;
-    fds_at_start = count_fds();
+    fds_at_start = tst_count_fds();
     const char *argv[] = {
         "sh", "-c", "echo hello; echo world; echo oops >&2; exit 3", NULL};
     corio_process_opts o = {.stdout_mode = CORIO_STDIO_PIPE,
@@ -105,7 +92,7 @@ static int pipes_main(void *arg)
     CHECK_EQ(corio_process_poll(p, &status), 0);
     CHECK_EQ(corio_process_kill(p, SIGTERM), -ESRCH);
     CHECK_EQ(corio_process_close(p), 0);
-    CHECK_EQ(count_fds(), fds_at_start);
+    CHECK_EQ(tst_count_fds(), fds_at_start);
     check_no_children();
     return 0;
 }
@@ -120,7 +107,7 @@ TEST(process, pipes_as_streams_and_exit_code)
 static int communicate_main(void *arg)
 {
     (void)arg;
-    fds_at_start = count_fds();
+    fds_at_start = tst_count_fds();
     const char *argv[] = {"sort", NULL};
     corio_process_opts o = {.stdin_mode = CORIO_STDIO_PIPE,
                             .stdout_mode = CORIO_STDIO_PIPE,
@@ -153,7 +140,7 @@ static int communicate_main(void *arg)
     corio_process_output_destroy(&out);
     CHECK_EQ(corio_process_close(p), 0);
 
-    CHECK_EQ(count_fds(), fds_at_start);
+    CHECK_EQ(tst_count_fds(), fds_at_start);
     check_no_children();
     return 0;
 }
@@ -300,7 +287,7 @@ TEST(process, stdio_modes_env_cwd)
 static int failures_main(void *arg)
 {
     (void)arg;
-    fds_at_start = count_fds();
+    fds_at_start = tst_count_fds();
     corio_process *p = (corio_process *)1;
     corio_process_opts o = {.stdin_mode = CORIO_STDIO_PIPE,
                             .stdout_mode = CORIO_STDIO_PIPE,
@@ -337,7 +324,7 @@ static int failures_main(void *arg)
     corio_task_cancel(corio_task_current());
     CHECK_EQ(corio_process_spawn(&p, (const char *[]){"true", NULL}, NULL),
              -ECANCELED);
-    CHECK_EQ(count_fds(), fds_at_start);
+    CHECK_EQ(tst_count_fds(), fds_at_start);
     check_no_children();
     return 0;
 }
@@ -355,7 +342,7 @@ TEST(process, exec_failures_and_misuse)
 static int kill_main(void *arg)
 {
     (void)arg;
-    fds_at_start = count_fds();
+    fds_at_start = tst_count_fds();
     corio_process *p;
     int status;
     CHECK_EQ(
@@ -379,7 +366,7 @@ static int kill_main(void *arg)
     CHECK_EQ(corio_process_close(p), 0);
     CHECK(real_ns() - t0 < 5 * CORIO_SECOND);
     CHECK(kill(pid, 0) < 0 && errno == ESRCH);
-    CHECK_EQ(count_fds(), fds_at_start);
+    CHECK_EQ(tst_count_fds(), fds_at_start);
     check_no_children();
     return 0;
 }
@@ -413,7 +400,7 @@ TEST(process, status_of_a_signalled_child)
 static int timeout_main(void *arg)
 {
     (void)arg;
-    fds_at_start = count_fds();
+    fds_at_start = tst_count_fds();
     corio_process *p;
     corio_process_output out;
     int status;
@@ -451,7 +438,7 @@ static int timeout_main(void *arg)
     CHECK_EQ(corio_process_kill(p, 0), 0); /* still ours, still there */
     CHECK_EQ(corio_process_close(p), 0);
 
-    CHECK_EQ(count_fds(), fds_at_start);
+    CHECK_EQ(tst_count_fds(), fds_at_start);
     check_no_children();
     return 0;
 }
@@ -574,7 +561,7 @@ static int no_pidfd(pid_t pid, unsigned int flags)
 static int fallback_main(void *arg)
 {
     (void)arg;
-    fds_at_start = count_fds();
+    fds_at_start = tst_count_fds();
     corio_process *p;
     int status;
     corio_process_opts o = {.stdout_mode = CORIO_STDIO_PIPE};
@@ -600,7 +587,7 @@ static int fallback_main(void *arg)
     CHECK_EQ(corio_process_wait(p, &status), -ETIMEDOUT);
     CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
     CHECK_EQ(corio_process_close(p), 0);
-    CHECK_EQ(count_fds(), fds_at_start);
+    CHECK_EQ(tst_count_fds(), fds_at_start);
     check_no_children();
     return 0;
 }
@@ -716,7 +703,7 @@ TEST_T(process, fault_sweep, 120)
 {
     corio_options o = {.virtual_clock = 1};
     CHECK_EQ(corio_run_ex(&o, sweep_scenario, NULL), 0);
-    int fds0 = count_fds();
+    int fds0 = tst_count_fds();
     long n;
     int failures = 0;
     for (n = 1;; n++) {
@@ -729,7 +716,7 @@ TEST_T(process, fault_sweep, 120)
             break;
         }
         failures += rc < 0;
-        CHECK_EQ(count_fds(), fds0);
+        CHECK_EQ(tst_count_fds(), fds0);
         check_no_children();
         CHECK_EQ(corio_run_ex(&o, sweep_scenario, NULL), 0);
     }
@@ -746,7 +733,7 @@ TEST_T(process, fault_sweep, 120)
 static int comm_and_wait_main(void *arg)
 {
     (void)arg;
-    fds_at_start = count_fds();
+    fds_at_start = tst_count_fds();
     corio_process_opts o = {.stdout_mode = CORIO_STDIO_PIPE};
     corio_process *p;
     CHECK_EQ(corio_process_spawn(&p, (const char *[]){"sleep", "10", NULL}, &o),
@@ -788,7 +775,7 @@ static int comm_and_wait_main(void *arg)
     CHECK_EQ(w.rc, 0);
     CHECK_EQ(w.status, 9);
     CHECK_EQ(corio_process_close(p), 0);
-    CHECK_EQ(count_fds(), fds_at_start);
+    CHECK_EQ(tst_count_fds(), fds_at_start);
     check_no_children();
     return 0;
 }

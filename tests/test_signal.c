@@ -12,19 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int count_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    CHECK(d != NULL);
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1;
-}
-
 static int is_blocked(int sig)
 {
     sigset_t cur;
@@ -48,7 +35,7 @@ static sigset_t set_of(int a, int b)
 static int before_main(void *arg)
 {
     (void)arg;
-    int fds0 = count_fds();
+    int fds0 = tst_count_fds();
     sigset_t s = set_of(SIGUSR1, SIGUSR2);
     corio_signal *w;
     int signo = 0;
@@ -71,7 +58,7 @@ static int before_main(void *arg)
     CHECK_EQ(corio_signal_close(w), 0);
     CHECK_EQ(is_blocked(SIGUSR1), 0);
     CHECK_EQ(is_blocked(SIGUSR2), 0);
-    CHECK_EQ(count_fds(), fds0);
+    CHECK_EQ(tst_count_fds(), fds0);
     return 0;
 }
 

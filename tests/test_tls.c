@@ -1379,19 +1379,6 @@ TEST(tls, close_while_reading)
 
 /* ---- fault sweep ------------------------------------------------------ */
 
-static int count_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    if (!d)
-        return -1;
-    while ((e = readdir(d)))
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
 typedef struct sweep {
     corio_tls_ctx *cctx, *sctx;
 } sweep;
@@ -1474,7 +1461,7 @@ TEST_T(tls, fault_sweep, 120)
     sweep w = {client_ctx(NULL, 0), server_ctx("server", NULL, 0)};
     corio_options o = {.virtual_clock = 1, .threads = 2};
     CHECK_EQ(corio_run_ex(&o, sweep_body, &w), 0);
-    int fds0 = count_fds();
+    int fds0 = tst_count_fds();
     long n;
     int failures = 0;
     for (n = 1;; n++) {
@@ -1487,7 +1474,7 @@ TEST_T(tls, fault_sweep, 120)
             break; /* fewer than n calls: all swept */
         }
         failures += rc < 0;
-        CHECK_EQ(count_fds(), fds0);                   /* nothing leaked */
+        CHECK_EQ(tst_count_fds(), fds0);                   /* nothing leaked */
         CHECK_EQ(corio_run_ex(&o, sweep_body, &w), 0); /* all is well */
     }
     CHECK(n > 20);

@@ -4,6 +4,7 @@
  * With no argument every test runs; -l lists them. */
 #include "tst.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -53,6 +54,19 @@ int tst_run(corio_fn fn, void *arg)
 {
     corio_options o = {.virtual_clock = 1};
     return corio_run_ex(&o, fn, arg);
+}
+
+int tst_count_fds(void)
+{
+    int n = 0;
+    struct dirent *e;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1; /* the DIR's own descriptor */
 }
 
 int tst_slow_env(void)

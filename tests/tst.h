@@ -24,6 +24,8 @@ void tst_fail_eq(const char *file, int line, const char *a, const char *b,
 int tst_run(corio_fn fn, void *arg);
 /* The same with explicit options. */
 int tst_run_ex(const corio_options *o, corio_fn fn, void *arg);
+/* Open descriptors of this process (not counting the one used to look). */
+int tst_count_fds(void);
 /* True when built with a sanitizer or run under qemu: scale tests shrink. */
 int tst_slow_env(void);
 
