@@ -20,6 +20,9 @@ C
 export PKG_CONFIG_PATH="$dir/prefix/lib/pkgconfig"
 cc "$dir/t.c" -o "$dir/t" $(pkg-config --cflags --libs corio) -Wl,-rpath,"$dir/prefix/lib"
 "$dir/t"
-cc "$dir/t.c" -o "$dir/ts" $(pkg-config --cflags corio) "$dir/prefix/lib/libcorio.a" -lpthread
+# Static: the private dependencies (OpenSSL, liburing, libm, pthread) come
+# from pkg-config --static.
+cc "$dir/t.c" -o "$dir/ts" $(pkg-config --cflags corio) "$dir/prefix/lib/libcorio.a" \
+    $(pkg-config --static --libs-only-l corio | sed 's/-lcorio//')
 "$dir/ts"
 echo "install layout ok: $(cd "$dir/prefix" && find . -type f | sort | tr '\n' ' ')"
