@@ -42,8 +42,9 @@ CORIO_API int corio_chan_put(corio_chan *c, void *item);
  * Cancel-safe: yes; on an error no item was removed. */
 CORIO_API int corio_chan_get(corio_chan *c, void **item);
 
-/* Without waiting: 0, -EAGAIN (full / empty) or CORIO_ECLOSED. */
+/* Put without waiting: 0, -EAGAIN (full) or CORIO_ECLOSED.  Any thread. */
 CORIO_API int corio_chan_try_put(corio_chan *c, void *item);
+/* Get without waiting: 0, -EAGAIN (empty) or CORIO_ECLOSED.  Any thread. */
 CORIO_API int corio_chan_try_get(corio_chan *c, void **item);
 
 /* Close c: puts fail with CORIO_ECLOSED, gets drain what is left and then

@@ -84,6 +84,8 @@ CORIO_API int corio_addr_port(const corio_addr *a);
  * An IPv4 peer of a dual-stack IPv6 socket is given as plain IPv4.
  * Returns 0 or a negative errno.  Never suspends. */
 CORIO_API int corio_socket_local(int fd, corio_addr *out);
+/* The peer's address of a connected socket, as corio_socket_local.
+ * Returns 0 or a negative errno (-ENOTCONN).  Never suspends. */
 CORIO_API int corio_socket_peer(int fd, corio_addr *out);
 
 /* ---- Socket options ---------------------------------------------------- */

@@ -99,7 +99,11 @@ CORIO_API pid_t corio_process_pid(const corio_process *p);
  * Writing to a child that exited raises SIGPIPE: see corio/stream.h
  * (corio_process_communicate protects itself). */
 CORIO_API corio_stream *corio_process_stdin(corio_process *p);
+/* The child's stdout as a stream (CORIO_STDIO_PIPE only, else NULL); owned
+ * by p. */
 CORIO_API corio_stream *corio_process_stdout(corio_process *p);
+/* The child's stderr as a stream (CORIO_STDIO_PIPE only, else NULL); owned
+ * by p. */
 CORIO_API corio_stream *corio_process_stderr(corio_process *p);
 
 /* Wait for the child to exit, reap it and store its exit status (above) in
