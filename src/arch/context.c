@@ -192,6 +192,7 @@ void corio__ctx_started(void)
 
 #endif
 
+#if defined(CORIO__UCONTEXT) || defined(CORIO__ASAN) || defined(CORIO__TSAN)
 void corio__ctx_free(corio__ctx *c)
 {
 #ifdef CORIO__TSAN
@@ -202,3 +203,4 @@ void corio__ctx_free(corio__ctx *c)
     (void)c;
 #endif
 }
+#endif

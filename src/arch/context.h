@@ -72,6 +72,10 @@ static inline __attribute__((noreturn)) void corio__ctx_exit(corio__ctx *from,
 static inline void corio__ctx_started(void)
 {
 }
+static inline void corio__ctx_free(corio__ctx *c)
+{
+    (void)c;
+}
 #else
 /* Save the current context in from and resume to.  Returns when something
  * switches back to from. */
@@ -80,8 +84,8 @@ void corio__ctx_switch(corio__ctx *from, corio__ctx *to);
 void corio__ctx_exit(corio__ctx *from, corio__ctx *to) __attribute__((noreturn));
 /* First call in a new context (sanitizer bookkeeping). */
 void corio__ctx_started(void);
-#endif
 /* Release what corio__ctx_make acquired (a TSan fiber). */
 void corio__ctx_free(corio__ctx *c);
+#endif
 
 #endif

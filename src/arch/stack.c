@@ -188,14 +188,6 @@ int corio__stack_alloc_slow(corio__stack_pool *p, size_t size, corio__stack *out
     return 0;
 }
 
-void corio__stack_free(corio__stack *s, void *node)
-{
-    struct corio__free_slot *f = node;
-    f->lo = s->lo;
-    f->guard = s->guard;
-    f->next = s->cls->free;
-    s->cls->free = f;
-}
 
 void corio__stack_each(corio__stack_pool *p,
                        void (*fn)(char *lo, size_t size, void *ctx), void *ctx)

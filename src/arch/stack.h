@@ -101,7 +101,14 @@ static inline int corio__stack_alloc(corio__stack_pool *p, size_t size,
 /* Give a slot back to its class.  The free list's node is written at
  * `node` (inside the slot, 32 bytes, 8-aligned): the caller passes memory it
  * has touched recently, so freeing costs no extra cache miss. */
-void corio__stack_free(corio__stack *s, void *node);
+static inline void corio__stack_free(corio__stack *s, void *node)
+{
+    struct corio__free_slot *f = node;
+    f->lo = s->lo;
+    f->guard = s->guard;
+    f->next = s->cls->free;
+    s->cls->free = f;
+}
 /* Call fn(lo, size, ctx) for every slot ever handed out (freed ones too). */
 void corio__stack_each(corio__stack_pool *p,
                        void (*fn)(char *lo, size_t size, void *ctx), void *ctx);

@@ -30,6 +30,7 @@
  * (global-dynamic) would call __tls_get_addr on every access. */
 #define CORIO__TLS __thread __attribute__((tls_model("initial-exec")))
 #define CORIO__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define CORIO__LIKELY(x) __builtin_expect(!!(x), 1)
 
 typedef struct corio__loop corio__loop;
 typedef struct corio__engine corio__engine;

@@ -177,7 +177,7 @@ static void block(corio__loop *L)
 
 /* The next context to run: a ready task, or the root once no task is left
  * (or the run was abandoned).  May block. */
-static corio_task *pick(corio__loop *L)
+static corio_task *pick_slow(corio__loop *L)
 {
     for (;;) {
         if (!L->nready) {
@@ -194,6 +194,16 @@ static corio_task *pick(corio__loop *L)
         L->pass_left--;
         return dequeue(L);
     }
+}
+
+/* The common case inline: a task is ready and the pass is not over. */
+static inline corio_task *pick(corio__loop *L)
+{
+    if (CORIO__LIKELY(L->nready && L->pass_left)) {
+        L->pass_left--;
+        return dequeue(L);
+    }
+    return pick_slow(L);
 }
 
 /* Stacks guarded by a canary are checked at every suspension, before the

@@ -150,7 +150,8 @@ void corio__task_finish(corio_task *t, int result)
                       corio_task_name(t), t->nscopes);
     /* Also with every scope closed: a task that once nested more than
      * CORIO__INLINE_SCOPES scopes still holds the grown array. */
-    corio__scopes_close(t);
+    if (CORIO__UNLIKELY(t->capscopes > CORIO__INLINE_SCOPES || t->nscopes))
+        corio__scopes_close(t);
     t->result = result;
     t->state = CORIO__DONE;
     L->nalive--;
