@@ -27,54 +27,26 @@
 
 #ifndef CORIO__UCONTEXT
 void corio__switch(void **from_sp, void *to_sp);
-void corio__trampoline(void);
 
-#if defined(__x86_64__)
-/* New tasks start with the MXCSR and x87 control word the thread had when
- * its loop started (read once: fnstcw is slow enough to show in spawn). */
-static __thread __attribute__((tls_model("initial-exec"))) uint64_t fp_control;
+/* New tasks start with the floating-point control state (x86-64: MXCSR
+ * and the x87 control word; aarch64: FPCR) the thread had when its loop
+ * started (read once: fnstcw is slow enough to show in spawn). */
+__thread __attribute__((tls_model("initial-exec"))) uint64_t corio__fp_control;
 
 static void save_fp_control(void)
 {
+#if defined(__x86_64__)
     uint32_t mxcsr;
     uint16_t fpucw;
     __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
     __asm__ volatile("fnstcw %0" : "=m"(fpucw));
-    fp_control = (uint64_t)mxcsr | (uint64_t)fpucw << 32;
-}
+    corio__fp_control = (uint64_t)mxcsr | (uint64_t)fpucw << 32;
 #elif defined(__aarch64__)
-/* New tasks start with the FPCR the thread had when its loop started. */
-static __thread __attribute__((tls_model("initial-exec"))) uint64_t fp_control;
-
-static void save_fp_control(void)
-{
-    __asm__ volatile("mrs %0, fpcr" : "=r"(fp_control));
-}
+    __asm__ volatile("mrs %0, fpcr" : "=r"(corio__fp_control));
 #endif
-
-static void make_frame(corio__ctx *c, void *lo, size_t size,
-                       void (*entry)(void *), void *arg)
-{
-    uintptr_t top = ((uintptr_t)lo + size) & ~(uintptr_t)15;
-#if defined(__x86_64__)
-    uint64_t *f = (uint64_t *)(top - 8 * 8); /* one cache line */
-    f[0] = fp_control;
-    f[1] = f[2] = f[3] = 0;              /* r15 r14 r13 */
-    f[4] = (uint64_t)(uintptr_t)arg;     /* r12 */
-    f[5] = (uint64_t)(uintptr_t)entry;   /* rbx */
-    f[6] = 0;                            /* rbp */
-    f[7] = (uint64_t)(uintptr_t)corio__trampoline;
-#elif defined(__aarch64__)
-    uint64_t *f = (uint64_t *)(top - 16 - 176);
-    memset(f, 0, 176);
-    f[20] = fp_control;                  /* FPCR */
-    f[0] = (uint64_t)(uintptr_t)arg;     /* x19 */
-    f[1] = (uint64_t)(uintptr_t)entry;   /* x20 */
-    f[10] = 0;                           /* x29 */
-    f[11] = (uint64_t)(uintptr_t)corio__trampoline; /* x30 */
-#endif
-    c->sp = f;
 }
+
+#define make_frame corio__ctx_frame /* context.h: inline for every caller */
 #else
 /* ucontext: the ucontext_t and the start record sit at the top of the
  * stack; makecontext passes the record's address as two ints. */
@@ -110,6 +82,7 @@ static void make_frame(corio__ctx *c, void *lo, size_t size,
 }
 #endif
 
+#if defined(CORIO__UCONTEXT) || defined(CORIO__ASAN) || defined(CORIO__TSAN)
 void corio__ctx_make(corio__ctx *c, void *lo, size_t size,
                      void (*entry)(void *), void *arg)
 {
@@ -123,6 +96,7 @@ void corio__ctx_make(corio__ctx *c, void *lo, size_t size,
     c->fiber = __tsan_create_fiber(0);
 #endif
 }
+#endif
 
 void corio__ctx_root(corio__ctx *c)
 {

@@ -49,10 +49,50 @@ typedef struct corio__ctx {
 #endif
 } corio__ctx;
 
+#ifndef CORIO__UCONTEXT
+#include <stdint.h>
+#include <string.h>
+extern __thread __attribute__((tls_model("initial-exec"))) uint64_t corio__fp_control;
+void corio__trampoline(void);
+
+/* The frame corio__switch pops, at the top of [lo, lo + size): see
+ * context.c for the picture. */
+static inline void corio__ctx_frame(corio__ctx *c, void *lo, size_t size,
+                                    void (*entry)(void *), void *arg)
+{
+    uintptr_t top = ((uintptr_t)lo + size) & ~(uintptr_t)15;
+#if defined(__x86_64__)
+    uint64_t *f = (uint64_t *)(top - 8 * 8); /* one cache line */
+    f[0] = corio__fp_control;            /* MXCSR | x87 control word */
+    f[1] = f[2] = f[3] = 0;              /* r15 r14 r13 */
+    f[4] = (uint64_t)(uintptr_t)arg;     /* r12 */
+    f[5] = (uint64_t)(uintptr_t)entry;   /* rbx */
+    f[6] = 0;                            /* rbp */
+    f[7] = (uint64_t)(uintptr_t)corio__trampoline;
+#elif defined(__aarch64__)
+    uint64_t *f = (uint64_t *)(top - 16 - 176);
+    memset(f, 0, 176);
+    f[20] = corio__fp_control;           /* FPCR */
+    f[0] = (uint64_t)(uintptr_t)arg;     /* x19 */
+    f[1] = (uint64_t)(uintptr_t)entry;   /* x20 */
+    f[11] = (uint64_t)(uintptr_t)corio__trampoline; /* x30 */
+#endif
+    c->sp = f;
+}
+#endif
+
+#if !defined(CORIO__UCONTEXT) && !defined(CORIO__ASAN) && !defined(CORIO__TSAN)
 /* Make c start entry(arg) on the stack [lo, lo + size) at the next switch
  * to it.  entry must never return. */
+static inline void corio__ctx_make(corio__ctx *c, void *lo, size_t size,
+                                   void (*entry)(void *), void *arg)
+{
+    corio__ctx_frame(c, lo, size, entry, arg);
+}
+#else
 void corio__ctx_make(corio__ctx *c, void *lo, size_t size,
                      void (*entry)(void *), void *arg);
+#endif
 /* Describe the calling thread's own stack as a context to switch back to. */
 void corio__ctx_root(corio__ctx *c);
 #if !defined(CORIO__UCONTEXT) && !defined(CORIO__ASAN) && !defined(CORIO__TSAN)
