@@ -15,6 +15,10 @@
  *   corio/file.h    files on the file pool, read_all, line iterator
  *   corio/signal.h  signals as something a task waits for
  *   corio/process.h subprocesses: spawn, pipes as streams, wait, kill, communicate
+ *   corio/http.h    HTTP/1.1 parser (zero-copy), chunked decoding, URLs
+ *   corio/http_client.h  the client session: pooled keep-alive connections
+ *   corio/http_server.h  routing server and the in-process test session
+ *   corio/ws.h      WebSocket client and server
  *
  * Start with docs/guide.md; docs/asyncio.md maps asyncio to corio. */
 #ifndef CORIO_H
@@ -35,6 +39,10 @@
 #include "corio/file.h"
 #include "corio/signal.h"
 #include "corio/process.h"
+#include "corio/http.h"
+#include "corio/http_client.h"
+#include "corio/http_server.h"
+#include "corio/ws.h"
 
 #define CORIO_VERSION_MAJOR 0
 #define CORIO_VERSION_MINOR 1

@@ -25,6 +25,22 @@ const char *corio_strerror(int err)
         return "TLS error (corio_tls_error() says which)";
     case CORIO_ECERT:
         return "TLS peer certificate refused (corio_tls_error() says why)";
+    case CORIO_EHTTP:
+        return "malformed or forbidden HTTP message";
+    case CORIO_EURITOOLONG:
+        return "HTTP request line longer than its limit";
+    case CORIO_EHEADERSTOOLARGE:
+        return "HTTP header section larger than its limit";
+    case CORIO_EREDIRECTS:
+        return "too many HTTP redirects";
+    case CORIO_EBODYTOOLARGE:
+        return "HTTP body larger than its limit";
+    case CORIO_EURL:
+        return "not a valid absolute http(s) or ws(s) URL";
+    case CORIO_EWS:
+        return "WebSocket protocol violation by the peer";
+    case CORIO_EJSON:
+        return "body is not valid JSON";
     default:
         break;
     }
