@@ -409,6 +409,58 @@ TEST(stream, argument_checks)
     leak_check();
 }
 
+/* ---- zero-copy reading: peek, fill, consume ----------------------------- */
+
+static int peek_main(void *arg)
+{
+    (void)arg;
+    corio_stream_opts o = {.read_buffer = 8};
+    corio_stream *a, *b;
+    const void *p;
+    size_t n;
+    char buf[8];
+    CHECK_EQ(corio_stream_pair_ex(&a, &b, 0, &o), 0);
+    CHECK_EQ(corio_stream_peek(b, &p, &n), 0);
+    CHECK_EQ(n, 0);
+    CHECK_EQ(corio_stream_write(a, "hello world", 11), 0);
+    CHECK_EQ(corio_stream_flush(a), 0);
+    /* fill adds what the transport gives, up to the 8-byte limit. */
+    size_t total = 0;
+    while (total < 8) {
+        ssize_t got = corio_stream_fill(b);
+        CHECK(got > 0);
+        total += (size_t)got;
+    }
+    CHECK_EQ(corio_stream_fill(b), CORIO_ETOOLONG); /* full: nothing lost */
+    CHECK_EQ(corio_stream_peek(b, &p, &n), 0);
+    CHECK_EQ(n, 8);
+    CHECK(memcmp(p, "hello wo", 8) == 0);
+    CHECK_EQ(corio_stream_consume(b, 9), -EINVAL);
+    CHECK_EQ(corio_stream_consume(b, 6), 0);
+    CHECK_EQ(corio_stream_read(b, buf, 2), 2);
+    CHECK(memcmp(buf, "wo", 2) == 0);
+    CHECK_EQ(corio_stream_shutdown(a), 0);
+    CHECK_EQ(corio_stream_fill(b), 3); /* "rld" */
+    CHECK_EQ(corio_stream_fill(b), 0); /* end of stream, sticky */
+    CHECK_EQ(corio_stream_fill(b), 0);
+    CHECK_EQ(corio_stream_peek(b, &p, &n), 0);
+    CHECK(n == 3 && memcmp(p, "rld", 3) == 0);
+    CHECK_EQ(corio_stream_consume(b, 3), 0);
+    CHECK_EQ(corio_stream_peek(NULL, &p, &n), -EINVAL);
+    CHECK_EQ(corio_stream_fill(NULL), -EINVAL);
+    CHECK_EQ(corio_stream_consume(NULL, 0), -EINVAL);
+    corio_stream_close(a);
+    corio_stream_close(b);
+    return 0;
+}
+
+TEST(stream, peek_fill_consume)
+{
+    snprintf(cfg, sizeof cfg, "peek");
+    CHECK_EQ(tst_run(peek_main, NULL), 0);
+    leak_check();
+}
+
 /* ---- random read forms against random pieces, tiny buffers ------------- */
 
 /* A reader that takes everything with randomly chosen forms and checks each

@@ -143,6 +143,26 @@ CORIO_API ssize_t corio_stream_read_until(corio_stream *s, const void *delim,
  * Cancel-safe: yes; on any error nothing is consumed. */
 CORIO_API ssize_t corio_stream_read_line(corio_stream *s, char *buf, size_t cap);
 
+/* Zero-copy reading, for parsers that work in the stream's own buffer
+ * (the HTTP layer): peek at what is buffered, fill to get more, consume
+ * what was parsed.
+ *
+ * corio_stream_peek: *data and *len are the bytes buffered ahead of the
+ * reader (borrowed: valid until the next call on s).  Returns 0, -EINVAL,
+ * or -EBUSY (a task is inside a reading call).  Never suspends. */
+CORIO_API int corio_stream_peek(corio_stream *s, const void **data, size_t *len);
+
+/* Read once more from the transport into the buffer, taking nothing from
+ * it (then corio_stream_peek shows the longer data).  Returns the count
+ * added (> 0), 0 at end of stream, CORIO_ETOOLONG (read_buffer bytes are
+ * already buffered), or an error (the common ones above).
+ * Cancel-safe: yes; the buffer keeps everything. */
+CORIO_API ssize_t corio_stream_fill(corio_stream *s);
+
+/* Drop the first n buffered bytes.  Returns 0, -EINVAL (n is more than is
+ * buffered), or -EBUSY (a task is inside a reading call).  Never suspends. */
+CORIO_API int corio_stream_consume(corio_stream *s, size_t n);
+
 /* Hand n bytes to the stream: append them to the write buffer, flushing it
  * first if they would pass its limit.  A write that fits never suspends
  * (and succeeds even in a cancelled task); data reaches the peer on flush,

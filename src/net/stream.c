@@ -146,15 +146,21 @@ static inline size_t ravail(const corio_stream *s)
     return s->rhi - s->rlo;
 }
 
+/* Forget the first n buffered bytes.  Cannot fail. */
+static void drop(corio_stream *s, size_t n)
+{
+    s->rlo += n;
+    if (s->rlo == s->rhi)
+        s->rlo = s->rhi = 0;
+}
+
 /* Give the first n buffered bytes to the caller.  Cannot fail. */
 static void take(corio_stream *s, void *buf, size_t n)
 {
     if (!n)
         return;
     memcpy(buf, s->rbuf + s->rlo, n);
-    s->rlo += n;
-    if (s->rlo == s->rhi)
-        s->rlo = s->rhi = 0;
+    drop(s, n);
 }
 
 /* Read once from the transport into the buffer, first making room for
@@ -311,6 +317,34 @@ ssize_t corio_stream_read_line(corio_stream *s, char *buf, size_t cap)
     if (rc >= 0)
         buf[rc] = '\0';
     return leave(s, &s->reader, rc);
+}
+
+int corio_stream_peek(corio_stream *s, const void **data, size_t *len)
+{
+    if (!s || !data || !len)
+        return -EINVAL;
+    if (s->reader)
+        return -EBUSY;
+    *data = s->rbuf + s->rlo;
+    *len = ravail(s);
+    return 0;
+}
+
+ssize_t corio_stream_fill(corio_stream *s)
+{
+    ENTER_READ(s);
+    ssize_t rc = s->reof ? 0 : refill(s, ravail(s) + 1);
+    return leave(s, &s->reader, rc);
+}
+
+int corio_stream_consume(corio_stream *s, size_t n)
+{
+    if (!s || n > ravail(s))
+        return -EINVAL;
+    if (s->reader)
+        return -EBUSY;
+    drop(s, n);
+    return 0;
 }
 
 /* ---- the write buffer --------------------------------------------------- */

@@ -1,0 +1,59 @@
+/* http/msg.h — reading and writing HTTP/1.1 messages on a corio_stream:
+ * the part the client (http/client*.c), the server (http/server*.c) and
+ * WebSocket (http/ws.c) share.  Implemented in http/msg.c.
+ *
+ * Heads are parsed in place in the stream's read buffer (corio_stream_peek /
+ * fill / consume): no copy until the caller keeps what it needs.  The read
+ * buffer's limit (corio_stream_opts.read_buffer) must be at least the head
+ * limit, or a head that fits the limit could still not fit the buffer. */
+#ifndef CORIO_HTTP_MSG_H
+#define CORIO_HTTP_MSG_H
+
+#include <corio.h>
+#include <stdbool.h>
+
+/* Read a head from s into h (h->headers / max_headers set by the caller).
+ * The views in h point into the stream's buffer and stay valid until the
+ * caller's next call on s; the caller copies what it keeps, then calls
+ * corio_stream_consume(s, returned length).  Returns the head's length, or:
+ *   0               the stream ended cleanly before any byte of a head.
+ *   CORIO_EOF       the stream ended inside a head.
+ *   parser errors   CORIO_EHTTP, CORIO_EURITOOLONG, CORIO_EHEADERSTOOLARGE.
+ *   stream errors   (-ECANCELED, -ETIMEDOUT, -ECONNRESET, ...).
+ * Blank lines before a request head are skipped (RFC 9112 §2.2). */
+ssize_t corio__http_read_head(corio_stream *s, corio_http_head *h,
+                              bool is_request, const corio_http_limits *lim);
+
+/* A message body being read from a stream. */
+typedef struct corio__http_body {
+    corio_stream *s;
+    int kind;              /* CORIO_HTTP_BODY_* */
+    uint64_t left;         /* BODY_LENGTH: bytes still to read */
+    corio_http_chunked ch; /* BODY_CHUNKED: decoder state */
+    bool done;             /* the end of the body was reached */
+} corio__http_body;
+
+/* Start reading a body of kind (CORIO_HTTP_BODY_*) and, for BODY_LENGTH,
+ * length bytes, from s (after the head was consumed). */
+void corio__http_body_init(corio__http_body *b, corio_stream *s, int kind,
+                           int64_t length);
+
+/* Read up to n decoded body bytes.  Returns the count, 0 at the end of the
+ * body (the stream then stands at the next message), CORIO_EOF (the stream
+ * ended early; for BODY_EOF the end of the stream is the end of the body),
+ * CORIO_EHTTP (bad chunk framing), or a stream error. */
+ssize_t corio__http_body_read(corio__http_body *b, void *buf, size_t n);
+
+/* Read and drop the rest of the body, at most max bytes of it.  Returns 0
+ * at the end of the body, CORIO_EBODYTOOLARGE (more than max left), or an
+ * error of corio__http_body_read. */
+int corio__http_body_skip(corio__http_body *b, uint64_t max);
+
+/* Write one chunk of a chunked body (n == 0 writes the last chunk and the
+ * empty trailer).  Buffered: flush after.  Returns 0 or a write error. */
+int corio__http_write_chunk(corio_stream *s, const void *p, size_t n);
+
+/* Case-insensitive comparison of a view with a C string. */
+bool corio__http_str_eq(corio_http_str v, const char *s);
+
+#endif
