@@ -31,6 +31,7 @@ bench: deps
 	@cmake --build build-bench -j $(JOBS)
 	@bench/run.sh build-bench
 	@bench/echo/run.sh build-bench
+	@bench/http/run.sh build-bench
 
 install: all
 	@cmake --install $(BUILD) --prefix $(PREFIX)

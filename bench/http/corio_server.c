@@ -1,0 +1,46 @@
+/* corio HTTP server for bench/http: GET / answers "Hello, World!" as
+ * text/plain, keep-alive — the same app as every peer.
+ *
+ *   corio_server PORT */
+#include <corio.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static int hello(corio_http_req *req, void *arg)
+{
+    (void)arg;
+    return corio_http_reply(req, 200, "text/plain", "Hello, World!", 13);
+}
+
+static int serve(void *arg)
+{
+    int port = *(int *)arg;
+    corio_http_router *r;
+    corio_listener *l;
+    corio_listen_opts lo = {.backlog = 4096};
+    int rc = corio_http_router_new(&r);
+    if (rc == 0)
+        rc = corio_http_router_add(r, "GET", "/", hello, NULL);
+    if (rc == 0)
+        rc = corio_tcp_listen(&l, "127.0.0.1", port, &lo);
+    if (rc < 0) {
+        fprintf(stderr, "corio_server: %s\n", corio_strerror(rc));
+        return rc;
+    }
+    rc = corio_http_serve(l, r, NULL);
+    corio_listener_close(l);
+    corio_http_router_free(r);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: corio_server PORT\n");
+        return 2;
+    }
+    int port = atoi(argv[1]);
+    signal(SIGPIPE, SIG_IGN);
+    return corio_run(serve, &port) < 0;
+}
