@@ -1,0 +1,419 @@
+/* test_fetch_tool.c — the pure parts of corio-fetch (tools/corio-fetch):
+ * the command line, URL lists, error kinds and retry classification, the
+ * backoff schedule and Retry-After, exact percentiles and statistics, the
+ * JSON lines and the progress line. */
+#include "tst.h"
+
+#include "../tools/corio-fetch/fetch.h"
+
+#include <corio/net.h>
+#include <corio/tls.h>
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+
+/* Parse a command line given as a NULL-terminated list. */
+static int parse(struct fetch_opts *o, char *err, const char **args)
+{
+    static char *argv[64];
+    int argc = 0;
+    argv[argc++] = (char *)"corio-fetch";
+    for (; *args; args++)
+        argv[argc++] = (char *)*args;
+    argv[argc] = NULL;
+    return fetch_args_parse(o, argc, argv, err, 200);
+}
+
+TEST(fetch_tool, args_defaults_and_urls)
+{
+    struct fetch_opts o;
+    char err[200];
+    CHECK_EQ(parse(&o, err, (const char *[]){"http://a/", "http://b/", NULL}),
+             0);
+    CHECK_EQ(o.concurrency, 10);
+    CHECK_EQ(o.timeout_ns, 30 * CORIO_SECOND);
+    CHECK_EQ(o.retries, 0);
+    CHECK(o.rate == 0);
+    CHECK_EQ(o.nurls, 2);
+    CHECK(strcmp(o.urls[0], "http://a/") == 0);
+    CHECK(strcmp(o.urls[1], "http://b/") == 0);
+    CHECK(!o.json && !o.quiet && !o.demo && !o.input);
+}
+
+TEST(fetch_tool, args_options)
+{
+    struct fetch_opts o;
+    char err[200];
+    CHECK_EQ(parse(&o, err,
+                   (const char *[]){"-c", "7", "http://a/", "--rate", "250/s",
+                                    "--timeout=1.5", "--retries", "3", "--json",
+                                    "-q", "http://b/", "-i", "list.txt", "--",
+                                    "-weird", NULL}),
+             0);
+    CHECK_EQ(o.concurrency, 7);
+    CHECK(o.rate == 250);
+    CHECK_EQ(o.timeout_ns, 1500 * CORIO_MS);
+    CHECK_EQ(o.retries, 3);
+    CHECK(o.json && o.quiet);
+    CHECK(strcmp(o.input, "list.txt") == 0);
+    /* URLs between options are all kept, in order, and "--" ends options. */
+    CHECK_EQ(o.nurls, 3);
+    CHECK(strcmp(o.urls[0], "http://a/") == 0);
+    CHECK(strcmp(o.urls[1], "http://b/") == 0);
+    CHECK(strcmp(o.urls[2], "-weird") == 0);
+    /* A rate without "/s" is the same thing. */
+    CHECK_EQ(parse(&o, err, (const char *[]){"--rate=40", "x", NULL}), 0);
+    CHECK(o.rate == 40);
+}
+
+TEST(fetch_tool, args_demo_defaults)
+{
+    struct fetch_opts o;
+    char err[200];
+    CHECK_EQ(parse(&o, err, (const char *[]){"--demo", NULL}), 0);
+    CHECK(o.demo);
+    CHECK_EQ(o.demo_count, 1000);
+    CHECK_EQ(o.concurrency, 50);
+    CHECK(o.rate == 2000);
+    CHECK_EQ(o.timeout_ns, 2 * CORIO_SECOND);
+    CHECK_EQ(o.retries, 2);
+    /* A count after --demo, and given options win over the demo's. */
+    CHECK_EQ(parse(&o, err,
+                   (const char *[]){"--demo", "200", "-c", "5", "--retries",
+                                    "0", NULL}),
+             0);
+    CHECK_EQ(o.demo_count, 200);
+    CHECK_EQ(o.concurrency, 5);
+    CHECK_EQ(o.retries, 0);
+    CHECK(o.rate == 2000);
+    CHECK_EQ(o.nurls, 0);
+}
+
+TEST(fetch_tool, args_errors)
+{
+    static const char *bad[][4] = {
+        {"-c", "0", NULL},
+        {"-c", "x", NULL},
+        {"-c", NULL},
+        {"--rate", "0/s", NULL},
+        {"--rate", "5/min", NULL},
+        {"--timeout", "-1", NULL},
+        {"--timeout", "nan", NULL},
+        {"--retries", "101", NULL},
+        {"--bogus", NULL},
+        {"--demo", "http://x/", NULL},
+        {"--demo=0", NULL},
+        {"-i", NULL},
+    };
+    struct fetch_opts o;
+    char err[200];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = 0;
+        CHECK_EQ(parse(&o, err, bad[i]), -EINVAL);
+        CHECK(err[0] != 0); /* a message for the user */
+    }
+    CHECK_EQ(parse(&o, err, (const char *[]){"--help", NULL}), FETCH_ARGS_HELP);
+    CHECK_EQ(parse(&o, err, (const char *[]){"x", "-h", NULL}),
+             FETCH_ARGS_HELP);
+}
+
+TEST(fetch_tool, urls_read_skips_blanks_and_comments)
+{
+    static const char text[] = "http://a/\n"
+                               "\n"
+                               "   # a comment\n"
+                               "#another\n"
+                               "  http://b/x?y=1  \r\n"
+                               "\t\n"
+                               "http://c/"; /* no final newline */
+    FILE *in = fmemopen((void *)text, sizeof text - 1, "r");
+    struct fetch_urls l = {0};
+    CHECK(in != NULL);
+    CHECK_EQ(fetch_urls_add(&l, "http://first/"), 0);
+    CHECK_EQ(fetch_urls_read(&l, in), 3);
+    fclose(in);
+    CHECK_EQ(l.n, 4);
+    CHECK(strcmp(l.v[0], "http://first/") == 0);
+    CHECK(strcmp(l.v[1], "http://a/") == 0);
+    CHECK(strcmp(l.v[2], "http://b/x?y=1") == 0);
+    CHECK(strcmp(l.v[3], "http://c/") == 0);
+    fetch_urls_free(&l);
+    CHECK_EQ(l.n, 0);
+}
+
+TEST(fetch_tool, error_kinds)
+{
+    CHECK_EQ(fetch_error_kind(0), FETCH_OK);
+    CHECK_EQ(fetch_error_kind(-ETIMEDOUT), FETCH_TIMEOUT);
+    CHECK_EQ(fetch_error_kind(-ECONNREFUSED), FETCH_REFUSED);
+    CHECK_EQ(fetch_error_kind(-ECONNRESET), FETCH_CONNECT);
+    CHECK_EQ(fetch_error_kind(-ENETUNREACH), FETCH_CONNECT);
+    CHECK_EQ(fetch_error_kind(CORIO_ENOHOST), FETCH_DNS);
+    CHECK_EQ(fetch_error_kind(CORIO_EDNS), FETCH_DNS);
+    CHECK_EQ(fetch_error_kind(CORIO_ETLS), FETCH_TLS);
+    CHECK_EQ(fetch_error_kind(CORIO_ECERT), FETCH_TLS);
+    CHECK_EQ(fetch_error_kind(CORIO_EHTTP), FETCH_PROTOCOL);
+    CHECK_EQ(fetch_error_kind(CORIO_EOF), FETCH_PROTOCOL);
+    CHECK_EQ(fetch_error_kind(CORIO_EREDIRECTS), FETCH_REDIRECTS);
+    CHECK_EQ(fetch_error_kind(CORIO_EURL), FETCH_URL);
+    CHECK_EQ(fetch_error_kind(-ENOMEM), FETCH_OTHER);
+    CHECK(strcmp(fetch_kind_name(FETCH_TIMEOUT), "timeout") == 0);
+    CHECK(strcmp(fetch_kind_name(FETCH_DNS), "dns") == 0);
+    /* Every kind has a name of its own. */
+    for (int a = 0; a < FETCH_NKINDS; a++)
+        for (int b = a + 1; b < FETCH_NKINDS; b++)
+            CHECK(strcmp(fetch_kind_name(a), fetch_kind_name(b)) != 0);
+}
+
+TEST(fetch_tool, retryable)
+{
+    /* Statuses: only overload and gateway trouble. */
+    CHECK(fetch_retryable(0, 429));
+    CHECK(fetch_retryable(0, 502));
+    CHECK(fetch_retryable(0, 503));
+    CHECK(fetch_retryable(0, 504));
+    CHECK(!fetch_retryable(0, 200));
+    CHECK(!fetch_retryable(0, 301));
+    CHECK(!fetch_retryable(0, 404));
+    CHECK(!fetch_retryable(0, 500));
+    CHECK(!fetch_retryable(0, 501));
+    /* Errors: transient ones only. */
+    CHECK(fetch_retryable(-ETIMEDOUT, 0));
+    CHECK(fetch_retryable(-ECONNREFUSED, 0));
+    CHECK(fetch_retryable(-ECONNRESET, 0));
+    CHECK(fetch_retryable(CORIO_EDNS, 0));
+    CHECK(fetch_retryable(CORIO_EOF, 0));
+    CHECK(!fetch_retryable(CORIO_ENOHOST, 0));
+    CHECK(!fetch_retryable(CORIO_ECERT, 0));
+    CHECK(!fetch_retryable(CORIO_EHTTP, 0));
+    CHECK(!fetch_retryable(CORIO_EURL, 0));
+    CHECK(!fetch_retryable(CORIO_EREDIRECTS, 0));
+    CHECK(!fetch_retryable(-ECANCELED, 0));
+    CHECK(!fetch_retryable(-ENOMEM, 0));
+}
+
+TEST(fetch_tool, backoff_schedule)
+{
+    int64_t base = 100 * CORIO_MS, cap = 5 * CORIO_SECOND;
+    /* Jitter 0: the lower edge, half the exponential step. */
+    CHECK_EQ(fetch_backoff_ns(1, base, cap, 0), 50 * CORIO_MS);
+    CHECK_EQ(fetch_backoff_ns(2, base, cap, 0), 100 * CORIO_MS);
+    CHECK_EQ(fetch_backoff_ns(3, base, cap, 0), 200 * CORIO_MS);
+    CHECK_EQ(fetch_backoff_ns(6, base, cap, 0), 1600 * CORIO_MS);
+    /* Capped from retry 7 on (6.4 s > 5 s), also for absurd retry counts. */
+    CHECK_EQ(fetch_backoff_ns(7, base, cap, 0), 2500 * CORIO_MS);
+    CHECK_EQ(fetch_backoff_ns(1000, base, cap, 0), 2500 * CORIO_MS);
+    /* Jitter spreads over [d/2, d). */
+    CHECK_EQ(fetch_backoff_ns(3, base, cap, 0.5), 300 * CORIO_MS);
+    int64_t hi = fetch_backoff_ns(3, base, cap, 0.9999);
+    CHECK(hi >= 399 * CORIO_MS && hi < 400 * CORIO_MS);
+    CHECK_EQ(fetch_backoff_ns(3, base, cap, 7.0),
+             fetch_backoff_ns(3, base, cap, 0.999999));
+    /* Monotonic in the retry number at a fixed jitter. */
+    for (int r = 1; r < 20; r++)
+        CHECK(fetch_backoff_ns(r, base, cap, 0.3) <=
+              fetch_backoff_ns(r + 1, base, cap, 0.3));
+}
+
+TEST(fetch_tool, retry_after)
+{
+    int64_t cap = 60 * CORIO_SECOND;
+    CHECK_EQ(fetch_retry_after_ns("1", cap), CORIO_SECOND);
+    CHECK_EQ(fetch_retry_after_ns(" 120 ", 1000 * CORIO_SECOND),
+             120 * CORIO_SECOND);
+    CHECK_EQ(fetch_retry_after_ns("0", cap), 0);
+    CHECK_EQ(fetch_retry_after_ns("120", cap), cap);
+    CHECK_EQ(fetch_retry_after_ns("99999999999999999999999", cap), cap);
+    CHECK_EQ(fetch_retry_after_ns(NULL, cap), -1);
+    CHECK_EQ(fetch_retry_after_ns("", cap), -1);
+    CHECK_EQ(fetch_retry_after_ns("-1", cap), -1);
+    CHECK_EQ(fetch_retry_after_ns("1.5", cap), -1);
+    CHECK_EQ(fetch_retry_after_ns("Wed, 21 Oct 2015 07:28:00 GMT", cap), -1);
+}
+
+TEST(fetch_tool, percentiles_exact)
+{
+    int64_t v[100];
+    for (int i = 0; i < 100; i++)
+        v[i] = i + 1; /* 1..100 */
+    CHECK_EQ(fetch_percentile(v, 100, 50), 50);
+    CHECK_EQ(fetch_percentile(v, 100, 90), 90);
+    CHECK_EQ(fetch_percentile(v, 100, 99), 99);
+    CHECK_EQ(fetch_percentile(v, 100, 100), 100);
+    CHECK_EQ(fetch_percentile(v, 100, 0), 1);
+    CHECK_EQ(fetch_percentile(v, 0, 50), 0);
+    /* Nearest rank on a small set: p50 of 4 values is the 2nd. */
+    int64_t w[] = {10, 20, 30, 40};
+    CHECK_EQ(fetch_percentile(w, 4, 50), 20);
+    CHECK_EQ(fetch_percentile(w, 4, 51), 30);
+    CHECK_EQ(fetch_percentile(w, 4, 99), 40);
+    int64_t one[] = {7};
+    CHECK_EQ(fetch_percentile(one, 1, 99), 7);
+}
+
+TEST(fetch_tool, stats_count_and_summary)
+{
+    struct fetch_stats s;
+    struct fetch_result r[] = {
+        {.url = "u0",
+         .status = 200,
+         .bytes = 100,
+         .ns = 3 * CORIO_MS,
+         .attempts = 1},
+        {.url = "u1",
+         .status = 200,
+         .bytes = 50,
+         .ns = 1 * CORIO_MS,
+         .attempts = 1},
+        {.url = "u2",
+         .status = 302,
+         .bytes = 0,
+         .ns = 2 * CORIO_MS,
+         .attempts = 1},
+        {.url = "u3",
+         .status = 404,
+         .bytes = 10,
+         .ns = 5 * CORIO_MS,
+         .attempts = 1},
+        {.url = "u4",
+         .status = 503,
+         .bytes = 10,
+         .ns = 9 * CORIO_MS,
+         .attempts = 3},
+        {.url = "u5", .err = -ETIMEDOUT, .ns = 2000 * CORIO_MS, .attempts = 3},
+        {.url = "u6", .err = -ECONNREFUSED, .ns = 4 * CORIO_MS, .attempts = 3},
+    };
+    CHECK_EQ(fetch_stats_init(&s, 7, 0), 0);
+    for (size_t i = 0; i < 7; i++)
+        fetch_stats_add(&s, &r[i]);
+    CHECK_EQ(s.done, 7);
+    CHECK_EQ(s.failed, 4);
+    CHECK_EQ(s.errors, 2);
+    CHECK_EQ(s.attempts, 13);
+    CHECK_EQ(s.bytes, 170);
+    CHECK_EQ(s.status_class[2], 2);
+    CHECK_EQ(s.status_class[3], 1);
+    CHECK_EQ(s.status_class[4], 1);
+    CHECK_EQ(s.status_class[5], 1);
+    CHECK_EQ(s.status_code[200], 2);
+    CHECK_EQ(s.status_code[503], 1);
+    CHECK_EQ(s.kind[FETCH_OK], 5);
+    CHECK_EQ(s.kind[FETCH_TIMEOUT], 1);
+    CHECK_EQ(s.kind[FETCH_REFUSED], 1);
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    CHECK(out != NULL);
+    fetch_stats_print(&s, out, 2 * CORIO_SECOND);
+    fclose(out);
+    CHECK(strstr(text, "7 of 7 URLs in 2.00 s, 3.5 requests/s, 13 attempts"));
+    CHECK(strstr(text, "2xx 2  3xx 1  4xx 1  5xx 1"));
+    CHECK(strstr(text, "200 x2, 302 x1, 404 x1, 503 x1"));
+    CHECK(strstr(text, "errors  2 (timeout 1, refused 1)"));
+    CHECK(strstr(text, "170 B"));
+    /* Latencies sorted: 1 2 3 4 5 9 2000 ms. */
+    CHECK(strstr(text, "p50 4.00 ms  p90 2000 ms  p99 2000 ms  max 2000 ms"));
+    CHECK(strstr(text, "failed  4 of 7"));
+    free(text);
+    fetch_stats_destroy(&s);
+}
+
+TEST(fetch_tool, json_lines)
+{
+    struct fetch_result ok = {.url = "http://h/\"q\"",
+                              .status = 200,
+                              .bytes = 1234,
+                              .ns = 1500 * CORIO_US,
+                              .attempts = 2};
+    struct fetch_result bad = {.url = "http://h/hang",
+                               .err = -ETIMEDOUT,
+                               .ns = 2 * CORIO_SECOND,
+                               .attempts = 3};
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    CHECK_EQ(fetch_report_json(out, &ok), 0);
+    CHECK_EQ(fetch_report_json(out, &bad), 0);
+    fclose(out);
+
+    /* Two lines, each a JSON object that parses back to what was put in. */
+    char *nl = strchr(text, '\n');
+    CHECK(nl != NULL && nl[1] != 0 && text[len - 1] == '\n');
+    json_error_t e;
+    json_t *a = json_loadb(text, (size_t)(nl - text), 0, &e);
+    json_t *b = json_loads(nl + 1, JSON_DISABLE_EOF_CHECK, &e);
+    CHECK(a && b);
+    CHECK(strcmp(json_string_value(json_object_get(a, "url")),
+                 "http://h/\"q\"") == 0);
+    CHECK_EQ(json_integer_value(json_object_get(a, "status")), 200);
+    CHECK_EQ(json_integer_value(json_object_get(a, "bytes")), 1234);
+    CHECK(json_real_value(json_object_get(a, "ms")) == 1.5);
+    CHECK_EQ(json_integer_value(json_object_get(a, "attempts")), 2);
+    CHECK(json_is_null(json_object_get(a, "error")));
+    CHECK(json_is_null(json_object_get(b, "status")));
+    json_t *err = json_object_get(b, "error");
+    CHECK(strcmp(json_string_value(json_object_get(err, "kind")), "timeout") ==
+          0);
+    CHECK(strcmp(json_string_value(json_object_get(err, "message")),
+                 corio_strerror(-ETIMEDOUT)) == 0);
+    CHECK_EQ(json_integer_value(json_object_get(b, "attempts")), 3);
+    json_decref(a);
+    json_decref(b);
+    free(text);
+}
+
+TEST(fetch_tool, progress_line)
+{
+    struct fetch_stats s;
+    char buf[200];
+    CHECK_EQ(fetch_stats_init(&s, 1000, 0), 0);
+    s.done = 500;
+    s.failed = 3;
+    int n = fetch_progress_format(buf, sizeof buf, &s, 2 * CORIO_SECOND, 1, 10);
+    CHECK_EQ(n, (int)strlen(buf));
+    CHECK(strcmp(buf, "[#####.....] 500/1000  50% 250 req/s 3 failed") == 0);
+    fetch_progress_format(buf, sizeof buf, &s, 2 * CORIO_SECOND, 0, 10);
+    CHECK(strcmp(buf, "500/1000 done, 250 req/s, 3 failed") == 0);
+    s.done = 1000;
+    fetch_progress_format(buf, sizeof buf, &s, 4 * CORIO_SECOND, 1, 4);
+    CHECK(strcmp(buf, "[####] 1000/1000 100% 250 req/s 3 failed") == 0);
+    /* Truncated to the buffer, and the length says so. */
+    n = fetch_progress_format(buf, 8, &s, 4 * CORIO_SECOND, 1, 4);
+    CHECK_EQ(n, 7);
+    CHECK(strcmp(buf, "[####] ") == 0);
+    fetch_stats_destroy(&s);
+}
+
+/* The display task on a pipe (not a terminal): plain lines, one a second
+ * on the virtual clock, only when something changed, and a last line at
+ * the stop. */
+static int progress_body(void *arg)
+{
+    (void)arg;
+    struct fetch_stats s;
+    struct fetch_progress p;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    CHECK_EQ(fetch_stats_init(&s, 10, corio_now()), 0);
+    CHECK_EQ(fetch_progress_start(&p, &s, out), 0);
+    CHECK(!p.tty);
+    corio_sleep(CORIO_SECOND / 2);
+    s.done = 4;
+    corio_sleep(3 * CORIO_SECOND); /* one change: one more line, not three */
+    s.done = 10;
+    fetch_progress_stop(&p);
+    fclose(out);
+    CHECK(strcmp(text, "progress: 0/10 done, 0 req/s, 0 failed\n"
+                       "progress: 4/10 done, 4 req/s, 0 failed\n"
+                       "progress: 10/10 done, 3 req/s, 0 failed\n") == 0);
+    free(text);
+    fetch_stats_destroy(&s);
+    return 0;
+}
+
+TEST(fetch_tool, progress_task_plain_lines)
+{
+    CHECK_EQ(tst_run(progress_body, NULL), 0);
+}

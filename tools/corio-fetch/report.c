@@ -1,0 +1,43 @@
+/* report.c — --json output: one JSON object per URL on its own line
+ * (JSON Lines), built with jansson so URLs and messages are escaped
+ * correctly whatever they hold. */
+#include "fetch.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+
+int fetch_report_json(FILE *out, const struct fetch_result *r)
+{
+    json_t *o = json_object();
+    if (!o)
+        return -ENOMEM;
+    int bad = 0;
+    bad |= json_object_set_new(o, "url", json_string(r->url ? r->url : ""));
+    bad |= json_object_set_new(
+        o, "status", r->status > 0 ? json_integer(r->status) : json_null());
+    bad |= json_object_set_new(o, "bytes", json_integer((json_int_t)r->bytes));
+    bad |= json_object_set_new(o, "ms", json_real((double)r->ns / CORIO_MS));
+    bad |= json_object_set_new(o, "attempts", json_integer(r->attempts));
+    if (r->err < 0) {
+        json_t *e = json_pack("{s:s, s:s}", "kind",
+                              fetch_kind_name(fetch_error_kind(r->err)),
+                              "message", corio_strerror(r->err));
+        bad |= json_object_set_new(o, "error", e);
+    } else {
+        bad |= json_object_set_new(o, "error", json_null());
+    }
+    if (bad) {
+        json_decref(o);
+        return -ENOMEM;
+    }
+    /* One line, keys in the order above. */
+    char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                   JSON_REAL_PRECISION(6));
+    json_decref(o);
+    if (!line)
+        return -ENOMEM;
+    int rc = fprintf(out, "%s\n", line) < 0 ? -EIO : 0;
+    free(line);
+    return rc;
+}
