@@ -325,7 +325,8 @@ int corio_stream_peek(corio_stream *s, const void **data, size_t *len)
         return -EINVAL;
     if (s->reader)
         return -EBUSY;
-    *data = s->rbuf + s->rlo;
+    /* Before the first read there is no buffer (and NULL + 0 is undefined). */
+    *data = s->rbuf ? s->rbuf + s->rlo : (const unsigned char *)"";
     *len = ravail(s);
     return 0;
 }
