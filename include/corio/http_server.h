@@ -75,7 +75,9 @@ CORIO_API int corio_http_router_add(corio_http_router *r, const char *method,
 /* Server options; zero fields take the defaults.
  *   stop, grace_ns, max_connections   passed to corio_serve (corio/net.h).
  *   header_timeout_ns  the whole request head must arrive within this,
- *                      counted from its first byte (default 10 s) -> 408.
+ *                      counted from its first byte (default 10 s) -> 408;
+ *                      a new connection that sends nothing for this long
+ *                      is closed quietly.
  *   idle_timeout_ns    keep-alive: wait this long for the next request's
  *                      first byte, then close quietly (default 60 s).
  *   body_timeout_ns    the longest wait for more bytes of a request body
@@ -83,8 +85,10 @@ CORIO_API int corio_http_router_add(corio_http_router *r, const char *method,
  *   max_body           bytes of a request body (default 1 MiB) -> 413.
  *   max_headers        fields of a request head (default 100) -> 431.
  *   limits             head limits (corio/http.h) -> 414 / 431.
- *   max_requests       requests per connection (default: no limit).
- *   stream             buffer limits of accepted streams. */
+ *   max_requests       requests per connection (default: no limit); the
+ *                      last response says "Connection: close".
+ * Buffer limits of accepted streams are the listener's
+ * (corio_listen_opts.stream); the read buffer must hold a whole head. */
 typedef struct corio_http_server_opts {
     corio_event *stop;
     int64_t grace_ns;
@@ -104,10 +108,19 @@ typedef struct corio_http_server_opts {
 CORIO_API int corio_http_serve(corio_listener *l, corio_http_router *r,
                                const corio_http_server_opts *o);
 
+/* corio_http_serve_conn's return when a handler took the connection with
+ * corio_http_req_detach: the stream is the handler's now. */
+#define CORIO_HTTP_DETACHED 1
+
 /* Serve the requests arriving on one connection until it closes, a
  * keep-alive timeout, an error, or o->max_requests.  conn stays the
- * caller's (not closed).  Returns 0 when the peer closed or the connection
- * was done, or the error that ended it.  Cancel-safe: yes. */
+ * caller's (not closed).  Responses are flushed when the handler returns
+ * (once per batch when requests arrive pipelined), by
+ * corio_http_reply_end, and at once for a 1xx reply.  Once o->stop is set
+ * no new request is started.  Returns 0 when the peer closed or the
+ * connection was done, CORIO_HTTP_DETACHED (the caller must then leave
+ * conn alone: the handler that detached it closes it), or the error that
+ * ended it.  Cancel-safe: yes. */
 CORIO_API int corio_http_serve_conn(corio_stream *conn, corio_http_router *r,
                                     const corio_http_server_opts *o);
 
@@ -147,8 +160,9 @@ CORIO_API int64_t corio_http_req_content_length(const corio_http_req *req);
  * Cancel-safe: no (the connection is closed after the handler). */
 CORIO_API ssize_t corio_http_req_read(corio_http_req *req, void *buf, size_t n);
 
-/* Read the whole body (at most max_body): *body (owned by req, followed by
- * a NUL byte) and *len.  Errors as corio_http_req_read. */
+/* Read the whole body (at most max_body) — what corio_http_req_read has
+ * not taken yet: *body (owned by req, followed by a NUL byte) and *len.
+ * Calling it again returns the same bytes.  Errors as corio_http_req_read. */
 CORIO_API int corio_http_req_body(corio_http_req *req, const void **body,
                                   size_t *len);
 
@@ -185,10 +199,13 @@ CORIO_API int corio_http_reply_write(corio_http_req *req, const void *buf,
 CORIO_API int corio_http_reply_end(corio_http_req *req);
 
 /* Take the connection from the server after a reply (for a protocol
- * upgrade such as WebSocket): returns the stream — bytes the client sent
- * after the request head are still in it — and the server will neither
- * read nor close it again; the caller closes it.  NULL if the request has a
- * body not read to the end.  Never suspends. */
+ * upgrade such as WebSocket; a 1xx reply is flushed at once): returns the
+ * stream — bytes the client sent after the request head are still in it —
+ * and the server will neither read, write nor close it again; the caller
+ * closes it (under corio_http_serve too, even after the handler returned;
+ * corio_http_serve_conn returns CORIO_HTTP_DETACHED).  NULL if the request
+ * has a body not read to the end, or was detached already.  Never
+ * suspends. */
 CORIO_API corio_stream *corio_http_req_detach(corio_http_req *req);
 
 /* ---- In-process testing ---------------------------------------------------- */

@@ -59,4 +59,10 @@ int corio__listener_new(corio_listener **out, int fd, const corio_listen_opts *o
 /* listener.c: accept one connection as a descriptor. */
 int corio__listener_accept_fd(corio_listener *l, int *fd, corio_addr *peer);
 
+/* serve.c: corio_serve, where with fn_keeps a connection whose fn returns
+ * 1 is not closed: fn took its stream (the HTTP server's
+ * corio_http_req_detach). */
+int corio__serve(corio_listener *l, corio_serve_fn fn, void *arg,
+                 const corio_serve_opts *o, bool fn_keeps);
+
 #endif

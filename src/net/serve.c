@@ -47,6 +47,7 @@ struct server {
     corio_event idle;  /* no connection running */
     corio_event slot;  /* below max_connections again */
     size_t live, max;
+    bool fn_keeps; /* fn returning 1 keeps its stream (corio__serve) */
     conn *conns;
     int accept_err;
 };
@@ -72,7 +73,8 @@ static int conn_main(void *arg)
 {
     conn *c = arg;
     server *sv = c->sv;
-    sv->fn(c->s, sv->arg);
+    if (sv->fn(c->s, sv->arg) == 1 && sv->fn_keeps)
+        c->s = NULL; /* fn took the stream: not ours to close */
     unlink_conn(sv, c);
     return 0;
 }
@@ -143,6 +145,12 @@ static int watcher(void *arg)
 
 int corio_serve(corio_listener *l, corio_serve_fn fn, void *arg, const corio_serve_opts *o)
 {
+    return corio__serve(l, fn, arg, o, false);
+}
+
+int corio__serve(corio_listener *l, corio_serve_fn fn, void *arg,
+                 const corio_serve_opts *o, bool fn_keeps)
+{
     corio_task *tasks[2];
     size_t ntasks = 0;
     server sv = {0};
@@ -155,6 +163,7 @@ int corio_serve(corio_listener *l, corio_serve_fn fn, void *arg, const corio_ser
     sv.l = l;
     sv.fn = fn;
     sv.arg = arg;
+    sv.fn_keeps = fn_keeps;
     sv.user_stop = o ? o->stop : NULL;
     sv.max = o ? o->max_connections : 0;
     corio_event_init(&sv.stop);
