@@ -34,7 +34,7 @@ typedef struct out {
 
 static void out_add(out *o, const void *p, size_t n)
 {
-    if (o->rc < 0)
+    if (o->rc < 0 || !n)
         return;
     if (n <= OUT_CAP - o->n) {
         memcpy(o->buf + o->n, p, n);
