@@ -25,7 +25,9 @@
  *                                               so, before the handler runs;
  *                                               a chunked body when it passes)
  *   unknown path 404, path known but not the method 405 (with Allow).
- * A handler that fails (returns < 0) before replying gets a 500 sent for it;
+ * A handler that fails (returns < 0) before replying gets a 500 sent for it
+ * (413, 400 or 408 when a body read failed for that reason first; nothing,
+ * and the connection closed, for -ECANCELED: the server is going away);
  * one that replies nothing and returns >= 0 gets a 500 too (and a debug-mode
  * warning).  A handler that fails in the middle of a reply has its
  * connection closed.
