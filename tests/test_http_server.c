@@ -409,6 +409,14 @@ static int routing_main(void *arg)
         "q=abs x=- raw=q=abs path=/q");
     ask(s, "GET /h HTTP/1.1\r\nHost: t\r\nX-Test:  v1 \r\nx-test: v2\r\n\r\n", 200, "v1");
     ask(s, "GET /nope/deeper HTTP/1.1\r\nHost: t\r\n\r\n", 404, "404 Not Found\n");
+    /* A head larger than the connection's arena block (overflow blocks),
+     * then small ones again. */
+    static char big[7000], val[6001];
+    memset(val, 'v', 6000);
+    snprintf(big, sizeof big, "GET /h HTTP/1.1\r\nHost: t\r\nX-Test: %s\r\n\r\n", val);
+    ask(s, big, 200, val);
+    ask(s, big, 200, val);
+    ask(s, "GET /users/77 HTTP/1.1\r\nHost: t\r\n\r\n", 200, "id=77");
 
     resp rr;
     send_str(s, "DELETE /users/me HTTP/1.1\r\nHost: t\r\n\r\n");

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #define ARENA_MIN 4096
+#define ARENA_KEEP (64 * 1024) /* a larger arena block is not kept */
 #define WHOLE_KEEP (64 * 1024) /* a larger body buffer is not kept */
 
 void *corio__http_req_alloc(corio_http_req *req, size_t n)
@@ -48,14 +49,18 @@ void *corio__http_req_alloc(corio_http_req *req, size_t n)
 void corio__http_req_reset(corio_http_req *req)
 {
     if (req->over) {
-        size_t want = req->scr_used + req->over_used;
+        /* Keep a block this request would have fitted in, with room to
+         * spare: requests of one connection vary a little.  A huge one
+         * is not kept. */
+        size_t want = 2 * (req->scr_used + req->over_used);
+        if (want < ARENA_MIN)
+            want = ARENA_MIN;
         while (req->over) {
             corio__http_block *b = req->over;
             req->over = b->next;
             free(b);
         }
-        /* Grow the kept block so the next such request fits in it. */
-        char *p = corio__sys.malloc(want);
+        char *p = want <= ARENA_KEEP ? corio__sys.malloc(want) : NULL;
         if (p) {
             free(req->scr);
             req->scr = p;
