@@ -867,6 +867,8 @@ typedef struct sclient {
     resp r;
     int rc;
     int64_t at;
+    int stay;         /* keep the connection open after the response */
+    int64_t closed_at; /* then: when the server closed it */
 } sclient;
 
 static int sclient_task(void *arg)
@@ -876,6 +878,10 @@ static int sclient_task(void *arg)
     send_str(s, c->req);
     c->rc = read_resp(s, &c->r);
     c->at = corio_now() - c->f->t0;
+    if (c->stay) {
+        check_closed(s);
+        c->closed_at = corio_now() - c->f->t0;
+    }
     corio_stream_close(s);
     return 0;
 }
@@ -891,13 +897,20 @@ static int shutdown_main(void *arg)
     fx_start(&f);
     sclient a = {.f = &f, .req = "GET /sleep?ms=2000 HTTP/1.1\r\nHost: t\r\n\r\n"};
     sclient b = {.f = &f, .req = "GET /sleep?ms=10000 HTTP/1.1\r\nHost: t\r\n\r\n"};
-    corio_task *ta, *tb;
+    sclient k = {.f = &f, .req = "GET /sleep?ms=100 HTTP/1.1\r\nHost: t\r\n\r\n", .stay = 1};
+    corio_task *ta, *tb, *tk;
     CHECK_EQ(corio_task_spawn(&ta, sclient_task, &a), 0);
     CHECK_EQ(corio_task_spawn(&tb, sclient_task, &b), 0);
+    CHECK_EQ(corio_task_spawn(&tk, sclient_task, &k), 0);
     CHECK_EQ(corio_sleep(500 * CORIO_MS), 0);
     corio_event_set(&f.stop);
     CHECK_EQ(corio_task_join(ta, NULL), 0);
     CHECK_EQ(corio_task_join(tb, NULL), 0);
+    CHECK_EQ(corio_task_join(tk, NULL), 0);
+    /* k's idle keep-alive connection was closed when shutdown began. */
+    CHECK_EQ(k.rc, 0);
+    CHECK(hdr(&k.r, "Connection") == NULL);
+    CHECK_EQ(k.closed_at, 500 * CORIO_MS);
     CHECK_EQ(corio_task_join(f.task, NULL), 0);
     CHECK_EQ(f.rc, 0);
     /* a finished inside the grace period, told the connection closes. */
@@ -909,7 +922,7 @@ static int shutdown_main(void *arg)
     CHECK_EQ(b.rc, 1);
     CHECK_EQ(b.at, 3500 * CORIO_MS);
     CHECK_EQ(f.ended_at, 3500 * CORIO_MS);
-    CHECK_EQ(c.done, 1);
+    CHECK_EQ(c.done, 2);
     CHECK_EQ(c.cancelled, 1);
     corio_listener_close(f.l);
     corio_http_router_free(f.r);

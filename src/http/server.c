@@ -52,6 +52,11 @@ void corio__http_conf_init(corio__http_conf *c, const corio_http_server_opts *o)
     c->max_requests = o->max_requests;
 }
 
+static bool stopping(const corio__http_conf *cf)
+{
+    return cf->stop && corio_event_is_set(cf->stop);
+}
+
 /* Wait for the next request head; *buf is where it starts in the stream's
  * buffer.  Returns its length, 0 when the connection should end quietly
  * (the peer closed between requests, or the idle timeout passed), or an
@@ -87,12 +92,19 @@ static ssize_t next_head(corio_http_req *req, bool first, const char **buf)
                 return n;
             }
         }
+        bool idle = !len;
+        if (idle && stopping(cf))
+            return 0;
         if ((rc = corio_timeout_begin((len ? head_end : idle_end) - corio_now())) < 0)
             return rc;
+        req->idle = idle;
         ssize_t got = corio__http_req_flush(req);
         if (got == 0)
             got = corio_stream_fill(req->s);
+        req->idle = false;
         bool expired = corio_timeout_end() == -ETIMEDOUT;
+        if (idle && stopping(cf))
+            return 0; /* woken (or cancelled by close_idle) at shutdown */
         if (got > 0)
             continue;
         if (got == 0)
@@ -220,11 +232,16 @@ static void linger(corio_http_req *req)
     corio_timeout_end();
 }
 
-int corio_http_serve_conn(corio_stream *conn, corio_http_router *r,
-                          const corio_http_server_opts *o)
+/* The connections of one corio_http_serve call, for close_idle. */
+typedef struct served {
+    corio_http_router *r;
+    const corio_http_server_opts *o;
+    corio_http_req *conns;
+} served;
+
+static int serve_conn(corio_stream *conn, corio_http_router *r,
+                      const corio_http_server_opts *o, served *sv)
 {
-    if (!conn || !r)
-        return -EINVAL;
     corio__http_conf cf;
     corio__http_conf_init(&cf, o);
     corio_http_req req;
@@ -234,6 +251,13 @@ int corio_http_serve_conn(corio_stream *conn, corio_http_router *r,
     req.hv = corio__sys.malloc(cf.max_headers * sizeof *req.hv);
     if (!req.hv)
         return -ENOMEM;
+    if (sv) {
+        req.task = corio_task_current();
+        req.next = sv->conns;
+        if (sv->conns)
+            sv->conns->prev = &req;
+        sv->conns = &req;
+    }
     int rc = 0;
     bool closing = false; /* the server ends it, not the client */
     for (size_t nreq = 0;; nreq++) {
@@ -254,6 +278,14 @@ int corio_http_serve_conn(corio_stream *conn, corio_http_router *r,
         }
         corio__http_req_reset(&req);
     }
+    if (sv) {
+        if (req.prev)
+            req.prev->next = req.next;
+        else
+            sv->conns = req.next;
+        if (req.next)
+            req.next->prev = req.prev;
+    }
     bool detached = req.detached;
     if (!detached && req.unflushed && corio_timeout_begin(cf.idle_timeout_ns) == 0) {
         int frc = corio__http_req_flush(&req); /* a client that reads nothing */
@@ -267,15 +299,34 @@ int corio_http_serve_conn(corio_stream *conn, corio_http_router *r,
     return detached ? CORIO_HTTP_DETACHED : rc;
 }
 
-typedef struct served {
-    corio_http_router *r;
-    const corio_http_server_opts *o;
-} served;
+int corio_http_serve_conn(corio_stream *conn, corio_http_router *r,
+                          const corio_http_server_opts *o)
+{
+    if (!conn || !r)
+        return -EINVAL;
+    return serve_conn(conn, r, o, NULL);
+}
 
 static int serve_fn(corio_stream *conn, void *arg)
 {
     served *sv = arg;
-    return corio_http_serve_conn(conn, sv->r, sv->o) == CORIO_HTTP_DETACHED;
+    return serve_conn(conn, sv->r, sv->o, sv) == CORIO_HTTP_DETACHED;
+}
+
+/* When shutdown begins, end the connections waiting for a next request at
+ * once (cancelling a task idle in next_head makes it return quietly), so
+ * keep-alive clients do not hold the server for the whole grace period;
+ * the others finish their request and stop before the next one. */
+static int close_idle(void *arg)
+{
+    served *sv = arg;
+    int rc = corio_event_wait(sv->o->stop);
+    if (rc < 0)
+        return rc;
+    for (corio_http_req *q = sv->conns; q; q = q->next)
+        if (q->idle)
+            corio_task_cancel(q->task);
+    return 0;
 }
 
 int corio_http_serve(corio_listener *l, corio_http_router *r,
@@ -283,12 +334,27 @@ int corio_http_serve(corio_listener *l, corio_http_router *r,
 {
     if (!l || !r)
         return -EINVAL;
-    served sv = {r, o};
+    served sv = {r, o, NULL};
     corio_serve_opts so = {0};
+    corio_task *watcher = NULL;
     if (o) {
         so.stop = o->stop;
         so.grace_ns = o->grace_ns;
         so.max_connections = o->max_connections;
     }
-    return corio__serve(l, serve_fn, &sv, &so, true);
+    if (so.stop) {
+        corio_task_opts to = {.name = "http close idle"};
+        int rc = corio_task_spawn_ex(&watcher, &to, close_idle, &sv);
+        if (rc < 0)
+            return rc;
+    }
+    int rc = corio__serve(l, serve_fn, &sv, &so, true);
+    if (watcher) { /* it uses sv: wait for it even when cancelled */
+        bool shielded = corio_shield_begin() == 0;
+        corio_task_cancel(watcher);
+        corio_gather(&watcher, 1, NULL);
+        if (shielded)
+            corio_shield_end();
+    }
+    return rc;
 }

@@ -64,6 +64,9 @@ enum {
 struct corio_http_req {
     /* The connection. */
     corio_stream *s;
+    corio_task *task;          /* under corio_http_serve: its task, */
+    corio_http_req *prev, *next; /* on the server's list, */
+    bool idle;                 /* waiting for a next request */
     const corio__http_conf *conf;
     corio_http_header *hv; /* conf->max_headers fields */
 
