@@ -1,0 +1,107 @@
+/* http/decode.c — streaming gzip / deflate decoding of a response body
+ * with zlib.
+ *
+ * inflateInit2(15 + 32) reads both gzip and zlib framing (it detects which
+ * from the first bytes).  "deflate" is meant to be zlib-wrapped (RFC 9110
+ * §8.4.1.2) but some servers send raw deflate: when the first input is
+ * refused before any output, the decoder restarts in raw mode (-15) on the
+ * same input, as curl and browsers do.  Once the compressed stream ends,
+ * whatever is left of the body is read and dropped so the connection can
+ * be reused. */
+#include "http/session.h"
+
+#include "arch/sys.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+/* Compressed bytes read ahead of the inflater. */
+#define IN_BUF 16384
+
+/* After the compressed stream ends, at most this much trailing body is
+ * dropped before the connection is given up on. */
+#define TRAILING_MAX (64u << 10)
+
+struct corio__http_decoder {
+    z_stream z;
+    bool raw_tried; /* restarted as raw deflate */
+    bool ended;     /* Z_STREAM_END seen */
+    bool in_eof;    /* the body ended */
+    size_t in_len;  /* bytes in in[] since the last refill */
+    unsigned char in[IN_BUF];
+};
+
+int corio__http_decoder_new(corio__http_decoder **out, corio_http_str coding)
+{
+    *out = NULL;
+    if (!corio__http_str_eq(coding, "gzip") &&
+        !corio__http_str_eq(coding, "x-gzip") &&
+        !corio__http_str_eq(coding, "deflate"))
+        return 1;
+    corio__http_decoder *d = corio__sys.malloc(sizeof *d);
+    if (!d)
+        return -ENOMEM;
+    memset(&d->z, 0, sizeof d->z);
+    d->raw_tried = d->ended = d->in_eof = false;
+    d->in_len = 0;
+    if (inflateInit2(&d->z, 15 + 32) != Z_OK) {
+        free(d);
+        return -ENOMEM;
+    }
+    *out = d;
+    return 0;
+}
+
+ssize_t corio__http_decoder_read(corio__http_decoder *d, corio__http_body *b,
+                                 void *buf, size_t n)
+{
+    if (n > UINT_MAX)
+        n = UINT_MAX;
+    while (!d->ended) {
+        if (!d->z.avail_in) {
+            if (d->in_eof)
+                return CORIO_EHTTP; /* truncated compressed data */
+            ssize_t got = corio__http_body_read(b, d->in, sizeof d->in);
+            if (got < 0)
+                return got;
+            if (got == 0) {
+                d->in_eof = true;
+                continue;
+            }
+            d->in_len = (size_t)got;
+            d->z.next_in = d->in;
+            d->z.avail_in = (uInt)got;
+        }
+        d->z.next_out = buf;
+        d->z.avail_out = (uInt)n;
+        int zr = inflate(&d->z, Z_NO_FLUSH);
+        if (zr == Z_DATA_ERROR && !d->raw_tried && d->z.total_out == 0 &&
+            d->z.total_in <= d->in_len) {
+            /* Not zlib or gzip framing: try raw deflate on the same bytes. */
+            d->raw_tried = true;
+            if (inflateReset2(&d->z, -15) != Z_OK)
+                return CORIO_EHTTP;
+            d->z.next_in = d->in;
+            d->z.avail_in = (uInt)d->in_len;
+            continue;
+        }
+        if (zr == Z_STREAM_END)
+            d->ended = true;
+        else if (zr != Z_OK && zr != Z_BUF_ERROR)
+            return CORIO_EHTTP;
+        size_t out = n - d->z.avail_out;
+        if (out)
+            return (ssize_t)out;
+    }
+    int rc = corio__http_body_skip(b, TRAILING_MAX);
+    return rc < 0 ? rc : 0;
+}
+
+void corio__http_decoder_free(corio__http_decoder *d)
+{
+    if (!d)
+        return;
+    inflateEnd(&d->z);
+    free(d);
+}
