@@ -96,7 +96,8 @@ static int conn_task(void *arg)
         const void *p;
         size_t len;
         CHECK_EQ(corio_stream_peek(s, &p, &len), 0);
-        size_t hl = (size_t)n < sizeof v->head - 1 ? (size_t)n : sizeof v->head - 1;
+        size_t hl =
+            (size_t)n < sizeof v->head - 1 ? (size_t)n : sizeof v->head - 1;
         memcpy(v->head, p, hl);
         v->head[hl] = 0;
         if (v->norder < 64 && h.target.n > 1)
@@ -204,8 +205,8 @@ static corio_http_session *session(const corio_http_session_opts *o)
     return s;
 }
 
-static const char *get_text(corio_http_session *s, const char *url,
-                            char *buf, size_t cap, int *status)
+static const char *get_text(corio_http_session *s, const char *url, char *buf,
+                            size_t cap, int *status)
 {
     corio_http_response *r;
     int rc = corio_http_session_get(s, url, &r);
@@ -229,8 +230,8 @@ static int hello_script(srv *v, corio_stream *s, const corio_http_head *h,
     (void)v, (void)h;
     char body[64];
     snprintf(body, sizeof body, "hello %d/%d", conn, req);
-    reply(s, 200, "X-Multi: one\r\nx-multi: two\r\nContent-Type: text/plain\r\n",
-          body);
+    reply(s, 200,
+          "X-Multi: one\r\nx-multi: two\r\nContent-Type: text/plain\r\n", body);
     return KEEP;
 }
 
@@ -262,7 +263,8 @@ static int keepalive_main(void *arg)
     CHECK_EQ(corio_http_session_get(s, url, &r), 0);
     CHECK_EQ(corio_http_response_status(r), 200);
     CHECK(strcmp(corio_http_response_header(r, "x-MULTI"), "one") == 0);
-    CHECK(strcmp(corio_http_response_header(r, "content-type"), "text/plain") == 0);
+    CHECK(strcmp(corio_http_response_header(r, "content-type"), "text/plain") ==
+          0);
     CHECK(corio_http_response_header(r, "missing") == NULL);
     CHECK_EQ(corio_http_response_nheaders(r), 4);
     const char *n, *val;
@@ -336,7 +338,8 @@ static int limits_main(void *arg)
     CHECK_EQ(corio_group_new(&wg), 0);
     for (int i = 0; i < 8; i++) {
         w[i].s = s;
-        snprintf(w[i].url, sizeof w[i].url, "http://127.0.0.1:%d/%d", a.port, i);
+        snprintf(w[i].url, sizeof w[i].url, "http://127.0.0.1:%d/%d", a.port,
+                 i);
         CHECK_EQ(corio_group_spawn(wg, worker_task, &w[i]), 0);
     }
     CHECK_EQ(corio_group_wait(wg), 0);
@@ -445,8 +448,8 @@ static int stale_main(void *arg)
     CHECK_EQ(v.nreq, 2);
     corio_sleep(CORIO_MS);
     /* POST is not idempotent: the error is returned. */
-    corio_http_request q = {.method = "POST", .url = url, .body = "abc",
-                            .body_len = 3};
+    corio_http_request q = {
+        .method = "POST", .url = url, .body = "abc", .body_len = 3};
     corio_http_response *r;
     CHECK_EQ(corio_http_session_send(s, &q, &r), CORIO_EOF);
     CHECK(r == NULL);
@@ -545,8 +548,8 @@ static int redirect_main(void *arg)
     other = &w;
     corio_http_session *s = session(NULL);
     char url[256], want_url[256];
-    corio_http_request q = {.url = url, .method = "POST", .body = "data",
-                            .body_len = 4};
+    corio_http_request q = {
+        .url = url, .method = "POST", .body = "data", .body_len = 4};
 
     /* 301, 302, 303: GET without a body. */
     srv_url(&v, url, sizeof url, "/r301/!done");
@@ -632,7 +635,8 @@ static const char *text_long(void)
 static size_t zip(int bits, const char *in, unsigned char *outb, size_t cap)
 {
     z_stream z = {0};
-    CHECK_EQ(deflateInit2(&z, 6, Z_DEFLATED, bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    CHECK_EQ(deflateInit2(&z, 6, Z_DEFLATED, bits, 8, Z_DEFAULT_STRATEGY),
+             Z_OK);
     z.next_in = (unsigned char *)in;
     z.avail_in = (uInt)strlen(in);
     z.next_out = outb;
@@ -652,28 +656,36 @@ static int body_script(srv *v, corio_stream *s, const corio_http_head *h,
     if (strncmp(t, "/z/", 3) == 0) {
         /* /z/<enc>/<chunked?> */
         const char *enc = t + 3;
-        int bits = strncmp(enc, "gzip", 4) == 0 ? 31
-                   : strncmp(enc, "deflate", 7) == 0 ? 15 : -15;
-        const char *name = bits == -15 ? "deflate" : bits == 31 ? "gzip" : "deflate";
+        int bits = strncmp(enc, "gzip", 4) == 0      ? 31
+                   : strncmp(enc, "deflate", 7) == 0 ? 15
+                                                     : -15;
+        const char *name = bits == -15  ? "deflate"
+                           : bits == 31 ? "gzip"
+                                        : "deflate";
         size_t n = zip(bits, text_long(), z, sizeof z);
         if (strstr(t, "/chunked")) {
-            out(s, "HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\n"
-                   "Transfer-Encoding: chunked\r\n\r\n", name);
+            out(s,
+                "HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n",
+                name);
             for (size_t i = 0; i < n; i += 1000) {
                 size_t k = n - i < 1000 ? n - i : 1000;
                 corio__http_write_chunk(s, z + i, k);
             }
             corio__http_write_chunk(s, NULL, 0);
         } else {
-            out(s, "HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\n"
-                   "Content-Length: %zu\r\n\r\n", name, n);
+            out(s,
+                "HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\n"
+                "Content-Length: %zu\r\n\r\n",
+                name, n);
             corio_stream_write(s, z, n);
         }
         return KEEP;
     }
     if (strcmp(t, "/chunked") == 0) {
-        out(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-               "5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\nX-T: 1\r\n\r\n");
+        out(s,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\nX-T: 1\r\n\r\n");
         return KEEP;
     }
     if (strcmp(t, "/eof") == 0) {
@@ -758,9 +770,9 @@ static int bodies_main(void *arg)
     corio_http_session *small = session(&o);
     char url[256];
     const char *tl = text_long();
-    static const char *const zs[] = {"/z/gzip", "/z/gzip/chunked", "/z/deflate",
-                                     "/z/deflate/chunked", "/z/raw",
-                                     "/z/raw/chunked"};
+    static const char *const zs[] = {"/z/gzip",    "/z/gzip/chunked",
+                                     "/z/deflate", "/z/deflate/chunked",
+                                     "/z/raw",     "/z/raw/chunked"};
     for (size_t i = 0; i < 6; i++) {
         srv_url(&v, url, sizeof url, zs[i]);
         expect_body(s, url, 0, tl, strlen(tl));
@@ -1316,10 +1328,10 @@ TEST_T(http_client, https_against_openssl_s_server, 60)
     snprintf(port, sizeof port, "%d", c.port);
     char log[128];
     snprintf(log, sizeof log, "%s/s_server.log", pki);
-    pid_t p = spawn(log, (const char *const[]){"openssl", "s_server", "-accept",
-                                              port, "-cert", "good.pem", "-key",
-                                              "good.key", "-WWW", "-quiet",
-                                              NULL});
+    pid_t p =
+        spawn(log, (const char *const[]){"openssl", "s_server", "-accept", port,
+                                         "-cert", "good.pem", "-key",
+                                         "good.key", "-WWW", "-quiet", NULL});
     wait_port(c.port);
     CHECK_EQ(real_clock(https_main, &c), 0);
     CHECK(strcmp(c.body, "hello over https\n") == 0);
@@ -1329,8 +1341,8 @@ TEST_T(http_client, https_against_openssl_s_server, 60)
     c.port = free_port();
     snprintf(port, sizeof port, "%d", c.port);
     p = spawn(log, (const char *const[]){"openssl", "s_server", "-accept", port,
-                                        "-cert", "wrong.pem", "-key",
-                                        "wrong.key", "-WWW", "-quiet", NULL});
+                                         "-cert", "wrong.pem", "-key",
+                                         "wrong.key", "-WWW", "-quiet", NULL});
     wait_port(c.port);
     CHECK_EQ(real_clock(https_wrong_name, &c), 0);
     kill(p, SIGTERM);
@@ -1366,9 +1378,9 @@ TEST_T(http_client, python_http_server_peer, 60)
     char ports[16], log[128];
     snprintf(ports, sizeof ports, "%d", port);
     snprintf(log, sizeof log, "%s/py.log", pki);
-    pid_t p = spawn(log, (const char *const[]){"python3", "-m", "http.server",
-                                              "--bind", "127.0.0.1", ports,
-                                              NULL});
+    pid_t p =
+        spawn(log, (const char *const[]){"python3", "-m", "http.server",
+                                         "--bind", "127.0.0.1", ports, NULL});
     wait_port(port);
     CHECK_EQ(real_clock(python_main, &port), 0);
     kill(p, SIGTERM);

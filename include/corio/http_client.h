@@ -19,7 +19,8 @@
  * origin), else waits FIFO for a connection to come back.  A response
  * returns its connection to the pool when its body has been read to the
  * end and both sides allow keep-alive; freeing it earlier closes the
- * connection.  Idle connections close after idle_timeout_ns.  A request
+ * connection.  Idle connections close after idle_timeout_ns (a loop timer
+ * of the session; no task is kept for it).  A request
  * whose reused connection turns out to have been closed while idle (no
  * byte of a response read) is retried once on a new connection if its
  * method is idempotent (GET, HEAD, OPTIONS, PUT, DELETE, TRACE) and its
@@ -83,8 +84,12 @@ typedef int (*corio_http_dial_fn)(corio_stream **out, const corio_url *u,
  *   max_body            most bytes corio_http_response_body and friends
  *                       buffer (default 64 MiB; streaming reads are not
  *                       limited).
- *   max_headers         most response header fields (default 100).
- *   limits              response head limits (corio/http.h).
+ *   max_headers         most response header fields (default 100; at
+ *                       most 10000, else -EINVAL).
+ *   limits              response head limits (corio/http.h; max_head at
+ *                       most CORIO_STREAM_BUFFER_MAX).  The default dial
+ *                       sizes each connection's read buffer to hold
+ *                       max_head; a custom dial must do the same.
  *   tls                 client TLS context (borrowed; NULL: the shared
  *                       default — system CAs, verification on).
  *   user_agent          default "corio/<version>"; "" sends none.

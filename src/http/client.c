@@ -201,8 +201,8 @@ static int response_make(corio_http_session *s, const corio__http_call *c,
 
 static bool idempotent(const char *m)
 {
-    static const char *const ms[] = {"GET",    "HEAD",  "OPTIONS",
-                                     "PUT",    "DELETE", "TRACE"};
+    static const char *const ms[] = {"GET", "HEAD",   "OPTIONS",
+                                     "PUT", "DELETE", "TRACE"};
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
         if (strcmp(m, ms[i]) == 0)
             return true;

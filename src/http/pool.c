@@ -20,8 +20,8 @@
 #include <string.h>
 
 #define SESSION_OF_TIMER(t)                                                    \
-    ((corio_http_session *)((char *)(t) -                                      \
-                            offsetof(corio_http_session, idle_timer)))
+    ((corio_http_session *)((char *)(t)-offsetof(corio_http_session,           \
+                                                 idle_timer)))
 
 static corio__http_origin *origin_find(corio_http_session *s,
                                        const corio_url *u)
@@ -146,8 +146,7 @@ static bool evict_one(corio_http_session *s)
     return true;
 }
 
-static int dial(corio_http_session *s, corio_stream **out,
-                const corio_url *u)
+static int dial(corio_http_session *s, corio_stream **out, const corio_url *u)
 {
     int rc;
     if (s->o.connect_timeout_ns > 0) {
@@ -286,8 +285,8 @@ void corio__http_pool_release(corio_http_session *s, corio__http_conn *c,
         bool needed = false;
         if (s->nopen >= s->o.max_connections)
             for (corio__waiter *w = s->waiters.head; w && !needed; w = w->next)
-                needed = ((corio__http_origin *)w->owner)->nopen <
-                         s->o.max_per_host;
+                needed =
+                    ((corio__http_origin *)w->owner)->nopen < s->o.max_per_host;
         if (!needed) {
             c->expires = corio_now() + s->o.idle_timeout_ns;
             c->prev = NULL;

@@ -215,8 +215,8 @@ int corio_http_session_send(corio_http_session *s,
         return rc;
     }
     corio__http_session_ref(s);
-    bool follow = !(req->flags & CORIO_HTTP_NO_REDIRECT) &&
-                  s->o.max_redirects >= 0;
+    bool follow =
+        !(req->flags & CORIO_HTTP_NO_REDIRECT) && s->o.max_redirects >= 0;
     for (int hops = 0;; hops++) {
         corio_http_response *r;
         rc = parse_http_url(&c.u, c.url);

@@ -12,8 +12,8 @@
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
-#define DEFAULT_UA                                                         \
-    "corio/" STR(CORIO_VERSION_MAJOR) "." STR(CORIO_VERSION_MINOR) "." STR( \
+#define DEFAULT_UA                                                             \
+    "corio/" STR(CORIO_VERSION_MAJOR) "." STR(CORIO_VERSION_MINOR) "." STR(    \
         CORIO_VERSION_PATCH)
 
 int corio_http_session_new(corio_http_session **out,

@@ -53,12 +53,12 @@ struct corio_http_session {
     corio_http_session_opts o; /* defaults resolved */
     char *user_agent;          /* owned; NULL: send none */
     corio__http_origin *origins;
-    size_t nopen;              /* connections open, all origins */
-    corio__waitq waiters;      /* FIFO; each waiter's owner is its origin */
-    corio__timer idle_timer;   /* fires at the first idle expiry */
-    corio__loop *loop;         /* the loop whose timer heap holds it */
+    size_t nopen;            /* connections open, all origins */
+    corio__waitq waiters;    /* FIFO; each waiter's owner is its origin */
+    corio__timer idle_timer; /* fires at the first idle expiry */
+    corio__loop *loop;       /* the loop whose timer heap holds it */
     size_t refs;
-    bool freed;                /* corio_http_session_free was called */
+    bool freed; /* corio_http_session_free was called */
     struct {
         void (*fn)(void *);
         void *arg;
@@ -128,19 +128,19 @@ int corio__http_exchange(corio_http_session *s, const corio__http_call *c,
 
 struct corio_http_response {
     corio_http_session *s;
-    corio__http_conn *c;  /* NULL once the body ended or it was closed */
+    corio__http_conn *c; /* NULL once the body ended or it was closed */
     corio__http_body body;
     corio__http_decoder *dec; /* gzip/deflate, or NULL */
     int status;
-    bool keepalive;           /* both sides allow reuse */
-    bool done;                /* body read to the end */
-    int err;                  /* sticky read error */
-    int64_t deadline;         /* total timeout, INT64_MAX: none */
-    char *data;               /* corio_http_response_body */
+    bool keepalive;   /* both sides allow reuse */
+    bool done;        /* body read to the end */
+    int err;          /* sticky read error */
+    int64_t deadline; /* total timeout, INT64_MAX: none */
+    char *data;       /* corio_http_response_body */
     size_t len, cap;
     const char *url;
     size_t nheaders;
-    const char **hdrs;        /* name, value, name, value, ... */
+    const char **hdrs; /* name, value, name, value, ... */
 };
 
 /* Read raw (undecoded) body bytes, or decoded ones; applies the read and
