@@ -65,8 +65,7 @@ static bool stopping(const corio__http_conf *cf)
 static ssize_t next_head(corio_http_req *req, bool first, const char **buf)
 {
     const corio__http_conf *cf = req->conf;
-    int64_t idle_end = corio_now() + (first ? cf->header_timeout_ns : cf->idle_timeout_ns);
-    int64_t head_end = 0;
+    int64_t idle_end = 0, head_end = 0; /* set at the first wait of each kind */
     for (;;) {
         const void *d;
         size_t len, skip = 0;
@@ -82,8 +81,6 @@ static ssize_t next_head(corio_http_req *req, bool first, const char **buf)
             len -= skip;
         }
         if (len) {
-            if (!head_end)
-                head_end = corio_now() + cf->header_timeout_ns;
             req->h.headers = req->hv;
             req->h.max_headers = cf->max_headers;
             ssize_t n = corio_http_parse_request(&req->h, p, len, &cf->limits);
@@ -95,7 +92,15 @@ static ssize_t next_head(corio_http_req *req, bool first, const char **buf)
         bool idle = !len;
         if (idle && stopping(cf))
             return 0;
-        if ((rc = corio_timeout_begin((len ? head_end : idle_end) - corio_now())) < 0)
+        /* The clock is read only here: a head already buffered whole costs
+         * no time lookup.  The header timeout counts from the first wait
+         * that has a byte of the head, the idle one from the first wait. */
+        int64_t now = corio_now();
+        if (idle && !idle_end)
+            idle_end = now + (first ? cf->header_timeout_ns : cf->idle_timeout_ns);
+        if (!idle && !head_end)
+            head_end = now + cf->header_timeout_ns;
+        if ((rc = corio_timeout_begin((idle ? idle_end : head_end) - now)) < 0)
             return rc;
         req->idle = idle;
         ssize_t got = corio__http_req_flush(req);
