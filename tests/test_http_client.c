@@ -322,6 +322,15 @@ static int worker_task(void *arg)
     return 0;
 }
 
+static int rt_worker(void *arg)
+{
+    worker *w = arg;
+    char buf[16];
+    CHECK(strcmp(get_text(w->s, w->url, buf, sizeof buf, &w->rc), "hello ok") ==
+          0);
+    return 0;
+}
+
 static int limits_main(void *arg)
 {
     (void)arg;
@@ -1386,4 +1395,138 @@ TEST_T(http_client, python_http_server_peer, 60)
     kill(p, SIGTERM);
     waitpid(p, NULL, 0);
     sh("rm -rf %s", pki);
+}
+
+/* ---- round trip through corio's own server ---------------------------- */
+
+static int rt_hello(corio_http_req *req, void *arg)
+{
+    (void)arg;
+    char body[128];
+    const char *q = corio_http_req_query_get(req, "name");
+    snprintf(body, sizeof body, "hello %s", q ? q : "?");
+    return corio_http_reply(req, 200, "text/plain", body, strlen(body));
+}
+
+static int rt_echo(corio_http_req *req, void *arg)
+{
+    (void)arg;
+    const void *b;
+    size_t n;
+    int rc = corio_http_req_body(req, &b, &n);
+    if (rc < 0)
+        return rc;
+    return corio_http_reply(req, 200, "application/octet-stream", b, n);
+}
+
+static int rt_json(corio_http_req *req, void *arg)
+{
+    (void)arg;
+    const char *j = "{\"ok\": true, \"n\": 42}";
+    return corio_http_reply(req, 200, "application/json", j, strlen(j));
+}
+
+static int rt_moved(corio_http_req *req, void *arg)
+{
+    (void)arg;
+    corio_http_reply_header(req, "Location", "/hello?name=moved");
+    return corio_http_reply(req, 302, "text/plain", "", 0);
+}
+
+typedef struct rt_server {
+    corio_listener *l;
+    corio_http_router *r;
+} rt_server;
+
+static int rt_serve(void *arg)
+{
+    rt_server *v = arg;
+    int rc = corio_http_serve(v->l, v->r, NULL);
+    return rc == -ECANCELED ? 0 : rc;
+}
+
+static int roundtrip_main(void *arg)
+{
+    (void)arg;
+    rt_server v;
+    CHECK_EQ(corio_http_router_new(&v.r), 0);
+    CHECK_EQ(corio_http_router_add(v.r, "GET", "/hello", rt_hello, NULL), 0);
+    CHECK_EQ(corio_http_router_add(v.r, "POST", "/echo", rt_echo, NULL), 0);
+    CHECK_EQ(corio_http_router_add(v.r, "GET", "/json", rt_json, NULL), 0);
+    CHECK_EQ(corio_http_router_add(v.r, "GET", "/moved", rt_moved, NULL), 0);
+    CHECK_EQ(corio_tcp_listen(&v.l, "127.0.0.1", 0, NULL), 0);
+    corio_addr a;
+    CHECK_EQ(corio_listener_addr(v.l, &a), 0);
+    int port = corio_addr_port(&a);
+    corio_task *t;
+    CHECK_EQ(corio_task_spawn(&t, rt_serve, &v), 0);
+
+    corio_http_session *s = session(NULL);
+    char url[128], buf[128];
+    int st;
+    const char *qs[] = {"name", "a b", NULL};
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hello", port);
+    corio_http_request q = {.url = url, .query = qs};
+    send_expect(s, &q, "hello a b", NULL);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/moved", port);
+    CHECK(strcmp(get_text(s, url, buf, sizeof buf, &st), "hello moved") == 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/nope", port);
+    get_text(s, url, buf, sizeof buf, &st);
+    CHECK_EQ(st, 404);
+    /* A body from memory, then one streamed (chunked). */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/echo", port);
+    corio_http_request p = {
+        .method = "POST", .url = url, .body = "ping", .body_len = 4};
+    send_expect(s, &p, "ping", NULL);
+    corio_stream *rd, *wr;
+    CHECK_EQ(corio_stream_pair(&rd, &wr, 0), 0);
+    corio_task *f;
+    CHECK_EQ(corio_task_spawn(&f, feeder, wr), 0);
+    p.body = NULL;
+    p.body_len = 0;
+    p.body_stream = rd;
+    send_expect(s, &p, "piece 0;piece 1;piece 2;", NULL);
+    CHECK_EQ(corio_task_join(f, NULL), 0);
+    corio_stream_close(rd);
+    /* JSON. */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/json", port);
+    corio_http_response *r;
+    json_t *j;
+    CHECK_EQ(corio_http_session_get(s, url, &r), 0);
+    CHECK(strcmp(corio_http_response_header(r, "content-type"),
+                 "application/json") == 0);
+    CHECK_EQ(corio_http_response_json(r, &j), 0);
+    CHECK_EQ(json_integer_value(json_object_get(j, "n")), 42);
+    json_decref(j);
+    corio_http_response_free(r);
+    /* Many requests, a few at a time, over a small pool. */
+    corio_http_session_opts o = {.max_per_host = 3};
+    corio_http_session *s2 = session(&o);
+    worker w[20];
+    corio_group *g;
+    CHECK_EQ(corio_group_new(&g), 0);
+    for (int i = 0; i < 20; i++) {
+        w[i].s = s2;
+        snprintf(w[i].url, sizeof w[i].url, "http://127.0.0.1:%d/hello?name=ok",
+                 port);
+        CHECK_EQ(corio_group_spawn(g, rt_worker, &w[i]), 0);
+    }
+    CHECK_EQ(corio_group_wait(g), 0);
+    for (int i = 0; i < 20; i++)
+        CHECK_EQ(w[i].rc, 200);
+    corio_http_session_free(s2);
+    corio_http_session_free(s);
+    corio_task_cancel(t);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    corio_listener_close(v.l);
+    corio_http_router_free(v.r);
+    return 0;
+}
+
+TEST(http_client, round_trip_through_corio_http_serve)
+{
+    int fds = tst_count_fds();
+    CHECK_EQ(tst_run(roundtrip_main, NULL), 0);
+    CHECK_EQ(tst_count_fds(), fds);
+    net_leak_check();
 }
