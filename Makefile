@@ -5,12 +5,14 @@
 #   make bench    run the benchmarks beside their peers
 #   make install PREFIX=dir
 #   make asan | tsan | aarch64 | ucontext   the extra builds CI runs
+#   make fuzz FUZZ_SECONDS=30   the libFuzzer harnesses of fuzz/, briefly
 BUILD  ?= build
 PREFIX ?= /usr/local
 JOBS   ?= $(shell nproc)
 CMAKE_FLAGS ?=
+FUZZ_SECONDS ?= 30
 
-.PHONY: all deps test demo bench install asan tsan aarch64 ucontext clean format
+.PHONY: all deps test demo bench install asan tsan aarch64 ucontext fuzz clean format
 
 all: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
@@ -61,8 +63,16 @@ ucontext:
 	@cmake --build build-ucontext -j $(JOBS) -- --no-print-directory
 	@ctest --test-dir build-ucontext --output-on-failure -j $(JOBS) -L core
 
+# fuzz/ is a CMake project of its own (clang, -fsanitize=fuzzer); each
+# harness runs FUZZ_SECONDS on a copy of its corpus.
+fuzz:
+	@scripts/deps.sh ci
+	@cmake -S fuzz -B build-fuzz -DCMAKE_C_COMPILER=clang $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
 clean:
-	rm -rf build build-asan build-tsan build-aarch64 build-ucontext build-bench
+	rm -rf build build-asan build-tsan build-aarch64 build-ucontext build-bench build-fuzz
 
 format:
 	clang-format -i include/*.h include/corio/*.h src/*/*.[ch] tests/*.[ch] examples/*.c bench/*.c

@@ -21,23 +21,6 @@
 #include <stdio.h>
 #include <string.h>
 
-bool corio__http_str_eq(corio_http_str v, const char *s)
-{
-    size_t i = 0;
-    for (; i < v.n; i++) {
-        char a = v.p[i], b = s[i];
-        if (b == '\0')
-            return false;
-        if (a >= 'A' && a <= 'Z')
-            a = (char)(a + 32);
-        if (b >= 'A' && b <= 'Z')
-            b = (char)(b + 32);
-        if (a != b)
-            return false;
-    }
-    return s[i] == '\0';
-}
-
 /* Consume the blank lines (CRLF or LF) at the front of the buffer.
  * Returns 0, or 1 when a lone CR is buffered (its LF is still to come). */
 static int skip_blank_lines(corio_stream *s)

@@ -1,6 +1,7 @@
 /* http/msg.h — reading and writing HTTP/1.1 messages on a corio_stream:
  * the part the client (http/client*.c), the server (http/server*.c) and
- * WebSocket (http/ws.c) share.  Implemented in http/msg.c.
+ * WebSocket (http/ws.c) share.  Implemented in http/msg.c (corio__http_str_eq
+ * in http/parse.c).
  *
  * Heads are parsed in place in the stream's read buffer (corio_stream_peek /
  * fill / consume): no copy until the caller keeps what it needs.  The read
@@ -53,7 +54,8 @@ int corio__http_body_skip(corio__http_body *b, uint64_t max);
  * empty trailer).  Buffered: flush after.  Returns 0 or a write error. */
 int corio__http_write_chunk(corio_stream *s, const void *p, size_t n);
 
-/* Case-insensitive comparison of a view with a C string. */
+/* Case-insensitive comparison of a view with a C string (in http/parse.c,
+ * which the fuzz harnesses build without the stream layer). */
 bool corio__http_str_eq(corio_http_str v, const char *s);
 
 #endif

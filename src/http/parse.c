@@ -14,6 +14,8 @@
  *                     Upgrade, Expect, Host) are interpreted as they end.
  *   framing checks    once the head is complete: CL with TE, TE on 1.0, a
  *                     request TE not ending in chunked.
+ *   lookup            corio_http_head_get, corio_http_str_has_token and
+ *                     corio__http_str_eq (http/msg.h).
  *
  * The scan goes left to right once and reports the first problem at the
  * position it occurs, so parsing any prefix of an input gives either -EAGAIN
@@ -460,6 +462,25 @@ int corio_http_body_kind(const corio_http_head *h, int is_request,
     if (h->content_length >= 0)
         return CORIO_HTTP_BODY_LENGTH;
     return is_request ? CORIO_HTTP_BODY_NONE : CORIO_HTTP_BODY_EOF;
+}
+
+/* Declared in http/msg.h; defined here so the parser (and the fuzz
+ * harnesses, which build only the parser's files) stand alone. */
+bool corio__http_str_eq(corio_http_str v, const char *s)
+{
+    size_t i = 0;
+    for (; i < v.n; i++) {
+        char a = v.p[i], b = s[i];
+        if (b == '\0')
+            return false;
+        if (a >= 'A' && a <= 'Z')
+            a = (char)(a + 32);
+        if (b >= 'A' && b <= 'Z')
+            b = (char)(b + 32);
+        if (a != b)
+            return false;
+    }
+    return s[i] == '\0';
 }
 
 const corio_http_str *corio_http_head_get(const corio_http_head *h, const char *name)
