@@ -403,6 +403,9 @@ static int routing_main(void *arg)
     ask(s, "GET /first HTTP/1.1\r\nHost: t\r\n\r\n", 200, "first");
     ask(s, "GET /other HTTP/1.1\r\nHost: t\r\n\r\n", 200, "second");
     ask(s, "GET /users/a%20b HTTP/1.1\r\nHost: t\r\n\r\n", 200, "id=a b");
+    ask(s, "GET /users/a%2Fb HTTP/1.1\r\nHost: t\r\n\r\n", 200, "id=a/b");
+    ask(s, "GET /users/%6De HTTP/1.1\r\nHost: t\r\n\r\n", 200, "me");
+    ask(s, "GET /users/x/a%2Fb HTTP/1.1\r\nHost: t\r\n\r\n", 200, "*=x/a/b");
     ask(s, "GET /q?x=1&q=hello+w%21 HTTP/1.1\r\nHost: t\r\n\r\n", 200,
         "q=hello w! x=1 raw=x=1&q=hello+w%21 path=/q");
     ask(s, "GET http://t/q?q=abs HTTP/1.1\r\nHost: t\r\n\r\n", 200,
@@ -1057,4 +1060,113 @@ TEST(http_server, curl)
 {
     corio_options o = {0}; /* real clock: curl runs in real time */
     CHECK_EQ(tst_run_ex(&o, curl_main, NULL), 0);
+}
+
+/* ---- the in-process test session --------------------------------------------- */
+
+static int h_json(corio_http_req *req, void *arg)
+{
+    (void)arg;
+    static const char j[] = "{\"key\": \"value\", \"n\": 3}";
+    return corio_http_reply(req, 200, "application/json", j, sizeof j - 1);
+}
+
+/* Reply with the request's path, a parameter, a header and the body. */
+static int h_mirror(corio_http_req *req, void *arg)
+{
+    (void)arg;
+    const void *body;
+    size_t len;
+    char out[512];
+    int rc = corio_http_req_body(req, &body, &len);
+    if (rc < 0)
+        return rc;
+    const char *id = corio_http_req_param(req, "id"), *h = corio_http_req_header(req, "X-Who");
+    int n = snprintf(out, sizeof out, "%s %s id=%s who=%s body=%.*s", corio_http_req_method(req),
+                     corio_http_req_path(req), id ? id : "-", h ? h : "-", (int)len,
+                     (const char *)body);
+    return corio_http_reply(req, 200, "text/plain", out, (size_t)n);
+}
+
+static int session_main(void *arg)
+{
+    (void)arg;
+    corio_http_router *r;
+    counts c = {0};
+    CHECK_EQ(corio_http_router_new(&r), 0);
+    CHECK_EQ(corio_http_router_add(r, "GET", "/data", h_json, NULL), 0);
+    CHECK_EQ(corio_http_router_add(r, NULL, "/items/{id}", h_mirror, NULL), 0);
+    CHECK_EQ(corio_http_router_add(r, "GET", "/chunked", h_chunked, NULL), 0);
+    CHECK_EQ(corio_http_router_add(r, "GET", "/sleep", h_sleep, &c), 0);
+    corio_http_server_opts so = {.max_body = 8};
+    corio_http_session *s;
+    CHECK_EQ(corio_http_test_session_new(NULL, r, NULL, NULL), -EINVAL);
+    CHECK_EQ(corio_http_test_session_new(&s, NULL, NULL, NULL), -EINVAL);
+    CHECK(s == NULL);
+    CHECK_EQ(corio_http_test_session_new(&s, r, &so, NULL), 0);
+
+    corio_http_response *res;
+    const char *text;
+    /* Any host and port reach the router. */
+    CHECK_EQ(corio_http_session_get(s, "http://api.example.com/data", &res), 0);
+    CHECK_EQ(corio_http_response_status(res), 200);
+    CHECK(!strcmp(corio_http_response_header(res, "Content-Type"), "application/json"));
+    CHECK_EQ(corio_http_response_text(res, &text), 0);
+    CHECK(strstr(text, "\"key\"") != NULL);
+    corio_http_response_free(res);
+
+    const char *hdrs[] = {"X-Who", "tester", NULL};
+    corio_http_request rq = {.method = "PUT", .url = "https://other:8443/items/a%2Fb",
+                             .headers = hdrs, .body = "payload", .body_len = 7};
+    CHECK_EQ(corio_http_session_send(s, &rq, &res), 0);
+    CHECK_EQ(corio_http_response_status(res), 200);
+    CHECK_EQ(corio_http_response_text(res, &text), 0);
+    /* %2F stays inside its segment for routing; the value is decoded. */
+    CHECK(!strcmp(text, "PUT /items/a/b id=a/b who=tester body=payload"));
+    corio_http_response_free(res);
+    CHECK_EQ(corio_http_session_get(s, "http://x/items/42", &res), 0);
+    CHECK_EQ(corio_http_response_text(res, &text), 0);
+    CHECK(!strcmp(text, "GET /items/42 id=42 who=- body="));
+    corio_http_response_free(res);
+
+    /* Server options apply: max_body 8. */
+    rq = (corio_http_request){.method = "POST", .url = "http://x/items/1",
+                              .body = "123456789", .body_len = 9};
+    CHECK_EQ(corio_http_session_send(s, &rq, &res), 0);
+    CHECK_EQ(corio_http_response_status(res), 413);
+    corio_http_response_free(res);
+
+    /* Chunked replies, 404, 405 through the real client. */
+    CHECK_EQ(corio_http_session_get(s, "http://x/chunked", &res), 0);
+    CHECK_EQ(corio_http_response_text(res, &text), 0);
+    CHECK(!strcmp(text, "part;part;part;"));
+    corio_http_response_free(res);
+    CHECK_EQ(corio_http_session_get(s, "http://x/none", &res), 0);
+    CHECK_EQ(corio_http_response_status(res), 404);
+    corio_http_response_free(res);
+    rq = (corio_http_request){.method = "DELETE", .url = "http://x/data"};
+    CHECK_EQ(corio_http_session_send(s, &rq, &res), 0);
+    CHECK_EQ(corio_http_response_status(res), 405);
+    CHECK(!strcmp(corio_http_response_header(res, "Allow"), "GET, HEAD"));
+    corio_http_response_free(res);
+
+    /* Virtual time: a handler that sleeps 20 s costs nothing. */
+    int64_t t0 = corio_now();
+    CHECK_EQ(corio_http_session_get(s, "http://x/sleep?ms=20000", &res), 0);
+    CHECK_EQ(corio_http_response_status(res), 200);
+    CHECK_EQ(corio_now() - t0, 20 * CORIO_SECOND);
+    corio_http_response_free(res);
+    CHECK_EQ(c.done, 1);
+
+    /* Freeing the session ends its serving tasks (their clients close). */
+    corio_http_session_free(s);
+    CHECK_EQ(corio_sleep(CORIO_MS), 0);
+    corio_http_router_free(r);
+    net_leak_check();
+    return 0;
+}
+
+TEST(http_server, test_session)
+{
+    CHECK_EQ(tst_run(session_main, NULL), 0);
 }

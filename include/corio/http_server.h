@@ -67,7 +67,10 @@ CORIO_API void corio_http_router_free(corio_http_router *r);
  * matches any one segment and is read back with corio_http_req_param; a
  * last segment "*" matches the rest of the path (param "*").  Literal
  * segments win over {name}, which wins over "*"; the first route added wins
- * among equals.  HEAD requests go to GET routes (the body is not sent).
+ * among equals.  The request's path is split into segments before it is
+ * percent-decoded (an encoded "%2F" stays inside its segment); literal
+ * segments are compared decoded and parameter values are decoded.  HEAD
+ * requests go to GET routes (the body is not sent).
  * Returns 0, or -EINVAL (bad pattern: not starting with '/', an empty
  * {}, "*" not last), -EEXIST (the same method and pattern twice), -ENOMEM. */
 CORIO_API int corio_http_router_add(corio_http_router *r, const char *method,

@@ -107,7 +107,7 @@ static void rebase(corio_http_str *v, const char *buf, size_t len, char *base)
         v->p = "";
 }
 
-static int hexval(char c)
+int corio__http_hexval(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -115,10 +115,7 @@ static int hexval(char c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* Percent-decode src[0..n) into dst (NUL-terminated); plus_space turns
- * '+' into ' ' (query strings).  Returns 0, or -1 for a bad escape or an
- * encoded NUL. */
-static int pct_decode(char *dst, const char *src, size_t n, bool plus_space)
+int corio__http_pct_decode(char *dst, const char *src, size_t n, bool plus_space)
 {
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
@@ -127,7 +124,8 @@ static int pct_decode(char *dst, const char *src, size_t n, bool plus_space)
             int hi, lo;
             if (i + 2 >= n)
                 return -1;
-            if ((hi = hexval(src[i + 1])) < 0 || (lo = hexval(src[i + 2])) < 0)
+            if ((hi = corio__http_hexval(src[i + 1])) < 0 ||
+                (lo = corio__http_hexval(src[i + 2])) < 0)
                 return -1;
             c = (char)(hi << 4 | lo);
             if (!c)
@@ -178,7 +176,8 @@ int corio__http_req_take_head(corio_http_req *req, const char *buf, size_t len)
             const char *q = memchr(sch + 3, '?', (size_t)(end - sch - 3));
             t = p && (!q || p < q) ? p : "/";
             if (!p || (q && q < p)) {
-                req->path = "/";
+                req->path = req->raw_path = "/";
+                req->raw_len = 1;
                 req->query = q ? q + 1 : "";
                 return 0;
             }
@@ -192,13 +191,15 @@ int corio__http_req_take_head(corio_http_req *req, const char *buf, size_t len)
     if (!path)
         return -ENOMEM;
     if (memchr(t, '%', plen)) {
-        if (pct_decode(path, t, plen, false) < 0)
+        if (corio__http_pct_decode(path, t, plen, false) < 0)
             return CORIO_EHTTP;
     } else {
         memcpy(path, t, plen);
         path[plen] = 0;
     }
     req->path = path;
+    req->raw_path = t;
+    req->raw_len = plen;
     return 0;
 }
 
@@ -240,12 +241,12 @@ const char *corio_http_req_query_get(corio_http_req *req, const char *name)
                 key = corio__http_req_alloc(req, kl + 1);
                 keycap = key ? kl + 1 : 0;
             }
-            same = key && pct_decode(key, p, kl, true) == 0 && !strcmp(key, name);
+            same = key && corio__http_pct_decode(key, p, kl, true) == 0 && !strcmp(key, name);
         }
         if (same) {
             size_t vl = eq ? len - kl - 1 : 0;
             char *v = corio__http_req_alloc(req, vl + 1);
-            if (!v || pct_decode(v, eq ? eq + 1 : p, vl, true) < 0)
+            if (!v || corio__http_pct_decode(v, eq ? eq + 1 : p, vl, true) < 0)
                 return NULL;
             return v;
         }

@@ -5,15 +5,17 @@
  *   patterns   parsed once, at corio_http_router_add, into segments:
  *              literal text, {name} (one non-empty segment) or a last "*"
  *              (the rest of the path, possibly empty).
- *   matching   every route is tried against the decoded path (routers
+ *   matching   every route is tried against the path (routers
  *              are small; a scan of a few patterns costs less than a tree
  *              walk's pointer chasing).  Among the routes whose method
  *              fits, the most specific wins: segment by segment, literal
  *              beats {name} beats "*"; among equals the first added.  If
  *              routes match the path but none the method, the answer is
  *              405 with their methods in Allow.
- * Nothing is allocated while matching except the parameter values, which
- * go to the request's arena. */
+ * Matching works on the path as sent, split at '/' before decoding (an
+ * encoded "%2F" belongs to its segment, as in Go's ServeMux); literal
+ * segments compare decoded, parameter values are decoded into the
+ * request's arena — the only allocation of a match. */
 #include "arch/sys.h"
 #include "http/server.h"
 
@@ -176,25 +178,49 @@ typedef struct cap {
     size_t n;
 } cap;
 
-/* Does path match rt?  Fills caps[0..rt->nparams). */
-static bool match(const route *rt, const char *path, cap *caps)
+/* Does the raw (still percent-encoded) segment p[0..n) decode to
+ * lit[0..litn)? */
+static bool seg_eq(const char *p, size_t n, const char *lit, size_t litn)
 {
-    if (*path != '/')
+    if (n == litn && !memcmp(p, lit, n))
+        return true;
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++, j++) {
+        char c = p[i];
+        if (c == '%' && i + 2 < n) {
+            int hi = corio__http_hexval(p[i + 1]), lo = corio__http_hexval(p[i + 2]);
+            if (hi < 0 || lo < 0)
+                return false;
+            c = (char)(hi << 4 | lo);
+            i += 2;
+        }
+        if (j >= litn || lit[j] != c)
+            return false;
+    }
+    return j == litn;
+}
+
+/* Does the raw path path[0..n) match rt?  Segments are split before
+ * decoding, so an encoded '/' stays inside its segment.  Fills
+ * caps[0..rt->nparams) with raw views. */
+static bool match(const route *rt, const char *path, size_t n, cap *caps)
+{
+    if (!n || *path != '/')
         return false;
-    const char *p = path + 1;
+    const char *p = path + 1, *pend = path + n;
     size_t nc = 0;
     for (size_t i = 0; i < rt->nseg; i++) {
         const seg *sg = &rt->segs[i];
         if (!p)
             return false; /* the path ran out of segments */
         if (sg->kind == SEG_WILD) {
-            caps[nc++] = (cap){p, strlen(p)};
+            caps[nc++] = (cap){p, (size_t)(pend - p)};
             return true;
         }
-        const char *end = strchr(p, '/');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *end = memchr(p, '/', (size_t)(pend - p));
+        size_t len = (size_t)((end ? end : pend) - p);
         if (sg->kind == SEG_LIT) {
-            if (len != sg->len || memcmp(p, sg->text, len))
+            if (!seg_eq(p, len, sg->text, sg->len))
                 return false;
         } else {
             if (!len)
@@ -237,7 +263,7 @@ static const char *allow_list(corio_http_router *r, corio_http_req *req)
     out[0] = 0;
     for (size_t i = 0; i < r->n; i++) {
         const route *rt = r->v[i];
-        if (!rt->method || !match(rt, req->path, caps))
+        if (!rt->method || !match(rt, req->raw_path, req->raw_len, caps))
             continue;
         const char *ms[2] = {rt->method, !strcmp(rt->method, "GET") ? "HEAD" : NULL};
         for (int k = 0; k < 2 && ms[k]; k++) {
@@ -268,7 +294,7 @@ int corio__http_route(corio_http_router *r, corio_http_req *req,
         const route *rt = r->v[i];
         if (best && !better(rt, best))
             continue;
-        if (!match(rt, req->path, caps))
+        if (!match(rt, req->raw_path, req->raw_len, caps))
             continue;
         path_known = true;
         if (!method_fits(rt, req->method, req->is_head))
@@ -280,7 +306,7 @@ int corio__http_route(corio_http_router *r, corio_http_req *req,
         /* A path could still be known through a less specific route that
          * the shortcut above skipped: look again when it matters. */
         for (size_t i = 0; !path_known && i < r->n; i++)
-            path_known = match(r->v[i], req->path, caps);
+            path_known = match(r->v[i], req->raw_path, req->raw_len, caps);
         if (!path_known)
             return 404;
         *allow = allow_list(r, req);
@@ -295,8 +321,8 @@ int corio__http_route(corio_http_router *r, corio_http_req *req,
         char *v = corio__http_req_alloc(req, best_caps[np].n + 1);
         if (!v)
             return -ENOMEM;
-        memcpy(v, best_caps[np].p, best_caps[np].n);
-        v[best_caps[np].n] = 0;
+        /* The path decoded without error, so its pieces do too. */
+        corio__http_pct_decode(v, best_caps[np].p, best_caps[np].n, false);
         req->pname[np] = sg->text;
         req->pval[np] = v;
         np++;

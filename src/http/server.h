@@ -73,6 +73,8 @@ struct corio_http_req {
     /* The request. */
     corio_http_head h;
     const char *method, *path, *query;
+    const char *raw_path;  /* the path as sent (routing splits it before */
+    size_t raw_len;        /* decoding, so "%2F" stays inside a segment) */
     bool is_head;          /* HEAD: the response has no body */
     bool keep;             /* keep the connection after this response */
     bool expect_continue;  /* "100 Continue" still to send before reading */
@@ -108,6 +110,12 @@ struct corio_http_req {
     size_t over_used;      /* bytes carved from overflow blocks */
 };
 
+/* request.c: the value of hex digit c, or -1. */
+int corio__http_hexval(char c);
+/* request.c: percent-decode src[0..n) into dst (n + 1 bytes,
+ * NUL-terminated); plus_space turns '+' into ' ' (query strings).
+ * Returns 0, or -1 for a bad escape or an encoded NUL. */
+int corio__http_pct_decode(char *dst, const char *src, size_t n, bool plus_space);
 /* request.c: carve n bytes from the arena (NULL: out of memory). */
 void *corio__http_req_alloc(corio_http_req *req, size_t n);
 /* request.c: take the head parsed in buf[0..len) (h's views into buf):
