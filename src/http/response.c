@@ -2,9 +2,11 @@
  * lookup (the copies made by client.c), body reads under the read and total
  * timeouts, the buffered body, text and JSON (jansson), and freeing.
  *
- * Timeouts: each read opens one timeout scope ending at the earlier of the
- * request's total deadline (kept in the response, so it also bounds reads
- * made after corio_http_session_send returned) and now + read_timeout_ns.
+ * Timeouts: each read that may wait opens one timeout scope ending at the
+ * earlier of the request's total deadline (kept in the response, so it also
+ * bounds reads made after corio_http_session_send returned) and now +
+ * read_timeout_ns.  A read that cannot wait (a length-delimited body with
+ * bytes buffered, or at its end) takes neither scope nor clock reading.
  * The connection goes back to the pool as soon as the body's end has been
  * read, not only when the response is freed; any read error closes it and
  * sticks: later reads return the same error. */
@@ -20,6 +22,23 @@
  * connection can be reused; a longer one closes the connection. */
 #define DISCARD_MAX (64u << 10)
 
+/* After a body read: at the end, or on an error, the connection goes back
+ * (reusable only at a clean end). */
+static ssize_t finish(corio_http_response *r, ssize_t got)
+{
+    if (got > 0)
+        return got;
+    if (got == 0) {
+        r->done = true;
+        corio__http_pool_release(r->s, r->c, r->keepalive);
+    } else {
+        r->err = (int)got;
+        corio__http_pool_release(r->s, r->c, false);
+    }
+    r->c = NULL;
+    return got;
+}
+
 ssize_t corio__http_response_read(corio_http_response *r, void *buf, size_t n)
 {
     if (r->err)
@@ -27,6 +46,15 @@ ssize_t corio__http_response_read(corio_http_response *r, void *buf, size_t n)
     if (r->done || !n)
         return 0;
     corio_http_session *s = r->s;
+    const void *p;
+    size_t buffered;
+    if (!r->dec && r->body.kind == CORIO_HTTP_BODY_LENGTH &&
+        (!r->body.left ||
+         (corio_stream_peek(r->body.s, &p, &buffered) == 0 && buffered))) {
+        /* The read cannot wait (bytes are buffered, or the body is over):
+         * no timeout scope, no clock reading. */
+        return finish(r, corio__http_body_read(&r->body, buf, n));
+    }
     int64_t now = corio_now(), until = r->deadline;
     if (s->o.read_timeout_ns > 0 && now + s->o.read_timeout_ns < until)
         until = now + s->o.read_timeout_ns;
@@ -37,17 +65,7 @@ ssize_t corio__http_response_read(corio_http_response *r, void *buf, size_t n)
                  : corio__http_body_read(&r->body, buf, n);
     if (until != INT64_MAX)
         (void)corio_timeout_end();
-    if (got > 0)
-        return got;
-    if (got == 0) {
-        r->done = true;
-        corio__http_pool_release(s, r->c, r->keepalive);
-    } else {
-        r->err = (int)got;
-        corio__http_pool_release(s, r->c, false);
-    }
-    r->c = NULL;
-    return got;
+    return finish(r, got);
 }
 
 void corio__http_response_discard(corio_http_response *r)
