@@ -8,6 +8,7 @@
  * (in all, and the most open at once) and records the last request.
  * Real peers on the real clock: openssl s_server (HTTPS with a test CA
  * made at run time) and python3 -m http.server. */
+#include "arch/sys.h"
 #include "http/msg.h"
 #include "net_util.h"
 #include "tst.h"
@@ -1528,5 +1529,106 @@ TEST(http_client, round_trip_through_corio_http_serve)
     int fds = tst_count_fds();
     CHECK_EQ(tst_run(roundtrip_main, NULL), 0);
     CHECK_EQ(tst_count_fds(), fds);
+    net_leak_check();
+}
+
+/* ---- fault sweep ------------------------------------------------------ */
+
+static unsigned char sweep_gz[256];
+static size_t sweep_gzn;
+
+static int rt_gzip(corio_http_req *req, void *arg)
+{
+    (void)arg;
+    int rc = corio_http_reply_header(req, "Content-Encoding", "gzip");
+    return rc < 0
+               ? rc
+               : corio_http_reply(req, 200, "text/plain", sweep_gz, sweep_gzn);
+}
+
+/* Requests through corio's server, every allocation and system call of
+ * which can fail: returns 0 or the first error, and always cleans up. */
+static int sweep_scenario(void *arg)
+{
+    (void)arg;
+    rt_server v = {0};
+    corio_task *t = NULL;
+    corio_http_session *s = NULL;
+    corio_http_response *r = NULL;
+    corio_addr a;
+    char url[128];
+    const char *text;
+    json_t *j = NULL;
+    int rc = corio_http_router_new(&v.r);
+    if (rc == 0)
+        rc = corio_http_router_add(v.r, "GET", "/hello", rt_hello, NULL);
+    if (rc == 0)
+        rc = corio_http_router_add(v.r, "GET", "/moved", rt_moved, NULL);
+    if (rc == 0)
+        rc = corio_http_router_add(v.r, "GET", "/json", rt_json, NULL);
+    if (rc == 0)
+        rc = corio_http_router_add(v.r, "GET", "/gz", rt_gzip, NULL);
+    if (rc == 0)
+        rc = corio_tcp_listen(&v.l, "127.0.0.1", 0, NULL);
+    if (rc == 0)
+        rc = corio_listener_addr(v.l, &a);
+    if (rc == 0)
+        rc = corio_task_spawn(&t, rt_serve, &v);
+    if (rc == 0)
+        rc = corio_http_session_new(&s, NULL);
+    static const char *const paths[] = {"/moved", "/hello?name=x", "/gz",
+                                        "/json"};
+    for (size_t i = 0; rc == 0 && i < 4; i++) {
+        snprintf(url, sizeof url, "http://127.0.0.1:%d%s", corio_addr_port(&a),
+                 paths[i]);
+        rc = corio_http_session_get(s, url, &r);
+        if (rc == 0 && i == 3)
+            rc = corio_http_response_json(r, &j);
+        else if (rc == 0)
+            rc = corio_http_response_text(r, &text);
+        if (rc == 0 && i == 2 && strcmp(text, "zipped") != 0)
+            rc = -EPROTO;
+        corio_http_response_free(r);
+        r = NULL;
+    }
+    if (j) {
+        if (json_integer_value(json_object_get(j, "n")) != 42)
+            rc = -EPROTO;
+        json_decref(j);
+    }
+    corio_http_session_free(s);
+    if (t) {
+        corio_task_cancel(t);
+        corio_task_join(t, NULL);
+    }
+    corio_listener_close(v.l);
+    corio_http_router_free(v.r);
+    return rc;
+}
+
+TEST_T(http_client, fault_sweep, 300)
+{
+    sweep_gzn = zip(31, "zipped", sweep_gz, sizeof sweep_gz);
+    corio_options o = {.virtual_clock = 1};
+    CHECK_EQ(corio_run_ex(&o, sweep_scenario, NULL), 0);
+    int fds0 = tst_count_fds();
+    long n;
+    int failures = 0;
+    for (n = 1;; n++) {
+        corio__fault_arm(n, ENOMEM);
+        int rc = corio_run_ex(&o, sweep_scenario, NULL);
+        int fired = corio__fault_fired();
+        long calls = corio__fault_disarm();
+        if (!fired) {
+            CHECK_EQ(rc, 0);
+            break;
+        }
+        CHECK(rc != -EPROTO); /* a failure is an error, never a wrong answer */
+        failures += rc < 0;
+        CHECK_EQ(tst_count_fds(), fds0);
+        CHECK(calls >= n);
+    }
+    CHECK(n > 50);
+    CHECK(failures > 0);
     net_leak_check();
 }
