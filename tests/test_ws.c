@@ -863,3 +863,297 @@ TEST(ws, recv_cancel_safe)
 {
     CHECK_EQ(tst_run(cancel_body, NULL), 0);
 }
+
+/* ---- the client handshake over a memory pair -------------------------- */
+
+TEST(ws, accept_key)
+{
+    char out[29];
+    /* RFC 6455 §1.3's example. */
+    CHECK_EQ(corio__ws_accept_key(out, "dGhlIHNhbXBsZSBub25jZQ==", 24), 0);
+    CHECK(strcmp(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") == 0);
+    CHECK_EQ(corio__ws_accept_key(out, "short", 5), CORIO_EHTTP);
+}
+
+/* A server peer that reads the upgrade request and answers with a head
+ * made from fmt (its %s: the right accept value) followed by extra bytes. */
+typedef struct hs_peer {
+    corio_stream *s;
+    const char *fmt;
+    const char *extra;
+    size_t extra_n;
+    char req[2048]; /* the request head received */
+    int eof_after;  /* what reading after the answer gave */
+} hs_peer;
+
+static const char *field(const char *head, const char *name, char *out,
+                         size_t cap)
+{
+    const char *p = strstr(head, name);
+    if (!p)
+        return NULL;
+    p += strlen(name);
+    size_t n = strcspn(p, "\r");
+    CHECK(n < cap);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return out;
+}
+
+static int hs_peer_task(void *arg)
+{
+    hs_peer *h = arg;
+    char key[64], accept[29], resp[1024];
+    ssize_t n = corio_stream_read_until(h->s, "\r\n\r\n", 4, h->req,
+                                        sizeof h->req - 1);
+    if (n < 0)
+        return (int)n;
+    h->req[n] = '\0';
+    if (h->fmt) {
+        CHECK(field(h->req, "\r\nSec-WebSocket-Key: ", key, sizeof key));
+        CHECK_EQ(corio__ws_accept_key(accept, key, strlen(key)), 0);
+        int k = snprintf(resp, sizeof resp, h->fmt, accept);
+        CHECK_EQ(corio_stream_write(h->s, resp, (size_t)k), 0);
+        if (h->extra_n)
+            CHECK_EQ(corio_stream_write(h->s, h->extra, h->extra_n), 0);
+        CHECK_EQ(corio_stream_flush(h->s), 0);
+    } else {
+        corio_stream_shutdown(h->s); /* hang up without an answer */
+    }
+    char c;
+    h->eof_after = (int)corio_stream_read(h->s, &c, 1);
+    return 0;
+}
+
+/* Run the client handshake for url against a peer answering with fmt. */
+static int hs_run(hs_peer *h, const char *url, const corio_ws_opts *o,
+                  corio_ws **ws)
+{
+    corio_stream *a;
+    corio_task *t;
+    int rc;
+    CHECK_EQ(corio_stream_pair(&a, &h->s, 0), 0);
+    CHECK_EQ(corio_task_spawn(&t, hs_peer_task, h), 0);
+    rc = corio_ws_handshake(ws, a, url, o);
+    if (rc < 0) {
+        CHECK(*ws == NULL);
+        CHECK_EQ(corio_task_join(t, NULL), 0);
+        CHECK_EQ(h->eof_after, 0); /* the connection was closed */
+    } else {
+        corio_task_detach(t);
+    }
+    return rc;
+}
+
+#define GOOD_101                                                               \
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\n"                \
+    "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
+
+static int handshake_body(void *arg)
+{
+    (void)arg;
+    corio_ws *ws;
+    int type;
+    const void *d;
+    char v[256];
+
+    /* A good answer, with a frame in the same write as the head. */
+    static const char *const extra[] = {"X-Token", "abc", "Origin",
+                                        "http://example.com", NULL};
+    corio_ws_opts o = {.protocol = "chat, superchat", .headers = extra};
+    hs_peer h = {.fmt = GOOD_101 "Sec-WebSocket-Protocol: superchat\r\n\r\n",
+                 .extra = "\x81\x02hi", .extra_n = 4};
+    CHECK_EQ(hs_run(&h, "ws://Example.com:8080/chat?x=1#frag", &o, &ws), 0);
+    CHECK(strncmp(h.req, "GET /chat?x=1 HTTP/1.1\r\n", 24) == 0);
+    CHECK(strcmp(field(h.req, "\r\nHost: ", v, sizeof v), "Example.com:8080") == 0);
+    CHECK(strcmp(field(h.req, "\r\nUpgrade: ", v, sizeof v), "websocket") == 0);
+    CHECK(strcmp(field(h.req, "\r\nConnection: ", v, sizeof v), "Upgrade") == 0);
+    CHECK(strcmp(field(h.req, "\r\nSec-WebSocket-Version: ", v, sizeof v), "13") == 0);
+    CHECK(strcmp(field(h.req, "\r\nSec-WebSocket-Protocol: ", v, sizeof v),
+                 "chat, superchat") == 0);
+    CHECK(strcmp(field(h.req, "\r\nX-Token: ", v, sizeof v), "abc") == 0);
+    CHECK(strcmp(field(h.req, "\r\nOrigin: ", v, sizeof v), "http://example.com") == 0);
+    CHECK_EQ(strlen(field(h.req, "\r\nSec-WebSocket-Key: ", v, sizeof v)), 24);
+    CHECK(strcmp(corio_ws_protocol(ws), "superchat") == 0);
+    CHECK_EQ(corio_ws_recv(ws, &type, &d), 2);
+    CHECK(memcmp(d, "hi", 2) == 0);
+    corio_ws_free(ws);
+
+    /* Two handshakes use different keys. */
+    char key1[64];
+    strcpy(key1, v);
+    h = (hs_peer){.fmt = GOOD_101 "\r\n"};
+    CHECK_EQ(hs_run(&h, "wss://h.example/", NULL, &ws), 0);
+    CHECK(strcmp(field(h.req, "\r\nSec-WebSocket-Key: ", v, sizeof v), key1) != 0);
+    CHECK(strcmp(field(h.req, "\r\nHost: ", v, sizeof v), "h.example") == 0);
+    CHECK(strstr(h.req, "Sec-WebSocket-Protocol") == NULL);
+    CHECK(corio_ws_protocol(ws) == NULL);
+    corio_ws_free(ws);
+
+    /* An IPv6 literal is bracketed in Host. */
+    h = (hs_peer){.fmt = GOOD_101 "\r\n"};
+    CHECK_EQ(hs_run(&h, "ws://[::1]:9000", NULL, &ws), 0);
+    CHECK(strncmp(h.req, "GET / HTTP/1.1\r\n", 16) == 0);
+    CHECK(strcmp(field(h.req, "\r\nHost: ", v, sizeof v), "[::1]:9000") == 0);
+    corio_ws_free(ws);
+
+    /* Refusals: each closes the connection. */
+    static const struct {
+        const char *fmt;
+        const char *protocol;
+    } refused[] = {
+        {"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", NULL},
+        {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+         "Connection: Upgrade\r\nSec-WebSocket-Accept: x%s\r\n\r\n", NULL},
+        {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+         "Connection: Upgrade\r\nSec-WebSocket-Accept: "
+         "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nX-Ignored: %s\r\n\r\n", NULL},
+        {"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Accept: %s\r\n\r\n", NULL},
+        {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n"
+         "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", NULL},
+        {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+         "Connection: keep-alive\r\nSec-WebSocket-Accept: %s\r\n\r\n", NULL},
+        {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+         "Sec-WebSocket-Accept: %s\r\n\r\n", NULL},
+        {GOOD_101 "Sec-WebSocket-Protocol: chat\r\n\r\n", NULL},
+        {GOOD_101 "Sec-WebSocket-Protocol: other\r\n\r\n", "chat"},
+        {GOOD_101 "Sec-WebSocket-Protocol: chat, x\r\n\r\n", "chat, x"},
+        {GOOD_101 "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n", NULL},
+        {"HTTP/1.1 101 Switching Protocols\r\nBad Field: %s\r\n\r\n", NULL},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        h = (hs_peer){.fmt = refused[i].fmt};
+        o = (corio_ws_opts){.protocol = refused[i].protocol};
+        cur_case = refused[i].fmt;
+        WCHECK_EQ(hs_run(&h, "ws://a/", &o, &ws), CORIO_EHTTP);
+    }
+    /* The server hangs up: end of stream. */
+    h = (hs_peer){0};
+    CHECK_EQ(hs_run(&h, "ws://a/", NULL, &ws), CORIO_EOF);
+
+    /* Refused before a byte is sent; the stream is closed all the same. */
+    corio_stream *a, *b;
+    char c;
+    static const char *const bad_hdr[] = {"X-A", "b\r\nInjected: 1", NULL};
+    static const char *const bad_name[] = {"X:A", "b", NULL};
+    const struct {
+        const char *url;
+        corio_ws_opts o;
+        int rc;
+    } local[] = {
+        {"http://a/", {0}, CORIO_EURL},
+        {"ws://a b/", {0}, CORIO_EURL},
+        {"ws://a/", {.headers = bad_hdr}, -EINVAL},
+        {"ws://a/", {.headers = bad_name}, -EINVAL},
+        {"ws://a/", {.protocol = "chat\n"}, -EINVAL},
+    };
+    for (size_t i = 0; i < sizeof local / sizeof local[0]; i++) {
+        CHECK_EQ(corio_stream_pair(&a, &b, 0), 0);
+        CHECK_EQ(corio_ws_handshake(&ws, a, local[i].url, &local[i].o), local[i].rc);
+        CHECK(ws == NULL);
+        CHECK_EQ(corio_stream_read(b, &c, 1), 0);
+        corio_stream_close(b);
+    }
+    CHECK_EQ(corio_ws_handshake(&ws, NULL, "ws://a/", NULL), -EINVAL);
+    return 0;
+}
+
+TEST(ws, client_handshake)
+{
+    CHECK_EQ(tst_run(handshake_body, NULL), 0);
+}
+
+/* ---- Python's websockets library as a real peer ------------------------ */
+
+/* Debian's python3-websockets (scripts/deps.sh build) under Debian's
+ * Python, whatever python3 comes first in PATH. */
+#define PYTHON "/usr/bin/python3"
+
+/* A websockets server on 127.0.0.1: echoes every message; "frag-me" is
+ * answered with a fragmented text message, "close-me" with a close 4000.
+ * Prints its port; stops when its stdin ends. */
+static const char py_server[] =
+    "import asyncio, sys, websockets\n"
+    "async def handler(ws, path):\n"
+    "    async for m in ws:\n"
+    "        if m == 'close-me':\n"
+    "            await ws.close(4000, 'bye')\n"
+    "            return\n"
+    "        if m == 'frag-me':\n"
+    "            await ws.send(['frag', 'ment', 'ed \\u00e9'])\n"
+    "            continue\n"
+    "        await ws.send(m)\n"
+    "async def main():\n"
+    "    async with websockets.serve(handler, '127.0.0.1', 0, max_size=None,\n"
+    "            ping_interval=None, subprotocols=['chat']) as srv:\n"
+    "        print(srv.sockets[0].getsockname()[1], flush=True)\n"
+    "        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)\n"
+    "asyncio.run(main())\n";
+
+static void expect_echo(corio_ws *ws, int type, const void *m, size_t n)
+{
+    int t;
+    const void *d;
+    CHECK_EQ(corio_ws_send(ws, type, m, n), 0);
+    CHECK_EQ(corio_ws_recv(ws, &t, &d), (ssize_t)n);
+    CHECK_EQ(t, type);
+    CHECK(memcmp(d, m, n) == 0);
+}
+
+static int py_server_body(void *arg)
+{
+    (void)arg;
+    const char *argv[] = {PYTHON, "-c", py_server, NULL};
+    corio_process_opts po = {.stdin_mode = CORIO_STDIO_PIPE,
+                             .stdout_mode = CORIO_STDIO_PIPE};
+    corio_process *p;
+    char line[64], url[128];
+    int type, status;
+    const void *d;
+    corio_ws *ws;
+
+    CHECK_EQ(corio_process_spawn(&p, argv, &po), 0);
+    CHECK(corio_stream_read_line(corio_process_stdout(p), line, sizeof line) > 0);
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/echo", atoi(line));
+
+    corio_ws_opts o = {.protocol = "superchat, chat"};
+    CHECK_EQ(corio_ws_connect(&ws, url, &o), 0);
+    CHECK(strcmp(corio_ws_protocol(ws), "chat") == 0);
+    expect_echo(ws, CORIO_WS_TEXT, "hello \xE2\x9C\x93", 9);
+    expect_echo(ws, CORIO_WS_BINARY, "\x00\x01\x02\xFF", 4);
+    expect_echo(ws, CORIO_WS_TEXT, "", 0);
+    size_t big = (size_t)1 << 20;
+    unsigned char *m = malloc(big);
+    for (size_t i = 0; i < big; i++)
+        m[i] = (unsigned char)(i * 131 + (i >> 12));
+    expect_echo(ws, CORIO_WS_BINARY, m, big);
+    free(m);
+    CHECK_EQ(corio_ws_ping(ws, "are you there", 13), 0);
+    CHECK_EQ(corio_ws_send(ws, CORIO_WS_TEXT, "frag-me", 7), 0);
+    CHECK_EQ(corio_ws_recv(ws, &type, &d), 13);
+    CHECK(memcmp(d, "fragmented \xC3\xA9", 13) == 0);
+    CHECK_EQ(corio_ws_close(ws, 1000, "done"), 0);
+    CHECK_EQ(corio_ws_close_code(ws), 1000);
+    corio_ws_free(ws);
+
+    /* The server closes. */
+    CHECK_EQ(corio_ws_connect(&ws, url, NULL), 0);
+    CHECK(corio_ws_protocol(ws) == NULL);
+    CHECK_EQ(corio_ws_send(ws, CORIO_WS_TEXT, "close-me", 8), 0);
+    CHECK_EQ(corio_ws_recv(ws, &type, &d), CORIO_ECLOSED);
+    CHECK_EQ(corio_ws_close_code(ws), 4000);
+    CHECK_EQ(corio_ws_close(ws, 1000, NULL), 0);
+    corio_ws_free(ws);
+
+    CHECK_EQ(corio_stream_shutdown(corio_process_stdin(p)), 0);
+    CHECK_EQ(corio_process_wait(p, &status), 0);
+    CHECK_EQ(status, 0);
+    corio_process_close(p);
+    return 0;
+}
+
+TEST(ws, client_against_python_websockets)
+{
+    CHECK_EQ(tst_run(py_server_body, NULL), 0);
+}

@@ -498,6 +498,8 @@ ssize_t corio_ws_recv(corio_ws *ws, int *type, const void **data)
         ws->msg_len = 0;
     }
     r = next_message(ws);
+    if (r < 0 && !ws->s) /* a failed send closed the connection meanwhile */
+        r = ws->rerr;
     if (r >= 0) {
         *type = ws->msg_type;
         *data = ws->msg ? (const void *)ws->msg : ""; /* "" : empty so far */
