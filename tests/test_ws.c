@@ -28,6 +28,8 @@
 #include "http/ws_frame.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- codec ------------------------------------------------------------ */
@@ -1064,6 +1066,385 @@ TEST(ws, client_handshake)
     CHECK_EQ(tst_run(handshake_body, NULL), 0);
 }
 
+/* ---- the server: corio_ws_accept in an HTTP handler --------------------- */
+
+/* Echo every message; "bye" makes the server close with 4001. */
+static int echo_handler(corio_http_req *req, void *arg)
+{
+    (void)arg;
+    corio_ws *ws;
+    corio_ws_opts o = {.protocol = "chat", .max_message = (size_t)2 << 20};
+    int rc = corio_ws_accept(&ws, req, &o);
+    if (rc == CORIO_EHTTP)
+        return 0; /* refused with a 400 */
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        int type;
+        const void *d;
+        ssize_t n = corio_ws_recv(ws, &type, &d);
+        if (n < 0)
+            break;
+        if (n == 3 && memcmp(d, "bye", 3) == 0) {
+            corio_ws_close(ws, 4001, "server bye");
+            break;
+        }
+        if (corio_ws_send(ws, type, d, (size_t)n) < 0)
+            break;
+    }
+    corio_ws_free(ws);
+    return 0;
+}
+
+static corio_http_router *echo_router(void)
+{
+    corio_http_router *r;
+    CHECK_EQ(corio_http_router_new(&r), 0);
+    CHECK_EQ(corio_http_router_add(r, NULL, "/ws", echo_handler, NULL), 0);
+    return r;
+}
+
+typedef struct conn_server {
+    corio_stream *s;
+    corio_http_router *r;
+    int rc;
+} conn_server;
+
+static int serve_conn_task(void *arg)
+{
+    conn_server *c = arg;
+    c->rc = corio_http_serve_conn(c->s, c->r, NULL);
+    if (c->rc != CORIO_HTTP_DETACHED)
+        corio_stream_close(c->s);
+    return 0;
+}
+
+/* Run the echo server on one end of a memory pair; returns the other. */
+static corio_stream *serve_pair(conn_server *c, corio_task **t)
+{
+    corio_stream *a;
+    CHECK_EQ(corio_stream_pair(&a, &c->s, (size_t)4 << 20), 0);
+    c->r = echo_router();
+    CHECK_EQ(corio_task_spawn(t, serve_conn_task, c), 0);
+    return a;
+}
+
+static void expect_echo(corio_ws *ws, int type, const void *m, size_t n)
+{
+    int t;
+    const void *d;
+    CHECK_EQ(corio_ws_send(ws, type, m, n), 0);
+    CHECK_EQ(corio_ws_recv(ws, &t, &d), (ssize_t)n);
+    CHECK_EQ(t, type);
+    CHECK(memcmp(d, m, n) == 0);
+}
+
+static int accept_body(void *arg)
+{
+    (void)arg;
+    conn_server c = {0};
+    corio_task *t;
+    corio_ws *ws;
+    int type;
+    const void *d;
+
+    /* Upgrade through the real server code; the client offers two
+     * subprotocols and the server picks its own. */
+    corio_stream *a = serve_pair(&c, &t);
+    corio_ws_opts o = {.protocol = "superchat, chat"};
+    CHECK_EQ(corio_ws_handshake(&ws, a, "ws://example.com/ws", &o), 0);
+    CHECK(strcmp(corio_ws_protocol(ws), "chat") == 0);
+    expect_echo(ws, CORIO_WS_TEXT, "over the server", 15);
+    expect_echo(ws, CORIO_WS_BINARY, "\x00\xFF", 2);
+    CHECK_EQ(corio_ws_send(ws, CORIO_WS_TEXT, "bye", 3), 0);
+    CHECK_EQ(corio_ws_recv(ws, &type, &d), CORIO_ECLOSED);
+    CHECK_EQ(corio_ws_close_code(ws), 4001);
+    corio_ws_free(ws);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    CHECK_EQ(c.rc, CORIO_HTTP_DETACHED);
+    corio_http_router_free(c.r);
+
+    /* Not offered: no subprotocol named. */
+    a = serve_pair(&c, &t);
+    CHECK_EQ(corio_ws_handshake(&ws, a, "ws://example.com/ws", NULL), 0);
+    CHECK(corio_ws_protocol(ws) == NULL);
+    CHECK_EQ(corio_ws_close(ws, 1000, NULL), 0);
+    CHECK_EQ(corio_ws_close_code(ws), 1000);
+    corio_ws_free(ws);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    corio_http_router_free(c.r);
+    return 0;
+}
+
+TEST(ws, server_accepts)
+{
+    CHECK_EQ(tst_run(accept_body, NULL), 0);
+}
+
+#define UPGRADE_OK(k)                                                          \
+    "Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"                 \
+    "Sec-WebSocket-Key: " k "\r\n"
+
+static int refuse_body(void *arg)
+{
+    (void)arg;
+    static const struct {
+        const char *req;
+        bool version; /* the 400 names version 13 */
+    } cases[] = {
+        {"POST /ws HTTP/1.1\r\n" UPGRADE_OK("dGhlIHNhbXBsZSBub25jZQ==")
+         "Sec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n", false},
+        {"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+         "Sec-WebSocket-Version: 13\r\n\r\n", false},
+        {"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+         "Sec-WebSocket-Version: 13\r\n\r\n", false},
+        {"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+         "Connection: keep-alive\r\n"
+         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+         "Sec-WebSocket-Version: 13\r\n\r\n", false},
+        {"GET /ws HTTP/1.1\r\n" UPGRADE_OK("short==")
+         "Sec-WebSocket-Version: 13\r\n\r\n", false},
+        {"GET /ws HTTP/1.1\r\n" UPGRADE_OK("dGhlIHNhbXBsZSBub25jZQ")
+         "Sec-WebSocket-Version: 13\r\n\r\n", false},
+        {"GET /ws HTTP/1.1\r\n" UPGRADE_OK("dGhlIHNhbXBsZSBub25j!Q==")
+         "Sec-WebSocket-Version: 13\r\n\r\n", false},
+        {"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+         "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n", false},
+        {"GET /ws HTTP/1.1\r\n" UPGRADE_OK("dGhlIHNhbXBsZSBub25jZQ==")
+         "Sec-WebSocket-Version: 8\r\n\r\n", true},
+        {"GET /ws HTTP/1.1\r\n" UPGRADE_OK("dGhlIHNhbXBsZSBub25jZQ==")
+         "\r\n", true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        conn_server c = {0};
+        corio_task *t;
+        char resp[1024];
+        corio_stream *a = serve_pair(&c, &t);
+        cur_case = cases[i].req;
+        CHECK_EQ(corio_stream_write(a, cases[i].req, strlen(cases[i].req)), 0);
+        CHECK_EQ(corio_stream_flush(a), 0);
+        ssize_t n = corio_stream_read_until(a, "\r\n\r\n", 4, resp, sizeof resp - 1);
+        CHECK(n > 0);
+        resp[n] = '\0';
+        WCHECK_EQ(strncmp(resp, "HTTP/1.1 400 ", 13), 0);
+        WCHECK_EQ(strstr(resp, "Sec-WebSocket-Version: 13\r\n") != NULL,
+                  cases[i].version);
+        /* The connection goes on as plain HTTP. */
+        corio_stream_close(a);
+        CHECK_EQ(corio_task_join(t, NULL), 0);
+        CHECK(c.rc != CORIO_HTTP_DETACHED);
+        corio_http_router_free(c.r);
+    }
+    return 0;
+}
+
+TEST(ws, server_refuses_bad_upgrades)
+{
+    CHECK_EQ(tst_run(refuse_body, NULL), 0);
+}
+
+/* ---- round trips over loopback sockets ---------------------------------- */
+
+typedef struct http_fx {
+    corio_listener *l;
+    corio_http_router *r;
+    corio_event stop;
+    corio_task *task;
+    int port, rc;
+} http_fx;
+
+static int http_serve_task(void *arg)
+{
+    http_fx *f = arg;
+    corio_http_server_opts o = {.stop = &f->stop};
+    f->rc = corio_http_serve(f->l, f->r, &o);
+    return 0;
+}
+
+static void http_fx_start(http_fx *f)
+{
+    corio_addr a;
+    signal(SIGPIPE, SIG_IGN);
+    CHECK_EQ(corio_tcp_listen(&f->l, "127.0.0.1", 0, NULL), 0);
+    CHECK_EQ(corio_listener_addr(f->l, &a), 0);
+    f->port = corio_addr_port(&a);
+    corio_event_init(&f->stop);
+    f->r = echo_router();
+    CHECK_EQ(corio_task_spawn(&f->task, http_serve_task, f), 0);
+}
+
+static void http_fx_finish(http_fx *f)
+{
+    corio_event_set(&f->stop);
+    CHECK_EQ(corio_task_join(f->task, NULL), 0);
+    CHECK_EQ(f->rc, 0);
+    corio_listener_close(f->l);
+    corio_http_router_free(f->r);
+}
+
+/* Text, binary, empty and 1 MiB messages both ways, then the closing
+ * handshake from each side in turn. */
+static void round_trip(const char *url, const corio_ws_opts *o)
+{
+    corio_ws *ws;
+    int type;
+    const void *d;
+    size_t big = (size_t)1 << 20;
+    unsigned char *m = malloc(big);
+
+    for (size_t i = 0; i < big; i++)
+        m[i] = (unsigned char)(i * 131 + (i >> 12));
+    CHECK_EQ(corio_ws_connect(&ws, url, o), 0);
+    expect_echo(ws, CORIO_WS_TEXT, "hello \xE2\x9C\x93", 9);
+    expect_echo(ws, CORIO_WS_BINARY, "\x00\x01\x02\xFF", 4);
+    expect_echo(ws, CORIO_WS_TEXT, "", 0);
+    expect_echo(ws, CORIO_WS_BINARY, m, big);
+    CHECK_EQ(corio_ws_ping(ws, "ping", 4), 0);
+    expect_echo(ws, CORIO_WS_TEXT, m, 0);
+    CHECK_EQ(corio_ws_close(ws, 1000, "done"), 0);
+    CHECK_EQ(corio_ws_close_code(ws), 1000);
+    corio_ws_free(ws);
+
+    CHECK_EQ(corio_ws_connect(&ws, url, o), 0);
+    expect_echo(ws, CORIO_WS_BINARY, m, 70000);
+    CHECK_EQ(corio_ws_send(ws, CORIO_WS_TEXT, "bye", 3), 0);
+    CHECK_EQ(corio_ws_recv(ws, &type, &d), CORIO_ECLOSED);
+    CHECK_EQ(corio_ws_close_code(ws), 4001);
+    CHECK_EQ(corio_ws_close(ws, 1000, NULL), 0);
+    corio_ws_free(ws);
+    free(m);
+}
+
+static int loopback_body(void *arg)
+{
+    (void)arg;
+    http_fx f = {0};
+    char url[64];
+    int fds = tst_count_fds();
+    http_fx_start(&f);
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws", f.port);
+    round_trip(url, NULL);
+    /* A refused handshake (no route) and a server that is not there. */
+    corio_ws *ws;
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/nope", f.port);
+    CHECK_EQ(corio_ws_connect(&ws, url, NULL), CORIO_EHTTP);
+    CHECK(ws == NULL);
+    http_fx_finish(&f);
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws", f.port);
+    CHECK_EQ(corio_ws_connect(&ws, url, NULL), -ECONNREFUSED);
+    CHECK_EQ(corio_ws_connect(&ws, "https://127.0.0.1/", NULL), CORIO_EURL);
+    CHECK_EQ(tst_count_fds(), fds);
+    return 0;
+}
+
+TEST(ws, loopback_round_trip)
+{
+    CHECK_EQ(tst_run(loopback_body, NULL), 0);
+}
+
+/* wss: a TLS listener in front of corio_http_serve_conn, a test CA. */
+static char pki[64];
+
+static void sh(const char *cmd)
+{
+    char full[1024];
+    snprintf(full, sizeof full, "cd %s && %s 2>/dev/null", pki, cmd);
+    CHECK_EQ(system(full), 0);
+}
+
+static void pki_make(void)
+{
+    strcpy(pki, "/tmp/corio-ws-XXXXXX");
+    CHECK(mkdtemp(pki) != NULL);
+    sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+       "-nodes -keyout ca.key -out ca.pem -subj '/CN=corio ws test CA' -days 2");
+    sh("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+       "-nodes -keyout server.key -out server.csr -subj /CN=localhost");
+    sh("printf 'basicConstraints=CA:FALSE\\nsubjectAltName=DNS:localhost,"
+       "IP:127.0.0.1\\n' > server.ext");
+    sh("openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key "
+       "-set_serial 2 -days 2 -extfile server.ext -out server.pem");
+}
+
+static void pki_remove(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", pki);
+    CHECK_EQ(system(cmd), 0);
+}
+
+typedef struct tls_fx {
+    corio_listener *l;
+    corio_tls_ctx *ctx;
+    corio_http_router *r;
+    int conns;
+} tls_fx;
+
+/* Serve conns connections one after another, each over TLS. */
+static int tls_serve_task(void *arg)
+{
+    tls_fx *f = arg;
+    for (int i = 0; i < f->conns; i++) {
+        corio_stream *tcp, *tls;
+        CHECK_EQ(corio_listener_accept(f->l, &tcp, NULL), 0);
+        corio_tls_opts to = {.ctx = f->ctx};
+        if (corio_tls_server(&tls, tcp, &to) < 0)
+            continue; /* the client refused us */
+        if (corio_http_serve_conn(tls, f->r, NULL) != CORIO_HTTP_DETACHED)
+            corio_stream_close(tls);
+    }
+    return 0;
+}
+
+static int wss_body(void *arg)
+{
+    (void)arg;
+    char path[128], url[64];
+    tls_fx f = {.conns = 3};
+    corio_task *t;
+    corio_addr a;
+    corio_tls_ctx *cctx;
+
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(path, sizeof path, "%s/ca.pem", pki);
+    corio_tls_config cc = {.ca_file = path};
+    CHECK_EQ(corio_tls_ctx_new(&cctx, CORIO_TLS_CLIENT, &cc), 0);
+    char cert[128], key[128];
+    snprintf(cert, sizeof cert, "%s/server.pem", pki);
+    snprintf(key, sizeof key, "%s/server.key", pki);
+    corio_tls_config sc = {.cert_file = cert, .key_file = key};
+    CHECK_EQ(corio_tls_ctx_new(&f.ctx, CORIO_TLS_SERVER, &sc), 0);
+    CHECK_EQ(corio_tcp_listen(&f.l, "127.0.0.1", 0, NULL), 0);
+    CHECK_EQ(corio_listener_addr(f.l, &a), 0);
+    f.r = echo_router();
+    CHECK_EQ(corio_task_spawn(&t, tls_serve_task, &f), 0);
+
+    snprintf(url, sizeof url, "wss://localhost:%d/ws", corio_addr_port(&a));
+    corio_ws_opts o = {.tls = cctx};
+    round_trip(url, &o);
+    /* Without the test CA the certificate is refused. */
+    corio_ws *ws;
+    CHECK_EQ(corio_ws_connect(&ws, url, NULL), CORIO_ECERT);
+    CHECK(ws == NULL);
+
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    corio_listener_close(f.l);
+    corio_http_router_free(f.r);
+    corio_tls_ctx_free(f.ctx);
+    corio_tls_ctx_free(cctx);
+    return 0;
+}
+
+TEST(ws, wss_round_trip)
+{
+    pki_make();
+    int rc = tst_run(wss_body, NULL);
+    pki_remove();
+    CHECK_EQ(rc, 0);
+}
+
 /* ---- Python's websockets library as a real peer ------------------------ */
 
 /* Debian's python3-websockets (scripts/deps.sh build) under Debian's
@@ -1090,16 +1471,6 @@ static const char py_server[] =
     "        print(srv.sockets[0].getsockname()[1], flush=True)\n"
     "        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)\n"
     "asyncio.run(main())\n";
-
-static void expect_echo(corio_ws *ws, int type, const void *m, size_t n)
-{
-    int t;
-    const void *d;
-    CHECK_EQ(corio_ws_send(ws, type, m, n), 0);
-    CHECK_EQ(corio_ws_recv(ws, &t, &d), (ssize_t)n);
-    CHECK_EQ(t, type);
-    CHECK(memcmp(d, m, n) == 0);
-}
 
 static int py_server_body(void *arg)
 {
@@ -1156,4 +1527,67 @@ static int py_server_body(void *arg)
 TEST(ws, client_against_python_websockets)
 {
     CHECK_EQ(tst_run(py_server_body, NULL), 0);
+}
+
+/* A websockets client: checks the echo of text, binary, a fragmented
+ * message and 1 MiB, pings, then closes with 1000 and prints the code the
+ * corio server answered with. */
+static const char py_client[] =
+    "import asyncio, sys, websockets\n"
+    "async def main(url):\n"
+    "    async with websockets.connect(url, max_size=None, ping_interval=None,\n"
+    "            subprotocols=['chat']) as ws:\n"
+    "        assert ws.subprotocol == 'chat'\n"
+    "        await ws.send('h\\u00e9llo')\n"
+    "        assert await ws.recv() == 'h\\u00e9llo'\n"
+    "        await ws.send(b'\\x00\\x01\\xff')\n"
+    "        assert await ws.recv() == b'\\x00\\x01\\xff'\n"
+    "        await ws.send(['frag', 'ment', 'ed \\u00e9'])\n"
+    "        assert await ws.recv() == 'fragmented \\u00e9'\n"
+    "        big = bytes(range(256)) * 4096\n"
+    "        await ws.send(big)\n"
+    "        assert await ws.recv() == big\n"
+    "        await (await ws.ping(b'pp'))\n"
+    "        await ws.close(1000, 'done')\n"
+    "        print('closed', ws.close_code, flush=True)\n"
+    "    async with websockets.connect(url) as ws:\n"
+    "        await ws.send('bye')\n"
+    "        try:\n"
+    "            await ws.recv()\n"
+    "        except websockets.ConnectionClosed as e:\n"
+    "            print('server closed', e.rcvd.code, e.rcvd.reason, flush=True)\n"
+    "asyncio.run(main(sys.argv[1]))\n";
+
+static int py_client_body(void *arg)
+{
+    (void)arg;
+    http_fx f = {0};
+    char url[64];
+    corio_process *p;
+    corio_process_output out;
+    http_fx_start(&f);
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws", f.port);
+    const char *argv[] = {PYTHON, "-c", py_client, url, NULL};
+    corio_process_opts po = {.stdout_mode = CORIO_STDIO_PIPE,
+                             .stderr_mode = CORIO_STDIO_PIPE};
+    CHECK_EQ(corio_process_spawn(&p, argv, &po), 0);
+    CHECK_EQ(corio_process_communicate(p, NULL, 0, 0, &out), 0);
+    if (out.status != 0)
+        fprintf(stderr, "    python: %.*s\n", (int)out.err_len, out.err);
+    CHECK_EQ(out.status, 0);
+    CHECK_EQ(out.out_len, strlen("closed 1000\nserver closed 4001 server bye\n"));
+    CHECK(memcmp(out.out, "closed 1000\nserver closed 4001 server bye\n",
+                 out.out_len) == 0);
+    corio_process_output_destroy(&out);
+    corio_process_close(p);
+    http_fx_finish(&f);
+    return 0;
+}
+
+/* On the real clock: the server's header timeout must not jump ahead
+ * while the Python process, which runs in real time, is starting. */
+TEST(ws, server_against_python_websockets)
+{
+    corio_options o = {0};
+    CHECK_EQ(tst_run_ex(&o, py_client_body, NULL), 0);
 }

@@ -203,8 +203,11 @@ CORIO_API int corio_http_reply_write(corio_http_req *req, const void *buf,
  * closed), or a write error. */
 CORIO_API int corio_http_reply_end(corio_http_req *req);
 
-/* Take the connection from the server after a reply (for a protocol
- * upgrade such as WebSocket; a 1xx reply is flushed at once): returns the
+/* Take the connection from the server after a reply, or instead of one
+ * (the caller then writes the response itself on the stream, as
+ * corio_ws_accept writes its 101 with "Connection: Upgrade", a field the
+ * reply functions keep for themselves), for a protocol upgrade such as
+ * WebSocket (a 1xx reply is flushed at once).  Returns the
  * stream — bytes the client sent after the request head are still in it —
  * and the server will neither read, write nor close it again; the caller
  * closes it (under corio_http_serve too, even after the handler returned;

@@ -136,6 +136,12 @@ static int check_response(const corio_http_head *h, const char *accept,
     return 0;
 }
 
+static bool is_ws(const corio_url *u)
+{
+    return corio__http_str_eq(u->scheme, "ws") ||
+           corio__http_str_eq(u->scheme, "wss");
+}
+
 static int handshake(corio_ws **out, corio_stream *conn, const char *url,
                      const corio_ws_opts *o)
 {
@@ -152,7 +158,7 @@ static int handshake(corio_ws **out, corio_stream *conn, const char *url,
     rc = corio_url_parse(&u, url, strlen(url));
     if (rc < 0)
         return rc;
-    if (!corio__http_str_eq(u.scheme, "ws") && !corio__http_str_eq(u.scheme, "wss"))
+    if (!is_ws(&u))
         return CORIO_EURL;
     if (RAND_bytes(raw, sizeof raw) != 1)
         return -ENOMEM;
@@ -208,7 +214,7 @@ int corio_ws_connect(corio_ws **out, const char *url, const corio_ws_opts *o)
     rc = corio_url_parse(&u, url, strlen(url));
     if (rc < 0)
         return rc;
-    if (u.host.n >= sizeof host)
+    if (!is_ws(&u) || u.host.n >= sizeof host)
         return CORIO_EURL;
     memcpy(host, u.host.p, u.host.n);
     host[u.host.n] = '\0';
