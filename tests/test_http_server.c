@@ -937,6 +937,43 @@ TEST(http_server, graceful_shutdown)
     CHECK_EQ(tst_run(shutdown_main, NULL), 0);
 }
 
+/* Cancelling the serving task is a shutdown too: idle connections close at
+ * once, the request in flight finishes (told the connection closes). */
+static int shutdown_cancel_main(void *arg)
+{
+    (void)arg;
+    fx f;
+    counts c = {0};
+    fx_init(&f);
+    f.o.stop = NULL;
+    CHECK_EQ(corio_http_router_add(f.r, "GET", "/sleep", h_sleep, &c), 0);
+    fx_start(&f);
+    sclient a = {.f = &f, .req = "GET /sleep?ms=1000 HTTP/1.1\r\nHost: t\r\n\r\n"};
+    sclient k = {.f = &f, .req = "GET /sleep?ms=0 HTTP/1.1\r\nHost: t\r\n\r\n", .stay = 1};
+    corio_task *ta, *tk;
+    CHECK_EQ(corio_task_spawn(&ta, sclient_task, &a), 0);
+    CHECK_EQ(corio_task_spawn(&tk, sclient_task, &k), 0);
+    CHECK_EQ(corio_sleep(500 * CORIO_MS), 0);
+    corio_task_cancel(f.task);
+    CHECK_EQ(corio_task_join(ta, NULL), 0);
+    CHECK_EQ(corio_task_join(tk, NULL), 0);
+    CHECK_EQ(corio_task_join(f.task, NULL), 0);
+    CHECK_EQ(f.rc, -ECANCELED);
+    CHECK_EQ(k.closed_at, 500 * CORIO_MS);
+    CHECK_EQ(a.r.status, 200);
+    CHECK(!strcmp(hdr(&a.r, "Connection"), "close"));
+    CHECK_EQ(a.at, 1000 * CORIO_MS);
+    CHECK_EQ(f.ended_at, 1000 * CORIO_MS);
+    corio_listener_close(f.l);
+    corio_http_router_free(f.r);
+    return 0;
+}
+
+TEST(http_server, shutdown_by_cancel)
+{
+    CHECK_EQ(tst_run(shutdown_cancel_main, NULL), 0);
+}
+
 static int max_requests_main(void *arg)
 {
     (void)arg;

@@ -150,7 +150,7 @@ static void head(corio_http_req *req, out *o, int status, const char *ctype,
      * send its body or not: the connection cannot be reused. */
     if (req->expect_continue && req->body.kind != CORIO_HTTP_BODY_NONE)
         req->keep = false;
-    if (req->conf->stop && corio_event_is_set(req->conf->stop))
+    if (corio__http_stopping(req->conf))
         req->keep = false;
     /* Hand-formatted: printf was a visible share of a small response. */
     memcpy(line, "HTTP/1.1 ", 9);

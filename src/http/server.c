@@ -52,11 +52,6 @@ void corio__http_conf_init(corio__http_conf *c, const corio_http_server_opts *o)
     c->max_requests = o->max_requests;
 }
 
-static bool stopping(const corio__http_conf *cf)
-{
-    return cf->stop && corio_event_is_set(cf->stop);
-}
-
 /* Wait for the next request head; *buf is where it starts in the stream's
  * buffer.  Returns its length, 0 when the connection should end quietly
  * (the peer closed between requests, or the idle timeout passed), or an
@@ -90,7 +85,7 @@ static ssize_t next_head(corio_http_req *req, bool first, const char **buf)
             }
         }
         bool idle = !len;
-        if (idle && stopping(cf))
+        if (idle && corio__http_stopping(cf))
             return 0;
         /* The clock is read only here: a head already buffered whole costs
          * no time lookup.  The header timeout counts from the first wait
@@ -108,7 +103,7 @@ static ssize_t next_head(corio_http_req *req, bool first, const char **buf)
             got = corio_stream_fill(req->s);
         req->idle = false;
         bool expired = corio_timeout_end() == -ETIMEDOUT;
-        if (idle && stopping(cf))
+        if (idle && corio__http_stopping(cf))
             return 0; /* woken (or cancelled by close_idle) at shutdown */
         if (got > 0)
             continue;
@@ -242,6 +237,7 @@ typedef struct served {
     corio_http_router *r;
     const corio_http_server_opts *o;
     corio_http_req *conns;
+    bool shutdown;
 } served;
 
 static int serve_conn(corio_stream *conn, corio_http_router *r,
@@ -249,6 +245,8 @@ static int serve_conn(corio_stream *conn, corio_http_router *r,
 {
     corio__http_conf cf;
     corio__http_conf_init(&cf, o);
+    if (sv)
+        cf.shutdown = &sv->shutdown;
     corio_http_req req;
     memset(&req, 0, sizeof req);
     req.s = conn;
@@ -266,7 +264,7 @@ static int serve_conn(corio_stream *conn, corio_http_router *r,
     int rc = 0;
     bool closing = false; /* the server ends it, not the client */
     for (size_t nreq = 0;; nreq++) {
-        if (nreq && cf.stop && corio_event_is_set(cf.stop))
+        if (nreq && corio__http_stopping(&cf))
             break;
         const char *buf = NULL;
         ssize_t n = next_head(&req, nreq == 0, &buf);
@@ -318,20 +316,18 @@ static int serve_fn(corio_stream *conn, void *arg)
     return serve_conn(conn, sv->r, sv->o, sv) == CORIO_HTTP_DETACHED;
 }
 
-/* When shutdown begins, end the connections waiting for a next request at
- * once (cancelling a task idle in next_head makes it return quietly), so
- * keep-alive clients do not hold the server for the whole grace period;
- * the others finish their request and stop before the next one. */
-static int close_idle(void *arg)
+/* When shutdown begins (corio__serve's hook), end the connections waiting
+ * for a next request at once (cancelling a task idle in next_head makes it
+ * return quietly), so keep-alive clients do not hold the server for the
+ * whole grace period; the others finish their request and stop before the
+ * next one. */
+static void close_idle(void *arg)
 {
     served *sv = arg;
-    int rc = corio_event_wait(sv->o->stop);
-    if (rc < 0)
-        return rc;
+    sv->shutdown = true;
     for (corio_http_req *q = sv->conns; q; q = q->next)
         if (q->idle)
             corio_task_cancel(q->task);
-    return 0;
 }
 
 int corio_http_serve(corio_listener *l, corio_http_router *r,
@@ -339,27 +335,13 @@ int corio_http_serve(corio_listener *l, corio_http_router *r,
 {
     if (!l || !r)
         return -EINVAL;
-    served sv = {r, o, NULL};
+    served sv = {r, o, NULL, false};
     corio_serve_opts so = {0};
-    corio_task *watcher = NULL;
     if (o) {
         so.stop = o->stop;
         so.grace_ns = o->grace_ns;
         so.max_connections = o->max_connections;
     }
-    if (so.stop) {
-        corio_task_opts to = {.name = "http close idle"};
-        int rc = corio_task_spawn_ex(&watcher, &to, close_idle, &sv);
-        if (rc < 0)
-            return rc;
-    }
-    int rc = corio__serve(l, serve_fn, &sv, &so, true);
-    if (watcher) { /* it uses sv: wait for it even when cancelled */
-        bool shielded = corio_shield_begin() == 0;
-        corio_task_cancel(watcher);
-        corio_gather(&watcher, 1, NULL);
-        if (shielded)
-            corio_shield_end();
-    }
-    return rc;
+    corio__serve_hooks h = {.fn_keeps = true, .on_shutdown = close_idle};
+    return corio__serve(l, serve_fn, &sv, &so, &h);
 }

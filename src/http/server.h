@@ -35,6 +35,7 @@
 /* Resolved server options: every default filled in. */
 typedef struct corio__http_conf {
     corio_event *stop;
+    const bool *shutdown;  /* corio_http_serve's shutdown began (or NULL) */
     int64_t header_timeout_ns;
     int64_t idle_timeout_ns;
     int64_t body_timeout_ns;
@@ -45,6 +46,12 @@ typedef struct corio__http_conf {
 } corio__http_conf;
 
 void corio__http_conf_init(corio__http_conf *c, const corio_http_server_opts *o);
+
+/* Has shutdown begun (opts.stop set, or corio_http_serve's shutdown)? */
+static inline bool corio__http_stopping(const corio__http_conf *c)
+{
+    return (c->stop && corio_event_is_set(c->stop)) || (c->shutdown && *c->shutdown);
+}
 
 /* An overflow block of the scratch arena. */
 typedef struct corio__http_block {

@@ -47,7 +47,7 @@ struct server {
     corio_event idle;  /* no connection running */
     corio_event slot;  /* below max_connections again */
     size_t live, max;
-    bool fn_keeps; /* fn returning 1 keeps its stream (corio__serve) */
+    corio__serve_hooks hooks;
     conn *conns;
     int accept_err;
 };
@@ -73,7 +73,7 @@ static int conn_main(void *arg)
 {
     conn *c = arg;
     server *sv = c->sv;
-    if (sv->fn(c->s, sv->arg) == 1 && sv->fn_keeps)
+    if (sv->fn(c->s, sv->arg) == 1 && sv->hooks.fn_keeps)
         c->s = NULL; /* fn took the stream: not ours to close */
     unlink_conn(sv, c);
     return 0;
@@ -145,11 +145,11 @@ static int watcher(void *arg)
 
 int corio_serve(corio_listener *l, corio_serve_fn fn, void *arg, const corio_serve_opts *o)
 {
-    return corio__serve(l, fn, arg, o, false);
+    return corio__serve(l, fn, arg, o, NULL);
 }
 
 int corio__serve(corio_listener *l, corio_serve_fn fn, void *arg,
-                 const corio_serve_opts *o, bool fn_keeps)
+                 const corio_serve_opts *o, const corio__serve_hooks *h)
 {
     corio_task *tasks[2];
     size_t ntasks = 0;
@@ -163,7 +163,8 @@ int corio__serve(corio_listener *l, corio_serve_fn fn, void *arg,
     sv.l = l;
     sv.fn = fn;
     sv.arg = arg;
-    sv.fn_keeps = fn_keeps;
+    if (h)
+        sv.hooks = *h;
     sv.user_stop = o ? o->stop : NULL;
     sv.max = o ? o->max_connections : 0;
     corio_event_init(&sv.stop);
@@ -189,6 +190,8 @@ int corio__serve(corio_listener *l, corio_serve_fn fn, void *arg,
         if (rc == 0)
             rc = sv.accept_err;
     }
+    if (sv.hooks.on_shutdown)
+        sv.hooks.on_shutdown(arg);
 
     /* Graceful shutdown.  The shield lets a cancelled caller still wait
      * out the grace period; without it (no memory) there is no grace. */
