@@ -469,7 +469,9 @@ static int stale_main(void *arg)
     const char *t;
     CHECK_EQ(corio_http_response_text(r, &t), 0);
     CHECK(strcmp(t, "POST 3") == 0);
+    CHECK(strstr(v.head, "\r\nContent-Length: 3\r\n") != NULL);
     corio_http_response_free(r);
+
     /* PUT is idempotent: retried. */
     corio_sleep(CORIO_MS);
     q.method = "PUT";
@@ -931,6 +933,11 @@ static int request_main(void *arg)
     srv_url(&v, url, sizeof url, "/s?z=1");
     send_expect(s, &qq, "GET /s?z=1&q=a%20b%26c%3Dd&x=%C3%A9%2F~-._ 0", NULL);
 
+    /* A POST without a body says so. */
+    corio_http_request e = {.method = "POST", .url = url};
+    send_expect(s, &e, "POST /s?z=1 0", NULL);
+    CHECK(strstr(v.head, "\r\nContent-Length: 0\r\n") != NULL);
+
     /* Extra headers are sent; the session's own are refused. */
     const char *hd[] = {"X-Token", "t1", "User-Agent", "mine", NULL};
     corio_http_request hq = {.url = url, .headers = hd};
@@ -1023,6 +1030,18 @@ static int errors_main(void *arg)
     char url[256];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", corio_addr_port(&a));
     CHECK_EQ(corio_http_session_get(s, url, &r), -ECONNREFUSED);
+    net_hold_close(&h);
+    corio_http_session_free(s);
+
+    /* Connect timeout against a listener that never accepts (full
+     * backlog): the SYN goes unanswered. */
+    corio_http_session_opts bo = {.connect_timeout_ns = CORIO_SECOND};
+    s = session(&bo);
+    net_blackhole(&h, "127.0.0.1", 0, &a);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", corio_addr_port(&a));
+    int64_t t1 = corio_now();
+    CHECK_EQ(corio_http_session_get(s, url, &r), -ETIMEDOUT);
+    CHECK_EQ(corio_now() - t1, CORIO_SECOND);
     net_hold_close(&h);
     corio_http_session_free(s);
 

@@ -126,6 +126,12 @@ static int write_request(corio_http_session *s, corio_stream *st,
         put_num(&w, c->body_len);
         put(&w, "\r\n\r\n", 4);
         put(&w, c->body, c->body_len);
+    } else if (strcmp(c->method, "POST") == 0 ||
+               strcmp(c->method, "PUT") == 0 ||
+               strcmp(c->method, "PATCH") == 0) {
+        /* A method that defines a body gets an explicit empty one (RFC 9110
+         * §8.6; nginx answers 411 without it). */
+        puts_(&w, "Content-Length: 0\r\n\r\n");
     } else {
         put(&w, "\r\n", 2);
     }
