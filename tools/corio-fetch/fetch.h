@@ -10,8 +10,10 @@
  *               pooled session.
  *   demo.c      the embedded demo server and its deterministic URL mix.
  *   main.c      ties them together.
- * The pure parts (args, retry, stats, report, progress formatting) are also
- * linked into the test runner (tests/test_fetch_tool.c). */
+ * All but main.c are also compiled into the test runner: the pure parts
+ * are checked by tests/test_fetch_tool.c, the runner and the demo server
+ * end to end by tests/test_fetch_run.c; tests/check_fetch.sh runs the
+ * binary. */
 #ifndef CORIO_FETCH_H
 #define CORIO_FETCH_H
 

@@ -1,0 +1,406 @@
+/* test_fetch_run.c — corio-fetch's runner (tools/corio-fetch/run.c) and demo
+ * server (demo.c) end to end in one process, on the virtual clock: real
+ * sockets on loopback, real client and server code, while timeouts,
+ * backoffs, Retry-After and the rate limiter cost no real time and give
+ * exact numbers.
+ *   demo_mix           the demo's 200-URL mix: every URL gets the outcome its
+ *                      endpoint is meant to give; counts per status and kind.
+ *   retries_timeouts   a server of the test's: retries until success, a 429's
+ *                      Retry-After honoured, a hang timed out every attempt,
+ *                      4xx not retried, the concurrency cap seen by the server.
+ *   concurrency_cap    -c 4: exactly four requests at once at the server.
+ *   rate_limit         --rate spaces the requests' arrival at the server.
+ *   cancel             cancelling a run stops it with -ECANCELED, no fd left.
+ */
+#include "tst.h"
+
+#include "../tools/corio-fetch/fetch.h"
+
+#include <corio/http_server.h>
+#include <errno.h>
+#include <string.h>
+
+static int parse_opts(struct fetch_opts *o, const char **args)
+{
+    static char *argv[32];
+    char err[200];
+    int argc = 0;
+    argv[argc++] = (char *)"corio-fetch";
+    for (; *args; args++)
+        argv[argc++] = (char *)*args;
+    return fetch_args_parse(o, argc, argv, err, sizeof err);
+}
+
+/* ---- demo_mix --------------------------------------------------------------
+ */
+
+static int demo_body(void *arg)
+{
+    (void)arg;
+    struct fetch_opts o;
+    struct fetch_demo *demo;
+    struct fetch_urls urls = {0};
+    struct fetch_run run = {0};
+    char url[128];
+    int fds = tst_count_fds();
+
+    CHECK_EQ(parse_opts(&o, (const char *[]){"--demo", "200", NULL}), 0);
+    CHECK_EQ(fetch_demo_start(&demo), 0);
+    for (size_t i = 0; i < 200; i++) {
+        fetch_demo_url(demo, i, url, sizeof url);
+        CHECK_EQ(fetch_urls_add(&urls, url), 0);
+    }
+    struct fetch_result results[200];
+    memset(results, 0, sizeof results);
+    run.opts = &o;
+    run.urls = urls.v;
+    run.nurls = urls.n;
+    run.results = results;
+    int64_t start = corio_now();
+    CHECK_EQ(fetch_stats_init(&run.stats, urls.n, start), 0);
+    CHECK_EQ(fetch_run_all(&run), 0);
+    int64_t wall = corio_now() - start;
+
+    for (size_t i = 0; i < 200; i++)
+        if (!fetch_demo_expected(i, &results[i], &o)) {
+            fprintf(stderr, "    %s: status %d err %d attempts %d\n",
+                    results[i].url, results[i].status, results[i].err,
+                    results[i].attempts);
+            CHECK(!"a demo URL did not get its intended outcome");
+        }
+    /* What the mix implies for 200 URLs (two of each hundred-slot cycle). */
+    struct fetch_stats *s = &run.stats;
+    CHECK_EQ(s->done, 200);
+    CHECK_EQ(s->status_code[200], 176);
+    CHECK_EQ(s->status_code[404], 8);
+    CHECK_EQ(s->status_code[500], 6);
+    CHECK_EQ(s->status_code[503], 4);
+    CHECK_EQ(s->status_code[429], 2);
+    CHECK_EQ(s->kind[FETCH_TIMEOUT], 2);
+    CHECK_EQ(s->kind[FETCH_REFUSED], 2);
+    CHECK_EQ(s->errors, 4);
+    CHECK_EQ(s->failed, 24);
+    /* 176 answers at the first attempt but 4 flaky ones; 503, 429, /hang and
+     * refused take 3 each: 200 + 4 + 2 * (4 + 2 + 2 + 2) = 224. */
+    CHECK_EQ(s->attempts, 224);
+    /* /hang: three 2 s timeouts and two backoffs (< 100 + 200 ms), started
+     * within the first 0.1 s at 2000/s. */
+    CHECK(wall >= 6 * CORIO_SECOND);
+    CHECK(wall < 6500 * CORIO_MS);
+
+    fetch_stats_destroy(&run.stats);
+    fetch_demo_stop(demo);
+    fetch_urls_free(&urls);
+    CHECK_EQ(tst_count_fds(), fds);
+    return 0;
+}
+
+TEST_T(fetch_run, demo_mix, 60)
+{
+    CHECK_EQ(tst_run(demo_body, NULL), 0);
+}
+
+/* ---- a server of the test's -------------------------------------------------
+ */
+
+struct srv {
+    corio_listener *listener;
+    corio_http_router *router;
+    corio_event stop;
+    corio_task *task;
+    int port;
+    int busy, max_busy;   /* /ok handlers running now, at most */
+    int flaky_calls;      /* /flaky requests seen */
+    int limited_calls;    /* /limited requests seen */
+    int64_t arrivals[64]; /* /ok arrival times */
+    int narrivals;
+};
+
+static int h_ok(corio_http_req *req, void *arg)
+{
+    struct srv *s = arg;
+    if (s->narrivals < 64)
+        s->arrivals[s->narrivals++] = corio_now();
+    if (++s->busy > s->max_busy)
+        s->max_busy = s->busy;
+    int rc = corio_sleep(50 * CORIO_MS);
+    s->busy--;
+    if (rc < 0)
+        return rc;
+    return corio_http_reply(req, 200, "text/plain", "ok\n", 3);
+}
+
+/* 503 twice, then 200. */
+static int h_flaky(corio_http_req *req, void *arg)
+{
+    struct srv *s = arg;
+    if (++s->flaky_calls <= 2)
+        return corio_http_reply(req, 503, "text/plain", "later\n", 6);
+    return corio_http_reply(req, 200, "text/plain", "fine\n", 5);
+}
+
+/* 429 with Retry-After: 3, then 200. */
+static int h_limited(corio_http_req *req, void *arg)
+{
+    struct srv *s = arg;
+    if (++s->limited_calls == 1) {
+        CHECK_EQ(corio_http_reply_header(req, "Retry-After", "3"), 0);
+        return corio_http_reply(req, 429, "text/plain", "slow down\n", 10);
+    }
+    return corio_http_reply(req, 200, "text/plain", "thanks\n", 7);
+}
+
+static int h_hang(corio_http_req *req, void *arg)
+{
+    (void)req;
+    (void)arg;
+    return corio_sleep(3600 * CORIO_SECOND);
+}
+
+static int h_missing(corio_http_req *req, void *arg)
+{
+    (void)arg;
+    return corio_http_reply(req, 404, "text/plain", "no\n", 3);
+}
+
+static int srv_task(void *arg)
+{
+    struct srv *s = arg;
+    corio_http_server_opts o = {.stop = &s->stop, .grace_ns = -1};
+    return corio_http_serve(s->listener, s->router, &o);
+}
+
+static void srv_start(struct srv *s)
+{
+    corio_addr a;
+    memset(s, 0, sizeof *s);
+    CHECK_EQ(corio_event_init(&s->stop), 0);
+    CHECK_EQ(corio_http_router_new(&s->router), 0);
+    CHECK_EQ(corio_http_router_add(s->router, "GET", "/ok/{n}", h_ok, s), 0);
+    CHECK_EQ(corio_http_router_add(s->router, "GET", "/flaky", h_flaky, s), 0);
+    CHECK_EQ(corio_http_router_add(s->router, "GET", "/limited", h_limited, s),
+             0);
+    CHECK_EQ(corio_http_router_add(s->router, "GET", "/hang", h_hang, s), 0);
+    CHECK_EQ(corio_http_router_add(s->router, "GET", "/missing", h_missing, s),
+             0);
+    CHECK_EQ(corio_tcp_listen(&s->listener, "127.0.0.1", 0, NULL), 0);
+    CHECK_EQ(corio_listener_addr(s->listener, &a), 0);
+    s->port = corio_addr_port(&a);
+    CHECK_EQ(corio_task_spawn(&s->task, srv_task, s), 0);
+}
+
+static void srv_stop(struct srv *s)
+{
+    corio_event_set(&s->stop);
+    CHECK_EQ(corio_task_join(s->task, NULL), 0);
+    corio_listener_close(s->listener);
+    corio_http_router_free(s->router);
+    corio_event_destroy(&s->stop);
+}
+
+/* Run opts over the URLs of text ("%d" stands for the server's port). */
+static int run_list(struct fetch_run *run, struct fetch_urls *urls,
+                    const struct fetch_opts *o, int port, const char *text)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, text, port, port, port, port, port, port, port,
+             port, port, port);
+    FILE *in = fmemopen(buf, strlen(buf), "r");
+    CHECK(in != NULL);
+    CHECK(fetch_urls_read(urls, in) > 0);
+    fclose(in);
+    memset(run, 0, sizeof *run);
+    run->opts = o;
+    run->urls = urls->v;
+    run->nurls = urls->n;
+    run->results = calloc(urls->n, sizeof *run->results);
+    CHECK(run->results != NULL);
+    CHECK_EQ(fetch_stats_init(&run->stats, urls->n, corio_now()), 0);
+    return fetch_run_all(run);
+}
+
+static int retries_body(void *arg)
+{
+    (void)arg;
+    struct srv s;
+    struct fetch_opts o;
+    struct fetch_urls urls = {0};
+    struct fetch_run run;
+    int fds = tst_count_fds();
+
+    srv_start(&s);
+    CHECK_EQ(parse_opts(&o, (const char *[]){"-c", "3", "--timeout", "1",
+                                             "--retries", "2", NULL}),
+             0);
+    CHECK_EQ(run_list(&run, &urls, &o, s.port,
+                      "# a comment, then a blank line\n\n"
+                      "http://127.0.0.1:%d/flaky\n"
+                      "http://127.0.0.1:%d/limited\n"
+                      "http://127.0.0.1:%d/hang\n"
+                      "http://127.0.0.1:%d/missing\n"
+                      "http://127.0.0.1:%d/ok/1\n"
+                      "http://127.0.0.1:%d/ok/2\n"
+                      "http://127.0.0.1:%d/ok/3\n"
+                      "http://127.0.0.1:%d/ok/4\n"
+                      "http://127.0.0.1:%d/ok/5\n"
+                      "http://127.0.0.1:%d/ok/6\n"),
+             0);
+    struct fetch_result *r = run.results;
+    /* /flaky: 503, 503, 200. */
+    CHECK_EQ(r[0].status, 200);
+    CHECK_EQ(r[0].attempts, 3);
+    CHECK_EQ(r[0].err, 0);
+    CHECK_EQ(r[0].bytes, 5);
+    /* /limited: the 429's Retry-After of 3 s, not the 50-100 ms backoff. */
+    CHECK_EQ(r[1].status, 200);
+    CHECK_EQ(r[1].attempts, 2);
+    CHECK(r[1].ns >= 3 * CORIO_SECOND && r[1].ns < 3100 * CORIO_MS);
+    /* /hang: each attempt ends at the 1 s timeout, with backoffs of
+     * [50, 100) and [100, 200) ms between them. */
+    CHECK_EQ(r[2].err, -ETIMEDOUT);
+    CHECK_EQ(r[2].status, 0);
+    CHECK_EQ(r[2].attempts, 3);
+    CHECK(r[2].ns >= 3150 * CORIO_MS && r[2].ns < 3300 * CORIO_MS);
+    /* 404 is final. */
+    CHECK_EQ(r[3].status, 404);
+    CHECK_EQ(r[3].attempts, 1);
+    for (int i = 4; i < 10; i++) {
+        CHECK_EQ(r[i].status, 200);
+        CHECK_EQ(r[i].bytes, 3);
+    }
+    /* Three workers: the server never saw more than three /ok at once
+     * (concurrency_cap checks the cap is reached). */
+    CHECK(s.max_busy >= 1 && s.max_busy <= 3);
+    CHECK_EQ(run.stats.done, 10);
+    CHECK_EQ(run.stats.failed, 2);
+    CHECK_EQ(run.stats.kind[FETCH_TIMEOUT], 1);
+    CHECK_EQ(run.stats.attempts, 3 + 2 + 3 + 1 + 6);
+
+    free(run.results);
+    fetch_stats_destroy(&run.stats);
+    fetch_urls_free(&urls);
+    srv_stop(&s);
+    CHECK_EQ(tst_count_fds(), fds);
+    return 0;
+}
+
+TEST(fetch_run, retries_timeouts)
+{
+    CHECK_EQ(tst_run(retries_body, NULL), 0);
+}
+
+static int concurrency_body(void *arg)
+{
+    (void)arg;
+    struct srv s;
+    struct fetch_opts o;
+    struct fetch_urls urls = {0};
+    struct fetch_run run;
+
+    srv_start(&s);
+    CHECK_EQ(parse_opts(&o, (const char *[]){"-c", "4", NULL}), 0);
+    char text[2048] = "";
+    for (int i = 0; i < 20; i++)
+        strcat(text, "http://127.0.0.1:%1$d/ok/x\n");
+    int64_t start = corio_now();
+    CHECK_EQ(run_list(&run, &urls, &o, s.port, text), 0);
+    /* Exactly four at once, five rounds of 50 ms. */
+    CHECK_EQ(s.max_busy, 4);
+    CHECK_EQ(run.stats.status_code[200], 20);
+    int64_t wall = corio_now() - start;
+    CHECK(wall >= 250 * CORIO_MS && wall < 300 * CORIO_MS);
+    free(run.results);
+    fetch_stats_destroy(&run.stats);
+    fetch_urls_free(&urls);
+    srv_stop(&s);
+    return 0;
+}
+
+TEST(fetch_run, concurrency_cap)
+{
+    CHECK_EQ(tst_run(concurrency_body, NULL), 0);
+}
+
+static int rate_body(void *arg)
+{
+    (void)arg;
+    struct srv s;
+    struct fetch_opts o;
+    struct fetch_urls urls = {0};
+    struct fetch_run run;
+
+    srv_start(&s);
+    /* 10/s: a burst of one token, then one every 100 ms, whatever the
+     * concurrency. */
+    CHECK_EQ(
+        parse_opts(&o, (const char *[]){"-c", "8", "--rate", "10/s", NULL}), 0);
+    char text[2048] = "";
+    for (int i = 0; i < 12; i++)
+        strcat(text, "http://127.0.0.1:%1$d/ok/r\n");
+    CHECK_EQ(run_list(&run, &urls, &o, s.port, text), 0);
+    CHECK_EQ(s.narrivals, 12);
+    for (int i = 1; i < 12; i++) {
+        int64_t gap = s.arrivals[i] - s.arrivals[i - 1];
+        CHECK(gap >= 99 * CORIO_MS && gap <= 101 * CORIO_MS);
+    }
+    free(run.results);
+    fetch_stats_destroy(&run.stats);
+    fetch_urls_free(&urls);
+    srv_stop(&s);
+    return 0;
+}
+
+TEST(fetch_run, rate_limit)
+{
+    CHECK_EQ(tst_run(rate_body, NULL), 0);
+}
+
+struct cancel_ctx {
+    struct fetch_run run;
+    struct fetch_urls urls;
+    struct fetch_opts o;
+    int port;
+    int rc;
+};
+
+static int cancel_runner(void *arg)
+{
+    struct cancel_ctx *c = arg;
+    c->rc = run_list(&c->run, &c->urls, &c->o, c->port,
+                     "http://127.0.0.1:%1$d/hang\n"
+                     "http://127.0.0.1:%1$d/hang\n"
+                     "http://127.0.0.1:%1$d/ok/1\n");
+    return 0;
+}
+
+static int cancel_body(void *arg)
+{
+    (void)arg;
+    struct srv s;
+    static struct cancel_ctx c;
+    corio_task *t;
+    int fds = tst_count_fds();
+
+    srv_start(&s);
+    c.port = s.port;
+    CHECK_EQ(
+        parse_opts(&c.o, (const char *[]){"-c", "2", "--retries", "5", NULL}),
+        0);
+    CHECK_EQ(corio_task_spawn(&t, cancel_runner, &c), 0);
+    CHECK_EQ(corio_sleep(500 * CORIO_MS), 0);
+    corio_task_cancel(t);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    CHECK_EQ(c.rc, -ECANCELED);
+    CHECK_EQ(c.run.stats.done, 0); /* nothing finished; nothing miscounted */
+    free(c.run.results);
+    fetch_stats_destroy(&c.run.stats);
+    fetch_urls_free(&c.urls);
+    srv_stop(&s);
+    CHECK_EQ(tst_count_fds(), fds);
+    return 0;
+}
+
+TEST(fetch_run, cancel)
+{
+    CHECK_EQ(tst_run(cancel_body, NULL), 0);
+}
