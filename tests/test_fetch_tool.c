@@ -386,8 +386,8 @@ TEST(fetch_tool, progress_line)
 }
 
 /* The display task on a pipe (not a terminal): plain lines, one a second
- * on the virtual clock, only when something changed, and a last line at
- * the stop. */
+ * on the virtual clock, only when something changed (none at the start),
+ * and a last line at the stop. */
 static int progress_body(void *arg)
 {
     (void)arg;
@@ -405,8 +405,7 @@ static int progress_body(void *arg)
     s.done = 10;
     fetch_progress_stop(&p);
     fclose(out);
-    CHECK(strcmp(text, "progress: 0/10 done, 0 req/s, 0 failed\n"
-                       "progress: 4/10 done, 4 req/s, 0 failed\n"
+    CHECK(strcmp(text, "progress: 4/10 done, 4 req/s, 0 failed\n"
                        "progress: 10/10 done, 3 req/s, 0 failed\n") == 0);
     free(text);
     fetch_stats_destroy(&s);

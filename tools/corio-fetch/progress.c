@@ -63,10 +63,11 @@ static void draw(struct fetch_progress *p)
 static int progress_task(void *arg)
 {
     struct fetch_progress *p = arg;
-    size_t last = (size_t)-1;
+    size_t last = 0;
     for (;;) {
-        /* A plain line only when something changed, so an idle wait on a
-         * slow server does not fill a log. */
+        /* A bar shows at once; a plain line only after a second, and only
+         * when something changed, so a short run or an idle wait on a slow
+         * server does not fill a log. */
         if (p->tty || p->stats->done != last) {
             draw(p);
             last = p->stats->done;
