@@ -16,6 +16,7 @@ struct app {
     struct fetch_run run;
     struct fetch_progress progress;
     int progress_on;
+    int stdout_tty; /* per-URL lines share the terminal with the bar */
     size_t failure_lines;
     size_t unexpected; /* --demo: URLs whose outcome was not the intended */
     int exit_status;
@@ -37,6 +38,8 @@ static void on_result(struct fetch_run *run, const struct fetch_result *r)
     const struct fetch_opts *o = &a->opts;
     char what[160];
 
+    if ((o->json || o->verbose) && a->stdout_tty)
+        fetch_progress_clear(&a->progress);
     if (o->json)
         fetch_report_json(stdout, r);
     else if (o->verbose) {
@@ -186,6 +189,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     a.exit_status = 1;
+    a.stdout_tty = isatty(fileno(stdout));
     rc = corio_run(app_main, &a);
     fetch_urls_free(&a.urls);
     if (rc < 0 && rc != -ECANCELED)
