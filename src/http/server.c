@@ -43,6 +43,7 @@ void corio__http_conf_init(corio__http_conf *c, const corio_http_server_opts *o)
     if (!o)
         o = &none;
     c->stop = o->stop;
+    c->shutdown = NULL;
     c->header_timeout_ns = o->header_timeout_ns > 0 ? o->header_timeout_ns : HEADER_TIMEOUT;
     c->idle_timeout_ns = o->idle_timeout_ns > 0 ? o->idle_timeout_ns : IDLE_TIMEOUT;
     c->body_timeout_ns = o->body_timeout_ns > 0 ? o->body_timeout_ns : BODY_TIMEOUT;
