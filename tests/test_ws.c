@@ -17,20 +17,45 @@
  *                  pings answered, the close handshake both ways, close
  *                  codes, cancellation in the middle of a frame, end of
  *                  stream.
+ *   two tasks      a pong owed while another task is inside a large frame
+ *                  waits for the frame's end; -EBUSY per direction; close
+ *                  beside a receiving task; a cancelled send closes.
  *   handshake      the client handshake over a memory pair against a peer
- *                  that answers with exact bytes, good and bad.
+ *                  that answers with exact bytes, good and bad; the server
+ *                  side through corio_http_serve_conn, and its 400s.
+ *   fault sweep    every allocation and system call of a session failed in
+ *                  turn: an error, never a wrong answer, a hang or a leak.
  *   round trips    corio_ws_connect to corio_ws_accept over loopback
  *                  sockets (ws and wss), and against Python's websockets
  *                  library as a real peer on both sides. */
 #include "tst.h"
+#include "arch/sys.h"
 #include "http/utf8.h"
 #include "http/ws.h"
 #include "http/ws_frame.h"
 
 #include <errno.h>
 #include <signal.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAVE_LSAN 1
+#endif
+#endif
+#ifdef HAVE_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
+
+static void leak_check(void)
+{
+#ifdef HAVE_LSAN
+    CHECK_EQ(__lsan_do_recoverable_leak_check(), 0);
+#endif
+}
 
 /* ---- codec ------------------------------------------------------------ */
 
@@ -866,6 +891,128 @@ TEST(ws, recv_cancel_safe)
     CHECK_EQ(tst_run(cancel_body, NULL), 0);
 }
 
+/* ---- two tasks on one connection ---------------------------------------- */
+
+typedef struct bg {
+    corio_ws *ws;
+    const void *data;
+    size_t n;
+    ssize_t rc;
+    int type;
+} bg;
+
+static int bg_send(void *arg)
+{
+    bg *b = arg;
+    b->rc = corio_ws_send(b->ws, CORIO_WS_BINARY, b->data, b->n);
+    return 0;
+}
+
+static int bg_recv(void *arg)
+{
+    bg *b = arg;
+    const void *d;
+    b->rc = corio_ws_recv(b->ws, &b->type, &d);
+    return 0;
+}
+
+/* A pong the receiving task owes while the sending task is blocked inside
+ * a large frame waits for the frame to end; a second sender or receiver
+ * gets -EBUSY. */
+static int two_tasks_body(void *arg)
+{
+    (void)arg;
+    for (int client = 0; client < 2; client++) {
+        corio_stream *a, *b;
+        wsp p = {.client = client};
+        corio_task *ts, *tr;
+        size_t big = 300000;
+        unsigned char *m = malloc(big), *got = malloc(big);
+        uint8_t b0;
+        int type;
+        const void *d;
+        for (size_t i = 0; i < big; i++)
+            m[i] = (unsigned char)(i * 7 + 1);
+        /* A small pair capacity: the big frame cannot go out at once. */
+        CHECK_EQ(corio_stream_pair(&a, &b, 4096), 0);
+        CHECK_EQ(corio__ws_new(&p.ws, a, client, NULL, NULL), 0);
+        p.peer = b;
+        bg s = {.ws = p.ws, .data = m, .n = big}, r = {.ws = p.ws};
+        CHECK_EQ(corio_task_spawn(&ts, bg_send, &s), 0);
+        CHECK_EQ(corio_yield(), 0); /* the sender is now blocked mid-frame */
+        CHECK_EQ(corio_ws_send(p.ws, CORIO_WS_TEXT, "x", 1), -EBUSY);
+        peer_frame(&p, 0x89, "ping", 4);
+        CHECK_EQ(corio_task_spawn(&tr, bg_recv, &r), 0);
+        CHECK_EQ(corio_yield(), 0);
+        CHECK_EQ(recv_msg(&p, &type, &d), -EBUSY);
+        CHECK_EQ(peer_read(&p, &b0, got, big), big); /* whole, then the pong */
+        CHECK_EQ(b0, 0x82);
+        CHECK(memcmp(got, m, big) == 0);
+        CHECK_EQ(peer_read(&p, &b0, got, big), 4);
+        CHECK_EQ(b0, 0x8A);
+        CHECK(memcmp(got, "ping", 4) == 0);
+        CHECK_EQ(corio_task_join(ts, NULL), 0);
+        CHECK_EQ(s.rc, 0);
+        /* close from a third task while the receiver waits: only the close
+         * frame goes out; the receiver sees the peer's answer. */
+        CHECK_EQ(corio_ws_close(p.ws, 1001, NULL), 0);
+        CHECK_EQ(peer_read(&p, &b0, got, big), 2);
+        CHECK_EQ(b0, 0x88);
+        CHECK_EQ(got[0] << 8 | got[1], 1001);
+        peer_frame(&p, 0x88, "\x03\xE9", 2);
+        CHECK_EQ(corio_task_join(tr, NULL), 0);
+        CHECK_EQ(r.rc, CORIO_ECLOSED);
+        CHECK_EQ(corio_ws_close_code(p.ws), 1001);
+        wsp_close(&p);
+        free(m);
+        free(got);
+    }
+    return 0;
+}
+
+TEST(ws, two_tasks)
+{
+    CHECK_EQ(tst_run(two_tasks_body, NULL), 0);
+}
+
+/* A send interrupted half way closes the connection: the peer sees the
+ * frame cut short, later sends say CORIO_ECLOSED, recv the same. */
+static int send_cancel_body(void *arg)
+{
+    (void)arg;
+    for (int client = 0; client < 2; client++) {
+        corio_stream *a, *b;
+        wsp p = {.client = client};
+        size_t big = 100000;
+        char *m = calloc(1, big), *got = malloc(big);
+        int type;
+        const void *d;
+        CHECK_EQ(corio_stream_pair(&a, &b, 4096), 0);
+        CHECK_EQ(corio__ws_new(&p.ws, a, client, NULL, NULL), 0);
+        p.peer = b;
+        CHECK_EQ(corio_timeout_begin(CORIO_SECOND), 0);
+        CHECK_EQ(corio_ws_send(p.ws, CORIO_WS_BINARY, m, big), -ETIMEDOUT);
+        CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
+        CHECK_EQ(corio_ws_send(p.ws, CORIO_WS_BINARY, m, 1), CORIO_ECLOSED);
+        CHECK_EQ(corio_ws_ping(p.ws, m, 1), CORIO_ECLOSED);
+        CHECK_EQ(recv_msg(&p, &type, &d), CORIO_ECLOSED);
+        size_t n = 0;
+        for (ssize_t r; (r = corio_stream_read(p.peer, got, big)) > 0;)
+            n += (size_t)r;
+        CHECK(n > 0 && n < big);
+        CHECK_EQ(corio_ws_close(p.ws, 1000, NULL), 0);
+        wsp_close(&p);
+        free(m);
+        free(got);
+    }
+    return 0;
+}
+
+TEST(ws, send_cancel_closes)
+{
+    CHECK_EQ(tst_run(send_cancel_body, NULL), 0);
+}
+
 /* ---- the client handshake over a memory pair -------------------------- */
 
 TEST(ws, accept_key)
@@ -1243,6 +1390,80 @@ static int refuse_body(void *arg)
 TEST(ws, server_refuses_bad_upgrades)
 {
     CHECK_EQ(tst_run(refuse_body, NULL), 0);
+}
+
+/* ---- fault sweep ------------------------------------------------------- */
+
+/* A handshake through corio's server over a memory pair, two echoes (one
+ * of 100 KB) and the closing handshake, every allocation and system call of
+ * which can fail: returns 0 or the first error, -EPROTO for a wrong
+ * answer, and always cleans up. */
+static int sweep_scenario(void *arg)
+{
+    (void)arg;
+    conn_server c = {0};
+    corio_task *t = NULL;
+    corio_stream *a = NULL;
+    corio_ws *ws = NULL;
+    size_t big = 100000;
+    char *m = malloc(big);
+    int type, rc;
+    const void *d;
+
+    for (size_t i = 0; i < big; i++)
+        m[i] = (char)(i % 251);
+    rc = corio_http_router_new(&c.r);
+    if (rc == 0)
+        rc = corio_http_router_add(c.r, NULL, "/ws", echo_handler, NULL);
+    if (rc == 0)
+        rc = corio_stream_pair(&a, &c.s, 0);
+    if (rc == 0 && (rc = corio_task_spawn(&t, serve_conn_task, &c)) < 0) {
+        corio_stream_close(a);
+        corio_stream_close(c.s);
+    }
+    if (rc == 0)
+        rc = corio_ws_handshake(&ws, a, "ws://x/ws", NULL);
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        size_t n = i ? big : 5;
+        rc = corio_ws_send(ws, i ? CORIO_WS_BINARY : CORIO_WS_TEXT, m, n);
+        ssize_t r = rc < 0 ? rc : corio_ws_recv(ws, &type, &d);
+        if (r >= 0 && ((size_t)r != n || memcmp(d, m, n) != 0))
+            rc = -EPROTO;
+        else if (r < 0)
+            rc = (int)r;
+    }
+    if (rc == 0)
+        rc = corio_ws_close(ws, 1000, NULL);
+    corio_ws_free(ws);
+    if (t)
+        corio_task_join(t, NULL);
+    corio_http_router_free(c.r);
+    free(m);
+    return rc;
+}
+
+TEST_T(ws, fault_sweep, 300)
+{
+    corio_options o = {.virtual_clock = 1};
+    CHECK_EQ(corio_run_ex(&o, sweep_scenario, NULL), 0);
+    long n;
+    int failures = 0;
+    for (n = 1;; n++) {
+        corio__fault_arm(n, ENOMEM);
+        int rc = corio_run_ex(&o, sweep_scenario, NULL);
+        int fired = corio__fault_fired();
+        corio__fault_disarm();
+        if (!fired) {
+            CHECK_EQ(rc, 0);
+            break;
+        }
+        CHECK(rc != -EPROTO);          /* an error, never a wrong answer */
+        CHECK(rc != CORIO_EDEADLOCK); /* and nothing left hanging */
+        failures += rc < 0;
+    }
+    CHECK(n > 30);
+    CHECK(failures > 0);
+    leak_check();
 }
 
 /* ---- round trips over loopback sockets ---------------------------------- */

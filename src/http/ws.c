@@ -95,9 +95,7 @@ int corio__ws_new(corio_ws **out, corio_stream *s, bool client,
     *out = ws;
     return 0;
 nomem:
-    if (ws)
-        free(ws);
-    corio_stream_close(s);
+    free(ws);
     return -ENOMEM;
 }
 

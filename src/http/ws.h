@@ -9,8 +9,9 @@
 
 /* Make a WebSocket over s after a successful opening handshake, as the
  * client (masks what it sends, refuses masked frames) or the server.
- * protocol is the subprotocol agreed (copied; NULL: none).  Takes s: it is
- * closed on failure too.  Returns 0 and *out, -EINVAL, -ENOMEM. */
+ * protocol is the subprotocol agreed (copied; NULL: none).  Takes s on
+ * success; on failure s stays the caller's.  Returns 0 and *out, -EINVAL,
+ * -ENOMEM. */
 int corio__ws_new(corio_ws **out, corio_stream *s, bool client,
                   const corio_ws_opts *o, const char *protocol);
 

@@ -81,9 +81,9 @@ int corio_ws_accept(corio_ws **out, corio_http_req *req, const corio_ws_opts *o)
     rc = corio_stream_write(conn, head, (size_t)n);
     if (rc == 0)
         rc = corio_stream_flush(conn);
-    if (rc < 0) {
+    if (rc == 0)
+        rc = corio__ws_new(out, conn, false, o, proto);
+    if (rc < 0)
         corio_stream_close(conn);
-        return rc;
-    }
-    return corio__ws_new(out, conn, false, o, proto);
+    return rc;
 }
