@@ -739,6 +739,10 @@ static int body_script(srv *v, corio_stream *s, const corio_http_head *h,
         reply(s, 200, NULL, "final");
         return KEEP;
     }
+    if (strcmp(t, "/extra") == 0) {
+        out(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokJUNK");
+        return KEEP;
+    }
     if (strcmp(t, "/short") == 0) {
         out(s, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
         return CLOSE;
@@ -833,6 +837,14 @@ static int bodies_main(void *arg)
     CHECK_EQ(n, 0);
     corio_http_response_free(r);
     expect_body(s, url, 0, "12345", 5); /* same connection, still in step */
+
+    /* Bytes after the body: that connection is not reused. */
+    int before = v.nconn;
+    srv_url(&v, url, sizeof url, "/extra");
+    expect_body(s, url, 0, "ok", 2);
+    srv_url(&v, url, sizeof url, "/head");
+    expect_body(s, url, 0, "12345", 5);
+    CHECK_EQ(v.nconn, before + 1);
 
     /* The connection closes mid-body: CORIO_EOF. */
     srv_url(&v, url, sizeof url, "/short");

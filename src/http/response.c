@@ -29,8 +29,14 @@ static ssize_t finish(corio_http_response *r, ssize_t got)
     if (got > 0)
         return got;
     if (got == 0) {
+        const void *p;
+        size_t extra = 0;
         r->done = true;
-        corio__http_pool_release(r->s, r->c, r->keepalive);
+        /* Bytes after the end of the body were never asked for: the next
+         * response would start inside them.  Such a connection is not
+         * reused. */
+        corio_stream_peek(r->c->s, &p, &extra);
+        corio__http_pool_release(r->s, r->c, r->keepalive && !extra);
     } else {
         r->err = (int)got;
         corio__http_pool_release(r->s, r->c, false);
