@@ -73,6 +73,7 @@ run http_gather "gather(*[fetch_data(url) ...], return_exceptions=True): errors 
 run http_semaphore "async with semaphore: session.get(url): 50 fetches, 10 at once, one session"
 run http_shared_session "fetch_multiple_apis: one ClientSession for every request, response.json()"
 run http_task_group "async with asyncio.TaskGroup(): all results, or the rest cancelled"
+run http_test_client "pytest + httpx.AsyncClient(app=app): an HTTP app tested in-process, no sockets"
 echo
 if [ "$failed" -ne 0 ]; then
     echo "demo: some examples failed" >&2
