@@ -711,6 +711,54 @@ TEST(http_server, slowloris_408)
     CHECK_EQ(tst_run(slowloris_main, NULL), 0);
 }
 
+/* A head arriving a byte at a time (a read each) is still answered: the
+ * server parses when a blank line arrives, wherever CR and LF fall. */
+static int trickle_main(void *arg)
+{
+    (void)arg;
+    fx f;
+    fx_init(&f);
+    f.o.limits.max_start_line = 64;
+    CHECK_EQ(corio_http_router_add(f.r, "GET", "/x", h_text, "ok"), 0);
+    fx_start(&f);
+    corio_stream *s = fx_connect(&f);
+    const char *reqs[] = {"GET /x HTTP/1.1\r\nHost: t\r\nA: b\r\n\r\n",
+                          "GET /x HTTP/1.1\nHost: t\n\n"};
+    for (int i = 0; i < 2; i++) {
+        for (const char *p = reqs[i]; *p; p++) {
+            CHECK_EQ(corio_stream_write(s, p, 1), 0);
+            CHECK_EQ(corio_stream_flush(s), 0);
+            CHECK_EQ(corio_sleep(CORIO_MS), 0);
+        }
+        resp r;
+        CHECK_EQ(read_resp(s, &r), 0);
+        CHECK_EQ(r.status, 200);
+    }
+    /* An endless request line is still refused, at most one doubling past
+     * the limit (64): by the 128th byte. */
+    loris l = {.f = &f, .s = s};
+    corio_task *t;
+    CHECK_EQ(corio_task_spawn(&t, loris_reader, &l), 0);
+    int64_t t1 = corio_now() - f.t0;
+    for (int i = 0; i < 1000 && !l.done; i++) {
+        if (corio_stream_write(s, "a", 1) < 0 || corio_stream_flush(s) < 0)
+            break;
+        CHECK_EQ(corio_sleep(CORIO_MS), 0);
+    }
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    CHECK_EQ(l.status, 414);
+    CHECK(l.answered_at - t1 <= 128 * CORIO_MS);
+    CHECK(l.answered_at - t1 >= 64 * CORIO_MS);
+    corio_stream_close(s);
+    fx_finish(&f);
+    return 0;
+}
+
+TEST(http_server, trickled_head)
+{
+    CHECK_EQ(tst_run(trickle_main, NULL), 0);
+}
+
 static int idle_main(void *arg)
 {
     (void)arg;

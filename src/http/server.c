@@ -53,6 +53,22 @@ void corio__http_conf_init(corio__http_conf *c, const corio_http_server_opts *o)
     c->max_requests = o->max_requests;
 }
 
+/* Could a head end in p[seen - 3 .. len): is there a blank line?  The
+ * parser starts over at each call, so a head trickling in a byte at a time
+ * would cost quadratic time if each arrival were parsed: it is parsed when
+ * a blank line arrives, or when the buffer has doubled since the last
+ * parse (so the limits still apply, at most one doubling late). */
+static bool head_may_end(const char *p, size_t seen, size_t len)
+{
+    const char *q = p + (seen > 3 ? seen - 3 : 0), *end = p + len;
+    while ((q = memchr(q, '\n', (size_t)(end - q)))) {
+        if (q > p && (q[-1] == '\n' || (q[-1] == '\r' && q - 1 > p && q[-2] == '\n')))
+            return true;
+        q++;
+    }
+    return false;
+}
+
 /* Wait for the next request head; *buf is where it starts in the stream's
  * buffer.  Returns its length, 0 when the connection should end quietly
  * (the peer closed between requests, or the idle timeout passed), or an
@@ -62,6 +78,7 @@ static ssize_t next_head(corio_http_req *req, bool first, const char **buf)
 {
     const corio__http_conf *cf = req->conf;
     int64_t idle_end = 0, head_end = 0; /* set at the first wait of each kind */
+    size_t seen = 0, parsed = 0;        /* head bytes looked at, parsed */
     for (;;) {
         const void *d;
         size_t len, skip = 0;
@@ -76,7 +93,7 @@ static ssize_t next_head(corio_http_req *req, bool first, const char **buf)
             p += skip;
             len -= skip;
         }
-        if (len) {
+        if (len && (!parsed || len >= 2 * parsed || head_may_end(p, seen, len))) {
             req->h.headers = req->hv;
             req->h.max_headers = cf->max_headers;
             ssize_t n = corio_http_parse_request(&req->h, p, len, &cf->limits);
@@ -84,7 +101,9 @@ static ssize_t next_head(corio_http_req *req, bool first, const char **buf)
                 *buf = p;
                 return n;
             }
+            parsed = len;
         }
+        seen = len;
         bool idle = !len;
         if (idle && corio__http_stopping(cf))
             return 0;
