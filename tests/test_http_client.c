@@ -739,6 +739,10 @@ static int body_script(srv *v, corio_stream *s, const corio_http_head *h,
         reply(s, 200, NULL, "final");
         return KEEP;
     }
+    if (strcmp(t, "/fields") == 0) {
+        reply(s, 200, "A: 1\r\nB: 2\r\nC: 3\r\n", "");
+        return KEEP;
+    }
     if (strcmp(t, "/extra") == 0) {
         out(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokJUNK");
         return KEEP;
@@ -883,6 +887,22 @@ static int bodies_main(void *arg)
     CHECK_EQ(corio_http_response_json(r, &j), CORIO_EJSON);
     CHECK(j == NULL);
     corio_http_response_free(r);
+
+    /* max_headers: 4 fields are too many for 3; 200 (a header table on
+     * the heap) hold them. */
+    corio_http_session_opts ho = {.max_headers = 3};
+    corio_http_session *hs = session(&ho);
+    srv_url(&v, url, sizeof url, "/fields");
+    CHECK_EQ(corio_http_session_get(hs, url, &r), CORIO_EHEADERSTOOLARGE);
+    corio_http_session_free(hs);
+    ho.max_headers = 200;
+    hs = session(&ho);
+    CHECK_EQ(corio_http_session_get(hs, url, &r), 0);
+    CHECK_EQ(corio_http_response_nheaders(r), 4);
+    corio_http_response_free(r);
+    corio_http_session_free(hs);
+    ho.max_headers = 10001;
+    CHECK_EQ(corio_http_session_new(&hs, &ho), -EINVAL);
 
     /* A malformed response head: CORIO_EHTTP. */
     srv_url(&v, url, sizeof url, "/broken");

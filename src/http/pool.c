@@ -206,6 +206,7 @@ int corio__http_pool_acquire(corio_http_session *s, const corio_url *u,
             return 0;
         }
         conn_close(s, c); /* expired; its timer has not run yet */
+        slot_pass(s);
     }
     /* Waiters of this origin come first; a waiter of another origin only
      * waits while max_connections is reached with no idle connection to
@@ -305,6 +306,7 @@ void corio__http_pool_release(corio_http_session *s, corio__http_conn *c,
                      * nothing would expire. */
                     idle_unlink(c);
                     conn_close(s, c);
+                    slot_pass(s);
                     origin_trim(s, o);
                 }
             }
