@@ -87,6 +87,15 @@ printf 'http://127.0.0.1:1/a\nhttp://127.0.0.1:1/b\n' >"$tmp/list"
 expect_count "$tmp/list.out" '^refused (Connection refused) 0 B .* 1 attempt http://127.0.0.1:1/' 2
 "$@" "$bin" -i "$tmp/missing-file" >"$tmp/out" 2>"$tmp/err"
 [ $? -eq 2 ] || fail "-i with a missing file did not exit 2"
+"$@" "$bin" -o "$tmp/missing-dir" http://127.0.0.1:1/ >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 2 ] || fail "-o with a missing directory did not exit 2"
+
+# -o DIR: the demo's bodies saved as DIR/1 ... DIR/N (URL 1 is /fast/0).
+mkdir "$tmp/bodies"
+"$@" "$bin" --demo 20 -q -o "$tmp/bodies" || fail "--demo 20 -o exited $?"
+[ "$(cat "$tmp/bodies/1")" = '{"n": 0, "ok": true}' ] ||
+    fail "-o: DIR/1 does not hold /fast/0's body"
+[ "$(ls "$tmp/bodies" | wc -l)" -eq 20 ] || fail "-o: not 20 files"
 
 if [ $failed -ne 0 ]; then
     echo "--- demo stderr:"

@@ -11,7 +11,8 @@
  *   concurrency_cap    -c 4: exactly four requests at once at the server.
  *   rate_limit         --rate spaces the requests' arrival at the server.
  *   cancel             cancelling a run stops it with -ECANCELED, no fd left.
- */
+ *   output_dir         -o DIR: each body, decoded, in DIR/N; a retry starts
+ *                      the file again. */
 #include "tst.h"
 
 #include "../tools/corio-fetch/fetch.h"
@@ -19,6 +20,7 @@
 #include <corio/http_server.h>
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 static int parse_opts(struct fetch_opts *o, const char **args)
 {
@@ -403,4 +405,101 @@ static int cancel_body(void *arg)
 TEST(fetch_run, cancel)
 {
     CHECK_EQ(tst_run(cancel_body, NULL), 0);
+}
+
+/* ---- output_dir
+ * -------------------------------------------------------------- */
+
+/* The contents of dir/name, NUL-terminated (free it), or NULL. */
+static char *slurp(const char *dir, const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = malloc(1 << 20);
+    *len = fread(buf, 1, (1 << 20) - 1, f);
+    buf[*len] = 0;
+    fclose(f);
+    return buf;
+}
+
+static int output_body(void *arg)
+{
+    const char *dir = arg;
+    struct fetch_opts o;
+    struct fetch_demo *demo;
+    struct fetch_urls urls = {0};
+    struct fetch_run run = {0};
+    char url[128];
+    int fds = tst_count_fds();
+
+    CHECK_EQ(parse_opts(&o, (const char *[]){"-o", dir, "--retries", "1", "-c",
+                                             "2", NULL}),
+             0);
+    CHECK(strcmp(o.outdir, dir) == 0);
+    CHECK_EQ(fetch_demo_start(&demo), 0);
+    /* Demo URLs 78 (/bytes/{n}), 82 (/gzip), 3 (/fast/3), 94 (/flaky/94). */
+    static const size_t pick[] = {78, 82, 3, 94};
+    for (size_t i = 0; i < 4; i++) {
+        fetch_demo_url(demo, pick[i], url, sizeof url);
+        CHECK_EQ(fetch_urls_add(&urls, url), 0);
+    }
+    CHECK(strstr(urls.v[0], "/bytes/") && strstr(urls.v[1], "/gzip") &&
+          strstr(urls.v[2], "/fast/3") && strstr(urls.v[3], "/flaky/94"));
+    struct fetch_result results[4];
+    memset(results, 0, sizeof results);
+    run.opts = &o;
+    run.urls = urls.v;
+    run.nurls = urls.n;
+    run.results = results;
+    CHECK_EQ(fetch_stats_init(&run.stats, urls.n, corio_now()), 0);
+    CHECK_EQ(fetch_run_all(&run), 0);
+    for (int i = 0; i < 4; i++) {
+        CHECK_EQ(results[i].err, 0);
+        CHECK_EQ(results[i].status, 200);
+    }
+
+    size_t len;
+    char *b = slurp(dir, "1", &len); /* /bytes/{n}: the alphabet repeated */
+    CHECK(b != NULL);
+    CHECK_EQ(len, results[0].bytes);
+    CHECK_EQ(len, (78 * 7919) % 65536);
+    for (size_t k = 0; k < len; k++)
+        if (b[k] != (char)('a' + k % 16384 % 26))
+            CHECK(!"a wrong byte in the saved /bytes body");
+    free(b);
+    b = slurp(dir, "2", &len); /* /gzip, decoded by the session */
+    CHECK(b && strncmp(b, "{\"encoding\": \"gzip\"", 19) == 0);
+    CHECK_EQ(len, results[1].bytes);
+    free(b);
+    b = slurp(dir, "3", &len);
+    CHECK(b && strcmp(b, "{\"n\": 3, \"ok\": true}\n") == 0);
+    free(b);
+    /* /flaky answered 503 first: the file holds the second answer only. */
+    CHECK_EQ(results[3].attempts, 2);
+    b = slurp(dir, "4", &len);
+    CHECK(b && strcmp(b, "{\"flaky\": 94, \"ok\": true}\n") == 0);
+    free(b);
+
+    fetch_stats_destroy(&run.stats);
+    fetch_demo_stop(demo);
+    fetch_urls_free(&urls);
+    CHECK_EQ(tst_count_fds(), fds);
+    return 0;
+}
+
+TEST(fetch_run, output_dir)
+{
+    char dir[] = "/tmp/corio-fetch-test.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    int rc = tst_run(output_body, dir);
+    for (int i = 1; i <= 4; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "%s/%d", dir, i);
+        unlink(path);
+    }
+    rmdir(dir);
+    CHECK_EQ(rc, 0);
 }

@@ -64,6 +64,9 @@ TEST(fetch_tool, args_options)
     /* A rate without "/s" is the same thing. */
     CHECK_EQ(parse(&o, err, (const char *[]){"--rate=40", "x", NULL}), 0);
     CHECK(o.rate == 40);
+    CHECK(o.outdir == NULL);
+    CHECK_EQ(parse(&o, err, (const char *[]){"--output=bodies", "x", NULL}), 0);
+    CHECK(strcmp(o.outdir, "bodies") == 0);
 }
 
 TEST(fetch_tool, args_demo_defaults)
@@ -104,6 +107,8 @@ TEST(fetch_tool, args_errors)
         {"--demo", "http://x/", NULL},
         {"--demo=0", NULL},
         {"-i", NULL},
+        {"-o", NULL},
+        {"--output=", NULL},
     };
     struct fetch_opts o;
     char err[200];

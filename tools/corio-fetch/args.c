@@ -27,6 +27,8 @@ void fetch_usage(FILE *out)
         "                        503 and 504 up to N times, with exponential\n"
         "                        backoff and jitter (429: Retry-After)\n"
         "  -i, --input FILE      read URLs from FILE (- for stdin)\n"
+        "  -o, --output DIR      save each body (decoded) as DIR/N, N the\n"
+        "                        URL's position in the list from 1\n"
         "      --json            one JSON line per URL on stdout: url, "
         "status,\n"
         "                        bytes, ms, attempts, error\n"
@@ -175,6 +177,11 @@ int fetch_args_parse(struct fetch_opts *o, int argc, char **argv, char *err,
                 return fail(err, errlen, "%.*s needs a file name", (int)nlen,
                             a);
             o->input = v;
+        } else if (IS("-o") || IS("--output")) {
+            if (!(v = value_of(argc, argv, &i, eq)) || !*v)
+                return fail(err, errlen, "%.*s needs a directory", (int)nlen,
+                            a);
+            o->outdir = v;
         } else {
             return fail(err, errlen, "unknown option %s (see --help)", a);
         }

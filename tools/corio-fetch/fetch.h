@@ -38,6 +38,7 @@ struct fetch_opts {
     int demo;       /* --demo [N]: run against the embedded server */
     int demo_count; /* N for --demo (default 1000) */
     const char *input; /* -i FILE ("-": stdin) */
+    const char *outdir; /* -o DIR: bodies saved as DIR/1, DIR/2, ... */
     /* Which options were given, so --demo can pick its own defaults for the
      * others. */
     unsigned given;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_FAILURE_LINES 10 /* failures listed on stderr without --json/-v */
@@ -180,6 +181,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "corio-fetch: %s: read error\n", path);
             return 2;
         }
+    }
+    struct stat st;
+    if (a.opts.outdir &&
+        (stat(a.opts.outdir, &st) < 0 || !S_ISDIR(st.st_mode))) {
+        fprintf(stderr, "corio-fetch: -o %s: not a directory\n", a.opts.outdir);
+        return 2;
     }
     if (a.urls.n == 0 && !a.opts.demo) {
         fprintf(stderr, "corio-fetch: no URLs to fetch\n");

@@ -17,7 +17,9 @@
  * URL waiting on it. */
 #include "fetch.h"
 
+#include <corio/file.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,14 +37,43 @@ static double jitter(struct fetch_run *run)
     return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
 }
 
-/* One attempt: GET url, read the whole body.  Returns 0 with *status and
- * *bytes, or the error; *retry_after_ns is the Retry-After header (or -1). */
-static int attempt(struct fetch_run *run, const char *url, int *status,
+/* Read the rest of resp's body, counting it in *bytes and, when out is not
+ * NULL, writing it there (on the file pool: the loop does not block on the
+ * disk).  Returns 0 or the first read or write error. */
+static int drain(corio_http_response *resp, corio_file *out, uint64_t *bytes)
+{
+    char buf[16384]; /* on this task's stack: other workers write theirs */
+    ssize_t n;
+    while ((n = corio_http_response_read(resp, buf, sizeof buf)) > 0) {
+        *bytes += (uint64_t)n;
+        if (out) {
+            ssize_t w = corio_file_write(out, buf, (size_t)n);
+            if (w < n) /* a short count: interrupted after some progress */
+                return w < 0 ? (int)w : -EIO;
+        }
+    }
+    return n < 0 ? (int)n : 0;
+}
+
+/* Open -o's file for URL i (truncated: a retry starts it again). */
+static int open_output(struct fetch_run *run, size_t i, corio_file **out)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/%zu", run->opts->outdir,
+                         i + 1) >= sizeof path)
+        return -ENAMETOOLONG;
+    return corio_file_open(out, path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+}
+
+/* One attempt: GET URL i and read the whole body (saved with -o).  Returns
+ * 0 with *status and *bytes, or the error; *retry_after_ns is the
+ * Retry-After header (or -1). */
+static int attempt(struct fetch_run *run, size_t i, int *status,
                    uint64_t *bytes, int64_t *retry_after_ns)
 {
-    static char sink[16384]; /* bodies are counted, not kept */
-    corio_http_request req = {.url = url};
+    corio_http_request req = {.url = run->urls[i]};
     corio_http_response *resp = NULL;
+    corio_file *out = NULL;
     int rc;
 
     *status = 0;
@@ -59,10 +90,15 @@ static int attempt(struct fetch_run *run, const char *url, int *status,
         *retry_after_ns = fetch_retry_after_ns(
             corio_http_response_header(resp, "Retry-After"),
             RETRY_AFTER_CAP_NS);
-        ssize_t n;
-        while ((n = corio_http_response_read(resp, sink, sizeof sink)) > 0)
-            *bytes += (uint64_t)n;
-        rc = n < 0 ? (int)n : 0;
+        if (run->opts->outdir)
+            rc = open_output(run, i, &out);
+        if (rc == 0)
+            rc = drain(resp, out, bytes);
+        if (out) {
+            int crc = corio_file_close(out);
+            if (rc == 0)
+                rc = crc;
+        }
         corio_http_response_free(resp);
     }
     int end = corio_timeout_end();
@@ -86,7 +122,7 @@ static int fetch_one(struct fetch_run *run, size_t i)
         if (n == 1)
             start = corio_now();
         r->attempts = n;
-        rc = attempt(run, r->url, &r->status, &r->bytes, &retry_after);
+        rc = attempt(run, i, &r->status, &r->bytes, &retry_after);
         r->err = rc < 0 ? rc : 0;
         if (rc == -ECANCELED || n > run->opts->retries ||
             !fetch_retryable(rc, r->status))
