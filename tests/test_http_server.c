@@ -10,6 +10,7 @@
  * replies, graceful shutdown, max_requests and detach.  The curl test runs
  * a real client against the server (real clock: curl is another
  * process). */
+#include "arch/sys.h"
 #include "net_util.h"
 
 #include <signal.h>
@@ -217,9 +218,11 @@ static int h_query(corio_http_req *req, void *arg)
 static int h_header(corio_http_req *req, void *arg)
 {
     const char *v = corio_http_req_header(req, arg);
-    CHECK_EQ(corio_http_reply_header(req, "X-Reply", "yes"), 0);
     CHECK_EQ(corio_http_reply_header(req, "Content-Length", "1"), -EINVAL);
     CHECK_EQ(corio_http_reply_header(req, "X-Bad", "a\r\nb"), -EINVAL);
+    int rc = corio_http_reply_header(req, "X-Reply", "yes"); /* -ENOMEM in the sweep */
+    if (rc < 0)
+        return rc;
     return corio_http_reply(req, 200, "text/plain", v ? v : "-", v ? strlen(v) : 1);
 }
 
@@ -869,12 +872,17 @@ typedef struct conn_run {
     corio_stream *s;
     corio_http_router *r;
     int rc;
+    int close_after; /* close s when serving ends, as corio_serve does */
 } conn_run;
 
 static int conn_task(void *arg)
 {
     conn_run *cr = arg;
     cr->rc = corio_http_serve_conn(cr->s, cr->r, NULL);
+    if (cr->close_after) {
+        corio_stream_close(cr->s);
+        cr->s = NULL;
+    }
     return 0;
 }
 
@@ -1254,4 +1262,113 @@ static int session_main(void *arg)
 TEST(http_server, test_session)
 {
     CHECK_EQ(tst_run(session_main, NULL), 0);
+}
+
+/* ---- fault sweep ------------------------------------------------------------ */
+
+/* One exchange on a memory pair: send req, expect status and body.  A
+ * failure is an error (the connection closes, or the server answers 500
+ * for lack of memory), never a wrong answer (-EPROTO) nor a hang. */
+static int sweep_ask(corio_stream *c, const char *req, int status, const char *body)
+{
+    resp r;
+    int rc = corio_stream_write(c, req, strlen(req));
+    if (rc == 0)
+        rc = corio_stream_flush(c);
+    if (rc == 0)
+        rc = read_resp(c, &r);
+    if (rc == 1)
+        return -ECONNRESET; /* closed before an answer */
+    if (rc == -ETIMEDOUT) {
+        fprintf(stderr, "%.20s: hung\n", req);
+        return -EPROTO; /* the server hung */
+    }
+    if (rc < 0)
+        return rc;
+    if (r.status == 500 && status != 500)
+        return -ENOMEM;
+    if (r.status != status || (body && strcmp(r.body, body))) {
+        fprintf(stderr, "%.20s: got %d [%s]\n", req, r.status, r.body);
+        return -EPROTO;
+    }
+    return 0;
+}
+
+static int sweep_scenario(void *arg)
+{
+    (void)arg;
+    conn_run cr = {.close_after = 1};
+    corio_stream *cl = NULL;
+    corio_task *t = NULL;
+    int rc = corio_http_router_new(&cr.r);
+    if (rc == 0)
+        rc = corio_http_router_add(cr.r, "GET", "/users/{id}", h_param, "id");
+    if (rc == 0)
+        rc = corio_http_router_add(cr.r, "GET", "/q", h_query, NULL);
+    if (rc == 0)
+        rc = corio_http_router_add(cr.r, "POST", "/body", h_body, NULL);
+    if (rc == 0)
+        rc = corio_http_router_add(cr.r, "GET", "/h", h_header, "x-test");
+    if (rc == 0)
+        rc = corio_http_router_add(cr.r, "GET", "/chunked", h_chunked, NULL);
+    if (rc == 0)
+        rc = corio_stream_pair(&cl, &cr.s, 0);
+    if (rc == 0)
+        rc = corio_task_spawn(&t, conn_task, &cr);
+    if (rc == 0)
+        rc = corio_timeout_begin(60 * CORIO_SECOND);
+    if (rc == 0) {
+        rc = sweep_ask(cl, "GET /users/a%20b HTTP/1.1\r\nHost: t\r\n\r\n", 200, "id=a b");
+        if (rc == 0)
+            rc = sweep_ask(cl, "GET /q?q=x%21&x=2 HTTP/1.1\r\nHost: t\r\n\r\n", 200,
+                           "q=x! x=2 raw=q=x%21&x=2 path=/q");
+        if (rc == 0)
+            rc = sweep_ask(cl, "POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               "3\r\nabc\r\n0\r\n\r\n", 200, "3:abc");
+        if (rc == 0)
+            rc = sweep_ask(cl, "GET /h HTTP/1.1\r\nHost: t\r\nX-Test: v\r\n\r\n", 200, "v");
+        if (rc == 0)
+            rc = sweep_ask(cl, "GET /chunked HTTP/1.1\r\nHost: t\r\n\r\n", 200, "part;part;part;");
+        if (rc == 0)
+            rc = sweep_ask(cl, "DELETE /q HTTP/1.1\r\nHost: t\r\n\r\n", 405, NULL);
+        if (corio_timeout_end() == -ETIMEDOUT)
+            rc = -EPROTO;
+    }
+    corio_stream_close(cl); /* end of stream: the server's loop ends */
+    if (t) {
+        corio_task_join(t, NULL);
+        if (cr.rc > 0)
+            rc = -EPROTO;
+    }
+    corio_stream_close(cr.s);
+    corio_http_router_free(cr.r);
+    return rc;
+}
+
+/* Every allocation and system call of the scenario failed in turn. */
+TEST_T(http_server, fault_sweep, 300)
+{
+    corio_options o = {.virtual_clock = 1};
+    CHECK_EQ(corio_run_ex(&o, sweep_scenario, NULL), 0);
+    int fds0 = tst_count_fds();
+    long n;
+    int failures = 0;
+    for (n = 1;; n++) {
+        corio__fault_arm(n, ENOMEM);
+        int rc = corio_run_ex(&o, sweep_scenario, NULL);
+        int fired = corio__fault_fired();
+        corio__fault_disarm();
+        if (!fired) {
+            CHECK_EQ(rc, 0);
+            break;
+        }
+        if (rc == -EPROTO)
+            fprintf(stderr, "fault %ld: a wrong answer or a hang\n", n);
+        CHECK(rc != -EPROTO);
+        failures += rc < 0;
+        CHECK_EQ(tst_count_fds(), fds0);
+    }
+    CHECK(n > 20);
+    CHECK(failures > 0);
+    net_leak_check();
 }
