@@ -536,7 +536,10 @@ static corio_task *tt_caller;
 static int tt_job(void *arg)
 {
     (void)arg;
-    for (int i = 0; i < 2000 && !atomic_load(&tt_release); i++)
+    /* Until the helper has cancelled the caller (the cap only keeps a
+     * broken build from hanging: a starved loop under qemu on a loaded
+     * machine took over 2 s to see the deadline). */
+    for (int i = 0; i < 60000 && !atomic_load(&tt_release); i++)
         nap_ms(1);
     return 9;
 }
