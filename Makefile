@@ -68,7 +68,7 @@ ucontext:
 fuzz:
 	@scripts/deps.sh ci
 	@cmake -S fuzz -B build-fuzz -DCMAKE_C_COMPILER=clang $(CMAKE_FLAGS) >/dev/null
-	@cmake --build build-fuzz -j $(JOBS)
+	@cmake --build build-fuzz -j $(JOBS) -- --no-print-directory
 	@fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 clean:

@@ -12,13 +12,18 @@
  *
  * Strict where security needs it (RFC 9112):
  *   - Content-Length and Transfer-Encoding together, two different
- *     Content-Length values, or a Transfer-Encoding whose last coding is not
- *     "chunked" on a request: CORIO_EHTTP (request smuggling).
+ *     Content-Length values ("5, 5" or two equal fields count as one), a
+ *     Content-Length that is not plain digits or is over 2^63-1, a
+ *     Transfer-Encoding whose last coding is not "chunked" on a request,
+ *     chunked applied twice, any Transfer-Encoding on HTTP/1.0, two Host
+ *     fields in a request: CORIO_EHTTP (request smuggling).
  *   - A bare CR, a bare LF inside a field, NUL or other control bytes in a
  *     field value, whitespace before the colon, obsolete line folding, a
  *     field name that is not a token: CORIO_EHTTP.  A line may end in LF
  *     alone only where RFC 9112 §2.2 allows it (the parser accepts CRLF and
  *     bare LF as the line terminator, never a bare CR).
+ *   - HTTP/1.2 .. HTTP/1.9 are read as HTTP/1.1 (RFC 9110 §2.5); any other
+ *     version: CORIO_EHTTP.  A missing Host is left to the server.
  *   - Limits are explicit (corio_http_limits): over the start-line limit
  *     CORIO_EURITOOLONG (a server answers 414), over the head size or field
  *     count CORIO_EHEADERSTOOLARGE (431).
@@ -69,7 +74,7 @@ typedef struct corio_http_header {
  *   method, target  requests (target as sent: origin form "/path?query",
  *                   absolute form, authority form for CONNECT, or "*").
  *   status, reason  responses (status 100..999).
- *   minor_version   0 for HTTP/1.0, 1 for HTTP/1.1.
+ *   minor_version   0 for HTTP/1.0, 1 for HTTP/1.1 (and 1.2 .. 1.9).
  *   content_length  -1 when the message has no Content-Length field.
  *   flags           CORIO_HTTP_* above. */
 typedef struct corio_http_head {
@@ -112,7 +117,8 @@ CORIO_API ssize_t corio_http_parse_request(corio_http_head *h, const char *buf,
 
 /* Parse a response head from buf[0..len); as corio_http_parse_request,
  * with a status line instead (over max_start_line: CORIO_EHTTP, since a
- * response has no 414).  A 1xx, 204 or 304 response has no body whatever
+ * response has no 414; "HTTP/1.1 204\r\n" without the space before an
+ * empty reason is accepted, as servers send it).  A 1xx, 204 or 304 response has no body whatever
  * its fields say (corio_http_body_kind tells). */
 CORIO_API ssize_t corio_http_parse_response(corio_http_head *h, const char *buf,
                                             size_t len,
@@ -136,7 +142,9 @@ CORIO_API const corio_http_str *corio_http_head_get(const corio_http_head *h,
                                                    const char *name);
 
 /* Does the comma-separated list in v hold token (case-insensitive)?  For
- * Connection, Transfer-Encoding, Accept-Encoding, ... */
+ * Connection, Transfer-Encoding, Accept-Encoding, ...  Parameters after a
+ * ';' are ignored ("gzip;q=0.5" holds "gzip"); an empty token is never
+ * found. */
 CORIO_API int corio_http_str_has_token(corio_http_str v, const char *token);
 
 /* Decoder state for a chunked body; zero it (or call
@@ -160,10 +168,15 @@ CORIO_API void corio_http_chunked_init(corio_http_chunked *c);
  *   >= 0     the body ended (last chunk and trailers seen): the number of
  *            bytes of the input that followed the end of the body (they
  *            were moved to buf[*len..*len + ret) — the next message's).
- *   CORIO_EHTTP  an invalid chunk size (not hex, empty, over 2^63),
- *            missing CRLF after a chunk, a line over max_line, trailers over
- *            max_trailer.
- * Trailer fields are checked for syntax and dropped.  Never suspends. */
+ *   CORIO_EHTTP  an invalid chunk size (not hex, empty, over 2^63 - 1),
+ *            missing CRLF after a chunk, a framing line ending in a bare LF
+ *            or CR (every line of the framing ends in CRLF), whitespace
+ *            other than around an extension's ';' and '=', an extension
+ *            that is not token[=token|quoted-string], a line over max_line,
+ *            trailers over max_trailer, a bad trailer field.
+ *   -EINVAL  c or len is NULL, or buf is NULL with *len > 0.
+ * After the end, every further byte is "after the body".  Extensions and
+ * trailer fields are checked for syntax and dropped.  Never suspends. */
 CORIO_API ssize_t corio_http_chunked_decode(corio_http_chunked *c, char *buf,
                                             size_t *len);
 
@@ -171,8 +184,8 @@ CORIO_API ssize_t corio_http_chunked_decode(corio_http_chunked *c, char *buf,
  *   scheme  "http", "https", "ws" or "wss" (lower case in the input or not).
  *   host    without brackets for an IPv6 literal.
  *   port    explicit, or the scheme's default (80 / 443).
- *   target  path and query as sent in a request line: "/" when the URL
- *           has no path; the fragment is dropped.
+ *   target  path and query as sent in a request line: "/" (a static
+ *           string) when the URL has no path; the fragment is dropped.
  *   tls     1 for https and wss. */
 typedef struct corio_url {
     corio_http_str scheme;
@@ -183,8 +196,11 @@ typedef struct corio_url {
 } corio_url;
 
 /* Parse url[0..len) (userinfo is refused: CORIO_EURL, as it would leak in
- * logs).  Returns 0, or CORIO_EURL (not an absolute http(s)/ws(s) URL, a bad
- * port, control bytes or spaces), -EINVAL (NULL).  Never suspends. */
+ * logs).  Returns 0, or CORIO_EURL (not an absolute http(s)/ws(s) URL, an
+ * empty host, a port that is empty or outside 1..65535, a query with no
+ * path ("http://h?q": write "http://h/?q"), control bytes, spaces, DEL or
+ * non-ASCII bytes: percent-encode them), -EINVAL (NULL).  On an error *u
+ * is zeroed.  Never suspends. */
 CORIO_API int corio_url_parse(corio_url *u, const char *url, size_t len);
 
 /* The reason phrase of a status code ("Not Found"), or "" if unknown. */
