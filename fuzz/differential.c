@@ -28,7 +28,9 @@
  *                  1.0 and a request TE not ending in chunked, where
  *                  http_parser varies), more than one Content-Length or a
  *                  list ("5, 5" is one value to corio), a Content-Length
- *                  that is not 1..18 plain digits, more than one Host.
+ *                  that is not 1..18 plain digits or has a tab around them
+ *                  (OWS to corio, an error to http_parser), more than one
+ *                  Host.
  *   D_NAME_PREFIX  a field name that starts with "Transfer-Encoding",
  *                  "Content-Length", "Connection" or "Upgrade" and goes on
  *                  ("Transfer-Encodingx"): http_parser 2.9.4 matches these
@@ -234,7 +236,8 @@ static void differences(const char *d, size_t len, char *why, size_t cap)
                     int digits = ve > v && ve - v <= 18;
                     for (const char *q = v; q < ve; q++)
                         digits &= *q >= '0' && *q <= '9';
-                    if (++ncl > 1 || !digits)
+                    /* http_parser refuses OWS tabs around the digits */
+                    if (++ncl > 1 || !digits || memchr(colon, '\t', (size_t)(l + n - colon)))
                         ADD("D_FRAMING");
                 }
             }
