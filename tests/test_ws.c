@@ -61,8 +61,14 @@ static void leak_check(void)
 
 TEST(ws, frame_codec)
 {
-    static const uint64_t lens[] = {0,     1,     125,        126,
-                                    127,   65535, 65536,      (uint64_t)1 << 32,
+    static const uint64_t lens[] = {0,
+                                    1,
+                                    125,
+                                    126,
+                                    127,
+                                    65535,
+                                    65536,
+                                    (uint64_t)1 << 32,
                                     ((uint64_t)1 << 63) - 1};
     for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++)
         for (int masked = 0; masked < 2; masked++) {
@@ -70,7 +76,10 @@ TEST(ws, frame_codec)
             corio__ws_frame f;
             size_t n = corio__ws_frame_encode(b, i & 1, CORIO__WS_BINARY,
                                               lens[i], masked ? key : NULL);
-            size_t want = 2 + (lens[i] < 126 ? 0 : lens[i] < 65536 ? 2 : 8) +
+            size_t want = 2 +
+                          (lens[i] < 126     ? 0
+                           : lens[i] < 65536 ? 2
+                                             : 8) +
                           (masked ? 4 : 0);
             CHECK_EQ(n, want);
             for (size_t k = 0; k < n; k++)
@@ -110,14 +119,16 @@ TEST(ws, frame_check)
 {
     corio__ws_frame f = {.fin = true, .opcode = CORIO__WS_TEXT};
     CHECK_EQ(corio__ws_frame_check(&f, false), 0);
-    CHECK_EQ(corio__ws_frame_check(&f, true), CORIO__WS_PROTOCOL); /* unmasked */
+    CHECK_EQ(corio__ws_frame_check(&f, true),
+             CORIO__WS_PROTOCOL); /* unmasked */
     f.masked = true;
     CHECK_EQ(corio__ws_frame_check(&f, true), 0);
     CHECK_EQ(corio__ws_frame_check(&f, false), CORIO__WS_PROTOCOL); /* masked */
     for (unsigned op = 0; op < 16; op++) {
         f.opcode = op;
         bool known = op <= 2 || (op >= 8 && op <= 10);
-        CHECK_EQ(corio__ws_frame_check(&f, true), known ? 0 : CORIO__WS_PROTOCOL);
+        CHECK_EQ(corio__ws_frame_check(&f, true),
+                 known ? 0 : CORIO__WS_PROTOCOL);
     }
     f.opcode = CORIO__WS_PING;
     f.len = 125;
@@ -180,16 +191,16 @@ TEST(ws, utf8)
     } cases[] = {
         {"", 1},
         {"hello, world: ascii long enough for the word loop", 1},
-        {"\xC2\x80", 1},                 /* U+0080 */
-        {"\xDF\xBF", 1},                 /* U+07FF */
-        {"\xE0\xA0\x80", 1},             /* U+0800 */
-        {"\xED\x9F\xBF", 1},             /* U+D7FF */
-        {"\xEE\x80\x80", 1},             /* U+E000 */
-        {"\xEF\xBF\xBF", 1},             /* U+FFFF */
-        {"\xF0\x90\x80\x80", 1},         /* U+10000 */
-        {"\xF4\x8F\xBF\xBF", 1},         /* U+10FFFF */
+        {"\xC2\x80", 1},                                     /* U+0080 */
+        {"\xDF\xBF", 1},                                     /* U+07FF */
+        {"\xE0\xA0\x80", 1},                                 /* U+0800 */
+        {"\xED\x9F\xBF", 1},                                 /* U+D7FF */
+        {"\xEE\x80\x80", 1},                                 /* U+E000 */
+        {"\xEF\xBF\xBF", 1},                                 /* U+FFFF */
+        {"\xF0\x90\x80\x80", 1},                             /* U+10000 */
+        {"\xF4\x8F\xBF\xBF", 1},                             /* U+10FFFF */
         {"\xCE\xBA\xE1\xBD\xB9\xCF\x83\xCE\xBC\xCE\xB5", 1}, /* kosme */
-        {"\x80", 0},                     /* lone continuation */
+        {"\x80", 0}, /* lone continuation */
         {"\xBF", 0},
         {"\xC0\x80", 0},                 /* overlong NUL */
         {"\xC1\xBF", 0},                 /* overlong */
@@ -204,12 +215,14 @@ TEST(ws, utf8)
         {"\xF5\x80\x80\x80", 0},
         {"\xFE", 0},
         {"\xFF", 0},
-        {"\xC2", 0},                     /* truncated */
+        {"\xC2", 0}, /* truncated */
         {"\xE1\x80", 0},
         {"\xF1\x80\x80", 0},
-        {"\xC2\x41", 0},                 /* missing continuation */
+        {"\xC2\x41", 0}, /* missing continuation */
         {"\xE1\x80\x41", 0},
-        {"abcdefgh\xCE\xBA\xE1\xBD\xB9\xCF\x83\xCE\xBC\xCE\xB5\xED\xA0\x80" "edited", 0},
+        {"abcdefgh\xCE\xBA\xE1\xBD\xB9\xCF\x83\xCE\xBC\xCE\xB5\xED\xA0\x80"
+         "edited",
+         0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int got = utf8_split(cases[i].s, strlen(cases[i].s));
@@ -345,7 +358,7 @@ static const char *cur_case = "";
     do {                                                                       \
         long long wa_ = (long long)(a), wb_ = (long long)(b);                  \
         if (wa_ != wb_) {                                                      \
-            fprintf(stderr, "    in case %s\n", cur_case);                    \
+            fprintf(stderr, "    in case %s\n", cur_case);                     \
             tst_fail_eq(__FILE__, __LINE__, #a, #b, wa_, wb_);                 \
         }                                                                      \
     } while (0)
@@ -500,10 +513,10 @@ TEST(ws, send_frames)
  * corio must answer with. */
 typedef struct bad_case {
     const char *what;
-    uint8_t b0;        /* first frame's first byte */
-    const char *pl;    /* its payload */
+    uint8_t b0;     /* first frame's first byte */
+    const char *pl; /* its payload */
     size_t n;
-    int second;        /* a second frame's first byte, or -1 */
+    int second; /* a second frame's first byte, or -1 */
     const char *pl2;
     size_t n2;
     int code;
@@ -524,11 +537,13 @@ static const bad_case bad[] = {
     {"unfinished continuation first", 0x00, "x", 1, -1, NULL, 0, 1002},
     {"text inside text", 0x01, "ab", 2, 0x81, "cd", 2, 1002},
     {"binary inside text", 0x01, "ab", 2, 0x02, "cd", 2, 1002},
-    {"invalid text", 0x81, "\xCE\xBA\xE1\xBD\xB9\xED\xA0\x80", 8, -1, NULL, 0, 1007},
+    {"invalid text", 0x81, "\xCE\xBA\xE1\xBD\xB9\xED\xA0\x80", 8, -1, NULL, 0,
+     1007},
     {"overlong", 0x81, "\xC0\xAF", 2, -1, NULL, 0, 1007},
     {"truncated at FIN", 0x81, "ab\xE2\x82", 4, -1, NULL, 0, 1007},
     {"truncated across FIN", 0x01, "ab\xE2", 3, 0x80, "\x82", 1, 1007},
-    {"invalid in 2nd fragment", 0x01, "ok", 2, 0x80, "\xF4\x90\x80\x80", 4, 1007},
+    {"invalid in 2nd fragment", 0x01, "ok", 2, 0x80, "\xF4\x90\x80\x80", 4,
+     1007},
     {"close 1 byte", 0x88, "\x03", 1, -1, NULL, 0, 1002},
     {"close 0", 0x88, "\x00\x00", 2, -1, NULL, 0, 1002},
     {"close 999", 0x88, "\x03\xE7", 2, -1, NULL, 0, 1002},
@@ -540,7 +555,8 @@ static const bad_case bad[] = {
     {"close 2999", 0x88, "\x0B\xB7", 2, -1, NULL, 0, 1002},
     {"close 5000", 0x88, "\x13\x88", 2, -1, NULL, 0, 1002},
     {"close 65535", 0x88, "\xFF\xFF", 2, -1, NULL, 0, 1002},
-    {"close reason invalid", 0x88, "\x03\xE8ok\xED\xA0\x80", 7, -1, NULL, 0, 1007},
+    {"close reason invalid", 0x88, "\x03\xE8ok\xED\xA0\x80", 7, -1, NULL, 0,
+     1007},
     {"close reason truncated", 0x88, "\x03\xE8\xC3", 3, -1, NULL, 0, 1007},
 };
 
@@ -576,7 +592,8 @@ static int bad_body(void *arg)
         wsp_close(&p);
         /* A 64-bit length with the top bit set. */
         wsp_open(&p, client, 0);
-        uint8_t h[14] = {0x82, (uint8_t)(client ? 127 : 0xFF), 0x80, 0, 0, 0, 0, 0, 0, 1};
+        uint8_t h[14] = {
+            0x82, (uint8_t)(client ? 127 : 0xFF), 0x80, 0, 0, 0, 0, 0, 0, 1};
         peer_raw(&p, h, client ? 10 : 14);
         expect_fail(&p, 1002);
         wsp_close(&p);
@@ -613,7 +630,8 @@ TEST(ws, utf8_fails_fast)
 /* Valid text split anywhere across fragments, a code point included. */
 static int split_side(wsp *p)
 {
-    static const char s[] = "\xCE\xBA\xE1\xBD\xB9\xCF\x83\xCE\xBC\xCE\xB5 \xF0\x9F\x98\x80!";
+    static const char s[] =
+        "\xCE\xBA\xE1\xBD\xB9\xCF\x83\xCE\xBC\xCE\xB5 \xF0\x9F\x98\x80!";
     size_t n = sizeof s - 1;
     for (size_t cut = 0; cut <= n; cut++) {
         peer_frame(p, 0x01, s, cut);
@@ -719,8 +737,8 @@ TEST(ws, ping_answered)
 static int peer_close_body(void *arg)
 {
     (void)arg;
-    static const int codes[] = {1000, 1001, 1002, 1003, 1007, 1008,
-                                1009, 1010, 1011, 3000, 3999, 4000, 4999};
+    static const int codes[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009,
+                                1010, 1011, 3000, 3999, 4000, 4999};
     int type;
     const void *d;
     for (int client = 0; client < 2; client++) {
@@ -1053,8 +1071,8 @@ static int hs_peer_task(void *arg)
 {
     hs_peer *h = arg;
     char key[64], accept[29], resp[1024];
-    ssize_t n = corio_stream_read_until(h->s, "\r\n\r\n", 4, h->req,
-                                        sizeof h->req - 1);
+    ssize_t n =
+        corio_stream_read_until(h->s, "\r\n\r\n", 4, h->req, sizeof h->req - 1);
     if (n < 0)
         return (int)n;
     h->req[n] = '\0';
@@ -1095,7 +1113,7 @@ static int hs_run(hs_peer *h, const char *url, const corio_ws_opts *o,
 }
 
 #define GOOD_101                                                               \
-    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\n"                \
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\n"               \
     "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
 
 static int handshake_body(void *arg)
@@ -1111,17 +1129,22 @@ static int handshake_body(void *arg)
                                         "http://example.com", NULL};
     corio_ws_opts o = {.protocol = "chat, superchat", .headers = extra};
     hs_peer h = {.fmt = GOOD_101 "Sec-WebSocket-Protocol: superchat\r\n\r\n",
-                 .extra = "\x81\x02hi", .extra_n = 4};
+                 .extra = "\x81\x02hi",
+                 .extra_n = 4};
     CHECK_EQ(hs_run(&h, "ws://Example.com:8080/chat?x=1#frag", &o, &ws), 0);
     CHECK(strncmp(h.req, "GET /chat?x=1 HTTP/1.1\r\n", 24) == 0);
-    CHECK(strcmp(field(h.req, "\r\nHost: ", v, sizeof v), "Example.com:8080") == 0);
+    CHECK(strcmp(field(h.req, "\r\nHost: ", v, sizeof v), "Example.com:8080") ==
+          0);
     CHECK(strcmp(field(h.req, "\r\nUpgrade: ", v, sizeof v), "websocket") == 0);
-    CHECK(strcmp(field(h.req, "\r\nConnection: ", v, sizeof v), "Upgrade") == 0);
-    CHECK(strcmp(field(h.req, "\r\nSec-WebSocket-Version: ", v, sizeof v), "13") == 0);
+    CHECK(strcmp(field(h.req, "\r\nConnection: ", v, sizeof v), "Upgrade") ==
+          0);
+    CHECK(strcmp(field(h.req, "\r\nSec-WebSocket-Version: ", v, sizeof v),
+                 "13") == 0);
     CHECK(strcmp(field(h.req, "\r\nSec-WebSocket-Protocol: ", v, sizeof v),
                  "chat, superchat") == 0);
     CHECK(strcmp(field(h.req, "\r\nX-Token: ", v, sizeof v), "abc") == 0);
-    CHECK(strcmp(field(h.req, "\r\nOrigin: ", v, sizeof v), "http://example.com") == 0);
+    CHECK(strcmp(field(h.req, "\r\nOrigin: ", v, sizeof v),
+                 "http://example.com") == 0);
     CHECK_EQ(strlen(field(h.req, "\r\nSec-WebSocket-Key: ", v, sizeof v)), 24);
     CHECK(strcmp(corio_ws_protocol(ws), "superchat") == 0);
     CHECK_EQ(corio_ws_recv(ws, &type, &d), 2);
@@ -1133,7 +1156,8 @@ static int handshake_body(void *arg)
     strcpy(key1, v);
     h = (hs_peer){.fmt = GOOD_101 "\r\n"};
     CHECK_EQ(hs_run(&h, "wss://h.example/", NULL, &ws), 0);
-    CHECK(strcmp(field(h.req, "\r\nSec-WebSocket-Key: ", v, sizeof v), key1) != 0);
+    CHECK(strcmp(field(h.req, "\r\nSec-WebSocket-Key: ", v, sizeof v), key1) !=
+          0);
     CHECK(strcmp(field(h.req, "\r\nHost: ", v, sizeof v), "h.example") == 0);
     CHECK(strstr(h.req, "Sec-WebSocket-Protocol") == NULL);
     CHECK(corio_ws_protocol(ws) == NULL);
@@ -1153,18 +1177,24 @@ static int handshake_body(void *arg)
     } refused[] = {
         {"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", NULL},
         {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-         "Connection: Upgrade\r\nSec-WebSocket-Accept: x%s\r\n\r\n", NULL},
+         "Connection: Upgrade\r\nSec-WebSocket-Accept: x%s\r\n\r\n",
+         NULL},
         {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
          "Connection: Upgrade\r\nSec-WebSocket-Accept: "
-         "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nX-Ignored: %s\r\n\r\n", NULL},
+         "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nX-Ignored: %s\r\n\r\n",
+         NULL},
         {"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
-         "Sec-WebSocket-Accept: %s\r\n\r\n", NULL},
+         "Sec-WebSocket-Accept: %s\r\n\r\n",
+         NULL},
         {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n"
-         "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", NULL},
+         "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+         NULL},
         {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-         "Connection: keep-alive\r\nSec-WebSocket-Accept: %s\r\n\r\n", NULL},
+         "Connection: keep-alive\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+         NULL},
         {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-         "Sec-WebSocket-Accept: %s\r\n\r\n", NULL},
+         "Sec-WebSocket-Accept: %s\r\n\r\n",
+         NULL},
         {GOOD_101 "Sec-WebSocket-Protocol: chat\r\n\r\n", NULL},
         {GOOD_101 "Sec-WebSocket-Protocol: other\r\n\r\n", "chat"},
         {GOOD_101 "Sec-WebSocket-Protocol: chat, x\r\n\r\n", "chat, x"},
@@ -1199,7 +1229,8 @@ static int handshake_body(void *arg)
     };
     for (size_t i = 0; i < sizeof local / sizeof local[0]; i++) {
         CHECK_EQ(corio_stream_pair(&a, &b, 0), 0);
-        CHECK_EQ(corio_ws_handshake(&ws, a, local[i].url, &local[i].o), local[i].rc);
+        CHECK_EQ(corio_ws_handshake(&ws, a, local[i].url, &local[i].o),
+                 local[i].rc);
         CHECK(ws == NULL);
         CHECK_EQ(corio_stream_read(b, &c, 1), 0);
         corio_stream_close(b);
@@ -1339,30 +1370,41 @@ static int refuse_body(void *arg)
         const char *req;
         bool version; /* the 400 names version 13 */
     } cases[] = {
-        {"POST /ws HTTP/1.1\r\n" UPGRADE_OK("dGhlIHNhbXBsZSBub25jZQ==")
-         "Sec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n", false},
+        {"POST /ws HTTP/1.1\r\n" UPGRADE_OK(
+             "dGhlIHNhbXBsZSBub25jZQ==") "Sec-WebSocket-Version: "
+                                         "13\r\nContent-Length: 0\r\n\r\n",
+         false},
         {"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-         "Sec-WebSocket-Version: 13\r\n\r\n", false},
-        {"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Version: 13\r\n\r\n",
+         false},
+        {"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: "
+         "Upgrade\r\n"
          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-         "Sec-WebSocket-Version: 13\r\n\r\n", false},
+         "Sec-WebSocket-Version: 13\r\n\r\n",
+         false},
         {"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
          "Connection: keep-alive\r\n"
          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-         "Sec-WebSocket-Version: 13\r\n\r\n", false},
-        {"GET /ws HTTP/1.1\r\n" UPGRADE_OK("short==")
-         "Sec-WebSocket-Version: 13\r\n\r\n", false},
-        {"GET /ws HTTP/1.1\r\n" UPGRADE_OK("dGhlIHNhbXBsZSBub25jZQ")
-         "Sec-WebSocket-Version: 13\r\n\r\n", false},
-        {"GET /ws HTTP/1.1\r\n" UPGRADE_OK("dGhlIHNhbXBsZSBub25j!Q==")
-         "Sec-WebSocket-Version: 13\r\n\r\n", false},
+         "Sec-WebSocket-Version: 13\r\n\r\n",
+         false},
+        {"GET /ws HTTP/1.1\r\n" UPGRADE_OK(
+             "short==") "Sec-WebSocket-Version: 13\r\n\r\n",
+         false},
+        {"GET /ws HTTP/1.1\r\n" UPGRADE_OK(
+             "dGhlIHNhbXBsZSBub25jZQ") "Sec-WebSocket-Version: 13\r\n\r\n",
+         false},
+        {"GET /ws HTTP/1.1\r\n" UPGRADE_OK(
+             "dGhlIHNhbXBsZSBub25j!Q==") "Sec-WebSocket-Version: 13\r\n\r\n",
+         false},
         {"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-         "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n", false},
-        {"GET /ws HTTP/1.1\r\n" UPGRADE_OK("dGhlIHNhbXBsZSBub25jZQ==")
-         "Sec-WebSocket-Version: 8\r\n\r\n", true},
-        {"GET /ws HTTP/1.1\r\n" UPGRADE_OK("dGhlIHNhbXBsZSBub25jZQ==")
-         "\r\n", true},
+         "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n",
+         false},
+        {"GET /ws HTTP/1.1\r\n" UPGRADE_OK(
+             "dGhlIHNhbXBsZSBub25jZQ==") "Sec-WebSocket-Version: 8\r\n\r\n",
+         true},
+        {"GET /ws HTTP/1.1\r\n" UPGRADE_OK("dGhlIHNhbXBsZSBub25jZQ==") "\r\n",
+         true},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         conn_server c = {0};
@@ -1372,7 +1414,8 @@ static int refuse_body(void *arg)
         cur_case = cases[i].req;
         CHECK_EQ(corio_stream_write(a, cases[i].req, strlen(cases[i].req)), 0);
         CHECK_EQ(corio_stream_flush(a), 0);
-        ssize_t n = corio_stream_read_until(a, "\r\n\r\n", 4, resp, sizeof resp - 1);
+        ssize_t n =
+            corio_stream_read_until(a, "\r\n\r\n", 4, resp, sizeof resp - 1);
         CHECK(n > 0);
         resp[n] = '\0';
         WCHECK_EQ(strncmp(resp, "HTTP/1.1 400 ", 13), 0);
@@ -1457,7 +1500,7 @@ TEST_T(ws, fault_sweep, 300)
             CHECK_EQ(rc, 0);
             break;
         }
-        CHECK(rc != -EPROTO);          /* an error, never a wrong answer */
+        CHECK(rc != -EPROTO);         /* an error, never a wrong answer */
         CHECK(rc != CORIO_EDEADLOCK); /* and nothing left hanging */
         failures += rc < 0;
     }
@@ -1580,7 +1623,8 @@ static void pki_make(void)
     strcpy(pki, "/tmp/corio-ws-XXXXXX");
     CHECK(mkdtemp(pki) != NULL);
     sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
-       "-nodes -keyout ca.key -out ca.pem -subj '/CN=corio ws test CA' -days 2");
+       "-nodes -keyout ca.key -out ca.pem -subj '/CN=corio ws test CA' -days "
+       "2");
     sh("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
        "-nodes -keyout server.key -out server.csr -subj /CN=localhost");
     sh("printf 'basicConstraints=CA:FALSE\\nsubjectAltName=DNS:localhost,"
@@ -1690,7 +1734,8 @@ static const char py_server[] =
     "    async with websockets.serve(handler, '127.0.0.1', 0, max_size=None,\n"
     "            ping_interval=None, subprotocols=['chat']) as srv:\n"
     "        print(srv.sockets[0].getsockname()[1], flush=True)\n"
-    "        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)\n"
+    "        await asyncio.get_running_loop().run_in_executor(None, "
+    "sys.stdin.read)\n"
     "asyncio.run(main())\n";
 
 static int py_server_body(void *arg)
@@ -1706,7 +1751,8 @@ static int py_server_body(void *arg)
     corio_ws *ws;
 
     CHECK_EQ(corio_process_spawn(&p, argv, &po), 0);
-    CHECK(corio_stream_read_line(corio_process_stdout(p), line, sizeof line) > 0);
+    CHECK(corio_stream_read_line(corio_process_stdout(p), line, sizeof line) >
+          0);
     snprintf(url, sizeof url, "ws://127.0.0.1:%d/echo", atoi(line));
 
     corio_ws_opts o = {.protocol = "superchat, chat"};
@@ -1756,7 +1802,8 @@ TEST(ws, client_against_python_websockets)
 static const char py_client[] =
     "import asyncio, sys, websockets\n"
     "async def main(url):\n"
-    "    async with websockets.connect(url, max_size=None, ping_interval=None,\n"
+    "    async with websockets.connect(url, max_size=None, "
+    "ping_interval=None,\n"
     "            subprotocols=['chat']) as ws:\n"
     "        assert ws.subprotocol == 'chat'\n"
     "        await ws.send('h\\u00e9llo')\n"
@@ -1776,7 +1823,8 @@ static const char py_client[] =
     "        try:\n"
     "            await ws.recv()\n"
     "        except websockets.ConnectionClosed as e:\n"
-    "            print('server closed', e.rcvd.code, e.rcvd.reason, flush=True)\n"
+    "            print('server closed', e.rcvd.code, e.rcvd.reason, "
+    "flush=True)\n"
     "asyncio.run(main(sys.argv[1]))\n";
 
 static int py_client_body(void *arg)
@@ -1796,7 +1844,8 @@ static int py_client_body(void *arg)
     if (out.status != 0)
         fprintf(stderr, "    python: %.*s\n", (int)out.err_len, out.err);
     CHECK_EQ(out.status, 0);
-    CHECK_EQ(out.out_len, strlen("closed 1000\nserver closed 4001 server bye\n"));
+    CHECK_EQ(out.out_len,
+             strlen("closed 1000\nserver closed 4001 server bye\n"));
     CHECK(memcmp(out.out, "closed 1000\nserver closed 4001 server bye\n",
                  out.out_len) == 0);
     corio_process_output_destroy(&out);

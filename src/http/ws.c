@@ -91,7 +91,8 @@ int corio__ws_new(corio_ws **out, corio_stream *s, bool client,
     corio_lock_init(&ws->wlock);
     ws->s = s;
     ws->client = client;
-    ws->max_message = o && o->max_message ? o->max_message : DEFAULT_MAX_MESSAGE;
+    ws->max_message =
+        o && o->max_message ? o->max_message : DEFAULT_MAX_MESSAGE;
     *out = ws;
     return 0;
 nomem:
@@ -224,8 +225,9 @@ int corio_ws_send(corio_ws *ws, int type, const void *data, size_t len)
     if (rc == 0) {
         rc = ws->close_sent || !ws->s
                  ? CORIO_ECLOSED
-                 : write_data(ws, type == CORIO_WS_TEXT ? CORIO__WS_TEXT
-                                                        : CORIO__WS_BINARY,
+                 : write_data(ws,
+                              type == CORIO_WS_TEXT ? CORIO__WS_TEXT
+                                                    : CORIO__WS_BINARY,
                               data, len);
         corio_lock_unlock(&ws->wlock);
     }
@@ -350,7 +352,8 @@ static int read_payload(corio_ws *ws)
             dst = ws->ctrl + ws->got;
             room = (size_t)left;
         } else {
-            int rc = msg_reserve(ws, left < GROW_STEP ? (size_t)left : GROW_STEP);
+            int rc =
+                msg_reserve(ws, left < GROW_STEP ? (size_t)left : GROW_STEP);
             if (rc < 0)
                 return rc;
             dst = ws->msg + ws->msg_len;

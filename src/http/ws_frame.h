@@ -14,33 +14,32 @@
 #include <stdint.h>
 
 /* Opcodes. */
-#define CORIO__WS_CONT   0x0
-#define CORIO__WS_TEXT   0x1
+#define CORIO__WS_CONT 0x0
+#define CORIO__WS_TEXT 0x1
 #define CORIO__WS_BINARY 0x2
-#define CORIO__WS_CLOSE  0x8
-#define CORIO__WS_PING   0x9
-#define CORIO__WS_PONG   0xA
+#define CORIO__WS_CLOSE 0x8
+#define CORIO__WS_PING 0x9
+#define CORIO__WS_PONG 0xA
 
 /* The longest frame header: 2 + 8 (length) + 4 (masking key). */
 #define CORIO__WS_HEAD_MAX 14
 /* The largest control frame payload. */
 #define CORIO__WS_CONTROL_MAX 125
 
-/* Close codes corio sends. */
-#define CORIO__WS_NORMAL     1000
-#define CORIO__WS_PROTOCOL   1002
-#define CORIO__WS_BAD_DATA   1007 /* invalid UTF-8 */
-#define CORIO__WS_TOO_BIG    1009
-#define CORIO__WS_NO_CODE    1005 /* reported, never sent */
+/* Close codes corio sends or reports. */
+#define CORIO__WS_PROTOCOL 1002
+#define CORIO__WS_BAD_DATA 1007 /* invalid UTF-8 */
+#define CORIO__WS_TOO_BIG 1009
+#define CORIO__WS_NO_CODE 1005 /* reported, never sent */
 
 /* A decoded frame header. */
 typedef struct corio__ws_frame {
     bool fin;
-    unsigned rsv;    /* the RSV1-3 bits (0x70 of the first byte) */
+    unsigned rsv; /* the RSV1-3 bits (0x70 of the first byte) */
     unsigned opcode;
     bool masked;
     uint8_t key[4];
-    uint64_t len;    /* payload length */
+    uint64_t len; /* payload length */
 } corio__ws_frame;
 
 /* Decode the frame header at the start of p[0..n).  Returns its length

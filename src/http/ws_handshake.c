@@ -83,8 +83,9 @@ static int write_request(corio_stream *s, const corio_url *u, const char *key,
         snprintf(port, sizeof port, ":%d", u->port);
         rc = put(s, rc, port);
     }
-    rc = put(s, rc, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ");
+    rc = put(s, rc,
+             "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+             "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ");
     rc = put(s, rc, key);
     if (o && o->protocol) {
         rc = put(s, rc, "\r\nSec-WebSocket-Protocol: ");
