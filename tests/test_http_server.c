@@ -1372,3 +1372,128 @@ TEST_T(http_server, fault_sweep, 300)
     CHECK(failures > 0);
     net_leak_check();
 }
+
+/* ---- mutated requests ------------------------------------------------------- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)rng_state;
+}
+
+typedef struct mut_case {
+    corio_http_router *r;
+    char in[2048];
+    size_t len;
+    char out[16384];
+    size_t outlen;
+} mut_case;
+
+/* Serve m->in on a memory pair; collect everything the server sent. */
+static int mut_run(void *arg)
+{
+    mut_case *m = arg;
+    conn_run cr = {.r = m->r, .close_after = 1};
+    corio_stream *cl;
+    CHECK_EQ(corio_stream_pair(&cl, &cr.s, 1 << 20), 0);
+    corio_task *t;
+    CHECK_EQ(corio_task_spawn(&t, conn_task, &cr), 0);
+    CHECK_EQ(corio_stream_write(cl, m->in, m->len), 0);
+    CHECK_EQ(corio_stream_shutdown(cl), 0); /* then end of stream */
+    m->outlen = 0;
+    for (;;) {
+        char buf[4096];
+        ssize_t n = corio_stream_read(cl, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        size_t take = (size_t)n < sizeof m->out - m->outlen ? (size_t)n : sizeof m->out - m->outlen;
+        memcpy(m->out + m->outlen, buf, take);
+        m->outlen += take;
+    }
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    CHECK(cr.rc <= 0);
+    corio_stream_close(cl);
+    return 0;
+}
+
+/* Valid requests mutated at random (flipped, inserted, deleted bytes,
+ * pipelined): the server never crashes or hangs, and whatever it sends is
+ * a sequence of well-formed responses. */
+TEST_T(http_server, mutated_requests, 120)
+{
+    static const char *const base[] = {
+        "GET /users/42 HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET /q?q=a%20b&x=1 HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\n\r\n",
+        "POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello",
+        "POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        "GET /chunked HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n\r\n",
+        "GET /users/%7e HTTP/1.0\r\n\r\n",
+        "GET http://h/users/x?y HTTP/1.1\r\nHost: h\r\n\r\n",
+    };
+    const size_t nbase = sizeof base / sizeof *base;
+    mut_case *m = calloc(1, sizeof *m);
+    CHECK(m != NULL);
+    CHECK_EQ(corio_http_router_new(&m->r), 0);
+    CHECK_EQ(corio_http_router_add(m->r, "GET", "/users/{id}", h_param, "id"), 0);
+    CHECK_EQ(corio_http_router_add(m->r, "GET", "/q", h_query, NULL), 0);
+    CHECK_EQ(corio_http_router_add(m->r, "POST", "/body", h_body, NULL), 0);
+    CHECK_EQ(corio_http_router_add(m->r, "GET", "/chunked", h_chunked, NULL), 0);
+    int cases = tst_slow_env() ? 300 : 2000;
+    for (int i = 0; i < cases; i++) {
+        m->len = 0;
+        for (uint32_t k = 0, nreq = 1 + rng() % 3; k < nreq; k++) {
+            const char *b = base[rng() % nbase];
+            size_t bl = strlen(b);
+            memcpy(m->in + m->len, b, bl);
+            m->len += bl;
+        }
+        for (uint32_t k = 0, nmut = rng() % 5; k < nmut && m->len > 1; k++) {
+            size_t at = rng() % m->len;
+            switch (rng() % 3) {
+            case 0:
+                m->in[at] = (char)rng();
+                break;
+            case 1:
+                if (m->len < sizeof m->in) {
+                    memmove(m->in + at + 1, m->in + at, m->len - at);
+                    m->in[at] = "\r\n :%0a\t"[rng() % 8];
+                    m->len++;
+                }
+                break;
+            default:
+                memmove(m->in + at, m->in + at + 1, m->len - at - 1);
+                m->len--;
+            }
+        }
+        CHECK_EQ(tst_run(mut_run, m), 0);
+        /* Each response: a status line, a head that parses, its body. */
+        size_t off = 0;
+        while (off < m->outlen) {
+            corio_http_header hv[32];
+            corio_http_head h = {.headers = hv, .max_headers = 32};
+            ssize_t n = corio_http_parse_response(&h, m->out + off, m->outlen - off, NULL);
+            if (n <= 0)
+                fprintf(stderr, "case %d: bad response at %zu: %.40s\n", i, off, m->out + off);
+            CHECK(n > 0);
+            CHECK(h.status >= 100 && h.status <= 599);
+            off += (size_t)n;
+            if (h.status < 200)
+                continue;
+            if (h.content_length >= 0)
+                off += (size_t)h.content_length;
+            else if (h.flags & CORIO_HTTP_CHUNKED) {
+                const char *end = memmem(m->out + off, m->outlen - off, "\r\n0\r\n\r\n", 7);
+                CHECK(end != NULL || !memcmp(m->out + off, "0\r\n\r\n", 5));
+                off = end ? (size_t)(end - m->out) + 7 : off + 5;
+            } else {
+                break; /* ended by the close */
+            }
+        }
+    }
+    corio_http_router_free(m->r);
+    free(m);
+}
