@@ -137,6 +137,9 @@ static const end_case end_cases[] = {
     {"", false, 0, {0}, 0},
     {"HTTP/1.1 200 OK\r\n", false, 0, {0}, CORIO_EOF},
     {"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", true, 0, {0}, CORIO_EHTTP},
+    /* an error found only when the stream ends (no blank line came) */
+    {"GET / HTTP/1.1\r\nBad Name: x\r\nmore: y\r\n", true, 0, {0}, CORIO_EHTTP},
+    {"GET / HTTP/1.1\r\nA: x\r\nB\x01: y\r", true, 0, {0}, CORIO_EHTTP},
     {"HTTP/1.1 20 OK\r\n\r\n", false, 0, {0}, CORIO_EHTTP},
     /* responses do not skip blank lines */
     {"\r\nHTTP/1.1 200 OK\r\n\r\n", false, 0, {0}, CORIO_EHTTP},

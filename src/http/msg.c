@@ -43,9 +43,45 @@ static int skip_blank_lines(corio_stream *s)
     return k + 1 == n && p[k] == '\r';
 }
 
+bool corio__http_head_may_end(const char *d, size_t seen, size_t n)
+{
+    const char *q = d + (seen > 3 ? seen - 3 : 0), *end = d + n;
+    while ((q = memchr(q, '\n', (size_t)(end - q)))) {
+        if (q > d && (q[-1] == '\n' || (q[-1] == '\r' && q - 1 > d && q[-2] == '\n')))
+            return true;
+        q++;
+    }
+    return false;
+}
+
+/* Did the buffer pass limit (max_start_line or max_head) since the last
+ * parse? */
+static bool crossed(size_t parsed, size_t n, size_t limit)
+{
+    return parsed <= limit && limit < n;
+}
+
+static ssize_t parse(const char *d, size_t n, corio_http_head *h, bool is_request,
+                     const corio_http_limits *lim)
+{
+    return is_request ? corio_http_parse_request(h, d, n, lim)
+                      : corio_http_parse_response(h, d, n, lim);
+}
+
+/* The parser starts over at each call, so a head trickling in a byte at a
+ * time would cost quadratic time if each arrival were parsed.  It is parsed
+ * when a blank line arrives, when the buffer passes a limit (so an endless
+ * line gets its 414/431 at once), when the buffer doubled since the last
+ * parse (syntax errors show up within one doubling), and once more when the
+ * stream ends or the buffer is full, so results do not depend on how the
+ * bytes were split. */
 ssize_t corio__http_read_head(corio_stream *s, corio_http_head *h,
                               bool is_request, const corio_http_limits *lim)
 {
+    size_t max_line = lim && lim->max_start_line ? lim->max_start_line
+                                                 : CORIO__HTTP_MAX_START_LINE;
+    size_t max_head = lim && lim->max_head ? lim->max_head : CORIO__HTTP_MAX_HEAD;
+    size_t parsed = 0, seen = 0; /* buffered bytes at the last parse, look */
     for (;;) {
         const void *d;
         size_t n;
@@ -53,12 +89,15 @@ ssize_t corio__http_read_head(corio_stream *s, corio_http_head *h,
         int rc = corio_stream_peek(s, &d, &n);
         if (rc < 0)
             return rc;
-        if (n > 0 && !partial_blank) {
-            ssize_t r = is_request ? corio_http_parse_request(h, d, n, lim)
-                                   : corio_http_parse_response(h, d, n, lim);
+        bool ready = n > 0 && !partial_blank;
+        if (ready && (parsed == 0 || n >= 2 * parsed || crossed(parsed, n, max_line) ||
+                      crossed(parsed, n, max_head) || corio__http_head_may_end(d, seen, n))) {
+            ssize_t r = parse(d, n, h, is_request, lim);
             if (r != -EAGAIN)
                 return r;
+            parsed = n;
         }
+        seen = n;
         ssize_t f = corio_stream_fill(s);
         if (f == CORIO_ETOOLONG) {
             /* The read buffer is full and the head goes on: the buffer is
@@ -71,12 +110,15 @@ ssize_t corio__http_read_head(corio_stream *s, corio_http_head *h,
             l.max_head = n;
             if (!l.max_start_line || l.max_start_line > n - 1)
                 l.max_start_line = n - 1;
-            ssize_t r = is_request ? corio_http_parse_request(h, d, n, &l)
-                                   : corio_http_parse_response(h, d, n, &l);
+            ssize_t r = parse(d, n, h, is_request, &l);
             return r == -EAGAIN ? CORIO_EHEADERSTOOLARGE : r;
         }
-        if (f == 0)
-            return n == 0 ? 0 : CORIO_EOF;
+        if (f == 0) {
+            if (n == 0)
+                return 0;
+            ssize_t r = ready && parsed != n ? parse(d, n, h, is_request, lim) : -EAGAIN;
+            return r == -EAGAIN ? CORIO_EOF : r;
+        }
         if (f < 0)
             return f;
     }

@@ -13,6 +13,16 @@
 #include <corio.h>
 #include <stdbool.h>
 
+/* The parser's default limits (corio_http_limits with zero fields). */
+#define CORIO__HTTP_MAX_START_LINE (8u * 1024)
+#define CORIO__HTTP_MAX_HEAD       (64u * 1024)
+
+/* Could a head end in d[seen - 3 .. n): is there a blank line (LF LF or
+ * LF CR LF) among the bytes that arrived after the first seen?  Readers of
+ * a trickling head parse only when this (or a limit, or a doubling) says
+ * so, since the parser starts over at each call. */
+bool corio__http_head_may_end(const char *d, size_t seen, size_t n);
+
 /* Read a head from s into h (h->headers / max_headers set by the caller).
  * The views in h point into the stream's buffer and stay valid until the
  * caller's next call on s; the caller copies what it keeps, then calls
@@ -21,7 +31,10 @@
  *   CORIO_EOF       the stream ended inside a head.
  *   parser errors   CORIO_EHTTP, CORIO_EURITOOLONG, CORIO_EHEADERSTOOLARGE.
  *   stream errors   (-ECANCELED, -ETIMEDOUT, -ECONNRESET, ...).
- * Blank lines before a request head are skipped (RFC 9112 §2.2). */
+ * Blank lines before a request head are skipped (RFC 9112 §2.2).  A head
+ * trickling in is not re-parsed at every arrival (see msg.c): linear time.
+ * Cancel-safe: yes; what arrived stays buffered (only blank lines before a
+ * request may have been consumed). */
 ssize_t corio__http_read_head(corio_stream *s, corio_http_head *h,
                               bool is_request, const corio_http_limits *lim);
 

@@ -33,9 +33,6 @@
 #include <emmintrin.h>
 #endif
 
-#define DEFAULT_MAX_START_LINE (8u * 1024)
-#define DEFAULT_MAX_HEAD       (64u * 1024)
-
 /* Generated from the RFC 9110 grammar: bit 1 tchar, 2 field-vchar / SP /
  * HTAB, 4 request-target byte (VCHAR or obs-text). */
 const unsigned char corio__http_chars[256] = {
@@ -354,8 +351,8 @@ static int begin(struct cur *c, size_t *max_line, corio_http_head *h,
 {
     if (!h || !buf || (!h->headers && h->max_headers))
         return -EINVAL;
-    size_t ml = lim && lim->max_start_line ? lim->max_start_line : DEFAULT_MAX_START_LINE;
-    size_t mh = lim && lim->max_head ? lim->max_head : DEFAULT_MAX_HEAD;
+    size_t ml = lim && lim->max_start_line ? lim->max_start_line : CORIO__HTTP_MAX_START_LINE;
+    size_t mh = lim && lim->max_head ? lim->max_head : CORIO__HTTP_MAX_HEAD;
     *c = (struct cur){buf, len, len < mh ? len : mh, mh};
     /* The start line's bytes (terminator excluded) end at stop. */
     *max_line = ml < c->end ? ml : c->end;

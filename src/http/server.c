@@ -53,22 +53,6 @@ void corio__http_conf_init(corio__http_conf *c, const corio_http_server_opts *o)
     c->max_requests = o->max_requests;
 }
 
-/* Could a head end in p[seen - 3 .. len): is there a blank line?  The
- * parser starts over at each call, so a head trickling in a byte at a time
- * would cost quadratic time if each arrival were parsed: it is parsed when
- * a blank line arrives, or when the buffer has doubled since the last
- * parse (so the limits still apply, at most one doubling late). */
-static bool head_may_end(const char *p, size_t seen, size_t len)
-{
-    const char *q = p + (seen > 3 ? seen - 3 : 0), *end = p + len;
-    while ((q = memchr(q, '\n', (size_t)(end - q)))) {
-        if (q > p && (q[-1] == '\n' || (q[-1] == '\r' && q - 1 > p && q[-2] == '\n')))
-            return true;
-        q++;
-    }
-    return false;
-}
-
 /* Wait for the next request head; *buf is where it starts in the stream's
  * buffer.  Returns its length, 0 when the connection should end quietly
  * (the peer closed between requests, or the idle timeout passed), or an
@@ -93,7 +77,12 @@ static ssize_t next_head(corio_http_req *req, bool first, const char **buf)
             p += skip;
             len -= skip;
         }
-        if (len && (!parsed || len >= 2 * parsed || head_may_end(p, seen, len))) {
+        /* The parser starts over at each call, so a head trickling in a
+         * byte at a time would cost quadratic time if each arrival were
+         * parsed: it is parsed when a blank line arrives, or when the buffer
+         * has doubled since the last parse (so the limits still apply, at
+         * most one doubling late). */
+        if (len && (!parsed || len >= 2 * parsed || corio__http_head_may_end(p, seen, len))) {
             req->h.headers = req->hv;
             req->h.max_headers = cf->max_headers;
             ssize_t n = corio_http_parse_request(&req->h, p, len, &cf->limits);
