@@ -1074,6 +1074,7 @@ static int detach_main(void *arg)
     CHECK_EQ(read_resp(s, &r), 0);
     CHECK_EQ(r.status, 101);
     CHECK(!strcmp(hdr(&r, "Upgrade"), "pingpong"));
+    CHECK(!strcmp(hdr(&r, "Connection"), "upgrade"));
     char buf[4];
     CHECK_EQ(corio_stream_read_exactly(s, buf, 4), 0);
     CHECK(!memcmp(buf, "pong", 4));

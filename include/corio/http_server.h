@@ -175,7 +175,7 @@ CORIO_API int corio_http_req_body(corio_http_req *req, const void **body,
 
 /* Add a header field to the response (copied).  Before the reply starts
  * only: then -EALREADY.  Content-Length, Transfer-Encoding and Connection
- * are the server's: -EINVAL.  A name or value with CR, LF or NUL: -EINVAL.
+ * are the server's: -EINVAL (a 101 reply gets "Connection: upgrade").  A name or value with CR, LF or NUL: -EINVAL.
  * Never suspends. */
 CORIO_API int corio_http_reply_header(corio_http_req *req, const char *name,
                                       const char *value);

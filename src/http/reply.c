@@ -182,7 +182,9 @@ static void head(corio_http_req *req, out *o, int status, const char *ctype,
     } else {
         req->keep = false; /* raw body ended by the close */
     }
-    if (status >= 200) {
+    if (status == 101) {
+        out_str(o, "Connection: upgrade\r\n"); /* Connection is ours to send */
+    } else if (status >= 200) {
         if (!req->keep)
             out_str(o, "Connection: close\r\n");
         else if (req->h.minor_version == 0)
