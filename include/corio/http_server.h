@@ -108,8 +108,11 @@ typedef struct corio_http_server_opts {
 } corio_http_server_opts;
 
 /* Serve HTTP on l with router r until shutdown (see corio_serve for how it
- * starts and ends: o->stop, cancellation, grace period).  Returns as
- * corio_serve.  Cancel-safe: yes (that is how it is stopped). */
+ * starts and ends: o->stop, cancellation, grace period).  When shutdown
+ * begins, connections waiting for a next request are closed at once;
+ * requests in progress finish within the grace period, their responses
+ * saying "Connection: close".  Returns as corio_serve.  Cancel-safe: yes
+ * (that is how it is stopped). */
 CORIO_API int corio_http_serve(corio_listener *l, corio_http_router *r,
                                const corio_http_server_opts *o);
 
