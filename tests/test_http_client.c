@@ -988,6 +988,9 @@ static int request_main(void *arg)
     hq.headers = bad3;
     CHECK_EQ(corio_http_session_send(s, &hq, &r), -EINVAL);
     hq.headers = NULL;
+    hq.body_len = 5; /* and no body */
+    CHECK_EQ(corio_http_session_send(s, &hq, &r), -EINVAL);
+    hq.body_len = 0;
     hq.method = "G ET";
     CHECK_EQ(corio_http_session_send(s, &hq, &r), -EINVAL);
     CHECK_EQ(corio_http_session_get(s, "ftp://127.0.0.1/", &r), CORIO_EURL);

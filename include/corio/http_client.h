@@ -158,7 +158,10 @@ typedef struct corio_http_request {
  * and Cookie).  gzip and deflate bodies are decoded (Accept-Encoding is
  * sent unless CORIO_HTTP_NO_DECOMPRESS).
  * Returns 0 and *out (free it with corio_http_response_free), or an error
- * from the list in the file comment; on failure *out = NULL.
+ * from the list in the file comment, or -EINVAL (a method that is not a
+ * token, a header the session sets itself, a header name that is not a
+ * token or a value with CR or LF, a NULL query value, body with
+ * body_stream, body_len without body); on failure *out = NULL.
  * Cancel-safe: yes; the connection is closed, nothing else is lost. */
 CORIO_API int corio_http_session_send(corio_http_session *s,
                                       const corio_http_request *req,

@@ -37,7 +37,8 @@ static bool is_token(const char *p)
 
 static int check_request(const corio_http_request *q, const char *method)
 {
-    if (!q->url || !is_token(method) || (q->body && q->body_stream))
+    if (!q->url || !is_token(method) || (q->body && q->body_stream) ||
+        (!q->body && q->body_len))
         return -EINVAL;
     static const char *const fixed[] = {"host", "content-length",
                                         "transfer-encoding", "connection"};
