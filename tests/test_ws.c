@@ -141,7 +141,7 @@ TEST(ws, frame_check)
     f.opcode = CORIO__WS_BINARY;
     CHECK_EQ(corio__ws_frame_check(&f, true), 0); /* data may be fragmented */
     for (int c = 0; c < 6000; c++) {
-        bool ok = (c >= 1000 && c <= 1003) || (c >= 1007 && c <= 1011) ||
+        bool ok = (c >= 1000 && c <= 1003) || (c >= 1007 && c <= 1014) ||
                   (c >= 3000 && c <= 4999);
         CHECK_EQ(corio__ws_close_code_valid(c), ok);
     }
@@ -550,7 +550,7 @@ static const bad_case bad[] = {
     {"close 1004", 0x88, "\x03\xEC", 2, -1, NULL, 0, 1002},
     {"close 1005", 0x88, "\x03\xED", 2, -1, NULL, 0, 1002},
     {"close 1006", 0x88, "\x03\xEE", 2, -1, NULL, 0, 1002},
-    {"close 1012", 0x88, "\x03\xF4", 2, -1, NULL, 0, 1002},
+    {"close 1016", 0x88, "\x03\xF8", 2, -1, NULL, 0, 1002},
     {"close 1015", 0x88, "\x03\xF7", 2, -1, NULL, 0, 1002},
     {"close 2999", 0x88, "\x0B\xB7", 2, -1, NULL, 0, 1002},
     {"close 5000", 0x88, "\x13\x88", 2, -1, NULL, 0, 1002},
@@ -737,8 +737,8 @@ TEST(ws, ping_answered)
 static int peer_close_body(void *arg)
 {
     (void)arg;
-    static const int codes[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009,
-                                1010, 1011, 3000, 3999, 4000, 4999};
+    static const int codes[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010,
+                                1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999};
     int type;
     const void *d;
     for (int client = 0; client < 2; client++) {

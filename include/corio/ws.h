@@ -111,7 +111,7 @@ CORIO_API ssize_t corio_ws_recv(corio_ws *ws, int *type, const void **data);
  * close frame is sent and this returns 0 at once: that task's recv returns
  * CORIO_ECLOSED when the peer answers.  If the peer closed first, returns
  * 0.  Returns 0, -EINVAL (a code that may not be sent: not 1000-1003,
- * 1007-1011 or 3000-4999; a reason too long or not UTF-8), CORIO_EWS,
+ * 1007-1014 or 3000-4999; a reason too long or not UTF-8), CORIO_EWS,
  * CORIO_EOF, or a read / write error; the connection is shut down either
  * way.  Cancel-safe: yes (the connection is shut down). */
 CORIO_API int corio_ws_close(corio_ws *ws, int code, const char *reason);

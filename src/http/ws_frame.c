@@ -116,6 +116,6 @@ void corio__ws_mask(void *dst, const void *src, size_t n, const uint8_t key[4],
 
 bool corio__ws_close_code_valid(int code)
 {
-    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) ||
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
            (code >= 3000 && code <= 4999);
 }
