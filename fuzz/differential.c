@@ -1,9 +1,10 @@
-/* fuzz/differential.c — libFuzzer harness comparing corio's request parser
- * with Debian's libhttp-parser (Node's classic parser, 2.9) on the same
- * bytes.
+/* fuzz/differential.c — libFuzzer harness comparing corio's request and
+ * response parsers with Debian's libhttp-parser (Node's classic parser,
+ * 2.9) on the same bytes: an input starting "HTTP/" is a response, any
+ * other a request.
  *
- * When both accept a complete head they must agree on the method, the
- * target, the minor version, every header name and value, the head's
+ * When both accept a complete head they must agree on the method and the
+ * target (requests) or the status (responses), the minor version, every header name and value, the head's
  * length, the Content-Length and the chunked flag.  When one accepts and
  * the other refuses (or still waits for more), the input must fall under
  * one of the deliberate differences below, each a predicate on the input's
@@ -21,6 +22,9 @@
  *                  knows a fixed method list and its own URL grammar,
  *                  corio takes any token method, any visible target and
  *                  treats HTTP/1.2..1.9 as 1.1, refuses other versions.
+ *   D_STATUS_LINE  the status line is not "HTTP/1.0|1.1 SP [1-9]DD" followed
+ *                  by the end or SP and a reason: corio refuses other
+ *                  versions and codes below 100, http_parser varies.
  *   D_FIELD_SYNTAX a field line starts with whitespace (obs-fold, which
  *                  corio refuses), has no colon, or its name is empty or
  *                  holds a non-token byte (http_parser lets some through).
@@ -168,7 +172,7 @@ static int origin_target(const char *p, size_t n)
 
 /* The deliberate differences that apply to this input, as a string of
  * their names (empty: none). */
-static void differences(const char *d, size_t len, char *why, size_t cap)
+static void differences(const char *d, size_t len, int response, char *why, size_t cap)
 {
     why[0] = '\0';
 #define ADD(name) (strstr(why, name) ? 0 : (strncat(why, name " ", cap - strlen(why) - 1), 0))
@@ -196,7 +200,14 @@ static void differences(const char *d, size_t len, char *why, size_t cap)
             ADD("D_BARE_CR"); /* a CR at the very end may be either */
         const char *l = d + pos;
         size_t n = end - pos;
-        if (line == 0) {
+        if (line == 0 && response) {
+            /* "HTTP/1.x SP DDD [SP reason]", reason printable ASCII */
+            int ok = n >= 12 && (memcmp(l, "HTTP/1.1 ", 9) == 0 || memcmp(l, "HTTP/1.0 ", 9) == 0) &&
+                     l[9] >= '1' && l[9] <= '9' && l[10] >= '0' && l[10] <= '9' &&
+                     l[11] >= '0' && l[11] <= '9' && (n == 12 || l[12] == ' ');
+            if (!ok)
+                ADD("D_STATUS_LINE");
+        } else if (line == 0) {
             const char *sp1 = memchr(l, ' ', n);
             const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(l + n - sp1 - 1)) : NULL;
             if (!sp1 || !sp2 || !known_method(l, (size_t)(sp1 - l)) ||
@@ -268,7 +279,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
     corio_http_header hs[MAXF];
     corio_http_head h = {.headers = hs, .max_headers = MAXF};
-    ssize_t r = corio_http_parse_request(&h, b, size, NULL);
+    /* Input starting "HTTP/" is a response, anything else a request. */
+    int response = size >= 5 && memcmp(d, "HTTP/", 5) == 0;
+    ssize_t r = response ? corio_http_parse_response(&h, b, size, NULL)
+                         : corio_http_parse_request(&h, b, size, NULL);
 
     static seen s;
     memset(&s, 0, sizeof s);
@@ -279,14 +293,14 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     st.on_header_field = on_field;
     st.on_header_value = on_value;
     st.on_headers_complete = on_headers_complete;
-    http_parser_init(&p, HTTP_REQUEST);
+    http_parser_init(&p, response ? HTTP_RESPONSE : HTTP_REQUEST);
     p.data = &s;
     size_t np = http_parser_execute(&p, &st, b, size);
     enum http_errno herr = HTTP_PARSER_ERRNO(&p);
     int hp_ok = s.done && herr == HPE_PAUSED && !s.overflow;
     int hp_err = !s.done && herr != HPE_OK;
 
-    differences(d, size, why, sizeof why);
+    differences(d, size, response, why, sizeof why);
     int allowed = why[0] != '\0';
 
     if (r >= 0 && hp_ok) {
@@ -294,9 +308,13 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         snprintf(msg, sizeof msg, "both accept (corio %zd bytes, http_parser %zu); differences: %s",
                  r, np, why);
         if (!allowed) {
-            MUST(str_eq(h.method, http_method_str((enum http_method)p.method),
-                        strlen(http_method_str((enum http_method)p.method))), msg);
-            MUST(str_eq(h.target, s.url, s.urln), msg);
+            if (response) {
+                MUST(h.status == (int)p.status_code, msg);
+            } else {
+                const char *m = http_method_str((enum http_method)p.method);
+                MUST(str_eq(h.method, m, strlen(m)), msg);
+                MUST(str_eq(h.target, s.url, s.urln), msg);
+            }
             MUST(h.minor_version == p.http_minor, msg);
             /* paused in on_headers_complete, http_parser has not yet
              * counted the final LF */
