@@ -544,9 +544,9 @@ static atomic_int fake_started, fake_returned;
 
 static int held_gai(const char *n, const char *s, const struct addrinfo *h, struct addrinfo **r)
 {
-    (void)n;
+    bool held = strcmp(n, "held.test") == 0; /* other names answer at once */
     atomic_fetch_add(&fake_started, 1);
-    while (sem_wait(&gate) < 0)
+    while (held && sem_wait(&gate) < 0)
         ;
     struct addrinfo hh = *h;
     hh.ai_flags |= AI_NUMERICHOST;
@@ -590,9 +590,11 @@ static int abandon_main(void *arg)
         CHECK_EQ(corio_task_spawn(&t[i], held_lookup, &h[i]), 0);
     CHECK_EQ(corio_yield(), 0);
     wait_real(&fake_started, 4);
-    /* Cancel three running ones and the queued one: each returns at once
-     * though its thread is still held. */
-    for (int i = 1; i < N; i++)
+    /* Cancel the queued one, then three running ones: each returns at once
+     * though its thread is still held.  (The queued one first: a running
+     * lookup abandoned lends its thread, and a new thread would take the
+     * queued job.) */
+    for (int i = N - 1; i >= 1; i--)
         corio_task_cancel(t[i]);
     for (int i = 1; i < N; i++) {
         CHECK_EQ(corio_task_join(t[i], NULL), 0);
@@ -616,6 +618,55 @@ TEST(dns, abandoned_lookups_are_freed_by_their_thread)
     sem_init(&gate, 0, 0);
     corio__sys.getaddrinfo = held_gai;
     CHECK_EQ(tst_run(abandon_main, NULL), 0);
+    usleep(20000); /* the threads finish freeing */
+    net_leak_check();
+}
+
+/* Lookups abandoned while stuck do not starve the next ones: each lends
+ * its thread away, and a fresh lookup gets a new thread while all four of
+ * the pool's own are still held. */
+static int named_lookup(void *arg)
+{
+    held *h = arg;
+    corio_addr *v;
+    ssize_t n = corio_dns_resolve(&v, "fresh.test", 80, NULL);
+    if (n > 0)
+        corio_dns_free(v);
+    h->rc = (int)n;
+    h->done = 1;
+    return 0;
+}
+
+static int lend_main(void *arg)
+{
+    (void)arg;
+    enum { N = 4 };
+    held h[N] = {{0}}, fresh = {0};
+    corio_task *t[N], *f;
+    for (int i = 0; i < N; i++)
+        CHECK_EQ(corio_task_spawn(&t[i], held_lookup, &h[i]), 0);
+    CHECK_EQ(corio_yield(), 0);
+    wait_real(&fake_started, N);
+    for (int i = 0; i < N; i++) {
+        corio_task_cancel(t[i]);
+        CHECK_EQ(corio_task_join(t[i], NULL), 0);
+        CHECK_EQ(h[i].rc, -ECANCELED);
+    }
+    CHECK_EQ(corio_task_spawn(&f, named_lookup, &fresh), 0);
+    CHECK_EQ(corio_task_join(f, NULL), 0);
+    CHECK_EQ(fresh.rc, 1);
+    CHECK_EQ(atomic_load(&fake_returned), 1); /* only the fresh one */
+    for (int i = 0; i < N; i++)
+        sem_post(&gate);
+    wait_real(&fake_returned, N + 1);
+    return 0;
+}
+
+TEST(dns, abandoned_stuck_lookups_do_not_starve_the_next)
+{
+    sem_init(&gate, 0, 0);
+    corio__sys.getaddrinfo = held_gai;
+    CHECK_EQ(tst_run(lend_main, NULL), 0);
     usleep(20000); /* the threads finish freeing */
     net_leak_check();
 }

@@ -12,7 +12,11 @@
  * them: the worker runs fn and frees the node; fn reports its own result.
  *
  * Pool threads block every signal, start on demand up to the pool's size,
- * and exit after 30 s idle. */
+ * and exit after 30 s idle.  A detached job its owner gave up on while it
+ * runs (a DNS lookup stuck on a silent server) lends its thread away: the
+ * pool may start one more thread in its place until the job ends
+ * (corio__pool_lend / corio__pool_unlend), at most MAX_LENT per pool, so
+ * abandoned lookups cannot starve the ones that follow. */
 #include "io/pool.h"
 #include "core/post.h"
 
@@ -47,9 +51,11 @@ typedef struct corio__pool {
     pthread_cond_t cond;
     corio__job *head, *tail;
     int nthreads, nidle, max, nqueued;
+    int lent; /* threads held by abandoned jobs, not counted against max */
 } corio__pool;
 
 #define IDLE_EXIT_S 30
+#define MAX_LENT 64
 
 static corio__pool pools[CORIO__POOL_KINDS] = {
     [CORIO__POOL_CPU] = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .max = 0},
@@ -67,6 +73,7 @@ static void atfork_child(void)
         pthread_cond_init(&pools[i].cond, NULL);
         pools[i].head = pools[i].tail = NULL;
         pools[i].nthreads = pools[i].nidle = pools[i].nqueued = 0;
+        pools[i].lent = 0;
     }
 }
 
@@ -112,7 +119,7 @@ static void *worker(void *arg)
     corio__pool *p = arg;
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (!p->head && p->nthreads <= p->max) {
+        while (!p->head && p->nthreads <= p->max + p->lent) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_sec += IDLE_EXIT_S;
@@ -122,7 +129,7 @@ static void *worker(void *arg)
             if (rc && !p->head)
                 break;
         }
-        if (!p->head || p->nthreads > p->max)
+        if (!p->head || p->nthreads > p->max + p->lent)
             break;
         corio__job *j = p->head;
         unlink_job(p, j);
@@ -145,11 +152,11 @@ static void *worker(void *arg)
     return NULL;
 }
 
-/* Queue j; start a thread if none is idle and the pool may grow.
- * Called with p->lock held.  -EAGAIN if the pool has no thread at all. */
-static int submit(corio__pool *p, corio__job *j)
+/* Start a thread if every idle one is spoken for and the pool may grow.
+ * Called with p->lock held. */
+static void grow(corio__pool *p)
 {
-    if (p->nqueued >= p->nidle && p->nthreads < p->max) { /* every idle thread is spoken for */
+    if (p->nqueued >= p->nidle && p->nthreads < p->max + p->lent) {
         pthread_t th;
         pthread_attr_t a;
         sigset_t all, old;
@@ -162,9 +169,16 @@ static int submit(corio__pool *p, corio__job *j)
         pthread_attr_destroy(&a);
         if (rc == 0)
             p->nthreads++;
-        else if (!p->nthreads)
-            return -EAGAIN;
     }
+}
+
+/* Queue j, growing the pool if need be.  Called with p->lock held.
+ * -EAGAIN if the pool has no thread at all. */
+static int submit(corio__pool *p, corio__job *j)
+{
+    grow(p);
+    if (!p->nthreads)
+        return -EAGAIN;
     j->next = NULL;
     j->prev = p->tail;
     if (p->tail)
@@ -269,6 +283,28 @@ int corio__pool_submit(int kind, void (*fn)(void *arg), void *arg)
     if (rc < 0)
         free(j);
     return rc;
+}
+
+bool corio__pool_lend(int kind)
+{
+    corio__pool *p = &pools[kind];
+    pthread_mutex_lock(&p->lock);
+    bool ok = p->lent < MAX_LENT;
+    if (ok) {
+        p->lent++;
+        if (p->head)
+            grow(p); /* jobs are queued behind the abandoned one */
+    }
+    pthread_mutex_unlock(&p->lock);
+    return ok;
+}
+
+void corio__pool_unlend(int kind)
+{
+    corio__pool *p = &pools[kind];
+    pthread_mutex_lock(&p->lock);
+    p->lent--;
+    pthread_mutex_unlock(&p->lock);
 }
 
 int corio_to_thread(corio_fn fn, void *arg, int *result)

@@ -21,6 +21,12 @@ int corio__pool_run(int kind, corio_fn fn, void *arg, int *result);
  * result over itself (net/dns.c does, so that a lookup can be abandoned
  * while a thread is stuck in it).  Any thread.  0, -ENOMEM or -EAGAIN. */
 int corio__pool_submit(int kind, void (*fn)(void *arg), void *arg);
+/* The owner of a detached job running on pool `kind` gave up on it: let
+ * the pool start a thread in its place until corio__pool_unlend (called
+ * when that job ends).  False (nothing lent) past the cap of 64 lent
+ * threads per pool.  Any thread. */
+bool corio__pool_lend(int kind);
+void corio__pool_unlend(int kind);
 /* Set the CPU pool's size (threads <= 0: min(32, CPUs + 4)). */
 void corio__pool_configure(int threads);
 

@@ -21,7 +21,10 @@
  * touched after it is freed: the thread never touches the request after
  * posting it, and the post node lives in the request, which the task frees
  * only once the post has run.  A request abandoned while still queued is
- * not looked up at all. */
+ * not looked up at all; one abandoned while its thread is inside
+ * getaddrinfo lends that thread away (corio__pool_lend), so the lookups
+ * queued behind it get a new thread instead of waiting out a silent
+ * server. */
 #include "core/post.h"
 #include "io/pool.h"
 #include "net/net.h"
@@ -33,8 +36,10 @@
 typedef struct dns_req {
     corio__post post; /* first: the loop hands back &post */
     pthread_mutex_t lock;
+    bool running;     /* the thread is inside getaddrinfo */
     bool done;        /* the thread is finished with getaddrinfo */
     bool abandoned;   /* the task left; the thread frees everything */
+    bool lent;        /* abandoned while running: its thread was lent */
     bool woken;       /* the post ran (loop thread only) */
     corio__loop *loop;
     corio_task *task;
@@ -92,6 +97,7 @@ static void lookup(void *arg)
     dns_req *r = arg;
     pthread_mutex_lock(&r->lock);
     bool skip = r->abandoned;
+    r->running = !skip;
     pthread_mutex_unlock(&r->lock);
     if (!skip) {
         r->eai = corio__sys.getaddrinfo(r->host, r->service, &r->hints, &r->res);
@@ -99,8 +105,10 @@ static void lookup(void *arg)
     }
     pthread_mutex_lock(&r->lock);
     r->done = true;
-    bool gone = r->abandoned;
+    bool gone = r->abandoned, lent = r->lent;
     pthread_mutex_unlock(&r->lock);
+    if (lent)
+        corio__pool_unlend(CORIO__POOL_DNS);
     if (gone)
         req_free(r);
     else
@@ -121,8 +129,11 @@ static bool abandon(dns_req *r)
 {
     pthread_mutex_lock(&r->lock);
     bool done = r->done;
-    if (!done)
+    if (!done) {
         r->abandoned = true;
+        if (r->running)
+            r->lent = corio__pool_lend(CORIO__POOL_DNS);
+    }
     pthread_mutex_unlock(&r->lock);
     if (!done)
         r->loop->jobs_pending--;
