@@ -7,6 +7,7 @@
 #include "tst.h"
 
 #include "arch/sys.h"
+#include "io/engine.h"
 #include "io/pool.h"
 
 #include <dirent.h>
@@ -417,6 +418,14 @@ static void wait_thread_reading(const char *path)
     CHECK(!"no pool thread started reading");
 }
 
+/* The tests below hold file-pool threads and watch them: they run on the
+ * epoll engine, where every file call uses the pool (on io_uring, reads,
+ * writes and fsync are ring operations: see uring_cancel_loses_nothing). */
+static void on_the_file_pool(void)
+{
+    setenv("CORIO_ENGINE", "epoll", 1); /* this test's child process only */
+}
+
 /* Blockers: pool jobs that hold every file-pool thread until released. */
 static int block_pipe[2];
 
@@ -500,6 +509,7 @@ static int dropped_main(void *arg)
 
 TEST(file, cancel_before_start_drops_the_call)
 {
+    on_the_file_pool();
     CHECK_EQ(tst_run(dropped_main, NULL), 0);
 }
 
@@ -536,6 +546,7 @@ static int running_main(void *arg)
 
 TEST(file, cancel_while_running_waits_and_keeps_the_data)
 {
+    on_the_file_pool();
     CHECK_EQ(tst_run(running_main, NULL), 0);
 }
 
@@ -608,6 +619,7 @@ static int timeout_main(void *arg)
 
 TEST(file, timeout_while_running_waits_and_keeps_the_data)
 {
+    on_the_file_pool();
     corio_options o = {0}; /* the real clock: a pool job holds virtual time */
     CHECK_EQ(tst_run_ex(&o, timeout_main, NULL), 0);
 }
@@ -690,6 +702,7 @@ static int lines_cancel_main(void *arg)
 
 TEST(file, lines_cancelled_in_flight_lose_nothing)
 {
+    on_the_file_pool();
     CHECK_EQ(tst_run(lines_cancel_main, NULL), 0);
 }
 
@@ -796,6 +809,51 @@ static int parallel_main(void *arg)
     CHECK_EQ(corio_file_close(f), 0);
     unlink(path);
     return 0;
+}
+
+/* A read in flight on a FIFO, cancelled: on io_uring the ring operation is
+ * cancelled and returns -ECANCELED at once; on the file pool the running
+ * read is waited for and returns the data.  Either way nothing is lost:
+ * the bytes come back in the cancelled call or in the next read. */
+static int ur_cancel_main(void *arg)
+{
+    (void)arg;
+    char path[256], buf[8];
+    tmp_path(path, sizeof path, "fifo-ur");
+    CHECK_EQ(mkfifo(path, 0600), 0);
+    reader_arg ra = {0};
+    CHECK_EQ(corio_file_open(&ra.f, path, O_RDWR, 0), 0);
+    bool ring = corio__cur->engine->file != NULL;
+    corio_task *rt;
+    CHECK_EQ(corio_task_spawn(&rt, file_reader, &ra), 0);
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ(corio_yield(), 0); /* the read is submitted and waits */
+    if (!ring)
+        wait_thread_reading(path);
+    corio_task_cancel(rt);
+    late_writer_fd = corio_file_fd(ra.f);
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, late_writer, NULL), 0);
+    CHECK_EQ(corio_task_join(rt, NULL), 0);
+    pthread_join(th, NULL);
+    if (ring) {
+        CHECK_EQ(ra.rc, -ECANCELED);
+        CHECK_EQ(corio_file_read(ra.f, buf, sizeof buf), 4);
+        CHECK(memcmp(buf, "late", 4) == 0);
+    } else {
+        CHECK_EQ(ra.rc, 4);
+        CHECK(memcmp(ra.buf, "late", 4) == 0);
+    }
+    CHECK_EQ(ra.after, -ECANCELED);
+    CHECK_EQ(corio_file_close(ra.f), 0);
+    unlink(path);
+    return 0;
+}
+
+TEST(file, uring_cancel_loses_nothing)
+{
+    corio_options o = {0}; /* the real clock: a thread writes late */
+    CHECK_EQ(tst_run_ex(&o, ur_cancel_main, NULL), 0);
 }
 
 TEST(file, parallel_preads)

@@ -7,7 +7,9 @@
  * here that touches the file system runs the system call on corio's file
  * thread pool (4 threads, separate from the CPU pool of corio_to_thread and
  * the DNS pool, so neither can starve the other) while the loop runs other
- * tasks.
+ * tasks.  On the io_uring engine, reads, writes and fsync are io_uring
+ * operations instead (the kernel runs what would block on its own workers);
+ * open and size stay on the pool.
  *
  * Cancellation follows one rule for every suspending call below:
  *   - interrupted (-ECANCELED / -ETIMEDOUT) before its system call started,
@@ -17,7 +19,10 @@
  *     and returns its outcome as if it had not been interrupted (the bytes
  *     read or written, the file opened), so no effect is ever lost; the
  *     interruption is reported by the task's next suspending call
- *     (cancellation is level-triggered).
+ *     (cancellation is level-triggered).  On io_uring the operation is
+ *     cancelled in the kernel first: if that takes effect nothing moved and
+ *     the call returns the interruption; if the operation had already moved
+ *     bytes, they are returned as above.
  * Calls that loop over several system calls (write, pwrite, read_all,
  * the line iterator) stop between them and say how far they got.
  *

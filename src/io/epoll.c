@@ -96,5 +96,5 @@ static int ep_wait(corio__loop *L, int64_t timeout_ns)
 }
 
 const corio__engine corio__epoll_engine = {
-    "epoll", ep_init, ep_close, ep_watch, ep_unwatch, ep_wait, NULL, NULL, NULL,
+    "epoll", ep_init, ep_close, ep_watch, ep_unwatch, ep_wait, NULL, NULL, NULL, NULL,
 };

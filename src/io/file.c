@@ -5,9 +5,9 @@
  *   file_op / file_submit   every file system call corio makes for this
  *                           layer is described by a file_op and leaves the
  *                           loop thread through file_submit(), the single
- *                           place that chooses how it runs (today: the file
- *                           pool; an io_uring engine can take reads, writes
- *                           and fsync here without touching the callers).
+ *                           place that chooses how it runs: the file pool,
+ *                           or for reads, writes and fsync the io_uring
+ *                           engine when it is the loop's.
  *   corio_file_*            the public calls, each one or a loop of ops.
  *   read_all                open, size hint, chunked reads, close.
  *   corio_file_lines_*      a buffer over read(2) on the iterator's own
@@ -19,7 +19,11 @@
  * (op->ran stays false: nothing happened) or keeps the task waiting until
  * it has run (op->ran is true and op->res is its real outcome, which the
  * caller returns: no read byte, written byte or opened descriptor is ever
- * lost).  The interruption then shows at the task's next suspension. */
+ * lost).  The interruption then shows at the task's next suspension.  On
+ * the io_uring engine reads, writes and fsync are ring operations instead:
+ * an interrupted one is cancelled in the kernel and the task stays parked
+ * until its completion, which returns what moved, else the interruption. */
+#include "io/engine.h"
 #include "io/pool.h"
 
 #include <fcntl.h>
@@ -80,11 +84,17 @@ static int run_op(void *arg)
 }
 
 /* Run o off the loop thread and return its outcome, or the interruption
- * (or -EAGAIN: no pool thread) if it never ran.
- * TODO(uring): route OP_READ, OP_WRITE and OP_FSYNC to the io_uring engine
- * when it is active; the contract (ran / res) stays the same. */
+ * (or -EAGAIN: no pool thread) if it never ran.  Reads, writes and fsync go
+ * to the engine when it does files (io_uring), with the same contract. */
 static ssize_t file_submit(file_op *o)
 {
+    corio__loop *L = corio__cur;
+    if (L && L->engine->file && (o->op == OP_READ || o->op == OP_WRITE || o->op == OP_FSYNC)) {
+        int op = o->op == OP_READ    ? CORIO__FILE_READ
+                 : o->op == OP_WRITE ? CORIO__FILE_WRITE
+                                     : CORIO__FILE_FSYNC;
+        return L->engine->file(L, op, o->fd, o->buf, o->n, o->off);
+    }
     o->ran = false;
     int rc = corio__pool_run(CORIO__POOL_FILE, run_op, o, NULL);
     if (o->ran)
