@@ -1,0 +1,458 @@
+/* corio/pg.h — PostgreSQL client on the loop (component corio-pg; link
+ * with `pkg-config --libs corio-pg`).  The asyncpg twin.
+ *
+ * libpq (PostgreSQL 15's client library) does the protocol, authentication
+ * (SCRAM-SHA-256, md5, trust, peer, certificates), TLS, .pgpass, service
+ * files and multi-host; corio drives it non-blocking on the loop and resolves
+ * host names with its own asynchronous DNS (libpq's would block the loop).
+ *
+ * One connection serves any number of tasks of its loop at once: queries
+ * issued concurrently are pipelined automatically (each is its own sync
+ * group, so an error aborts only the query that failed) and every task gets
+ * its own result.  A transaction belongs to the task that began it: queries
+ * of other tasks wait until it ends.
+ *
+ * Parameters are text ($1..$n; a NULL pointer is SQL NULL) and the server
+ * infers their types.  Results come in binary format and the typed getters
+ * decode it.  Parameterised statements are prepared once per connection and
+ * kept in an LRU cache (100 by default, as asyncpg).
+ *
+ * Errors: a negative errno, or CORIO_EPG (the server reported an error: its
+ * SQLSTATE, message, detail, hint, ... are in corio_pg_last_error(c) until the
+ * next call on c by the same task suspends) or CORIO_EPGCONN (the connection
+ * is lost or could not be made; c is then useless, close it).
+ *
+ * Cancellation: every call that suspends can return -ECANCELED/-ETIMEDOUT
+ * (corio/scope.h).  An interrupted query is taken back: not yet sent, it is
+ * dropped; sent, and no other task's query behind it on the connection, a
+ * CancelRequest goes to the server and the call waits (shielded, at most
+ * `cancel_timeout`) until the connection is idle again, else the connection
+ * is closed (CORIO_EPGCONN for what remains).  Sent with other tasks' queries
+ * behind it, its result is discarded when it arrives.  Either way no result
+ * is ever delivered to another caller and the connection stays usable.
+ *
+ * Thread-safety: a connection, result or pool belongs to the loop that made
+ * it; loop thread only. */
+#ifndef CORIO_PG_H
+#define CORIO_PG_H
+
+#include "base.h"
+
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef CORIO_NODISCARD
+#define CORIO_NODISCARD __attribute__((warn_unused_result))
+#endif
+
+/* Library errors of corio-pg. */
+#define CORIO_EPG     (CORIO_ERRBASE - 100) /* the server reported an error (SQLSTATE) */
+#define CORIO_EPGCONN (CORIO_ERRBASE - 101) /* PostgreSQL connection lost or refused */
+
+typedef struct corio_pg corio_pg;
+typedef struct corio_pg_result corio_pg_result;
+typedef struct corio_pg_pool corio_pg_pool;
+
+/* ---- Connections --------------------------------------------------------- */
+
+/* Options of corio_pg_connect_ex; zero fields take the defaults.
+ *   stmt_cache      prepared statements kept per connection (default 100;
+ *                   -1: none, every parameterised query is parsed anew).
+ *   cancel_timeout  how long an interrupted query may take to be cancelled
+ *                   and drained before the connection is closed instead
+ *                   (default 5 s).
+ *   errbuf/errlen   where a failed connect writes libpq's message. */
+typedef struct corio_pg_opts {
+    int stmt_cache;
+    int64_t cancel_timeout;
+    char *errbuf;
+    size_t errlen;
+} corio_pg_opts;
+
+/* Connect to the server named by conninfo (a postgresql:// URL or
+ * key=value pairs, as libpq takes them; environment variables PGHOST, ...
+ * fill what it leaves out).  Host names are resolved with corio's DNS and
+ * passed as hostaddr (host stays set for TLS verification and .pgpass);
+ * every address is tried in turn.
+ *
+ * Returns 0, or:
+ *   CORIO_EPGCONN  refused, authentication failed, TLS failed, ... (libpq's
+ *                  message in opts->errbuf with connect_ex).
+ *   CORIO_ENOHOST / CORIO_EDNS  a host name did not resolve.
+ *   -EINVAL        conninfo could not be parsed.
+ *   -ENOMEM, -ECANCELED / -ETIMEDOUT, -EPERM.
+ * On any error *out = NULL.
+ * Cancel-safe: yes; the half-made connection is closed. */
+CORIO_NODISCARD CORIO_API int corio_pg_connect(corio_pg **out, const char *conninfo);
+
+/* corio_pg_connect() with options (NULL = defaults).  Same returns. */
+CORIO_NODISCARD CORIO_API int corio_pg_connect_ex(corio_pg **out, const char *conninfo,
+                                                  const corio_pg_opts *opts);
+
+/* Close c: queries still queued fail with CORIO_EPGCONN (their tasks must not
+ * be waiting: close a connection only when no other task uses it).  Never
+ * suspends; NULL is a no-op. */
+CORIO_API void corio_pg_close(corio_pg *c);
+
+/* 1 while c is usable, 0 once it is lost (every call then fails with
+ * CORIO_EPGCONN).  Never suspends. */
+CORIO_API int corio_pg_ok(const corio_pg *c);
+
+/* The backend's process id (for pg_terminate_backend, pg_stat_activity). */
+CORIO_API int corio_pg_backend_pid(const corio_pg *c);
+
+/* The libpq connection (PGconn *), for what corio does not wrap.  Do not
+ * send or read through it. */
+CORIO_API void *corio_pg_libpq(corio_pg *c);
+
+/* ---- Errors ---------------------------------------------------------------- */
+
+/* The details of the last CORIO_EPG / CORIO_EPGCONN returned to the calling
+ * task by a call on c.  Fields are never NULL ("" when absent); position is
+ * 1-based in the query text, 0 if none.  Valid until the calling task's next
+ * call on c. */
+typedef struct corio_pg_error {
+    const char *sqlstate;   /* five characters, e.g. "23505" */
+    const char *severity;   /* ERROR, FATAL, ... */
+    const char *message;
+    const char *detail;
+    const char *hint;
+    const char *constraint;
+    const char *table;
+    const char *column;
+    int position;
+} corio_pg_error;
+
+/* The last error on c (all fields "" if none).  Never NULL for a non-NULL c. */
+CORIO_API const corio_pg_error *corio_pg_last_error(const corio_pg *c);
+
+/* ---- Queries ---------------------------------------------------------------- */
+
+/* Run one SQL statement with text parameters $1..$nparams (params[i] NULL is
+ * SQL NULL; params may be NULL when nparams is 0) and return its result.
+ *
+ * Returns 0 with *out set (free it with corio_pg_result_free), or:
+ *   CORIO_EPG      the server refused it (corio_pg_last_error(c)).
+ *   CORIO_EPGCONN  the connection is lost.
+ *   -EINVAL        c or sql NULL, nparams < 0.
+ *   -ENOMEM, -ECANCELED / -ETIMEDOUT, -EPERM.
+ * On any error *out = NULL.
+ * Cancel-safe: yes (file comment: the query is dropped, cancelled on the
+ * server or its result discarded; never given to another caller).  sql and
+ * params are borrowed until the call returns. */
+CORIO_NODISCARD CORIO_API int corio_pg_query(corio_pg *c, const char *sql,
+                                             const char *const *params, int nparams,
+                                             corio_pg_result **out);
+
+/* Run a statement for its effect; *rows_affected (may be NULL) receives the
+ * count of rows inserted, updated, deleted, copied or returned (0 for
+ * statements without one).  Returns and cancel safety as corio_pg_query. */
+CORIO_NODISCARD CORIO_API int corio_pg_exec(corio_pg *c, const char *sql,
+                                            const char *const *params, int nparams,
+                                            int64_t *rows_affected);
+
+/* Run a query and copy the text form of row 0, column 0 into buf (cap bytes,
+ * always NUL-terminated when cap > 0).  Returns the length of the value
+ * (which may be >= cap: truncated), or CORIO_EPG / CORIO_EPGCONN / ..., or:
+ *   -ENOENT  no row.   -ENODATA  the value is NULL (buf is "").
+ * Cancel-safe: as corio_pg_query. */
+CORIO_NODISCARD CORIO_API ssize_t corio_pg_fetchval(corio_pg *c, const char *sql,
+                                                    const char *const *params, int nparams,
+                                                    char *buf, size_t cap);
+
+/* Run a query and return its first row: *out is a result of 0 or 1 row
+ * (asyncpg's fetchrow: None when there is no row: check
+ * corio_pg_result_rows).  Returns as corio_pg_query. */
+CORIO_NODISCARD CORIO_API int corio_pg_fetchrow(corio_pg *c, const char *sql,
+                                                const char *const *params, int nparams,
+                                                corio_pg_result **out);
+
+/* Run one statement once per parameter set, pipelined as a single sync
+ * group (asyncpg's executemany): params_rows[i] holds nparams values.  All
+ * items or none take effect when c is not in a transaction (the group is
+ * one implicit transaction); the first failure is reported.
+ * *rows_affected (may be NULL) gets the sum.
+ * Returns 0, CORIO_EPG, CORIO_EPGCONN, -EINVAL, -ENOMEM,
+ * -ECANCELED / -ETIMEDOUT, -EPERM.  Cancel-safe: as corio_pg_query. */
+CORIO_NODISCARD CORIO_API int corio_pg_execmany(corio_pg *c, const char *sql,
+                                                const char *const *const *params_rows,
+                                                int nrows, int nparams,
+                                                int64_t *rows_affected);
+
+/* Prepare sql explicitly under the given name (asyncpg's prepare) so that
+ * corio_pg_query_prepared can run it.  Queries through corio_pg_query are
+ * prepared automatically; this is for names the application manages.
+ * Returns 0, CORIO_EPG, CORIO_EPGCONN, -EINVAL, -ENOMEM,
+ * -ECANCELED / -ETIMEDOUT, -EPERM.  Cancel-safe: as corio_pg_query (an
+ * interrupted prepare may or may not exist on the server afterwards). */
+CORIO_NODISCARD CORIO_API int corio_pg_prepare(corio_pg *c, const char *name,
+                                               const char *sql);
+
+/* Run the statement prepared as name.  Returns as corio_pg_query. */
+CORIO_NODISCARD CORIO_API int corio_pg_query_prepared(corio_pg *c, const char *name,
+                                                      const char *const *params,
+                                                      int nparams, corio_pg_result **out);
+
+/* ---- Results ---------------------------------------------------------------- */
+
+/* Free r (NULL is a no-op). */
+CORIO_API void corio_pg_result_free(corio_pg_result *r);
+
+/* Rows and columns of r. */
+CORIO_API int corio_pg_result_rows(const corio_pg_result *r);
+CORIO_API int corio_pg_result_cols(const corio_pg_result *r);
+/* The name of column col (NULL if out of range). */
+CORIO_API const char *corio_pg_result_colname(const corio_pg_result *r, int col);
+/* The index of the column named name, or -ENOENT. */
+CORIO_API int corio_pg_result_colindex(const corio_pg_result *r, const char *name);
+/* The type OID of column col (e.g. 23 int4, 25 text), 0 if out of range. */
+CORIO_API unsigned corio_pg_result_coltype(const corio_pg_result *r, int col);
+/* The command tag ("SELECT 3", "INSERT 0 1", ...); never NULL. */
+CORIO_API const char *corio_pg_result_tag(const corio_pg_result *r);
+/* Rows affected as the command tag says (0 if none). */
+CORIO_API int64_t corio_pg_result_affected(const corio_pg_result *r);
+/* 1 if the value is SQL NULL (or out of range), else 0. */
+CORIO_API int corio_pg_isnull(const corio_pg_result *r, int row, int col);
+
+/* Typed getters.  Each returns 0 and stores the value, or:
+ *   -ENODATA  the value is NULL (nothing stored).
+ *   -ERANGE   row/col out of range, or the value does not fit.
+ *   -EINVAL   the column's type cannot be read this way.
+ * Integers read int2/int4/int8 (and oid); floats read float4/float8 (and
+ * integers); bool reads bool; timestamps give nanoseconds since the Unix
+ * epoch (timestamp: as if UTC; date: midnight). */
+CORIO_API int corio_pg_get_int16(const corio_pg_result *r, int row, int col, int16_t *v);
+CORIO_API int corio_pg_get_int32(const corio_pg_result *r, int row, int col, int32_t *v);
+CORIO_API int corio_pg_get_int64(const corio_pg_result *r, int row, int col, int64_t *v);
+CORIO_API int corio_pg_get_float(const corio_pg_result *r, int row, int col, float *v);
+CORIO_API int corio_pg_get_double(const corio_pg_result *r, int row, int col, double *v);
+CORIO_API int corio_pg_get_bool(const corio_pg_result *r, int row, int col, bool *v);
+CORIO_API int corio_pg_get_time(const corio_pg_result *r, int row, int col, int64_t *ns);
+
+/* The raw bytes of a value: for text, varchar, name, json, xml, enums and
+ * bytea these are the value itself (not NUL-terminated for bytea; text-like
+ * values are followed by a NUL).  *len (may be NULL) gets the length.
+ * Valid while r lives.  NULL if the value is NULL or out of range. */
+CORIO_API const char *corio_pg_get_bytes(const corio_pg_result *r, int row, int col,
+                                         size_t *len);
+
+/* The value as text, as psql would print it, copied into buf (cap bytes,
+ * NUL-terminated when cap > 0): every type above, plus numeric (exact
+ * decimal), jsonb, uuid, bytea (\x hex), and one-dimensional arrays of
+ * those ({1,2,NULL}).  Returns the full length (>= cap: truncated), or
+ * -ENODATA (NULL; buf is ""), -ERANGE, -EINVAL (type not supported). */
+CORIO_API ssize_t corio_pg_get_text(const corio_pg_result *r, int row, int col,
+                                    char *buf, size_t cap);
+
+/* ---- Transactions ------------------------------------------------------------ */
+
+/* Options of a transaction; zero fields take the server's defaults.
+ *   isolation  "read committed", "repeatable read" or "serializable".
+ *   read_only, deferrable  1 to ask for them. */
+typedef struct corio_pg_tx_opts {
+    const char *isolation;
+    int read_only;
+    int deferrable;
+} corio_pg_tx_opts;
+
+/* Begin a transaction on c (opts may be NULL).  Inside a transaction of
+ * the same task it becomes a savepoint (opts then ignored).  While the
+ * transaction is open, queries of other tasks on c wait for it to end.
+ * Returns 0, CORIO_EPG, CORIO_EPGCONN, -EINVAL (isolation unknown), -EBUSY
+ * (c is in a COPY), -ENOMEM, -ECANCELED / -ETIMEDOUT, -EPERM.
+ * Cancel-safe: yes; an interrupted begin is rolled back (nothing open). */
+CORIO_NODISCARD CORIO_API int corio_pg_tx_begin(corio_pg *c, const corio_pg_tx_opts *opts);
+
+/* Commit the innermost transaction (or release its savepoint).  A
+ * transaction in which a statement failed is rolled back by the server and
+ * commit returns CORIO_EPG (SQLSTATE 40P01-style detail: 25P02 "in failed
+ * transaction" is reported as the commit's failure).
+ * Returns 0, CORIO_EPG, CORIO_EPGCONN, -EPERM (no transaction of this task),
+ * -ECANCELED / -ETIMEDOUT.
+ * Cancel-safe: the level is closed either way; an interrupted commit was
+ * sent and may have taken effect (as with any database). */
+CORIO_NODISCARD CORIO_API int corio_pg_tx_commit(corio_pg *c);
+
+/* Roll back the innermost transaction (or to its savepoint).  Never fails
+ * for a task that was cancelled: the ROLLBACK is queued ahead of anything
+ * else on c and the call returns at once, so a cleanup handler can always
+ * end the block.  Returns 0, CORIO_EPGCONN, -EPERM (no transaction of this
+ * task), -ECANCELED / -ETIMEDOUT (the rollback is still done). */
+CORIO_API int corio_pg_tx_rollback(corio_pg *c);
+
+/* Block form (`async with conn.transaction()`):
+ *
+ *     CORIO_PG_TX(tx, c, NULL);          // begins; rolls back on scope exit
+ *     if (tx.rc < 0) return tx.rc;
+ *     ... queries ...
+ *     return corio_pg_tx_done(&tx);       // commits
+ *
+ * Leaving the scope without corio_pg_tx_done (return, error path,
+ * cancellation) rolls back. */
+typedef struct corio_pg_tx {
+    corio_pg *c;
+    int rc;     /* corio_pg_tx_begin's result */
+    int open;   /* 1 until committed or rolled back */
+} corio_pg_tx;
+
+CORIO_API void corio_pg_tx_cleanup(corio_pg_tx *tx);
+/* Commit the block's transaction.  Returns as corio_pg_tx_commit. */
+CORIO_NODISCARD CORIO_API int corio_pg_tx_done(corio_pg_tx *tx);
+CORIO_API corio_pg_tx corio_pg_tx_start(corio_pg *c, const corio_pg_tx_opts *opts);
+
+#define CORIO_PG_TX(name, c, opts)                                             \
+    corio_pg_tx name __attribute__((cleanup(corio_pg_tx_cleanup))) =           \
+        corio_pg_tx_start((c), (opts))
+
+/* ---- LISTEN / NOTIFY ------------------------------------------------------------- */
+
+/* Wait for the next notification on c (after LISTEN channel; those that
+ * arrived during other queries were queued).  *channel and *payload
+ * (either may be NULL) receive malloc'd strings the caller frees.
+ * Returns the notifying backend's pid (> 0), or CORIO_EPGCONN, -ENOMEM,
+ * -ECANCELED / -ETIMEDOUT, -EPERM.
+ * Cancel-safe: yes; an interrupted wait takes no notification. */
+CORIO_NODISCARD CORIO_API int corio_pg_notify_wait(corio_pg *c, char **channel,
+                                                   char **payload);
+
+/* ---- COPY --------------------------------------------------------------------------- */
+
+/* Supplies COPY FROM STDIN data: store up to cap bytes in buf and return
+ * the count, 0 at the end, or a negative error to abort the COPY. */
+typedef ssize_t (*corio_pg_copy_in_fn)(void *arg, char *buf, size_t cap);
+/* Receives COPY TO STDOUT data, one row per call; return < 0 to stop. */
+typedef int (*corio_pg_copy_out_fn)(void *arg, const char *row, size_t len);
+
+/* Run `COPY ... FROM STDIN` (sql) and stream the data read from fn, with
+ * back-pressure (fn is called again only once the socket takes more).
+ * *rows (may be NULL) gets the count.  The connection is exclusive to the
+ * caller meanwhile.  Returns 0, CORIO_EPG, CORIO_EPGCONN, fn's error,
+ * -EINVAL, -ECANCELED / -ETIMEDOUT, -EPERM.
+ * Cancel-safe: an interrupted COPY is aborted on the server (nothing
+ * stored) and the connection drained. */
+CORIO_NODISCARD CORIO_API int corio_pg_copy_in(corio_pg *c, const char *sql,
+                                               corio_pg_copy_in_fn fn, void *arg,
+                                               int64_t *rows);
+
+/* Run `COPY ... TO STDOUT` (sql), handing each row to fn as it arrives.
+ * Returns as corio_pg_copy_in.  Cancel-safe: the COPY is cancelled on the
+ * server and the connection drained. */
+CORIO_NODISCARD CORIO_API int corio_pg_copy_out(corio_pg *c, const char *sql,
+                                                corio_pg_copy_out_fn fn, void *arg,
+                                                int64_t *rows);
+
+/* ---- Row streaming ---------------------------------------------------------------- */
+
+/* Called for each row of a streamed query with a one-row result (borrowed
+ * for the call); return < 0 to stop (the rest is discarded). */
+typedef int (*corio_pg_row_fn)(void *arg, const corio_pg_result *row);
+
+/* Run a query and hand its rows to fn one at a time (libpq's single-row
+ * mode), so a result of any size never sits in memory at once.  The
+ * connection is exclusive to the caller meanwhile.  *rows (may be NULL)
+ * gets the number of rows handed.  Returns 0, CORIO_EPG, CORIO_EPGCONN,
+ * fn's error, -EINVAL, -ENOMEM, -ECANCELED / -ETIMEDOUT, -EPERM.
+ * Cancel-safe: as corio_pg_query. */
+CORIO_NODISCARD CORIO_API int corio_pg_query_stream(corio_pg *c, const char *sql,
+                                                    const char *const *params, int nparams,
+                                                    corio_pg_row_fn fn, void *arg,
+                                                    int64_t *rows);
+
+/* ---- Pool ---------------------------------------------------------------------------- */
+
+typedef int (*corio_pg_conn_fn)(void *arg, corio_pg *c);
+
+/* Options of corio_pg_pool_new; zero fields take the defaults.
+ *   min_size / max_size   connections kept open / at most (default 0 / 10).
+ *   max_idle_ns           close a connection idle longer (default 5 min).
+ *   max_lifetime_ns       close a connection older (default 1 h).
+ *   max_queries           close after this many acquisitions (default 50000).
+ *   no_reset              1: skip the reset on release (asyncpg's
+ *                         `SELECT pg_advisory_unlock_all(); CLOSE ALL;
+ *                         UNLISTEN *; RESET ALL`).
+ *   init(arg, c)          run on every new connection; < 0 discards it.
+ *   setup(arg, c)         run on every acquisition; < 0 discards it.
+ *   conn                  options of the connections made. */
+typedef struct corio_pg_pool_opts {
+    int min_size;
+    int max_size;
+    int64_t max_idle_ns;
+    int64_t max_lifetime_ns;
+    int64_t max_queries;
+    int no_reset;
+    corio_pg_conn_fn init;
+    corio_pg_conn_fn setup;
+    void *hook_arg;
+    corio_pg_opts conn;
+} corio_pg_pool_opts;
+
+/* Make a pool (opts may be NULL); min_size connections are opened now.
+ * Returns 0, or the first connection's error, -EINVAL, -ENOMEM,
+ * -ECANCELED / -ETIMEDOUT.  On error *out = NULL.  conninfo is copied. */
+CORIO_NODISCARD CORIO_API int corio_pg_pool_new(corio_pg_pool **out, const char *conninfo,
+                                                const corio_pg_pool_opts *opts);
+
+/* Close every connection and free p.  Connections still acquired are closed
+ * when released.  Never suspends; NULL is a no-op. */
+CORIO_API void corio_pg_pool_free(corio_pg_pool *p);
+
+/* Take a connection for the calling task, waiting (FIFO) while max_size are
+ * in use; opens one when none is idle.  An acquire timeout is a scope.
+ * Returns 0 with *out set, or a connect error, -ESHUTDOWN (pool freed),
+ * -ECANCELED / -ETIMEDOUT, -EPERM.
+ * Cancel-safe: yes; an interrupted acquire holds nothing, and a connection
+ * handed to it in the same tick goes to the next waiter (never leaks). */
+CORIO_NODISCARD CORIO_API int corio_pg_pool_acquire(corio_pg_pool *p, corio_pg **out);
+
+/* Give c back.  A transaction left open is rolled back, the reset runs,
+ * and c becomes available only once the server has answered everything
+ * sent on it (never mid-protocol); a lost connection is closed and
+ * replaced on demand.  Never suspends; NULL c is a no-op. */
+CORIO_API void corio_pg_pool_release(corio_pg_pool *p, corio_pg *c);
+
+/* Acquire, corio_pg_query, release.  Returns as both. */
+CORIO_NODISCARD CORIO_API int corio_pg_pool_query(corio_pg_pool *p, const char *sql,
+                                                  const char *const *params, int nparams,
+                                                  corio_pg_result **out);
+
+/* Pool counters (for tests and monitoring). */
+typedef struct corio_pg_pool_stats {
+    int size;       /* connections open (idle + in use + being reset) */
+    int idle;
+    int in_use;     /* acquired */
+    int resetting;  /* released, waiting for the server to answer */
+    int waiters;
+    int64_t opened, closed;
+} corio_pg_pool_stats;
+CORIO_API void corio_pg_pool_stats_get(const corio_pg_pool *p, corio_pg_pool_stats *st);
+
+/* Block form of acquire: releases on scope exit.
+ *     CORIO_PG_POOL_CONN(pc, pool);
+ *     if (pc.rc < 0) return pc.rc;
+ *     corio_pg_query(pc.c, ...); */
+typedef struct corio_pg_pool_conn {
+    corio_pg_pool *p;
+    corio_pg *c;
+    int rc;
+} corio_pg_pool_conn;
+CORIO_API corio_pg_pool_conn corio_pg_pool_conn_start(corio_pg_pool *p);
+CORIO_API void corio_pg_pool_conn_cleanup(corio_pg_pool_conn *pc);
+#define CORIO_PG_POOL_CONN(name, p)                                            \
+    corio_pg_pool_conn name __attribute__((cleanup(corio_pg_pool_conn_cleanup))) = \
+        corio_pg_pool_conn_start(p)
+
+/* Block form of connect/close (`async with database_connection(url)`). */
+CORIO_API void corio_pg_cleanup(corio_pg **c);
+#define CORIO_PG_AUTO __attribute__((cleanup(corio_pg_cleanup)))
+
+/* A static name for a corio-pg error code (CORIO_EPG, CORIO_EPGCONN), else
+ * corio_strerror's text. */
+CORIO_API const char *corio_pg_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

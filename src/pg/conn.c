@@ -1,0 +1,842 @@
+/* pg/conn.c — a connection: connect (corio's DNS, then libpq's
+ * PQconnectStartParams/PQconnectPoll on the loop), close, and the request
+ * machinery every other file uses: submit, pump (send, flush, read,
+ * dispatch) and the leader wait (pg_int.h draws the flow).
+ *
+ * Why no background task per connection: a task would need an owner and a
+ * join on close (which suspends); with a leader chosen among the waiting
+ * tasks the socket is read exactly when somebody waits for an answer, and
+ * a connection nobody waits on costs nothing (notifications wait in the
+ * kernel's buffer until the next reader). */
+#include "pg/pg_int.h"
+
+#include <arpa/inet.h>
+#include <openssl/ssl.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+/* ---- waiters ------------------------------------------------------------ */
+
+void corio__pg_waiter_add(corio_pg *c, pg_waiter *w)
+{
+    w->prev = NULL;
+    w->next = c->waiters;
+    if (c->waiters)
+        c->waiters->prev = w;
+    c->waiters = w;
+}
+
+/* Wake the first waiter that is not done so it becomes the leader. */
+void corio__pg_poke(corio_pg *c)
+{
+    if (c->leader)
+        return;
+    /* The list is newest first; the oldest waiter is at the tail. */
+    pg_waiter *w = c->waiters, *pick = NULL;
+    for (; w; w = w->next)
+        if (!w->done)
+            pick = w;
+    if (pick)
+        corio_event_set(&pick->ev);
+}
+
+void corio__pg_waiter_del(corio_pg *c, pg_waiter *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else if (c->waiters == w)
+        c->waiters = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    w->prev = w->next = NULL;
+    if (c->leader == w)
+        c->leader = NULL;
+    corio__pg_poke(c);
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+pg_req *corio__pg_req_new(corio_pg *c, int kind)
+{
+    pg_req *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    corio_event_init(&r->w.ev);
+    r->c = c;
+    r->kind = kind;
+    r->task = corio_task_current();
+    return r;
+}
+
+void corio__pg_req_free(pg_req *r)
+{
+    if (!r)
+        return;
+    PQclear(r->res);
+    PQclear(r->err);
+    corio_event_destroy(&r->w.ev);
+    free(r);
+}
+
+/* A request is answered (or failed): hand it to its caller, or drop it if
+ * the caller has gone. */
+static void complete(corio_pg *c, pg_req *r)
+{
+    (void)c;
+    r->w.done = true;
+    if (r->abandoned)
+        corio__pg_req_free(r);
+    else
+        corio_event_set(&r->w.ev);
+}
+
+static void pend_push(corio_pg *c, pg_req *r)
+{
+    r->next = NULL;
+    if (c->pend_tail)
+        c->pend_tail->next = r;
+    else
+        c->pend_head = r;
+    c->pend_tail = r;
+}
+
+void corio__pg_infl_push(corio_pg *c, pg_req *r)
+{
+    r->next = NULL;
+    if (c->infl_tail)
+        c->infl_tail->next = r;
+    else
+        c->infl_head = r;
+    c->infl_tail = r;
+    c->ninflight++;
+}
+
+static pg_req *infl_pop(corio_pg *c)
+{
+    pg_req *r = c->infl_head;
+    c->infl_head = r->next;
+    if (!c->infl_head)
+        c->infl_tail = NULL;
+    r->next = NULL;
+    c->ninflight--;
+    return r;
+}
+
+/* Unlink r from the pending list (it must be there). */
+void corio__pg_pend_unlink(corio_pg *c, pg_req *r);
+void corio__pg_pend_unlink(corio_pg *c, pg_req *r)
+{
+    pg_req **pp = &c->pend_head, *prev = NULL;
+    while (*pp && *pp != r) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    if (!*pp)
+        return;
+    *pp = r->next;
+    if (c->pend_tail == r)
+        c->pend_tail = prev;
+    r->next = NULL;
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+static const char *field(const PGresult *res, int code)
+{
+    const char *s = res ? PQresultErrorField(res, code) : NULL;
+    return s ? s : "";
+}
+
+void corio__pg_set_error(corio_pg *c, const PGresult *res, const char *msg)
+{
+    const char *f[8] = {
+        field(res, PG_DIAG_SQLSTATE),     field(res, PG_DIAG_SEVERITY),
+        res ? field(res, PG_DIAG_MESSAGE_PRIMARY) : (msg ? msg : ""),
+        field(res, PG_DIAG_MESSAGE_DETAIL), field(res, PG_DIAG_MESSAGE_HINT),
+        field(res, PG_DIAG_CONSTRAINT_NAME), field(res, PG_DIAG_TABLE_NAME),
+        field(res, PG_DIAG_COLUMN_NAME),
+    };
+    if (res && !*f[2])
+        f[2] = PQresultErrorMessage(res);
+    size_t n = 0;
+    for (int i = 0; i < 8; i++)
+        n += strlen(f[i]) + 1;
+    char *s = malloc(n), *p = s;
+    const char *empty = "";
+    const char **dst[8] = {&c->err.sqlstate, &c->err.severity, &c->err.message,
+                           &c->err.detail,   &c->err.hint,     &c->err.constraint,
+                           &c->err.table,    &c->err.column};
+    for (int i = 0; i < 8; i++) {
+        if (s) {
+            size_t l = strlen(f[i]);
+            memcpy(p, f[i], l + 1);
+            *dst[i] = p;
+            p += l + 1;
+        } else {
+            *dst[i] = empty;
+        }
+    }
+    /* A message ends with a newline in libpq's style; not here. */
+    if (s) {
+        char *m = (char *)c->err.message;
+        size_t l = strlen(m);
+        while (l && (m[l - 1] == '\n' || m[l - 1] == ' '))
+            m[--l] = 0;
+    }
+    const char *pos = field(res, PG_DIAG_STATEMENT_POSITION);
+    c->err.position = *pos ? atoi(pos) : 0;
+    free(c->err_store);
+    c->err_store = s;
+}
+
+const corio_pg_error *corio_pg_last_error(const corio_pg *c)
+{
+    static const corio_pg_error none = {"", "", "", "", "", "", "", "", 0};
+    return c ? &c->err : &none;
+}
+
+/* Settle a finished request for its caller: its status, and the error
+ * details on c (the caller reads them before it next suspends). */
+int corio__pg_req_finish(corio_pg *c, pg_req *r)
+{
+    if (r->status == 0 && r->err)
+        r->status = CORIO_EPG;
+    if (r->status == CORIO_EPG)
+        corio__pg_set_error(c, r->err, NULL);
+    else if (r->status == CORIO_EPGCONN)
+        corio__pg_set_error(c, NULL, PQerrorMessage(c->pq));
+    return r->status;
+}
+
+/* ---- the connection's I/O ------------------------------------------------ */
+
+void corio__pg_interest(corio_pg *c, bool want_out)
+{
+    if (c->broken || want_out == c->want_out)
+        return;
+    struct epoll_event ev = {.events = EPOLLIN | (want_out ? EPOLLOUT : 0),
+                             .data.fd = c->sock};
+    if (epoll_ctl(c->epfd, EPOLL_CTL_MOD, c->sock, &ev) == 0)
+        c->want_out = want_out;
+}
+
+/* Fail everything queued on c: the connection is unusable from now on. */
+void corio__pg_break(corio_pg *c, const char *why)
+{
+    if (c->broken)
+        return;
+    c->broken = true;
+    (void)why;
+    pg_req *r;
+    while ((r = c->infl_head)) {
+        infl_pop(c);
+        r->status = CORIO_EPGCONN;
+        complete(c, r);
+    }
+    while ((r = c->pend_head)) {
+        c->pend_head = r->next;
+        r->status = CORIO_EPGCONN;
+        complete(c, r);
+    }
+    c->pend_tail = NULL;
+    for (pg_waiter *w = c->waiters; w; w = w->next)
+        corio_event_set(&w->ev);
+    c->tx_owner = NULL;
+    c->tx_depth = 0;
+}
+
+/* Send what pending requests may go now. */
+static void send_pending(corio_pg *c)
+{
+again:
+    if (c->hold || c->broken || c->excl_granted)
+        return;
+    for (pg_req *r = c->pend_head, *next; r; r = next) {
+        next = r->next;
+        if (c->tx_owner && r->task != c->tx_owner)
+            continue; /* another task's transaction is open */
+        if (r->kind == REQ_EXCL) {
+            /* A barrier: granted once everything sent before it is answered. */
+            if (c->ninflight)
+                return;
+            corio__pg_pend_unlink(c, r);
+            c->excl_granted = true;
+            c->excl_owner = r->task;
+            r->status = 0;
+            complete(c, r);
+            return;
+        }
+        corio__pg_pend_unlink(c, r);
+        int rc = corio__pg_send(c, r);
+        if (rc < 0) {
+            /* A group cut short has no sync: the protocol position is lost. */
+            pend_push(c, r); /* fails with everything else */
+            corio__pg_break(c, "send");
+            return;
+        }
+        r->sent = true;
+        corio__pg_infl_push(c, r);
+        if (r->begins_tx)
+            c->tx_owner = r->task;
+        if (r->ends_tx) {
+            c->tx_owner = NULL;
+            goto again; /* held requests may go now */
+        }
+    }
+}
+
+/* Results of the head request until libpq needs more input. */
+static void dispatch(corio_pg *c)
+{
+    while (c->infl_head && !PQisBusy(c->pq)) {
+        pg_req *r = c->infl_head;
+        PGresult *res = PQgetResult(c->pq);
+        if (!res) {
+            r->cmd++;
+            continue;
+        }
+        bool prep_cmd = r->prep && r->cmd == 0;
+        switch (PQresultStatus(res)) {
+        case PGRES_PIPELINE_SYNC:
+            PQclear(res);
+            infl_pop(c);
+            complete(c, r);
+            continue;
+        case PGRES_FATAL_ERROR:
+            if (prep_cmd) {
+                corio__pg_stmt_result(c, r->prep, false);
+                r->prep = NULL;
+            }
+            if (!r->err)
+                r->err = res;
+            else
+                PQclear(res);
+            break;
+        case PGRES_PIPELINE_ABORTED:
+            if (prep_cmd) {
+                corio__pg_stmt_result(c, r->prep, false);
+                r->prep = NULL;
+            }
+            PQclear(res);
+            break;
+        case PGRES_COMMAND_OK:
+        case PGRES_TUPLES_OK:
+        case PGRES_EMPTY_QUERY:
+            if (prep_cmd) {
+                corio__pg_stmt_result(c, r->prep, true);
+                r->prep = NULL;
+                PQclear(res);
+                break;
+            }
+            {
+                const char *n = PQcmdTuples(res);
+                if (n && *n)
+                    r->affected += strtoll(n, NULL, 10);
+            }
+            PQclear(r->res);
+            r->res = res;
+            break;
+        default:
+            /* COPY inside the pipeline (corio_pg_query("COPY ...")) or a
+             * state this code does not know: the protocol position is lost. */
+            PQclear(res);
+            corio__pg_break(c, "unexpected result");
+            return;
+        }
+    }
+}
+
+void corio__pg_pump(corio_pg *c)
+{
+    if (c->broken || c->excl_granted)
+        return;
+    send_pending(c);
+    if (c->broken)
+        return;
+    int f = PQflush(c->pq);
+    if (f < 0 || !PQconsumeInput(c->pq)) {
+        corio__pg_break(c, "I/O");
+        return;
+    }
+    dispatch(c);
+    corio__pg_collect_notifies(c);
+    if (!c->broken && PQstatus(c->pq) == CONNECTION_BAD)
+        corio__pg_break(c, "lost");
+    if (!c->broken)
+        corio__pg_interest(c, PQflush(c->pq) == 1);
+}
+
+bool corio__pg_idle(const corio_pg *c)
+{
+    return !c->infl_head && !c->pend_head && !c->excl_owner && !c->tx_owner;
+}
+
+int corio__pg_submit(corio_pg *c, pg_req *r)
+{
+    if (c->broken)
+        return CORIO_EPGCONN;
+    pend_push(c, r);
+    corio__pg_waiter_add(c, &r->w);
+    r->waiting = true;
+    if (c->excl_granted)
+        return 0;
+    send_pending(c);
+    if (c->broken)
+        return 0; /* r failed with the rest: await reports it */
+    int f = PQflush(c->pq);
+    if (f < 0)
+        corio__pg_break(c, "flush");
+    else
+        corio__pg_interest(c, f == 1);
+    return 0;
+}
+
+/* Queue r without a waiter: nobody reads its answer (DEALLOCATE, a
+ * ROLLBACK from a cleanup, a pool's reset); FIFO order still puts it
+ * before everything queued later. */
+int corio__pg_submit_detached(corio_pg *c, pg_req *r)
+{
+    if (c->broken) {
+        corio__pg_req_free(r);
+        return CORIO_EPGCONN;
+    }
+    r->abandoned = true;
+    pend_push(c, r);
+    if (c->excl_granted)
+        return 0;
+    send_pending(c);
+    if (c->broken)
+        return CORIO_EPGCONN;
+    int f = PQflush(c->pq);
+    if (f < 0)
+        corio__pg_break(c, "flush");
+    else
+        corio__pg_interest(c, f == 1);
+    return 0;
+}
+
+/* A detached one-statement request run as task `as` (transaction owner). */
+int corio__pg_queue_text(corio_pg *c, corio_task *as, const char *sql, bool ends_tx)
+{
+    pg_req *r = corio__pg_req_new(c, REQ_TEXT);
+    if (!r)
+        return -ENOMEM;
+    snprintf(r->own, sizeof r->own, "%s", sql);
+    r->texts[0] = r->own;
+    r->ntexts = 1;
+    r->task = as;
+    r->ends_tx = ends_tx;
+    return corio__pg_submit_detached(c, r);
+}
+
+/* One step of waiting for w: lead (wait for the socket, then pump) if
+ * nobody leads, else sleep until done or poked.  0 or the interruption. */
+int corio__pg_wait_io(corio_pg *c, pg_waiter *w)
+{
+    corio_task *self = corio_task_current();
+    bool may_lead = !c->broken && (!c->excl_granted || c->excl_owner == self);
+    if (may_lead && !c->leader && !c->excl_granted) {
+        c->leader = w;
+        int rc = 0;
+        /* TLS may hold decrypted bytes the socket no longer signals. */
+        if (!(c->ssl && SSL_pending((SSL *)c->ssl) > 0))
+            rc = corio_fd_wait(c->epfd, CORIO_READABLE);
+        if (c->leader == w)
+            c->leader = NULL;
+        if (rc < 0)
+            return rc;
+        corio__pg_pump(c);
+        return 0;
+    }
+    int rc = corio_event_wait(&w->ev);
+    corio_event_clear(&w->ev);
+    if (rc < 0 && !w->done)
+        return rc;
+    return 0;
+}
+
+int corio__pg_await(corio_pg *c, pg_req *r)
+{
+    while (!r->w.done) {
+        int rc = corio__pg_wait_io(c, &r->w);
+        if (rc < 0)
+            return corio__pg_take_back(c, r, rc);
+    }
+    r->waiting = false;
+    corio__pg_waiter_del(c, &r->w);
+    return corio__pg_req_finish(c, r);
+}
+
+/* ---- connect ------------------------------------------------------------- */
+
+typedef struct kv {
+    const char **keys, **vals;
+    int n, cap;
+    char **owned;
+    int nowned;
+} kv;
+
+static int kv_add(kv *a, const char *k, const char *v)
+{
+    if (a->n + 2 > a->cap) {
+        int cap = a->cap ? a->cap * 2 : 32;
+        const char **nk = realloc(a->keys, cap * sizeof *nk);
+        if (!nk)
+            return -ENOMEM;
+        a->keys = nk;
+        const char **nv = realloc(a->vals, cap * sizeof *nv);
+        if (!nv)
+            return -ENOMEM;
+        a->vals = nv;
+        a->cap = cap;
+    }
+    a->keys[a->n] = k;
+    a->vals[a->n] = v;
+    a->n++;
+    a->keys[a->n] = NULL;
+    a->vals[a->n] = NULL;
+    return 0;
+}
+
+static char *kv_own(kv *a, char *s)
+{
+    if (!s)
+        return NULL;
+    char **o = realloc(a->owned, (a->nowned + 1) * sizeof *o);
+    if (!o) {
+        free(s);
+        return NULL;
+    }
+    a->owned = o;
+    a->owned[a->nowned++] = s;
+    return s;
+}
+
+static void kv_free(kv *a)
+{
+    for (int i = 0; i < a->nowned; i++)
+        free(a->owned[i]);
+    free(a->owned);
+    free(a->keys);
+    free(a->vals);
+}
+
+/* Append s to a growing comma-separated list. */
+static int list_add(char **list, size_t *len, const char *s)
+{
+    size_t l = strlen(s);
+    char *n = realloc(*list, *len + l + 2);
+    if (!n)
+        return -ENOMEM;
+    if (*len)
+        n[(*len)++] = ',';
+    memcpy(n + *len, s, l + 1);
+    *len += l;
+    *list = n;
+    return 0;
+}
+
+/* Resolve host names (host=a,b with ports) into parallel host / hostaddr /
+ * port lists, one entry per address, so libpq never calls getaddrinfo
+ * (which would block the loop) and tries every address in turn. */
+static int resolve_hosts(kv *a, const char *host, const char *port, char **h_out,
+                         char **a_out, char **p_out)
+{
+    char *hl = NULL, *al = NULL, *pl = NULL;
+    size_t hn = 0, an = 0, pn = 0;
+    int rc = 0, nports = 0;
+    char *ports[64];
+    char *pcopy = port ? strdup(port) : NULL;
+    (void)a;
+    if (port && !pcopy)
+        return -ENOMEM;
+    if (pcopy) {
+        for (char *save, *t = strtok_r(pcopy, ",", &save); t && nports < 64;
+             t = strtok_r(NULL, ",", &save))
+            ports[nports++] = t;
+    }
+    char *hcopy = strdup(host);
+    if (!hcopy) {
+        free(pcopy);
+        return -ENOMEM;
+    }
+    int i = 0;
+    char *save = NULL;
+    char *p = hcopy;
+    for (;;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = 0;
+        const char *h = p;
+        const char *pt = nports == 0 ? "" : nports == 1 ? ports[0] : i < nports ? ports[i] : "";
+        int portnum = *pt ? atoi(pt) : 5432;
+        if (!*h || h[0] == '/' || h[0] == '@') {
+            /* A Unix socket directory: nothing to resolve. */
+            if ((rc = list_add(&hl, &hn, h)) < 0 || (rc = list_add(&al, &an, "")) < 0 ||
+                (rc = list_add(&pl, &pn, pt)) < 0)
+                break;
+        } else {
+            corio_addr *addrs = NULL;
+            ssize_t n = corio_dns_resolve(&addrs, h, portnum, NULL);
+            if (n < 0) {
+                rc = (int)n;
+                break;
+            }
+            for (ssize_t k = 0; k < n && rc == 0; k++) {
+                char ip[INET6_ADDRSTRLEN];
+                const void *src = addrs[k].u.sa.sa_family == AF_INET6
+                                      ? (const void *)&addrs[k].u.in6.sin6_addr
+                                      : (const void *)&addrs[k].u.in4.sin_addr;
+                if (!inet_ntop(addrs[k].u.sa.sa_family, src, ip, sizeof ip))
+                    continue;
+                if ((rc = list_add(&hl, &hn, h)) < 0 || (rc = list_add(&al, &an, ip)) < 0 ||
+                    (rc = list_add(&pl, &pn, pt)) < 0)
+                    break;
+            }
+            corio_dns_free(addrs);
+            if (rc < 0)
+                break;
+        }
+        i++;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    (void)save;
+    free(hcopy);
+    free(pcopy);
+    if (rc < 0) {
+        free(hl);
+        free(al);
+        free(pl);
+        return rc;
+    }
+    /* An all-empty port list would read as "port ,,": give libpq none. */
+    bool anyport = false;
+    for (size_t k = 0; pl && k < pn; k++)
+        if (pl[k] != ',')
+            anyport = true;
+    if (!anyport) {
+        free(pl);
+        pl = NULL;
+    }
+    *h_out = hl;
+    *a_out = al;
+    *p_out = pl;
+    return 0;
+}
+
+static void copy_err(const corio_pg_opts *o, const char *msg)
+{
+    if (o && o->errbuf && o->errlen) {
+        snprintf(o->errbuf, o->errlen, "%s", msg ? msg : "");
+        size_t l = strlen(o->errbuf);
+        while (l && o->errbuf[l - 1] == '\n')
+            o->errbuf[--l] = 0;
+    }
+}
+
+/* Notices (NOTICE, WARNING) are not errors; libpq's default prints them on
+ * stderr, which a library must not do. */
+static void quiet(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
+static int setup_conn(corio_pg *c, const corio_pg_opts *o)
+{
+    PQsetNoticeProcessor(c->pq, quiet, NULL);
+    c->sock = PQsocket(c->pq);
+    if (PQsetnonblocking(c->pq, 1) != 0 || !PQenterPipelineMode(c->pq))
+        return CORIO_EPGCONN;
+    c->in_pipeline = true;
+    c->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (c->epfd < 0)
+        return -errno;
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = c->sock};
+    if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->sock, &ev) < 0)
+        return -errno;
+    c->ssl = PQsslInUse(c->pq) ? PQsslStruct(c->pq, "OpenSSL") : NULL;
+    c->stmt_max = o && o->stmt_cache ? (o->stmt_cache < 0 ? 0 : o->stmt_cache) : 100;
+    c->cancel_timeout = o && o->cancel_timeout > 0 ? o->cancel_timeout : 5 * CORIO_SECOND;
+    c->born = c->idle_since = corio_now();
+    corio__pg_set_error(c, NULL, "");
+    return 0;
+}
+
+int corio_pg_connect_ex(corio_pg **out, const char *conninfo, const corio_pg_opts *o)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    if (!conninfo)
+        return -EINVAL;
+    if (!corio_task_current())
+        return -EPERM;
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
+    if (!opts) {
+        copy_err(o, perr ? perr : "out of memory");
+        int rc = perr ? -EINVAL : -ENOMEM;
+        PQfreemem(perr);
+        return rc;
+    }
+    kv a = {0};
+    const char *host = NULL, *hostaddr = NULL, *port = NULL;
+    int rc = 0;
+    for (PQconninfoOption *p = opts; p->keyword; p++) {
+        if (!p->val)
+            continue;
+        if (!strcmp(p->keyword, "host"))
+            host = p->val;
+        else if (!strcmp(p->keyword, "hostaddr"))
+            hostaddr = p->val;
+        else if (!strcmp(p->keyword, "port"))
+            port = p->val;
+        else if ((rc = kv_add(&a, p->keyword, p->val)) < 0)
+            break;
+    }
+    if (!host && !hostaddr)
+        host = getenv("PGHOST");
+    if (!port)
+        port = getenv("PGPORT");
+    if (rc == 0 && host && !hostaddr) {
+        char *hl = NULL, *al = NULL, *pl = NULL;
+        rc = resolve_hosts(&a, host, port, &hl, &al, &pl);
+        if (rc == 0) {
+            kv_own(&a, hl);
+            kv_own(&a, al);
+            kv_own(&a, pl);
+            if ((rc = kv_add(&a, "host", hl)) == 0 && (rc = kv_add(&a, "hostaddr", al)) == 0 &&
+                pl)
+                rc = kv_add(&a, "port", pl);
+        } else {
+            copy_err(o, corio_strerror(rc));
+        }
+    } else if (rc == 0) {
+        if (host)
+            rc = kv_add(&a, "host", host);
+        if (rc == 0 && hostaddr)
+            rc = kv_add(&a, "hostaddr", hostaddr);
+        if (rc == 0 && port)
+            rc = kv_add(&a, "port", port);
+    }
+    if (rc < 0) {
+        kv_free(&a);
+        PQconninfoFree(opts);
+        return rc;
+    }
+    if (!a.keys && kv_add(&a, "dbname", "") < 0) { /* never empty arrays */
+        PQconninfoFree(opts);
+        return -ENOMEM;
+    }
+    PGconn *pq = PQconnectStartParams(a.keys, a.vals, 0);
+    kv_free(&a);
+    PQconninfoFree(opts);
+    if (!pq)
+        return -ENOMEM;
+    if (PQstatus(pq) == CONNECTION_BAD) {
+        copy_err(o, PQerrorMessage(pq));
+        PQfinish(pq);
+        return CORIO_EPGCONN;
+    }
+    /* PQconnectPoll may close the socket and open another (next address,
+     * TLS retry, ...): read PQsocket anew at every step, and make corio
+     * forget the number before libpq can close it. */
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK) {
+        if (st == PGRES_POLLING_FAILED) {
+            copy_err(o, PQerrorMessage(pq));
+            PQfinish(pq);
+            return CORIO_EPGCONN;
+        }
+        int fd = PQsocket(pq);
+        int w = corio_fd_wait(fd, st == PGRES_POLLING_READING ? CORIO_READABLE : CORIO_WRITABLE);
+        corio_fd_forget(fd);
+        if (w < 0) {
+            copy_err(o, corio_strerror(w));
+            PQfinish(pq);
+            return w;
+        }
+        st = PQconnectPoll(pq);
+    }
+    corio_pg *c = calloc(1, sizeof *c);
+    if (!c) {
+        PQfinish(pq);
+        return -ENOMEM;
+    }
+    c->pq = pq;
+    c->epfd = -1;
+    rc = setup_conn(c, o);
+    if (rc < 0) {
+        copy_err(o, PQerrorMessage(pq));
+        corio_pg_close(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+int corio_pg_connect(corio_pg **out, const char *conninfo)
+{
+    return corio_pg_connect_ex(out, conninfo, NULL);
+}
+
+void corio_pg_close(corio_pg *c)
+{
+    if (!c)
+        return;
+    if (c->pool) { /* a pooled connection goes back to its pool */
+        corio_pg_pool_release(c->pool, c);
+        return;
+    }
+    corio__pg_destroy(c);
+}
+
+void corio__pg_destroy(corio_pg *c)
+{
+    corio__pg_break(c, "closed");
+    if (c->epfd >= 0)
+        close(c->epfd);
+    PQfinish(c->pq);
+    corio__pg_stmt_free_all(c);
+    corio__pg_notices_free(c);
+    free(c->err_store);
+    free(c);
+}
+
+void corio_pg_cleanup(corio_pg **c)
+{
+    if (c && *c) {
+        corio_pg_close(*c);
+        *c = NULL;
+    }
+}
+
+int corio_pg_ok(const corio_pg *c)
+{
+    return c && !c->broken && PQstatus(c->pq) == CONNECTION_OK;
+}
+
+int corio_pg_backend_pid(const corio_pg *c)
+{
+    return c ? PQbackendPID(c->pq) : 0;
+}
+
+void *corio_pg_libpq(corio_pg *c)
+{
+    return c ? c->pq : NULL;
+}
+
+const char *corio_pg_strerror(int err)
+{
+    switch (err) {
+    case CORIO_EPG:
+        return "PostgreSQL error";
+    case CORIO_EPGCONN:
+        return "PostgreSQL connection lost or refused";
+    default:
+        return corio_strerror(err);
+    }
+}

@@ -1,0 +1,185 @@
+/* pg/pg_int.h — corio-pg's internals shared by its files.
+ *
+ *   conn.c     connect (async DNS, PQconnectPoll), close, the request queue,
+ *              pump (send, flush, read, dispatch) and the leader wait
+ *   cancel.c   taking back an interrupted request (CancelRequest, drain)
+ *   query.c    query, exec, fetchval/row, execmany, prepare, statement cache
+ *   result.c   result accessors and the binary-format decoders
+ *   tx.c       transactions and savepoints, the block form
+ *   notify.c   LISTEN/NOTIFY
+ *   excl.c     exclusive use of a connection: COPY and row streaming
+ *   pool.c     the pool
+ *
+ * How a request travels (one connection, any number of tasks):
+ *
+ *   caller task                     connection
+ *   ----------------                -------------------------------------
+ *   req_submit(c, req) ------------> pending  (unsent; held during another
+ *      |                              |         task's transaction, a COPY
+ *      |  send (inline, libpq          |         or a cancel being drained)
+ *      |  pipeline + PQpipelineSync)   v
+ *      |                             inflight  (FIFO: the server answers in
+ *      |                              |         order; head = being answered)
+ *   req_await: leader? --yes--> wait on c->epfd, pump(), repeat
+ *              no ----> wait on req->w.ev (pump of the leader completes it
+ *                                          or pokes it to become leader)
+ *
+ * There is no background task: whichever waiting task is the leader reads
+ * the socket for everybody, and hands the role on when it leaves.  c->epfd
+ * is a private epoll set holding the socket with EPOLLIN, plus EPOLLOUT
+ * while libpq has unsent output, so the leader waits for "read or write"
+ * through one readable descriptor and any task can add the write interest
+ * without waking the leader. */
+#ifndef CORIO_PG_INT_H
+#define CORIO_PG_INT_H
+
+#include <corio.h>
+#include <corio/pg.h>
+#include <libpq-fe.h>
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct pg_req pg_req;
+typedef struct pg_stmt pg_stmt;
+
+/* A task waiting on a connection (a request's caller or a notify waiter). */
+typedef struct pg_waiter {
+    corio_event ev;          /* set to wake: done, or poked to lead */
+    struct pg_waiter *prev, *next;
+    bool done;
+    bool notify;             /* a corio_pg_notify_wait caller */
+} pg_waiter;
+
+enum { REQ_QUERY, REQ_PREPARED, REQ_PREPARE, REQ_MANY, REQ_TEXT, REQ_EXCL };
+
+/* Commands of a request's sync group, in order. */
+enum { CMD_PREPARE_CACHE, CMD_RESULT, CMD_IGNORE };
+
+#define REQ_MAX_CMDS_INLINE 4
+
+struct pg_req {
+    pg_waiter w;             /* first */
+    pg_req *next;            /* in pending or inflight */
+    corio_pg *c;
+    corio_task *task;        /* the caller (transaction ownership) */
+    int kind;
+    bool sent, abandoned, waiting, cancel_sent;
+    bool begins_tx, ends_tx; /* ownership moves when sent */
+    /* What to send (borrowed from the caller until sent). */
+    const char *sql;
+    const char *name;
+    const char *const *params;
+    const char *const *const *rows;
+    int nparams, nrows;
+    const char *texts[4];    /* REQ_TEXT: up to 4 statements in one group */
+    int ntexts;
+    /* What the server answered. */
+    pg_stmt *prep;           /* statement prepared by this request, if any */
+    int ncmds, cmd;          /* commands in the group, current one */
+    unsigned char cmdkind[REQ_MAX_CMDS_INLINE];
+    PGresult *res;           /* the last CMD_RESULT result */
+    PGresult *err;           /* the first error */
+    int64_t affected;        /* summed over CMD_RESULT commands */
+    int status;              /* 0, CORIO_EPG, CORIO_EPGCONN, -ENOMEM */
+    char own[96];            /* text of a detached request */
+};
+
+struct corio_pg_result {
+    PGresult *res;
+};
+
+/* A prepared statement in the per-connection cache. */
+struct pg_stmt {
+    pg_stmt *lru_prev, *lru_next; /* most recent first */
+    pg_stmt *hnext;
+    char *sql;
+    unsigned hash;
+    char name[24];
+    bool ready;              /* the server confirmed the Parse */
+    bool failed;
+};
+
+typedef struct pg_notice {
+    struct pg_notice *next;
+    char *channel, *payload;
+    int pid;
+} pg_notice;
+
+struct corio_pg {
+    PGconn *pq;
+    int sock, epfd;
+    bool want_out;           /* EPOLLOUT in c->epfd */
+    bool broken;
+    bool in_pipeline;
+    int hold;                /* > 0: pending requests are not sent */
+    pg_waiter *waiters;      /* every task waiting on c */
+    pg_waiter *leader;       /* the one waiting on epfd */
+    pg_req *pend_head, *pend_tail;
+    pg_req *infl_head, *infl_tail;
+    int ninflight;
+    /* Transactions. */
+    corio_task *tx_owner;    /* set while a transaction is open (or sent) */
+    int tx_depth;            /* levels the owner has opened */
+    /* Exclusive use (COPY, streaming): the owner and whether granted. */
+    corio_task *excl_owner;
+    bool excl_granted;
+    /* Statement cache. */
+    pg_stmt **stmt_tab;
+    unsigned stmt_tabsz;
+    pg_stmt *lru_head, *lru_tail;
+    int nstmts, stmt_max;
+    unsigned stmt_seq;
+    /* Notifications. */
+    pg_notice *nq_head, *nq_tail;
+    /* Options. */
+    int64_t cancel_timeout;
+    void *ssl;               /* SSL * when TLS is on (pending-data check) */
+    /* The last error handed to a task. */
+    corio_pg_error err;
+    char *err_store;
+    /* Pool bookkeeping (pool.c). */
+    struct corio_pg_pool *pool;
+    struct corio_pg *pool_next;
+    int64_t born, idle_since, uses;
+    bool pool_returning;
+};
+
+/* conn.c */
+void corio__pg_pump(corio_pg *c);
+void corio__pg_break(corio_pg *c, const char *why);
+void corio__pg_interest(corio_pg *c, bool want_out);
+void corio__pg_destroy(corio_pg *c);
+void corio__pg_pend_unlink(corio_pg *c, pg_req *r);
+void corio__pg_infl_push(corio_pg *c, pg_req *r);
+int corio__pg_submit(corio_pg *c, pg_req *r);
+int corio__pg_submit_detached(corio_pg *c, pg_req *r);
+int corio__pg_queue_text(corio_pg *c, corio_task *as, const char *sql, bool ends_tx);
+int corio__pg_send_cancel(corio_pg *c);
+int corio__pg_await(corio_pg *c, pg_req *r);
+int corio__pg_wait_io(corio_pg *c, pg_waiter *w);
+void corio__pg_waiter_add(corio_pg *c, pg_waiter *w);
+void corio__pg_waiter_del(corio_pg *c, pg_waiter *w);
+void corio__pg_poke(corio_pg *c);
+pg_req *corio__pg_req_new(corio_pg *c, int kind);
+void corio__pg_req_free(pg_req *r);
+int corio__pg_req_finish(corio_pg *c, pg_req *r);
+void corio__pg_set_error(corio_pg *c, const PGresult *res, const char *msg);
+bool corio__pg_idle(const corio_pg *c);
+/* cancel.c */
+int corio__pg_take_back(corio_pg *c, pg_req *r, int why);
+/* query.c */
+int corio__pg_send(corio_pg *c, pg_req *r);
+void corio__pg_stmt_result(corio_pg *c, pg_stmt *s, bool ok);
+void corio__pg_stmt_free_all(corio_pg *c);
+/* notify.c */
+void corio__pg_collect_notifies(corio_pg *c);
+void corio__pg_notices_free(corio_pg *c);
+/* result.c */
+corio_pg_result *corio__pg_result_wrap(PGresult *res);
+/* excl.c */
+int corio__pg_excl_begin(corio_pg *c);
+void corio__pg_excl_end(corio_pg *c);
+
+#endif

@@ -1,0 +1,344 @@
+/* pg/pool.c — a pool of connections (asyncpg.Pool).
+ *
+ * A semaphore of max_size permits orders the acquirers (FIFO, and
+ * cancel-safe: a permit handed to a task in the tick it is cancelled is
+ * kept by it, never lost).  A permit is the right to hold one connection:
+ *
+ *   size = in_use + idle + resetting <= max_size
+ *
+ * so a permit holder who finds nothing idle or resetting may always open a
+ * new connection.  Release never suspends: it queues the ROLLBACK of an open
+ * transaction and the reset (nobody waits for their answers) and parks the
+ * connection on the resetting list, and gives the permit back.  An acquirer
+ * takes an idle connection, else drives a resetting one until the server
+ * has answered everything sent on it (if interrupted, it goes back to the
+ * resetting list untouched), else connects.  So a connection is never handed
+ * out mid-protocol, and a cancelled acquire holds nothing. */
+#include "pg/pg_int.h"
+
+struct corio_pg_pool {
+    char *conninfo;
+    corio_pg_pool_opts o;
+    corio_sem sem;
+    corio_pg *idle, *resetting; /* lists through pool_next */
+    int size, nidle, nresetting, in_use, waiters;
+    int64_t opened, closed;
+    bool freed;
+};
+
+static const char *const reset_sql[] = {"SELECT pg_advisory_unlock_all()", "CLOSE ALL",
+                                        "UNLISTEN *", "RESET ALL"};
+
+static void discard(corio_pg_pool *p, corio_pg *c)
+{
+    c->pool = NULL;
+    corio__pg_destroy(c);
+    p->size--;
+    p->closed++;
+}
+
+static corio_pg *list_pop(corio_pg **head)
+{
+    corio_pg *c = *head;
+    if (c) {
+        *head = c->pool_next;
+        c->pool_next = NULL;
+    }
+    return c;
+}
+
+static void list_push(corio_pg **head, corio_pg *c)
+{
+    c->pool_next = *head;
+    *head = c;
+}
+
+static bool expired(corio_pg_pool *p, corio_pg *c, int64_t now)
+{
+    return (p->o.max_lifetime_ns > 0 && now - c->born > p->o.max_lifetime_ns) ||
+           (p->o.max_idle_ns > 0 && now - c->idle_since > p->o.max_idle_ns) ||
+           (p->o.max_queries > 0 && c->uses >= p->o.max_queries);
+}
+
+/* Move resetting connections that are done (or broken) on. */
+static void sweep_resetting(corio_pg_pool *p)
+{
+    corio_pg **pp = &p->resetting;
+    while (*pp) {
+        corio_pg *c = *pp;
+        corio__pg_pump(c); /* non-blocking: reads what has arrived */
+        if (c->broken || corio__pg_idle(c)) {
+            *pp = c->pool_next;
+            c->pool_next = NULL;
+            p->nresetting--;
+            if (c->broken) {
+                discard(p, c);
+            } else {
+                c->idle_since = corio_now();
+                list_push(&p->idle, c);
+                p->nidle++;
+            }
+        } else {
+            pp = &c->pool_next;
+        }
+    }
+}
+
+/* Drive c until everything sent on it is answered.  0, or the interruption
+ * (c untouched, still resetting), or CORIO_EPGCONN. */
+static int drive(corio_pg *c)
+{
+    pg_waiter w;
+    memset(&w, 0, sizeof w);
+    corio_event_init(&w.ev);
+    corio__pg_waiter_add(c, &w);
+    int rc = 0;
+    while (!c->broken && !corio__pg_idle(c)) {
+        w.done = false;
+        if ((rc = corio__pg_wait_io(c, &w)) < 0)
+            break;
+    }
+    corio__pg_waiter_del(c, &w);
+    corio_event_destroy(&w.ev);
+    if (rc == 0 && c->broken)
+        rc = CORIO_EPGCONN;
+    return rc;
+}
+
+static int open_one(corio_pg_pool *p, corio_pg **out)
+{
+    corio_pg *c;
+    int rc = corio_pg_connect_ex(&c, p->conninfo, &p->o.conn);
+    if (rc < 0)
+        return rc;
+    p->size++;
+    p->opened++;
+    if (p->o.init && (rc = p->o.init(p->o.hook_arg, c)) < 0) {
+        discard(p, c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+int corio_pg_pool_new(corio_pg_pool **out, const char *conninfo, const corio_pg_pool_opts *o)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    if (!conninfo)
+        return -EINVAL;
+    corio_pg_pool *p = calloc(1, sizeof *p);
+    if (!p || !(p->conninfo = strdup(conninfo))) {
+        free(p);
+        return -ENOMEM;
+    }
+    if (o)
+        p->o = *o;
+    if (p->o.max_size <= 0)
+        p->o.max_size = 10;
+    if (p->o.min_size > p->o.max_size)
+        p->o.min_size = p->o.max_size;
+    if (!p->o.max_idle_ns)
+        p->o.max_idle_ns = 300 * CORIO_SECOND;
+    if (!p->o.max_lifetime_ns)
+        p->o.max_lifetime_ns = 3600 * CORIO_SECOND;
+    if (!p->o.max_queries)
+        p->o.max_queries = 50000;
+    corio_sem_init(&p->sem, p->o.max_size);
+    for (int i = 0; i < p->o.min_size; i++) {
+        corio_pg *c;
+        int rc = open_one(p, &c);
+        if (rc < 0) {
+            corio_pg_pool_free(p);
+            return rc;
+        }
+        c->pool = p;
+        list_push(&p->idle, c);
+        p->nidle++;
+    }
+    *out = p;
+    return 0;
+}
+
+static void pool_dealloc(corio_pg_pool *p)
+{
+    corio_sem_destroy(&p->sem);
+    free(p->conninfo);
+    free(p);
+}
+
+void corio_pg_pool_free(corio_pg_pool *p)
+{
+    if (!p)
+        return;
+    corio_pg *c;
+    while ((c = list_pop(&p->idle))) {
+        p->nidle--;
+        discard(p, c);
+    }
+    while ((c = list_pop(&p->resetting))) {
+        p->nresetting--;
+        discard(p, c);
+    }
+    p->freed = true;
+    if (p->in_use == 0)
+        pool_dealloc(p);
+}
+
+int corio_pg_pool_acquire(corio_pg_pool *p, corio_pg **out)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    if (!p)
+        return -EINVAL;
+    if (p->freed)
+        return -ESHUTDOWN;
+    p->waiters++;
+    int rc = corio_sem_acquire(&p->sem);
+    p->waiters--;
+    if (rc < 0)
+        return rc;
+    /* Holding a permit from here: give it back on every failure. */
+    corio_pg *c = NULL;
+    int64_t now = corio_now();
+    for (;;) {
+        sweep_resetting(p);
+        c = list_pop(&p->idle);
+        if (c) {
+            p->nidle--;
+            if (c->broken || expired(p, c, now) || (corio__pg_pump(c), c->broken)) {
+                discard(p, c);
+                c = NULL;
+                continue;
+            }
+            break;
+        }
+        c = list_pop(&p->resetting);
+        if (c) {
+            p->nresetting--;
+            rc = drive(c);
+            if (rc == 0)
+                break;
+            if (rc == CORIO_EPGCONN) {
+                discard(p, c);
+                c = NULL;
+                continue;
+            }
+            list_push(&p->resetting, c); /* interrupted: still resetting */
+            p->nresetting++;
+            corio_sem_release(&p->sem);
+            return rc;
+        }
+        c = NULL;
+        rc = open_one(p, &c);
+        if (rc < 0) {
+            corio_sem_release(&p->sem);
+            return rc;
+        }
+        break;
+    }
+    c->pool = p;
+    c->pool_returning = false;
+    c->uses++;
+    p->in_use++;
+    if (p->o.setup && (rc = p->o.setup(p->o.hook_arg, c)) < 0) {
+        corio_pg_pool_release(p, c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void corio_pg_pool_release(corio_pg_pool *p, corio_pg *c)
+{
+    if (!c || !p || c->pool != p)
+        return;
+    p->in_use--;
+    if (p->freed) {
+        discard(p, c);
+        if (p->in_use == 0)
+            pool_dealloc(p);
+        return;
+    }
+    int64_t now = corio_now();
+    if (c->broken || c->excl_owner || expired(p, c, now)) {
+        discard(p, c);
+        corio_sem_release(&p->sem);
+        return;
+    }
+    /* A transaction left open (its task was cancelled, or forgot): roll it
+     * back ahead of everything else queued later. */
+    if (c->tx_owner) {
+        c->tx_depth = 0;
+        (void)corio__pg_queue_text(c, c->tx_owner, "ROLLBACK", true);
+    }
+    if (!p->o.no_reset && !c->broken) {
+        pg_req *r = corio__pg_req_new(c, REQ_TEXT);
+        if (r) {
+            for (int i = 0; i < 4; i++)
+                r->texts[i] = reset_sql[i];
+            r->ntexts = 4;
+            r->task = NULL;
+            (void)corio__pg_submit_detached(c, r);
+        }
+    }
+    corio__pg_notices_free(c);
+    if (c->broken) {
+        discard(p, c);
+    } else {
+        c->idle_since = now;
+        if (corio__pg_idle(c)) {
+            list_push(&p->idle, c);
+            p->nidle++;
+        } else {
+            list_push(&p->resetting, c);
+            p->nresetting++;
+        }
+    }
+    corio_sem_release(&p->sem);
+}
+
+int corio_pg_pool_query(corio_pg_pool *p, const char *sql, const char *const *params,
+                        int nparams, corio_pg_result **out)
+{
+    if (out)
+        *out = NULL;
+    corio_pg *c;
+    int rc = corio_pg_pool_acquire(p, &c);
+    if (rc < 0)
+        return rc;
+    rc = corio_pg_query(c, sql, params, nparams, out);
+    corio_pg_pool_release(p, c);
+    return rc;
+}
+
+void corio_pg_pool_stats_get(const corio_pg_pool *p, corio_pg_pool_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    if (!p)
+        return;
+    st->size = p->size;
+    st->idle = p->nidle;
+    st->in_use = p->in_use;
+    st->resetting = p->nresetting;
+    st->waiters = p->waiters;
+    st->opened = p->opened;
+    st->closed = p->closed;
+}
+
+corio_pg_pool_conn corio_pg_pool_conn_start(corio_pg_pool *p)
+{
+    corio_pg_pool_conn pc = {p, NULL, 0};
+    pc.rc = corio_pg_pool_acquire(p, &pc.c);
+    return pc;
+}
+
+void corio_pg_pool_conn_cleanup(corio_pg_pool_conn *pc)
+{
+    if (pc && pc->c) {
+        corio_pg_pool_release(pc->p, pc->c);
+        pc->c = NULL;
+    }
+}

@@ -1,0 +1,374 @@
+/* pg/query.c — sending requests (corio__pg_send), the per-connection LRU
+ * cache of prepared statements, and the query calls built on them: query,
+ * exec, fetchval, fetchrow, execmany, prepare, query_prepared.
+ *
+ * Every request is one sync group of the pipeline: its commands then
+ * PQpipelineSync, so an error aborts that request only.  A parameterised
+ * statement seen for the first time is sent as Parse (named corio_sN)
+ * followed by its Bind/Execute in the same group; later uses skip the
+ * Parse.  While a Parse is in flight, other uses of the same text go
+ * unnamed (so a failing Parse cannot break them); a failed Parse removes
+ * the entry.  Evicting the least recently used entry sends DEALLOCATE as
+ * a group of its own that nobody waits for. */
+#include "pg/pg_int.h"
+
+#define STMT_BUCKETS 256u
+
+static unsigned hash_str(const char *s)
+{
+    unsigned h = 2166136261u;
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 16777619u;
+    return h;
+}
+
+static void lru_unlink(corio_pg *c, pg_stmt *s)
+{
+    if (s->lru_prev)
+        s->lru_prev->lru_next = s->lru_next;
+    else
+        c->lru_head = s->lru_next;
+    if (s->lru_next)
+        s->lru_next->lru_prev = s->lru_prev;
+    else
+        c->lru_tail = s->lru_prev;
+    s->lru_prev = s->lru_next = NULL;
+}
+
+static void lru_front(corio_pg *c, pg_stmt *s)
+{
+    s->lru_prev = NULL;
+    s->lru_next = c->lru_head;
+    if (c->lru_head)
+        c->lru_head->lru_prev = s;
+    c->lru_head = s;
+    if (!c->lru_tail)
+        c->lru_tail = s;
+}
+
+static void stmt_remove(corio_pg *c, pg_stmt *s)
+{
+    pg_stmt **pp = &c->stmt_tab[s->hash % STMT_BUCKETS];
+    while (*pp && *pp != s)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = s->hnext;
+    lru_unlink(c, s);
+    c->nstmts--;
+    free(s->sql);
+    free(s);
+}
+
+void corio__pg_stmt_free_all(corio_pg *c)
+{
+    while (c->lru_head)
+        stmt_remove(c, c->lru_head);
+    free(c->stmt_tab);
+    c->stmt_tab = NULL;
+}
+
+void corio__pg_stmt_result(corio_pg *c, pg_stmt *s, bool ok)
+{
+    if (ok)
+        s->ready = true;
+    else
+        stmt_remove(c, s);
+}
+
+static pg_stmt *stmt_find(corio_pg *c, const char *sql, unsigned h)
+{
+    if (!c->stmt_tab)
+        return NULL;
+    for (pg_stmt *s = c->stmt_tab[h % STMT_BUCKETS]; s; s = s->hnext)
+        if (s->hash == h && !strcmp(s->sql, sql))
+            return s;
+    return NULL;
+}
+
+/* Send DEALLOCATE for s as a group nobody waits for, and drop s. */
+static int evict(corio_pg *c, pg_stmt *s)
+{
+    pg_req *d = corio__pg_req_new(c, REQ_TEXT);
+    if (!d)
+        return -ENOMEM;
+    char sql[48];
+    snprintf(sql, sizeof sql, "DEALLOCATE %s", s->name);
+    if (!PQsendQueryParams(c->pq, sql, 0, NULL, NULL, NULL, NULL, 0) ||
+        !PQpipelineSync(c->pq)) {
+        corio__pg_req_free(d);
+        return CORIO_EPGCONN;
+    }
+    d->sent = true;
+    d->abandoned = true;
+    d->task = NULL;
+    corio__pg_infl_push(c, d);
+    stmt_remove(c, s);
+    return 0;
+}
+
+/* The cached statement to use for sql: *prepare says whether to send its
+ * Parse first.  NULL: send unnamed. */
+static pg_stmt *stmt_for(corio_pg *c, const char *sql, bool *prepare, int *rc)
+{
+    *prepare = false;
+    *rc = 0;
+    if (c->stmt_max <= 0)
+        return NULL;
+    unsigned h = hash_str(sql);
+    pg_stmt *s = stmt_find(c, sql, h);
+    if (s) {
+        if (!s->ready)
+            return NULL; /* its Parse is still in flight */
+        lru_unlink(c, s);
+        lru_front(c, s);
+        return s;
+    }
+    if (!c->stmt_tab && !(c->stmt_tab = calloc(STMT_BUCKETS, sizeof *c->stmt_tab)))
+        return NULL;
+    if (c->nstmts >= c->stmt_max) {
+        pg_stmt *v = c->lru_tail;
+        while (v && !v->ready)
+            v = v->lru_prev;
+        if (!v)
+            return NULL; /* every entry is being prepared: go unnamed */
+        if ((*rc = evict(c, v)) < 0)
+            return NULL;
+    }
+    s = calloc(1, sizeof *s);
+    if (!s || !(s->sql = strdup(sql))) {
+        free(s);
+        return NULL;
+    }
+    s->hash = h;
+    snprintf(s->name, sizeof s->name, "corio_s%u", ++c->stmt_seq);
+    s->hnext = c->stmt_tab[h % STMT_BUCKETS];
+    c->stmt_tab[h % STMT_BUCKETS] = s;
+    lru_front(c, s);
+    c->nstmts++;
+    *prepare = true;
+    return s;
+}
+
+/* Bind/Execute of sql with one parameter set, through the cache. */
+static int send_exec(corio_pg *c, pg_stmt *s, const char *sql, const char *const *params,
+                     int nparams)
+{
+    if (s)
+        return PQsendQueryPrepared(c->pq, s->name, nparams, params, NULL, NULL, 1);
+    return PQsendQueryParams(c->pq, sql, nparams, NULL, params, NULL, NULL, 1);
+}
+
+int corio__pg_send(corio_pg *c, pg_req *r)
+{
+    PGconn *pq = c->pq;
+    int ok = 1, rc = 0;
+    bool prepare = false;
+    pg_stmt *s = NULL;
+    switch (r->kind) {
+    case REQ_QUERY:
+    case REQ_MANY:
+        s = stmt_for(c, r->sql, &prepare, &rc);
+        if (rc < 0)
+            return rc;
+        if (prepare) {
+            ok = PQsendPrepare(pq, s->name, r->sql, r->nparams, NULL);
+            r->prep = s;
+        }
+        if (r->kind == REQ_QUERY) {
+            ok = ok && send_exec(c, s, r->sql, r->params, r->nparams);
+        } else {
+            for (int i = 0; ok && i < r->nrows; i++)
+                ok = send_exec(c, s, r->sql, r->rows[i], r->nparams);
+        }
+        break;
+    case REQ_PREPARED:
+        ok = PQsendQueryPrepared(pq, r->name, r->nparams, r->params, NULL, NULL, 1);
+        break;
+    case REQ_PREPARE:
+        ok = PQsendPrepare(pq, r->name, r->sql, 0, NULL);
+        break;
+    case REQ_TEXT:
+        for (int i = 0; ok && i < r->ntexts; i++)
+            ok = PQsendQueryParams(pq, r->texts[i], 0, NULL, NULL, NULL, NULL, 0);
+        break;
+    default:
+        return -EINVAL;
+    }
+    if (!ok || !PQpipelineSync(pq))
+        return CORIO_EPGCONN;
+    return 0;
+}
+
+/* ---- the calls -------------------------------------------------------------- */
+
+static int check(corio_pg *c, const char *sql, int nparams, const void *params)
+{
+    if (!c || !sql || nparams < 0 || (nparams > 0 && !params))
+        return -EINVAL;
+    if (!corio_task_current())
+        return -EPERM;
+    return 0;
+}
+
+/* Submit r and wait for it; on success r is still owned by the caller. */
+static int run(corio_pg *c, pg_req *r)
+{
+    int rc = corio__pg_submit(c, r);
+    if (rc < 0) {
+        corio__pg_req_free(r);
+        return rc;
+    }
+    return corio__pg_await(c, r); /* r freed by take_back on interruption */
+}
+
+static bool interrupted(int rc)
+{
+    return rc == -ECANCELED || rc == -ETIMEDOUT;
+}
+
+static int query_req(corio_pg *c, int kind, const char *sql, const char *name,
+                     const char *const *params, int nparams, pg_req **out)
+{
+    pg_req *r = corio__pg_req_new(c, kind);
+    *out = NULL;
+    if (!r)
+        return -ENOMEM;
+    r->sql = sql;
+    r->name = name;
+    r->params = params;
+    r->nparams = nparams;
+    int rc = run(c, r);
+    if (interrupted(rc))
+        return rc;
+    if (rc < 0) {
+        corio__pg_req_free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+static int to_result(pg_req *r, corio_pg_result **out)
+{
+    PGresult *res = r->res;
+    r->res = NULL;
+    corio__pg_req_free(r);
+    if (!res)
+        res = PQmakeEmptyPGresult(NULL, PGRES_COMMAND_OK);
+    corio_pg_result *w = res ? corio__pg_result_wrap(res) : NULL;
+    if (!w) {
+        PQclear(res);
+        return -ENOMEM;
+    }
+    *out = w;
+    return 0;
+}
+
+int corio_pg_query(corio_pg *c, const char *sql, const char *const *params, int nparams,
+                   corio_pg_result **out)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    int rc = check(c, sql, nparams, params);
+    pg_req *r;
+    if (rc < 0 || (rc = query_req(c, REQ_QUERY, sql, NULL, params, nparams, &r)) < 0)
+        return rc;
+    return to_result(r, out);
+}
+
+int corio_pg_query_prepared(corio_pg *c, const char *name, const char *const *params,
+                            int nparams, corio_pg_result **out)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    int rc = check(c, name, nparams, params);
+    pg_req *r;
+    if (rc < 0 || (rc = query_req(c, REQ_PREPARED, NULL, name, params, nparams, &r)) < 0)
+        return rc;
+    return to_result(r, out);
+}
+
+int corio_pg_exec(corio_pg *c, const char *sql, const char *const *params, int nparams,
+                  int64_t *rows_affected)
+{
+    if (rows_affected)
+        *rows_affected = 0;
+    int rc = check(c, sql, nparams, params);
+    pg_req *r;
+    if (rc < 0 || (rc = query_req(c, REQ_QUERY, sql, NULL, params, nparams, &r)) < 0)
+        return rc;
+    if (rows_affected)
+        *rows_affected = r->affected;
+    corio__pg_req_free(r);
+    return 0;
+}
+
+int corio_pg_prepare(corio_pg *c, const char *name, const char *sql)
+{
+    int rc = check(c, sql, 0, NULL);
+    if (rc < 0)
+        return rc;
+    if (!name)
+        return -EINVAL;
+    pg_req *r = corio__pg_req_new(c, REQ_PREPARE);
+    if (!r)
+        return -ENOMEM;
+    r->sql = sql;
+    r->name = name;
+    rc = run(c, r);
+    if (!interrupted(rc))
+        corio__pg_req_free(r);
+    return rc;
+}
+
+int corio_pg_execmany(corio_pg *c, const char *sql, const char *const *const *params_rows,
+                      int nrows, int nparams, int64_t *rows_affected)
+{
+    if (rows_affected)
+        *rows_affected = 0;
+    int rc = check(c, sql, nparams, nparams ? (const void *)params_rows : NULL);
+    if (rc < 0)
+        return rc;
+    if (nrows < 0 || (nrows > 0 && !params_rows))
+        return -EINVAL;
+    if (nrows == 0)
+        return 0;
+    pg_req *r = corio__pg_req_new(c, REQ_MANY);
+    if (!r)
+        return -ENOMEM;
+    r->sql = sql;
+    r->rows = params_rows;
+    r->nrows = nrows;
+    r->nparams = nparams;
+    rc = run(c, r);
+    if (interrupted(rc))
+        return rc;
+    if (rc == 0 && rows_affected)
+        *rows_affected = r->affected;
+    corio__pg_req_free(r);
+    return rc;
+}
+
+ssize_t corio_pg_fetchval(corio_pg *c, const char *sql, const char *const *params, int nparams,
+                          char *buf, size_t cap)
+{
+    corio_pg_result *res;
+    if (buf && cap)
+        buf[0] = 0;
+    int rc = corio_pg_query(c, sql, params, nparams, &res);
+    if (rc < 0)
+        return rc;
+    ssize_t n = corio_pg_result_rows(res) < 1 || corio_pg_result_cols(res) < 1
+                    ? -ENOENT
+                    : corio_pg_get_text(res, 0, 0, buf, cap);
+    corio_pg_result_free(res);
+    return n;
+}
+
+int corio_pg_fetchrow(corio_pg *c, const char *sql, const char *const *params, int nparams,
+                      corio_pg_result **out)
+{
+    return corio_pg_query(c, sql, params, nparams, out);
+}
