@@ -16,6 +16,8 @@
  * out mid-protocol, and a cancelled acquire holds nothing. */
 #include "pg/pg_int.h"
 
+#include <sys/socket.h>
+
 struct corio_pg_pool {
     char *conninfo;
     corio_pg_pool_opts o;
@@ -103,6 +105,28 @@ static int drive(corio_pg *c)
     if (rc == 0 && c->broken)
         rc = CORIO_EPGCONN;
     return rc;
+}
+
+/* Health check of an idle connection, without a round trip: read what the
+ * server sent meanwhile (a FATAL from pg_terminate_backend, a shutdown),
+ * then peek for the end of the stream libpq has not looked at yet. */
+static bool alive(corio_pg *c)
+{
+    corio__pg_pump(c);
+    if (c->broken)
+        return false;
+    char b;
+    ssize_t n = recv(c->sock, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        corio__pg_break(c, "closed while idle");
+        return false;
+    }
+    if (n > 0) {
+        corio__pg_pump(c);
+        if (!c->broken && recv(c->sock, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+            corio__pg_break(c, "closed while idle");
+    }
+    return !c->broken;
 }
 
 static int open_one(corio_pg_pool *p, corio_pg **out)
@@ -208,7 +232,7 @@ int corio_pg_pool_acquire(corio_pg_pool *p, corio_pg **out)
         c = list_pop(&p->idle);
         if (c) {
             p->nidle--;
-            if (c->broken || expired(p, c, now) || (corio__pg_pump(c), c->broken)) {
+            if (c->broken || expired(p, c, now) || !alive(c)) {
                 discard(p, c);
                 c = NULL;
                 continue;

@@ -1,0 +1,299 @@
+/* test_pg_pool.c — the pool: max size with FIFO waiters, a timed-out or
+ * cancelled acquire that never leaks a connection (asyncpg #467/#955), a
+ * cancel sweep over acquire + query, the reset on release (settings,
+ * LISTEN, an open transaction), init/setup hooks, a pooled connection
+ * killed with pg_terminate_backend, and the block form. */
+#include "pg_util.h"
+
+#include "pg/pg_int.h"
+
+typedef struct use_ctx {
+    corio_pg_pool *p;
+    int id, rc;
+    int *order, *norder;
+} use_ctx;
+
+static int use_task(void *arg)
+{
+    use_ctx *x = arg;
+    corio_pg *c;
+    x->rc = corio_pg_pool_acquire(x->p, &c);
+    if (x->rc < 0)
+        return 0;
+    x->order[(*x->norder)++] = x->id;
+    char v[16];
+    snprintf(v, sizeof v, "%d", x->id);
+    const char *p[] = {v};
+    corio_pg_result *r;
+    x->rc = corio_pg_query(c, "SELECT $1::int8 FROM pg_sleep(0.01)", p, 1, &r);
+    if (x->rc == 0) {
+        int64_t got;
+        CHECK_EQ(corio_pg_get_int64(r, 0, 0, &got), 0);
+        CHECK_EQ(got, x->id);
+        corio_pg_result_free(r);
+    }
+    corio_pg_pool_release(x->p, c);
+    return 0;
+}
+
+static int max_and_fifo(void *arg)
+{
+    int max = *(int *)arg;
+    corio_pg_pool *p;
+    corio_pg_pool_opts o = {.min_size = 1, .max_size = max};
+    CHECK_EQ(corio_pg_pool_new(&p, pg_dsn(), &o), 0);
+    corio_pg_pool_stats st;
+    corio_pg_pool_stats_get(p, &st);
+    CHECK_EQ(st.size, 1);
+    CHECK_EQ(st.idle, 1);
+    enum { N = 12 };
+    use_ctx x[N];
+    corio_task *t[N];
+    int order[N], norder = 0;
+    for (int i = 0; i < N; i++) {
+        x[i] = (use_ctx){p, i, 1, order, &norder};
+        CHECK_EQ(corio_task_spawn(&t[i], use_task, &x[i]), 0);
+    }
+    CHECK_EQ(corio_gather(t, N, NULL), 0);
+    for (int i = 0; i < N; i++) {
+        CHECK_EQ(x[i].rc, 0);
+        if (max == 1)
+            CHECK_EQ(order[i], i); /* FIFO */
+    }
+    corio_pg_pool_stats_get(p, &st);
+    CHECK_EQ(st.size, max);
+    CHECK_EQ(st.in_use, 0);
+    CHECK_EQ(st.opened, max);
+    corio_pg_result *r;
+    CHECK_EQ(corio_pg_pool_query(p, "SELECT 9", NULL, 0, &r), 0);
+    corio_pg_result_free(r);
+    corio_pg_pool_free(p);
+    return 0;
+}
+
+TEST(pg_pool, max_size_and_fifo_waiters)
+{
+    int max = 1;
+    CHECK_EQ(pg_run(max_and_fifo, &max), 0);
+    max = 3;
+    CHECK_EQ(pg_run(max_and_fifo, &max), 0);
+}
+
+static int holder(void *arg)
+{
+    corio_pg_pool *p = arg;
+    CORIO_PG_POOL_CONN(pc, p);
+    if (pc.rc < 0)
+        return pc.rc;
+    return corio_sleep(100 * CORIO_MS);
+}
+
+static int acquire_timeout(void *arg)
+{
+    (void)arg;
+    corio_pg_pool *p;
+    corio_pg_pool_opts o = {.max_size = 1};
+    CHECK_EQ(corio_pg_pool_new(&p, pg_dsn(), &o), 0);
+    corio_task *t;
+    CHECK_EQ(corio_task_spawn(&t, holder, p), 0);
+    CHECK_EQ(corio_sleep(10 * CORIO_MS), 0);
+    corio_pg *c = (corio_pg *)1;
+    CHECK_EQ(corio_timeout_begin(20 * CORIO_MS), 0);
+    CHECK_EQ(corio_pg_pool_acquire(p, &c), -ETIMEDOUT);
+    corio_timeout_end();
+    CHECK(c == NULL);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    corio_pg_pool_stats st;
+    corio_pg_pool_stats_get(p, &st);
+    CHECK_EQ(st.in_use, 0);
+    CHECK_EQ(st.size, 1);
+    /* The one connection is free again. */
+    CHECK_EQ(corio_timeout_begin(2 * CORIO_SECOND), 0);
+    CHECK_EQ(corio_pg_pool_acquire(p, &c), 0);
+    corio_timeout_end();
+    CHECK_EQ(pg_int(c, "SELECT 1"), 1);
+    corio_pg_pool_release(p, c);
+    corio_pg_pool_free(p);
+    return 0;
+}
+
+TEST(pg_pool, timed_out_acquire_leaks_nothing)
+{
+    CHECK_EQ(pg_run(acquire_timeout, NULL), 0);
+}
+
+/* Cancel sweep: tasks acquire, query in a transaction and release while
+ * they are cancelled at every delay in turn; afterwards the pool's counts
+ * add up and every connection serves a query. */
+static int pool_victim(void *arg)
+{
+    corio_pg_pool *p = arg;
+    CORIO_PG_POOL_CONN(pc, p);
+    if (pc.rc < 0)
+        return pc.rc;
+    CORIO_PG_TX(tx, pc.c, NULL);
+    if (tx.rc < 0)
+        return tx.rc;
+    int rc = corio_pg_exec(pc.c, "INSERT INTO pg_pool_sweep SELECT 1 FROM pg_sleep(0.001)",
+                           NULL, 0, NULL);
+    if (rc < 0)
+        return rc;
+    rc = corio_pg_exec(pc.c, "INSERT INTO pg_pool_sweep VALUES (1)", NULL, 0, NULL);
+    if (rc < 0)
+        return rc;
+    return corio_pg_tx_done(&tx);
+}
+
+static int pool_sweep(void *arg)
+{
+    (void)arg;
+    corio_pg *check = pg_connect();
+    pg_ok(check, "DROP TABLE IF EXISTS pg_pool_sweep");
+    pg_ok(check, "CREATE TABLE pg_pool_sweep (v int)");
+    corio_pg_pool *p;
+    corio_pg_pool_opts o = {.max_size = 2};
+    CHECK_EQ(corio_pg_pool_new(&p, pg_dsn(), &o), 0);
+    int interrupted = 0, done = 0;
+    for (int step = 0; step < 400 && done < 12; step++) {
+        enum { N = 4 };
+        corio_task *t[N];
+        int res[N];
+        for (int i = 0; i < N; i++)
+            CHECK_EQ(corio_task_spawn(&t[i], pool_victim, p), 0);
+        corio_sleep(step * 50 * CORIO_US);
+        for (int i = 0; i < N; i++)
+            corio_task_cancel(t[i]);
+        int g = corio_gather(t, N, res); /* the first failure, if any */
+        CHECK(g == 0 || g == -ECANCELED);
+        for (int i = 0; i < N; i++) {
+            CHECK(res[i] == 0 || res[i] == -ECANCELED);
+            res[i] == 0 ? done++ : interrupted++;
+        }
+        corio_pg_pool_stats st;
+        corio_pg_pool_stats_get(p, &st);
+        CHECK_EQ(st.in_use, 0);
+        CHECK(st.size <= 2);
+        CHECK_EQ(st.size, st.idle + st.resetting);
+        CHECK_EQ(st.waiters, 0);
+        CHECK(pg_int(check, "SELECT count(*) FROM pg_pool_sweep") % 2 == 0);
+    }
+    fprintf(stderr, "    %d interrupted, %d complete\n", interrupted, done);
+    CHECK(interrupted > 10);
+    /* Every connection serves a query, outside any transaction. */
+    corio_pg *c[2];
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ(corio_pg_pool_acquire(p, &c[i]), 0);
+        CHECK_EQ(pg_int(c[i], "SELECT (pg_current_xact_id_if_assigned() IS NULL)::int"), 1);
+        CHECK(corio__pg_idle(c[i]));
+    }
+    for (int i = 0; i < 2; i++)
+        corio_pg_pool_release(p, c[i]);
+    corio_pg_pool_free(p);
+    pg_ok(check, "DROP TABLE pg_pool_sweep");
+    corio_pg_close(check);
+    return 0;
+}
+
+TEST_T(pg_pool, cancel_sweep_conserves_connections, 300)
+{
+    CHECK_EQ(pg_run(pool_sweep, NULL), 0);
+}
+
+static int inits, setups;
+
+static int on_init(void *arg, corio_pg *c)
+{
+    (void)arg;
+    inits++;
+    return corio_pg_exec(c, "SET application_name = 'corio-pool'", NULL, 0, NULL);
+}
+
+static int on_setup(void *arg, corio_pg *c)
+{
+    (void)arg;
+    (void)c;
+    setups++;
+    return 0;
+}
+
+static int reset_on_release(void *arg)
+{
+    (void)arg;
+    corio_pg_pool *p;
+    corio_pg_pool_opts o = {.max_size = 1, .init = on_init, .setup = on_setup};
+    CHECK_EQ(corio_pg_pool_new(&p, pg_dsn(), &o), 0);
+    corio_pg *c;
+    CHECK_EQ(corio_pg_pool_acquire(p, &c), 0);
+    corio_pg *first = c;
+    pg_ok(c, "SET statement_timeout = 12345");
+    pg_ok(c, "LISTEN corio_chan");
+    CHECK_EQ(corio_pg_tx_begin(c, NULL), 0); /* left open */
+    pg_ok(c, "CREATE TEMP TABLE gone (v int)");
+    corio_pg_pool_release(p, c);
+    corio_pg_pool_stats st;
+    corio_pg_pool_stats_get(p, &st);
+    CHECK_EQ(st.resetting, 1); /* the server has not answered the reset yet */
+    CHECK_EQ(corio_pg_pool_acquire(p, &c), 0);
+    CHECK(c == first);
+    CHECK(corio__pg_idle(c));
+    char v[64];
+    CHECK(corio_pg_fetchval(c, "SHOW statement_timeout", NULL, 0, v, sizeof v) > 0);
+    CHECK(!strcmp(v, "0"));
+    CHECK_EQ(pg_int(c, "SELECT count(*) FROM pg_listening_channels()"), 0);
+    CHECK_EQ(pg_int(c, "SELECT count(*) FROM pg_tables WHERE tablename = 'gone'"), 0);
+    CHECK_EQ(inits, 1);
+    CHECK_EQ(setups, 2);
+    corio_pg_pool_release(p, c);
+    corio_pg_pool_free(p);
+    return 0;
+}
+
+TEST(pg_pool, reset_and_rollback_on_release)
+{
+    CHECK_EQ(pg_run(reset_on_release, NULL), 0);
+}
+
+static int terminated(void *arg)
+{
+    (void)arg;
+    corio_pg_pool *p;
+    corio_pg_pool_opts o = {.max_size = 2, .min_size = 2};
+    CHECK_EQ(corio_pg_pool_new(&p, pg_dsn(), &o), 0);
+    corio_pg *admin = pg_connect();
+    /* Kill every pooled backend while idle. */
+    pg_ok(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                 "WHERE datname = 'corio' AND pid <> pg_backend_pid() AND backend_type = 'client backend'");
+    corio_sleep(50 * CORIO_MS);
+    for (int i = 0; i < 4; i++) {
+        corio_pg_result *r;
+        int rc = corio_pg_pool_query(p, "SELECT 1", NULL, 0, &r);
+        CHECK_EQ(rc, 0);
+        corio_pg_result_free(r);
+    }
+    corio_pg_pool_stats st;
+    corio_pg_pool_stats_get(p, &st);
+    CHECK(st.opened >= 3);
+    CHECK(st.size <= 2);
+    /* Killed while in use: the query fails with CORIO_EPGCONN, the pool
+     * drops it on release. */
+    corio_pg *c;
+    CHECK_EQ(corio_pg_pool_acquire(p, &c), 0);
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)", corio_pg_backend_pid(c));
+    pg_ok(admin, sql);
+    corio_sleep(50 * CORIO_MS);
+    CHECK_EQ(corio_pg_exec(c, "SELECT 1", NULL, 0, NULL), CORIO_EPGCONN);
+    CHECK(!corio_pg_ok(c));
+    corio_pg_pool_release(p, c);
+    corio_pg_result *r;
+    CHECK_EQ(corio_pg_pool_query(p, "SELECT 1", NULL, 0, &r), 0);
+    corio_pg_result_free(r);
+    corio_pg_close(admin);
+    corio_pg_pool_free(p);
+    return 0;
+}
+
+TEST(pg_pool, terminated_backends_are_replaced)
+{
+    CHECK_EQ(pg_run(terminated, NULL), 0);
+}
