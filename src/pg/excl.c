@@ -134,6 +134,13 @@ static int next_result(corio_pg *c, PGresult **out)
 {
     *out = NULL;
     for (;;) {
+        /* Parse what is buffered before reading more: reading ahead of a
+         * slow consumer would grow libpq's buffer without bound (and libpq
+         * moves the whole unread part on every read). */
+        if (!PQisBusy(c->pq)) {
+            *out = PQgetResult(c->pq);
+            return 0;
+        }
         int f = PQflush(c->pq);
         if (f < 0 || !PQconsumeInput(c->pq))
             return CORIO_EPGCONN;
@@ -325,6 +332,12 @@ int corio_pg_copy_out(corio_pg *c, const char *sql, corio_pg_copy_out_fn fn, voi
             int u = fn(arg, b, (size_t)n);
             PQfreemem(b);
             count++;
+            if (u >= 0 && count % 1024 == 0 && (rc = corio_yield()) < 0) {
+                drain(c, true, true, NULL);
+                if (rows)
+                    *rows = count;
+                return finish(c, rc, NULL);
+            }
             if (u < 0) {
                 user_rc = u;
                 drain(c, true, true, NULL);
@@ -402,6 +415,14 @@ int corio_pg_query_stream(corio_pg *c, const char *sql, const char *const *param
             int u = fn(arg, &row);
             PQclear(res);
             count++;
+            /* Rows may keep coming without a wait: let other tasks run
+             * (and a cancellation or deadline land) now and then. */
+            if (u >= 0 && count % 1024 == 0 && (rc = corio_yield()) < 0) {
+                drain(c, true, false, NULL);
+                if (rows)
+                    *rows = count;
+                return finish(c, rc, NULL);
+            }
             if (u < 0) {
                 user_rc = u;
                 drain(c, true, false, NULL);
