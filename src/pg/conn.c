@@ -797,7 +797,9 @@ void corio_pg_close(corio_pg *c)
 void corio__pg_destroy(corio_pg *c)
 {
     corio__pg_break(c, "closed");
-    if (c->epfd >= 0)
+    /* corio watched epfd: closing it behind corio's back would leave a
+     * stale registration for the next descriptor with the same number. */
+    if (c->epfd >= 0 && corio_fd_close(c->epfd) < 0)
         close(c->epfd);
     PQfinish(c->pq);
     corio__pg_stmt_free_all(c);
