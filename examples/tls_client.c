@@ -201,5 +201,7 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    return corio_run(fetch, NULL);
+    int result;
+    int rc = corio_run(fetch, NULL, &result);
+    return rc < 0 || result != 0;
 }

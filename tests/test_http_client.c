@@ -1662,13 +1662,13 @@ TEST_T(http_client, fault_sweep, 300)
 {
     sweep_gzn = zip(31, "zipped", sweep_gz, sizeof sweep_gz);
     corio_options o = {.virtual_clock = 1};
-    CHECK_EQ(corio_run_ex(&o, sweep_scenario, NULL), 0);
+    CHECK_EQ(tst_run_ex(&o, sweep_scenario, NULL), 0);
     int fds0 = tst_count_fds();
     long n;
     int failures = 0;
     for (n = 1;; n++) {
         corio__fault_arm(n, ENOMEM);
-        int rc = corio_run_ex(&o, sweep_scenario, NULL);
+        int rc = tst_run_ex(&o, sweep_scenario, NULL);
         int fired = corio__fault_fired();
         long calls = corio__fault_disarm();
         if (!fired) {

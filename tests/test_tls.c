@@ -1460,13 +1460,13 @@ TEST_T(tls, fault_sweep, 120)
     pki_make();
     sweep w = {client_ctx(NULL, 0), server_ctx("server", NULL, 0)};
     corio_options o = {.virtual_clock = 1, .threads = 2};
-    CHECK_EQ(corio_run_ex(&o, sweep_body, &w), 0);
+    CHECK_EQ(tst_run_ex(&o, sweep_body, &w), 0);
     int fds0 = tst_count_fds();
     long n;
     int failures = 0;
     for (n = 1;; n++) {
         corio__fault_arm(n, ENOMEM);
-        int rc = corio_run_ex(&o, sweep_body, &w);
+        int rc = tst_run_ex(&o, sweep_body, &w);
         int fired = corio__fault_fired();
         corio__fault_disarm();
         if (!fired) {
@@ -1475,7 +1475,7 @@ TEST_T(tls, fault_sweep, 120)
         }
         failures += rc < 0;
         CHECK_EQ(tst_count_fds(), fds0);                   /* nothing leaked */
-        CHECK_EQ(corio_run_ex(&o, sweep_body, &w), 0); /* all is well */
+        CHECK_EQ(tst_run_ex(&o, sweep_body, &w), 0); /* all is well */
     }
     CHECK(n > 20);
     CHECK(failures > 0);

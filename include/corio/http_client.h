@@ -55,7 +55,6 @@
 extern "C" {
 #endif
 
-#define CORIO_EJSON (CORIO_ERRBASE - 47) /* the body is not valid JSON */
 
 struct json_t; /* jansson's value type: include <jansson.h> to use it */
 

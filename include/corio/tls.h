@@ -39,13 +39,6 @@
 extern "C" {
 #endif
 
-/* Library errors of TLS (the TLS range is CORIO_ERRBASE - 20 .. - 29):
- *   CORIO_ETLS   a TLS handshake or protocol failure, an alert, a bad
- *                configuration.
- *   CORIO_ECERT  the peer's certificate was refused. */
-#define CORIO_ETLS (CORIO_ERRBASE - 20)
-#define CORIO_ECERT (CORIO_ERRBASE - 21)
-
 typedef struct corio_tls_ctx corio_tls_ctx;
 
 /* Roles for corio_tls_ctx_new(). */

@@ -220,9 +220,9 @@ static ssize_t tls_read(corio__transport *t, void *buf, size_t n)
         /* Answers OpenSSL made while reading (a key update) go out before
          * we wait, unless a writer is sending: it sends them too. */
         if (pending_out(s) && !s->sent_close &&
-            corio_lock_try(&s->wlock) == 0) {
+            corio_lock_try_acquire(&s->wlock) == 0) {
             int rc = push(s);
-            corio_lock_unlock(&s->wlock);
+            corio_lock_release(&s->wlock);
             if (rc < 0)
                 return rc;
         }
@@ -287,11 +287,11 @@ static ssize_t tls_write(corio__transport *t, const void *buf, size_t n)
         return s->dead;
     if (s->sent_close)
         return -EPIPE;
-    int rc = corio_lock_lock(&s->wlock);
+    int rc = corio_lock_acquire(&s->wlock);
     if (rc < 0)
         return rc;
     ssize_t put = write_locked(s, buf, n);
-    corio_lock_unlock(&s->wlock);
+    corio_lock_release(&s->wlock);
     return put;
 }
 
@@ -301,7 +301,7 @@ static int tls_shutdown(corio__transport *t)
 
     if (s->dead)
         return s->dead;
-    int rc = corio_lock_lock(&s->wlock);
+    int rc = corio_lock_acquire(&s->wlock);
     if (rc < 0)
         return rc;
     if (!s->sent_close) {
@@ -309,7 +309,7 @@ static int tls_shutdown(corio__transport *t)
         int r = SSL_shutdown(s->ssl); /* queues close_notify; never waits */
         if (r < 0) {
             rc = failure(s, r, "shutdown");
-            corio_lock_unlock(&s->wlock);
+            corio_lock_release(&s->wlock);
             return rc;
         }
         s->sent_close = true;
@@ -317,7 +317,7 @@ static int tls_shutdown(corio__transport *t)
     rc = push(s);
     if (rc == 0)
         rc = corio_stream_shutdown(s->under);
-    corio_lock_unlock(&s->wlock);
+    corio_lock_release(&s->wlock);
     return rc;
 }
 
