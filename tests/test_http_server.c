@@ -1204,6 +1204,7 @@ static int session_main(void *arg)
     /* Any host and port reach the router. */
     CHECK_EQ(corio_http_session_get(s, "http://api.example.com/data", &res), 0);
     CHECK_EQ(corio_http_response_status(res), 200);
+    CHECK_EQ(corio_http_response_raise_for_status(res), 0);
     CHECK(!strcmp(corio_http_response_header(res, "Content-Type"), "application/json"));
     CHECK_EQ(corio_http_response_text(res, &text), 0);
     CHECK(strstr(text, "\"key\"") != NULL);
@@ -1228,6 +1229,8 @@ static int session_main(void *arg)
                               .body = "123456789", .body_len = 9};
     CHECK_EQ(corio_http_session_send(s, &rq, &res), 0);
     CHECK_EQ(corio_http_response_status(res), 413);
+    CHECK_EQ(corio_http_response_raise_for_status(res), CORIO_EHTTPSTATUS);
+    CHECK_EQ(corio_http_response_raise_for_status(NULL), -EINVAL);
     corio_http_response_free(res);
 
     /* Chunked replies, 404, 405 through the real client. */

@@ -48,6 +48,15 @@ extern "C" {
     X(EJSON, 47, "body is not valid JSON")                                     \
     X(EHTTPSTATUS, 48, "HTTP error status (4xx or 5xx)")
 
+/* Words about why a call failed, for failures that leave no object to ask
+ * (a refused TLS handshake, a context that could not be made).  The caller
+ * owns it and passes its address in the call's options; the call fills
+ * `text` (NUL-terminated, "" if it has nothing to add) when it fails. */
+#define CORIO_DETAIL_MAX 256
+typedef struct corio_error_detail {
+    char text[CORIO_DETAIL_MAX];
+} corio_error_detail;
+
 enum corio_errno {
 #define CORIO__ERRNO_ENUM(name, off, msg) CORIO_##name = CORIO_ERRBASE - (off),
     CORIO_ERRNO_MAP(CORIO__ERRNO_ENUM)

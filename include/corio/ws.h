@@ -39,13 +39,16 @@ typedef struct corio_ws corio_ws;
  *                server: the one chosen (NULL: none).
  *   headers      client: extra handshake fields (name, value, ..., NULL).
  *   tls          client wss:// context (borrowed; NULL: the default one).
- *   stream       buffer limits of the connection's stream. */
+ *   stream       buffer limits of the connection's stream.
+ *   detail       client: NULL, or where a failed wss:// connect writes the
+ *                TLS reason in words. */
 typedef struct corio_ws_opts {
     size_t max_message;
     const char *protocol;
     const char *const *headers;
     corio_tls_ctx *tls;
     corio_stream_opts stream;
+    corio_error_detail *detail;
 } corio_ws_opts;
 
 /* Connect to a ws:// or wss:// URL and do the opening handshake (checks

@@ -466,8 +466,11 @@ int corio_tls_client(corio_stream **out, corio_stream *under,
 
     if (out)
         *out = NULL;
+    char *why = o && o->detail ? o->detail->text : NULL;
+    if (why)
+        why[0] = '\0';
     if (!out || !under || !o || (o->ctx && o->ctx->role != CORIO_TLS_CLIENT)) {
-        corio__tls_err(NULL, "corio_tls_client: bad arguments");
+        corio__tls_err(why, "corio_tls_client: bad arguments");
         corio_stream_close(under);
         return -EINVAL;
     }
@@ -482,7 +485,7 @@ int corio_tls_client(corio_stream **out, corio_stream *under,
     const char *name =
         o->server_name && *o->server_name ? o->server_name : NULL;
     if (verify && !name) {
-        corio__tls_err(NULL,
+        corio__tls_err(why,
                        "corio_tls_client: server_name is needed to verify "
                        "the certificate");
         corio__tls_ctx_unref(ctx);
@@ -530,6 +533,8 @@ int corio_tls_client(corio_stream **out, corio_stream *under,
 
     rc = handshake(s);
     if (rc < 0) {
+        if (why)
+            memcpy(why, s->err, CORIO__TLS_ERRLEN);
         tls_close(&s->base);
         return rc;
     }
@@ -544,8 +549,11 @@ int corio_tls_server(corio_stream **out, corio_stream *under,
 
     if (out)
         *out = NULL;
+    char *why = o && o->detail ? o->detail->text : NULL;
+    if (why)
+        why[0] = '\0';
     if (!out || !under || !o || !o->ctx || o->ctx->role != CORIO_TLS_SERVER) {
-        corio__tls_err(NULL,
+        corio__tls_err(why,
                        "corio_tls_server: bad arguments (a server context "
                        "is needed)");
         corio_stream_close(under);
@@ -559,6 +567,8 @@ int corio_tls_server(corio_stream **out, corio_stream *under,
     SSL_set_accept_state(s->ssl);
     rc = handshake(s);
     if (rc < 0) {
+        if (why)
+            memcpy(why, s->err, CORIO__TLS_ERRLEN);
         tls_close(&s->base);
         return rc;
     }
@@ -599,8 +609,6 @@ const char *corio_tls_server_name(const corio_stream *st)
 
 const char *corio_tls_error(const corio_stream *st)
 {
-    if (!st)
-        return corio__tls_last_error();
     tls_session *s = tls_of(st);
     return s ? s->err : "";
 }
