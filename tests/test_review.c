@@ -673,7 +673,7 @@ static corio_event abandon_ev;
 static int abandon_main(void *arg)
 {
     (void)arg;
-    corio_shield_begin(); /* so that no cancellation can end the wait */
+    CHECK_EQ(corio_shield_begin(), 0); /* so that no cancellation can end the wait */
     int rc = corio_event_wait(&abandon_ev);
     corio_shield_end();
     return rc;

@@ -59,13 +59,37 @@ typedef struct corio__wait {
     int64_t until;    /* the wait's own wake-up time (sleep), or INT64_MAX */
 } corio__wait;
 
-enum corio__scope_kind { CORIO__SCOPE_TIMEOUT, CORIO__SCOPE_SHIELD, CORIO__SCOPE_GROUP };
+enum corio__scope_kind {
+    CORIO__SCOPE_TIMEOUT,
+    CORIO__SCOPE_SHIELD,
+    CORIO__SCOPE_GROUP,
+    CORIO__SCOPE_OBJECT, /* a corio_scope in the caller's storage */
+};
 
+typedef struct corio__scope_obj corio__scope_obj;
+
+/* One entry of a task's scope stack.  file/line: where it began (debug
+ * reports), NULL when begun through the plain function. */
 typedef struct corio__scope {
-    int kind;
+    uint8_t kind;
+    uint8_t reported;   /* debug mode named it once already */
+    int line;
     int64_t deadline;   /* TIMEOUT */
-    corio_group *group; /* GROUP */
+    union {
+        corio_group *group;    /* GROUP */
+        corio__scope_obj *obj; /* OBJECT: deadline and cancel live there */
+    };
+    const char *file;
 } corio__scope;
+
+/* corio_scope's layout (include/corio/scope.h keeps its size). */
+struct corio__scope_obj {
+    corio_task *task; /* the task it belongs to while open */
+    int64_t deadline;
+    uint32_t magic;
+    uint8_t cancelled;
+    uint8_t open;
+};
 
 #define CORIO__TASK_MAGIC 0x6b736174u /* "task" */
 #define CORIO__INLINE_SCOPES 2
@@ -245,7 +269,12 @@ void corio__each_task(corio__loop *L, void (*fn)(corio_task *t, void *ctx),
 /* scope.c */
 int corio__interrupt_code(corio_task *t, int64_t *deadline);
 void corio__recheck(corio_task *t);
+/* sched.c: t's scopes changed (a deadline moved): if t is parked,
+ * interrupt it or re-arm its timer at the new earliest deadline. */
+void corio__rearm(corio_task *t);
 int corio__scope_push(corio_task *t, corio__scope s);
+/* Debug mode: name the expired scope a wait failed on at its start. */
+void corio__scope_report_poisoned(corio_task *t);
 void corio__scopes_close(corio_task *t);
 
 /* group.c */
