@@ -214,7 +214,7 @@ int corio_http_session_send(corio_http_session *s,
         c.detail->text[0] = '\0';
     int64_t total = req->timeout_ns ? req->timeout_ns : s->o.timeout_ns;
     c.deadline = total > 0 ? corio_now() + total : INT64_MAX;
-    if (total > 0 && (rc = corio_timeout_begin(total)) < 0) {
+    if (total > 0 && (rc = corio_timeout_begin_at(c.deadline)) < 0) {
         free(owned);
         return rc;
     }
