@@ -5,7 +5,7 @@
  * finishing a job and the SIGINT handler write to it, and the engine reports
  * it back through corio__loop_woken(). */
 #include "core/loop.h"
-#include "io/engine.h"
+#include "core/engine.h"
 #include "io/pool.h"
 #include "core/post.h"
 

@@ -23,7 +23,7 @@
 
 #include "arch/context.h"
 #include "arch/stack.h"
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "core/timer.h"
 
 /* Thread-locals use the initial-exec model: in libcorio.so the default
@@ -174,7 +174,7 @@ struct corio__loop {
     corio__stack_pool stacks;
     size_t default_stack;
 
-    /* I/O engine (io/engine.h). */
+    /* I/O engine (core/engine.h). */
     const corio__engine *engine;
     void *engine_data;     /* the engine's own state (io_uring's ring) */
     int epfd;

@@ -21,7 +21,7 @@
  * Shutdown: once opts.stop is set no new request is started and responses
  * carry "Connection: close"; corio_serve cancels what is still running
  * when the grace period ends. */
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "core/loop.h"
 #include "http/server.h"
 #include "net/net.h"
