@@ -189,6 +189,7 @@ struct corio__loop {
     struct corio__post *posts; /* newest first */
     atomic_bool wake_armed;    /* the eventfd was written since the last run */
     size_t jobs_pending;       /* thread jobs submitted and not reaped */
+    int pool_threads;          /* corio_options.threads (io/pool.c) */
     atomic_long remotes_open;  /* corio_remote handles not yet closed */
     struct corio_remote *remotes; /* every remote made on this loop */
 
