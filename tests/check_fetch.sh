@@ -41,11 +41,16 @@ grep -q "needs a count" "$tmp/err" || fail "a bad option gave no message"
 "$@" "$bin" </dev/null >"$tmp/out" 2>"$tmp/err"
 [ $? -eq 2 ] || fail "no URLs did not exit 2"
 
-# The demo: 200 URLs, one JSON line each, and the summary on stderr.
+# The demo: 200 URLs, one JSON line each (with its input position), and
+# the summary on stderr (stdout is the JSON lines').
 "$@" "$bin" --demo 200 --json >"$tmp/demo.json" 2>"$tmp/demo.err"
 status=$?
 [ $status -eq 0 ] || fail "--demo 200 exited $status"
-expect_count "$tmp/demo.json" '^{"url":"http://127.0.0.1:' 200
+expect_count "$tmp/demo.json" '^{"index":[0-9]*,"url":"http://127.0.0.1:' 200
+[ "$(sed -n 's/^{"index":\([0-9]*\),.*/\1/p' "$tmp/demo.json" | sort -n | uniq | wc -l)" -eq 200 ] ||
+    fail "--json: the indexes are not 1..200 once each"
+[ "$(sed -n 's/^{"index":\([0-9]*\),.*/\1/p' "$tmp/demo.json" | sort -n | tail -1)" -eq 200 ] ||
+    fail "--json: the last index is not 200"
 expect_count "$tmp/demo.json" '"status":200,' 176
 expect_count "$tmp/demo.json" '"status":404,' 8
 expect_count "$tmp/demo.json" '"status":500,' 6
@@ -58,8 +63,10 @@ expect_count "$tmp/demo.json" '"error":null' 196
 grep -q "^summary: 200 of 200 URLs" "$tmp/demo.err" || fail "no summary"
 grep -q "codes   200 x176, 404 x8, 429 x2, 500 x6, 503 x4" "$tmp/demo.err" ||
     fail "summary: wrong status codes"
-grep -q "errors  4 (timeout 2, refused 2)" "$tmp/demo.err" ||
+grep -q "errors  4 (timeout 2, refused 2), after p50" "$tmp/demo.err" ||
     fail "summary: wrong error kinds"
+grep -q "latency .*(196 responses)" "$tmp/demo.err" ||
+    fail "summary: the latency is not of the 196 responses"
 grep -q "^demo: 200 of 200 URLs got the outcome" "$tmp/demo.err" ||
     fail "the demo's self-check did not pass"
 # Not a terminal: plain progress lines, no escape sequences.
@@ -85,10 +92,28 @@ printf 'http://127.0.0.1:1/a\nhttp://127.0.0.1:1/b\n' >"$tmp/list"
 "$@" "$bin" -i "$tmp/list" -v >"$tmp/list.out" 2>"$tmp/list.err"
 [ $? -eq 1 ] || fail "-i FILE with refused URLs did not exit 1"
 expect_count "$tmp/list.out" '^refused (Connection refused) 0 B .* 1 attempt http://127.0.0.1:1/' 2
+# Without --json the summary goes to stdout, after the -v lines.
+grep -q "^summary: 2 of 2 URLs in .*, 2 attempts$" "$tmp/list.out" ||
+    fail "-v: no summary on stdout"
 "$@" "$bin" -i "$tmp/missing-file" >"$tmp/out" 2>"$tmp/err"
 [ $? -eq 2 ] || fail "-i with a missing file did not exit 2"
 "$@" "$bin" -o "$tmp/missing-dir" http://127.0.0.1:1/ >"$tmp/out" 2>"$tmp/err"
 [ $? -eq 2 ] || fail "-o with a missing directory did not exit 2"
+grep -q "missing-dir: no such directory (--create-dirs makes it)" "$tmp/err" ||
+    fail "-o with a missing directory: $(cat "$tmp/err")"
+: >"$tmp/plain-file"
+"$@" "$bin" -o "$tmp/plain-file" http://127.0.0.1:1/ >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 2 ] || fail "-o with a file did not exit 2"
+grep -q "plain-file: not a directory" "$tmp/err" || fail "-o FILE: $(cat "$tmp/err")"
+# --create-dirs makes it, parents too.
+"$@" "$bin" --demo 3 -q -o "$tmp/made/deep/dir" --create-dirs ||
+    fail "--create-dirs exited $?"
+[ -f "$tmp/made/deep/dir/3" ] || fail "--create-dirs: no DIR/3"
+
+# One URL, one attempt: singular ("1 attempt", "1 response").
+"$@" "$bin" -v http://127.0.0.1:1/x >"$tmp/one.out" 2>&1
+grep -q "URL in .*, 1 attempt$" "$tmp/one.out" || fail "not singular: $(cat "$tmp/one.out")"
+grep -q "attempts" "$tmp/one.out" && fail "'1 attempts': $(cat "$tmp/one.out")"
 
 # -o DIR: the demo's bodies saved as DIR/1 ... DIR/N (URL 1 is /fast/0).
 mkdir "$tmp/bodies"

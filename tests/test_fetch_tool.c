@@ -99,7 +99,22 @@ TEST(fetch_tool, args_errors)
         {"-c", "x", NULL},
         {"-c", NULL},
         {"--rate", "0/s", NULL},
-        {"--rate", "5/min", NULL},
+        {"--rate", "5/fortnight", NULL},
+        {"--rate", "-3/min", NULL},
+        {"--timeout", "5x", NULL},
+        {"--timeout", "ms", NULL},
+        {"-H", "NoColon", NULL},
+        {"-H", ": empty name", NULL},
+        {"-X", "GET /", NULL},
+        {"--resolve", "host:80", NULL},
+        {"--resolve", "host:99999:1.2.3.4", NULL},
+        {"-n", "0", "http://x/", NULL},
+        {"-n", "5", NULL},
+        {"-z", "1s", "http://a/", "http://b/"},
+        {"-n", "5", "-o", "d"},
+        {"--create-dirs", "http://x/", NULL},
+        {"-d", "@/nonexistent/file", NULL},
+        {"--max-redirs", "-1", NULL},
         {"--timeout", "-1", NULL},
         {"--timeout", "nan", NULL},
         {"--retries", "101", NULL},
@@ -312,13 +327,18 @@ TEST(fetch_tool, stats_count_and_summary)
     CHECK(out != NULL);
     fetch_stats_print(&s, out, 2 * CORIO_SECOND);
     fclose(out);
-    CHECK(strstr(text, "7 of 7 URLs in 2.00 s, 3.5 requests/s, 13 attempts"));
+    CHECK(strstr(text, "7 of 7 URLs in 2.00 s, 3.5 URLs/s, 13 attempts"));
     CHECK(strstr(text, "2xx 2  3xx 1  4xx 1  5xx 1"));
     CHECK(strstr(text, "200 x2, 302 x1, 404 x1, 503 x1"));
     CHECK(strstr(text, "errors  2 (timeout 1, refused 1)"));
     CHECK(strstr(text, "170 B"));
-    /* Latencies sorted: 1 2 3 4 5 9 2000 ms. */
-    CHECK(strstr(text, "p50 4.00 ms  p90 2000 ms  p99 2000 ms  max 2000 ms"));
+    /* Latencies of the responses only, sorted: 1 2 3 5 9 ms; the two
+     * errors' own (4 and 2000 ms) apart. */
+    CHECK(strstr(text,
+                 "p50 3.00 ms  p90 9.00 ms  p99 9.00 ms  max 9.00 ms (5 "
+                 "responses)"));
+    CHECK(strstr(text, "errors  2 (timeout 1, refused 1), after p50 4.00 ms, "
+                       "max 2000 ms"));
     CHECK(strstr(text, "failed  4 of 7"));
     free(text);
     fetch_stats_destroy(&s);
@@ -338,8 +358,8 @@ TEST(fetch_tool, json_lines)
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
-    CHECK_EQ(fetch_report_json(out, &ok), 0);
-    CHECK_EQ(fetch_report_json(out, &bad), 0);
+    CHECK_EQ(fetch_report_json(out, &ok, 1), 0);
+    CHECK_EQ(fetch_report_json(out, &bad, 7), 0);
     fclose(out);
 
     /* Two lines, each a JSON object that parses back to what was put in. */
@@ -351,6 +371,10 @@ TEST(fetch_tool, json_lines)
     CHECK(a && b);
     CHECK(strcmp(json_string_value(json_object_get(a, "url")),
                  "http://h/\"q\"") == 0);
+    /* The input position, as -o names files (from 1). */
+    CHECK_EQ(json_integer_value(json_object_get(a, "index")), 1);
+    CHECK_EQ(json_integer_value(json_object_get(b, "index")), 7);
+    CHECK(strncmp(text, "{\"index\":1,\"url\":", 17) == 0);
     CHECK_EQ(json_integer_value(json_object_get(a, "status")), 200);
     CHECK_EQ(json_integer_value(json_object_get(a, "bytes")), 1234);
     CHECK(json_real_value(json_object_get(a, "ms")) == 1.5);
@@ -368,25 +392,63 @@ TEST(fetch_tool, json_lines)
     free(text);
 }
 
+/* The visible width of a progress line (ASCII). */
+static void check_fits(const char *line, int columns)
+{
+    if ((int)strlen(line) > columns - 1) {
+        fprintf(stderr, "    %d columns: %zu cells: %s\n", columns,
+                strlen(line), line);
+        CHECK(!"the bar does not fit the terminal");
+    }
+}
+
 TEST(fetch_tool, progress_line)
 {
     struct fetch_stats s;
-    char buf[200];
+    char buf[600];
     CHECK_EQ(fetch_stats_init(&s, 1000, 0), 0);
     s.done = 500;
     s.failed = 3;
-    int n = fetch_progress_format(buf, sizeof buf, &s, 2 * CORIO_SECOND, 1, 10);
+    s.inflight = 50;
+    /* 120 columns: every field, the bar takes the rest. */
+    int n =
+        fetch_progress_format(buf, sizeof buf, &s, 2 * CORIO_SECOND, 1, 120);
     CHECK_EQ(n, (int)strlen(buf));
-    CHECK(strcmp(buf, "[#####.....] 500/1000  50% 250 req/s 3 failed") == 0);
-    fetch_progress_format(buf, sizeof buf, &s, 2 * CORIO_SECOND, 0, 10);
-    CHECK(strcmp(buf, "500/1000 done, 250 req/s, 3 failed") == 0);
-    s.done = 1000;
-    fetch_progress_format(buf, sizeof buf, &s, 4 * CORIO_SECOND, 1, 4);
-    CHECK(strcmp(buf, "[####] 1000/1000 100% 250 req/s 3 failed") == 0);
+    CHECK_EQ(n, 119);
+    CHECK(strstr(buf, "] 500/1000 50% 3 failed 250/s ETA 2s 50 in flight"));
+    CHECK(buf[0] == '[' && strstr(buf, "#####....."));
+    /* 40 columns: the bar keeps 10 cells at least; fields go first. */
+    n = fetch_progress_format(buf, sizeof buf, &s, 2 * CORIO_SECOND, 1, 40);
+    CHECK(n <= 39);
+    CHECK(strncmp(buf, "[", 1) == 0 && strstr(buf, "500/1000 50%"));
+    check_fits(buf, 40);
+    /* Every width from 1 to 200 fits, at any stage. */
+    for (int w = 1; w <= 200; w++)
+        for (size_t done = 0; done <= 1000; done += 250) {
+            s.done = done;
+            fetch_progress_format(buf, sizeof buf, &s, 3 * CORIO_SECOND, 1, w);
+            check_fits(buf, w < 2 ? 2 : w);
+        }
+    s.done = 500;
+    /* Not a terminal: one plain line with everything. */
+    fetch_progress_format(buf, sizeof buf, &s, 2 * CORIO_SECOND, 0, 0);
+    CHECK(strcmp(buf, "500/1000 done, 50 in flight, 250/s, 3 failed, ETA 2s") ==
+          0);
+    /* -z: no total; time is the measure and the ETA. */
+    s.total = 0;
+    s.duration_ns = 10 * CORIO_SECOND;
+    fetch_progress_format(buf, sizeof buf, &s, 4 * CORIO_SECOND, 1, 120);
+    CHECK(strstr(buf, "] 500 done 40% 3 failed 125/s ETA 6s"));
+    s.total = 1000;
+    s.duration_ns = 0;
+    /* ETA in minutes. */
+    s.done = 10;
+    fetch_progress_format(buf, sizeof buf, &s, 2 * CORIO_SECOND, 0, 0);
+    CHECK(strstr(buf, "ETA 3m18s"));
     /* Truncated to the buffer, and the length says so. */
-    n = fetch_progress_format(buf, 8, &s, 4 * CORIO_SECOND, 1, 4);
+    n = fetch_progress_format(buf, 8, &s, 4 * CORIO_SECOND, 1, 80);
     CHECK_EQ(n, 7);
-    CHECK(strcmp(buf, "[####] ") == 0);
+    CHECK_EQ(strlen(buf), 7);
     fetch_stats_destroy(&s);
 }
 
@@ -410,8 +472,12 @@ static int progress_body(void *arg)
     s.done = 10;
     fetch_progress_stop(&p);
     fclose(out);
-    CHECK(strcmp(text, "progress: 4/10 done, 4 req/s, 0 failed\n"
-                       "progress: 10/10 done, 3 req/s, 0 failed\n") == 0);
+    if (strstr(text, "ETA 2s\nprogress") == NULL)
+        fprintf(stderr, "%s", text);
+    CHECK(strcmp(text, "progress: 4/10 done, 0 in flight, 4/s, 0 failed, "
+                       "ETA 2s\n"
+                       "progress: 10/10 done, 0 in flight, 3/s, 0 failed, "
+                       "ETA 0s\n") == 0);
     free(text);
     fetch_stats_destroy(&s);
     return 0;
