@@ -256,8 +256,9 @@ int fetch_stats_json(struct fetch_stats *s, FILE *out, int64_t now_ns,
                      const char *url);
 
 /* The histogram's buckets: nb (<= 64) upper bounds in ns and counts over
- * the sorted latencies lat[0..n), evenly spaced from lat[0] to lat[n-1]
- * (one bucket when they are all equal).  Returns the bucket count. */
+ * the sorted latencies lat[0..n), from lat[0] to lat[n-1]: evenly spaced,
+ * or logarithmically when the maximum is over 4 times the minimum (one
+ * bucket when they are all equal).  Returns the bucket count. */
 size_t fetch_histogram(const int64_t *lat, size_t n, size_t nb, int64_t *upto,
                        size_t *count);
 
@@ -281,7 +282,7 @@ void fetch_describe(char *buf, size_t cap, const struct fetch_result *r);
  */
 
 /* Format the progress line for s as of now_ns into buf.  With bar != 0:
- * "[#####.....] 500/1000 50% 812/s 50 in flight 3 failed ETA 1s", fitted
+ * "[#####.....] 500/1000 3 failed 812/s ETA 1s 50 in flight 50%", fitted
  * into columns - 1 cells (the bar shrinks first, then the least useful
  * fields go), so the terminal never wraps it; else a plain line
  * ("500/1000 done, 50 in flight, 812/s, 3 failed, ETA 1s").  Returns the

@@ -181,6 +181,9 @@ static int app_main(void *arg)
         fetch_stats_json(&run->stats, stdout, corio_now(), run->urls[0]);
     else if (!o->quiet)
         fetch_stats_print(&run->stats, a->summary, corio_now());
+    if (o->insecure && !o->quiet)
+        fprintf(a->summary, "  WARNING: -k/--insecure: no certificate or "
+                            "host name was verified\n");
     if (rc < 0 && rc != -ECANCELED)
         fprintf(stderr, "corio-fetch: stopped: %s\n", corio_strerror(rc));
     if (rc == -ECANCELED) {

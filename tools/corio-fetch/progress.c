@@ -17,7 +17,7 @@
 
 #define REDRAW_NS (100 * CORIO_MS) /* terminal: 10 redraws a second */
 #define PLAIN_NS CORIO_SECOND      /* not a terminal: a line a second */
-#define MIN_CELLS 10               /* fields go before the bar is smaller */
+#define MIN_CELLS 6                /* fields go before the bar is smaller */
 
 int fetch_terminal_columns(int fd)
 {
@@ -41,8 +41,10 @@ static void fmt_eta(char *buf, size_t cap, double secs)
 }
 
 /* The fields of the line, most important first; the bar drops them from
- * the end of this order when the terminal is narrow. */
-enum { F_COUNT, F_PCT, F_FAILED, F_RATE, F_ETA, F_INFLIGHT, F_N };
+ * the end of this order when the terminal is narrow (the percentage first:
+ * the bar and the count say it already).  At 40 columns the count,
+ * failures, rate and ETA stay. */
+enum { F_COUNT, F_FAILED, F_RATE, F_ETA, F_INFLIGHT, F_PCT, F_N };
 
 int fetch_progress_format(char *buf, size_t cap, const struct fetch_stats *s,
                           int64_t now_ns, int bar, int columns)

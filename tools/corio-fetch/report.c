@@ -4,6 +4,7 @@
  * failure lines (fetch_describe). */
 #include "fetch.h"
 
+#include <corio/tls.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -11,12 +12,17 @@
 /* The error's message: corio's text, then the detail (the TLS reason). */
 static void message(char *buf, size_t cap, const struct fetch_result *r)
 {
+    /* corio's own texts for TLS failures point a programmer at
+     * corio_tls_error(); a user gets the reason itself. */
+    const char *what = r->err == CORIO_ECERT  ? "certificate refused"
+                       : r->err == CORIO_ETLS ? "TLS handshake failed"
+                                              : corio_strerror(r->err);
     if (r->err == -ECANCELED)
         snprintf(buf, cap, "stopped (Ctrl-C) while in flight");
     else if (r->detail && *r->detail)
-        snprintf(buf, cap, "%s: %s", corio_strerror(r->err), r->detail);
+        snprintf(buf, cap, "%s: %s", what, r->detail);
     else
-        snprintf(buf, cap, "%s", corio_strerror(r->err));
+        snprintf(buf, cap, "%s", what);
 }
 
 void fetch_describe(char *buf, size_t cap, const struct fetch_result *r)

@@ -217,6 +217,7 @@ static int fetch_one(struct fetch_run *run, size_t i, struct fetch_result *r)
         /* The run was stopped: this URL was not finished, say so. */
         r->err = rc;
         r->status = 0;
+        r->bytes = 0;
         run->stats.cancelled++;
         return rc;
     }

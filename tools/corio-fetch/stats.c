@@ -129,7 +129,8 @@ int64_t fetch_percentile(const int64_t *sorted, size_t n, double p)
         return 0;
     /* Nearest rank: the smallest value with at least p% of the values at or
      * below it. */
-    double rank = ceil(p / 100.0 * (double)n);
+    double rank = ceil(p / 100.0 * (double)n - 1e-9); /* 99.9% of 1000 is
+                                                        999, not 999.0..01 */
     size_t k = rank < 1 ? 1 : (size_t)rank;
     if (k > n)
         k = n;
@@ -146,11 +147,18 @@ size_t fetch_histogram(const int64_t *lat, size_t n, size_t nb, int64_t *upto,
     int64_t lo = lat[0], hi = lat[n - 1];
     if (hi == lo)
         nb = 1;
+    /* Latencies spread over orders of magnitude (a fast body and a slow
+     * tail) get logarithmic buckets, else the body lands in the first
+     * bucket; a narrow spread gets even ones. */
+    int log_scale = lo > 0 && hi > 4 * lo;
     for (size_t b = 0; b < nb; b++) {
-        /* Upper bounds evenly spaced; the last is exactly the maximum. */
-        upto[b] = b + 1 == nb ? hi
-                              : lo + (int64_t)((double)(hi - lo) *
-                                               (double)(b + 1) / (double)nb);
+        double f = (double)(b + 1) / (double)nb;
+        if (b + 1 == nb)
+            upto[b] = hi; /* the last is exactly the maximum */
+        else if (log_scale)
+            upto[b] = (int64_t)((double)lo * pow((double)hi / (double)lo, f));
+        else
+            upto[b] = lo + (int64_t)((double)(hi - lo) * f);
         count[b] = 0;
     }
     size_t b = 0;
