@@ -267,7 +267,7 @@ tls_server() { # tls_server NAME: start s_server with NAME.pem, set $port
     tls_pids="$tls_pids $!"
     port=
     for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-        port=$(sed -n 's/^ACCEPT 127.0.0.1:\([0-9]*\)/\1/p' "$tmp/s_$1.log")
+        port=$(sed -n 's/^ACCEPT 127.0.0.1:\([0-9]*\)/\1/p' "$tmp/s_$1.log" 2>/dev/null)
         [ -n "$port" ] && break
         sleep 0.1
     done
