@@ -39,6 +39,7 @@ bench: deps
 	@bench/run.sh build-bench
 	@bench/echo/run.sh build-bench
 	@bench/http/run.sh build-bench
+	@bench/fetch/run.sh build-bench
 
 install: all
 	@cmake --install $(BUILD) --prefix $(PREFIX)

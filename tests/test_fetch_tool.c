@@ -447,6 +447,17 @@ TEST(fetch_tool, progress_line)
     s.done = 10;
     fetch_progress_format(buf, sizeof buf, &s, 2 * CORIO_SECOND, 0, 0);
     CHECK(strstr(buf, "ETA 3m18s"));
+    /* Every URL left in flight: no ETA from the rate (the tail may be a
+     * hanging URL); under half a second: "<1s". */
+    s.done = 990;
+    s.inflight = 10;
+    fetch_progress_format(buf, sizeof buf, &s, 2 * CORIO_SECOND, 0, 0);
+    CHECK(strstr(buf, "ETA -"));
+    s.done = 900;
+    s.inflight = 50;
+    fetch_progress_format(buf, sizeof buf, &s, 2 * CORIO_SECOND, 0, 0);
+    CHECK(strstr(buf, "ETA <1s"));
+    s.done = 10;
     /* Truncated to the buffer, and the length says so. */
     n = fetch_progress_format(buf, 8, &s, 4 * CORIO_SECOND, 1, 80);
     CHECK_EQ(n, 7);

@@ -32,7 +32,9 @@ int fetch_terminal_columns(int fd)
 static void fmt_eta(char *buf, size_t cap, double secs)
 {
     long s = (long)(secs + 0.5);
-    if (s < 60)
+    if (secs > 0 && secs < 0.5)
+        snprintf(buf, cap, "<1s");
+    else if (s < 60)
         snprintf(buf, cap, "%lds", s);
     else if (s < 3600)
         snprintf(buf, cap, "%ldm%02lds", s / 60, s % 60);
@@ -59,7 +61,10 @@ int fetch_progress_format(char *buf, size_t cap, const struct fetch_stats *s,
         size_t done = s->done < s->total ? s->done : s->total;
         frac = (double)done / (double)s->total;
         snprintf(f[F_COUNT], sizeof f[0], "%zu/%zu", s->done, s->total);
-        if (rate > 0)
+        /* When every URL left is already in flight, the end is the slowest
+         * of them (a hanging one waits out its timeout): the rate says
+         * nothing about it, so no ETA rather than a false "0s". */
+        if (rate > 0 && (s->total - done > s->inflight || s->inflight == 0))
             eta = (double)(s->total - done) / rate;
     } else {
         /* -z: the time is the measure. */
