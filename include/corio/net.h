@@ -39,10 +39,6 @@
 extern "C" {
 #endif
 
-/* Library errors of name resolution. */
-#define CORIO_ENOHOST (CORIO_ERRBASE - 30) /* no such host, or it has no address of the family asked */
-#define CORIO_EDNS    (CORIO_ERRBASE - 31) /* lookup failed: no answer or a server failure (often temporary) */
-
 /* ---- Addresses --------------------------------------------------------- */
 
 /* A socket address of any family, by value: IPv4, IPv6 or Unix-domain.

@@ -104,7 +104,7 @@ static void forget_task(corio_task *t, void *ctx)
     /* An abandoned task may still be linked in a primitive that outlives
      * the run (a static event, a lock): unlink it before its stack goes. */
     if (t->state == CORIO__PARKED && t->wait && t->wait->cancel)
-        t->wait->cancel(t->wait, t, CORIO_EDEADLOCK);
+        t->wait->cancel(t->wait, t, CORIO_EABANDONED);
     corio__ctx_free(&t->ctx);
     if (t->capscopes > CORIO__INLINE_SCOPES)
         free(t->scopes);
@@ -124,12 +124,13 @@ static void loop_destroy(corio__loop *L)
     corio__stack_pool_destroy(&L->stacks);
 }
 
-int corio_run(corio_fn main, void *arg)
+int corio_run(corio_fn main, void *arg, int *result)
 {
-    return corio_run_ex(NULL, main, arg);
+    return corio_run_ex(main, arg, result, NULL);
 }
 
-int corio_run_ex(const corio_options *opts, corio_fn main, void *arg)
+int corio_run_ex(corio_fn main, void *arg, int *result,
+                 const corio_options *opts)
 {
     if (corio__cur)
         return -EBUSY;
@@ -155,7 +156,10 @@ int corio_run_ex(const corio_options *opts, corio_fn main, void *arg)
         if (L->debug)
             corio__debug_finish(L);
         corio__sigint_restore(L);
-        rc = L->abandoned ? CORIO_EDEADLOCK : L->main_result;
+        if (L->abandoned)
+            rc = CORIO_EABANDONED;
+        else if (result)
+            *result = L->main_result;
     }
     corio__stack_thread_end();
     loop_destroy(L);

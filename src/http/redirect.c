@@ -209,6 +209,9 @@ int corio_http_session_send(corio_http_session *s,
     c.body_stream = req->body_stream;
     c.has_body = req->body || req->body_stream || req->body_len;
     c.flags = req->flags;
+    c.detail = req->detail;
+    if (c.detail)
+        c.detail->text[0] = '\0';
     int64_t total = req->timeout_ns ? req->timeout_ns : s->o.timeout_ns;
     c.deadline = total > 0 ? corio_now() + total : INT64_MAX;
     if (total > 0 && (rc = corio_timeout_begin(total)) < 0) {

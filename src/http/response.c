@@ -184,6 +184,13 @@ int corio_http_response_status(const corio_http_response *r)
     return r ? r->status : -EINVAL;
 }
 
+int corio_http_response_raise_for_status(const corio_http_response *r)
+{
+    if (!r)
+        return -EINVAL;
+    return r->status >= 400 ? CORIO_EHTTPSTATUS : 0;
+}
+
 const char *corio_http_response_header(const corio_http_response *r,
                                        const char *name)
 {

@@ -227,8 +227,10 @@ int corio_ws_connect(corio_ws **out, const char *url, const corio_ws_opts *o)
         return rc;
     if (u.tls) {
         corio_tls_opts t = {.ctx = o ? o->tls : NULL, .server_name = host};
-        if (o)
+        if (o) {
             t.stream = o->stream;
+            t.detail = o->detail;
+        }
         rc = corio_tls_client(&tls, conn, &t); /* takes conn */
         if (rc < 0)
             return rc;

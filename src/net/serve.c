@@ -176,12 +176,12 @@ int corio__serve(corio_listener *l, corio_serve_fn fn, void *arg,
     if (rc < 0)
         goto out;
     corio_task_opts to = {.name = "serve accept"};
-    rc = corio_task_spawn_ex(&tasks[ntasks], &to, acceptor, &sv);
+    rc = corio_task_spawn_ex(&tasks[ntasks], acceptor, &sv, &to);
     if (rc == 0) {
         ntasks++;
         if (sv.user_stop) {
             to.name = "serve stop";
-            rc = corio_task_spawn_ex(&tasks[ntasks], &to, watcher, &sv);
+            rc = corio_task_spawn_ex(&tasks[ntasks], watcher, &sv, &to);
             ntasks += rc == 0;
         }
     }

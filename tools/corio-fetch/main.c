@@ -315,7 +315,10 @@ int main(int argc, char **argv)
     /* The summary goes with the program's output (stdout), so redirecting
      * it keeps it whole; --json lines keep stdout to themselves. */
     a.summary = a.opts.json && !a.opts.load ? stderr : stdout;
-    rc = corio_run(app_main, &a);
+    int result = 0;
+    rc = corio_run(app_main, &a, &result);
+    if (rc == 0)
+        rc = result;
     fetch_urls_free(&a.urls);
     fetch_opts_free(&a.opts);
     if (rc < 0 && rc != -ECANCELED)

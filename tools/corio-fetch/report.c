@@ -12,8 +12,8 @@
 /* The error's message: corio's text, then the detail (the TLS reason). */
 static void message(char *buf, size_t cap, const struct fetch_result *r)
 {
-    /* corio's own texts for TLS failures point a programmer at
-     * corio_tls_error(); a user gets the reason itself. */
+    /* corio's own texts for TLS failures are for programmers; a user gets
+     * a plain prefix and the reason itself. */
     const char *what = r->err == CORIO_ECERT  ? "certificate refused"
                        : r->err == CORIO_ETLS ? "TLS handshake failed"
                                               : corio_strerror(r->err);

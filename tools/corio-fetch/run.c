@@ -84,10 +84,11 @@ static int open_output(struct fetch_run *run, size_t i, corio_file **out)
 
 /* The session's dial: TCP to the URL's host (or to --resolve's address for
  * its host and port), then TLS with the run's context, verifying the URL's
- * host name.  A TLS failure's reason is kept for the task that dialled:
- * the library's text is per thread and valid until the next TLS call, and
- * nothing suspends between here and corio_http_session_send returning to
- * that task. */
+ * host name.  A TLS failure's reason (corio_tls_opts.detail) is kept for
+ * the task that dialled: a dial function gets no corio_error_detail from
+ * the request, and nothing suspends between here and
+ * corio_http_session_send returning to that task, so the text cannot be
+ * another task's. */
 static int dial(corio_stream **out, const corio_url *u, void *arg)
 {
     struct fetch_run *run = arg;
@@ -114,13 +115,15 @@ static int dial(corio_stream **out, const corio_url *u, void *arg)
         *out = t;
         return 0;
     }
+    corio_error_detail why;
     corio_tls_opts tl = {0};
     tl.ctx = run->tls;
     tl.server_name = host;
+    tl.detail = &why;
+    why.text[0] = 0;
     rc = corio_tls_client(out, t, &tl);
     if (rc == CORIO_ECERT || rc == CORIO_ETLS) {
-        snprintf(run->tls_reason, sizeof run->tls_reason, "%s",
-                 corio_tls_error(NULL));
+        snprintf(run->tls_reason, sizeof run->tls_reason, "%s", why.text);
         run->tls_reason_task = corio_task_current();
     }
     return rc;
@@ -345,13 +348,16 @@ int fetch_run_all(struct fetch_run *run)
     if ((rc = build_headers(run)) < 0)
         return rc;
     if (o->cacert || o->capath || o->insecure) {
+        corio_error_detail why = {{0}};
         corio_tls_config tc = {
             .ca_file = o->cacert,
             .ca_dir = o->capath,
             .flags = o->insecure ? CORIO_TLS_NO_VERIFY : 0,
+            .detail = &why,
         };
         if ((rc = corio_tls_ctx_new(&run->tls, CORIO_TLS_CLIENT, &tc)) < 0) {
-            fprintf(stderr, "corio-fetch: TLS: %s\n", corio_tls_error(NULL));
+            fprintf(stderr, "corio-fetch: TLS: %s\n",
+                    why.text[0] ? why.text : corio_strerror(rc));
             goto out;
         }
         so.tls = run->tls;
