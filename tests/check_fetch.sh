@@ -226,7 +226,7 @@ grep -q "errors  4 (refused 4)" "$tmp/lerr.out" || fail "-n errors: $(cat "$tmp/
 grep -q "latency none: no response" "$tmp/lerr.out" || fail "-n errors: latency of failures shown"
 
 # Ctrl-C: exit 130, a "cancelled" line for each URL in flight (/hang).
-env --default-signal=INT "$bin" --json --timeout 60s -c 4 "$base/fast/1" \
+env --default-signal=INT $emu "$bin" --json --timeout 60s -c 4 "$base/fast/1" \
     "$base/hang" "$base/fast/2" "$base/hang" >"$tmp/int.json" 2>"$tmp/int.err" &
 pid=$!
 sleep 1

@@ -570,6 +570,18 @@ static int load_body(void *arg)
           100 * CORIO_MS);
     fetch_stats_destroy(&run.stats);
 
+    /* --rate in load mode, per minute: 600/min is 10/s, so 20 requests
+     * take about 1.9 s whatever -c says. */
+    t0 = corio_now();
+    CHECK_EQ(load_run((const char *[]){"-n", "20", "-c", "10", "--rate",
+                                       "600/min", "http://x/", NULL},
+                      "/fast/1", &run, &o, url, sizeof url),
+             0);
+    took = corio_now() - t0;
+    CHECK_EQ(run.stats.done, 20);
+    CHECK(took >= 1800 * CORIO_MS && took < 2100 * CORIO_MS);
+    fetch_stats_destroy(&run.stats);
+
     CHECK_EQ(tst_count_fds(), fds);
     return 0;
 }

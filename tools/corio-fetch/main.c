@@ -140,9 +140,10 @@ static int app_main(void *arg)
         if (!o->quiet) {
             fetch_demo_url(demo, 0, url, sizeof url);
             fprintf(stderr,
-                    "corio-fetch: demo server on %.*s; fetching %d URLs with "
-                    "-c %d --rate %.0f/s --timeout %.3gs --retries %d\n",
+                    "corio-fetch: demo server on %.*s; fetching %d URL%s "
+                    "with -c %d --rate %.0f/s --timeout %.3gs --retries %d\n",
                     (int)(strstr(url, "/fast") - url), url, o->demo_count,
+                    fetch_plural((size_t)o->demo_count),
                     o->concurrency, o->rate,
                     (double)o->timeout_ns / CORIO_SECOND, o->retries);
         }
@@ -192,9 +193,10 @@ static int app_main(void *arg)
         a->exit_status = rc == 0 && a->unexpected == 0 ? 0 : 1;
         if (!o->quiet)
             fprintf(a->summary,
-                    "demo: %zu of %zu URLs got the outcome their "
+                    "demo: %zu of %zu URL%s got the outcome their "
                     "endpoint is meant to give\n",
-                    run->stats.done - a->unexpected, run->nurls);
+                    run->stats.done - a->unexpected, run->nurls,
+                    fetch_plural(run->nurls));
     } else if (o->load) {
         a->exit_status = rc == 0 && run->stats.errors == 0 ? 0 : 1;
     } else {
