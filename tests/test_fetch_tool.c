@@ -106,6 +106,8 @@ TEST(fetch_tool, args_errors)
         {"--timeout", "ms", NULL},
         {"-H", "NoColon", NULL},
         {"-H", ": empty name", NULL},
+        {"-H", "host: other.example", NULL},
+        {"-H", "Content-Length: 5", NULL},
         {"-X", "GET /", NULL},
         {"--resolve", "host:80", NULL},
         {"--resolve", "host:99999:1.2.3.4", NULL},

@@ -312,6 +312,14 @@ static int add_header(struct fetch_opts *o, const char *v, char *err,
         o->user_agent = val;
         return 0;
     }
+    static const char *const own[] = {"Host", "Content-Length",
+                                      "Transfer-Encoding", "Connection"};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        if (strlen(own[i]) == nlen && strncasecmp(v, own[i], nlen) == 0)
+            return fail(err, errlen,
+                        "-H %s: the session sets it (for another host, "
+                        "see --resolve)",
+                        own[i]);
     if (nlen == 12 && strncasecmp(v, "Content-Type", 12) == 0)
         o->given |= FETCH_GIVEN_CONTENT_TYPE;
     char **h = realloc(o->headers, (2 * o->nheaders + 3) * sizeof *h);
