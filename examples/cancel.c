@@ -63,9 +63,10 @@ static int cancellable_operation(void *arg)
     printf("operation: cancelled at %.1f s, cleaning up\n", elapsed());
     /* Without the shield, cleanup's sleep would fail with -ECANCELED at
      * once: the cancellation is still in force. */
-    corio_shield_begin();
-    cleanup();
-    corio_shield_end();
+    int shield;
+    CORIO_WITH_SHIELD(shield) {
+        cleanup(); /* `finally:` under asyncio.shield */
+    }
 
     /* Level-triggered: outside the shield, waiting fails again. */
     if (corio_sleep(1 * CORIO_SECOND) == -ECANCELED)

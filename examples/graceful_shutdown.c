@@ -56,10 +56,11 @@ static int worker(void *arg)
     }
     /* Cleanup that must wait (flush, say goodbye to a peer) runs in a
      * shield: the cancellation is deferred until it ends. */
-    corio_shield_begin();
-    printf("worker %d: stopping, flushing state\n", id);
-    corio_sleep(100 * CORIO_MS);
-    corio_shield_end();
+    int shield;
+    CORIO_WITH_SHIELD(shield) {
+        printf("worker %d: stopping, flushing state\n", id);
+        (void)corio_sleep(100 * CORIO_MS);
+    }
     printf("worker %d: stopped at %.1f s\n", id, elapsed());
     return rc;
 }

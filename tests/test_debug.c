@@ -669,7 +669,7 @@ static int cleanup_slowly(void *arg)
 {
     (void)arg;
     corio_sleep(3600 * CORIO_SECOND); /* cancelled when main returns */
-    corio_shield_begin();
+    CHECK_EQ(corio_shield_begin(), 0);
     corio_sleep(1200 * CORIO_MS); /* a long shielded cleanup, real clock */
     corio_shield_end();
     return 0;
@@ -833,4 +833,43 @@ TEST(debug, no_deadlock_while_job_or_fd_pending)
     CHECK_CAP(tst_run(no_false_alarm_main, NULL) == 0);
     const char *err = cap_end();
     CHECK_CAP(strstr(err, "deadlock") == NULL);
+}
+
+/* The newcomer's bug: an early return skips corio_timeout_end, and a later
+ * unrelated wait fails.  Debug mode names the scope and where it began. */
+static int poison_line;
+
+static int skips_end(void)
+{
+    poison_line = __LINE__ + 1;
+    int rc = corio_timeout_begin(CORIO_SECOND);
+    if (rc < 0)
+        return rc;
+    rc = corio_sleep(2 * CORIO_SECOND);
+    if (rc < 0)
+        return rc; /* forgot corio_timeout_end() */
+    return corio_timeout_end();
+}
+
+static int poisoned_main(void *arg)
+{
+    (void)arg;
+    CHECK_EQ(skips_end(), -ETIMEDOUT);
+    CHECK_EQ(corio_sleep(CORIO_MS), -ETIMEDOUT); /* poisoned */
+    CHECK_EQ(corio_sleep(CORIO_MS), -ETIMEDOUT); /* named once only */
+    CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
+    return 0;
+}
+
+TEST(debug, poisoned_wait_names_the_open_scope)
+{
+    start_clean();
+    corio_options o = {.debug = 1, .virtual_clock = 1};
+    cap_begin();
+    CHECK_CAP(tst_run_ex(&o, poisoned_main, NULL) == 0);
+    const char *err = cap_end();
+    char where[64];
+    snprintf(where, sizeof where, "test_debug.c:%d", poison_line);
+    CHECK_CAP(count_lines(err, "expired before the wait began") == 1);
+    CHECK_CAP(line_with(err, "expired before the wait began", where) != NULL);
 }

@@ -5,9 +5,9 @@
  * waits), so that a broken runtime fails the test instead of hanging it;
  * the few that would hang on the defect carry a short timeout. */
 #include "tst.h"
-#include "arch/sys.h" /* corio__fault_arm: fail one allocation */
+#include "os/sys.h" /* corio__fault_arm: fail one allocation */
 #include "core/loop.h" /* which engine a loop uses */
-#include "io/engine.h"
+#include "core/engine.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -673,7 +673,7 @@ static corio_event abandon_ev;
 static int abandon_main(void *arg)
 {
     (void)arg;
-    corio_shield_begin(); /* so that no cancellation can end the wait */
+    CHECK_EQ(corio_shield_begin(), 0); /* so that no cancellation can end the wait */
     int rc = corio_event_wait(&abandon_ev);
     corio_shield_end();
     return rc;

@@ -82,7 +82,7 @@ static int long_sleeper(void *arg)
     int rc = corio_sleep(3600 * CORIO_SECOND);
     CHECK_EQ(rc, -ECANCELED);
     /* Cleanup may still wait, inside a shield. */
-    corio_shield_begin();
+    CHECK_EQ(corio_shield_begin(), 0);
     CHECK_EQ(corio_sleep(CORIO_SECOND), 0);
     corio_shield_end();
     cleanup_done++;

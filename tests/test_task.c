@@ -98,7 +98,7 @@ static int interrupted_join(void *arg)
     CHECK_EQ(corio_task_spawn(&t, sleeper, (void *)(intptr_t)(5 * CORIO_SECOND)), 0);
     out[0] = corio_task_join(t, NULL); /* cancelled while waiting */
     int r = 0;
-    corio_shield_begin();
+    CHECK_EQ(corio_shield_begin(), 0);
     out[1] = corio_task_join(t, &r); /* the handle is still valid */
     corio_shield_end();
     out[2] = r;

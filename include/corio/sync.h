@@ -22,6 +22,7 @@
 #define CORIO_SYNC_H
 
 #include "base.h"
+#include "scope.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -252,6 +253,39 @@ CORIO_API int corio_limiter_acquire(corio_limiter *l, int64_t n);
 /* Take n tokens if they are there and nobody waits.  Returns 0, -EAGAIN or
  * -EINVAL.  Never suspends. */
 CORIO_API int corio_limiter_try_acquire(corio_limiter *l, int64_t n);
+
+/* ---- Block forms (see corio/scope.h) ------------------------------------
+ *
+ *   CORIO_WITH_LOCK(&account.lock, rc) {         async with lock:
+ *       if (balance < amount)
+ *           return -EAGAIN;                      released here too
+ *       balance -= amount;
+ *   }
+ *   if (rc < 0) ...                              the acquire failed
+ *
+ * rc (an int lvalue) receives the acquire's result; the block runs only if
+ * it is 0, and the lock (one permit) is released when the block is left in
+ * any way.  GCC and Clang. */
+#if defined(__GNUC__) || defined(__clang__)
+static inline void corio__lock_block_end(void *l)
+{
+    (void)corio_lock_release((corio_lock *)l);
+}
+
+static inline void corio__sem_block_end(void *s)
+{
+    (void)corio_sem_release((corio_sem *)s);
+}
+
+#define CORIO_WITH_LOCK(l, rc)                                                 \
+    CORIO__WITH(CORIO__CAT(corio__g, __LINE__),                                \
+                corio__block_make(corio__lock_block_end, (l),                  \
+                                  corio_lock_acquire(l), &(rc)))
+#define CORIO_WITH_SEM(s, rc)                                                  \
+    CORIO__WITH(CORIO__CAT(corio__g, __LINE__),                                \
+                corio__block_make(corio__sem_block_end, (s),                   \
+                                  corio_sem_acquire(s), &(rc)))
+#endif
 
 #ifdef __cplusplus
 }

@@ -5,8 +5,7 @@
  * finishing a job and the SIGINT handler write to it, and the engine reports
  * it back through corio__loop_woken(). */
 #include "core/loop.h"
-#include "io/engine.h"
-#include "io/pool.h"
+#include "core/engine.h"
 #include "core/post.h"
 
 #include <stdlib.h>
@@ -94,7 +93,7 @@ static int loop_init(corio__loop *L, const corio_options *o)
         pthread_mutex_destroy(&L->post_lock);
         return rc;
     }
-    corio__pool_configure(o ? o->threads : 0);
+    L->pool_threads = o ? o->threads : 0; /* io/pool.c reads it */
     return 0;
 }
 

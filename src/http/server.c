@@ -21,7 +21,7 @@
  * Shutdown: once opts.stop is set no new request is started and responses
  * carry "Connection: close"; corio_serve cancels what is still running
  * when the grace period ends. */
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "core/loop.h"
 #include "http/server.h"
 #include "net/net.h"
@@ -104,7 +104,7 @@ static ssize_t next_head(corio_http_req *req, bool first, const char **buf)
             idle_end = now + (first ? cf->header_timeout_ns : cf->idle_timeout_ns);
         if (!idle && !head_end)
             head_end = now + cf->header_timeout_ns;
-        if ((rc = corio_timeout_begin((idle ? idle_end : head_end) - now)) < 0)
+        if ((rc = corio_timeout_begin_at(idle ? idle_end : head_end)) < 0)
             return rc;
         req->idle = idle;
         ssize_t got = corio__http_req_flush(req);

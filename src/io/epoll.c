@@ -6,7 +6,7 @@
  * and the next edge wakes them.  The loop's eventfd is registered
  * level-triggered.  Timeouts use epoll_pwait2 (nanoseconds, Linux >= 5.11)
  * when the kernel has it, else epoll_wait rounded up to milliseconds. */
-#include "io/engine.h"
+#include "core/engine.h"
 
 #include <stdlib.h>
 #include <sys/epoll.h>

@@ -7,7 +7,7 @@
  * can be restored when the loop ends (only if the number still names the
  * same file).  Reads and writes are tried first and park only after EAGAIN;
  * the engine's next edge for that direction wakes the waiter. */
-#include "io/engine.h"
+#include "core/engine.h"
 
 #include <fcntl.h>
 #include <poll.h>

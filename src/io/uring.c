@@ -15,7 +15,7 @@
  * operation won the race), the call returns it; otherwise the interruption.
  *
  * The loop's wake-up eventfd is watched with a multishot POLL_ADD. */
-#include "io/engine.h"
+#include "core/engine.h"
 
 #ifdef CORIO_HAVE_URING
 #include <liburing.h>

@@ -17,7 +17,7 @@
 #include <corio.h>
 #include <stdbool.h>
 
-#include "arch/sys.h"
+#include "os/sys.h"
 
 /* A non-blocking, close-on-exec socket.  The fd, or -errno. */
 int corio__socket(int family, int type);

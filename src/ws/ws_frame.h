@@ -1,4 +1,4 @@
-/* http/ws_frame.h — WebSocket frames (RFC 6455 §5): the header codec, the
+/* ws/ws_frame.h — WebSocket frames (RFC 6455 §5): the header codec, the
  * rules a received header must follow, close codes, and masking.  Pure
  * functions, no I/O; implemented in http/ws_frame.c and used by http/ws.c.
  *

@@ -1,4 +1,4 @@
-/* arch/sys.h — every system call and allocation corio makes goes through
+/* os/sys.h — every system call and allocation corio makes goes through
  * this table, so that tests can make any of them fail on demand (SQLite's
  * habit).  The entries are the C library's functions; a test replaces
  * entries, or calls corio__fault_arm() to fail the n-th call of any entry

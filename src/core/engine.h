@@ -1,4 +1,4 @@
-/* io/engine.h — the internal I/O engine interface.  Exactly one engine is
+/* core/engine.h — the internal I/O engine interface.  Exactly one engine is
  * active per loop, chosen at loop start: io_uring (io/uring.c) when the
  * kernel and liburing allow it, else epoll (io/epoll.c); CORIO_ENGINE=epoll
  * or CORIO_ENGINE=uring forces one.

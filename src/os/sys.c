@@ -1,7 +1,7 @@
-/* arch/sys.c — the system-call table and the fault sweep's counting
+/* os/sys.c — the system-call table and the fault sweep's counting
  * wrappers (see sys.h).  Counting is process-wide and atomic, so calls made
  * by pool threads count too. */
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <errno.h>
 #include <fcntl.h>

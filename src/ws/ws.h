@@ -1,4 +1,4 @@
-/* http/ws.h — what the two halves of WebSocket share (and the tests use):
+/* ws/ws.h — what the two halves of WebSocket share (and the tests use):
  * the connection object of http/ws.c, made by http/ws_handshake.c, and the
  * accept value the handshake derives. */
 #ifndef CORIO_HTTP_WS_H
