@@ -118,8 +118,11 @@ static void sort_all(struct fetch_stats *s)
 {
     if (s->sorted)
         return;
-    qsort(s->latency, s->nlatency, sizeof *s->latency, cmp_i64);
-    qsort(s->err_latency, s->nerr_latency, sizeof *s->err_latency, cmp_i64);
+    if (s->nlatency) /* an empty array may be NULL: not for qsort */
+        qsort(s->latency, s->nlatency, sizeof *s->latency, cmp_i64);
+    if (s->nerr_latency)
+        qsort(s->err_latency, s->nerr_latency, sizeof *s->err_latency,
+              cmp_i64);
     s->sorted = 1;
 }
 
