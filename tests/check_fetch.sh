@@ -219,7 +219,8 @@ grep -q '^{"url":".*","requests":50,"responses":50,"errors":0,.*"status":{"404":
 $emu "$bin" -z 700ms -c 4 --json "$base/slow/100" >"$tmp/z.json" 2>/dev/null ||
     fail "-z exited $?"
 n=$(sed -n 's/.*"requests":\([0-9]*\),.*/\1/p' "$tmp/z.json")
-[ "$n" -ge 16 ] && [ "$n" -le 28 ] || fail "-z 700ms at -c 4 on /slow/100: $n requests"
+# (7 rounds of 4 at most; fewer on a slow emulator, never more)
+[ "$n" -ge 8 ] && [ "$n" -le 28 ] || fail "-z 700ms at -c 4 on /slow/100: $n requests"
 $emu "$bin" -n 5 -q http://127.0.0.1:1/ ; [ $? -eq 1 ] || fail "-n with errors did not exit 1"
 $emu "$bin" -n 4 http://127.0.0.1:1/ >"$tmp/lerr.out" 2>/dev/null
 grep -q "errors  4 (refused 4)" "$tmp/lerr.out" || fail "-n errors: $(cat "$tmp/lerr.out")"
