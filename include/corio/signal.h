@@ -39,6 +39,11 @@
 #include "base.h"
 
 #include <signal.h>
+#if defined(__GLIBC__) && !defined(__USE_POSIX)
+/* Strict ISO C (-std=c11) hides POSIX's sigset_t in <signal.h>; glibc
+ * defines it on its own here. */
+#include <bits/types/sigset_t.h>
+#endif
 
 #ifdef __cplusplus
 extern "C" {
