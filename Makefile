@@ -12,7 +12,7 @@ JOBS   ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps test demo bench install asan tsan aarch64 ucontext fuzz clean format
+.PHONY: all deps test demo bench install asan tsan aarch64 ucontext fuzz clean format format-check
 
 all: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
@@ -24,7 +24,12 @@ deps:
 test: all
 	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-demo: all
+# The demo shows the demo, not the build: CMake's progress goes to a log,
+# printed only if the build fails.
+demo: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) >$(BUILD)/build.log 2>&1 || \
+	  { cat $(BUILD)/build.log; echo "demo: the build failed" >&2; exit 1; }
 	@scripts/demo.sh $(BUILD)
 
 bench: deps
@@ -34,6 +39,7 @@ bench: deps
 	@bench/run.sh build-bench
 	@bench/echo/run.sh build-bench
 	@bench/http/run.sh build-bench
+	@bench/fetch/run.sh build-bench
 
 install: all
 	@cmake --install $(BUILD) --prefix $(PREFIX)
@@ -74,5 +80,10 @@ fuzz:
 clean:
 	rm -rf build build-asan build-tsan build-aarch64 build-ucontext build-bench build-fuzz
 
+FORMAT_FILES = $(shell git ls-files 'include/*.h' 'src/*.[ch]' 'tests/*.[ch]' \
+                 'examples/*.[ch]' 'bench/*.c' 'bench/*/*.c' 'tools/*.[ch]' 'fuzz/*.c')
 format:
-	clang-format -i include/*.h include/corio/*.h src/*/*.[ch] tests/*.[ch] examples/*.c bench/*.c
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@clang-format --dry-run -Werror $(FORMAT_FILES)

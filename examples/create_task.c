@@ -60,7 +60,7 @@ static int async_main(void *arg)
     rc = corio_task_spawn(&task2, another_coroutine, NULL);
     if (rc < 0) {
         corio_task_cancel(task1);
-        corio_task_join(task1, NULL);
+        CORIO_IGNORE(corio_task_join(task1, NULL));
         return rc;
     }
 
@@ -81,7 +81,10 @@ static int async_main(void *arg)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int rc = corio_run(async_main, NULL);
+    int result;
+    int rc = corio_run(async_main, NULL, &result);
+    if (rc == 0)
+        rc = result; /* main's own verdict */
     if (rc < 0) {
         fprintf(stderr, "create_task: %s\n", corio_strerror(rc));
         return EXIT_FAILURE;

@@ -131,5 +131,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s postgresql://user@host/db  (or DATABASE_URL)\n", argv[0]);
         return 2;
     }
-    return corio_run(run, (void *)url);
+    int result;
+    int rc = corio_run(run, (void *)url, &result);
+    return rc < 0 ? 1 : result;
 }

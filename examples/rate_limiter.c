@@ -50,11 +50,9 @@ static int request(void *arg)
     int rc;
 
     if (id == IMPATIENT) {
-        rc = corio_timeout_begin(PATIENCE);
-        if (rc < 0)
-            return rc;
-        rc = corio_limiter_acquire(limiter, 1); /* await limiter.acquire() */
-        corio_timeout_end();
+        CORIO_WITH_TIMEOUT(PATIENCE, rc) {
+            rc = corio_limiter_acquire(limiter, 1); /* await limiter.acquire() */
+        }
         if (rc == -ETIMEDOUT) {
             printf("request %2d gave up at %.1f s (no token taken)\n", id,
                    elapsed());
@@ -104,7 +102,10 @@ static int async_main(void *arg)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int rc = corio_run(async_main, NULL);
+    int result;
+    int rc = corio_run(async_main, NULL, &result);
+    if (rc == 0)
+        rc = result; /* main's own verdict */
     if (rc < 0) {
         fprintf(stderr, "rate_limiter: %s\n", corio_strerror(rc));
         return EXIT_FAILURE;

@@ -14,7 +14,7 @@
  *                 thread frees an abandoned request and that a request
  *                 abandoned while queued is never looked up. */
 #include "net_util.h"
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "net/net.h"
 
 #include <fcntl.h>
@@ -177,7 +177,7 @@ static int stub_main(void *arg)
                 w += 16;
             }
         }
-        corio_udp_sendto(st->u, r, w, &from);
+        CORIO_IGNORE(corio_udp_sendto(st->u, r, w, &from));
     }
 }
 

@@ -44,7 +44,7 @@ static int run(void *arg)
         return rc;
     int64_t t0 = corio_now();
     for (long i = 0; i < c; i++)
-        corio_group_spawn(g, worker, NULL);
+        CORIO_IGNORE(corio_group_spawn(g, worker, NULL));
     rc = corio_group_wait(g);
     double dt = (double)(corio_now() - t0) / 1e9;
     corio_http_session_free(session);
@@ -65,5 +65,6 @@ int main(int argc, char **argv)
     url = argv[1];
     left = atol(argv[2]);
     long c = atol(argv[3]);
-    return corio_run(run, &c) < 0;
+    int result = 0;
+    return corio_run(run, &c, &result) < 0 || result < 0;
 }

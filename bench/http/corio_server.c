@@ -57,7 +57,7 @@ static int serve(void *arg)
     corio_listener_close(l);
     corio_http_router_free(r);
     corio_task_cancel(watcher);
-    corio_task_join(watcher, NULL);
+    CORIO_IGNORE(corio_task_join(watcher, NULL));
     return rc;
 }
 
@@ -69,5 +69,6 @@ int main(int argc, char **argv)
     }
     int port = atoi(argv[1]);
     signal(SIGPIPE, SIG_IGN);
-    return corio_run(serve, &port) < 0;
+    int result = 0;
+    return corio_run(serve, &port, &result) < 0 || result < 0;
 }

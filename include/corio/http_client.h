@@ -37,7 +37,7 @@
  *
  * Errors (besides -ECANCELED / -ETIMEDOUT): CORIO_ENOHOST / CORIO_EDNS (DNS),
  * -ECONNREFUSED and other connect errors, CORIO_ETLS / CORIO_ECERT (TLS;
- * corio_tls_error(NULL) says why), CORIO_EHTTP (the server broke the
+ * the request's detail says why), CORIO_EHTTP (the server broke the
  * protocol), CORIO_EHEADERSTOOLARGE, CORIO_EREDIRECTS, CORIO_EURL,
  * CORIO_EBODYTOOLARGE, CORIO_EJSON, CORIO_EOF (the connection closed in the
  * middle of a response), -ENOMEM.  An HTTP error status (404, 500) is not an
@@ -55,9 +55,7 @@
 extern "C" {
 #endif
 
-#define CORIO_EJSON (CORIO_ERRBASE - 47) /* the body is not valid JSON */
 
-struct json_t; /* jansson's value type: include <jansson.h> to use it */
 
 typedef struct corio_http_session corio_http_session;
 typedef struct corio_http_response corio_http_response;
@@ -113,7 +111,7 @@ typedef struct corio_http_session_opts {
 
 /* Make a session (o may be NULL).  Returns 0 and *out, or -EINVAL (a bad
  * option), -ENOMEM; on failure *out = NULL.  Never suspends. */
-CORIO_API int corio_http_session_new(corio_http_session **out,
+CORIO_API CORIO_NODISCARD int corio_http_session_new(corio_http_session **out,
                                      const corio_http_session_opts *o);
 
 /* Close the session's idle connections and free it (NULL is a no-op).
@@ -139,7 +137,10 @@ CORIO_API void corio_http_session_free(corio_http_session *s);
  *               (body must be NULL; such a request is never retried, and a
  *               307/308 redirect of it is returned as it is).
  *   timeout_ns  this request's total timeout (0: the session's).
- *   flags       CORIO_HTTP_NO_REDIRECT, CORIO_HTTP_NO_DECOMPRESS. */
+ *   flags       CORIO_HTTP_NO_REDIRECT, CORIO_HTTP_NO_DECOMPRESS.
+ *   detail      NULL, or where a failed send writes why in words when the
+ *               code alone does not say (a refused certificate: "certificate
+ *               verify failed: certificate has expired"); "" otherwise. */
 typedef struct corio_http_request {
     const char *method;
     const char *url;
@@ -150,6 +151,7 @@ typedef struct corio_http_request {
     corio_stream *body_stream;
     int64_t timeout_ns;
     unsigned flags;
+    corio_error_detail *detail;
 } corio_http_request;
 
 /* Send a request and read the response head, following redirects (301,
@@ -163,16 +165,23 @@ typedef struct corio_http_request {
  * token or a value with CR or LF, a NULL query value, body with
  * body_stream, body_len without body); on failure *out = NULL.
  * Cancel-safe: yes; the connection is closed, nothing else is lost. */
-CORIO_API int corio_http_session_send(corio_http_session *s,
+CORIO_API CORIO_NODISCARD int corio_http_session_send(corio_http_session *s,
                                       const corio_http_request *req,
                                       corio_http_response **out);
 
 /* corio_http_session_send with method GET and no options. */
-CORIO_API int corio_http_session_get(corio_http_session *s, const char *url,
+CORIO_API CORIO_NODISCARD int corio_http_session_get(corio_http_session *s, const char *url,
                                      corio_http_response **out);
 
 /* The status code (200, 404, ...).  Never suspends. */
 CORIO_API int corio_http_response_status(const corio_http_response *r);
+
+/* aiohttp's raise_for_status: 0 if the status is below 400, else
+ * CORIO_EHTTPSTATUS (the status itself is corio_http_response_status, the
+ * response stays usable: its body often says why).  -EINVAL for NULL.
+ * Never suspends. */
+CORIO_API CORIO_NODISCARD int
+corio_http_response_raise_for_status(const corio_http_response *r);
 
 /* The value of the first header field named name (case-insensitive),
  * NUL-terminated and owned by r, or NULL.  Never suspends. */
@@ -195,25 +204,20 @@ CORIO_API const char *corio_http_response_url(const corio_http_response *r);
  * end of the body, or an error (CORIO_EHTTP, CORIO_EOF, -ETIMEDOUT for the
  * read or total timeout, ...).  Cancel-safe: no — the connection is closed
  * and later reads return -ECANCELED again. */
-CORIO_API ssize_t corio_http_response_read(corio_http_response *r, void *buf,
+CORIO_API CORIO_NODISCARD ssize_t corio_http_response_read(corio_http_response *r, void *buf,
                                            size_t n);
 
 /* Read the rest of the body (at most max_body bytes, else
  * CORIO_EBODYTOOLARGE) and return it: *body (owned by r, followed by a NUL
  * byte) and *len.  Calling it again returns the same bytes.  Errors as
  * corio_http_response_read. */
-CORIO_API int corio_http_response_body(corio_http_response *r,
+CORIO_API CORIO_NODISCARD int corio_http_response_body(corio_http_response *r,
                                        const void **body, size_t *len);
 
 /* The body as NUL-terminated text (corio_http_response_body; the bytes are
  * returned as they are, whatever the charset). */
-CORIO_API int corio_http_response_text(corio_http_response *r,
+CORIO_API CORIO_NODISCARD int corio_http_response_text(corio_http_response *r,
                                        const char **text);
-
-/* The body parsed as JSON (jansson): 0 and *out, a new reference the caller
- * must json_decref, or CORIO_EJSON, or an error of corio_http_response_body. */
-CORIO_API int corio_http_response_json(corio_http_response *r,
-                                       struct json_t **out);
 
 /* Free a response (NULL is a no-op): its connection goes back to the pool
  * if the body was read to the end and keep-alive holds, else it is closed.

@@ -44,13 +44,13 @@
 extern "C" {
 #endif
 
-#ifndef CORIO_NODISCARD
-#define CORIO_NODISCARD __attribute__((warn_unused_result))
-#endif
-
-/* Library errors of corio-pg. */
+/* Library errors of corio-pg (the PostgreSQL range of corio/errno.h,
+ * -100 .. -199 below CORIO_ERRBASE).  TODO(errno): move into
+ * CORIO_ERRNO_MAP so corio_strerror and corio_err_name know them. */
+#ifndef CORIO_EPG
 #define CORIO_EPG     (CORIO_ERRBASE - 100) /* the server reported an error (SQLSTATE) */
 #define CORIO_EPGCONN (CORIO_ERRBASE - 101) /* PostgreSQL connection lost or refused */
+#endif
 
 typedef struct corio_pg corio_pg;
 typedef struct corio_pg_result corio_pg_result;
@@ -64,12 +64,12 @@ typedef struct corio_pg_pool corio_pg_pool;
  *   cancel_timeout  how long an interrupted query may take to be cancelled
  *                   and drained before the connection is closed instead
  *                   (default 5 s).
- *   errbuf/errlen   where a failed connect writes libpq's message. */
+ *   detail          where a failed connect writes libpq's message (there is
+ *                   no connection object to ask); may be NULL. */
 typedef struct corio_pg_opts {
     int stmt_cache;
     int64_t cancel_timeout;
-    char *errbuf;
-    size_t errlen;
+    corio_error_detail *detail;
 } corio_pg_opts;
 
 /* Connect to the server named by conninfo (a postgresql:// URL or
@@ -80,16 +80,16 @@ typedef struct corio_pg_opts {
  *
  * Returns 0, or:
  *   CORIO_EPGCONN  refused, authentication failed, TLS failed, ... (libpq's
- *                  message in opts->errbuf with connect_ex).
+ *                  message in opts->detail with connect_ex).
  *   CORIO_ENOHOST / CORIO_EDNS  a host name did not resolve.
  *   -EINVAL        conninfo could not be parsed.
  *   -ENOMEM, -ECANCELED / -ETIMEDOUT, -EPERM.
  * On any error *out = NULL.
  * Cancel-safe: yes; the half-made connection is closed. */
-CORIO_NODISCARD CORIO_API int corio_pg_connect(corio_pg **out, const char *conninfo);
+CORIO_API CORIO_NODISCARD int corio_pg_connect(corio_pg **out, const char *conninfo);
 
 /* corio_pg_connect() with options (NULL = defaults).  Same returns. */
-CORIO_NODISCARD CORIO_API int corio_pg_connect_ex(corio_pg **out, const char *conninfo,
+CORIO_API CORIO_NODISCARD int corio_pg_connect_ex(corio_pg **out, const char *conninfo,
                                                   const corio_pg_opts *opts);
 
 /* Close c: queries still queued fail with CORIO_EPGCONN (their tasks must not
@@ -143,14 +143,14 @@ CORIO_API const corio_pg_error *corio_pg_last_error(const corio_pg *c);
  * Cancel-safe: yes (file comment: the query is dropped, cancelled on the
  * server or its result discarded; never given to another caller).  sql and
  * params are borrowed until the call returns. */
-CORIO_NODISCARD CORIO_API int corio_pg_query(corio_pg *c, const char *sql,
+CORIO_API CORIO_NODISCARD int corio_pg_query(corio_pg *c, const char *sql,
                                              const char *const *params, int nparams,
                                              corio_pg_result **out);
 
 /* Run a statement for its effect; *rows_affected (may be NULL) receives the
  * count of rows inserted, updated, deleted, copied or returned (0 for
  * statements without one).  Returns and cancel safety as corio_pg_query. */
-CORIO_NODISCARD CORIO_API int corio_pg_exec(corio_pg *c, const char *sql,
+CORIO_API CORIO_NODISCARD int corio_pg_exec(corio_pg *c, const char *sql,
                                             const char *const *params, int nparams,
                                             int64_t *rows_affected);
 
@@ -159,14 +159,14 @@ CORIO_NODISCARD CORIO_API int corio_pg_exec(corio_pg *c, const char *sql,
  * (which may be >= cap: truncated), or CORIO_EPG / CORIO_EPGCONN / ..., or:
  *   -ENOENT  no row.   -ENODATA  the value is NULL (buf is "").
  * Cancel-safe: as corio_pg_query. */
-CORIO_NODISCARD CORIO_API ssize_t corio_pg_fetchval(corio_pg *c, const char *sql,
+CORIO_API CORIO_NODISCARD ssize_t corio_pg_fetchval(corio_pg *c, const char *sql,
                                                     const char *const *params, int nparams,
                                                     char *buf, size_t cap);
 
 /* Run a query and return its first row: *out is a result of 0 or 1 row
  * (asyncpg's fetchrow: None when there is no row: check
  * corio_pg_result_rows).  Returns as corio_pg_query. */
-CORIO_NODISCARD CORIO_API int corio_pg_fetchrow(corio_pg *c, const char *sql,
+CORIO_API CORIO_NODISCARD int corio_pg_fetchrow(corio_pg *c, const char *sql,
                                                 const char *const *params, int nparams,
                                                 corio_pg_result **out);
 
@@ -177,7 +177,7 @@ CORIO_NODISCARD CORIO_API int corio_pg_fetchrow(corio_pg *c, const char *sql,
  * *rows_affected (may be NULL) gets the sum.
  * Returns 0, CORIO_EPG, CORIO_EPGCONN, -EINVAL, -ENOMEM,
  * -ECANCELED / -ETIMEDOUT, -EPERM.  Cancel-safe: as corio_pg_query. */
-CORIO_NODISCARD CORIO_API int corio_pg_execmany(corio_pg *c, const char *sql,
+CORIO_API CORIO_NODISCARD int corio_pg_execmany(corio_pg *c, const char *sql,
                                                 const char *const *const *params_rows,
                                                 int nrows, int nparams,
                                                 int64_t *rows_affected);
@@ -188,11 +188,11 @@ CORIO_NODISCARD CORIO_API int corio_pg_execmany(corio_pg *c, const char *sql,
  * Returns 0, CORIO_EPG, CORIO_EPGCONN, -EINVAL, -ENOMEM,
  * -ECANCELED / -ETIMEDOUT, -EPERM.  Cancel-safe: as corio_pg_query (an
  * interrupted prepare may or may not exist on the server afterwards). */
-CORIO_NODISCARD CORIO_API int corio_pg_prepare(corio_pg *c, const char *name,
+CORIO_API CORIO_NODISCARD int corio_pg_prepare(corio_pg *c, const char *name,
                                                const char *sql);
 
 /* Run the statement prepared as name.  Returns as corio_pg_query. */
-CORIO_NODISCARD CORIO_API int corio_pg_query_prepared(corio_pg *c, const char *name,
+CORIO_API CORIO_NODISCARD int corio_pg_query_prepared(corio_pg *c, const char *name,
                                                       const char *const *params,
                                                       int nparams, corio_pg_result **out);
 
@@ -264,7 +264,7 @@ typedef struct corio_pg_tx_opts {
  * Returns 0, CORIO_EPG, CORIO_EPGCONN, -EINVAL (isolation unknown), -EBUSY
  * (c is in a COPY), -ENOMEM, -ECANCELED / -ETIMEDOUT, -EPERM.
  * Cancel-safe: yes; an interrupted begin is rolled back (nothing open). */
-CORIO_NODISCARD CORIO_API int corio_pg_tx_begin(corio_pg *c, const corio_pg_tx_opts *opts);
+CORIO_API CORIO_NODISCARD int corio_pg_tx_begin(corio_pg *c, const corio_pg_tx_opts *opts);
 
 /* Commit the innermost transaction (or release its savepoint).  A
  * transaction in which a statement failed is rolled back by the server and
@@ -274,7 +274,7 @@ CORIO_NODISCARD CORIO_API int corio_pg_tx_begin(corio_pg *c, const corio_pg_tx_o
  * -ECANCELED / -ETIMEDOUT.
  * Cancel-safe: the level is closed either way; an interrupted commit was
  * sent and may have taken effect (as with any database). */
-CORIO_NODISCARD CORIO_API int corio_pg_tx_commit(corio_pg *c);
+CORIO_API CORIO_NODISCARD int corio_pg_tx_commit(corio_pg *c);
 
 /* Roll back the innermost transaction (or to its savepoint).  Never fails
  * for a task that was cancelled: the ROLLBACK is queued ahead of anything
@@ -300,7 +300,7 @@ typedef struct corio_pg_tx {
 
 CORIO_API void corio_pg_tx_cleanup(corio_pg_tx *tx);
 /* Commit the block's transaction.  Returns as corio_pg_tx_commit. */
-CORIO_NODISCARD CORIO_API int corio_pg_tx_done(corio_pg_tx *tx);
+CORIO_API CORIO_NODISCARD int corio_pg_tx_done(corio_pg_tx *tx);
 CORIO_API corio_pg_tx corio_pg_tx_start(corio_pg *c, const corio_pg_tx_opts *opts);
 
 #define CORIO_PG_TX(name, c, opts)                                             \
@@ -315,7 +315,7 @@ CORIO_API corio_pg_tx corio_pg_tx_start(corio_pg *c, const corio_pg_tx_opts *opt
  * Returns the notifying backend's pid (> 0), or CORIO_EPGCONN, -ENOMEM,
  * -ECANCELED / -ETIMEDOUT, -EPERM.
  * Cancel-safe: yes; an interrupted wait takes no notification. */
-CORIO_NODISCARD CORIO_API int corio_pg_notify_wait(corio_pg *c, char **channel,
+CORIO_API CORIO_NODISCARD int corio_pg_notify_wait(corio_pg *c, char **channel,
                                                    char **payload);
 
 /* ---- COPY --------------------------------------------------------------------------- */
@@ -333,14 +333,14 @@ typedef int (*corio_pg_copy_out_fn)(void *arg, const char *row, size_t len);
  * -EINVAL, -ECANCELED / -ETIMEDOUT, -EPERM.
  * Cancel-safe: an interrupted COPY is aborted on the server (nothing
  * stored) and the connection drained. */
-CORIO_NODISCARD CORIO_API int corio_pg_copy_in(corio_pg *c, const char *sql,
+CORIO_API CORIO_NODISCARD int corio_pg_copy_in(corio_pg *c, const char *sql,
                                                corio_pg_copy_in_fn fn, void *arg,
                                                int64_t *rows);
 
 /* Run `COPY ... TO STDOUT` (sql), handing each row to fn as it arrives.
  * Returns as corio_pg_copy_in.  Cancel-safe: the COPY is cancelled on the
  * server and the connection drained. */
-CORIO_NODISCARD CORIO_API int corio_pg_copy_out(corio_pg *c, const char *sql,
+CORIO_API CORIO_NODISCARD int corio_pg_copy_out(corio_pg *c, const char *sql,
                                                 corio_pg_copy_out_fn fn, void *arg,
                                                 int64_t *rows);
 
@@ -356,7 +356,7 @@ typedef int (*corio_pg_row_fn)(void *arg, const corio_pg_result *row);
  * gets the number of rows handed.  Returns 0, CORIO_EPG, CORIO_EPGCONN,
  * fn's error, -EINVAL, -ENOMEM, -ECANCELED / -ETIMEDOUT, -EPERM.
  * Cancel-safe: as corio_pg_query. */
-CORIO_NODISCARD CORIO_API int corio_pg_query_stream(corio_pg *c, const char *sql,
+CORIO_API CORIO_NODISCARD int corio_pg_query_stream(corio_pg *c, const char *sql,
                                                     const char *const *params, int nparams,
                                                     corio_pg_row_fn fn, void *arg,
                                                     int64_t *rows);
@@ -392,7 +392,7 @@ typedef struct corio_pg_pool_opts {
 /* Make a pool (opts may be NULL); min_size connections are opened now.
  * Returns 0, or the first connection's error, -EINVAL, -ENOMEM,
  * -ECANCELED / -ETIMEDOUT.  On error *out = NULL.  conninfo is copied. */
-CORIO_NODISCARD CORIO_API int corio_pg_pool_new(corio_pg_pool **out, const char *conninfo,
+CORIO_API CORIO_NODISCARD int corio_pg_pool_new(corio_pg_pool **out, const char *conninfo,
                                                 const corio_pg_pool_opts *opts);
 
 /* Close every connection and free p.  Connections still acquired are closed
@@ -405,7 +405,7 @@ CORIO_API void corio_pg_pool_free(corio_pg_pool *p);
  * -ECANCELED / -ETIMEDOUT, -EPERM.
  * Cancel-safe: yes; an interrupted acquire holds nothing, and a connection
  * handed to it in the same tick goes to the next waiter (never leaks). */
-CORIO_NODISCARD CORIO_API int corio_pg_pool_acquire(corio_pg_pool *p, corio_pg **out);
+CORIO_API CORIO_NODISCARD int corio_pg_pool_acquire(corio_pg_pool *p, corio_pg **out);
 
 /* Give c back.  A transaction left open is rolled back, the reset runs,
  * and c becomes available only once the server has answered everything
@@ -414,7 +414,7 @@ CORIO_NODISCARD CORIO_API int corio_pg_pool_acquire(corio_pg_pool *p, corio_pg *
 CORIO_API void corio_pg_pool_release(corio_pg_pool *p, corio_pg *c);
 
 /* Acquire, corio_pg_query, release.  Returns as both. */
-CORIO_NODISCARD CORIO_API int corio_pg_pool_query(corio_pg_pool *p, const char *sql,
+CORIO_API CORIO_NODISCARD int corio_pg_pool_query(corio_pg_pool *p, const char *sql,
                                                   const char *const *params, int nparams,
                                                   corio_pg_result **out);
 

@@ -34,6 +34,25 @@ int corio__pg_send_cancel(corio_pg *c)
     return rc < 0 ? rc : res;
 }
 
+/* Open the shield + cancel_timeout scope a drain runs in.  0, or -ENOMEM
+ * (nothing opened: the caller gives up on the connection instead). */
+int corio__pg_guard_begin(corio_pg *c)
+{
+    int rc = corio_shield_begin();
+    if (rc < 0)
+        return rc;
+    rc = corio_timeout_begin(c->cancel_timeout);
+    if (rc < 0)
+        CORIO_IGNORE(corio_shield_end());
+    return rc;
+}
+
+void corio__pg_guard_end(void)
+{
+    CORIO_IGNORE(corio_timeout_end()); /* -ETIMEDOUT: the drain saw it */
+    CORIO_IGNORE(corio_shield_end());
+}
+
 int corio__pg_take_back(corio_pg *c, pg_req *r, int why)
 {
     r->waiting = false;
@@ -57,8 +76,12 @@ int corio__pg_take_back(corio_pg *c, pg_req *r, int why)
         corio__pg_waiter_del(c, &r->w);
         return why;
     }
-    corio_shield_begin();
-    corio_timeout_begin(c->cancel_timeout);
+    if (corio__pg_guard_begin(c) < 0) {
+        r->abandoned = true;
+        corio__pg_waiter_del(c, &r->w);
+        corio__pg_break(c, "out of memory for the cancel");
+        return why;
+    }
     c->hold++;
     int rc = 0;
     while (!r->w.done && !c->broken) {
@@ -74,8 +97,7 @@ int corio__pg_take_back(corio_pg *c, pg_req *r, int why)
             break;
     }
     c->hold--;
-    corio_timeout_end();
-    corio_shield_end();
+    corio__pg_guard_end();
     if (!r->w.done) /* the server did not answer in time: give up on c */
         corio__pg_break(c, "cancel timed out");
     corio__pg_waiter_del(c, &r->w);

@@ -628,11 +628,12 @@ static int resolve_hosts(kv *a, const char *host, const char *port, char **h_out
 
 static void copy_err(const corio_pg_opts *o, const char *msg)
 {
-    if (o && o->errbuf && o->errlen) {
-        snprintf(o->errbuf, o->errlen, "%s", msg ? msg : "");
-        size_t l = strlen(o->errbuf);
-        while (l && o->errbuf[l - 1] == '\n')
-            o->errbuf[--l] = 0;
+    if (o && o->detail) {
+        char *t = o->detail->text;
+        snprintf(t, sizeof o->detail->text, "%s", msg ? msg : "");
+        size_t l = strlen(t);
+        while (l && t[l - 1] == '\n')
+            t[--l] = 0;
     }
 }
 

@@ -76,8 +76,10 @@ static int excl_wait(corio_pg *c, bool want_out)
 static void drain(corio_pg *c, bool cancel, bool in_copy_out, PGresult **err)
 {
     PGconn *pq = c->pq;
-    corio_shield_begin();
-    corio_timeout_begin(c->cancel_timeout);
+    if (corio__pg_guard_begin(c) < 0) {
+        corio__pg_break(c, "out of memory for the drain");
+        return;
+    }
     if (cancel)
         (void)corio__pg_send_cancel(c);
     bool ok = false;
@@ -123,8 +125,7 @@ static void drain(corio_pg *c, bool cancel, bool in_copy_out, PGresult **err)
         if (excl_wait(c, PQflush(pq) == 1) < 0)
             break;
     }
-    corio_timeout_end();
-    corio_shield_end();
+    corio__pg_guard_end();
     if (!ok)
         corio__pg_break(c, "drain");
 }

@@ -169,6 +169,8 @@ void corio__pg_set_error(corio_pg *c, const PGresult *res, const char *msg);
 bool corio__pg_idle(const corio_pg *c);
 /* cancel.c */
 int corio__pg_take_back(corio_pg *c, pg_req *r, int why);
+int corio__pg_guard_begin(corio_pg *c);
+void corio__pg_guard_end(void);
 /* query.c */
 int corio__pg_send(corio_pg *c, pg_req *r);
 void corio__pg_stmt_result(corio_pg *c, pg_stmt *s, bool ok);

@@ -46,18 +46,19 @@ static inline int pg_run(corio_fn fn, void *arg)
         fprintf(stderr, "    no test server (CORIO_PG_TEST_DIR / CORIO_PG_TEST_DSN)\n");
         return 1;
     }
-    corio_options o = {0};
-    return corio_run_ex(&o, fn, arg);
+    int result = 0;
+    int rc = corio_run(fn, arg, &result);
+    return rc < 0 ? rc : result;
 }
 
 static inline corio_pg *pg_connect(void)
 {
     corio_pg *c = NULL;
-    char err[256] = "";
-    corio_pg_opts o = {.errbuf = err, .errlen = sizeof err};
+    corio_error_detail d = {""};
+    corio_pg_opts o = {.detail = &d};
     int rc = corio_pg_connect_ex(&c, pg_dsn(), &o);
     if (rc < 0)
-        fprintf(stderr, "    connect: %s: %s\n", corio_pg_strerror(rc), err);
+        fprintf(stderr, "    connect: %s: %s\n", corio_pg_strerror(rc), d.text);
     CHECK_EQ(rc, 0);
     return c;
 }

@@ -25,8 +25,10 @@ TEST(pg, connect_trust_and_query)
 static int connect_users(void *arg)
 {
     (void)arg;
-    char dsn[256], err[256];
-    corio_pg_opts o = {.errbuf = err, .errlen = sizeof err};
+    char dsn[256];
+    corio_error_detail d = {""};
+    char *err = d.text;
+    corio_pg_opts o = {.detail = &d};
     corio_pg *c;
     /* SCRAM-SHA-256 over TCP, with TLS required. */
     snprintf(dsn, sizeof dsn,
@@ -79,8 +81,10 @@ static int tls_verify(void *arg)
     const char *dir = getenv("CORIO_PG_TEST_DIR");
     if (!dir)
         return 0; /* the CA file lives in the server's directory */
-    char dsn[512], err[512];
-    corio_pg_opts o = {.errbuf = err, .errlen = sizeof err};
+    char dsn[512];
+    corio_error_detail d = {""};
+    char *err = d.text;
+    corio_pg_opts o = {.detail = &d};
     corio_pg *c;
     /* The right CA and host name: verified. */
     snprintf(dsn, sizeof dsn,
