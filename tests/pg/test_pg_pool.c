@@ -297,3 +297,77 @@ TEST(pg_pool, terminated_backends_are_replaced)
 {
     CHECK_EQ(pg_run(terminated, NULL), 0);
 }
+
+/* A server restart while the pool is busy: queries under way fail with
+ * CORIO_EPGCONN (or a connect is refused while the server is down), and
+ * once it is back every acquire gets a fresh, working connection. */
+typedef struct busy_ctx {
+    corio_pg_pool *p;
+    int stop, ok, lost;
+} busy_ctx;
+
+static int busy_task(void *arg)
+{
+    busy_ctx *x = arg;
+    while (!x->stop) {
+        corio_pg_result *r;
+        int rc = corio_pg_pool_query(x->p, "SELECT 1 FROM pg_sleep(0.005)", NULL, 0, &r);
+        if (rc == 0) {
+            x->ok++;
+            corio_pg_result_free(r);
+        } else {
+            CHECK(rc == CORIO_EPGCONN);
+            x->lost++;
+            corio_sleep(20 * CORIO_MS);
+        }
+    }
+    return 0;
+}
+
+static int restart_server(void *arg)
+{
+    (void)arg;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "sh %s restart %s >/dev/null 2>&1", getenv("CORIO_PG_TEST_SCRIPT"),
+             getenv("CORIO_PG_TEST_DIR"));
+    return system(cmd) == 0 ? 0 : -EIO;
+}
+
+static int restart(void *arg)
+{
+    (void)arg;
+    if (!getenv("CORIO_PG_TEST_SCRIPT") || !getenv("CORIO_PG_TEST_DIR")) {
+        fprintf(stderr, "    skipped: CORIO_PG_TEST_SCRIPT/CORIO_PG_TEST_DIR not set\n");
+        return 0;
+    }
+    corio_pg_pool *p;
+    corio_pg_pool_opts o = {.max_size = 3};
+    CHECK_EQ(corio_pg_pool_new(&p, pg_dsn(), &o), 0);
+    busy_ctx x = {p, 0, 0, 0};
+    corio_task *t[4];
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ(corio_task_spawn(&t[i], busy_task, &x), 0);
+    CHECK_EQ(corio_sleep(100 * CORIO_MS), 0);
+    int res = -1;
+    CHECK_EQ(corio_to_thread(restart_server, NULL, &res), 0);
+    CHECK_EQ(res, 0);
+    int ok_before = x.ok;
+    CHECK_EQ(corio_sleep(300 * CORIO_MS), 0);
+    x.stop = 1;
+    CHECK_EQ(corio_gather(t, 4, NULL), 0);
+    fprintf(stderr, "    %d queries ok, %d lost to the restart, %d ok after it\n", x.ok, x.lost,
+            x.ok - ok_before);
+    CHECK(x.lost >= 1);
+    CHECK(x.ok - ok_before > 10);
+    corio_pg_pool_stats st;
+    corio_pg_pool_stats_get(p, &st);
+    CHECK_EQ(st.in_use, 0);
+    CHECK(st.size <= 3);
+    corio_pg_pool_free(p);
+    return 0;
+}
+
+TEST_T(pg_pool, survives_a_server_restart, 120)
+{
+    CHECK_EQ(pg_run(restart, NULL), 0);
+}
