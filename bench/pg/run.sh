@@ -1,0 +1,37 @@
+#!/bin/sh
+# PostgreSQL client benchmark: corio-pg beside plain libpq (the floor of
+# client cost) and asyncpg (Debian python3-asyncpg, on uvloop when
+# installed), against a throwaway server pinned to CPU 0 with the clients
+# on CPU 1.  Every query here is server-bound on a small machine, so the
+# figure that separates clients is CPU per query on the client side.
+#
+#   bench/pg/run.sh BUILD_DIR [SECONDS]
+set -eu
+build=${1:-build-bench}
+secs=${2:-5}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+dir=$(mktemp -d /tmp/corio-pg-bench.XXXXXX)
+chmod 755 "$dir"   # the server runs as postgres
+trap 'sh "$root/scripts/pg-test-server.sh" stop "$dir/srv" >/dev/null 2>&1; rm -rf "$dir"' EXIT
+pin0= pin1=
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    pin0="taskset -c 0"; pin1="taskset -c 1"
+fi
+$pin0 sh "$root/scripts/pg-test-server.sh" start "$dir/srv" >/dev/null
+dsn="$(cat "$dir/srv/dsn")?sslmode=disable"
+cc -O2 -o "$dir/libpq_bench" "$root/bench/pg/libpq_bench.c" -I"$(pg_config --includedir)" -lpq
+bin=$build/bench/corio_pg_bench
+echo "PostgreSQL client benchmark, ${secs}s per line; server on CPU 0, clients on CPU 1"
+echo "machine: $(nproc) CPUs, $(uname -r); load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+for q in select1 series1000 pgtype; do
+    echo "== $q"
+    $pin1 "$dir/libpq_bench" "$dsn" $q "$secs"
+    $pin1 "$bin" "$dsn" $q 10 10 "$secs"
+    $pin1 "$bin" "$dsn" $q 10 2 "$secs"
+    $pin1 "$bin" "$dsn" $q 10 1 "$secs"
+    if /usr/bin/python3 -c "import asyncpg" 2>/dev/null; then
+        $pin1 /usr/bin/python3 "$root/bench/pg/asyncpg_bench.py" "$dsn" $q 10 10 "$secs"
+    else
+        echo "asyncpg   (python3-asyncpg not installed)"
+    fi
+done
