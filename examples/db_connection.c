@@ -43,21 +43,25 @@ static void process_results(const corio_pg_result *result)
 /* The demo's table: a temporary one, gone when the connection closes. */
 static int make_users(corio_pg *conn)
 {
-    int rc = corio_pg_exec(conn,
-                           "CREATE TEMP TABLE users (id int PRIMARY KEY, name text, email text)",
-                           NULL, 0, NULL);
+    int rc = corio_pg_exec(
+        conn,
+        "CREATE TEMP TABLE users (id int PRIMARY KEY, name text, email text)",
+        NULL, 0, NULL);
     if (rc == 0)
-        rc = corio_pg_exec(conn,
-                           "INSERT INTO users VALUES (1, 'ada', 'ada@example.com'),"
-                           " (2, 'brian', 'bwk@example.com'), (3, 'grace', 'grace@example.com')",
-                           NULL, 0, NULL);
+        rc = corio_pg_exec(
+            conn,
+            "INSERT INTO users VALUES (1, 'ada', 'ada@example.com'),"
+            " (2, 'brian', 'bwk@example.com'), (3, 'grace', "
+            "'grace@example.com')",
+            NULL, 0, NULL);
     return rc;
 }
 
 static int process_data(void *arg)
 {
     const char *url = arg;
-    corio_pg *conn CORIO_PG_AUTO = NULL; /* async with database_connection(url) as conn: */
+    corio_pg *conn CORIO_PG_AUTO =
+        NULL; /* async with database_connection(url) as conn: */
     int rc = corio_pg_connect(&conn, url);
     if (rc < 0) {
         fprintf(stderr, "connect: %s\n", corio_strerror(rc));
@@ -68,7 +72,8 @@ static int process_data(void *arg)
         return 1;
     }
     corio_pg_result *result;
-    rc = corio_pg_query(conn, "SELECT * FROM users ORDER BY id", NULL, 0, &result);
+    rc = corio_pg_query(conn, "SELECT * FROM users ORDER BY id", NULL, 0,
+                        &result);
     if (rc < 0) {
         fprintf(stderr, "fetch: %s\n", corio_pg_last_error(conn)->message);
         return 1;
@@ -82,7 +87,9 @@ int main(int argc, char **argv)
 {
     const char *url = argc > 1 ? argv[1] : getenv("DATABASE_URL");
     if (!url) {
-        fprintf(stderr, "usage: %s postgresql://user@host/db  (or DATABASE_URL)\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s postgresql://user@host/db  (or DATABASE_URL)\n",
+                argv[0]);
         return 2;
     }
     int result;

@@ -16,8 +16,9 @@
  *             async with self.connection() as conn:
  *                 tasks = [asyncio.create_task(conn.process_item(item))
  *                          for item in items]
- *                 results = await asyncio.gather(*tasks, return_exceptions=True)
- *                 return [r for r in results if not isinstance(r, Exception)]
+ *                 results = await asyncio.gather(*tasks,
+ * return_exceptions=True) return [r for r in results if not isinstance(r,
+ * Exception)]
  *
  * With asyncpg the five tasks would fail ("another operation is in
  * progress"): one asyncpg connection runs one query at a time.  corio-pg
@@ -54,14 +55,16 @@ static int process_item(void *arg)
     snprintf(v, sizeof v, "%d", it->value);
     const char *params[] = {it->sku, v};
     corio_pg_result *r;
-    int rc = corio_pg_query(it->db->conn,
-                            "INSERT INTO items (sku, value) VALUES ($1, $2) RETURNING id",
-                            params, 2, &r);
+    int rc = corio_pg_query(
+        it->db->conn,
+        "INSERT INTO items (sku, value) VALUES ($1, $2) RETURNING id", params,
+        2, &r);
     if (rc == CORIO_EPG) {
         /* The details are on the connection until this task's next call on
          * it: read them before anything else can suspend. */
         const corio_pg_error *e = corio_pg_last_error(it->db->conn);
-        snprintf(it->err, sizeof it->err, "%s (SQLSTATE %s)", e->message, e->sqlstate);
+        snprintf(it->err, sizeof it->err, "%s (SQLSTATE %s)", e->message,
+                 e->sqlstate);
     }
     if (rc < 0)
         return rc;
@@ -85,17 +88,20 @@ static int process_batch(client *db, item *items, int n, int *results)
 static int run(void *arg)
 {
     client db = {NULL};
-    int rc = corio_pg_connect(&db.conn, arg); /* async with self.connection(): */
+    int rc =
+        corio_pg_connect(&db.conn, arg); /* async with self.connection(): */
     if (rc < 0) {
         fprintf(stderr, "connect: %s\n", corio_strerror(rc));
         return 1;
     }
     rc = corio_pg_exec(db.conn,
-                       "CREATE TEMP TABLE items (id serial PRIMARY KEY, sku text UNIQUE, value int)",
+                       "CREATE TEMP TABLE items (id serial PRIMARY KEY, sku "
+                       "text UNIQUE, value int)",
                        NULL, 0, NULL);
     if (rc == 0)
-        rc = corio_pg_exec(db.conn, "INSERT INTO items (sku, value) VALUES ('sku-3', 0)", NULL, 0,
-                           NULL); /* item 3 will collide with this row */
+        rc = corio_pg_exec(
+            db.conn, "INSERT INTO items (sku, value) VALUES ('sku-3', 0)", NULL,
+            0, NULL); /* item 3 will collide with this row */
     if (rc < 0) {
         fprintf(stderr, "setup: %s\n", corio_pg_last_error(db.conn)->message);
         corio_pg_close(db.conn);
@@ -113,13 +119,16 @@ static int run(void *arg)
     for (int i = 0; i < NITEMS; i++) {
         if (results[i] < 0) {
             printf("item %d: failed: %s\n", i + 1,
-                   items[i].err[0] ? items[i].err : corio_pg_strerror(results[i]));
+                   items[i].err[0] ? items[i].err
+                                   : corio_pg_strerror(results[i]));
         } else {
-            printf("item %d: stored as row %lld\n", i + 1, (long long)items[i].id);
+            printf("item %d: stored as row %lld\n", i + 1,
+                   (long long)items[i].id);
             ok++;
         }
     }
-    printf("%d of %d items processed; one connection, one round trip\n", ok, NITEMS);
+    printf("%d of %d items processed; one connection, one round trip\n", ok,
+           NITEMS);
     corio_pg_close(db.conn);
     return 0;
 }
@@ -128,7 +137,9 @@ int main(int argc, char **argv)
 {
     const char *url = argc > 1 ? argv[1] : getenv("DATABASE_URL");
     if (!url) {
-        fprintf(stderr, "usage: %s postgresql://user@host/db  (or DATABASE_URL)\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s postgresql://user@host/db  (or DATABASE_URL)\n",
+                argv[0]);
         return 2;
     }
     int result;

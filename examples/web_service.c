@@ -29,7 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the app ---------------------------------------------------------------- */
+/* ---- the app ----------------------------------------------------------------
+ */
 
 /* Append s to buf as a JSON string. */
 static void json_str(char *buf, size_t cap, const char *s)
@@ -72,8 +73,9 @@ static int get_user(corio_http_req *req, void *arg)
     if (pc.rc < 0)
         return pc.rc; /* a 500 */
     corio_pg_result *r;
-    int rc = corio_pg_query(pc.c, "SELECT id, name, email FROM ws_users WHERE id = $1::int",
-                            params, 1, &r);
+    int rc = corio_pg_query(
+        pc.c, "SELECT id, name, email FROM ws_users WHERE id = $1::int", params,
+        1, &r);
     if (rc == CORIO_EPG) /* not an integer */
         return corio_http_reply(req, 400, "text/plain", "bad id\n", 7);
     if (rc < 0)
@@ -81,7 +83,8 @@ static int get_user(corio_http_req *req, void *arg)
     char body[512];
     if (corio_pg_result_rows(r) == 0) {
         corio_pg_result_free(r);
-        return corio_http_reply(req, 404, "application/json", "{\"detail\": \"not found\"}", 23);
+        return corio_http_reply(req, 404, "application/json",
+                                "{\"detail\": \"not found\"}", 23);
     }
     user_json(body, sizeof body, r, 0);
     corio_pg_result_free(r);
@@ -100,8 +103,9 @@ static int run_one(void *arg)
     one_query *q = arg;
     const char *params[] = {q->id};
     corio_pg_result *r;
-    int rc = corio_pg_query(q->c, "SELECT id, name, email FROM ws_users WHERE id = $1::int",
-                            params, 1, &r);
+    int rc = corio_pg_query(
+        q->c, "SELECT id, name, email FROM ws_users WHERE id = $1::int", params,
+        1, &r);
     if (rc < 0)
         return rc;
     if (corio_pg_result_rows(r) > 0)
@@ -144,7 +148,8 @@ static int get_queries(corio_http_req *req, void *arg)
         size_t len = 0;
         body[len++] = '[';
         for (int i = 0; i < n; i++)
-            len += (size_t)sprintf(body + len, "%s%s", i ? ", " : "", q[i].json);
+            len +=
+                (size_t)sprintf(body + len, "%s%s", i ? ", " : "", q[i].json);
         body[len++] = ']';
         rc = corio_http_reply(req, 200, "application/json", body, len);
     }
@@ -167,7 +172,8 @@ static int post_user(corio_http_req *req, void *arg)
     const char *email = json_string_value(json_object_get(in, "email"));
     if (!name || !email) {
         json_decref(in);
-        return corio_http_reply(req, 422, "text/plain", "name and email wanted\n", 21);
+        return corio_http_reply(req, 422, "text/plain",
+                                "name and email wanted\n", 21);
     }
     CORIO_PG_POOL_CONN(pc, pool);
     if (pc.rc < 0) {
@@ -183,7 +189,8 @@ static int post_user(corio_http_req *req, void *arg)
         corio_pg_result *r = NULL;
         if (rc == 0)
             rc = corio_pg_query(pc.c,
-                                "INSERT INTO ws_users (name, email) VALUES ($1, $2) RETURNING id",
+                                "INSERT INTO ws_users (name, email) VALUES "
+                                "($1, $2) RETURNING id",
                                 params, 2, &r);
         int64_t id = 0;
         if (rc == 0)
@@ -193,9 +200,11 @@ static int post_user(corio_http_req *req, void *arg)
         snprintf(ids, sizeof ids, "%lld", (long long)id);
         const char *audit[] = {ids};
         if (rc == 0)
-            rc = corio_pg_exec(pc.c, "INSERT INTO ws_audit (user_id) VALUES ($1::int)", audit, 1,
-                               NULL);
-        if (rc == CORIO_EPG && !strcmp(corio_pg_last_error(pc.c)->sqlstate, "23505"))
+            rc = corio_pg_exec(
+                pc.c, "INSERT INTO ws_audit (user_id) VALUES ($1::int)", audit,
+                1, NULL);
+        if (rc == CORIO_EPG &&
+            !strcmp(corio_pg_last_error(pc.c)->sqlstate, "23505"))
             status = 409; /* that email exists: the block rolls back */
         if (rc == 0)
             rc = corio_pg_tx_done(&tx);
@@ -203,20 +212,24 @@ static int post_user(corio_http_req *req, void *arg)
     }
     json_decref(in);
     if (status == 409)
-        return corio_http_reply(req, 409, "application/json", "{\"detail\": \"email taken\"}", 25);
+        return corio_http_reply(req, 409, "application/json",
+                                "{\"detail\": \"email taken\"}", 25);
     if (rc < 0)
         return rc;
     return corio_http_reply(req, 201, "application/json", body, strlen(body));
 }
 
-/* ---- running it ------------------------------------------------------------- */
+/* ---- running it -------------------------------------------------------------
+ */
 
 static int setup_db(corio_pg_pool *pool)
 {
     static const char *const ddl[] = {
         "DROP TABLE IF EXISTS ws_audit, ws_users",
-        "CREATE TABLE ws_users (id serial PRIMARY KEY, name text, email text UNIQUE)",
-        "CREATE TABLE ws_audit (user_id int REFERENCES ws_users, at timestamptz DEFAULT now())",
+        "CREATE TABLE ws_users (id serial PRIMARY KEY, name text, email text "
+        "UNIQUE)",
+        "CREATE TABLE ws_audit (user_id int REFERENCES ws_users, at "
+        "timestamptz DEFAULT now())",
         "INSERT INTO ws_users (name, email) VALUES ('ada', 'ada@example.com'),"
         " ('brian', 'bwk@example.com'), ('grace', 'grace@example.com')",
     };
@@ -238,22 +251,25 @@ typedef struct app {
     int port;
 } app;
 
-static void show(corio_http_session *client, const char *method, const char *url,
-                 const char *json)
+static void show(corio_http_session *client, const char *method,
+                 const char *url, const char *json)
 {
-    corio_http_request rq = {.method = method, .url = url, .body = json,
+    corio_http_request rq = {.method = method,
+                             .url = url,
+                             .body = json,
                              .body_len = json ? strlen(json) : 0};
     corio_http_response *r;
     const char *text = "";
     int rc = corio_http_session_send(client, &rq, &r);
     if (rc < 0) {
-        printf("%s %s -> %s\n", method, url + strlen("http://app"), corio_strerror(rc));
+        printf("%s %s -> %s\n", method, url + strlen("http://app"),
+               corio_strerror(rc));
         return;
     }
     if (corio_http_response_text(r, &text) < 0)
         text = "(body unreadable)";
-    printf("%s %s -> %d %s\n", method, url + strlen("http://app"), corio_http_response_status(r),
-           text);
+    printf("%s %s -> %d %s\n", method, url + strlen("http://app"),
+           corio_http_response_status(r), text);
     corio_http_response_free(r);
 }
 
@@ -268,9 +284,12 @@ static int run(void *arg)
         return 1;
     }
     corio_http_router *router = NULL;
-    if ((rc = setup_db(pool)) == 0 && (rc = corio_http_router_new(&router)) == 0 &&
-        (rc = corio_http_router_add(router, "GET", "/users/{id}", get_user, pool)) == 0 &&
-        (rc = corio_http_router_add(router, "GET", "/queries", get_queries, pool)) == 0)
+    if ((rc = setup_db(pool)) == 0 &&
+        (rc = corio_http_router_new(&router)) == 0 &&
+        (rc = corio_http_router_add(router, "GET", "/users/{id}", get_user,
+                                    pool)) == 0 &&
+        (rc = corio_http_router_add(router, "GET", "/queries", get_queries,
+                                    pool)) == 0)
         rc = corio_http_router_add(router, "POST", "/users", post_user, pool);
     if (rc == 0 && a->port) {
         corio_listener *l;
@@ -287,8 +306,10 @@ static int run(void *arg)
             show(client, "GET", "http://app/users/2", NULL);
             show(client, "GET", "http://app/users/42", NULL);
             show(client, "GET", "http://app/queries?n=5", NULL);
-            show(client, "POST", "http://app/users", "{\"name\": \"ken\", \"email\": \"ken@example.com\"}");
-            show(client, "POST", "http://app/users", "{\"name\": \"kenny\", \"email\": \"ken@example.com\"}");
+            show(client, "POST", "http://app/users",
+                 "{\"name\": \"ken\", \"email\": \"ken@example.com\"}");
+            show(client, "POST", "http://app/users",
+                 "{\"name\": \"kenny\", \"email\": \"ken@example.com\"}");
             show(client, "GET", "http://app/users/4", NULL);
             corio_http_session_free(client);
         }
@@ -305,7 +326,8 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     app a = {getenv("DATABASE_URL"), argc > 1 ? atoi(argv[1]) : 0};
     if (!a.url) {
-        fprintf(stderr, "usage: DATABASE_URL=postgresql://... %s [port]\n", argv[0]);
+        fprintf(stderr, "usage: DATABASE_URL=postgresql://... %s [port]\n",
+                argv[0]);
         return 2;
     }
     int result;

@@ -66,7 +66,8 @@ static int run(void *arg)
             return 1;
     CORIO_IGNORE(corio_gather(t, (size_t)ntasks, NULL));
     double el = (corio_now() - t0) / 1e9, cpu = cpu_s() - c0;
-    printf("corio-pg  tasks=%d conns=%d  %10.0f q/s  %7.1f us CPU/query  (%lld failed)\n",
+    printf("corio-pg  tasks=%d conns=%d  %10.0f q/s  %7.1f us CPU/query  (%lld "
+           "failed)\n",
            ntasks, nconns, done / el, cpu * 1e6 / (double)done, failed);
     for (int i = 0; i < nconns; i++)
         corio_pg_close(conns[i]);
@@ -83,8 +84,10 @@ const char *bench_sql(const char *name)
     if (!strcmp(name, "series1000"))
         return "SELECT g FROM generate_series(1, 1000) g";
     if (!strcmp(name, "pgtype"))
-        return "SELECT typname, typnamespace, typowner, typlen, typbyval, typcategory, "
-               "typispreferred, typisdefined, typdelim, typrelid, typelem, typarray "
+        return "SELECT typname, typnamespace, typowner, typlen, typbyval, "
+               "typcategory, "
+               "typispreferred, typisdefined, typdelim, typrelid, typelem, "
+               "typarray "
                "FROM pg_type WHERE typtypmod = -1 AND typisdefined = true";
     return NULL;
 }
@@ -92,7 +95,9 @@ const char *bench_sql(const char *name)
 int main(int argc, char **argv)
 {
     if (argc < 6 || !(sql = bench_sql(argv[2]))) {
-        fprintf(stderr, "usage: %s DSN select1|series1000|pgtype TASKS CONNS SECONDS\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s DSN select1|series1000|pgtype TASKS CONNS SECONDS\n",
+                argv[0]);
         return 2;
     }
     dsn = argv[1];

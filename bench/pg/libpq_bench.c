@@ -28,14 +28,19 @@ static double cpu_s(void)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: %s DSN select1|series1000|pgtype SECONDS\n", argv[0]);
+        fprintf(stderr, "usage: %s DSN select1|series1000|pgtype SECONDS\n",
+                argv[0]);
         return 2;
     }
-    const char *sql = !strcmp(argv[2], "select1")      ? "SELECT 1+1"
-                      : !strcmp(argv[2], "series1000") ? "SELECT g FROM generate_series(1, 1000) g"
-                                                       : "SELECT typname, typnamespace, typowner, typlen, typbyval, typcategory, "
-                                                         "typispreferred, typisdefined, typdelim, typrelid, typelem, typarray "
-                                                         "FROM pg_type WHERE typtypmod = -1 AND typisdefined = true";
+    const char *sql =
+        !strcmp(argv[2], "select1") ? "SELECT 1+1"
+        : !strcmp(argv[2], "series1000")
+            ? "SELECT g FROM generate_series(1, 1000) g"
+            : "SELECT typname, typnamespace, typowner, typlen, typbyval, "
+              "typcategory, "
+              "typispreferred, typisdefined, typdelim, typrelid, typelem, "
+              "typarray "
+              "FROM pg_type WHERE typtypmod = -1 AND typisdefined = true";
     PGconn *c = PQconnectdb(argv[1]);
     if (PQstatus(c) != CONNECTION_OK) {
         fprintf(stderr, "%s", PQerrorMessage(c));
@@ -54,8 +59,8 @@ int main(int argc, char **argv)
         n++;
     }
     double el = now_s() - t0, cpu = cpu_s() - c0;
-    printf("libpq     1 conn, blocking  %10.0f q/s  %7.1f us CPU/query\n", n / el,
-           cpu * 1e6 / (double)n);
+    printf("libpq     1 conn, blocking  %10.0f q/s  %7.1f us CPU/query\n",
+           n / el, cpu * 1e6 / (double)n);
     PQfinish(c);
     return 0;
 }

@@ -48,8 +48,10 @@ extern "C" {
  * -100 .. -199 below CORIO_ERRBASE).  TODO(errno): move into
  * CORIO_ERRNO_MAP so corio_strerror and corio_err_name know them. */
 #ifndef CORIO_EPG
-#define CORIO_EPG     (CORIO_ERRBASE - 100) /* the server reported an error (SQLSTATE) */
-#define CORIO_EPGCONN (CORIO_ERRBASE - 101) /* PostgreSQL connection lost or refused */
+#define CORIO_EPG                                                              \
+    (CORIO_ERRBASE - 100) /* the server reported an error (SQLSTATE) */
+#define CORIO_EPGCONN                                                          \
+    (CORIO_ERRBASE - 101) /* PostgreSQL connection lost or refused */
 #endif
 
 typedef struct corio_pg corio_pg;
@@ -86,10 +88,12 @@ typedef struct corio_pg_opts {
  *   -ENOMEM, -ECANCELED / -ETIMEDOUT, -EPERM.
  * On any error *out = NULL.
  * Cancel-safe: yes; the half-made connection is closed. */
-CORIO_API CORIO_NODISCARD int corio_pg_connect(corio_pg **out, const char *conninfo);
+CORIO_API CORIO_NODISCARD int corio_pg_connect(corio_pg **out,
+                                               const char *conninfo);
 
 /* corio_pg_connect() with options (NULL = defaults).  Same returns. */
-CORIO_API CORIO_NODISCARD int corio_pg_connect_ex(corio_pg **out, const char *conninfo,
+CORIO_API CORIO_NODISCARD int corio_pg_connect_ex(corio_pg **out,
+                                                  const char *conninfo,
                                                   const corio_pg_opts *opts);
 
 /* Close c: queries still queued fail with CORIO_EPGCONN (their tasks must not
@@ -108,15 +112,16 @@ CORIO_API int corio_pg_backend_pid(const corio_pg *c);
  * send or read through it. */
 CORIO_API void *corio_pg_libpq(corio_pg *c);
 
-/* ---- Errors ---------------------------------------------------------------- */
+/* ---- Errors ----------------------------------------------------------------
+ */
 
 /* The details of the last CORIO_EPG / CORIO_EPGCONN returned to the calling
  * task by a call on c.  Fields are never NULL ("" when absent); position is
  * 1-based in the query text, 0 if none.  Valid until the calling task's next
  * call on c. */
 typedef struct corio_pg_error {
-    const char *sqlstate;   /* five characters, e.g. "23505" */
-    const char *severity;   /* ERROR, FATAL, ... */
+    const char *sqlstate; /* five characters, e.g. "23505" */
+    const char *severity; /* ERROR, FATAL, ... */
     const char *message;
     const char *detail;
     const char *hint;
@@ -129,7 +134,8 @@ typedef struct corio_pg_error {
 /* The last error on c (all fields "" if none).  Never NULL for a non-NULL c. */
 CORIO_API const corio_pg_error *corio_pg_last_error(const corio_pg *c);
 
-/* ---- Queries ---------------------------------------------------------------- */
+/* ---- Queries ----------------------------------------------------------------
+ */
 
 /* Run one SQL statement with text parameters $1..$nparams (params[i] NULL is
  * SQL NULL; params may be NULL when nparams is 0) and return its result.
@@ -144,14 +150,16 @@ CORIO_API const corio_pg_error *corio_pg_last_error(const corio_pg *c);
  * server or its result discarded; never given to another caller).  sql and
  * params are borrowed until the call returns. */
 CORIO_API CORIO_NODISCARD int corio_pg_query(corio_pg *c, const char *sql,
-                                             const char *const *params, int nparams,
+                                             const char *const *params,
+                                             int nparams,
                                              corio_pg_result **out);
 
 /* Run a statement for its effect; *rows_affected (may be NULL) receives the
  * count of rows inserted, updated, deleted, copied or returned (0 for
  * statements without one).  Returns and cancel safety as corio_pg_query. */
 CORIO_API CORIO_NODISCARD int corio_pg_exec(corio_pg *c, const char *sql,
-                                            const char *const *params, int nparams,
+                                            const char *const *params,
+                                            int nparams,
                                             int64_t *rows_affected);
 
 /* Run a query and copy the text form of row 0, column 0 into buf (cap bytes,
@@ -159,15 +167,18 @@ CORIO_API CORIO_NODISCARD int corio_pg_exec(corio_pg *c, const char *sql,
  * (which may be >= cap: truncated), or CORIO_EPG / CORIO_EPGCONN / ..., or:
  *   -ENOENT  no row.   -ENODATA  the value is NULL (buf is "").
  * Cancel-safe: as corio_pg_query. */
-CORIO_API CORIO_NODISCARD ssize_t corio_pg_fetchval(corio_pg *c, const char *sql,
-                                                    const char *const *params, int nparams,
-                                                    char *buf, size_t cap);
+CORIO_API CORIO_NODISCARD ssize_t corio_pg_fetchval(corio_pg *c,
+                                                    const char *sql,
+                                                    const char *const *params,
+                                                    int nparams, char *buf,
+                                                    size_t cap);
 
 /* Run a query and return its first row: *out is a result of 0 or 1 row
  * (asyncpg's fetchrow: None when there is no row: check
  * corio_pg_result_rows).  Returns as corio_pg_query. */
 CORIO_API CORIO_NODISCARD int corio_pg_fetchrow(corio_pg *c, const char *sql,
-                                                const char *const *params, int nparams,
+                                                const char *const *params,
+                                                int nparams,
                                                 corio_pg_result **out);
 
 /* Run one statement once per parameter set, pipelined as a single sync
@@ -177,10 +188,10 @@ CORIO_API CORIO_NODISCARD int corio_pg_fetchrow(corio_pg *c, const char *sql,
  * *rows_affected (may be NULL) gets the sum.
  * Returns 0, CORIO_EPG, CORIO_EPGCONN, -EINVAL, -ENOMEM,
  * -ECANCELED / -ETIMEDOUT, -EPERM.  Cancel-safe: as corio_pg_query. */
-CORIO_API CORIO_NODISCARD int corio_pg_execmany(corio_pg *c, const char *sql,
-                                                const char *const *const *params_rows,
-                                                int nrows, int nparams,
-                                                int64_t *rows_affected);
+CORIO_API CORIO_NODISCARD int
+corio_pg_execmany(corio_pg *c, const char *sql,
+                  const char *const *const *params_rows, int nrows, int nparams,
+                  int64_t *rows_affected);
 
 /* Prepare sql explicitly under the given name (asyncpg's prepare) so that
  * corio_pg_query_prepared can run it.  Queries through corio_pg_query are
@@ -192,11 +203,14 @@ CORIO_API CORIO_NODISCARD int corio_pg_prepare(corio_pg *c, const char *name,
                                                const char *sql);
 
 /* Run the statement prepared as name.  Returns as corio_pg_query. */
-CORIO_API CORIO_NODISCARD int corio_pg_query_prepared(corio_pg *c, const char *name,
+CORIO_API CORIO_NODISCARD int corio_pg_query_prepared(corio_pg *c,
+                                                      const char *name,
                                                       const char *const *params,
-                                                      int nparams, corio_pg_result **out);
+                                                      int nparams,
+                                                      corio_pg_result **out);
 
-/* ---- Results ---------------------------------------------------------------- */
+/* ---- Results ----------------------------------------------------------------
+ */
 
 /* Free r (NULL is a no-op). */
 CORIO_API void corio_pg_result_free(corio_pg_result *r);
@@ -205,9 +219,11 @@ CORIO_API void corio_pg_result_free(corio_pg_result *r);
 CORIO_API int corio_pg_result_rows(const corio_pg_result *r);
 CORIO_API int corio_pg_result_cols(const corio_pg_result *r);
 /* The name of column col (NULL if out of range). */
-CORIO_API const char *corio_pg_result_colname(const corio_pg_result *r, int col);
+CORIO_API const char *corio_pg_result_colname(const corio_pg_result *r,
+                                              int col);
 /* The index of the column named name, or -ENOENT. */
-CORIO_API int corio_pg_result_colindex(const corio_pg_result *r, const char *name);
+CORIO_API int corio_pg_result_colindex(const corio_pg_result *r,
+                                       const char *name);
 /* The type OID of column col (e.g. 23 int4, 25 text), 0 if out of range. */
 CORIO_API unsigned corio_pg_result_coltype(const corio_pg_result *r, int col);
 /* The command tag ("SELECT 3", "INSERT 0 1", ...); never NULL. */
@@ -224,20 +240,27 @@ CORIO_API int corio_pg_isnull(const corio_pg_result *r, int row, int col);
  * Integers read int2/int4/int8 (and oid); floats read float4/float8 (and
  * integers); bool reads bool; timestamps give nanoseconds since the Unix
  * epoch (timestamp: as if UTC; date: midnight). */
-CORIO_API int corio_pg_get_int16(const corio_pg_result *r, int row, int col, int16_t *v);
-CORIO_API int corio_pg_get_int32(const corio_pg_result *r, int row, int col, int32_t *v);
-CORIO_API int corio_pg_get_int64(const corio_pg_result *r, int row, int col, int64_t *v);
-CORIO_API int corio_pg_get_float(const corio_pg_result *r, int row, int col, float *v);
-CORIO_API int corio_pg_get_double(const corio_pg_result *r, int row, int col, double *v);
-CORIO_API int corio_pg_get_bool(const corio_pg_result *r, int row, int col, bool *v);
-CORIO_API int corio_pg_get_time(const corio_pg_result *r, int row, int col, int64_t *ns);
+CORIO_API int corio_pg_get_int16(const corio_pg_result *r, int row, int col,
+                                 int16_t *v);
+CORIO_API int corio_pg_get_int32(const corio_pg_result *r, int row, int col,
+                                 int32_t *v);
+CORIO_API int corio_pg_get_int64(const corio_pg_result *r, int row, int col,
+                                 int64_t *v);
+CORIO_API int corio_pg_get_float(const corio_pg_result *r, int row, int col,
+                                 float *v);
+CORIO_API int corio_pg_get_double(const corio_pg_result *r, int row, int col,
+                                  double *v);
+CORIO_API int corio_pg_get_bool(const corio_pg_result *r, int row, int col,
+                                bool *v);
+CORIO_API int corio_pg_get_time(const corio_pg_result *r, int row, int col,
+                                int64_t *ns);
 
 /* The raw bytes of a value: for text, varchar, name, json, xml, enums and
  * bytea these are the value itself (not NUL-terminated for bytea; text-like
  * values are followed by a NUL).  *len (may be NULL) gets the length.
  * Valid while r lives.  NULL if the value is NULL or out of range. */
-CORIO_API const char *corio_pg_get_bytes(const corio_pg_result *r, int row, int col,
-                                         size_t *len);
+CORIO_API const char *corio_pg_get_bytes(const corio_pg_result *r, int row,
+                                         int col, size_t *len);
 
 /* The value as text, as psql would print it, copied into buf (cap bytes,
  * NUL-terminated when cap > 0): every type above, plus numeric (exact
@@ -247,7 +270,8 @@ CORIO_API const char *corio_pg_get_bytes(const corio_pg_result *r, int row, int 
 CORIO_API ssize_t corio_pg_get_text(const corio_pg_result *r, int row, int col,
                                     char *buf, size_t cap);
 
-/* ---- Transactions ------------------------------------------------------------ */
+/* ---- Transactions
+ * ------------------------------------------------------------ */
 
 /* Options of a transaction; zero fields take the server's defaults.
  *   isolation  "read committed", "repeatable read" or "serializable".
@@ -264,7 +288,8 @@ typedef struct corio_pg_tx_opts {
  * Returns 0, CORIO_EPG, CORIO_EPGCONN, -EINVAL (isolation unknown), -EBUSY
  * (c is in a COPY), -ENOMEM, -ECANCELED / -ETIMEDOUT, -EPERM.
  * Cancel-safe: yes; an interrupted begin is rolled back (nothing open). */
-CORIO_API CORIO_NODISCARD int corio_pg_tx_begin(corio_pg *c, const corio_pg_tx_opts *opts);
+CORIO_API CORIO_NODISCARD int corio_pg_tx_begin(corio_pg *c,
+                                                const corio_pg_tx_opts *opts);
 
 /* Commit the innermost transaction (or release its savepoint).  A
  * transaction in which a statement failed is rolled back by the server and
@@ -294,20 +319,22 @@ CORIO_API int corio_pg_tx_rollback(corio_pg *c);
  * cancellation) rolls back. */
 typedef struct corio_pg_tx {
     corio_pg *c;
-    int rc;     /* corio_pg_tx_begin's result */
-    int open;   /* 1 until committed or rolled back */
+    int rc;   /* corio_pg_tx_begin's result */
+    int open; /* 1 until committed or rolled back */
 } corio_pg_tx;
 
 CORIO_API void corio_pg_tx_cleanup(corio_pg_tx *tx);
 /* Commit the block's transaction.  Returns as corio_pg_tx_commit. */
 CORIO_API CORIO_NODISCARD int corio_pg_tx_done(corio_pg_tx *tx);
-CORIO_API corio_pg_tx corio_pg_tx_start(corio_pg *c, const corio_pg_tx_opts *opts);
+CORIO_API corio_pg_tx corio_pg_tx_start(corio_pg *c,
+                                        const corio_pg_tx_opts *opts);
 
 #define CORIO_PG_TX(name, c, opts)                                             \
     corio_pg_tx name __attribute__((cleanup(corio_pg_tx_cleanup))) =           \
         corio_pg_tx_start((c), (opts))
 
-/* ---- LISTEN / NOTIFY ------------------------------------------------------------- */
+/* ---- LISTEN / NOTIFY
+ * ------------------------------------------------------------- */
 
 /* Wait for the next notification on c (after LISTEN channel; those that
  * arrived during other queries were queued).  *channel and *payload
@@ -318,7 +345,9 @@ CORIO_API corio_pg_tx corio_pg_tx_start(corio_pg *c, const corio_pg_tx_opts *opt
 CORIO_API CORIO_NODISCARD int corio_pg_notify_wait(corio_pg *c, char **channel,
                                                    char **payload);
 
-/* ---- COPY --------------------------------------------------------------------------- */
+/* ---- COPY
+ * ---------------------------------------------------------------------------
+ */
 
 /* Supplies COPY FROM STDIN data: store up to cap bytes in buf and return
  * the count, 0 at the end, or a negative error to abort the COPY. */
@@ -334,17 +363,18 @@ typedef int (*corio_pg_copy_out_fn)(void *arg, const char *row, size_t len);
  * Cancel-safe: an interrupted COPY is aborted on the server (nothing
  * stored) and the connection drained. */
 CORIO_API CORIO_NODISCARD int corio_pg_copy_in(corio_pg *c, const char *sql,
-                                               corio_pg_copy_in_fn fn, void *arg,
-                                               int64_t *rows);
+                                               corio_pg_copy_in_fn fn,
+                                               void *arg, int64_t *rows);
 
 /* Run `COPY ... TO STDOUT` (sql), handing each row to fn as it arrives.
  * Returns as corio_pg_copy_in.  Cancel-safe: the COPY is cancelled on the
  * server and the connection drained. */
 CORIO_API CORIO_NODISCARD int corio_pg_copy_out(corio_pg *c, const char *sql,
-                                                corio_pg_copy_out_fn fn, void *arg,
-                                                int64_t *rows);
+                                                corio_pg_copy_out_fn fn,
+                                                void *arg, int64_t *rows);
 
-/* ---- Row streaming ---------------------------------------------------------------- */
+/* ---- Row streaming
+ * ---------------------------------------------------------------- */
 
 /* Called for each row of a streamed query with a one-row result (borrowed
  * for the call); return < 0 to stop (the rest is discarded). */
@@ -356,12 +386,14 @@ typedef int (*corio_pg_row_fn)(void *arg, const corio_pg_result *row);
  * gets the number of rows handed.  Returns 0, CORIO_EPG, CORIO_EPGCONN,
  * fn's error, -EINVAL, -ENOMEM, -ECANCELED / -ETIMEDOUT, -EPERM.
  * Cancel-safe: as corio_pg_query. */
-CORIO_API CORIO_NODISCARD int corio_pg_query_stream(corio_pg *c, const char *sql,
-                                                    const char *const *params, int nparams,
-                                                    corio_pg_row_fn fn, void *arg,
-                                                    int64_t *rows);
+CORIO_API CORIO_NODISCARD int
+corio_pg_query_stream(corio_pg *c, const char *sql, const char *const *params,
+                      int nparams, corio_pg_row_fn fn, void *arg,
+                      int64_t *rows);
 
-/* ---- Pool ---------------------------------------------------------------------------- */
+/* ---- Pool
+ * ----------------------------------------------------------------------------
+ */
 
 typedef int (*corio_pg_conn_fn)(void *arg, corio_pg *c);
 
@@ -392,7 +424,8 @@ typedef struct corio_pg_pool_opts {
 /* Make a pool (opts may be NULL); min_size connections are opened now.
  * Returns 0, or the first connection's error, -EINVAL, -ENOMEM,
  * -ECANCELED / -ETIMEDOUT.  On error *out = NULL.  conninfo is copied. */
-CORIO_API CORIO_NODISCARD int corio_pg_pool_new(corio_pg_pool **out, const char *conninfo,
+CORIO_API CORIO_NODISCARD int corio_pg_pool_new(corio_pg_pool **out,
+                                                const char *conninfo,
                                                 const corio_pg_pool_opts *opts);
 
 /* Close every connection and free p.  Connections still acquired are closed
@@ -405,7 +438,8 @@ CORIO_API void corio_pg_pool_free(corio_pg_pool *p);
  * -ECANCELED / -ETIMEDOUT, -EPERM.
  * Cancel-safe: yes; an interrupted acquire holds nothing, and a connection
  * handed to it in the same tick goes to the next waiter (never leaks). */
-CORIO_API CORIO_NODISCARD int corio_pg_pool_acquire(corio_pg_pool *p, corio_pg **out);
+CORIO_API CORIO_NODISCARD int corio_pg_pool_acquire(corio_pg_pool *p,
+                                                    corio_pg **out);
 
 /* Give c back.  A transaction left open is rolled back, the reset runs,
  * and c becomes available only once the server has answered everything
@@ -414,20 +448,23 @@ CORIO_API CORIO_NODISCARD int corio_pg_pool_acquire(corio_pg_pool *p, corio_pg *
 CORIO_API void corio_pg_pool_release(corio_pg_pool *p, corio_pg *c);
 
 /* Acquire, corio_pg_query, release.  Returns as both. */
-CORIO_API CORIO_NODISCARD int corio_pg_pool_query(corio_pg_pool *p, const char *sql,
-                                                  const char *const *params, int nparams,
+CORIO_API CORIO_NODISCARD int corio_pg_pool_query(corio_pg_pool *p,
+                                                  const char *sql,
+                                                  const char *const *params,
+                                                  int nparams,
                                                   corio_pg_result **out);
 
 /* Pool counters (for tests and monitoring). */
 typedef struct corio_pg_pool_stats {
-    int size;       /* connections open (idle + in use + being reset) */
+    int size; /* connections open (idle + in use + being reset) */
     int idle;
-    int in_use;     /* acquired */
-    int resetting;  /* released, waiting for the server to answer */
+    int in_use;    /* acquired */
+    int resetting; /* released, waiting for the server to answer */
     int waiters;
     int64_t opened, closed;
 } corio_pg_pool_stats;
-CORIO_API void corio_pg_pool_stats_get(const corio_pg_pool *p, corio_pg_pool_stats *st);
+CORIO_API void corio_pg_pool_stats_get(const corio_pg_pool *p,
+                                       corio_pg_pool_stats *st);
 
 /* Block form of acquire: releases on scope exit.
  *     CORIO_PG_POOL_CONN(pc, pool);
@@ -441,8 +478,9 @@ typedef struct corio_pg_pool_conn {
 CORIO_API corio_pg_pool_conn corio_pg_pool_conn_start(corio_pg_pool *p);
 CORIO_API void corio_pg_pool_conn_cleanup(corio_pg_pool_conn *pc);
 #define CORIO_PG_POOL_CONN(name, p)                                            \
-    corio_pg_pool_conn name __attribute__((cleanup(corio_pg_pool_conn_cleanup))) = \
-        corio_pg_pool_conn_start(p)
+    corio_pg_pool_conn name                                                    \
+        __attribute__((cleanup(corio_pg_pool_conn_cleanup))) =                 \
+            corio_pg_pool_conn_start(p)
 
 /* Block form of connect/close (`async with database_connection(url)`). */
 CORIO_API void corio_pg_cleanup(corio_pg **c);

@@ -150,10 +150,13 @@ static const char *field(const PGresult *res, int code)
 void corio__pg_set_error(corio_pg *c, const PGresult *res, const char *msg)
 {
     const char *f[8] = {
-        field(res, PG_DIAG_SQLSTATE),     field(res, PG_DIAG_SEVERITY),
+        field(res, PG_DIAG_SQLSTATE),
+        field(res, PG_DIAG_SEVERITY),
         res ? field(res, PG_DIAG_MESSAGE_PRIMARY) : (msg ? msg : ""),
-        field(res, PG_DIAG_MESSAGE_DETAIL), field(res, PG_DIAG_MESSAGE_HINT),
-        field(res, PG_DIAG_CONSTRAINT_NAME), field(res, PG_DIAG_TABLE_NAME),
+        field(res, PG_DIAG_MESSAGE_DETAIL),
+        field(res, PG_DIAG_MESSAGE_HINT),
+        field(res, PG_DIAG_CONSTRAINT_NAME),
+        field(res, PG_DIAG_TABLE_NAME),
         field(res, PG_DIAG_COLUMN_NAME),
     };
     if (res && !*f[2])
@@ -163,9 +166,9 @@ void corio__pg_set_error(corio_pg *c, const PGresult *res, const char *msg)
         n += strlen(f[i]) + 1;
     char *s = malloc(n), *p = s;
     const char *empty = "";
-    const char **dst[8] = {&c->err.sqlstate, &c->err.severity, &c->err.message,
-                           &c->err.detail,   &c->err.hint,     &c->err.constraint,
-                           &c->err.table,    &c->err.column};
+    const char **dst[8] = {
+        &c->err.sqlstate, &c->err.severity,   &c->err.message, &c->err.detail,
+        &c->err.hint,     &c->err.constraint, &c->err.table,   &c->err.column};
     for (int i = 0; i < 8; i++) {
         if (s) {
             size_t l = strlen(f[i]);
@@ -416,7 +419,8 @@ int corio__pg_submit_detached(corio_pg *c, pg_req *r)
 }
 
 /* A detached one-statement request run as task `as` (transaction owner). */
-int corio__pg_queue_text(corio_pg *c, corio_task *as, const char *sql, bool ends_tx)
+int corio__pg_queue_text(corio_pg *c, corio_task *as, const char *sql,
+                         bool ends_tx)
 {
     pg_req *r = corio__pg_req_new(c, REQ_TEXT);
     if (!r)
@@ -539,8 +543,8 @@ static int list_add(char **list, size_t *len, const char *s)
 /* Resolve host names (host=a,b with ports) into parallel host / hostaddr /
  * port lists, one entry per address, so libpq never calls getaddrinfo
  * (which would block the loop) and tries every address in turn. */
-static int resolve_hosts(kv *a, const char *host, const char *port, char **h_out,
-                         char **a_out, char **p_out)
+static int resolve_hosts(kv *a, const char *host, const char *port,
+                         char **h_out, char **a_out, char **p_out)
 {
     char *hl = NULL, *al = NULL, *pl = NULL;
     size_t hn = 0, an = 0, pn = 0;
@@ -568,11 +572,15 @@ static int resolve_hosts(kv *a, const char *host, const char *port, char **h_out
         if (comma)
             *comma = 0;
         const char *h = p;
-        const char *pt = nports == 0 ? "" : nports == 1 ? ports[0] : i < nports ? ports[i] : "";
+        const char *pt = nports == 0   ? ""
+                         : nports == 1 ? ports[0]
+                         : i < nports  ? ports[i]
+                                       : "";
         int portnum = *pt ? atoi(pt) : 5432;
         if (!*h || h[0] == '/' || h[0] == '@') {
             /* A Unix socket directory: nothing to resolve. */
-            if ((rc = list_add(&hl, &hn, h)) < 0 || (rc = list_add(&al, &an, "")) < 0 ||
+            if ((rc = list_add(&hl, &hn, h)) < 0 ||
+                (rc = list_add(&al, &an, "")) < 0 ||
                 (rc = list_add(&pl, &pn, pt)) < 0)
                 break;
         } else {
@@ -589,7 +597,8 @@ static int resolve_hosts(kv *a, const char *host, const char *port, char **h_out
                                       : (const void *)&addrs[k].u.in4.sin_addr;
                 if (!inet_ntop(addrs[k].u.sa.sa_family, src, ip, sizeof ip))
                     continue;
-                if ((rc = list_add(&hl, &hn, h)) < 0 || (rc = list_add(&al, &an, ip)) < 0 ||
+                if ((rc = list_add(&hl, &hn, h)) < 0 ||
+                    (rc = list_add(&al, &an, ip)) < 0 ||
                     (rc = list_add(&pl, &pn, pt)) < 0)
                     break;
             }
@@ -659,14 +668,17 @@ static int setup_conn(corio_pg *c, const corio_pg_opts *o)
     if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->sock, &ev) < 0)
         return -errno;
     c->ssl = PQsslInUse(c->pq) ? PQsslStruct(c->pq, "OpenSSL") : NULL;
-    c->stmt_max = o && o->stmt_cache ? (o->stmt_cache < 0 ? 0 : o->stmt_cache) : 100;
-    c->cancel_timeout = o && o->cancel_timeout > 0 ? o->cancel_timeout : 5 * CORIO_SECOND;
+    c->stmt_max =
+        o && o->stmt_cache ? (o->stmt_cache < 0 ? 0 : o->stmt_cache) : 100;
+    c->cancel_timeout =
+        o && o->cancel_timeout > 0 ? o->cancel_timeout : 5 * CORIO_SECOND;
     c->born = c->idle_since = corio_now();
     corio__pg_set_error(c, NULL, "");
     return 0;
 }
 
-int corio_pg_connect_ex(corio_pg **out, const char *conninfo, const corio_pg_opts *o)
+int corio_pg_connect_ex(corio_pg **out, const char *conninfo,
+                        const corio_pg_opts *o)
 {
     if (!out)
         return -EINVAL;
@@ -709,8 +721,8 @@ int corio_pg_connect_ex(corio_pg **out, const char *conninfo, const corio_pg_opt
             kv_own(&a, hl);
             kv_own(&a, al);
             kv_own(&a, pl);
-            if ((rc = kv_add(&a, "host", hl)) == 0 && (rc = kv_add(&a, "hostaddr", al)) == 0 &&
-                pl)
+            if ((rc = kv_add(&a, "host", hl)) == 0 &&
+                (rc = kv_add(&a, "hostaddr", al)) == 0 && pl)
                 rc = kv_add(&a, "port", pl);
         } else {
             copy_err(o, corio_strerror(rc));
@@ -753,7 +765,8 @@ int corio_pg_connect_ex(corio_pg **out, const char *conninfo, const corio_pg_opt
             return CORIO_EPGCONN;
         }
         int fd = PQsocket(pq);
-        int w = corio_fd_wait(fd, st == PGRES_POLLING_READING ? CORIO_READABLE : CORIO_WRITABLE);
+        int w = corio_fd_wait(fd, st == PGRES_POLLING_READING ? CORIO_READABLE
+                                                              : CORIO_WRITABLE);
         corio_fd_forget(fd);
         if (w < 0) {
             copy_err(o, corio_strerror(w));

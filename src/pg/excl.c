@@ -171,8 +171,8 @@ static int finish(corio_pg *c, int rc, PGresult *err)
     return rc;
 }
 
-int corio_pg_copy_in(corio_pg *c, const char *sql, corio_pg_copy_in_fn fn, void *arg,
-                     int64_t *rows)
+int corio_pg_copy_in(corio_pg *c, const char *sql, corio_pg_copy_in_fn fn,
+                     void *arg, int64_t *rows)
 {
     if (rows)
         *rows = 0;
@@ -287,8 +287,8 @@ int corio_pg_copy_in(corio_pg *c, const char *sql, corio_pg_copy_in_fn fn, void 
     return finish(c, 0, err);
 }
 
-int corio_pg_copy_out(corio_pg *c, const char *sql, corio_pg_copy_out_fn fn, void *arg,
-                      int64_t *rows)
+int corio_pg_copy_out(corio_pg *c, const char *sql, corio_pg_copy_out_fn fn,
+                      void *arg, int64_t *rows)
 {
     if (rows)
         *rows = 0;
@@ -383,7 +383,8 @@ int corio_pg_copy_out(corio_pg *c, const char *sql, corio_pg_copy_out_fn fn, voi
     return finish(c, 0, err);
 }
 
-int corio_pg_query_stream(corio_pg *c, const char *sql, const char *const *params, int nparams,
+int corio_pg_query_stream(corio_pg *c, const char *sql,
+                          const char *const *params, int nparams,
                           corio_pg_row_fn fn, void *arg, int64_t *rows)
 {
     if (rows)

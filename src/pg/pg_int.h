@@ -46,10 +46,10 @@ typedef struct pg_stmt pg_stmt;
 
 /* A task waiting on a connection (a request's caller or a notify waiter). */
 typedef struct pg_waiter {
-    corio_event ev;          /* set to wake: done, or poked to lead */
+    corio_event ev; /* set to wake: done, or poked to lead */
     struct pg_waiter *prev, *next;
     bool done;
-    bool notify;             /* a corio_pg_notify_wait caller */
+    bool notify; /* a corio_pg_notify_wait caller */
 } pg_waiter;
 
 enum { REQ_QUERY, REQ_PREPARED, REQ_PREPARE, REQ_MANY, REQ_TEXT, REQ_EXCL };
@@ -60,10 +60,10 @@ enum { CMD_PREPARE_CACHE, CMD_RESULT, CMD_IGNORE };
 #define REQ_MAX_CMDS_INLINE 4
 
 struct pg_req {
-    pg_waiter w;             /* first */
-    pg_req *next;            /* in pending or inflight */
+    pg_waiter w;  /* first */
+    pg_req *next; /* in pending or inflight */
     corio_pg *c;
-    corio_task *task;        /* the caller (transaction ownership) */
+    corio_task *task; /* the caller (transaction ownership) */
     int kind;
     bool sent, abandoned, waiting, cancel_sent;
     bool begins_tx, ends_tx; /* ownership moves when sent */
@@ -73,17 +73,17 @@ struct pg_req {
     const char *const *params;
     const char *const *const *rows;
     int nparams, nrows;
-    const char *texts[4];    /* REQ_TEXT: up to 4 statements in one group */
+    const char *texts[4]; /* REQ_TEXT: up to 4 statements in one group */
     int ntexts;
     /* What the server answered. */
-    pg_stmt *prep;           /* statement prepared by this request, if any */
-    int ncmds, cmd;          /* commands in the group, current one */
+    pg_stmt *prep;  /* statement prepared by this request, if any */
+    int ncmds, cmd; /* commands in the group, current one */
     unsigned char cmdkind[REQ_MAX_CMDS_INLINE];
-    PGresult *res;           /* the last CMD_RESULT result */
-    PGresult *err;           /* the first error */
-    int64_t affected;        /* summed over CMD_RESULT commands */
-    int status;              /* 0, CORIO_EPG, CORIO_EPGCONN, -ENOMEM */
-    char own[96];            /* text of a detached request */
+    PGresult *res;    /* the last CMD_RESULT result */
+    PGresult *err;    /* the first error */
+    int64_t affected; /* summed over CMD_RESULT commands */
+    int status;       /* 0, CORIO_EPG, CORIO_EPGCONN, -ENOMEM */
+    char own[96];     /* text of a detached request */
 };
 
 struct corio_pg_result {
@@ -97,7 +97,7 @@ struct pg_stmt {
     char *sql;
     unsigned hash;
     char name[24];
-    bool ready;              /* the server confirmed the Parse */
+    bool ready; /* the server confirmed the Parse */
     bool failed;
 };
 
@@ -110,18 +110,18 @@ typedef struct pg_notice {
 struct corio_pg {
     PGconn *pq;
     int sock, epfd;
-    bool want_out;           /* EPOLLOUT in c->epfd */
+    bool want_out; /* EPOLLOUT in c->epfd */
     bool broken;
     bool in_pipeline;
-    int hold;                /* > 0: pending requests are not sent */
-    pg_waiter *waiters;      /* every task waiting on c */
-    pg_waiter *leader;       /* the one waiting on epfd */
+    int hold;           /* > 0: pending requests are not sent */
+    pg_waiter *waiters; /* every task waiting on c */
+    pg_waiter *leader;  /* the one waiting on epfd */
     pg_req *pend_head, *pend_tail;
     pg_req *infl_head, *infl_tail;
     int ninflight;
     /* Transactions. */
-    corio_task *tx_owner;    /* set while a transaction is open (or sent) */
-    int tx_depth;            /* levels the owner has opened */
+    corio_task *tx_owner; /* set while a transaction is open (or sent) */
+    int tx_depth;         /* levels the owner has opened */
     /* Exclusive use (COPY, streaming): the owner and whether granted. */
     corio_task *excl_owner;
     bool excl_granted;
@@ -135,7 +135,7 @@ struct corio_pg {
     pg_notice *nq_head, *nq_tail;
     /* Options. */
     int64_t cancel_timeout;
-    void *ssl;               /* SSL * when TLS is on (pending-data check) */
+    void *ssl; /* SSL * when TLS is on (pending-data check) */
     /* The last error handed to a task. */
     corio_pg_error err;
     char *err_store;
@@ -155,7 +155,8 @@ void corio__pg_pend_unlink(corio_pg *c, pg_req *r);
 void corio__pg_infl_push(corio_pg *c, pg_req *r);
 int corio__pg_submit(corio_pg *c, pg_req *r);
 int corio__pg_submit_detached(corio_pg *c, pg_req *r);
-int corio__pg_queue_text(corio_pg *c, corio_task *as, const char *sql, bool ends_tx);
+int corio__pg_queue_text(corio_pg *c, corio_task *as, const char *sql,
+                         bool ends_tx);
 int corio__pg_send_cancel(corio_pg *c);
 int corio__pg_await(corio_pg *c, pg_req *r);
 int corio__pg_wait_io(corio_pg *c, pg_waiter *w);

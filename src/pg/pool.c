@@ -28,8 +28,8 @@ struct corio_pg_pool {
     bool freed;
 };
 
-static const char *const reset_sql[] = {"SELECT pg_advisory_unlock_all()", "CLOSE ALL",
-                                        "UNLISTEN *", "RESET ALL"};
+static const char *const reset_sql[] = {"SELECT pg_advisory_unlock_all()",
+                                        "CLOSE ALL", "UNLISTEN *", "RESET ALL"};
 
 static void discard(corio_pg_pool *p, corio_pg *c)
 {
@@ -145,7 +145,8 @@ static int open_one(corio_pg_pool *p, corio_pg **out)
     return 0;
 }
 
-int corio_pg_pool_new(corio_pg_pool **out, const char *conninfo, const corio_pg_pool_opts *o)
+int corio_pg_pool_new(corio_pg_pool **out, const char *conninfo,
+                      const corio_pg_pool_opts *o)
 {
     if (!out)
         return -EINVAL;
@@ -324,8 +325,9 @@ void corio_pg_pool_release(corio_pg_pool *p, corio_pg *c)
     corio_sem_release(&p->sem);
 }
 
-int corio_pg_pool_query(corio_pg_pool *p, const char *sql, const char *const *params,
-                        int nparams, corio_pg_result **out)
+int corio_pg_pool_query(corio_pg_pool *p, const char *sql,
+                        const char *const *params, int nparams,
+                        corio_pg_result **out)
 {
     if (out)
         *out = NULL;

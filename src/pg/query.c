@@ -123,7 +123,8 @@ static pg_stmt *stmt_for(corio_pg *c, const char *sql, bool *prepare, int *rc)
         lru_front(c, s);
         return s;
     }
-    if (!c->stmt_tab && !(c->stmt_tab = calloc(STMT_BUCKETS, sizeof *c->stmt_tab)))
+    if (!c->stmt_tab &&
+        !(c->stmt_tab = calloc(STMT_BUCKETS, sizeof *c->stmt_tab)))
         return NULL;
     if (c->nstmts >= c->stmt_max) {
         pg_stmt *v = c->lru_tail;
@@ -150,11 +151,12 @@ static pg_stmt *stmt_for(corio_pg *c, const char *sql, bool *prepare, int *rc)
 }
 
 /* Bind/Execute of sql with one parameter set, through the cache. */
-static int send_exec(corio_pg *c, pg_stmt *s, const char *sql, const char *const *params,
-                     int nparams)
+static int send_exec(corio_pg *c, pg_stmt *s, const char *sql,
+                     const char *const *params, int nparams)
 {
     if (s)
-        return PQsendQueryPrepared(c->pq, s->name, nparams, params, NULL, NULL, 1);
+        return PQsendQueryPrepared(c->pq, s->name, nparams, params, NULL, NULL,
+                                   1);
     return PQsendQueryParams(c->pq, sql, nparams, NULL, params, NULL, NULL, 1);
 }
 
@@ -182,14 +184,16 @@ int corio__pg_send(corio_pg *c, pg_req *r)
         }
         break;
     case REQ_PREPARED:
-        ok = PQsendQueryPrepared(pq, r->name, r->nparams, r->params, NULL, NULL, 1);
+        ok = PQsendQueryPrepared(pq, r->name, r->nparams, r->params, NULL, NULL,
+                                 1);
         break;
     case REQ_PREPARE:
         ok = PQsendPrepare(pq, r->name, r->sql, 0, NULL);
         break;
     case REQ_TEXT:
         for (int i = 0; ok && i < r->ntexts; i++)
-            ok = PQsendQueryParams(pq, r->texts[i], 0, NULL, NULL, NULL, NULL, 0);
+            ok = PQsendQueryParams(pq, r->texts[i], 0, NULL, NULL, NULL, NULL,
+                                   0);
         break;
     default:
         return -EINVAL;
@@ -199,7 +203,8 @@ int corio__pg_send(corio_pg *c, pg_req *r)
     return 0;
 }
 
-/* ---- the calls -------------------------------------------------------------- */
+/* ---- the calls --------------------------------------------------------------
+ */
 
 static int check(corio_pg *c, const char *sql, int nparams, const void *params)
 {
@@ -264,40 +269,44 @@ static int to_result(pg_req *r, corio_pg_result **out)
     return 0;
 }
 
-int corio_pg_query(corio_pg *c, const char *sql, const char *const *params, int nparams,
-                   corio_pg_result **out)
+int corio_pg_query(corio_pg *c, const char *sql, const char *const *params,
+                   int nparams, corio_pg_result **out)
 {
     if (!out)
         return -EINVAL;
     *out = NULL;
     int rc = check(c, sql, nparams, params);
     pg_req *r;
-    if (rc < 0 || (rc = query_req(c, REQ_QUERY, sql, NULL, params, nparams, &r)) < 0)
+    if (rc < 0 ||
+        (rc = query_req(c, REQ_QUERY, sql, NULL, params, nparams, &r)) < 0)
         return rc;
     return to_result(r, out);
 }
 
-int corio_pg_query_prepared(corio_pg *c, const char *name, const char *const *params,
-                            int nparams, corio_pg_result **out)
+int corio_pg_query_prepared(corio_pg *c, const char *name,
+                            const char *const *params, int nparams,
+                            corio_pg_result **out)
 {
     if (!out)
         return -EINVAL;
     *out = NULL;
     int rc = check(c, name, nparams, params);
     pg_req *r;
-    if (rc < 0 || (rc = query_req(c, REQ_PREPARED, NULL, name, params, nparams, &r)) < 0)
+    if (rc < 0 ||
+        (rc = query_req(c, REQ_PREPARED, NULL, name, params, nparams, &r)) < 0)
         return rc;
     return to_result(r, out);
 }
 
-int corio_pg_exec(corio_pg *c, const char *sql, const char *const *params, int nparams,
-                  int64_t *rows_affected)
+int corio_pg_exec(corio_pg *c, const char *sql, const char *const *params,
+                  int nparams, int64_t *rows_affected)
 {
     if (rows_affected)
         *rows_affected = 0;
     int rc = check(c, sql, nparams, params);
     pg_req *r;
-    if (rc < 0 || (rc = query_req(c, REQ_QUERY, sql, NULL, params, nparams, &r)) < 0)
+    if (rc < 0 ||
+        (rc = query_req(c, REQ_QUERY, sql, NULL, params, nparams, &r)) < 0)
         return rc;
     if (rows_affected)
         *rows_affected = r->affected;
@@ -323,8 +332,9 @@ int corio_pg_prepare(corio_pg *c, const char *name, const char *sql)
     return rc;
 }
 
-int corio_pg_execmany(corio_pg *c, const char *sql, const char *const *const *params_rows,
-                      int nrows, int nparams, int64_t *rows_affected)
+int corio_pg_execmany(corio_pg *c, const char *sql,
+                      const char *const *const *params_rows, int nrows,
+                      int nparams, int64_t *rows_affected)
 {
     if (rows_affected)
         *rows_affected = 0;
@@ -351,8 +361,9 @@ int corio_pg_execmany(corio_pg *c, const char *sql, const char *const *const *pa
     return rc;
 }
 
-ssize_t corio_pg_fetchval(corio_pg *c, const char *sql, const char *const *params, int nparams,
-                          char *buf, size_t cap)
+ssize_t corio_pg_fetchval(corio_pg *c, const char *sql,
+                          const char *const *params, int nparams, char *buf,
+                          size_t cap)
 {
     corio_pg_result *res;
     if (buf && cap)
@@ -367,8 +378,8 @@ ssize_t corio_pg_fetchval(corio_pg *c, const char *sql, const char *const *param
     return n;
 }
 
-int corio_pg_fetchrow(corio_pg *c, const char *sql, const char *const *params, int nparams,
-                      corio_pg_result **out)
+int corio_pg_fetchrow(corio_pg *c, const char *sql, const char *const *params,
+                      int nparams, corio_pg_result **out)
 {
     return corio_pg_query(c, sql, params, nparams, out);
 }

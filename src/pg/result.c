@@ -22,13 +22,29 @@
 #include <time.h>
 #include <stdio.h>
 
-
 enum {
-    OID_BOOL = 16, OID_BYTEA = 17, OID_CHAR = 18, OID_NAME = 19, OID_INT8 = 20,
-    OID_INT2 = 21, OID_INT4 = 23, OID_TEXT = 25, OID_OID = 26, OID_JSON = 114,
-    OID_XML = 142, OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_UNKNOWN = 705,
-    OID_BPCHAR = 1042, OID_VARCHAR = 1043, OID_DATE = 1082, OID_TIMESTAMP = 1114,
-    OID_TIMESTAMPTZ = 1184, OID_NUMERIC = 1700, OID_UUID = 2950, OID_JSONB = 3802,
+    OID_BOOL = 16,
+    OID_BYTEA = 17,
+    OID_CHAR = 18,
+    OID_NAME = 19,
+    OID_INT8 = 20,
+    OID_INT2 = 21,
+    OID_INT4 = 23,
+    OID_TEXT = 25,
+    OID_OID = 26,
+    OID_JSON = 114,
+    OID_XML = 142,
+    OID_FLOAT4 = 700,
+    OID_FLOAT8 = 701,
+    OID_UNKNOWN = 705,
+    OID_BPCHAR = 1042,
+    OID_VARCHAR = 1043,
+    OID_DATE = 1082,
+    OID_TIMESTAMP = 1114,
+    OID_TIMESTAMPTZ = 1184,
+    OID_NUMERIC = 1700,
+    OID_UUID = 2950,
+    OID_JSONB = 3802,
 };
 
 /* Microseconds from 1970-01-01 to 2000-01-01. */
@@ -90,16 +106,18 @@ int64_t corio_pg_result_affected(const corio_pg_result *r)
 
 int corio_pg_isnull(const corio_pg_result *r, int row, int col)
 {
-    if (!r || row < 0 || col < 0 || row >= PQntuples(r->res) || col >= PQnfields(r->res))
+    if (!r || row < 0 || col < 0 || row >= PQntuples(r->res) ||
+        col >= PQnfields(r->res))
         return 1;
     return PQgetisnull(r->res, row, col);
 }
 
 /* The raw value: 0 with its bytes, length and type, or -ERANGE / -ENODATA. */
-static int value(const corio_pg_result *r, int row, int col, const unsigned char **p,
-                 int *len, unsigned *oid)
+static int value(const corio_pg_result *r, int row, int col,
+                 const unsigned char **p, int *len, unsigned *oid)
 {
-    if (!r || row < 0 || col < 0 || row >= PQntuples(r->res) || col >= PQnfields(r->res))
+    if (!r || row < 0 || col < 0 || row >= PQntuples(r->res) ||
+        col >= PQnfields(r->res))
         return -ERANGE;
     if (PQgetisnull(r->res, row, col))
         return -ENODATA;
@@ -263,7 +281,8 @@ int corio_pg_get_time(const corio_pg_result *r, int row, int col, int64_t *ns)
     return 0;
 }
 
-const char *corio_pg_get_bytes(const corio_pg_result *r, int row, int col, size_t *len)
+const char *corio_pg_get_bytes(const corio_pg_result *r, int row, int col,
+                               size_t *len)
 {
     const unsigned char *p;
     int l;
@@ -279,7 +298,8 @@ const char *corio_pg_get_bytes(const corio_pg_result *r, int row, int col, size_
     return (const char *)p;
 }
 
-/* ---- text forms -------------------------------------------------------------- */
+/* ---- text forms
+ * -------------------------------------------------------------- */
 
 typedef struct sbuf {
     char *buf;
@@ -300,7 +320,8 @@ static void putc_(sbuf *s, char ch)
     put(s, &ch, 1);
 }
 
-static void putf(sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(sbuf *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void putf(sbuf *s, const char *fmt, ...)
 {
     char tmp[64];
@@ -329,7 +350,8 @@ static void fmt_double(sbuf *s, double d, int maxprec)
     char tmp[40];
     for (int prec = maxprec == 9 ? 6 : 15; prec <= maxprec; prec++) {
         snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-        if (maxprec == 9 ? (float)strtod(tmp, NULL) == (float)d : strtod(tmp, NULL) == d)
+        if (maxprec == 9 ? (float)strtod(tmp, NULL) == (float)d
+                         : strtod(tmp, NULL) == d)
             break;
     }
     put(s, tmp, strlen(tmp));
@@ -387,7 +409,8 @@ static void fmt_ts(sbuf *s, int64_t us, bool tz, bool date_only)
         put(s, us > 0 ? "infinity" : "-infinity", us > 0 ? 8 : 9);
         return;
     }
-    int64_t secs = (us + PG_EPOCH_US) / 1000000, frac = (us + PG_EPOCH_US) % 1000000;
+    int64_t secs = (us + PG_EPOCH_US) / 1000000,
+            frac = (us + PG_EPOCH_US) % 1000000;
     if (frac < 0) {
         frac += 1000000;
         secs--;
@@ -415,8 +438,14 @@ static void fmt_ts(sbuf *s, int64_t us, bool tz, bool date_only)
 static bool is_textlike(unsigned oid)
 {
     switch (oid) {
-    case OID_TEXT: case OID_VARCHAR: case OID_BPCHAR: case OID_NAME: case OID_JSON:
-    case OID_XML: case OID_UNKNOWN: case OID_CHAR:
+    case OID_TEXT:
+    case OID_VARCHAR:
+    case OID_BPCHAR:
+    case OID_NAME:
+    case OID_JSON:
+    case OID_XML:
+    case OID_UNKNOWN:
+    case OID_CHAR:
         return true;
     default:
         return false;
@@ -426,29 +455,49 @@ static bool is_textlike(unsigned oid)
 static unsigned array_elem(unsigned oid)
 {
     switch (oid) {
-    case 1000: return OID_BOOL;
-    case 1001: return OID_BYTEA;
-    case 1005: return OID_INT2;
-    case 1007: return OID_INT4;
-    case 1009: return OID_TEXT;
-    case 1014: return OID_BPCHAR;
-    case 1015: return OID_VARCHAR;
-    case 1016: return OID_INT8;
-    case 1021: return OID_FLOAT4;
-    case 1022: return OID_FLOAT8;
-    case 1028: return OID_OID;
-    case 1115: return OID_TIMESTAMP;
-    case 1182: return OID_DATE;
-    case 1185: return OID_TIMESTAMPTZ;
-    case 1231: return OID_NUMERIC;
-    case 2951: return OID_UUID;
-    case 199: return OID_JSON;
-    case 3807: return OID_JSONB;
-    default: return 0;
+    case 1000:
+        return OID_BOOL;
+    case 1001:
+        return OID_BYTEA;
+    case 1005:
+        return OID_INT2;
+    case 1007:
+        return OID_INT4;
+    case 1009:
+        return OID_TEXT;
+    case 1014:
+        return OID_BPCHAR;
+    case 1015:
+        return OID_VARCHAR;
+    case 1016:
+        return OID_INT8;
+    case 1021:
+        return OID_FLOAT4;
+    case 1022:
+        return OID_FLOAT8;
+    case 1028:
+        return OID_OID;
+    case 1115:
+        return OID_TIMESTAMP;
+    case 1182:
+        return OID_DATE;
+    case 1185:
+        return OID_TIMESTAMPTZ;
+    case 1231:
+        return OID_NUMERIC;
+    case 2951:
+        return OID_UUID;
+    case 199:
+        return OID_JSON;
+    case 3807:
+        return OID_JSONB;
+    default:
+        return 0;
     }
 }
 
-static int fmt_value(sbuf *s, const unsigned char *p, int len, unsigned oid, bool in_array);
+static int fmt_value(sbuf *s, const unsigned char *p, int len, unsigned oid,
+                     bool in_array);
 
 static int fmt_array(sbuf *s, const unsigned char *p, int len)
 {
@@ -506,7 +555,8 @@ static void put_quoted(sbuf *s, const unsigned char *p, int len)
     putc_(s, '"');
 }
 
-static int fmt_value(sbuf *s, const unsigned char *p, int len, unsigned oid, bool in_array)
+static int fmt_value(sbuf *s, const unsigned char *p, int len, unsigned oid,
+                     bool in_array)
 {
     int64_t i;
     double d;
@@ -580,7 +630,8 @@ static int fmt_value(sbuf *s, const unsigned char *p, int len, unsigned oid, boo
     }
 }
 
-ssize_t corio_pg_get_text(const corio_pg_result *r, int row, int col, char *buf, size_t cap)
+ssize_t corio_pg_get_text(const corio_pg_result *r, int row, int col, char *buf,
+                          size_t cap)
 {
     if (buf && cap)
         buf[0] = 0;

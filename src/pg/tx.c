@@ -13,7 +13,8 @@
 #include <stdio.h>
 #include <strings.h>
 
-static int run_text(corio_pg *c, const char *sql, bool begins, bool ends, PGresult **res)
+static int run_text(corio_pg *c, const char *sql, bool begins, bool ends,
+                    PGresult **res)
 {
     pg_req *r = corio__pg_req_new(c, REQ_TEXT);
     if (!r)
@@ -59,11 +60,13 @@ int corio_pg_tx_begin(corio_pg *c, const corio_pg_tx_opts *o)
         return rc;
     }
     const char *iso = o && o->isolation ? o->isolation : NULL;
-    if (iso && strcasecmp(iso, "read committed") && strcasecmp(iso, "repeatable read") &&
-        strcasecmp(iso, "serializable") && strcasecmp(iso, "read uncommitted"))
+    if (iso && strcasecmp(iso, "read committed") &&
+        strcasecmp(iso, "repeatable read") && strcasecmp(iso, "serializable") &&
+        strcasecmp(iso, "read uncommitted"))
         return -EINVAL;
-    snprintf(sql, sizeof sql, "BEGIN%s%s%s%s", iso ? " ISOLATION LEVEL " : "", iso ? iso : "",
-             o && o->read_only ? " READ ONLY" : "", o && o->deferrable ? " DEFERRABLE" : "");
+    snprintf(sql, sizeof sql, "BEGIN%s%s%s%s", iso ? " ISOLATION LEVEL " : "",
+             iso ? iso : "", o && o->read_only ? " READ ONLY" : "",
+             o && o->deferrable ? " DEFERRABLE" : "");
     int rc = run_text(c, sql, true, false, NULL);
     if (rc == 0) {
         c->tx_depth = 1;
@@ -104,7 +107,8 @@ int corio_pg_tx_commit(corio_pg *c)
     PGresult *res = NULL;
     rc = run_text(c, "COMMIT", false, true, &res);
     if (rc == 0 && res && !strcmp(PQcmdStatus(res), "ROLLBACK")) {
-        set_err(c, "25P02", "the transaction was rolled back: a statement in it failed");
+        set_err(c, "25P02",
+                "the transaction was rolled back: a statement in it failed");
         rc = CORIO_EPG;
     }
     PQclear(res);
@@ -126,9 +130,10 @@ int corio_pg_tx_rollback(corio_pg *c)
         pg_req *r = corio__pg_req_new(c, REQ_TEXT);
         if (!r)
             return -ENOMEM;
-        int n = snprintf(r->own, sizeof r->own, "ROLLBACK TO SAVEPOINT corio_sp_%d", c->tx_depth);
-        snprintf(r->own + n + 1, sizeof r->own - (size_t)n - 1, "RELEASE SAVEPOINT corio_sp_%d",
-                 c->tx_depth);
+        int n = snprintf(r->own, sizeof r->own,
+                         "ROLLBACK TO SAVEPOINT corio_sp_%d", c->tx_depth);
+        snprintf(r->own + n + 1, sizeof r->own - (size_t)n - 1,
+                 "RELEASE SAVEPOINT corio_sp_%d", c->tx_depth);
         r->texts[0] = r->own;
         r->texts[1] = r->own + n + 1;
         r->ntexts = 2;

@@ -43,7 +43,8 @@ static inline int pg_port(void)
 static inline int pg_run(corio_fn fn, void *arg)
 {
     if (!pg_dsn()) {
-        fprintf(stderr, "    no test server (CORIO_PG_TEST_DIR / CORIO_PG_TEST_DSN)\n");
+        fprintf(stderr,
+                "    no test server (CORIO_PG_TEST_DIR / CORIO_PG_TEST_DSN)\n");
         return 1;
     }
     int result = 0;

@@ -31,42 +31,52 @@ static int connect_users(void *arg)
     corio_pg_opts o = {.detail = &d};
     corio_pg *c;
     /* SCRAM-SHA-256 over TCP, with TLS required. */
-    snprintf(dsn, sizeof dsn,
-             "postgresql://corio_scram:scram-pw@127.0.0.1:%d/corio?sslmode=require", pg_port());
+    snprintf(
+        dsn, sizeof dsn,
+        "postgresql://corio_scram:scram-pw@127.0.0.1:%d/corio?sslmode=require",
+        pg_port());
     CHECK_EQ(corio_pg_connect_ex(&c, dsn, &o), 0);
     char v[64];
-    CHECK(corio_pg_fetchval(c, "SELECT current_user", NULL, 0, v, sizeof v) > 0);
+    CHECK(corio_pg_fetchval(c, "SELECT current_user", NULL, 0, v, sizeof v) >
+          0);
     CHECK(!strcmp(v, "corio_scram"));
-    CHECK(corio_pg_fetchval(c, "SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-                            NULL, 0, v, sizeof v) > 0);
+    CHECK(corio_pg_fetchval(
+              c,
+              "SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+              NULL, 0, v, sizeof v) > 0);
     CHECK(!strcmp(v, "true"));
     CHECK_EQ(pg_int(c, "SELECT 40+2"), 42);
     corio_pg_close(c);
     /* md5, key=value form, TLS off, the host given as a name (corio's DNS). */
     snprintf(dsn, sizeof dsn,
-             "host=localhost port=%d dbname=corio user=corio_md5 password=md5-pw sslmode=disable",
+             "host=localhost port=%d dbname=corio user=corio_md5 "
+             "password=md5-pw sslmode=disable",
              pg_port());
     int rc = corio_pg_connect_ex(&c, dsn, &o);
     if (rc < 0)
         fprintf(stderr, "    md5: %s\n", err);
     CHECK_EQ(rc, 0);
-    CHECK(corio_pg_fetchval(c, "SELECT current_user", NULL, 0, v, sizeof v) > 0);
+    CHECK(corio_pg_fetchval(c, "SELECT current_user", NULL, 0, v, sizeof v) >
+          0);
     CHECK(!strcmp(v, "corio_md5"));
     corio_pg_close(c);
     /* A wrong password: refused with libpq's message. */
-    snprintf(dsn, sizeof dsn, "postgresql://corio_scram:wrong@127.0.0.1:%d/corio", pg_port());
+    snprintf(dsn, sizeof dsn,
+             "postgresql://corio_scram:wrong@127.0.0.1:%d/corio", pg_port());
     err[0] = 0;
     CHECK_EQ(corio_pg_connect_ex(&c, dsn, &o), CORIO_EPGCONN);
     CHECK(c == NULL);
     CHECK(strstr(err, "password authentication failed") != NULL);
     /* Nobody listening. */
-    CHECK_EQ(corio_pg_connect_ex(&c, "postgresql://postgres@127.0.0.1:1/corio", &o),
-             CORIO_EPGCONN);
+    CHECK_EQ(
+        corio_pg_connect_ex(&c, "postgresql://postgres@127.0.0.1:1/corio", &o),
+        CORIO_EPGCONN);
     /* A name that does not resolve. */
     rc = corio_pg_connect_ex(&c, "host=no-such-host.invalid dbname=corio", &o);
     CHECK(rc == CORIO_ENOHOST || rc == CORIO_EDNS);
     /* Garbage. */
-    CHECK_EQ(corio_pg_connect_ex(&c, "this is not = a conninfo '", &o), -EINVAL);
+    CHECK_EQ(corio_pg_connect_ex(&c, "this is not = a conninfo '", &o),
+             -EINVAL);
     return 0;
 }
 
@@ -87,27 +97,30 @@ static int tls_verify(void *arg)
     corio_pg_opts o = {.detail = &d};
     corio_pg *c;
     /* The right CA and host name: verified. */
-    snprintf(dsn, sizeof dsn,
-             "host=localhost port=%d dbname=corio user=postgres sslmode=verify-full "
-             "sslrootcert=%s/ca.crt",
-             pg_port(), dir);
+    snprintf(
+        dsn, sizeof dsn,
+        "host=localhost port=%d dbname=corio user=postgres sslmode=verify-full "
+        "sslrootcert=%s/ca.crt",
+        pg_port(), dir);
     int rc = corio_pg_connect_ex(&c, dsn, &o);
     if (rc < 0)
         fprintf(stderr, "    verify-full: %s\n", err);
     CHECK_EQ(rc, 0);
     corio_pg_close(c);
     /* A name the certificate does not hold: refused. */
-    snprintf(dsn, sizeof dsn,
-             "host=127.0.0.2 hostaddr=127.0.0.1 port=%d dbname=corio user=postgres "
-             "sslmode=verify-full sslrootcert=%s/ca.crt",
-             pg_port(), dir);
+    snprintf(
+        dsn, sizeof dsn,
+        "host=127.0.0.2 hostaddr=127.0.0.1 port=%d dbname=corio user=postgres "
+        "sslmode=verify-full sslrootcert=%s/ca.crt",
+        pg_port(), dir);
     CHECK_EQ(corio_pg_connect_ex(&c, dsn, &o), CORIO_EPGCONN);
     CHECK(strstr(err, "does not match") != NULL);
     /* The wrong CA (the server's own certificate is not a CA). */
-    snprintf(dsn, sizeof dsn,
-             "host=localhost port=%d dbname=corio user=postgres sslmode=verify-full "
-             "sslrootcert=%s/server.crt",
-             pg_port(), dir);
+    snprintf(
+        dsn, sizeof dsn,
+        "host=localhost port=%d dbname=corio user=postgres sslmode=verify-full "
+        "sslrootcert=%s/server.crt",
+        pg_port(), dir);
     CHECK_EQ(corio_pg_connect_ex(&c, dsn, &o), CORIO_EPGCONN);
     CHECK(strstr(err, "certificate verify failed") != NULL);
     return 0;
@@ -124,19 +137,21 @@ static int params_and_types(void *arg)
     corio_pg *c = pg_connect();
     corio_pg_result *r;
     const char *p[] = {"41", "hello", NULL};
-    CHECK_EQ(corio_pg_query(c,
-                            "SELECT $1::int4 + 1 AS n, $2::text AS t, $3::text AS z, "
-                            "2::int2 AS s, 9000000000::int8 AS b, 1.5::float4 AS f, "
-                            "0.1::float8 AS d, true AS yes, "
-                            "'2000-01-01 00:00:01.5+00'::timestamptz AS ts, "
-                            "'1970-01-02'::date AS day, 12345.678900::numeric AS num, "
-                            "-0.001::numeric AS small, '{\"a\": 1}'::jsonb AS j, "
-                            "'{\"b\":2}'::json AS js, "
-                            "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid AS u, "
-                            "'\\xdeadbeef'::bytea AS raw, ARRAY[1,2,NULL]::int4[] AS arr, "
-                            "ARRAY['x y','z']::text[] AS tarr, 'infinity'::timestamp AS inf",
-                            p, 3, &r),
-             0);
+    CHECK_EQ(
+        corio_pg_query(
+            c,
+            "SELECT $1::int4 + 1 AS n, $2::text AS t, $3::text AS z, "
+            "2::int2 AS s, 9000000000::int8 AS b, 1.5::float4 AS f, "
+            "0.1::float8 AS d, true AS yes, "
+            "'2000-01-01 00:00:01.5+00'::timestamptz AS ts, "
+            "'1970-01-02'::date AS day, 12345.678900::numeric AS num, "
+            "-0.001::numeric AS small, '{\"a\": 1}'::jsonb AS j, "
+            "'{\"b\":2}'::json AS js, "
+            "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid AS u, "
+            "'\\xdeadbeef'::bytea AS raw, ARRAY[1,2,NULL]::int4[] AS arr, "
+            "ARRAY['x y','z']::text[] AS tarr, 'infinity'::timestamp AS inf",
+            p, 3, &r),
+        0);
     CHECK_EQ(corio_pg_result_rows(r), 1);
     CHECK_EQ(corio_pg_result_cols(r), 19);
     CHECK(!strcmp(corio_pg_result_colname(r, 0), "n"));
@@ -234,9 +249,11 @@ static int errors(void *arg)
     pg_ok(c, "CREATE TABLE pg_err (id int PRIMARY KEY, v text)");
     int64_t n = 0;
     const char *p[] = {"1", "one"};
-    CHECK_EQ(corio_pg_exec(c, "INSERT INTO pg_err VALUES ($1, $2)", p, 2, &n), 0);
+    CHECK_EQ(corio_pg_exec(c, "INSERT INTO pg_err VALUES ($1, $2)", p, 2, &n),
+             0);
     CHECK_EQ(n, 1);
-    CHECK_EQ(corio_pg_exec(c, "INSERT INTO pg_err VALUES ($1, $2)", p, 2, &n), CORIO_EPG);
+    CHECK_EQ(corio_pg_exec(c, "INSERT INTO pg_err VALUES ($1, $2)", p, 2, &n),
+             CORIO_EPG);
     const corio_pg_error *e = corio_pg_last_error(c);
     CHECK(!strcmp(e->sqlstate, "23505"));
     CHECK(!strcmp(e->constraint, "pg_err_pkey"));
@@ -265,8 +282,11 @@ static int errors(void *arg)
     corio_pg_result_free(r);
     /* fetchval: no row, NULL. */
     char buf[16];
-    CHECK_EQ(corio_pg_fetchval(c, "SELECT 1 WHERE false", NULL, 0, buf, sizeof buf), -ENOENT);
-    CHECK_EQ(corio_pg_fetchval(c, "SELECT NULL::int", NULL, 0, buf, sizeof buf), -ENODATA);
+    CHECK_EQ(
+        corio_pg_fetchval(c, "SELECT 1 WHERE false", NULL, 0, buf, sizeof buf),
+        -ENOENT);
+    CHECK_EQ(corio_pg_fetchval(c, "SELECT NULL::int", NULL, 0, buf, sizeof buf),
+             -ENODATA);
     CHECK_EQ(corio_pg_fetchval(c, "SELECT 7", NULL, 0, buf, sizeof buf), 1);
     CHECK(!strcmp(buf, "7"));
     CHECK_EQ(corio_pg_fetchrow(c, "SELECT 1 AS a, 'b' AS b", NULL, 0, &r), 0);
@@ -303,7 +323,8 @@ static int prepared(void *arg)
     /* The automatic cache: the same text is prepared once. */
     for (int i = 0; i < 5; i++)
         CHECK_EQ(pg_int(c, "SELECT 123"), 123);
-    CHECK_EQ(pg_int(c, "SELECT count(*) FROM pg_prepared_statements WHERE statement = 'SELECT 123'"),
+    CHECK_EQ(pg_int(c, "SELECT count(*) FROM pg_prepared_statements WHERE "
+                       "statement = 'SELECT 123'"),
              1);
     /* Past its size (100) the least recently used are deallocated. */
     char sql[64];
@@ -311,7 +332,8 @@ static int prepared(void *arg)
         snprintf(sql, sizeof sql, "SELECT %d", 1000 + i);
         CHECK_EQ(pg_int(c, sql), 1000 + i);
     }
-    int64_t n = pg_int(c, "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'corio_s%'");
+    int64_t n = pg_int(c, "SELECT count(*) FROM pg_prepared_statements WHERE "
+                          "name LIKE 'corio_s%'");
     CHECK(n <= 101 && n >= 90);
     corio_pg_close(c);
     return 0;

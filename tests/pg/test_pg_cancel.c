@@ -23,12 +23,14 @@ static int sleep_timeout(void *arg)
     corio_timeout_end();
     int64_t took = corio_now() - t0;
     CHECK_EQ(rc, -ETIMEDOUT);
-    fprintf(stderr, "    pg_sleep(10) in a 100 ms scope returned after %.1f ms\n",
+    fprintf(stderr,
+            "    pg_sleep(10) in a 100 ms scope returned after %.1f ms\n",
             took / 1e6);
     CHECK(took < (tst_slow_env() ? 2000 : 400) * CORIO_MS);
     /* The backend is idle right after (the cancel was drained). */
     char sql[128], state[32];
-    snprintf(sql, sizeof sql, "SELECT state FROM pg_stat_activity WHERE pid = %d", pid);
+    snprintf(sql, sizeof sql,
+             "SELECT state FROM pg_stat_activity WHERE pid = %d", pid);
     CHECK(corio_pg_fetchval(watch, sql, NULL, 0, state, sizeof state) > 0);
     CHECK(!strcmp(state, "idle"));
     CHECK(corio__pg_idle(c));
@@ -90,7 +92,8 @@ TEST(pg_cancel, abandoned_pipelined_query_is_not_misdelivered)
     CHECK_EQ(pg_run(abandoned_in_pipeline, NULL), 0);
 }
 
-/* ---- the sweep ------------------------------------------------------------ */
+/* ---- the sweep ------------------------------------------------------------
+ */
 
 static ssize_t copy_rows(void *arg, char *buf, size_t cap)
 {
@@ -131,17 +134,21 @@ static int victim(void *arg)
         CORIO_PG_TX(tx, c, NULL);
         if (tx.rc < 0)
             return tx.rc;
-        if ((rc = corio_pg_exec(c, "INSERT INTO pg_sweep VALUES (1)", NULL, 0, NULL)) < 0)
+        if ((rc = corio_pg_exec(c, "INSERT INTO pg_sweep VALUES (1)", NULL, 0,
+                                NULL)) < 0)
             return rc;
-        if ((rc = corio_pg_exec(c, "SELECT pg_sleep(0.002)", NULL, 0, NULL)) < 0)
+        if ((rc = corio_pg_exec(c, "SELECT pg_sleep(0.002)", NULL, 0, NULL)) <
+            0)
             return rc;
-        if ((rc = corio_pg_exec(c, "INSERT INTO pg_sweep VALUES (1)", NULL, 0, NULL)) < 0)
+        if ((rc = corio_pg_exec(c, "INSERT INTO pg_sweep VALUES (1)", NULL, 0,
+                                NULL)) < 0)
             return rc;
         if ((rc = corio_pg_tx_done(&tx)) < 0)
             return rc;
     }
     int left = 200;
-    if ((rc = corio_pg_copy_in(c, "COPY pg_sweep_copy FROM STDIN", copy_rows, &left, NULL)) < 0)
+    if ((rc = corio_pg_copy_in(c, "COPY pg_sweep_copy FROM STDIN", copy_rows,
+                               &left, NULL)) < 0)
         return rc;
     return 0;
 }
@@ -166,7 +173,11 @@ static void conserved(corio_pg *c, corio_pg *check, int fds_before)
         CHECK(settled(c) || c->broken);
         if (!c->broken) {
             CHECK_EQ(pg_int(c, "SELECT 4242"), 4242);
-            CHECK_EQ(pg_int(c, "SELECT (pg_current_xact_id_if_assigned() IS NULL)::int"), 1);
+            CHECK_EQ(
+                pg_int(
+                    c,
+                    "SELECT (pg_current_xact_id_if_assigned() IS NULL)::int"),
+                1);
         }
         corio_pg_close(c);
     }
@@ -213,7 +224,8 @@ static int sweep(void *arg)
         CHECK(res == 0 || res == -ECANCELED);
         conserved(c, check, fds);
     }
-    fprintf(stderr, "    %d interrupted runs, %d complete\n", interrupted, completed);
+    fprintf(stderr, "    %d interrupted runs, %d complete\n", interrupted,
+            completed);
     CHECK(interrupted > 10);
     CHECK(completed >= 1);
     pg_ok(check, "DROP TABLE pg_sweep");

@@ -16,7 +16,8 @@ static ssize_t gen_rows(void *arg, char *buf, size_t cap)
     gen *g = arg;
     size_t n = 0;
     while (g->next <= g->last && n + 40 < cap) {
-        n += (size_t)snprintf(buf + n, cap - n, "%d\trow %d\n", g->next, g->next);
+        n += (size_t)snprintf(buf + n, cap - n, "%d\trow %d\n", g->next,
+                              g->next);
         g->next++;
     }
     return (ssize_t)n;
@@ -44,27 +45,32 @@ static int copy_both(void *arg)
     pg_ok(c, "CREATE TABLE pg_copy (id int, name text)");
     gen g = {1, 100000};
     int64_t n = 0;
-    CHECK_EQ(corio_pg_copy_in(c, "COPY pg_copy FROM STDIN", gen_rows, &g, &n), 0);
+    CHECK_EQ(corio_pg_copy_in(c, "COPY pg_copy FROM STDIN", gen_rows, &g, &n),
+             0);
     CHECK_EQ(n, 100000);
     CHECK_EQ(pg_int(c, "SELECT count(*) FROM pg_copy"), 100000);
     sink s = {0, 0, 0};
-    CHECK_EQ(corio_pg_copy_out(c, "COPY pg_copy TO STDOUT", take_row, &s, &n), 0);
+    CHECK_EQ(corio_pg_copy_out(c, "COPY pg_copy TO STDOUT", take_row, &s, &n),
+             0);
     CHECK_EQ(n, 100000);
     CHECK_EQ(s.rows, 100000);
     /* Bad data: the server's error, nothing stored, connection fine. */
     gen bad = {1, 0};
     (void)bad;
-    CHECK_EQ(corio_pg_copy_in(c, "COPY pg_copy FROM STDIN WITH (FORMAT csv, DELIMITER ';')",
-                              gen_rows, &(gen){5, 10}, &n),
+    CHECK_EQ(corio_pg_copy_in(
+                 c, "COPY pg_copy FROM STDIN WITH (FORMAT csv, DELIMITER ';')",
+                 gen_rows, &(gen){5, 10}, &n),
              CORIO_EPG);
     CHECK(!strcmp(corio_pg_last_error(c)->sqlstate, "22P02"));
     CHECK_EQ(pg_int(c, "SELECT count(*) FROM pg_copy"), 100000);
     /* A refused statement. */
-    CHECK_EQ(corio_pg_copy_in(c, "COPY no_table FROM STDIN", gen_rows, &g, &n), CORIO_EPG);
+    CHECK_EQ(corio_pg_copy_in(c, "COPY no_table FROM STDIN", gen_rows, &g, &n),
+             CORIO_EPG);
     CHECK(!strcmp(corio_pg_last_error(c)->sqlstate, "42P01"));
     /* The consumer stops early: the rest is cancelled and drained. */
     s = (sink){0, 0, 10};
-    CHECK_EQ(corio_pg_copy_out(c, "COPY pg_copy TO STDOUT", take_row, &s, &n), -ECANCELED);
+    CHECK_EQ(corio_pg_copy_out(c, "COPY pg_copy TO STDOUT", take_row, &s, &n),
+             -ECANCELED);
     CHECK(corio__pg_idle(c));
     CHECK_EQ(pg_int(c, "SELECT 6"), 6);
     /* Interrupted mid-COPY FROM: nothing stored. */
@@ -121,20 +127,24 @@ static int stream_million(void *arg)
     long before = rss_kb();
     int64_t n = 0;
     const char *p[] = {"1000000"};
-    CHECK_EQ(corio_pg_query_stream(c, "SELECT g::int8, repeat('x', 100) FROM generate_series(1, $1::int) g",
+    CHECK_EQ(corio_pg_query_stream(c,
+                                   "SELECT g::int8, repeat('x', 100) FROM "
+                                   "generate_series(1, $1::int) g",
                                    p, 1, on_row, &x, &n),
              0);
     long after = rss_kb();
     CHECK_EQ(n, 1000000);
     CHECK_EQ(x.rows, 1000000);
     CHECK_EQ(x.sum, 500000500000LL);
-    fprintf(stderr, "    1,000,000 rows streamed; RSS %ld -> %ld KiB\n", before, after);
+    fprintf(stderr, "    1,000,000 rows streamed; RSS %ld -> %ld KiB\n", before,
+            after);
     /* The whole result would be > 100 MiB.  (Not under sanitizers: ASan
      * keeps freed memory in quarantine.) */
     if (!tst_slow_env())
         CHECK(after - before < 32 * 1024);
     /* Errors and a stop from the callback. */
-    CHECK_EQ(corio_pg_query_stream(c, "SELECT 1/0", NULL, 0, on_row, &x, &n), CORIO_EPG);
+    CHECK_EQ(corio_pg_query_stream(c, "SELECT 1/0", NULL, 0, on_row, &x, &n),
+             CORIO_EPG);
     CHECK_EQ(pg_int(c, "SELECT 8"), 8);
     /* Concurrent pipelined queries wait for the stream and then run. */
     corio_pg_close(c);

@@ -19,7 +19,8 @@ static int pipe_task(void *arg)
         const char *p[] = {v};
         if ((x->id + i) % 7 == 0) {
             /* An error: only this query fails. */
-            int rc = corio_pg_exec(x->c, "SELECT 1/($1::int - $1::int)", p, 1, NULL);
+            int rc =
+                corio_pg_exec(x->c, "SELECT 1/($1::int - $1::int)", p, 1, NULL);
             CHECK_EQ(rc, CORIO_EPG);
             CHECK(!strcmp(corio_pg_last_error(x->c)->sqlstate, "22012"));
             x->fails++;
@@ -83,17 +84,22 @@ static int execmany(void *arg)
         rows[i] = row[i];
     }
     int64_t n = 0;
-    CHECK_EQ(corio_pg_execmany(c, "INSERT INTO pg_many VALUES ($1, $2)", rows, N, 2, &n), 0);
+    CHECK_EQ(corio_pg_execmany(c, "INSERT INTO pg_many VALUES ($1, $2)", rows,
+                               N, 2, &n),
+             0);
     CHECK_EQ(n, N);
     CHECK_EQ(pg_int(c, "SELECT count(*) FROM pg_many"), N);
     /* One duplicate among new rows: the whole group is rolled back. */
     static const char *bad[3][2] = {{"5000", "a"}, {"5", "dup"}, {"5001", "b"}};
     const char *const *badrows[3] = {bad[0], bad[1], bad[2]};
-    CHECK_EQ(corio_pg_execmany(c, "INSERT INTO pg_many VALUES ($1, $2)", badrows, 3, 2, &n),
+    CHECK_EQ(corio_pg_execmany(c, "INSERT INTO pg_many VALUES ($1, $2)",
+                               badrows, 3, 2, &n),
              CORIO_EPG);
     CHECK(!strcmp(corio_pg_last_error(c)->sqlstate, "23505"));
     CHECK_EQ(pg_int(c, "SELECT count(*) FROM pg_many"), N);
-    CHECK_EQ(corio_pg_execmany(c, "INSERT INTO pg_many VALUES ($1, $2)", badrows, 0, 2, &n), 0);
+    CHECK_EQ(corio_pg_execmany(c, "INSERT INTO pg_many VALUES ($1, $2)",
+                               badrows, 0, 2, &n),
+             0);
     pg_ok(c, "DROP TABLE pg_many");
     corio_pg_close(c);
     return 0;

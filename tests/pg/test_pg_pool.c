@@ -134,11 +134,13 @@ static int pool_victim(void *arg)
     CORIO_PG_TX(tx, pc.c, NULL);
     if (tx.rc < 0)
         return tx.rc;
-    int rc = corio_pg_exec(pc.c, "INSERT INTO pg_pool_sweep SELECT 1 FROM pg_sleep(0.001)",
-                           NULL, 0, NULL);
+    int rc = corio_pg_exec(
+        pc.c, "INSERT INTO pg_pool_sweep SELECT 1 FROM pg_sleep(0.001)", NULL,
+        0, NULL);
     if (rc < 0)
         return rc;
-    rc = corio_pg_exec(pc.c, "INSERT INTO pg_pool_sweep VALUES (1)", NULL, 0, NULL);
+    rc = corio_pg_exec(pc.c, "INSERT INTO pg_pool_sweep VALUES (1)", NULL, 0,
+                       NULL);
     if (rc < 0)
         return rc;
     return corio_pg_tx_done(&tx);
@@ -183,7 +185,10 @@ static int pool_sweep(void *arg)
     corio_pg *c[2];
     for (int i = 0; i < 2; i++) {
         CHECK_EQ(corio_pg_pool_acquire(p, &c[i]), 0);
-        CHECK_EQ(pg_int(c[i], "SELECT (pg_current_xact_id_if_assigned() IS NULL)::int"), 1);
+        CHECK_EQ(
+            pg_int(c[i],
+                   "SELECT (pg_current_xact_id_if_assigned() IS NULL)::int"),
+            1);
         CHECK(corio__pg_idle(c[i]));
     }
     for (int i = 0; i < 2; i++)
@@ -205,7 +210,8 @@ static int on_init(void *arg, corio_pg *c)
 {
     (void)arg;
     inits++;
-    return corio_pg_exec(c, "SET application_name = 'corio-pool'", NULL, 0, NULL);
+    return corio_pg_exec(c, "SET application_name = 'corio-pool'", NULL, 0,
+                         NULL);
 }
 
 static int on_setup(void *arg, corio_pg *c)
@@ -237,10 +243,13 @@ static int reset_on_release(void *arg)
     CHECK(c == first);
     CHECK(corio__pg_idle(c));
     char v[64];
-    CHECK(corio_pg_fetchval(c, "SHOW statement_timeout", NULL, 0, v, sizeof v) > 0);
+    CHECK(corio_pg_fetchval(c, "SHOW statement_timeout", NULL, 0, v, sizeof v) >
+          0);
     CHECK(!strcmp(v, "0"));
     CHECK_EQ(pg_int(c, "SELECT count(*) FROM pg_listening_channels()"), 0);
-    CHECK_EQ(pg_int(c, "SELECT count(*) FROM pg_tables WHERE tablename = 'gone'"), 0);
+    CHECK_EQ(
+        pg_int(c, "SELECT count(*) FROM pg_tables WHERE tablename = 'gone'"),
+        0);
     CHECK_EQ(inits, 1);
     CHECK_EQ(setups, 2);
     corio_pg_pool_release(p, c);
@@ -262,7 +271,8 @@ static int terminated(void *arg)
     corio_pg *admin = pg_connect();
     /* Kill every pooled backend while idle. */
     pg_ok(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                 "WHERE datname = 'corio' AND pid <> pg_backend_pid() AND backend_type = 'client backend'");
+                 "WHERE datname = 'corio' AND pid <> pg_backend_pid() AND "
+                 "backend_type = 'client backend'");
     corio_sleep(50 * CORIO_MS);
     for (int i = 0; i < 4; i++) {
         corio_pg_result *r;
@@ -279,7 +289,8 @@ static int terminated(void *arg)
     corio_pg *c;
     CHECK_EQ(corio_pg_pool_acquire(p, &c), 0);
     char sql[96];
-    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)", corio_pg_backend_pid(c));
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)",
+             corio_pg_backend_pid(c));
     pg_ok(admin, sql);
     corio_sleep(50 * CORIO_MS);
     CHECK_EQ(corio_pg_exec(c, "SELECT 1", NULL, 0, NULL), CORIO_EPGCONN);
@@ -311,7 +322,8 @@ static int busy_task(void *arg)
     busy_ctx *x = arg;
     while (!x->stop) {
         corio_pg_result *r;
-        int rc = corio_pg_pool_query(x->p, "SELECT 1 FROM pg_sleep(0.005)", NULL, 0, &r);
+        int rc = corio_pg_pool_query(x->p, "SELECT 1 FROM pg_sleep(0.005)",
+                                     NULL, 0, &r);
         if (rc == 0) {
             x->ok++;
             corio_pg_result_free(r);
@@ -328,8 +340,8 @@ static int restart_server(void *arg)
 {
     (void)arg;
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "sh %s restart %s >/dev/null 2>&1", getenv("CORIO_PG_TEST_SCRIPT"),
-             getenv("CORIO_PG_TEST_DIR"));
+    snprintf(cmd, sizeof cmd, "sh %s restart %s >/dev/null 2>&1",
+             getenv("CORIO_PG_TEST_SCRIPT"), getenv("CORIO_PG_TEST_DIR"));
     return system(cmd) == 0 ? 0 : -EIO;
 }
 
@@ -337,7 +349,9 @@ static int restart(void *arg)
 {
     (void)arg;
     if (!getenv("CORIO_PG_TEST_SCRIPT") || !getenv("CORIO_PG_TEST_DIR")) {
-        fprintf(stderr, "    skipped: CORIO_PG_TEST_SCRIPT/CORIO_PG_TEST_DIR not set\n");
+        fprintf(
+            stderr,
+            "    skipped: CORIO_PG_TEST_SCRIPT/CORIO_PG_TEST_DIR not set\n");
         return 0;
     }
     corio_pg_pool *p;
@@ -355,8 +369,9 @@ static int restart(void *arg)
     CHECK_EQ(corio_sleep(300 * CORIO_MS), 0);
     x.stop = 1;
     CHECK_EQ(corio_gather(t, 4, NULL), 0);
-    fprintf(stderr, "    %d queries ok, %d lost to the restart, %d ok after it\n", x.ok, x.lost,
-            x.ok - ok_before);
+    fprintf(stderr,
+            "    %d queries ok, %d lost to the restart, %d ok after it\n", x.ok,
+            x.lost, x.ok - ok_before);
     CHECK(x.lost >= 1);
     CHECK(x.ok - ok_before > 10);
     corio_pg_pool_stats st;

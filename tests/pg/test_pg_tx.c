@@ -24,7 +24,8 @@ static int basics(void *arg)
     corio_pg_tx_opts o = {.isolation = "serializable"};
     CHECK_EQ(corio_pg_tx_begin(c, &o), 0);
     char iso[32];
-    CHECK(corio_pg_fetchval(c, "SHOW transaction_isolation", NULL, 0, iso, sizeof iso) > 0);
+    CHECK(corio_pg_fetchval(c, "SHOW transaction_isolation", NULL, 0, iso,
+                            sizeof iso) > 0);
     CHECK(!strcmp(iso, "serializable"));
     pg_ok(c, "INSERT INTO pg_tx VALUES (10)");
     CHECK_EQ(corio_pg_tx_begin(c, NULL), 0);
@@ -49,7 +50,8 @@ static int basics(void *arg)
     CHECK_EQ(corio_pg_tx_begin(c, &bad), -EINVAL);
     corio_pg_tx_opts ro = {.read_only = 1};
     CHECK_EQ(corio_pg_tx_begin(c, &ro), 0);
-    CHECK_EQ(corio_pg_exec(c, "INSERT INTO pg_tx VALUES (7)", NULL, 0, NULL), CORIO_EPG);
+    CHECK_EQ(corio_pg_exec(c, "INSERT INTO pg_tx VALUES (7)", NULL, 0, NULL),
+             CORIO_EPG);
     CHECK(!strcmp(corio_pg_last_error(c)->sqlstate, "25006"));
     CHECK_EQ(corio_pg_tx_rollback(c), 0);
     pg_ok(c, "DROP TABLE pg_tx");
@@ -168,7 +170,8 @@ static int cancelled_tx(void *arg)
     CHECK(corio_now() - t0 < 2 * CORIO_SECOND);
     /* The insert was rolled back, and c is out of the transaction. */
     CHECK_EQ(pg_int(c, "SELECT count(*) FROM pg_txc"), 0);
-    CHECK_EQ(pg_int(c, "SELECT (pg_current_xact_id_if_assigned() IS NULL)::int"), 1);
+    CHECK_EQ(
+        pg_int(c, "SELECT (pg_current_xact_id_if_assigned() IS NULL)::int"), 1);
     CHECK(c->tx_owner == NULL);
     corio_pg *c2 = pg_connect();
     CHECK_EQ(pg_int(c2, "SELECT count(*) FROM pg_txc"), 0);
