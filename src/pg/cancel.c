@@ -57,6 +57,8 @@ int corio__pg_take_back(corio_pg *c, pg_req *r, int why)
 {
     r->waiting = false;
     if (r->w.done) { /* answered after all, in the same tick */
+        if (r->kind == REQ_EXCL && r->status == 0 && c->excl_owner == r->task)
+            corio__pg_excl_end(c); /* granted, but nobody will use it */
         corio__pg_waiter_del(c, &r->w);
         corio__pg_req_free(r);
         return why;

@@ -58,7 +58,7 @@ void corio__pg_waiter_del(corio_pg *c, pg_waiter *w)
 
 pg_req *corio__pg_req_new(corio_pg *c, int kind)
 {
-    pg_req *r = calloc(1, sizeof *r);
+    pg_req *r = pg_calloc(1, sizeof *r);
     if (!r)
         return NULL;
     corio_event_init(&r->w.ev);
@@ -164,7 +164,7 @@ void corio__pg_set_error(corio_pg *c, const PGresult *res, const char *msg)
     size_t n = 0;
     for (int i = 0; i < 8; i++)
         n += strlen(f[i]) + 1;
-    char *s = malloc(n), *p = s;
+    char *s = pg_malloc(n), *p = s;
     const char *empty = "";
     const char **dst[8] = {
         &c->err.sqlstate, &c->err.severity,   &c->err.message, &c->err.detail,
@@ -219,7 +219,7 @@ void corio__pg_interest(corio_pg *c, bool want_out)
         return;
     struct epoll_event ev = {.events = EPOLLIN | (want_out ? EPOLLOUT : 0),
                              .data.fd = c->sock};
-    if (epoll_ctl(c->epfd, EPOLL_CTL_MOD, c->sock, &ev) == 0)
+    if (corio__sys.epoll_ctl(c->epfd, EPOLL_CTL_MOD, c->sock, &ev) == 0)
         c->want_out = want_out;
 }
 
@@ -459,6 +459,9 @@ int corio__pg_wait_io(corio_pg *c, pg_waiter *w)
     return 0;
 }
 
+/* Wait until r is answered.  Returns 0 with r still the caller's, or an
+ * error with r freed (answered with an error, or taken back after the
+ * wait failed: -ECANCELED, -ETIMEDOUT, -ENOMEM, ...). */
 int corio__pg_await(corio_pg *c, pg_req *r)
 {
     while (!r->w.done) {
@@ -468,7 +471,10 @@ int corio__pg_await(corio_pg *c, pg_req *r)
     }
     r->waiting = false;
     corio__pg_waiter_del(c, &r->w);
-    return corio__pg_req_finish(c, r);
+    int rc = corio__pg_req_finish(c, r);
+    if (rc < 0)
+        corio__pg_req_free(r);
+    return rc;
 }
 
 /* ---- connect ------------------------------------------------------------- */
@@ -484,11 +490,11 @@ static int kv_add(kv *a, const char *k, const char *v)
 {
     if (a->n + 2 > a->cap) {
         int cap = a->cap ? a->cap * 2 : 32;
-        const char **nk = realloc(a->keys, cap * sizeof *nk);
+        const char **nk = pg_realloc(a->keys, cap * sizeof *nk);
         if (!nk)
             return -ENOMEM;
         a->keys = nk;
-        const char **nv = realloc(a->vals, cap * sizeof *nv);
+        const char **nv = pg_realloc(a->vals, cap * sizeof *nv);
         if (!nv)
             return -ENOMEM;
         a->vals = nv;
@@ -506,7 +512,7 @@ static char *kv_own(kv *a, char *s)
 {
     if (!s)
         return NULL;
-    char **o = realloc(a->owned, (a->nowned + 1) * sizeof *o);
+    char **o = pg_realloc(a->owned, (a->nowned + 1) * sizeof *o);
     if (!o) {
         free(s);
         return NULL;
@@ -529,7 +535,7 @@ static void kv_free(kv *a)
 static int list_add(char **list, size_t *len, const char *s)
 {
     size_t l = strlen(s);
-    char *n = realloc(*list, *len + l + 2);
+    char *n = pg_realloc(*list, *len + l + 2);
     if (!n)
         return -ENOMEM;
     if (*len)
@@ -550,7 +556,7 @@ static int resolve_hosts(kv *a, const char *host, const char *port,
     size_t hn = 0, an = 0, pn = 0;
     int rc = 0, nports = 0;
     char *ports[64];
-    char *pcopy = port ? strdup(port) : NULL;
+    char *pcopy = port ? pg_strdup(port) : NULL;
     (void)a;
     if (port && !pcopy)
         return -ENOMEM;
@@ -559,7 +565,7 @@ static int resolve_hosts(kv *a, const char *host, const char *port,
              t = strtok_r(NULL, ",", &save))
             ports[nports++] = t;
     }
-    char *hcopy = strdup(host);
+    char *hcopy = pg_strdup(host);
     if (!hcopy) {
         free(pcopy);
         return -ENOMEM;
@@ -661,11 +667,11 @@ static int setup_conn(corio_pg *c, const corio_pg_opts *o)
     if (PQsetnonblocking(c->pq, 1) != 0 || !PQenterPipelineMode(c->pq))
         return CORIO_EPGCONN;
     c->in_pipeline = true;
-    c->epfd = epoll_create1(EPOLL_CLOEXEC);
+    c->epfd = corio__sys.epoll_create1(EPOLL_CLOEXEC);
     if (c->epfd < 0)
         return -errno;
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = c->sock};
-    if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->sock, &ev) < 0)
+    if (corio__sys.epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->sock, &ev) < 0)
         return -errno;
     c->ssl = PQsslInUse(c->pq) ? PQsslStruct(c->pq, "OpenSSL") : NULL;
     c->stmt_max =
@@ -775,7 +781,7 @@ int corio_pg_connect_ex(corio_pg **out, const char *conninfo,
         }
         st = PQconnectPoll(pq);
     }
-    corio_pg *c = calloc(1, sizeof *c);
+    corio_pg *c = pg_calloc(1, sizeof *c);
     if (!c) {
         PQfinish(pq);
         return -ENOMEM;

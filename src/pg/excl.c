@@ -31,11 +31,9 @@ int corio__pg_excl_begin(corio_pg *c)
         return rc;
     }
     rc = corio__pg_await(c, r);
-    if (rc == -ECANCELED || rc == -ETIMEDOUT)
-        return rc;
-    corio__pg_req_free(r);
     if (rc < 0)
-        return rc;
+        return rc; /* r freed */
+    corio__pg_req_free(r);
     /* Granted: nothing of ours is in flight, leave the pipeline. */
     if (!PQexitPipelineMode(c->pq)) {
         corio__pg_excl_end(c);
@@ -207,7 +205,7 @@ int corio_pg_copy_in(corio_pg *c, const char *sql, corio_pg_copy_in_fn fn,
         return finish(c, 0, err);
     }
     PQclear(res);
-    char *buf = malloc(65536);
+    char *buf = pg_malloc(65536);
     if (!buf) {
         PQputCopyEnd(pq, "out of memory");
         drain(c, false, false, NULL);

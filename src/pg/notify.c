@@ -9,10 +9,10 @@ void corio__pg_collect_notifies(corio_pg *c)
     PGnotify *n;
     bool any = false;
     while ((n = PQnotifies(c->pq))) {
-        pg_notice *q = calloc(1, sizeof *q);
+        pg_notice *q = pg_calloc(1, sizeof *q);
         if (q) {
-            q->channel = strdup(n->relname ? n->relname : "");
-            q->payload = strdup(n->extra ? n->extra : "");
+            q->channel = pg_strdup(n->relname ? n->relname : "");
+            q->payload = pg_strdup(n->extra ? n->extra : "");
             q->pid = n->be_pid;
             if (!q->channel || !q->payload) {
                 free(q->channel);

@@ -33,6 +33,8 @@
 #ifndef CORIO_PG_INT_H
 #define CORIO_PG_INT_H
 
+#include "os/sys.h"
+
 #include <corio.h>
 #include <corio/pg.h>
 #include <libpq-fe.h>
@@ -40,6 +42,21 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* corio-pg's own allocations and system calls go through corio's table
+ * (os/sys.h) so the fault sweep can fail each in turn; libpq's cannot be
+ * reached. */
+#define pg_malloc(n) corio__sys.malloc(n)
+#define pg_calloc(n, s) corio__sys.calloc((n), (s))
+#define pg_realloc(p, n) corio__sys.realloc((p), (n))
+static inline char *pg_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = (char *)corio__sys.malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
 
 typedef struct pg_req pg_req;
 typedef struct pg_stmt pg_stmt;

@@ -116,14 +116,17 @@ static bool alive(corio_pg *c)
     if (c->broken)
         return false;
     char b;
-    ssize_t n = recv(c->sock, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    ssize_t n = corio__sys.recvfrom(c->sock, &b, 1, MSG_PEEK | MSG_DONTWAIT,
+                                    NULL, NULL);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
         corio__pg_break(c, "closed while idle");
         return false;
     }
     if (n > 0) {
         corio__pg_pump(c);
-        if (!c->broken && recv(c->sock, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+        if (!c->broken &&
+            corio__sys.recvfrom(c->sock, &b, 1, MSG_PEEK | MSG_DONTWAIT, NULL,
+                                NULL) == 0)
             corio__pg_break(c, "closed while idle");
     }
     return !c->broken;
@@ -153,8 +156,8 @@ int corio_pg_pool_new(corio_pg_pool **out, const char *conninfo,
     *out = NULL;
     if (!conninfo)
         return -EINVAL;
-    corio_pg_pool *p = calloc(1, sizeof *p);
-    if (!p || !(p->conninfo = strdup(conninfo))) {
+    corio_pg_pool *p = pg_calloc(1, sizeof *p);
+    if (!p || !(p->conninfo = pg_strdup(conninfo))) {
         free(p);
         return -ENOMEM;
     }

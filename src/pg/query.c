@@ -124,7 +124,7 @@ static pg_stmt *stmt_for(corio_pg *c, const char *sql, bool *prepare, int *rc)
         return s;
     }
     if (!c->stmt_tab &&
-        !(c->stmt_tab = calloc(STMT_BUCKETS, sizeof *c->stmt_tab)))
+        !(c->stmt_tab = pg_calloc(STMT_BUCKETS, sizeof *c->stmt_tab)))
         return NULL;
     if (c->nstmts >= c->stmt_max) {
         pg_stmt *v = c->lru_tail;
@@ -135,8 +135,8 @@ static pg_stmt *stmt_for(corio_pg *c, const char *sql, bool *prepare, int *rc)
         if ((*rc = evict(c, v)) < 0)
             return NULL;
     }
-    s = calloc(1, sizeof *s);
-    if (!s || !(s->sql = strdup(sql))) {
+    s = pg_calloc(1, sizeof *s);
+    if (!s || !(s->sql = pg_strdup(sql))) {
         free(s);
         return NULL;
     }
@@ -215,7 +215,8 @@ static int check(corio_pg *c, const char *sql, int nparams, const void *params)
     return 0;
 }
 
-/* Submit r and wait for it; on success r is still owned by the caller. */
+/* Submit r and wait for it: 0 with r still the caller's, or an error
+ * with r freed. */
 static int run(corio_pg *c, pg_req *r)
 {
     int rc = corio__pg_submit(c, r);
@@ -223,12 +224,7 @@ static int run(corio_pg *c, pg_req *r)
         corio__pg_req_free(r);
         return rc;
     }
-    return corio__pg_await(c, r); /* r freed by take_back on interruption */
-}
-
-static bool interrupted(int rc)
-{
-    return rc == -ECANCELED || rc == -ETIMEDOUT;
+    return corio__pg_await(c, r);
 }
 
 static int query_req(corio_pg *c, int kind, const char *sql, const char *name,
@@ -243,12 +239,8 @@ static int query_req(corio_pg *c, int kind, const char *sql, const char *name,
     r->params = params;
     r->nparams = nparams;
     int rc = run(c, r);
-    if (interrupted(rc))
+    if (rc < 0)
         return rc;
-    if (rc < 0) {
-        corio__pg_req_free(r);
-        return rc;
-    }
     *out = r;
     return 0;
 }
@@ -327,7 +319,7 @@ int corio_pg_prepare(corio_pg *c, const char *name, const char *sql)
     r->sql = sql;
     r->name = name;
     rc = run(c, r);
-    if (!interrupted(rc))
+    if (rc == 0)
         corio__pg_req_free(r);
     return rc;
 }
@@ -353,12 +345,12 @@ int corio_pg_execmany(corio_pg *c, const char *sql,
     r->nrows = nrows;
     r->nparams = nparams;
     rc = run(c, r);
-    if (interrupted(rc))
+    if (rc < 0)
         return rc;
-    if (rc == 0 && rows_affected)
+    if (rows_affected)
         *rows_affected = r->affected;
     corio__pg_req_free(r);
-    return rc;
+    return 0;
 }
 
 ssize_t corio_pg_fetchval(corio_pg *c, const char *sql,

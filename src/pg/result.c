@@ -52,7 +52,7 @@ enum {
 
 corio_pg_result *corio__pg_result_wrap(PGresult *res)
 {
-    corio_pg_result *r = malloc(sizeof *r);
+    corio_pg_result *r = pg_malloc(sizeof *r);
     if (r)
         r->res = res;
     return r;

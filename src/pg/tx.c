@@ -29,14 +29,14 @@ static int run_text(corio_pg *c, const char *sql, bool begins, bool ends,
         return rc;
     }
     rc = corio__pg_await(c, r);
-    if (rc == -ECANCELED || rc == -ETIMEDOUT)
-        return rc; /* r was taken back */
-    if (res && rc == 0) {
+    if (rc < 0)
+        return rc; /* r freed */
+    if (res) {
         *res = r->res;
         r->res = NULL;
     }
     corio__pg_req_free(r);
-    return rc;
+    return 0;
 }
 
 int corio_pg_tx_begin(corio_pg *c, const corio_pg_tx_opts *o)
