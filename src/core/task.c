@@ -59,6 +59,7 @@ int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
     t->cancelled = 0;
     t->noint = 0;
     t->gathered = 0;
+    t->coop = CORIO__COOP_BUDGET;
     t->nscopes = 0;
     t->capscopes = 0;
     t->magic = CORIO__TASK_MAGIC;

@@ -176,11 +176,15 @@ static ssize_t read_head(corio_http_session *s, corio_stream *st,
         if (n < 0)
             return n;
     }
-    for (;;) {
+    for (int interim = 0;; interim++) {
         n = corio__http_read_head(st, h, false, &s->o.limits);
         if (n <= 0 || h->status >= 200 || h->status == 101)
             break;
         corio_stream_consume(st, (size_t)n);
+        if (interim == CORIO_HTTP_MAX_INTERIM) {
+            n = CORIO_EHTTP; /* an endless stream of 1xx responses */
+            break;
+        }
     }
     if (s->o.read_timeout_ns > 0)
         (void)corio_timeout_end();

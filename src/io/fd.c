@@ -210,6 +210,8 @@ ssize_t corio_fd_read(int fd, void *buf, size_t n)
     if (rc < 0)
         return rc;
     bool always = r->always; /* r may move while parked */
+    if ((rc = corio__coop(self)) < 0)
+        return rc;
     if (self->loop->engine->read && !always)
         return engine_op(self->loop, fd, CORIO_READABLE, buf, n);
     for (;;) {
@@ -237,6 +239,8 @@ ssize_t corio_fd_write(int fd, const void *buf, size_t n)
     if (rc < 0)
         return rc;
     bool always = r->always, sock = r->sock; /* r may move while parked */
+    if ((rc = corio__coop(self)) < 0)
+        return rc;
     while (done < n && self->loop->engine->write && !always) {
         ssize_t put = engine_op(self->loop, fd, CORIO_WRITABLE,
                                 (char *)buf + done, n - done);
