@@ -4,6 +4,7 @@
  *   corio/task.h    spawn, join, cancel, detach, yield, sleep, gather, wait_for
  *   corio/scope.h   timeout scopes and shields
  *   corio/group.h   task groups (structured concurrency)
+ *   corio/local.h   task-local values inherited by spawned tasks (contextvars)
  *   corio/fd.h      waiting on file descriptors
  *   corio/thread.h  thread-pool offload (to_thread)
  *   corio/remote.h  reaching a loop from other threads (call_soon_threadsafe)
@@ -28,6 +29,7 @@
 #include "corio/task.h"
 #include "corio/scope.h"
 #include "corio/group.h"
+#include "corio/local.h"
 #include "corio/fd.h"
 #include "corio/thread.h"
 #include "corio/remote.h"
