@@ -10,6 +10,7 @@
  *   corio/remote.h  reaching a loop from other threads (call_soon_threadsafe)
  *   corio/sync.h    lock, event, condition, semaphore, queue, rate limiter
  *   corio/chan.h    a thread-safe channel between loops and threads
+ *   corio/select.h  the first of several queue/channel/event/join cases
  *   corio/stream.h  buffered byte streams (sockets, pipes, TLS, memory pairs)
  *   corio/net.h     TCP, UDP and Unix sockets, DNS, the serve helper
  *   corio/tls.h     TLS client and server streams (OpenSSL), contexts
@@ -35,6 +36,7 @@
 #include "corio/remote.h"
 #include "corio/sync.h"
 #include "corio/chan.h"
+#include "corio/select.h"
 #include "corio/stream.h"
 #include "corio/net.h"
 #include "corio/tls.h"
