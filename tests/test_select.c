@@ -515,3 +515,301 @@ TEST(select, one_waiter_interrupted_at_every_moment)
                 CHECK_EQ(tst_run(one_victim, &w), 0);
             }
 }
+
+/* ---- conservation sweep --------------------------------------------------
+ *
+ * NP producers each offer NI distinct items through select over
+ * [q1 put, chan put, q2 put] with short random deadlines (retrying the
+ * same item on -ETIMEDOUT); NC consumers take through select over
+ * [q2 get, chan get, q1 get], sleeping a random while between items, and
+ * drop a case that reports CORIO_ESHUTDOWN.  In each run one task (each
+ * in turn) is cancelled at one moment (each of a set of times on the P
+ * grid, where the grants happen, and between them).  When the producers
+ * are done main shuts everything down, the consumers drain and end, and
+ * what is left is drained by hand.  Then every item was received exactly
+ * once, or is left, or was never sent (its producer was cancelled before
+ * its put was served): never lost, never twice. */
+
+#define NP 3
+#define NC 3
+#define NI 12
+#define NTIMES 9
+
+typedef struct flow {
+    corio_queue *q1, *q2;
+    corio_chan *c;
+    int sent[NP * NI], recv[NP * NI];
+    uint32_t seed;
+    int64_t cancel_at;
+    corio_task *tasks[NP + NC];
+    int victim;
+} flow;
+
+static uint32_t rnd(uint32_t *s)
+{
+    uint32_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *s = x;
+}
+
+static intptr_t ids[NP * NI]; /* item k is &ids[k] */
+/* What the sweep saw, summed over its runs (so the test can tell that it
+ * exercised each path): selects cancelled, timed out, cases shut down,
+ * items a cancelled producer kept, items left in a queue at the end (none
+ * so far: the surviving consumers drain everything). */
+static long n_cancelled, n_timedout, n_shutdown, n_kept, n_left;
+
+typedef struct who {
+    flow *f;
+    int n;
+    uint32_t seed;
+} who;
+
+static int producer(void *arg)
+{
+    who *p = arg;
+    flow *f = p->f;
+    for (int k = 0; k < NI; k++) {
+        int id = p->n * NI + k;
+        for (;;) {
+            corio_select_case cs[3] = {
+                {CORIO_SELECT_QUEUE_PUT, f->q1, &ids[id], 0},
+                {CORIO_SELECT_CHAN_PUT, f->c, &ids[id], 0},
+                {CORIO_SELECT_QUEUE_PUT, f->q2, &ids[id], 0}};
+            size_t i;
+            int64_t d = corio_now() + (int64_t)(rnd(&p->seed) % 4) * P / 2;
+            int rc = corio_select(cs, 3, d, &i);
+            if (rc == 0) {
+                f->sent[id]++;
+                break;
+            }
+            if (rc == -ETIMEDOUT) {
+                n_timedout++;
+                continue;
+            }
+            if (rc == -ECANCELED) {
+                n_cancelled++;
+                n_kept += NI - k;
+                return 0; /* not sent: still ours */
+            }
+            return rc;
+        }
+        if (rnd(&p->seed) % 2 && corio_sleep(P / 2) < 0)
+            return 0;
+    }
+    return 0;
+}
+
+static void count(flow *f, void *item)
+{
+    f->recv[(intptr_t *)item - ids]++;
+}
+
+static int consumer(void *arg)
+{
+    who *p = arg;
+    flow *f = p->f;
+    corio_select_case cs[3] = {{CORIO_SELECT_QUEUE_GET, f->q2, NULL, 0},
+                               {CORIO_SELECT_CHAN_GET, f->c, NULL, 0},
+                               {CORIO_SELECT_QUEUE_GET, f->q1, NULL, 0}};
+    size_t n = 3;
+    while (n) {
+        size_t i;
+        int64_t d = corio_now() + (int64_t)(rnd(&p->seed) % 5) * P / 2;
+        int rc = corio_select(cs, n, d, &i);
+        if (rc == 0) {
+            count(f, cs[i].item);
+            if (rnd(&p->seed) % 3 && corio_sleep(P) < 0)
+                return 0;
+        } else if (rc == CORIO_ESHUTDOWN) {
+            n_shutdown++;
+            cs[i] = cs[--n]; /* that source is done */
+        } else if (rc == -ECANCELED) {
+            n_cancelled++;
+            return 0;
+        } else if (rc == -ETIMEDOUT) {
+            n_timedout++;
+        } else {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int flow_canceller(void *arg)
+{
+    flow *f = arg;
+    CHECK_EQ(corio_sleep(f->cancel_at), 0);
+    corio_task_cancel(f->tasks[f->victim]);
+    return 0;
+}
+
+static int flow_main(void *arg)
+{
+    flow *f = arg;
+    who ws[NP + NC];
+    int res[NP + NC];
+    corio_task *can;
+    corio_queue_opts o1 = {CORIO_QUEUE_FIFO, 2, NULL}, o2 = {CORIO_QUEUE_FIFO, 1, NULL};
+    CHECK_EQ(corio_queue_new(&f->q1, &o1), 0);
+    CHECK_EQ(corio_queue_new(&f->q2, &o2), 0);
+    CHECK_EQ(corio_chan_new(&f->c, 2), 0);
+    for (int k = 0; k < NP + NC; k++) {
+        ws[k] = (who){f, k < NP ? k : k - NP, f->seed * 2654435761u + (uint32_t)k + 1};
+        CHECK_EQ(corio_task_spawn(&f->tasks[k], k < NP ? producer : consumer, &ws[k]), 0);
+    }
+    CHECK_EQ(corio_task_spawn(&can, flow_canceller, f), 0);
+    CHECK_EQ(corio_gather(f->tasks, NP, res), 0);
+    corio_queue_shutdown(f->q1, 0);
+    corio_queue_shutdown(f->q2, 0);
+    corio_chan_shutdown(f->c);
+    CHECK_EQ(corio_gather(f->tasks + NP, NC, res + NP), 0);
+    CHECK_EQ(corio_task_join(can, NULL), 0);
+    void *it;
+    long before = 0;
+    for (int id = 0; id < NP * NI; id++)
+        before += f->recv[id];
+    while (corio_queue_try_get(f->q1, &it) == 0)
+        count(f, it);
+    while (corio_queue_try_get(f->q2, &it) == 0)
+        count(f, it);
+    while (corio_chan_try_get(f->c, &it) == 0)
+        count(f, it);
+    int sent = 0;
+    for (int id = 0; id < NP * NI; id++)
+        n_left += f->recv[id];
+    n_left -= before;
+    for (int id = 0; id < NP * NI; id++) {
+        SCHECK_EQ(f->sent[id] <= 1, 1);
+        SCHECK_EQ(f->recv[id], f->sent[id]); /* exactly once, or never sent */
+        sent += f->sent[id];
+    }
+    /* Only the victim, if a producer, may have kept items. */
+    SCHECK_EQ(sent >= (NP - 1) * NI, 1);
+    if (f->victim >= NP)
+        SCHECK_EQ(sent, NP * NI);
+    corio_queue_free(f->q1);
+    corio_queue_free(f->q2);
+    corio_chan_free(f->c);
+    return 0;
+}
+
+TEST_T(select, conservation_sweep_cancel_each_task_at_each_moment, 120)
+{
+    int64_t times[NTIMES] = {0, P / 4, P / 2, P, 3 * P / 2, 2 * P, 3 * P,
+                             5 * P, 8 * P};
+    for (uint32_t seed = 1; seed <= 4; seed++)
+        for (int v = 0; v < NP + NC; v++)
+            for (int t = 0; t < NTIMES; t++) {
+                static flow f;
+                memset(&f, 0, sizeof f);
+                f.seed = seed;
+                f.victim = v;
+                f.cancel_at = times[t];
+                snprintf(cfg, sizeof cfg, "seed %u, cancel %s %d at %lld ms",
+                         seed, v < NP ? "producer" : "consumer",
+                         v < NP ? v : v - NP, (long long)(times[t] / CORIO_MS));
+                CHECK_EQ(tst_run(flow_main, &f), 0);
+            }
+    fprintf(stderr, "    selects cancelled %ld, timed out %ld, cases shut down "
+            "%ld; items kept by a cancelled producer %ld, left over %ld\n",
+            n_cancelled, n_timedout, n_shutdown, n_kept, n_left);
+    CHECK(n_cancelled > 20 && n_timedout > 100 && n_shutdown > 100);
+    CHECK(n_kept > 0);
+}
+
+/* ---- channels fed by other threads ---------------------------------------- */
+
+#define NTHREADS 2
+#define PER_THREAD 2000
+
+typedef struct feed {
+    corio_chan *c;
+    int base;
+} feed;
+
+static intptr_t tids[NTHREADS * PER_THREAD];
+
+static int thread_producer(void *arg)
+{
+    feed *fd = arg;
+    for (int k = 0; k < PER_THREAD; k++) {
+        int rc = corio_chan_put(fd->c, &tids[fd->base + k]); /* blocks */
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int offload(void *arg)
+{
+    int r;
+    int rc = corio_to_thread(thread_producer, arg, &r);
+    return rc < 0 ? rc : r;
+}
+
+typedef struct sink {
+    corio_chan *c;
+    corio_queue *q;
+    int *seen;
+    int got;
+} sink;
+
+static int chan_consumer(void *arg)
+{
+    sink *s = arg;
+    corio_select_case cs[2] = {{CORIO_SELECT_QUEUE_GET, s->q, NULL, 0},
+                               {CORIO_SELECT_CHAN_GET, s->c, NULL, 0}};
+    for (;;) {
+        size_t i;
+        int rc = corio_select(cs, 2, corio_now() + CORIO_MS, &i);
+        if (rc == -ETIMEDOUT)
+            continue;
+        if (rc < 0)
+            return rc == CORIO_ESHUTDOWN ? 0 : rc;
+        s->seen[(intptr_t *)cs[i].item - tids]++;
+        s->got++;
+    }
+}
+
+static int threads_main(void *arg)
+{
+    (void)arg;
+    static int seen[NTHREADS * PER_THREAD];
+    corio_chan *c;
+    corio_queue *q = newq(0);
+    corio_task *prod[NTHREADS], *cons[3];
+    feed fds[NTHREADS];
+    sink sk[3];
+    memset(seen, 0, sizeof seen);
+    CHECK_EQ(corio_chan_new(&c, 4), 0);
+    for (int k = 0; k < 3; k++) {
+        sk[k] = (sink){c, q, seen, 0};
+        CHECK_EQ(corio_task_spawn(&cons[k], chan_consumer, &sk[k]), 0);
+    }
+    for (int k = 0; k < NTHREADS; k++) {
+        fds[k] = (feed){c, k * PER_THREAD};
+        CHECK_EQ(corio_task_spawn(&prod[k], offload, &fds[k]), 0);
+    }
+    CHECK_EQ(corio_gather(prod, NTHREADS, NULL), 0);
+    corio_chan_shutdown(c); /* the consumers drain, then end */
+    int res[3];
+    CHECK_EQ(corio_gather(cons, 3, res), 0);
+    int total = 0;
+    for (int k = 0; k < NTHREADS * PER_THREAD; k++)
+        CHECK_EQ(seen[k], 1);
+    for (int k = 0; k < 3; k++)
+        total += sk[k].got;
+    CHECK_EQ(total, NTHREADS * PER_THREAD);
+    corio_chan_free(c);
+    corio_queue_free(q);
+    return 0;
+}
+
+TEST_T(select, channel_fed_by_threads_every_item_once, 120)
+{
+    corio_options o = {0}; /* the real clock: threads take real time */
+    CHECK_EQ(tst_run_ex(&o, threads_main, NULL), 0);
+}
