@@ -3,7 +3,7 @@
  * back as an error, that nothing leaks (descriptors; memory under
  * LeakSanitizer) and that the next loop works. */
 #include "tst.h"
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <dirent.h>
 #include <string.h>

@@ -6,8 +6,8 @@
  * with calls in flight, misuse, and no leaked descriptors. */
 #include "tst.h"
 
-#include "arch/sys.h"
-#include "io/engine.h"
+#include "os/sys.h"
+#include "core/engine.h"
 #include "io/pool.h"
 
 #include <dirent.h>

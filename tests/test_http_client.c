@@ -8,7 +8,7 @@
  * (in all, and the most open at once) and records the last request.
  * Real peers on the real clock: openssl s_server (HTTPS with a test CA
  * made at run time) and python3 -m http.server. */
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "http/msg.h"
 #include "net_util.h"
 #include "tst.h"

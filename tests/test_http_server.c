@@ -10,7 +10,7 @@
  * replies, graceful shutdown, max_requests and detach.  The curl test runs
  * a real client against the server (real clock: curl is another
  * process). */
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "net_util.h"
 
 #include <signal.h>

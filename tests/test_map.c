@@ -3,7 +3,7 @@
  * awaited, the rest never run), spawn failures (nothing runs, nothing
  * leaks: a fault sweep) and task-locals seen by fn. */
 #include "tst.h"
-#include "arch/sys.h"
+#include "os/sys.h"
 
 typedef struct item {
     int64_t delay;

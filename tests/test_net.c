@@ -18,7 +18,7 @@
  *   Unix            round trips over a path and the abstract namespace,
  *                   stale socket files, a full backlog. */
 #include "net_util.h"
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "net/net.h"
 
 #include <fcntl.h>

@@ -11,7 +11,7 @@
  * once). */
 #include "tst.h"
 
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -5,9 +5,9 @@
  * waits), so that a broken runtime fails the test instead of hanging it;
  * the few that would hang on the defect carry a short timeout. */
 #include "tst.h"
-#include "arch/sys.h" /* corio__fault_arm: fail one allocation */
+#include "os/sys.h" /* corio__fault_arm: fail one allocation */
 #include "core/loop.h" /* which engine a loop uses */
-#include "io/engine.h"
+#include "core/engine.h"
 
 #include <fcntl.h>
 #include <poll.h>

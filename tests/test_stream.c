@@ -23,7 +23,7 @@
  *                     task waits inside a call (-EBADF), -EBUSY per
  *                     direction, descriptors, allocation failures. */
 #include "tst.h"
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <fcntl.h>
 #include <signal.h>

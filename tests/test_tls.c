@@ -17,7 +17,7 @@
  *     sent twice);
  *   - a fault sweep over a handshake and an exchange on a socketpair. */
 #include "tst.h"
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>

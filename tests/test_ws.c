@@ -29,10 +29,10 @@
  *                  sockets (ws and wss), and against Python's websockets
  *                  library as a real peer on both sides. */
 #include "tst.h"
-#include "arch/sys.h"
-#include "http/utf8.h"
-#include "http/ws.h"
-#include "http/ws_frame.h"
+#include "os/sys.h"
+#include "ws/utf8.h"
+#include "ws/ws.h"
+#include "ws/ws_frame.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -59,8 +59,10 @@ typedef struct corio_group corio_group;
  *                  without suspending (default 100 ms).
  *   virtual_clock  1: time only moves when every task is blocked, jumping
  *                  to the next timer (also enabled by CORIO_VIRTUAL_CLOCK=1).
- *   threads        size of the CPU thread pool used by corio_to_thread()
- *                  (default min(32, CPUs + 4)). */
+ *   threads        size of the process-wide CPU thread pool used by
+ *                  corio_to_thread(): sized at its first use (default
+ *                  min(32, CPUs + 4)); a later run asking for more threads
+ *                  grows it, nothing shrinks or resets it. */
 typedef struct corio_options {
     size_t stack_size;
     int debug;

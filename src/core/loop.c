@@ -5,8 +5,7 @@
  * finishing a job and the SIGINT handler write to it, and the engine reports
  * it back through corio__loop_woken(). */
 #include "core/loop.h"
-#include "io/engine.h"
-#include "io/pool.h"
+#include "core/engine.h"
 #include "core/post.h"
 
 #include <stdlib.h>
@@ -76,7 +75,6 @@ static int loop_init(corio__loop *L, const corio_options *o)
     L->default_stack = corio__stack_round(o && o->stack_size ? o->stack_size
                                                              : DEFAULT_STACK);
     L->vnow = corio__mono();
-    L->epfd = -1;
     L->wakefd = corio__sys.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (L->wakefd < 0)
         return -errno;
@@ -94,7 +92,7 @@ static int loop_init(corio__loop *L, const corio_options *o)
         pthread_mutex_destroy(&L->post_lock);
         return rc;
     }
-    corio__pool_configure(o ? o->threads : 0);
+    L->pool_threads = o ? o->threads : 0; /* io/pool.c reads it */
     return 0;
 }
 
@@ -116,7 +114,6 @@ static void loop_destroy(corio__loop *L)
      * or an abandoned run): their stacks go with the pool. */
     corio__each_task(L, forget_task, NULL);
     corio__remotes_end(L);
-    corio__fd_close_all(L);
     L->engine->close(L);
     corio__sys.close(L->wakefd);
     pthread_mutex_destroy(&L->post_lock);

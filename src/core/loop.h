@@ -23,7 +23,7 @@
 
 #include "arch/context.h"
 #include "arch/stack.h"
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "core/timer.h"
 
 /* Thread-locals use the initial-exec model: in libcorio.so the default
@@ -34,7 +34,7 @@
 
 typedef struct corio__loop corio__loop;
 typedef struct corio__engine corio__engine;
-typedef struct corio__fdrec corio__fdrec;
+typedef struct corio__fdtab corio__fdtab; /* io/fd.h; opaque here */
 
 enum corio__state {
     CORIO__NEW,     /* spawned, queued, never run */
@@ -150,17 +150,6 @@ struct corio_group {
     bool waiting; /* the owner is in corio_group_wait */
 };
 
-/* Per-fd state for the I/O engines (io/fd.c). */
-struct corio__fdrec {
-    corio_task *reader, *writer;
-    uint8_t sock;    /* a socket (completion engines use recv/send) */
-    dev_t dev;       /* identity when first seen, to restore flags safely */
-    ino_t ino;
-    int orig_flags;
-    uint8_t setup;   /* O_NONBLOCK set and watched (or found to be a file) */
-    uint8_t always;  /* a regular file: always ready */
-};
-
 struct corio__loop {
     corio_task *current;
     corio_task *ready_head, *ready_tail;
@@ -186,21 +175,19 @@ struct corio__loop {
     corio__stack_pool stacks;
     size_t default_stack;
 
-    /* I/O engine (io/engine.h). */
+    /* I/O engine (core/engine.h). */
     const corio__engine *engine;
     void *engine_data;     /* the engine's own state (io_uring's ring) */
-    int epfd;
     int wakefd;            /* eventfd: thread jobs done, SIGINT */
-    corio__fdrec *fds;
-    size_t nfds;
+    corio__fdtab *fdtab;   /* io/fd.c's descriptor records */
     size_t nfd_waiting;    /* tasks parked on fds */
-    bool pwait2;           /* epoll_pwait2 works */
 
     /* Work posted by other threads (core/post.h). */
     pthread_mutex_t post_lock;
     struct corio__post *posts; /* newest first */
     atomic_bool wake_armed;    /* the eventfd was written since the last run */
     size_t jobs_pending;       /* thread jobs submitted and not reaped */
+    int pool_threads;          /* corio_options.threads (io/pool.c) */
     atomic_long remotes_open;  /* corio_remote handles not yet closed */
     struct corio_remote *remotes; /* every remote made on this loop */
 

@@ -17,7 +17,7 @@
  * blocking), so a task that keeps yielding cannot starve I/O.  The check is
  * skipped when nothing could be ready (no fd waiter, thread job or timer). */
 #include "core/loop.h"
-#include "io/engine.h"
+#include "core/engine.h"
 #include "core/post.h"
 
 #include <string.h>

@@ -11,7 +11,7 @@
  *            on a new connection. */
 #include "http/session.h"
 
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -14,7 +14,7 @@
  * cancelled at that moment can never lose it. */
 #include "http/session.h"
 
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -12,7 +12,7 @@
  * sticks: later reads return the same error. */
 #include "http/session.h"
 
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <jansson.h>
 #include <stdlib.h>

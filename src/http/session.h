@@ -4,7 +4,7 @@
  *                    expiry.
  *   http/client.c    one request on one connection: write it, read the head,
  *                    make the response; the stale-connection retry.
- *   http/redirect.c  corio_http_session_send: the total timeout, redirects.
+ *   http/send.c      corio_http_session_send: the total timeout, redirects.
  *   http/response.c  the response: header lookup, body reads, body, text,
  *                    JSON.
  *   http/decode.c    gzip / deflate decoding of a body.

@@ -9,7 +9,7 @@
  *                    options, so it may outlive the session: it ends when
  *                    the client end is closed (end of stream) and closes
  *                    its end, unless a handler detached it. */
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "http/server.h"
 #include "http/session.h"
 

@@ -23,7 +23,7 @@
  * the io_uring engine reads, writes and fsync are ring operations instead:
  * an interrupted one is cancelled in the kernel and the task stays parked
  * until its completion, which returns what moved, else the interruption. */
-#include "io/engine.h"
+#include "core/engine.h"
 #include "io/pool.h"
 
 #include <fcntl.h>

@@ -11,7 +11,7 @@
  * mutex. */
 #include "tls/tls.h"
 
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <openssl/err.h>
 #include <stdarg.h>

@@ -34,8 +34,8 @@
  * nothing is lost or sent twice. */
 #include "tls/tls.h"
 
-#include "arch/sys.h"
-#include "net/transport.h"
+#include "os/sys.h"
+#include "stream/transport.h"
 
 #include <arpa/inet.h>
 #include <openssl/err.h>

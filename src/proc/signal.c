@@ -1,4 +1,4 @@
-/* io/signal.c — corio_signal_*: signals read from a signalfd that a task
+/* proc/signal.c — corio_signal_*: signals read from a signalfd that a task
  * waits on like any other descriptor.
  *
  * A signalfd only sees signals that are blocked (otherwise they are
@@ -15,7 +15,7 @@
  * through the watcher's own signalfd (narrowed to those signals), so that
  * unblocking cannot deliver a stale SIGTERM with its default action. */
 #include "core/loop.h"
-#include "io/sigwatch.h"
+#include "proc/sigwatch.h"
 
 #include <corio/signal.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* http/redirect.c — corio_http_session_send: checks the request, appends
+/* http/send.c — corio_http_session_send: checks the request, appends
  * the percent-encoded query, opens the total timeout scope, and follows
  * redirects:
  *   301, 302, 303  the next request is a GET without a body (HEAD stays
@@ -14,7 +14,7 @@
  * reused. */
 #include "http/session.h"
 
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* http/ws_handshake.c — the client's WebSocket opening handshake (RFC 6455
+/* ws/ws_handshake.c — the client's WebSocket opening handshake (RFC 6455
  * §4.1): corio_ws_connect and corio_ws_handshake.  The server's is in
  * http/ws_accept.c.
  *
@@ -13,7 +13,7 @@
  *               subprotocol or extension we did not offer.  Frames the
  *               server sent right after its head stay in the stream. */
 #include "http/msg.h"
-#include "http/ws.h"
+#include "ws/ws.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>

@@ -1,4 +1,4 @@
-/* io/process.c — corio_process_*: fork and exec with pipes as corio
+/* proc/process.c — corio_process_*: fork and exec with pipes as corio
  * streams, waiting on a pidfd, signals, communicate, and close that kills
  * and reaps.
  *
@@ -29,7 +29,7 @@
  *                share it) and, when the last one ends, discards the
  *                SIGPIPEs its writes raised before unblocking it. */
 #include "core/loop.h"
-#include "io/sigwatch.h"
+#include "proc/sigwatch.h"
 
 #include <corio/process.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-/* http/ws.c — a WebSocket connection after its opening handshake
+/* ws/ws.c — a WebSocket connection after its opening handshake
  * (http/ws_handshake.c): sending messages, receiving and reassembling them,
  * pings, and the closing handshake.
  *
@@ -26,11 +26,11 @@
  *
  * The connection (s) is set to NULL only when a failed data frame write
  * closes it; any call that suspended re-reads ws->s afterwards. */
-#include "http/ws.h"
+#include "ws/ws.h"
 
-#include "arch/sys.h"
-#include "http/utf8.h"
-#include "http/ws_frame.h"
+#include "os/sys.h"
+#include "ws/utf8.h"
+#include "ws/ws_frame.h"
 
 #include <openssl/rand.h>
 #include <stdlib.h>
