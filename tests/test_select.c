@@ -292,6 +292,14 @@ static int bad(void *arg)
     many[19] = (corio_select_case){CORIO_SELECT_QUEUE_GET, q, NULL, 0};
     CHECK_EQ(corio_select(many, 20, CORIO_NEVER, &i), 0);
     CHECK_EQ(i, 19);
+    /* ... also while waiting (records on the heap). */
+    corio_task *t;
+    later l = {CORIO_SECOND, 0, q, Y};
+    CHECK_EQ(corio_task_spawn(&t, do_later, &l), 0);
+    CHECK_EQ(corio_select(many, 20, CORIO_NEVER, &i), 0);
+    CHECK_EQ(i, 19);
+    CHECK(many[19].item == Y);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
     corio_event_destroy(&e);
     corio_queue_free(q);
     return 0;

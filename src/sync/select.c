@@ -132,8 +132,12 @@ static int check_case(const corio_select_case *c, corio_task *self)
         return 0;
     case CORIO_SELECT_EVENT:
         return corio__event_waitq(c->obj) ? 0 : -EINVAL;
-    case CORIO_SELECT_JOIN:
-        return corio__join_check(c->obj, self);
+    case CORIO_SELECT_JOIN: {
+        int rc = corio__join_check(c->obj, self);
+        /* A handle handed to a corio_gather or corio_wait_any under way
+         * is theirs to release. */
+        return rc == 0 && ((corio_task *)c->obj)->gathered ? -EINVAL : rc;
+    }
     default:
         return -EINVAL;
     }
