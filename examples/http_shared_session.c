@@ -33,7 +33,7 @@
  * the four requests of the second batch reuse those of the first. */
 #include <corio.h>
 #include <corio/http_server.h>
-#include <jansson.h>
+#include <corio/http_json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

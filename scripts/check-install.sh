@@ -1,14 +1,16 @@
 #!/bin/sh
 # `make install PREFIX=dir` must give include/, lib/libcorio.a,
-# lib/libcorio.so with a versioned soname, lib/pkgconfig/corio.pc and
-# bin/corio-fetch, and a program built against the installed copy through
+# lib/libcorio.so with a versioned soname, lib/pkgconfig/corio.pc,
+# bin/corio-fetch with its manual page and bash completion, and a program built against the installed copy through
 # pkg-config must run.
 set -eu
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 make --no-print-directory install PREFIX="$dir/prefix" >/dev/null
 for f in include/corio.h include/corio/task.h lib/libcorio.a lib/libcorio.so \
-         lib/libcorio.so.0 lib/pkgconfig/corio.pc bin/corio-fetch; do
+         lib/libcorio.so.0 lib/pkgconfig/corio.pc bin/corio-fetch \
+         share/man/man1/corio-fetch.1 \
+         share/bash-completion/completions/corio-fetch; do
     [ -e "$dir/prefix/$f" ] || { echo "missing $f" >&2; exit 1; }
 done
 "$dir/prefix/bin/corio-fetch" --help >/dev/null

@@ -14,7 +14,7 @@
 #include "tst.h"
 
 #include <fcntl.h>
-#include <jansson.h>
+#include <corio/http_json.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>

@@ -56,7 +56,6 @@ extern "C" {
 #endif
 
 
-struct json_t; /* jansson's value type: include <jansson.h> to use it */
 
 typedef struct corio_http_session corio_http_session;
 typedef struct corio_http_response corio_http_response;
@@ -219,11 +218,6 @@ CORIO_API int corio_http_response_body(corio_http_response *r,
  * returned as they are, whatever the charset). */
 CORIO_API int corio_http_response_text(corio_http_response *r,
                                        const char **text);
-
-/* The body parsed as JSON (jansson): 0 and *out, a new reference the caller
- * must json_decref, or CORIO_EJSON, or an error of corio_http_response_body. */
-CORIO_API int corio_http_response_json(corio_http_response *r,
-                                       struct json_t **out);
 
 /* Free a response (NULL is a no-op): its connection goes back to the pool
  * if the body was read to the end and keep-alive holds, else it is closed.

@@ -343,7 +343,7 @@ CORIO_API void corio_udp_close(corio_udp *u);
  * which closes it).  Any other return value is ignored: one connection's
  * failure never stops the server. */
 typedef int (*corio_serve_fn)(corio_stream *conn, void *arg);
-#define CORIO_SERVE_KEPT 1
+#define CORIO_SERVE_KEPT 0x4b455054 /* "KEPT": no count or error looks like it */
 
 /* Options of corio_serve; zero fields take the defaults.
  *   stop       set this event to begin a graceful shutdown (borrowed; NULL:

@@ -14,7 +14,7 @@
 
 #include "os/sys.h"
 
-#include <jansson.h>
+#include <corio/http_json.h>
 #include <stdlib.h>
 #include <string.h>
 
