@@ -145,7 +145,8 @@ static int interrupted(void *arg)
  * cancelled and awaited.  In the same tick: the deadline's timer (armed
  * first) interrupts the starter before the child runs, so -ETIMEDOUT too;
  * the child, whose sleep was already served, reports while cancelled (the
- * starter, draining, returns then) and fails at its next wait.  After: 0, and the child goes on in the group. */
+ * starter, draining, returns then) and fails at its next wait.  After: 0, and
+ * the child goes on in the group. */
 TEST(group_start, starter_interrupted_at_each_moment)
 {
     interrupt cases[] = {

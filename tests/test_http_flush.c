@@ -22,7 +22,8 @@ static int h_events(corio_http_req *req, void *arg)
     sse *s = arg;
     int rc = corio_http_reply_flush(req);
     CHECK_EQ(rc, -EINVAL); /* no streamed reply yet */
-    CHECK_EQ(corio_http_reply_header(req, "Content-Type", "text/event-stream"), 0);
+    CHECK_EQ(corio_http_reply_header(req, "Content-Type", "text/event-stream"),
+             0);
     rc = corio_http_reply_begin(req, 200, s->length);
     for (int k = 0; rc == 0 && k < NEVENTS; k++) {
         char ev[32];

@@ -82,7 +82,8 @@ static int many(void *arg)
     corio_task *t[NKEYS];
     for (int i = 0; i < NKEYS; i++) {
         CHECK_EQ(corio_local_set(&keys[i], &vals[i]), 0); /* grows in place */
-        CHECK_EQ(corio_task_spawn(&t[i], check_keys, (void *)(intptr_t)(i + 1)), 0);
+        CHECK_EQ(corio_task_spawn(&t[i], check_keys, (void *)(intptr_t)(i + 1)),
+                 0);
     }
     CHECK_EQ(corio_gather(t, NKEYS, NULL), 0);
     CHECK_EQ(check_keys((void *)(intptr_t)NKEYS), 0);

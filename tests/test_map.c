@@ -81,7 +81,8 @@ TEST(map, limit_respected_results_in_item_order)
 static int first_error(void *arg)
 {
     (void)arg;
-    item its[6] = {{3, 0}, {1, 0}, {2, -EIO}, {1, -ENOENT}, {1, 5}, {0, -EPIPE}};
+    item its[6] = {{3, 0},       {1, 0}, {2, -EIO},
+                   {1, -ENOENT}, {1, 5}, {0, -EPIPE}};
     int res[6];
     for (int i = 0; i < 6; i++)
         its[i].delay *= CORIO_SECOND;
@@ -106,7 +107,7 @@ TEST(map, first_negative_by_index_like_gather)
 /* Interrupted at each point: before any item finished, between rounds,
  * in the tick a round ends, and by a cancel instead of a deadline. */
 typedef struct interrupt_case {
-    int64_t at;             /* the deadline, from the start */
+    int64_t at; /* the deadline, from the start */
     int done, calls, cleaned;
 } interrupt_case;
 

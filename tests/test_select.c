@@ -279,7 +279,8 @@ static int bad(void *arg)
     CHECK_EQ(corio_event_init(&e), 0);
     CHECK_EQ(corio_select(cs, 3, CORIO_NEVER, &i), -EINVAL);
     CHECK_EQ(i, 2);
-    cs[2] = (corio_select_case){CORIO_SELECT_JOIN, corio_task_current(), NULL, 0};
+    cs[2] =
+        (corio_select_case){CORIO_SELECT_JOIN, corio_task_current(), NULL, 0};
     CHECK_EQ(corio_select(cs, 3, CORIO_NEVER, &i), -EDEADLK);
     cs[2].obj = NULL;
     CHECK_EQ(corio_select(cs, 3, CORIO_NEVER, &i), -EINVAL);
@@ -325,8 +326,8 @@ TEST(select, bad_cases_take_nothing)
  * stays where it was, the handle is still ours).  Served first: 0. */
 
 enum kind { K_GET, K_PUT, K_EVENT, K_JOIN, K_CHAN, NKINDS };
-static const char *const kind_name[NKINDS] = {"queue-get", "queue-put",
-                                              "event", "join", "chan-get"};
+static const char *const kind_name[NKINDS] = {"queue-get", "queue-put", "event",
+                                              "join", "chan-get"};
 enum moment { QUEUED, CANCEL_FIRST, SERVE_FIRST, LATE, NMOMENTS };
 enum how { BY_CANCEL, BY_DEADLINE, BY_SCOPE, NHOWS };
 #define T CORIO_SECOND
@@ -396,7 +397,8 @@ static int one_victim(void *arg)
     bool cancel = w->how == BY_CANCEL;
     if (cancel && w->moment != SERVE_FIRST)
         CHECK_EQ(corio_task_spawn(&can, victim_canceller, w), 0);
-    CHECK_EQ(corio_task_spawn(w->kind == K_JOIN ? &w->joined : &srv, server, w), 0);
+    CHECK_EQ(corio_task_spawn(w->kind == K_JOIN ? &w->joined : &srv, server, w),
+             0);
     if (cancel && w->moment == SERVE_FIRST)
         CHECK_EQ(corio_task_spawn(&can, victim_canceller, w), 0);
     CHECK_EQ(corio_yield(), 0); /* their timers are armed in spawn order */
@@ -660,13 +662,17 @@ static int flow_main(void *arg)
     who ws[NP + NC];
     int res[NP + NC];
     corio_task *can;
-    corio_queue_opts o1 = {CORIO_QUEUE_FIFO, 2, NULL}, o2 = {CORIO_QUEUE_FIFO, 1, NULL};
+    corio_queue_opts o1 = {CORIO_QUEUE_FIFO, 2, NULL},
+                     o2 = {CORIO_QUEUE_FIFO, 1, NULL};
     CHECK_EQ(corio_queue_new(&f->q1, &o1), 0);
     CHECK_EQ(corio_queue_new(&f->q2, &o2), 0);
     CHECK_EQ(corio_chan_new(&f->c, 2), 0);
     for (int k = 0; k < NP + NC; k++) {
-        ws[k] = (who){f, k < NP ? k : k - NP, f->seed * 2654435761u + (uint32_t)k + 1};
-        CHECK_EQ(corio_task_spawn(&f->tasks[k], k < NP ? producer : consumer, &ws[k]), 0);
+        ws[k] = (who){f, k < NP ? k : k - NP,
+                      f->seed * 2654435761u + (uint32_t)k + 1};
+        CHECK_EQ(corio_task_spawn(&f->tasks[k], k < NP ? producer : consumer,
+                                  &ws[k]),
+                 0);
     }
     CHECK_EQ(corio_task_spawn(&can, flow_canceller, f), 0);
     CHECK_EQ(corio_gather(f->tasks, NP, res), 0);
@@ -706,8 +712,8 @@ static int flow_main(void *arg)
 
 TEST_T(select, conservation_sweep_cancel_each_task_at_each_moment, 120)
 {
-    int64_t times[NTIMES] = {0, P / 4, P / 2, P, 3 * P / 2, 2 * P, 3 * P,
-                             5 * P, 8 * P};
+    int64_t times[NTIMES] = {0,     P / 4, P / 2, P,    3 * P / 2,
+                             2 * P, 3 * P, 5 * P, 8 * P};
     for (uint32_t seed = 1; seed <= 4; seed++)
         for (int v = 0; v < NP + NC; v++)
             for (int t = 0; t < NTIMES; t++) {
@@ -721,14 +727,16 @@ TEST_T(select, conservation_sweep_cancel_each_task_at_each_moment, 120)
                          v < NP ? v : v - NP, (long long)(times[t] / CORIO_MS));
                 CHECK_EQ(tst_run(flow_main, &f), 0);
             }
-    fprintf(stderr, "    selects cancelled %ld, timed out %ld, cases shut down "
+    fprintf(stderr,
+            "    selects cancelled %ld, timed out %ld, cases shut down "
             "%ld; items kept by a cancelled producer %ld, left over %ld\n",
             n_cancelled, n_timedout, n_shutdown, n_kept, n_left);
     CHECK(n_cancelled > 20 && n_timedout > 100 && n_shutdown > 100);
     CHECK(n_kept > 0);
 }
 
-/* ---- channels fed by other threads ---------------------------------------- */
+/* ---- channels fed by other threads ----------------------------------------
+ */
 
 #define NTHREADS 2
 #define PER_THREAD 2000

@@ -18,8 +18,10 @@ static int run_job(void *arg)
 static int as_completed(void *arg)
 {
     (void)arg;
-    job js[4] = {{3 * CORIO_SECOND, 30}, {CORIO_SECOND, 10},
-                 {2 * CORIO_SECOND, 20}, {0, -EIO}};
+    job js[4] = {{3 * CORIO_SECOND, 30},
+                 {CORIO_SECOND, 10},
+                 {2 * CORIO_SECOND, 20},
+                 {0, -EIO}};
     corio_task *t[5] = {NULL};
     for (int i = 0; i < 4; i++)
         CHECK_EQ(corio_task_spawn(&t[i + 1], run_job, &js[i]), 0);
@@ -144,8 +146,9 @@ typedef struct sweep {
 static int canceller(void *arg)
 {
     sweep *s = arg;
-    int64_t at = s->when == BEFORE ? CORIO_SECOND - CORIO_MS
-                 : s->when == AFTER ? 2 * CORIO_SECOND : CORIO_SECOND;
+    int64_t at = s->when == BEFORE  ? CORIO_SECOND - CORIO_MS
+                 : s->when == AFTER ? 2 * CORIO_SECOND
+                                    : CORIO_SECOND;
     CHECK_EQ(corio_sleep(at), 0);
     corio_task_cancel(s->victim);
     return 0;
@@ -164,8 +167,9 @@ static int sweep_main(void *arg)
     if (!s->timeout && s->when != SAME_TICK_FIRST)
         CHECK_EQ(corio_task_spawn(&c, canceller, s), 0);
     CHECK_EQ(corio_yield(), 0); /* timers armed in spawn order */
-    int64_t at = s->when == BEFORE ? CORIO_SECOND - CORIO_MS
-                 : s->when == AFTER ? 2 * CORIO_SECOND : CORIO_SECOND;
+    int64_t at = s->when == BEFORE  ? CORIO_SECOND - CORIO_MS
+                 : s->when == AFTER ? 2 * CORIO_SECOND
+                                    : CORIO_SECOND;
     if (s->timeout)
         CHECK_EQ(corio_timeout_begin_at(corio_now() + at), 0);
     size_t i = 99;
@@ -175,7 +179,8 @@ static int sweep_main(void *arg)
     /* In the finish's tick a deadline wins: every due timer fires before
      * any task runs, so the worker has not finished yet.  A cancel wins if
      * the canceller runs before the worker (its timer was armed first). */
-    int served = s->when == AFTER || (!s->timeout && s->when == SAME_TICK_SECOND);
+    int served =
+        s->when == AFTER || (!s->timeout && s->when == SAME_TICK_SECOND);
     if (served) {
         CHECK_EQ(rc, 0);
         CHECK_EQ(i, 0);

@@ -41,7 +41,10 @@ typedef struct corio_local {
     void *initial;
 } corio_local;
 
-#define CORIO_LOCAL_INIT(name, initial) {(name), (initial)}
+#define CORIO_LOCAL_INIT(name, initial)                                        \
+    {                                                                          \
+        (name), (initial)                                                      \
+    }
 
 /* Set the calling task's value for key (NULL is a value like any other:
  * corio_local_get then returns NULL, not key->initial).  Tasks spawned

@@ -51,7 +51,7 @@ typedef struct rec {
     corio__chan_waiter cw; /* channel case */
     sel *s;
     size_t index;
-    bool chan_armed;       /* cw was set up in this pass */
+    bool chan_armed; /* cw was set up in this pass */
 } rec;
 
 struct sel {
@@ -257,8 +257,8 @@ int corio_select(corio_select_case *cases, size_t n, int64_t deadline,
         }
         any_chan |= is_chan(cases[i].op);
     }
-    sel s = {{select_cancel, "select", deadline}, cases, inline_r, n, self,
-             n, 0};
+    sel s = {
+        {select_cancel, "select", deadline}, cases, inline_r, n, self, n, 0};
     if (n > INLINE_CASES) {
         s.r = corio__sys.malloc(n * sizeof *s.r);
         if (!s.r) {
