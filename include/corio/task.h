@@ -171,8 +171,8 @@ typedef int (*corio_map_fn)(void *item);
  * n == 0 returns 0 at once.
  * Cancel-safe: yes; no call of fn outlives corio_map.
  * Ownership: items and results are borrowed until it returns. */
-CORIO_API CORIO_NODISCARD int corio_map(corio_map_fn fn, void *items,
-                                        size_t n, size_t stride, size_t limit,
+CORIO_API CORIO_NODISCARD int corio_map(corio_map_fn fn, void *items, size_t n,
+                                        size_t stride, size_t limit,
                                         int *results);
 
 #ifdef __cplusplus

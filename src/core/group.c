@@ -39,8 +39,7 @@ static void cancel_children(corio_group *g)
         corio__recheck(g->owner);
 }
 
-static int group_spawn(corio_group *g, corio_fn fn, void *arg,
-                       corio_task **out)
+static int group_spawn(corio_group *g, corio_fn fn, void *arg, corio_task **out)
 {
     corio_task *t;
     if (!corio__cur)
@@ -144,7 +143,6 @@ int corio_group_wait(corio_group *g)
     return rc;
 }
 
-
 /* ---- corio_group_start (Trio's nursery.start) ---------------------------
  *
  * The child runs start_entry, whose argument is the start record on the
@@ -190,7 +188,8 @@ int corio_task_started(void)
     if (!self)
         return -EPERM;
     if (self->fn != start_entry || !self->arg) {
-        CORIO__MISUSE(corio__cur, "corio_task_started: task '%s' was not "
+        CORIO__MISUSE(corio__cur,
+                      "corio_task_started: task '%s' was not "
                       "started by corio_group_start, or already reported",
                       corio_task_name(self));
         return -EINVAL;

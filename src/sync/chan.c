@@ -291,9 +291,12 @@ int corio__chan_arm(corio_chan *c, bool put, chan_waiter *w)
         pthread_mutex_unlock(&c->lock);
         return 1;
     }
-    *w = (chan_waiter){{NULL, put ? "chan put" : "chan get", INT64_MAX},
-                       {NULL, kicked, NULL}, NULL, *list, list, c,
-                       corio__cur->current, 0, false, false};
+    *w = (chan_waiter){.w = {NULL, put ? "chan put" : "chan get", INT64_MAX},
+                       .post = {NULL, kicked, NULL},
+                       .next = *list,
+                       .list = list,
+                       .chan = c,
+                       .task = corio__cur->current};
     if (*list)
         (*list)->prev = w;
     *list = w;
