@@ -339,7 +339,7 @@ void fetch_demo_stop(struct fetch_demo *d)
     /* Shielded so a Ctrl-C during the stop still reaps the server. */
     int shield;
     CORIO_WITH_SHIELD(shield) {
-        (void)corio_task_join(d->server, NULL);
+        CORIO_IGNORE(corio_task_join(d->server, NULL));
     }
     corio_listener_close(d->listener);
     corio_http_router_free(d->router);

@@ -201,7 +201,7 @@ void fetch_progress_stop(struct fetch_progress *p)
     corio_task_cancel(p->task);
     int shield;
     CORIO_WITH_SHIELD(shield) {
-        (void)corio_task_join(p->task, NULL);
+        CORIO_IGNORE(corio_task_join(p->task, NULL));
     }
     p->task = NULL;
     draw(p);
