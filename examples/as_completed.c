@@ -47,7 +47,7 @@ static int main_task(void *arg)
         printf("%.3f s: task %zu finished with %d\n",
                (double)(corio_now() - t0) / CORIO_SECOND, i, result);
     }
-    (void)corio_timeout_end();
+    CORIO_IGNORE(corio_timeout_end());
     if (rc < 0) {
         /* The tasks not taken are still ours: cancel and await them. */
         int left = 0;
@@ -57,7 +57,7 @@ static int main_task(void *arg)
                 tasks[left++] = tasks[i];
             }
         printf("%s: %d task(s) cancelled\n", corio_err_name(rc), left);
-        (void)corio_gather(tasks, (size_t)left, NULL);
+        CORIO_IGNORE(corio_gather(tasks, (size_t)left, NULL));
     }
     return 0;
 }

@@ -71,7 +71,7 @@ static int main_task(void *arg)
     if (rc < 0)
         return rc;
     rc = corio_map(fetch, urls, NURLS, sizeof urls[0], LIMIT, results);
-    (void)corio_timeout_end();
+    CORIO_IGNORE(corio_timeout_end());
     int done = 0, cancelled = 0;
     for (int i = 0; i < NURLS; i++) {
         done += results[i] == 200;

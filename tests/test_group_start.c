@@ -131,7 +131,7 @@ static int interrupted(void *arg)
     CHECK_EQ(corio_group_new(&g), 0);
     CHECK_EQ(corio_timeout_begin_at(corio_now() + ic->deadline), 0);
     int rc = corio_group_start(g, slow_start, &s);
-    (void)corio_timeout_end();
+    CORIO_IGNORE(corio_timeout_end());
     CHECK_EQ(rc, ic->want);
     int w = corio_group_wait(g);
     CHECK_EQ(w, 0);

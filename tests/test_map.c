@@ -121,7 +121,7 @@ static int interrupted(void *arg)
     reset();
     CHECK_EQ(corio_timeout_begin_at(corio_now() + ic->at), 0);
     int rc = corio_map(work, its, 7, sizeof(item), 2, res);
-    (void)corio_timeout_end();
+    CORIO_IGNORE(corio_timeout_end());
     CHECK_EQ(rc, -ETIMEDOUT);
     CHECK_EQ(running, 0); /* nothing outlives the call */
     CHECK_EQ(calls, ic->calls);

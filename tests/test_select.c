@@ -431,7 +431,7 @@ static int one_victim(void *arg)
     size_t i = 99;
     int rc = corio_select(cs, 3, deadline, &i);
     if (w->how == BY_SCOPE)
-        (void)corio_timeout_end();
+        CORIO_IGNORE(corio_timeout_end());
     int code = cancel ? -ECANCELED : -ETIMEDOUT;
     /* Which outcome the moment allows: 0 served, 1 interrupted, 2 either.
      * At T the server's timer fires first (armed before the select's).  A

@@ -70,7 +70,7 @@ int corio_map(corio_map_fn fn, void *items, size_t n, size_t stride,
     if (rc < 0) {
         for (size_t i = 0; i < made; i++)
             corio__cancel(w[i]); /* before their first run: fn never runs */
-        (void)corio_gather(w, made, NULL);
+        CORIO_IGNORE(corio_gather(w, made, NULL));
         if (w != inline_w)
             free(w);
         return rc;
