@@ -67,6 +67,16 @@ enum corio__scope_kind {
 };
 
 typedef struct corio__scope_obj corio__scope_obj;
+/* Task-local values (core/local.c): a refcounted copy-on-write table of
+ * (key, value) pairs, shared by a spawner and its children until one of
+ * them sets a value. */
+typedef struct corio__locals {
+    uint32_t refs, n, cap;
+    struct corio__local_kv {
+        const corio_local *key;
+        void *value;
+    } v[];
+} corio__locals;
 
 /* One entry of a task's scope stack.  file/line: where it began (debug
  * reports), NULL when begun through the plain function. */
@@ -121,6 +131,8 @@ struct corio_task {
     uint64_t id;
     corio__wait *wait;       /* while PARKED */
     corio_group *group;      /* CORIO__GROUPED only: the group and siblings */
+    corio__locals *locals;   /* task-local values, shared with the spawner
+                                until one side sets one (NULL: none) */
     /* cache line 2 */
     corio__timer timer;      /* deadline of the current wait */
     corio_task *gprev, *gnext;
@@ -269,6 +281,9 @@ static inline int corio__coop(corio_task *t)
         return 0;
     return corio__coop_checkpoint(t);
 }
+
+/* local.c: drop one reference to a task's task-local table. */
+void corio__locals_release(corio__locals *m);
 
 /* scope.c */
 int corio__interrupt_code(corio_task *t, int64_t *deadline);
