@@ -29,6 +29,7 @@
  *                share it) and, when the last one ends, discards the
  *                SIGPIPEs its writes raised before unblocking it. */
 #include "core/loop.h"
+#include "io/fd.h"
 #include "proc/sigwatch.h"
 
 #include <corio/process.h>
@@ -64,8 +65,7 @@ static void release_pidfd(corio_process *p)
 {
     if (p->pidfd < 0 || p->driver)
         return; /* a driver is parked on it: it closes it when it wakes */
-    if (corio_fd_close(p->pidfd) == -EPERM) /* outside a loop */
-        corio__sys.close(p->pidfd);
+    (void)corio__fd_close_any(p->pidfd);
     p->pidfd = -1;
 }
 

@@ -350,17 +350,6 @@ static const corio__transport_ops tls_ops = {
 
 /* ---- making a session --------------------------------------------------- */
 
-static char *dup_str(const char *p)
-{
-    if (!p)
-        return NULL;
-    size_t n = strlen(p) + 1;
-    char *d = corio__sys.malloc(n);
-    if (d)
-        memcpy(d, p, n);
-    return d;
-}
-
 /* A session over under with ctx (whose reference it takes).  On failure
  * under is closed and the reference dropped. */
 static int session_new(tls_session **out, corio_stream *under,
@@ -442,7 +431,7 @@ static int finish(corio_stream **out, tls_session *s, const corio_tls_opts *o)
     }
     if (s->server) {
         const char *sni = SSL_get_servername(s->ssl, TLSEXT_NAMETYPE_host_name);
-        if (sni && !(s->name = dup_str(sni))) {
+        if (sni && !(s->name = corio__strdup(sni))) {
             tls_close(&s->base);
             return -ENOMEM;
         }
@@ -499,7 +488,7 @@ int corio_tls_client(corio_stream **out, corio_stream *under,
 
     if (name) {
         bool ip = is_ip_literal(name);
-        int ok = (s->name = dup_str(name)) != NULL;
+        int ok = (s->name = corio__strdup(name)) != NULL;
         /* SNI carries host names only (RFC 6066). */
         if (ok && !ip)
             ok = SSL_set_tlsext_host_name(s->ssl, name) == 1;
@@ -520,7 +509,7 @@ int corio_tls_client(corio_stream **out, corio_stream *under,
     }
     const char *key = o->session_key ? o->session_key : name;
     if (key && !(ctx->flags & CORIO_TLS_NO_TICKETS)) {
-        if (!(s->key = dup_str(key))) {
+        if (!(s->key = corio__strdup(key))) {
             tls_close(&s->base);
             return -ENOMEM;
         }
