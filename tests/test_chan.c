@@ -866,12 +866,8 @@ TEST(chan, kicked_waiter_not_starved_by_a_yielding_task)
 
 /* ---- sweeps: random cancellation while threads keep going ---------------- */
 
-static uint32_t rng = 777;
-static uint32_t rnd(void)
-{
-    rng = rng * 1103515245u + 12345u;
-    return rng >> 8;
-}
+static uint64_t rng = 777;
+#define rnd() tst_rand(&rng)
 
 #define NSLOTS 8
 

@@ -338,7 +338,7 @@ TEST(dns, hosts_file_and_stub_server)
     if (private_resolver(hosts_text, 1) < 0)
         return;
     CHECK_EQ(tst_run(names_main, NULL), 0);
-    net_leak_check();
+    tst_leak_check();
 }
 
 typedef struct par {
@@ -620,7 +620,7 @@ TEST(dns, abandoned_lookups_are_freed_by_their_thread)
     corio__sys.getaddrinfo = held_gai;
     CHECK_EQ(tst_run(abandon_main, NULL), 0);
     usleep(20000); /* the threads finish freeing */
-    net_leak_check();
+    tst_leak_check();
 }
 
 /* Lookups abandoned while stuck do not starve the next ones: each lends
@@ -657,7 +657,7 @@ TEST(dns, abandoned_stuck_lookups_do_not_starve_the_next)
     corio__sys.getaddrinfo = held_gai;
     CHECK_EQ(tst_run(lend_main, NULL), 0);
     usleep(20000); /* the threads finish freeing */
-    net_leak_check();
+    tst_leak_check();
 }
 
 /* The loop can end while a lookup it abandoned is still held. */
@@ -681,7 +681,7 @@ TEST(dns, run_ends_while_a_lookup_is_stuck)
     sem_post(&gate);
     wait_real(&fake_returned, 1);
     usleep(20000);
-    net_leak_check();
+    tst_leak_check();
 }
 
 static int fail_gai(const char *n, const char *s, const struct addrinfo *h, struct addrinfo **r)
@@ -724,5 +724,5 @@ TEST(dns, faults)
         return;
     CHECK_EQ(tst_run(faults_main, NULL), 0);
     usleep(20000);
-    net_leak_check();
+    tst_leak_check();
 }

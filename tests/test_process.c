@@ -21,17 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HAVE_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HAVE_LSAN 1
-#endif
-#endif
-#ifdef HAVE_LSAN
-#include <sanitizer/lsan_interface.h>
-#endif
-
 /* No child of this process is left, zombie or running. */
 static void check_no_children(void)
 {
@@ -721,9 +710,7 @@ TEST_T(process, fault_sweep, 120)
     }
     CHECK(n > 20);
     CHECK(failures > 0);
-#ifdef HAVE_LSAN
-    CHECK_EQ(__lsan_do_recoverable_leak_check(), 0);
-#endif
+    tst_leak_check();
 }
 
 /* A timeout in communicate while another task waits on the same child (as

@@ -1012,12 +1012,8 @@ typedef struct storm {
     int next;
 } storm;
 
-static uint32_t rng = 12345;
-static uint32_t rnd(void)
-{
-    rng = rng * 1103515245u + 12345u;
-    return rng >> 8;
-}
+static uint64_t rng = 12345;
+#define rnd() tst_rand(&rng)
 
 static int storm_putter(void *arg)
 {
