@@ -43,20 +43,6 @@ static void await_byte(int fd)
     CHECK_EQ(corio_fd_read(fd, &c, 1), 1);
 }
 
-static void nap_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
-static int64_t real_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * CORIO_SECOND + ts.tv_nsec;
-}
-
 static corio_chan *mkc(size_t cap)
 {
     corio_chan *c = NULL;
@@ -575,7 +561,7 @@ typedef struct late {
 
 static void *late_put(void *arg)
 {
-    nap_ms(20); /* the loop has gone idle, its only task parked in get */
+    tst_nap_ms(20); /* the loop has gone idle, its only task parked in get */
     CORIO_IGNORE(corio_chan_put(((late *)arg)->c, ITEM(42)));
     return NULL;
 }
@@ -848,8 +834,8 @@ static int starve_main(void *arg)
     CHECK_EQ(corio_yield(), 0);
     CHECK_EQ(pthread_create(&th, NULL, put_one, s->c), 0);
     CHECK_EQ(pthread_join(th, NULL), 0); /* the getter has been kicked */
-    int64_t end = real_ns() + CORIO_SECOND / 2;
-    while (!s->g.resumed && real_ns() < end)
+    int64_t end = tst_real_ns() + CORIO_SECOND / 2;
+    while (!s->g.resumed && tst_real_ns() < end)
         CHECK_EQ(corio_yield(), 0);
     CHECK_EQ(s->g.resumed, 1);
     CHECK_EQ(corio_task_join(t, NULL), 0);

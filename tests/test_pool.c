@@ -43,13 +43,6 @@ static void post_byte(int fd)
     CHECK_EQ(write(fd, "x", 1), 1);
 }
 
-static int64_t real_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * CORIO_SECOND + ts.tv_nsec;
-}
-
 /* ---- fn runs on another thread while the loop runs other tasks ----------- */
 
 typedef struct offload {
@@ -173,8 +166,8 @@ static int cancellable_job(void *arg)
     atomic_store(&c->cancelled_at_start, corio_thread_cancelled());
     post_byte(c->started[1]);
     /* Wait to be cancelled, bounded. */
-    int64_t end = real_ns() + BOUND_MS * CORIO_MS;
-    while (!corio_thread_cancelled() && real_ns() < end) {
+    int64_t end = tst_real_ns() + BOUND_MS * CORIO_MS;
+    while (!corio_thread_cancelled() && tst_real_ns() < end) {
         struct pollfd p = {c->release[0], 0, 0};
         poll(&p, 1, 1); /* a 1 ms nap between checks, not a synchronisation */
     }

@@ -30,13 +30,6 @@ static void check_no_children(void)
     CHECK(rc < 0 && errno == ECHILD);
 }
 
-static int64_t real_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * CORIO_SECOND + ts.tv_nsec;
-}
-
 static corio_options real_clock = {0};
 
 /* Run body on the virtual clock, then check for leaks. */
@@ -351,9 +344,9 @@ static int kill_main(void *arg)
         corio_process_spawn(&p, (const char *[]){"sleep", "10", NULL}, NULL),
         0);
     pid_t pid = corio_process_pid(p);
-    int64_t t0 = real_ns();
+    int64_t t0 = tst_real_ns();
     corio_process_close(p);
-    CHECK(real_ns() - t0 < 5 * CORIO_SECOND);
+    CHECK(tst_real_ns() - t0 < 5 * CORIO_SECOND);
     CHECK(kill(pid, 0) < 0 && errno == ESRCH);
     CHECK_EQ(tst_count_fds(), fds_at_start);
     check_no_children();
@@ -403,11 +396,11 @@ static int timeout_main(void *arg)
             &o),
         0);
     pid_t pid = corio_process_pid(p);
-    int64_t t0 = real_ns();
+    int64_t t0 = tst_real_ns();
     CHECK_EQ(corio_timeout_begin(100 * CORIO_MS), 0);
     CHECK_EQ(corio_process_communicate(p, "in", 2, 0, &out), -ETIMEDOUT);
     CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
-    int64_t took = real_ns() - t0;
+    int64_t took = tst_real_ns() - t0;
     CHECK(took >= 100 * CORIO_MS && took < 5 * CORIO_SECOND);
     CHECK_EQ(out.status, -SIGKILL);
     CHECK(strcmp(out.out, "partial\n") == 0); /* what was read is kept */
@@ -559,12 +552,12 @@ static int fallback_main(void *arg)
             (const char *[]){"sh", "-c", "sleep 0.05; echo hi; exit 4", NULL},
             &o),
         0);
-    int64_t t0 = real_ns();
+    int64_t t0 = tst_real_ns();
     corio_process_output out;
     CHECK_EQ(corio_process_communicate(p, NULL, 0, 0, &out), 0);
     CHECK_EQ(out.status, 4);
     CHECK(strcmp(out.out, "hi\n") == 0);
-    CHECK(real_ns() - t0 < 5 * CORIO_SECOND);
+    CHECK(tst_real_ns() - t0 < 5 * CORIO_SECOND);
     corio_process_output_destroy(&out);
     corio_process_close(p);
     /* Timeout, then close kills and reaps (blocking waitid). */

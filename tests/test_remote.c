@@ -21,20 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static void nap_ms(int ms) /* another thread: let the loop go idle */
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
-static int64_t real_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * CORIO_SECOND + ts.tv_nsec;
-}
-
 /* stderr capture (the deadlock reports), printed back on failure. */
 static int cap_saved = -1;
 static FILE *cap_file;
@@ -250,7 +236,7 @@ static void spawn_from_thread(void *arg)
 static void *spawn_sender(void *arg)
 {
     spawner *s = arg;
-    nap_ms(10); /* the loop is idle, waiting for this post */
+    tst_nap_ms(10); /* the loop is idle, waiting for this post */
     if (corio_remote_call(s->r, spawn_from_thread, s) != 0)
         s->spawn_rc = -1000;
     return NULL;
@@ -381,7 +367,7 @@ static void set_ev(void *arg)
 static void *late_sender(void *arg)
 {
     waiter *w = arg;
-    nap_ms(20); /* the loop has long gone idle */
+    tst_nap_ms(20); /* the loop has long gone idle */
     if (w->close_in_thread)
         corio_remote_close(w->r);
     else
@@ -521,8 +507,8 @@ static int spin_main(void *arg)
     CHECK_EQ(pthread_join(th, NULL), 0); /* the call is posted */
     /* asyncio's `while not flag: await asyncio.sleep(0)`: the posted call
      * must run between passes, as I/O does. */
-    int64_t end = real_ns() + CORIO_SECOND / 2;
-    while (!atomic_load(&s->flag) && real_ns() < end) {
+    int64_t end = tst_real_ns() + CORIO_SECOND / 2;
+    while (!atomic_load(&s->flag) && tst_real_ns() < end) {
         CHECK_EQ(corio_yield(), 0);
         s->yields++;
     }

@@ -67,6 +67,27 @@ void tst_leak_check_at(const char *file, int line)
 #endif
 }
 
+int64_t tst_real_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * CORIO_SECOND + ts.tv_nsec;
+}
+
+void tst_nap_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+int tst_await_flag(atomic_int *flag)
+{
+    for (int i = 0; i < 5000 && !atomic_load(flag); i++)
+        tst_nap_ms(1);
+    return atomic_load(flag);
+}
+
 uint64_t tst_rand(uint64_t *state)
 {
     uint64_t x = *state;

@@ -10,6 +10,7 @@
 #define TST_H
 
 #include <corio.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,15 @@ int tst_slow_env(void);
  * Elsewhere nothing. */
 #define tst_leak_check() tst_leak_check_at(__FILE__, __LINE__)
 void tst_leak_check_at(const char *file, int line);
+/* The monotonic clock in nanoseconds (real time, whatever the loop's
+ * clock is). */
+int64_t tst_real_ns(void);
+/* Sleep the calling thread for ms milliseconds of real time (another
+ * thread of a test letting the loop go idle). */
+void tst_nap_ms(int ms);
+/* Wait in real time until *flag is nonzero, at most 5 s (a broken runtime
+ * fails the test instead of hanging it).  The flag's final value. */
+int tst_await_flag(atomic_int *flag);
 /* The next number of a test's pseudo-random sequence (xorshift64 over the
  * caller's state, which must start nonzero): the same sequence every run. */
 uint64_t tst_rand(uint64_t *state);
