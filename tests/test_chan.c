@@ -1067,3 +1067,71 @@ TEST_T(chan, cancel_sweep_putters_while_threads_get, 60)
     free(s.ok);
     free(s.got);
 }
+
+/* ---- regressions found in code review ---------------------------------- */
+
+/* The same for a channel's kick (a post too): a getter parked on an empty
+ * channel must see a thread's put while another task keeps yielding. */
+
+static corio_chan *kick_chan;
+static atomic_int kick_got;
+
+static int chan_getter(void *arg)
+{
+    (void)arg;
+    void *item = NULL;
+    int rc = corio_chan_get(kick_chan, &item);
+    atomic_store(&kick_got, 1);
+    return rc;
+}
+
+static void *chan_putter(void *arg)
+{
+    (void)arg;
+    tst_nap_ms(20);
+    CORIO_IGNORE(corio_chan_put(kick_chan, (void *)1));
+    return NULL;
+}
+
+static int yield_for_chan_main(void *arg)
+{
+    (void)arg;
+    corio_task *g;
+    pthread_t th;
+    CHECK_EQ(corio_chan_new(&kick_chan, 1), 0);
+    CHECK_EQ(corio_task_spawn(&g, chan_getter, NULL), 0);
+    CHECK_EQ(corio_yield(), 0); /* the getter parks on the empty channel */
+    CHECK_EQ(pthread_create(&th, NULL, chan_putter, NULL), 0);
+    int64_t end = tst_real_ns() + 2 * CORIO_SECOND;
+    while (!atomic_load(&kick_got) && tst_real_ns() < end)
+        CHECK_EQ(corio_yield(), 0);
+    pthread_join(th, NULL);
+    int ok = atomic_load(&kick_got);
+    if (!ok)
+        corio_chan_shutdown(kick_chan); /* release the getter to clean up */
+    CHECK_EQ(corio_task_join(g, NULL), 0);
+    corio_chan_free(kick_chan);
+    CHECK(ok);
+    return 0;
+}
+
+TEST(chan, kick_reaches_a_task_while_another_keeps_yielding)
+{
+    CHECK_EQ(tst_run(yield_for_chan_main, NULL), 0);
+}
+
+/* Constructors dereference a NULL out-parameter instead of
+ * returning -EINVAL (STYLE.md: misuse returns an error, never aborts). */
+
+
+static int null_out_main(void *arg)
+{
+    (void)arg;
+    CHECK_EQ(corio_chan_new(NULL, 1), -EINVAL);
+    return 0;
+}
+
+TEST(chan, new_null_out_parameter_is_einval)
+{
+    CHECK_EQ(tst_run(null_out_main, NULL), 0);
+}

@@ -248,3 +248,21 @@ TEST(group, group_inside_shield)
 {
     CHECK_EQ(tst_run(shielded_group, NULL), 0);
 }
+
+/* ---- regressions found in code review ---------------------------------- */
+
+/* Constructors dereference a NULL out-parameter instead of
+ * returning -EINVAL (STYLE.md: misuse returns an error, never aborts). */
+
+
+static int null_out_main(void *arg)
+{
+    (void)arg;
+    CHECK_EQ(corio_group_new(NULL), -EINVAL);
+    return 0;
+}
+
+TEST(group, new_null_out_parameter_is_einval)
+{
+    CHECK_EQ(tst_run(null_out_main, NULL), 0);
+}

@@ -1103,3 +1103,21 @@ TEST(queue, cancel_storm_conserves_items)
     static storm s;
     CHECK_EQ(tst_run(storm_main, &s), 0);
 }
+
+/* ---- regressions found in code review ---------------------------------- */
+
+/* Constructors dereference a NULL out-parameter instead of
+ * returning -EINVAL (STYLE.md: misuse returns an error, never aborts). */
+
+
+static int null_out_main(void *arg)
+{
+    (void)arg;
+    CHECK_EQ(corio_queue_new(NULL, NULL), -EINVAL);
+    return 0;
+}
+
+TEST(queue, new_null_out_parameter_is_einval)
+{
+    CHECK_EQ(tst_run(null_out_main, NULL), 0);
+}
