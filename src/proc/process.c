@@ -337,7 +337,7 @@ static void close_pair(int fds[2])
 typedef struct spawn {
     corio_process *p;
     child_plan plan;
-    int modes[3];    /* stdin, stdout, stderr: CORIO_STDIO_* */
+    enum corio_stdio modes[3]; /* stdin, stdout, stderr */
     int pipes[3][2]; /* per standard descriptor: [0] read, [1] write end */
     int errpipe[2];  /* the child's exec errno travels back on it */
     int devnull;
@@ -363,7 +363,7 @@ static void spawn_init(spawn *sp, const corio_process_opts *o)
 }
 
 /* Every mode known, and CORIO_STDIO_STDOUT only for stderr. */
-static bool modes_ok(const int modes[3])
+static bool modes_ok(const enum corio_stdio modes[3])
 {
     for (int i = 0; i < 3; i++)
         if (modes[i] < CORIO_STDIO_INHERIT || modes[i] > CORIO_STDIO_STDOUT ||
