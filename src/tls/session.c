@@ -446,6 +446,19 @@ static bool is_ip_literal(const char *name)
            inet_pton(AF_INET6, name, a) == 1;
 }
 
+/* What corio_tls_client and _server do first: *out = NULL, and the
+ * caller's detail (if any) cleared.  Returns where to write why the call
+ * failed, or NULL. */
+static char *begin(corio_stream **out, const corio_tls_opts *o)
+{
+    if (out)
+        *out = NULL;
+    char *why = o && o->detail ? o->detail->text : NULL;
+    if (why)
+        why[0] = '\0';
+    return why;
+}
+
 int corio_tls_client(corio_stream **out, corio_stream *under,
                      const corio_tls_opts *o)
 {
@@ -453,11 +466,7 @@ int corio_tls_client(corio_stream **out, corio_stream *under,
     tls_session *s;
     int rc;
 
-    if (out)
-        *out = NULL;
-    char *why = o && o->detail ? o->detail->text : NULL;
-    if (why)
-        why[0] = '\0';
+    char *why = begin(out, o);
     if (!out || !under || !o || (o->ctx && o->ctx->role != CORIO_TLS_CLIENT)) {
         corio__tls_err(why, "corio_tls_client: bad arguments");
         corio_stream_close(under);
@@ -536,11 +545,7 @@ int corio_tls_server(corio_stream **out, corio_stream *under,
     tls_session *s;
     int rc;
 
-    if (out)
-        *out = NULL;
-    char *why = o && o->detail ? o->detail->text : NULL;
-    if (why)
-        why[0] = '\0';
+    char *why = begin(out, o);
     if (!out || !under || !o || !o->ctx || o->ctx->role != CORIO_TLS_SERVER) {
         corio__tls_err(why,
                        "corio_tls_server: bad arguments (a server context "

@@ -129,10 +129,19 @@ static int check_response(const corio_http_head *h, const char *accept,
     return 0;
 }
 
-static bool is_ws(const corio_url *u)
+/* Parse url, which must be a ws:// or wss:// URL.  Returns 0, -EINVAL
+ * (NULL), CORIO_EURL or another error of corio_url_parse. */
+static int parse_ws_url(corio_url *u, const char *url)
 {
-    return corio__http_str_eq(u->scheme, "ws") ||
-           corio__http_str_eq(u->scheme, "wss");
+    if (!url)
+        return -EINVAL;
+    int rc = corio_url_parse(u, url, strlen(url));
+    if (rc < 0)
+        return rc;
+    if (!corio__http_str_eq(u->scheme, "ws") &&
+        !corio__http_str_eq(u->scheme, "wss"))
+        return CORIO_EURL;
+    return 0;
 }
 
 static int handshake(corio_ws **out, corio_stream *conn, const char *url,
@@ -146,13 +155,9 @@ static int handshake(corio_ws **out, corio_stream *conn, const char *url,
     ssize_t n;
     int rc;
 
-    if (!url)
-        return -EINVAL;
-    rc = corio_url_parse(&u, url, strlen(url));
+    rc = parse_ws_url(&u, url);
     if (rc < 0)
         return rc;
-    if (!is_ws(&u))
-        return CORIO_EURL;
     if (RAND_bytes(raw, sizeof raw) != 1)
         return -ENOMEM;
     EVP_EncodeBlock((unsigned char *)key, raw, sizeof raw);
@@ -201,13 +206,9 @@ int corio_ws_connect(corio_ws **out, const char *url, const corio_ws_opts *o)
     if (!out)
         return -EINVAL;
     *out = NULL;
-    if (!url)
-        return -EINVAL;
-    rc = corio_url_parse(&u, url, strlen(url));
+    rc = parse_ws_url(&u, url);
     if (rc < 0)
         return rc;
-    if (!is_ws(&u))
-        return CORIO_EURL;
     rc = corio__http_dial_url(&conn, &u, o ? &o->stream : NULL,
                               o ? o->tls : NULL, o ? o->detail : NULL);
     if (rc < 0)
