@@ -754,18 +754,10 @@ TEST(limiter, timer_enomem_is_not_ignored)
     CHECK_EQ(tst_run(limiter_enomem_main, NULL), 0);
 }
 
-/* Constructors dereference a NULL out-parameter instead of
- * returning -EINVAL (STYLE.md: misuse returns an error, never aborts). */
-
-
-static int null_out_main(void *arg)
-{
-    (void)arg;
-    CHECK_EQ(corio_limiter_new(NULL, 1.0, 1), -EINVAL);
-    return 0;
-}
-
+/* A constructor dereferenced a NULL out-parameter instead of returning
+ * -EINVAL (STYLE.md: misuse returns an error, never aborts).  The check
+ * comes first, in a loop or not. */
 TEST(limiter, new_null_out_parameter_is_einval)
 {
-    CHECK_EQ(tst_run(null_out_main, NULL), 0);
+    CHECK_EQ(corio_limiter_new(NULL, 1.0, 1), -EINVAL);
 }
