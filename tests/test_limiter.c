@@ -232,6 +232,21 @@ static int args_main(void *arg)
     CHECK_EQ(corio_limiter_try_acquire(l, 4), -EINVAL);
     CHECK_EQ(corio_limiter_acquire(NULL, 1), -EINVAL);
     CHECK_EQ(corio_limiter_try_acquire(l, 3), 0); /* nothing was taken above */
+    corio_limiter_free(l);
+    corio_limiter_free(NULL);
+    return 0;
+}
+
+TEST(limiter, invalid_counts_are_einval)
+{
+    CHECK_EQ(tst_run(args_main, NULL), 0);
+}
+
+static int try_acquire_main(void *arg)
+{
+    (void)arg;
+    corio_limiter *l = mkl(10, 3);
+    CHECK_EQ(corio_limiter_try_acquire(l, 3), 0);
     CHECK_EQ(corio_limiter_try_acquire(l, 1), -EAGAIN);
     CHECK_EQ(corio_sleep(TICK - 1), 0);
     CHECK_EQ(corio_limiter_try_acquire(l, 1), -EAGAIN); /* 1 ns short */
@@ -239,8 +254,17 @@ static int args_main(void *arg)
     CHECK_EQ(corio_limiter_try_acquire(l, 1), 0);
     CHECK_EQ(corio_limiter_try_acquire(l, 1), -EAGAIN);
     corio_limiter_free(l);
-    corio_limiter_free(NULL);
+    return 0;
+}
 
+TEST(limiter, try_acquire_takes_tokens_as_they_refill)
+{
+    CHECK_EQ(tst_run(try_acquire_main, NULL), 0);
+}
+
+static int bad_rate_main(void *arg)
+{
+    (void)arg;
     corio_limiter *bad = (corio_limiter *)&bad;
     CHECK_EQ(corio_limiter_new(&bad, 0, 1), -EINVAL);
     CHECK(bad == NULL);
@@ -254,9 +278,9 @@ static int args_main(void *arg)
     return 0;
 }
 
-TEST(limiter, invalid_arguments_and_try_acquire)
+TEST(limiter, new_with_a_bad_rate_or_burst_is_einval)
 {
-    CHECK_EQ(tst_run(args_main, NULL), 0);
+    CHECK_EQ(tst_run(bad_rate_main, NULL), 0);
 }
 
 TEST(limiter, acquire_outside_a_task_is_eperm)

@@ -287,8 +287,26 @@ static int failures_main(void *arg)
     corio_process_opts bad_cwd = {.cwd = "/no/such/dir"};
     CHECK_EQ(corio_process_spawn(&p, (const char *[]){"true", NULL}, &bad_cwd),
              -ENOENT);
-    /* Invalid arguments. */
+    CHECK_EQ(tst_count_fds(), fds_at_start);
+    check_no_children();
+    return 0;
+}
+
+TEST(process, exec_failures)
+{
+    RUN(failures_main);
+}
+
+static int misuse_main(void *arg)
+{
+    (void)arg;
+    fds_at_start = tst_count_fds();
+    corio_process *p = (corio_process *)1;
+    corio_process_opts o = {.stdin_mode = CORIO_STDIO_PIPE,
+                            .stdout_mode = CORIO_STDIO_PIPE,
+                            .stderr_mode = CORIO_STDIO_DEVNULL};
     CHECK_EQ(corio_process_spawn(&p, NULL, &o), -EINVAL);
+    CHECK(p == NULL);
     CHECK_EQ(corio_process_spawn(&p, (const char *[]){NULL}, &o), -EINVAL);
     corio_process_opts m1 = {.stdin_mode = CORIO_STDIO_STDOUT};
     CHECK_EQ(corio_process_spawn(&p, (const char *[]){"true", NULL}, &m1),
@@ -302,7 +320,22 @@ static int failures_main(void *arg)
     CHECK_EQ(corio_process_kill(NULL, SIGTERM), -EINVAL);
     corio_process_close(NULL);
     CHECK_EQ(corio_process_pid(NULL), -1);
-    /* Already cancelled: nothing starts. */
+    CHECK_EQ(tst_count_fds(), fds_at_start);
+    check_no_children();
+    return 0;
+}
+
+TEST(process, misuse_is_einval)
+{
+    RUN(misuse_main);
+}
+
+/* Already cancelled: nothing starts. */
+static int cancelled_main(void *arg)
+{
+    (void)arg;
+    corio_process *p;
+    fds_at_start = tst_count_fds();
     corio_task_cancel(corio_task_current());
     CHECK_EQ(corio_process_spawn(&p, (const char *[]){"true", NULL}, NULL),
              -ECANCELED);
@@ -311,9 +344,13 @@ static int failures_main(void *arg)
     return 0;
 }
 
-TEST(process, exec_failures_and_misuse)
+TEST(process, spawn_when_cancelled_starts_nothing)
 {
-    RUN(failures_main);
+    RUN(cancelled_main);
+}
+
+TEST(process, spawn_outside_a_loop_is_eperm)
+{
     corio_process *p;
     CHECK_EQ(corio_process_spawn(&p, (const char *[]){"true", NULL}, NULL),
              -EPERM);
