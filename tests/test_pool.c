@@ -119,9 +119,13 @@ static int args_main(void *arg)
     return 0;
 }
 
-TEST(pool, arguments_and_misuse)
+TEST(pool, arguments)
 {
     CHECK_EQ(tst_run(args_main, NULL), 0);
+}
+
+TEST(pool, to_thread_outside_a_loop_is_eperm)
+{
     int r = 0;
     CHECK_EQ(corio_to_thread(ret7, NULL, &r), -EPERM);
     CHECK_EQ(corio_thread_cancelled(), 0);
