@@ -266,14 +266,17 @@ TEST(process, stdio_modes_env_cwd)
 
 /* ---- exec failures ------------------------------------------------------- */
 
+/* Options that open descriptors before the spawn fails (none may leak). */
+static const corio_process_opts piped = {.stdin_mode = CORIO_STDIO_PIPE,
+                                         .stdout_mode = CORIO_STDIO_PIPE,
+                                         .stderr_mode = CORIO_STDIO_DEVNULL};
+
 static int failures_main(void *arg)
 {
     (void)arg;
     fds_at_start = tst_count_fds();
     corio_process *p = (corio_process *)1;
-    corio_process_opts o = {.stdin_mode = CORIO_STDIO_PIPE,
-                            .stdout_mode = CORIO_STDIO_PIPE,
-                            .stderr_mode = CORIO_STDIO_DEVNULL};
+    const corio_process_opts o = piped;
     CHECK_EQ(corio_process_spawn(
                  &p, (const char *[]){"corio-no-such-program", NULL}, &o),
              -ENOENT);
@@ -302,9 +305,7 @@ static int misuse_main(void *arg)
     (void)arg;
     fds_at_start = tst_count_fds();
     corio_process *p = (corio_process *)1;
-    corio_process_opts o = {.stdin_mode = CORIO_STDIO_PIPE,
-                            .stdout_mode = CORIO_STDIO_PIPE,
-                            .stderr_mode = CORIO_STDIO_DEVNULL};
+    const corio_process_opts o = piped;
     CHECK_EQ(corio_process_spawn(&p, NULL, &o), -EINVAL);
     CHECK(p == NULL);
     CHECK_EQ(corio_process_spawn(&p, (const char *[]){NULL}, &o), -EINVAL);
