@@ -9,17 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HAVE_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HAVE_LSAN 1
-#endif
-#endif
-#ifdef HAVE_LSAN
-#include <sanitizer/lsan_interface.h>
-#endif
-
 static int job(void *arg)
 {
     return *(int *)arg * 2;
@@ -104,7 +93,5 @@ TEST_T(fault, sweep_core_paths, 120)
     }
     CHECK(n > 20);        /* the scenario did make calls */
     CHECK(failures > 0);  /* and failing them was seen */
-#ifdef HAVE_LSAN
-    CHECK_EQ(__lsan_do_recoverable_leak_check(), 0);
-#endif
+    tst_leak_check();
 }

@@ -18,17 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HAVE_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HAVE_LSAN 1
-#endif
-#endif
-#ifdef HAVE_LSAN
-#include <sanitizer/lsan_interface.h>
-#endif
-
 /* A fresh temporary path (the file is not created). */
 static void tmp_path(char *buf, size_t n, const char *tag)
 {
@@ -270,10 +259,9 @@ static int lines_many_main(void *arg)
     size_t cap = 4 * 1024 * 1024, n = 0;
     char *text = malloc(cap);
     int nlines = 0;
-    unsigned seed = 12345;
+    uint64_t seed = 12345;
     while (n < 3 * 1024 * 1024) {
-        seed = seed * 1103515245 + 12345;
-        size_t len = (seed >> 8) % 97;
+        size_t len = tst_rand(&seed) % 97;
         if (nlines % 50 == 7)
             len = 70000 + nlines; /* over 64 KiB */
         for (size_t i = 0; i < len; i++)
@@ -921,8 +909,6 @@ TEST_T(file, fault_sweep, 120)
     }
     CHECK(n > 20);
     CHECK(failures > 0);
-#ifdef HAVE_LSAN
-    CHECK_EQ(__lsan_do_recoverable_leak_check(), 0);
-#endif
+    tst_leak_check();
     unlink(sweep_path);
 }

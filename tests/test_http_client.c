@@ -1292,7 +1292,7 @@ static int cancel_main(void *arg)
 TEST(http_client, cancellation_returns_the_slot)
 {
     CHECK_EQ(tst_run(cancel_main, NULL), 0);
-    net_leak_check();
+    tst_leak_check();
 }
 
 /* ---- HTTPS against openssl s_server ----------------------------------- */
@@ -1650,7 +1650,7 @@ TEST(http_client, round_trip_through_corio_http_serve)
     int fds = tst_count_fds();
     CHECK_EQ(tst_run(roundtrip_main, NULL), 0);
     CHECK_EQ(tst_count_fds(), fds);
-    net_leak_check();
+    tst_leak_check();
 }
 
 /* ---- fault sweep ------------------------------------------------------ */
@@ -1751,7 +1751,7 @@ TEST_T(http_client, fault_sweep, 300)
     }
     CHECK(n > 50);
     CHECK(failures > 0);
-    net_leak_check();
+    tst_leak_check();
 }
 
 /* ---- HTTPS keep-alive through corio's TLS server ----------------------- */
@@ -1863,5 +1863,5 @@ TEST_T(http_client, https_keepalive_through_corio_tls_server, 60)
     CHECK_EQ(tst_run(tls_keepalive_main, NULL), 0);
     CHECK_EQ(tst_count_fds(), fds);
     sh("rm -rf %s", pki);
-    net_leak_check();
+    tst_leak_check();
 }

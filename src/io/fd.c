@@ -305,6 +305,14 @@ int corio_fd_close(int fd)
     return corio__sys.close(fd) < 0 ? -errno : 0;
 }
 
+int corio__fd_close_any(int fd)
+{
+    int rc = corio_fd_close(fd);
+    if (rc == -EPERM)
+        rc = corio__sys.close(fd) < 0 ? -errno : 0;
+    return rc;
+}
+
 void corio__fd_close_all(corio__loop *L)
 {
     for (size_t fd = 0; fd < nfds(L); fd++)
