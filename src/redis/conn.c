@@ -167,6 +167,7 @@ static void conn_fail(corio_redis *c, int err)
 static int writer_main(void *arg)
 {
     corio_redis *c = arg;
+    c->writer_started = true;
     while (!c->err) {
         if (!c->qhead) {
             corio_event_clear(&c->work);
@@ -287,6 +288,7 @@ static int reader_main(void *arg)
 {
     corio_redis *c = arg;
     char buf[16384];
+    c->reader_started = true;
     while (!c->err) {
         ssize_t n = corio_stream_read(c->s, buf, sizeof buf);
         if (c->err)
@@ -365,13 +367,25 @@ void corio_redis_close(corio_redis *c)
     if (!c || c->closed)
         return;
     c->closed = true;
+    /* Failing c closes the stream and sets the writer's event: a task that
+     * has started wakes to find c->err set and leaves, dropping its
+     * reference.  A task that has not started yet is cancelled instead (a
+     * task cancelled before it starts never runs) and its reference is
+     * dropped here; otherwise the end of corio_run, which cancels what is
+     * left, could keep it from ever running. */
     conn_fail(c, -EBADF);
     if (c->writer_task) {
-        corio_task_cancel(c->writer_task);
+        if (!c->writer_started) {
+            corio_task_cancel(c->writer_task);
+            c->refs--;
+        }
         corio_task_detach(c->writer_task);
     }
     if (c->reader_task) {
-        corio_task_cancel(c->reader_task);
+        if (!c->reader_started) {
+            corio_task_cancel(c->reader_task);
+            c->refs--;
+        }
         corio_task_detach(c->reader_task);
     }
     corio__redis_unref(c);

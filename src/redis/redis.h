@@ -76,6 +76,7 @@ struct corio_redis {
     int err;                        /* sticky connection error, 0 if none */
     int refs;                       /* owner + tasks + callers inside */
     bool closed;
+    bool writer_started, reader_started;
     bool in_multi, watching;        /* MULTI / WATCH sent, not yet ended */
     /* pub/sub */
     bool pubsub;                    /* subscribe was sent */

@@ -7,6 +7,7 @@
  * waits, CLIENT KILL, a server restart under load), a cancel sweep with
  * real I/O, and the fault sweep. */
 #include "server_env.h"
+#include "leak_check.h"
 
 #include <corio/redis.h>
 #include "arch/sys.h"
@@ -322,6 +323,7 @@ static int pipeline_main(void *arg)
 TEST(redis, many_tasks_pipelined_on_one_connection)
 {
     CHECK_EQ(run_real(pipeline_main, NULL), 0);
+    CHECK_EQ(leak_check(), 0);
 }
 
 /* ---- DEBUG SLEEP against a scope -------------------------------------------- */
@@ -422,6 +424,7 @@ static int pubsub_main(void *arg)
 TEST(redis, pubsub_across_two_connections)
 {
     CHECK_EQ(run_real(pubsub_main, NULL), 0);
+    CHECK_EQ(leak_check(), 0);
 }
 
 /* ---- transactions ----------------------------------------------------------- */
@@ -604,6 +607,7 @@ static int pool_main(void *arg)
 TEST(redis, pool_fifo_wait_and_client_kill)
 {
     CHECK_EQ(run_real(pool_main, NULL), 0);
+    CHECK_EQ(leak_check(), 0);
 }
 
 typedef struct load_arg {
@@ -757,6 +761,7 @@ static int real_sweep_main(void *arg)
 TEST_T(redis, cancel_sweep_real_server, 60)
 {
     CHECK_EQ(run_real(real_sweep_main, NULL), 0);
+    CHECK_EQ(leak_check(), 0);
 }
 
 /* ---- fault sweep ------------------------------------------------------------------ */
@@ -821,4 +826,5 @@ TEST_T(redis, fault_sweep, 120)
         fprintf(stderr, "fault sweep: %ld calls failed in turn, %d errors\n", n - 1, failures);
     CHECK(n > 10);
     CHECK(failures > 0);
+    CHECK_EQ(leak_check(), 0);
 }
