@@ -34,6 +34,7 @@ bench: deps
 	@bench/run.sh build-bench
 	@bench/echo/run.sh build-bench
 	@bench/http/run.sh build-bench
+	@bench/redis/run.sh build-bench
 
 install: all
 	@cmake --install $(BUILD) --prefix $(PREFIX)

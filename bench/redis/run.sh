@@ -67,7 +67,7 @@ have_py=0
 measure() {
     name=$1; op=$2; cmds=$3; shift 4
     tf=$(mktemp)
-    rate=$(/usr/bin/time -f "%U %S" -o "$tf" "$@" | tail -n 1)
+    rate=$(/usr/bin/time -f "%U %S" -o "$tf" "$@" | tail -n 1 | awk '{ print $1 }')
     cpu=$(awk -v n="$cmds" '{ printf "%.3f", ($1 + $2) * 1e6 / n }' "$tf")
     rm -f "$tf"
     echo "$name $op $rate $cpu" >>"$RAW"

@@ -156,10 +156,12 @@ CORIO_API CORIO_NODISCARD int corio_redis_commandv(corio_redis *c, corio_redis_r
                                                    const char *fmt, va_list ap);
 
 /* corio_redis_command with the words given as argc buffers (argvlen NULL:
- * each is a C string).  Same returns and cancel safety. */
-CORIO_API CORIO_NODISCARD int corio_redis_command_argv(corio_redis *c, corio_redis_reply **out,
-                                                       int argc, const char **argv,
-                                                       const size_t *argvlen);
+ * each is a C string); the reply last, as the parameter rule wants for a
+ * call that is not variadic.  Same returns and cancel safety. */
+CORIO_API CORIO_NODISCARD int corio_redis_command_argv(corio_redis *c, int argc,
+                                                       const char **argv,
+                                                       const size_t *argvlen,
+                                                       corio_redis_reply **out);
 
 /* ---- Replies ---------------------------------------------------------------
  * A reply is a tree owned by whoever received it; accessors return views

@@ -601,8 +601,8 @@ int corio_redis_command(corio_redis *c, corio_redis_reply **out, const char *fmt
     return rc;
 }
 
-int corio_redis_command_argv(corio_redis *c, corio_redis_reply **out, int argc,
-                             const char **argv, const size_t *argvlen)
+int corio_redis_command_argv(corio_redis *c, int argc, const char **argv,
+                             const size_t *argvlen, corio_redis_reply **out)
 {
     if (!out)
         return -EINVAL;

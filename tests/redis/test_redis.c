@@ -95,7 +95,7 @@ static int types_main(void *arg)
     corio_redis_reply_free(r);
     /* argv form */
     const char *argv[] = {"ECHO", "argv works"};
-    CHECK_EQ(corio_redis_command_argv(c, &r, 2, argv, NULL), 0);
+    CHECK_EQ(corio_redis_command_argv(c, 2, argv, NULL, &r), 0);
     CHECK(!strcmp(corio_redis_reply_string(r, NULL), "argv works"));
     corio_redis_reply_free(r);
     /* a bad format never reaches the server */
