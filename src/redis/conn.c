@@ -403,34 +403,6 @@ size_t corio_redis_in_flight(const corio_redis *c)
 
 /* ---- formatting ------------------------------------------------------------------------ */
 
-int corio__redis_format(char **out, const char *fmt, va_list ap)
-{
-    *out = NULL;
-    if (!fmt)
-        return -EINVAL;
-    int n = redisvFormatCommand(out, fmt, ap);
-    if (n == -2)
-        return -EINVAL;
-    if (n < 0)
-        return -ENOMEM;
-    return n;
-}
-
-int corio__redis_format_argv(char **out, int argc, const char **argv,
-                             const size_t *argvlen)
-{
-    *out = NULL;
-    if (argc <= 0 || !argv)
-        return -EINVAL;
-    for (int i = 0; i < argc; i++)
-        if (!argv[i])
-            return -EINVAL;
-    int n = redisFormatCommandArgv(out, argc, argv, argvlen);
-    if (n < 0)
-        return -ENOMEM;
-    return n;
-}
-
 /* The first word of a formatted command "*N\r\n$L\r\nWORD\r\n...". */
 static bool first_word(const char *cmd, size_t len, const char **w, size_t *wl)
 {
