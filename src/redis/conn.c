@@ -409,9 +409,11 @@ static bool first_word(const char *cmd, size_t len, const char **w, size_t *wl)
     const char *p = memchr(cmd, '\n', len);
     if (!p || (size_t)(p - cmd) + 2 >= len || p[1] != '$')
         return false;
-    char *e;
-    long n = strtol(p + 2, &e, 10);
-    if (n <= 0 || e + 2 > cmd + len || (size_t)(cmd + len - (e + 2)) < (size_t)n)
+    const char *e = p + 2, *end = cmd + len;
+    size_t n = 0;
+    while (e < end && *e >= '0' && *e <= '9' && n < 1000000)
+        n = n * 10 + (size_t)(*e++ - '0');
+    if (n == 0 || e + 2 > end || (size_t)(end - (e + 2)) < n)
         return false;
     *w = e + 2;
     *wl = (size_t)n;
@@ -488,8 +490,15 @@ int corio__redis_submit(corio_redis *c, char *cmd, size_t len, size_t nreplies,
         free(cmd);
         return -EPERM;
     }
-    bool blocking = corio__redis_is_blocking(cmd, len);
-    track_state(c, cmd, len);
+    /* Only commands starting with these letters can block or leave state:
+     * the hot path (GET, SET, ...) skips both looks. */
+    bool blocking = false;
+    const char *w;
+    size_t wl;
+    if (first_word(cmd, len, &w, &wl) && strchr("BbWwXxMmEeDdUu", w[0])) {
+        blocking = corio__redis_is_blocking(cmd, len);
+        track_state(c, cmd, len);
+    }
     corio__redis_req *r = req_new(cmd, len, nreplies, kind);
     if (!r) {
         free(cmd);
