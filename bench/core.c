@@ -101,8 +101,11 @@ static void *xalloc(size_t n)
 
 static void run(const corio_options *opts, corio_fn fn, void *arg)
 {
-    int rc = corio_run_ex(opts, fn, arg);
+    int result = 0;
+    int rc = corio_run_ex(fn, arg, &result, opts);
 
+    if (rc == 0)
+        rc = result;
     if (rc < 0)
         die("corio_run", rc);
 }

@@ -7,7 +7,7 @@
  *            one each way; the pinger puts on the first and gets from the
  *            second, the ponger gets and puts back: ns per round trip (one
  *            put+get each way, two task switches).
- *   lock     lock_ns: corio_lock_lock + corio_lock_unlock in a loop in one
+ *   lock     lock_ns: corio_lock_acquire + corio_lock_release in a loop in one
  *            task, nobody else wanting the lock; ns per pair.
  *   handoff  lock_handoff_ns: two tasks each looping lock, corio_yield,
  *            unlock, so that the other is always waiting when the lock is
@@ -80,8 +80,11 @@ struct bench {
 
 static void run(corio_fn fn, struct bench *b)
 {
-    int rc = corio_run(fn, b);
+    int result = 0;
+    int rc = corio_run(fn, b, &result);
 
+    if (rc == 0)
+        rc = result;
     if (rc < 0)
         die("corio_run", rc);
 }
@@ -175,16 +178,15 @@ static int lock_main(void *arg)
         n = warm(b, r);
         t0 = now_ns();
         for (i = 0; i < n; i++) {
-            if ((rc = corio_lock_lock(&l)) < 0)
-                die("corio_lock_lock", rc);
-            if ((rc = corio_lock_unlock(&l)) < 0)
-                die("corio_lock_unlock", rc);
+            if ((rc = corio_lock_acquire(&l)) < 0)
+                die("corio_lock_acquire", rc);
+            if ((rc = corio_lock_release(&l)) < 0)
+                die("corio_lock_release", rc);
         }
         if (r >= 0)
             b->ns[r] = (double)(now_ns() - t0) / (double)n;
     }
-    if ((rc = corio_lock_destroy(&l)) < 0)
-        die("corio_lock_destroy", rc);
+    corio_lock_destroy(&l);
     return 0;
 }
 
@@ -210,12 +212,12 @@ static int contender(void *arg)
     int rc;
 
     for (i = 0; i < h->n; i++) {
-        if ((rc = corio_lock_lock(&h->lock)) < 0)
+        if ((rc = corio_lock_acquire(&h->lock)) < 0)
             return rc;
         if (h->last != a->id)
             h->changes++;
         h->last = a->id;
-        if ((rc = corio_yield()) < 0 || (rc = corio_lock_unlock(&h->lock)) < 0)
+        if ((rc = corio_yield()) < 0 || (rc = corio_lock_release(&h->lock)) < 0)
             return rc;
     }
     return 0;
@@ -249,8 +251,7 @@ static int handoff_main(void *arg)
             b->share = (double)h.changes / (2.0 * (double)h.n);
         }
     }
-    if ((rc = corio_lock_destroy(&h.lock)) < 0)
-        die("corio_lock_destroy", rc);
+    corio_lock_destroy(&h.lock);
     return 0;
 }
 

@@ -63,9 +63,10 @@ static int cancellable_operation(void *arg)
     printf("operation: cancelled at %.1f s, cleaning up\n", elapsed());
     /* Without the shield, cleanup's sleep would fail with -ECANCELED at
      * once: the cancellation is still in force. */
-    corio_shield_begin();
-    cleanup();
-    corio_shield_end();
+    int shield;
+    CORIO_WITH_SHIELD(shield) {
+        cleanup(); /* `finally:` under asyncio.shield */
+    }
 
     /* Level-triggered: outside the shield, waiting fails again. */
     if (corio_sleep(1 * CORIO_SECOND) == -ECANCELED)
@@ -106,7 +107,10 @@ static int async_main(void *arg)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int rc = corio_run(async_main, NULL);
+    int result;
+    int rc = corio_run(async_main, NULL, &result);
+    if (rc == 0)
+        rc = result; /* main's own verdict */
     if (rc < 0) {
         fprintf(stderr, "cancel: %s\n", corio_strerror(rc));
         return EXIT_FAILURE;

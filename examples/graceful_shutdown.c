@@ -56,10 +56,11 @@ static int worker(void *arg)
     }
     /* Cleanup that must wait (flush, say goodbye to a peer) runs in a
      * shield: the cancellation is deferred until it ends. */
-    corio_shield_begin();
-    printf("worker %d: stopping, flushing state\n", id);
-    corio_sleep(100 * CORIO_MS);
-    corio_shield_end();
+    int shield;
+    CORIO_WITH_SHIELD(shield) {
+        printf("worker %d: stopping, flushing state\n", id);
+        (void)corio_sleep(100 * CORIO_MS);
+    }
     printf("worker %d: stopped at %.1f s\n", id, elapsed());
     return rc;
 }
@@ -122,7 +123,10 @@ static int async_main(void *arg)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int rc = corio_run(async_main, NULL);
+    int result;
+    int rc = corio_run(async_main, NULL, &result);
+    if (rc == 0)
+        rc = result; /* main's own verdict */
     if (rc < 0) {
         fprintf(stderr, "graceful_shutdown: %s\n", corio_strerror(rc));
         return EXIT_FAILURE;

@@ -10,8 +10,9 @@
  *
  * In corio a coroutine is a plain C function `int fn(void *arg)` that runs
  * as a task on its own stack; corio_run() plays the part of asyncio.run():
- * it creates a loop, runs the function as the first task, and returns what
- * the function returned once every task has finished.  There is no `await`
+ * it creates a loop, runs the function as the first task, and once every
+ * task has finished stores what the function returned in `result` (its own
+ * return value is corio's status, so the two cannot be confused).  There is no `await`
  * keyword: a call such as corio_sleep() simply suspends the task and lets
  * the loop run others until it is time to continue. */
 #include <corio.h>
@@ -38,7 +39,10 @@ int main(void)
      * the output goes to a pipe. */
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    int rc = corio_run(hello_world, NULL);
+    int result;
+    int rc = corio_run(hello_world, NULL, &result);
+    if (rc == 0)
+        rc = result; /* main's own verdict */
     if (rc < 0) {
         fprintf(stderr, "hello: %s\n", corio_strerror(rc));
         return EXIT_FAILURE;

@@ -33,9 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* raise_for_status(): an error status becomes this error code. */
-#define EHTTPSTATUS (-EREMOTEIO)
-
 static int64_t start;
 
 static double elapsed(void)
@@ -87,10 +84,10 @@ static int fetch_url(void *arg)
 
     int rc = corio_http_session_get(f->session, f->url, &resp);
     if (rc == 0) {
-        int status = corio_http_response_status(resp);
-        if (status >= 400) {
-            printf("  %.1f s: %s answered %d\n", elapsed(), f->path, status);
-            rc = EHTTPSTATUS;
+        rc = corio_http_response_raise_for_status(resp);
+        if (rc < 0) {
+            printf("  %.1f s: %s answered %d\n", elapsed(), f->path,
+                   corio_http_response_status(resp));
         } else if ((rc = corio_http_response_text(resp, &text)) == 0) {
             snprintf(f->result, sizeof f->result, "%s", text);
         }
@@ -149,7 +146,7 @@ static void batch(corio_http_session *session, int port, const char **paths,
     int rc = fetch_multiple(session, f, n);
     if (rc < 0) {
         printf("  %.1f s: the task group failed: %s\n", elapsed(),
-               rc == EHTTPSTATUS ? "an HTTP error status" : corio_strerror(rc));
+               corio_strerror(rc));
         return;
     }
     /* return [task.result() for task in tasks] */
@@ -205,7 +202,10 @@ out:
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int rc = corio_run(async_main, NULL);
+    int result;
+    int rc = corio_run(async_main, NULL, &result);
+    if (rc == 0)
+        rc = result; /* main's own verdict */
     if (rc < 0) {
         fprintf(stderr, "http_task_group: %s\n", corio_strerror(rc));
         return EXIT_FAILURE;

@@ -101,11 +101,14 @@ int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     corio_http_router *app;
+    int result = 0;
     int rc = corio_http_router_new(&app);
     if (rc == 0)
         rc = corio_http_router_add(app, "GET", "/data", get_data, NULL);
     if (rc == 0)
-        rc = corio_run(test_fetch_data, app);
+        rc = corio_run(test_fetch_data, app, &result);
+    if (rc == 0)
+        rc = result; /* main's own verdict */
     corio_http_router_free(app);
     if (rc < 0)
         fprintf(stderr, "http_test_client: %s\n", corio_strerror(rc));

@@ -12,13 +12,13 @@
  * when an update of shared state spans a suspension: read, wait, write.
  * Here three tasks each deposit 100 into an account whose write-back takes
  * 1 s.  Without the lock all three read 0 and the last write wins: two
- * deposits are lost.  With the lock (corio_lock_lock ... corio_lock_unlock,
+ * deposits are lost.  With the lock (corio_lock_acquire ... corio_lock_release,
  * the `async with lock:` block) they take turns in arrival order and the
  * balance is right.
  *
  * The unlock must happen on every path out of the block, including when
  * the wait inside it fails with -ECANCELED: C has no `async with`, so the
- * block ends at one label.  If corio_lock_lock() itself fails, the task
+ * block ends at one label.  If corio_lock_acquire() itself fails, the task
  * does not hold the lock and must not unlock it; if it was handed the lock
  * in the same tick it was cancelled, it returns 0 and holds it. */
 #include <corio.h>
@@ -49,7 +49,7 @@ static int deposit(void *arg)
     int rc;
 
     if (use_lock) {
-        rc = corio_lock_lock(&account.lock); /* async with lock: */
+        rc = corio_lock_acquire(&account.lock); /* async with lock: */
         if (rc < 0)
             return rc; /* not holding it: nothing to unlock */
     }
@@ -62,7 +62,7 @@ static int deposit(void *arg)
     printf("  %s: wrote %d at %.1f s\n", who, account.balance, elapsed());
 out:
     if (use_lock)
-        corio_lock_unlock(&account.lock); /* the end of the block */
+        corio_lock_release(&account.lock); /* the end of the block */
     return rc;
 }
 
@@ -111,15 +111,19 @@ static int async_main(void *arg)
         return rc;
 
     /* Releasing a lock you do not hold is an error, not a silent bug. */
-    rc = corio_lock_unlock(&account.lock);
+    rc = corio_lock_release(&account.lock);
     printf("unlocking a lock nobody holds: %s\n", corio_strerror(rc));
-    return corio_lock_destroy(&account.lock);
+    corio_lock_destroy(&account.lock);
+    return 0;
 }
 
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int rc = corio_run(async_main, NULL);
+    int result;
+    int rc = corio_run(async_main, NULL, &result);
+    if (rc == 0)
+        rc = result; /* main's own verdict */
     if (rc < 0) {
         fprintf(stderr, "lock: %s\n", corio_strerror(rc));
         return EXIT_FAILURE;

@@ -32,7 +32,7 @@
  * safety: a consumer handed an item in the tick it was cancelled returns 0
  * with the item, so none is lost).  Closing the queue (corio_queue_close,
  * asyncio's Queue.shutdown) would end them just as well: get drains what is
- * left and then returns CORIO_ECLOSED. */
+ * left and then returns CORIO_ESHUTDOWN. */
 #include <corio.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,7 +159,10 @@ static int async_main(void *arg)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int rc = corio_run(async_main, NULL);
+    int result;
+    int rc = corio_run(async_main, NULL, &result);
+    if (rc == 0)
+        rc = result; /* main's own verdict */
     if (rc < 0) {
         fprintf(stderr, "producer_consumer: %s\n", corio_strerror(rc));
         return EXIT_FAILURE;

@@ -130,7 +130,10 @@ int main(void)
     }
     close(fd);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int rc = corio_run(async_main, path);
+    int result;
+    int rc = corio_run(async_main, path, &result);
+    if (rc == 0)
+        rc = result; /* main's own verdict */
     unlink(path);
     if (rc < 0) {
         fprintf(stderr, "read_lines: %s\n", corio_strerror(rc));

@@ -30,7 +30,10 @@ static int my_coroutine(void *arg)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int rc = corio_run(my_coroutine, NULL);
+    int result;
+    int rc = corio_run(my_coroutine, NULL, &result);
+    if (rc == 0)
+        rc = result; /* main's own verdict */
     if (rc < 0) {
         fprintf(stderr, "sleep: %s\n", corio_strerror(rc));
         return EXIT_FAILURE;

@@ -78,7 +78,7 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     void *p;
 
-    while (corio_chan_get(app.jobs, &p) == 0) { /* CORIO_ECLOSED: no more */
+    while (corio_chan_get(app.jobs, &p) == 0) { /* CORIO_ESHUTDOWN: no more */
         struct job *job = p;
         int count = 0;
         for (int n = job->id * SPAN; n < (job->id + 1) * SPAN; n++)
@@ -104,7 +104,7 @@ static int feeder(void *arg)
         app.table[k].id = k;
         rc = corio_chan_put(app.jobs, &app.table[k]);
     }
-    corio_chan_close(app.jobs); /* the workers drain it, then stop */
+    corio_chan_shutdown(app.jobs); /* the workers drain it, then stop */
     return rc;
 }
 
@@ -168,13 +168,13 @@ static int async_main(void *arg)
 
 out:
     /* On an error (or Ctrl-C) stop everything: closing both channels makes
-     * every blocked get and put in the workers return CORIO_ECLOSED. */
+     * every blocked get and put in the workers return CORIO_ESHUTDOWN. */
     if (feed) {
         corio_task_cancel(feed);
         corio_task_join(feed, NULL);
     }
-    corio_chan_close(app.jobs);
-    corio_chan_close(app.results);
+    corio_chan_shutdown(app.jobs);
+    corio_chan_shutdown(app.results);
     /* The workers are done or finishing one job: joining them blocks the
      * loop at most that long. */
     for (int i = 0; i < started; i++)
@@ -191,7 +191,10 @@ out:
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int rc = corio_run(async_main, NULL);
+    int result;
+    int rc = corio_run(async_main, NULL, &result);
+    if (rc == 0)
+        rc = result; /* main's own verdict */
     if (rc < 0) {
         fprintf(stderr, "worker_thread: %s\n", corio_strerror(rc));
         return EXIT_FAILURE;

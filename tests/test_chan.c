@@ -117,7 +117,7 @@ static int thread_to_task_main(void *arg)
     CHECK_EQ(pthread_join(th, NULL), 0);
     CHECK_EQ(atomic_load(&s->bad_rc), 0);
     CHECK_EQ(corio_chan_try_get(s->c, &it), -EAGAIN);
-    CHECK_EQ(corio_chan_free(s->c), 0);
+    corio_chan_free(s->c);
     close(s->progress[0]);
     close(s->progress[1]);
     return 0;
@@ -153,7 +153,7 @@ static void *thread_consumer(void *arg)
     for (;;) {
         void *it;
         int rc = corio_chan_get(s->c, &it); /* blocks while empty */
-        if (rc == CORIO_ECLOSED)
+        if (rc == CORIO_ESHUTDOWN)
             break;
         if (rc != 0 || ID(it) != expect)
             s->in_order = 0;
@@ -188,10 +188,10 @@ static int task_to_thread_main(void *arg)
         CHECK_EQ(corio_chan_put(s->c, ITEM(i)), 0); /* suspends while full */
         s->put_done++;
     }
-    corio_chan_close(s->c);
+    corio_chan_shutdown(s->c);
     CHECK_EQ(corio_task_join(t, NULL), 0);
     CHECK_EQ(pthread_join(th, NULL), 0);
-    CHECK_EQ(corio_chan_free(s->c), 0);
+    corio_chan_free(s->c);
     close(s->go[0]);
     close(s->go[1]);
     return 0;
@@ -249,7 +249,7 @@ static void consume(many *m, int in_task)
     for (long k = 0;; k++) {
         void *it;
         int rc = corio_chan_get(m->c, &it);
-        if (rc == CORIO_ECLOSED)
+        if (rc == CORIO_ESHUTDOWN)
             break;
         if (rc != 0) {
             atomic_store(&m->bad_rc, rc);
@@ -321,13 +321,13 @@ static int many_main(void *arg)
     CHECK_EQ(corio_gather(pt, NPK, NULL), 0);
     for (int i = 0; i < NPT; i++)
         await_byte(m->done[0]);
-    corio_chan_close(m->c); /* every put is done: consumers drain, then stop */
+    corio_chan_shutdown(m->c); /* every put is done: consumers drain, then stop */
     CHECK_EQ(corio_gather(ct, NCK, NULL), 0);
     for (int i = 0; i < NPT; i++)
         CHECK_EQ(pthread_join(pth[i], NULL), 0);
     for (int i = 0; i < NCT; i++)
         CHECK_EQ(pthread_join(cth[i], NULL), 0);
-    CHECK_EQ(corio_chan_free(m->c), 0);
+    corio_chan_free(m->c);
     close(m->done[0]);
     close(m->done[1]);
     return 0;
@@ -364,7 +364,7 @@ static int other_loop_main(void *arg)
     two *t = arg;
     for (int i = 0; i < t->n; i++)
         CHECK_EQ(corio_chan_put(t->c, ITEM(i)), 0);
-    corio_chan_close(t->c);
+    corio_chan_shutdown(t->c);
     return 0;
 }
 
@@ -382,7 +382,7 @@ static int two_main(void *arg)
     t->in_order = 1;
     for (long i = 0;; i++) {
         int rc = corio_chan_get(t->c, &it);
-        if (rc == CORIO_ECLOSED)
+        if (rc == CORIO_ESHUTDOWN)
             break;
         CHECK_EQ(rc, 0);
         if (ID(it) != i)
@@ -402,7 +402,7 @@ TEST(chan, tasks_of_two_loops)
     CHECK_EQ(tst_run(two_main, &t), 0);
     CHECK_EQ(t.in_order, 1);
     CHECK_EQ(t.sum, (long)t.n * (t.n - 1) / 2);
-    CHECK_EQ(corio_chan_free(t.c), 0);
+    corio_chan_free(t.c);
 }
 
 /* ---- try variants -------------------------------------------------------- */
@@ -421,19 +421,19 @@ static void try_checks(void)
     CHECK_EQ(corio_chan_get(c, &it), 0);
     CHECK_EQ(ID(it), 2);
     CHECK_EQ(corio_chan_try_put(c, ITEM(5)), 0);
-    corio_chan_close(c);
-    CHECK_EQ(corio_chan_try_put(c, ITEM(6)), CORIO_ECLOSED);
-    CHECK_EQ(corio_chan_put(c, ITEM(6)), CORIO_ECLOSED);
+    corio_chan_shutdown(c);
+    CHECK_EQ(corio_chan_try_put(c, ITEM(6)), CORIO_ESHUTDOWN);
+    CHECK_EQ(corio_chan_put(c, ITEM(6)), CORIO_ESHUTDOWN);
     CHECK_EQ(corio_chan_try_get(c, &it), 0); /* drain first */
     CHECK_EQ(ID(it), 4);
     CHECK_EQ(corio_chan_get(c, &it), 0);
     CHECK_EQ(ID(it), 5);
-    CHECK_EQ(corio_chan_try_get(c, &it), CORIO_ECLOSED);
-    CHECK_EQ(corio_chan_get(c, &it), CORIO_ECLOSED);
+    CHECK_EQ(corio_chan_try_get(c, &it), CORIO_ESHUTDOWN);
+    CHECK_EQ(corio_chan_get(c, &it), CORIO_ESHUTDOWN);
     CHECK_EQ(corio_chan_try_get(c, NULL), -EINVAL);
     CHECK_EQ(corio_chan_try_put(NULL, ITEM(0)), -EINVAL);
-    CHECK_EQ(corio_chan_free(c), 0);
-    CHECK_EQ(corio_chan_free(NULL), 0);
+    corio_chan_free(c);
+    corio_chan_free(NULL);
     c = (corio_chan *)&c;
     CHECK_EQ(corio_chan_new(&c, 0), -EINVAL);
     CHECK(c == NULL);
@@ -461,7 +461,7 @@ TEST(chan, try_variants_with_no_loop)
 typedef struct closing {
     corio_chan *c;
     int ready[2]; /* thread -> loop: about to wait */
-    int nitems;   /* items the getters should drain before CORIO_ECLOSED */
+    int nitems;   /* items the getters should drain before CORIO_ESHUTDOWN */
     atomic_int rc[8];
     atomic_int drained;
 } closing;
@@ -523,13 +523,12 @@ static int close_case(void *arg)
     CHECK_EQ(corio_sleep(30 * CORIO_MS), 0); /* real clock: the threads block */
     for (int i = 0; i < 4; i++)
         CHECK_EQ(atomic_load(&s->rc[i]), 1); /* everyone is waiting */
-    CHECK_EQ(corio_chan_free(s->c), -EBUSY);
-    corio_chan_close(s->c);
+    corio_chan_shutdown(s->c);
     CHECK_EQ(corio_gather(t, 2, NULL), 0);
     for (int i = 0; i < 2; i++)
         CHECK_EQ(pthread_join(th[i], NULL), 0);
     for (int i = 0; i < 4; i++)
-        CHECK_EQ(atomic_load(&s->rc[i]), CORIO_ECLOSED);
+        CHECK_EQ(atomic_load(&s->rc[i]), CORIO_ESHUTDOWN);
     close(s->ready[0]);
     close(s->ready[1]);
     return 0;
@@ -541,7 +540,7 @@ TEST(chan, close_wakes_every_getter)
     corio_options o = {.virtual_clock = 0};
     s.c = mkc(2);
     CHECK_EQ(tst_run_ex(&o, close_case, &s), 0);
-    CHECK_EQ(corio_chan_free(s.c), 0);
+    corio_chan_free(s.c);
 }
 
 /* Putters waiting on a full channel all fail; the items already in it are
@@ -554,7 +553,7 @@ static int drain_after_close(void *arg)
     CHECK_EQ(ID(it), 0);
     CHECK_EQ(corio_chan_get(s->c, &it), 0);
     CHECK_EQ(ID(it), 1);
-    CHECK_EQ(corio_chan_get(s->c, &it), CORIO_ECLOSED);
+    CHECK_EQ(corio_chan_get(s->c, &it), CORIO_ESHUTDOWN);
     return 0;
 }
 
@@ -565,7 +564,7 @@ TEST(chan, close_wakes_every_putter_and_getters_drain)
     s.c = mkc(2);
     CHECK_EQ(tst_run_ex(&o, close_case, &s), 0);
     CHECK_EQ(tst_run(drain_after_close, &s), 0);
-    CHECK_EQ(corio_chan_free(s.c), 0);
+    corio_chan_free(s.c);
 }
 
 /* ---- parked on a channel with no timer: not a deadlock ------------------- */
@@ -598,7 +597,7 @@ TEST(chan, task_parked_on_a_chan_is_not_deadlocked)
     late l;
     l.c = mkc(1);
     CHECK_EQ(tst_run(idle_main, &l), 0);
-    CHECK_EQ(corio_chan_free(l.c), 0);
+    corio_chan_free(l.c);
 }
 
 /* ---- cancellation and timeouts ------------------------------------------- */
@@ -671,7 +670,7 @@ static int cancel_simple_main(void *arg)
     CHECK_EQ(corio_chan_put(c, ITEM(6)), -ECANCELED);
     CHECK_EQ(corio_chan_try_get(c, &it), 0);
     CHECK_EQ(ID(it), 5);
-    CHECK_EQ(corio_chan_free(c), 0);
+    corio_chan_free(c);
     return 0;
 }
 
@@ -758,7 +757,7 @@ static int shake_main(void *arg)
     int want = s->when == WOKEN ? 0 : -ECANCELED;
     CHECK_EQ(v.rc, want);
     corio_remote_close(s->r);
-    CHECK_EQ(corio_chan_free(s->c), 0);
+    corio_chan_free(s->c);
     return 0;
 }
 
@@ -816,7 +815,7 @@ static int pass_on_main(void *arg)
     CHECK_EQ(corio_task_join(t2, NULL), 0);
     CHECK_EQ(g2.rc, 0);
     CHECK_EQ(ID(g2.item), 7);
-    CHECK_EQ(corio_chan_free(c), 0);
+    corio_chan_free(c);
     return 0;
 }
 
@@ -855,7 +854,7 @@ static int starve_main(void *arg)
     CHECK_EQ(s->g.resumed, 1);
     CHECK_EQ(corio_task_join(t, NULL), 0);
     CHECK_EQ(s->g.rc, 0);
-    CHECK_EQ(corio_chan_free(s->c), 0);
+    corio_chan_free(s->c);
     return 0;
 }
 
@@ -917,7 +916,7 @@ static int gs_getter(void *arg)
         if (rc == -ECANCELED || rc == -ETIMEDOUT)
             s->interrupted++;
         else
-            CHECK_EQ(rc, CORIO_ECLOSED);
+            CHECK_EQ(rc, CORIO_ESHUTDOWN);
         break;
     }
     if (scoped)
@@ -961,7 +960,7 @@ static int gs_main(void *arg)
             producers_left--;
         }
     }
-    corio_chan_close(s->c); /* the getters still alive drain it */
+    corio_chan_shutdown(s->c); /* the getters still alive drain it */
     for (int i = 0; i < NSLOTS; i++)
         if (slot[i])
             CHECK_EQ(corio_task_join(slot[i], NULL), 0);
@@ -970,7 +969,7 @@ static int gs_main(void *arg)
         s->got[ID(it)]++;
     for (int i = 0; i < NT; i++)
         CHECK_EQ(pthread_join(th[i], NULL), 0);
-    CHECK_EQ(corio_chan_free(s->c), 0);
+    corio_chan_free(s->c);
     close(s->done[0]);
     close(s->done[1]);
     return 0;
@@ -1060,10 +1059,10 @@ static int ps_main(void *arg)
     for (int i = 0; i < NSLOTS; i++)
         if (slot[i])
             CHECK_EQ(corio_task_join(slot[i], NULL), 0);
-    corio_chan_close(s->c); /* consumers drain, then stop */
+    corio_chan_shutdown(s->c); /* consumers drain, then stop */
     for (int i = 0; i < NT; i++)
         CHECK_EQ(pthread_join(th[i], NULL), 0);
-    CHECK_EQ(corio_chan_free(s->c), 0);
+    corio_chan_free(s->c);
     return 0;
 }
 

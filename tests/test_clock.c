@@ -96,7 +96,7 @@ static int real_sleep(void *arg)
 
 TEST(clock, real_clock_sleeps_for_real)
 {
-    CHECK_EQ(corio_run(real_sleep, NULL), 0);
+    CHECK_EQ(tst_run_ex(NULL, real_sleep, NULL), 0);
 }
 
 static int wake_order[256], nwoken;

@@ -34,13 +34,13 @@ static int cv_waiter(void *arg)
     cv *v = a->v;
     if (a->delay)
         CHECK_EQ(corio_sleep(a->delay), 0);
-    CHECK_EQ(corio_lock_lock(&v->l), 0);
+    CHECK_EQ(corio_lock_acquire(&v->l), 0);
     v->waiting++;
     v->rc[a->i] = corio_cond_wait(&v->c);
     v->waiting--;
     v->order[v->n++] = a->i;
-    CHECK_EQ(corio_lock_lock(&v->l), -EDEADLK); /* we hold it */
-    CHECK_EQ(corio_lock_unlock(&v->l), 0);
+    CHECK_EQ(corio_lock_acquire(&v->l), -EDEADLK); /* we hold it */
+    CHECK_EQ(corio_lock_release(&v->l), 0);
     return 0;
 }
 
@@ -55,15 +55,15 @@ static void cv_init(cv *v)
 
 static void cv_destroy(cv *v)
 {
-    CHECK_EQ(corio_cond_destroy(&v->c), 0);
-    CHECK_EQ(corio_lock_destroy(&v->l), 0);
+    corio_cond_destroy(&v->c);
+    corio_lock_destroy(&v->l);
 }
 
 static int notify_locked(cv *v, int n)
 {
-    CHECK_EQ(corio_lock_lock(&v->l), 0);
+    CHECK_EQ(corio_lock_acquire(&v->l), 0);
     int r = corio_cond_notify(&v->c, n);
-    CHECK_EQ(corio_lock_unlock(&v->l), 0);
+    CHECK_EQ(corio_lock_release(&v->l), 0);
     return r;
 }
 
@@ -155,11 +155,10 @@ static int notify_all(void *arg)
     corio_task *t[NW];
     cv_init(&v);
     spawn_in_order(&v, a, t);
-    CHECK_EQ(corio_cond_destroy(&v.c), -EBUSY);
-    CHECK_EQ(corio_lock_lock(&v.l), 0);
+    CHECK_EQ(corio_lock_acquire(&v.l), 0);
     CHECK_EQ(corio_cond_notify_all(&v.c), NW);
     CHECK_EQ(corio_cond_notify_all(&v.c), 0);
-    CHECK_EQ(corio_lock_unlock(&v.l), 0);
+    CHECK_EQ(corio_lock_release(&v.l), 0);
     CHECK_EQ(corio_gather(t, NW, NULL), 0);
     CHECK_EQ(v.n, NW);
     for (int i = 0; i < NW; i++) {
@@ -191,7 +190,7 @@ typedef struct relock {
 static int relock_waiter(void *arg)
 {
     relock *r = arg;
-    CHECK_EQ(corio_lock_lock(&r->l), 0);
+    CHECK_EQ(corio_lock_acquire(&r->l), 0);
     if (r->timeout)
         CHECK_EQ(corio_timeout_begin(r->timeout), 0);
     r->rc = corio_cond_wait(&r->c);
@@ -199,11 +198,11 @@ static int relock_waiter(void *arg)
     r->returned = 1;
     if (r->timeout)
         CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
-    CHECK_EQ(corio_lock_lock(&r->l), -EDEADLK); /* ours */
+    CHECK_EQ(corio_lock_acquire(&r->l), -EDEADLK); /* ours */
     CHECK_EQ(corio_shield_begin(), 0);
     CHECK_EQ(corio_sleep(CORIO_SECOND), 0);
     CHECK_EQ(corio_shield_end(), 0);
-    CHECK_EQ(corio_lock_unlock(&r->l), 0);
+    CHECK_EQ(corio_lock_release(&r->l), 0);
     return 0;
 }
 
@@ -221,7 +220,7 @@ static int relock_case(void *arg)
         r.timeout = CORIO_SECOND;
     CHECK_EQ(corio_task_spawn(&t, relock_waiter, &r), 0);
     CHECK_EQ(corio_sleep(CORIO_SECOND / 2), 0); /* t waits, lock free */
-    CHECK_EQ(corio_lock_lock(&r.l), 0);
+    CHECK_EQ(corio_lock_acquire(&r.l), 0);
     if (how == BY_NOTIFY)
         CHECK_EQ(corio_cond_notify(&r.c, 1), 1);
     if (how == BY_CANCEL)
@@ -230,19 +229,19 @@ static int relock_case(void *arg)
      * 1 s) cannot return before it has the lock. */
     CHECK_EQ(corio_sleep(3 * CORIO_SECOND / 2), 0);
     CHECK_EQ(r.returned, 0);
-    CHECK_EQ(corio_lock_unlock(&r.l), 0);
+    CHECK_EQ(corio_lock_release(&r.l), 0);
     CHECK_EQ(corio_yield(), 0);
     CHECK_EQ(r.returned, 1);
     CHECK_EQ(r.at - t0, 2 * CORIO_SECOND);
     CHECK_EQ(r.rc, how == BY_NOTIFY   ? 0
                    : how == BY_CANCEL ? -ECANCELED
                                       : -ETIMEDOUT);
-    CHECK_EQ(corio_lock_try(&r.l), -EBUSY); /* t holds it */
+    CHECK_EQ(corio_lock_try_acquire(&r.l), -EAGAIN); /* t holds it */
     CHECK_EQ(corio_task_join(t, NULL), 0);
-    CHECK_EQ(corio_lock_try(&r.l), 0);
-    CHECK_EQ(corio_lock_unlock(&r.l), 0);
-    CHECK_EQ(corio_cond_destroy(&r.c), 0);
-    CHECK_EQ(corio_lock_destroy(&r.l), 0);
+    CHECK_EQ(corio_lock_try_acquire(&r.l), 0);
+    CHECK_EQ(corio_lock_release(&r.l), 0);
+    corio_cond_destroy(&r.c);
+    corio_lock_destroy(&r.l);
     return 0;
 }
 
@@ -264,11 +263,11 @@ TEST(cond, timed_out_wait_reacquires_the_lock_before_returning)
 static int already_cancelled_wait(void *arg)
 {
     relock *r = arg;
-    CHECK_EQ(corio_lock_lock(&r->l), 0);
+    CHECK_EQ(corio_lock_acquire(&r->l), 0);
     corio_task_cancel(corio_task_current());
     r->rc = corio_cond_wait(&r->c); /* fails, but still holds the lock */
-    CHECK_EQ(corio_lock_lock(&r->l), -EDEADLK);
-    CHECK_EQ(corio_lock_unlock(&r->l), 0);
+    CHECK_EQ(corio_lock_acquire(&r->l), -EDEADLK);
+    CHECK_EQ(corio_lock_release(&r->l), 0);
     return 0;
 }
 
@@ -282,8 +281,8 @@ static int cancelled_before_wait(void *arg)
     CHECK_EQ(corio_task_spawn(&t, already_cancelled_wait, &r), 0);
     CHECK_EQ(corio_task_join(t, NULL), 0);
     CHECK_EQ(r.rc, -ECANCELED);
-    CHECK_EQ(corio_cond_destroy(&r.c), 0); /* not left queued */
-    CHECK_EQ(corio_lock_destroy(&r.l), 0);
+    corio_cond_destroy(&r.c); /* not left queued */
+    corio_lock_destroy(&r.l);
     return 0;
 }
 
@@ -308,19 +307,19 @@ static int same_tick(void *arg)
     CHECK_EQ(corio_sleep(CORIO_SECOND), 0);
     CHECK_EQ(v.waiting, 3);
     /* Notified, then cancelled before it runs: the notification counts. */
-    CHECK_EQ(corio_lock_lock(&v.l), 0);
+    CHECK_EQ(corio_lock_acquire(&v.l), 0);
     CHECK_EQ(corio_cond_notify(&v.c, 1), 1);
     corio_task_cancel(t[0]);
-    CHECK_EQ(corio_lock_unlock(&v.l), 0);
+    CHECK_EQ(corio_lock_release(&v.l), 0);
     CHECK_EQ(corio_sleep(CORIO_MS), 0);
     CHECK_EQ(v.rc[0], 0);
     CHECK_EQ(v.waiting, 2); /* and nobody else consumed it */
     /* Cancelled, then notified in the same tick: the notification goes to
      * the next waiter. */
-    CHECK_EQ(corio_lock_lock(&v.l), 0);
+    CHECK_EQ(corio_lock_acquire(&v.l), 0);
     corio_task_cancel(t[1]);
     CHECK_EQ(corio_cond_notify(&v.c, 1), 1);
-    CHECK_EQ(corio_lock_unlock(&v.l), 0);
+    CHECK_EQ(corio_lock_release(&v.l), 0);
     CHECK_EQ(corio_gather(t, 3, NULL), 0);
     CHECK_EQ(v.rc[1], -ECANCELED);
     CHECK_EQ(v.rc[2], 0);
@@ -345,7 +344,7 @@ static int reached(void *arg)
 {
     pred_state *p = arg;
     p->calls++;
-    CHECK_EQ(corio_lock_lock(p->l), -EDEADLK); /* checked with the lock held */
+    CHECK_EQ(corio_lock_acquire(p->l), -EDEADLK); /* checked with the lock held */
     return p->value >= p->target;
 }
 
@@ -360,17 +359,17 @@ static int wait_for_true(void *arg)
     CHECK_EQ(corio_lock_init(&l), 0);
     CHECK_EQ(corio_cond_init(&c, &l), 0);
     CHECK_EQ(corio_task_spawn(&t, set_flag, &ran), 0);
-    CHECK_EQ(corio_lock_lock(&l), 0);
+    CHECK_EQ(corio_lock_acquire(&l), 0);
     int64_t t0 = corio_now();
     CHECK_EQ(corio_cond_wait_for(&c, reached, &p), 0);
     CHECK_EQ(p.calls, 1);
     CHECK_EQ(ran, 0); /* never suspended */
     CHECK_EQ(corio_now(), t0);
-    CHECK_EQ(corio_lock_unlock(&l), 0); /* still held */
+    CHECK_EQ(corio_lock_release(&l), 0); /* still held */
     CHECK_EQ(corio_task_join(t, NULL), 0);
     CHECK_EQ(corio_cond_wait_for(&c, NULL, NULL), -EINVAL);
-    CHECK_EQ(corio_cond_destroy(&c), 0);
-    CHECK_EQ(corio_lock_destroy(&l), 0);
+    corio_cond_destroy(&c);
+    corio_lock_destroy(&l);
     return 0;
 }
 
@@ -390,10 +389,10 @@ typedef struct wf {
 static int wf_waiter(void *arg)
 {
     wf *w = arg;
-    CHECK_EQ(corio_lock_lock(&w->l), 0);
+    CHECK_EQ(corio_lock_acquire(&w->l), 0);
     w->rc = corio_cond_wait_for(&w->c, reached, &w->p);
     w->at = corio_now();
-    CHECK_EQ(corio_lock_unlock(&w->l), 0); /* held on every return */
+    CHECK_EQ(corio_lock_release(&w->l), 0); /* held on every return */
     return 0;
 }
 
@@ -409,14 +408,14 @@ static int wait_for_false(void *arg)
     CHECK_EQ(corio_task_spawn(&t, wf_waiter, &w), 0);
     for (int i = 1; i <= 5; i++) {
         CHECK_EQ(corio_sleep(CORIO_SECOND), 0);
-        CHECK_EQ(corio_lock_lock(&w.l), 0);
+        CHECK_EQ(corio_lock_acquire(&w.l), 0);
         w.p.value++;
         /* Every notification re-checks the predicate; only the third
          * makes it true. */
         CHECK_EQ(corio_cond_notify_all(&w.c), i <= 3 ? 1 : 0);
         if (cancel && i == 2)
             corio_task_cancel(t); /* in the tick of a notification */
-        CHECK_EQ(corio_lock_unlock(&w.l), 0);
+        CHECK_EQ(corio_lock_release(&w.l), 0);
         if (cancel && i == 2)
             break;
     }
@@ -432,8 +431,8 @@ static int wait_for_false(void *arg)
         CHECK_EQ(w.p.calls, 4); /* once at the start, once per notification */
         CHECK_EQ(w.at - t0, 3 * CORIO_SECOND);
     }
-    CHECK_EQ(corio_cond_destroy(&w.c), 0);
-    CHECK_EQ(corio_lock_destroy(&w.l), 0);
+    corio_cond_destroy(&w.c);
+    corio_lock_destroy(&w.l);
     return 0;
 }
 
@@ -454,9 +453,9 @@ static corio_lock other_lock;
 static int hold_other(void *arg)
 {
     (void)arg;
-    CHECK_EQ(corio_lock_lock(&other_lock), 0);
+    CHECK_EQ(corio_lock_acquire(&other_lock), 0);
     CHECK_EQ(corio_sleep(CORIO_SECOND), 0);
-    CHECK_EQ(corio_lock_unlock(&other_lock), 0);
+    CHECK_EQ(corio_lock_release(&other_lock), 0);
     return 0;
 }
 
@@ -485,19 +484,18 @@ static int misuse(void *arg)
     CHECK_EQ(corio_task_spawn(&t, hold_other, NULL), 0);
     CHECK_EQ(corio_yield(), 0);
     CHECK_EQ(corio_cond_wait(&c), -EPERM);
-    CHECK_EQ(corio_lock_try(&other_lock), -EBUSY); /* it was not released */
+    CHECK_EQ(corio_lock_try_acquire(&other_lock), -EAGAIN); /* it was not released */
     CHECK_EQ(corio_task_join(t, NULL), 0);
     /* Uninitialised condition. */
-    CHECK_EQ(corio_lock_lock(&other_lock), 0);
+    CHECK_EQ(corio_lock_acquire(&other_lock), 0);
     CHECK_EQ(corio_cond_wait(&zero), -EINVAL);
     CHECK_EQ(corio_cond_wait_for(&zero, never, NULL), -EINVAL);
     CHECK_EQ(corio_cond_notify(&zero, 1), 0);
     CHECK_EQ(corio_cond_notify_all(&zero), 0);
-    CHECK_EQ(corio_cond_destroy(&zero), -EINVAL);
-    CHECK_EQ(corio_lock_unlock(&other_lock), 0); /* still ours */
-    CHECK_EQ(corio_cond_destroy(&c), 0);
+    CHECK_EQ(corio_lock_release(&other_lock), 0); /* still ours */
+    corio_cond_destroy(&c);
     CHECK_EQ(corio_cond_wait(&c), -EINVAL); /* destroyed */
-    CHECK_EQ(corio_lock_destroy(&other_lock), 0);
+    corio_lock_destroy(&other_lock);
     return 0;
 }
 
@@ -515,6 +513,6 @@ TEST(cond, wait_outside_a_task_is_eperm)
     CHECK_EQ(corio_cond_wait(&c), -EPERM);
     CHECK_EQ(corio_cond_wait_for(&c, never, NULL), -EPERM);
     CHECK_EQ(corio_cond_notify(&c, 1), 0);
-    CHECK_EQ(corio_cond_destroy(&c), 0);
-    CHECK_EQ(corio_lock_destroy(&l), 0);
+    corio_cond_destroy(&c);
+    corio_lock_destroy(&l);
 }

@@ -128,8 +128,8 @@ static int slow_main(void *arg)
     static int64_t long_ns = 150 * CORIO_MS, short_ns = 5 * CORIO_MS;
     corio_task_opts ho = {.name = "hog"}, qo = {.name = "quick"};
     corio_task *h, *q;
-    CHECK_EQ(corio_task_spawn_ex(&h, &ho, busy_fn, &long_ns), 0);
-    CHECK_EQ(corio_task_spawn_ex(&q, &qo, busy_fn, &short_ns), 0);
+    CHECK_EQ(corio_task_spawn_ex(&h, busy_fn, &long_ns, &ho), 0);
+    CHECK_EQ(corio_task_spawn_ex(&q, busy_fn, &short_ns, &qo), 0);
     CHECK_EQ(corio_task_join(h, NULL), 0);
     CHECK_EQ(corio_task_join(q, NULL), 0);
     return 0;
@@ -159,7 +159,7 @@ static int threshold_main(void *arg)
     static int64_t ns = 40 * CORIO_MS;
     corio_task_opts to = {.name = "medium"};
     corio_task *t;
-    CHECK_EQ(corio_task_spawn_ex(&t, &to, busy_fn, &ns), 0);
+    CHECK_EQ(corio_task_spawn_ex(&t, busy_fn, &ns, &to), 0);
     CHECK_EQ(corio_task_join(t, NULL), 0);
     return 0;
 }
@@ -250,7 +250,7 @@ static int watchdog_main(void *arg)
     (void)arg;
     corio_task_opts so = {.name = "stuck"};
     corio_task *t;
-    CHECK_EQ(corio_task_spawn_ex(&t, &so, stuck_fn, NULL), 0);
+    CHECK_EQ(corio_task_spawn_ex(&t, stuck_fn, NULL, &so), 0);
     CHECK_EQ(corio_task_join(t, NULL), 0);
     return 0;
 }
@@ -313,7 +313,7 @@ static int long_sleep_main(void *arg)
     (void)arg;
     corio_task_opts o = {.name = "napper"};
     corio_task *t;
-    CHECK_EQ(corio_task_spawn_ex(&t, &o, napper, NULL), 0);
+    CHECK_EQ(corio_task_spawn_ex(&t, napper, NULL, &o), 0);
     int r = 1;
     CHECK_EQ(corio_task_join(t, &r), 0);
     CHECK_EQ(r, 0);
@@ -346,10 +346,10 @@ static int orphan_main(void *arg)
     corio_task_opts oo = {.name = "orphan"}, jo = {.name = "joined"},
                     deo = {.name = "detached"}, fo = {.name = "finished"};
     corio_task *o, *j, *d, *f;
-    CHECK_EQ(corio_task_spawn_ex(&o, &oo, parks_long, NULL), 0);
-    CHECK_EQ(corio_task_spawn_ex(&j, &jo, child_noop, NULL), 0);
-    CHECK_EQ(corio_task_spawn_ex(&d, &deo, parks_long, NULL), 0);
-    CHECK_EQ(corio_task_spawn_ex(&f, &fo, child_noop, NULL), 0);
+    CHECK_EQ(corio_task_spawn_ex(&o, parks_long, NULL, &oo), 0);
+    CHECK_EQ(corio_task_spawn_ex(&j, child_noop, NULL, &jo), 0);
+    CHECK_EQ(corio_task_spawn_ex(&d, parks_long, NULL, &deo), 0);
+    CHECK_EQ(corio_task_spawn_ex(&f, child_noop, NULL, &fo), 0);
     corio_task_detach(d);
     CHECK_EQ(corio_task_join(j, NULL), 0);
     CHECK_EQ(corio_yield(), 0); /* "finished" is done, never joined */
@@ -434,14 +434,14 @@ static int dump_main(void *arg)
     corio_task *t[7];
     for (int i = 0; i < 6; i++) {
         corio_task_opts o = {.name = spec[i].name};
-        CHECK_EQ(corio_task_spawn_ex(&t[i], &o, spec[i].fn, c), 0);
+        CHECK_EQ(corio_task_spawn_ex(&t[i], spec[i].fn, c, &o), 0);
         if (i == 1)
             c->target = t[1];
     }
     for (int i = 0; i < 5; i++)
         CHECK_EQ(corio_yield(), 0);
     corio_task_opts no = {.name = "newborn"};
-    CHECK_EQ(corio_task_spawn_ex(&t[6], &no, child_noop, NULL), 0);
+    CHECK_EQ(corio_task_spawn_ex(&t[6], child_noop, NULL, &no), 0);
 
     FILE *f = tmpfile();
     CHECK(f != NULL);
@@ -503,7 +503,7 @@ static int cancelled_dump_main(void *arg)
     (void)arg;
     corio_task_opts so = {.name = "victim"};
     corio_task *t;
-    CHECK_EQ(corio_task_spawn_ex(&t, &so, d_sleeper, NULL), 0);
+    CHECK_EQ(corio_task_spawn_ex(&t, d_sleeper, NULL, &so), 0);
     CHECK_EQ(corio_yield(), 0);
     corio_task_cancel(t);
     FILE *f = tmpfile();
@@ -547,7 +547,7 @@ static int hiwater_main(void *arg)
     (void)arg;
     corio_task_opts o = {.name = "deep"};
     corio_task *t;
-    CHECK_EQ(corio_task_spawn_ex(&t, &o, deep_fn, NULL), 0);
+    CHECK_EQ(corio_task_spawn_ex(&t, deep_fn, NULL, &o), 0);
     int r = 0;
     CHECK_EQ(corio_task_join(t, &r), 0);
     CHECK_EQ(r, 1);
@@ -619,7 +619,7 @@ static int open_scope_main(void *arg)
     (void)arg;
     corio_task_opts o = {.name = "leaky"};
     corio_task *t;
-    CHECK_EQ(corio_task_spawn_ex(&t, &o, open_scope_fn, NULL), 0);
+    CHECK_EQ(corio_task_spawn_ex(&t, open_scope_fn, NULL, &o), 0);
     CHECK_EQ(corio_task_join(t, NULL), 0);
     return 0;
 }
@@ -669,7 +669,7 @@ static int cleanup_slowly(void *arg)
 {
     (void)arg;
     corio_sleep(3600 * CORIO_SECOND); /* cancelled when main returns */
-    corio_shield_begin();
+    CHECK_EQ(corio_shield_begin(), 0);
     corio_sleep(1200 * CORIO_MS); /* a long shielded cleanup, real clock */
     corio_shield_end();
     return 0;
@@ -679,7 +679,7 @@ static int quick_main(void *arg)
 {
     (void)arg;
     corio_task_opts o = {.name = "lingering"};
-    CHECK_EQ(corio_task_spawn_ex(NULL, &o, cleanup_slowly, NULL), 0);
+    CHECK_EQ(corio_task_spawn_ex(NULL, cleanup_slowly, NULL, &o), 0);
     CHECK_EQ(corio_yield(), 0);
     return 9;
 }
@@ -720,7 +720,7 @@ static int deadlock_main(void *arg)
 {
     corio_task_opts o = {.name = "stuck"};
     corio_task *t;
-    CHECK_EQ(corio_task_spawn_ex(&t, &o, wait_forever, NULL), 0);
+    CHECK_EQ(corio_task_spawn_ex(&t, wait_forever, NULL, &o), 0);
     (void)arg;
     dl_join_rc = corio_task_join(t, &dl_stuck_result);
     return 42; /* the handle is still valid: the run's end cancels "stuck" */
@@ -759,7 +759,7 @@ static int shielded_deadlock_main(void *arg)
     static int one = 1;
     corio_task_opts o = {.name = "stuck"};
     corio_task *t;
-    CHECK_EQ(corio_task_spawn_ex(&t, &o, wait_forever, &one), 0);
+    CHECK_EQ(corio_task_spawn_ex(&t, wait_forever, &one, &o), 0);
     CHECK_EQ(corio_shield_begin(), 0);
     dl_join_rc = corio_task_join(t, NULL);
     corio_shield_end();
@@ -773,10 +773,10 @@ static void shielded_case(int virtual_clock)
     cap_begin();
     int rc = tst_run_ex(&o, shielded_deadlock_main, NULL);
     const char *err = cap_end();
-    CHECK_CAP(rc == CORIO_EDEADLOCK);
+    CHECK_CAP(rc == CORIO_EABANDONED);
     CHECK_CAP(count_lines(err, "corio: deadlock:") >= 3); /* escalated */
     CHECK_CAP(strstr(err, "abandon") != NULL);
-    CHECK_CAP(strcmp(corio_strerror(CORIO_EDEADLOCK), "") != 0);
+    CHECK_CAP(strcmp(corio_strerror(CORIO_EABANDONED), "") != 0);
 }
 
 TEST(debug, shielded_deadlock_escalates_virtual_clock)
@@ -833,4 +833,43 @@ TEST(debug, no_deadlock_while_job_or_fd_pending)
     CHECK_CAP(tst_run(no_false_alarm_main, NULL) == 0);
     const char *err = cap_end();
     CHECK_CAP(strstr(err, "deadlock") == NULL);
+}
+
+/* The newcomer's bug: an early return skips corio_timeout_end, and a later
+ * unrelated wait fails.  Debug mode names the scope and where it began. */
+static int poison_line;
+
+static int skips_end(void)
+{
+    poison_line = __LINE__ + 1;
+    int rc = corio_timeout_begin(CORIO_SECOND);
+    if (rc < 0)
+        return rc;
+    rc = corio_sleep(2 * CORIO_SECOND);
+    if (rc < 0)
+        return rc; /* forgot corio_timeout_end() */
+    return corio_timeout_end();
+}
+
+static int poisoned_main(void *arg)
+{
+    (void)arg;
+    CHECK_EQ(skips_end(), -ETIMEDOUT);
+    CHECK_EQ(corio_sleep(CORIO_MS), -ETIMEDOUT); /* poisoned */
+    CHECK_EQ(corio_sleep(CORIO_MS), -ETIMEDOUT); /* named once only */
+    CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
+    return 0;
+}
+
+TEST(debug, poisoned_wait_names_the_open_scope)
+{
+    start_clean();
+    corio_options o = {.debug = 1, .virtual_clock = 1};
+    cap_begin();
+    CHECK_CAP(tst_run_ex(&o, poisoned_main, NULL) == 0);
+    const char *err = cap_end();
+    char where[64];
+    snprintf(where, sizeof where, "test_debug.c:%d", poison_line);
+    CHECK_CAP(count_lines(err, "expired before the wait began") == 1);
+    CHECK_CAP(line_with(err, "expired before the wait began", where) != NULL);
 }

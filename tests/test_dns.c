@@ -14,7 +14,7 @@
  *                 thread frees an abandoned request and that a request
  *                 abandoned while queued is never looked up. */
 #include "net_util.h"
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "net/net.h"
 
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * back as an error, that nothing leaks (descriptors; memory under
  * LeakSanitizer) and that the next loop works. */
 #include "tst.h"
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <dirent.h>
 #include <string.h>
@@ -84,13 +84,13 @@ TEST_T(fault, sweep_core_paths, 120)
     corio_options o = {.virtual_clock = 1, .threads = 2};
     /* Warm up: the pool threads and the guard probe exist from now on, so
      * the descriptor count below is stable. */
-    CHECK_EQ(corio_run_ex(&o, scenario, NULL), 0);
+    CHECK_EQ(tst_run_ex(&o, scenario, NULL), 0);
     int fds0 = tst_count_fds();
     long n;
     int failures = 0;
     for (n = 1;; n++) {
         corio__fault_arm(n, ENOMEM);
-        int rc = corio_run_ex(&o, scenario, NULL);
+        int rc = tst_run_ex(&o, scenario, NULL);
         int fired = corio__fault_fired();
         long calls = corio__fault_disarm();
         if (!fired) {
@@ -99,7 +99,7 @@ TEST_T(fault, sweep_core_paths, 120)
         }
         failures += rc < 0;
         CHECK_EQ(tst_count_fds(), fds0);       /* nothing leaked */
-        CHECK_EQ(corio_run_ex(&o, scenario, NULL), 0); /* and all is well */
+        CHECK_EQ(tst_run_ex(&o, scenario, NULL), 0); /* and all is well */
         CHECK(calls >= n);
     }
     CHECK(n > 20);        /* the scenario did make calls */

@@ -8,7 +8,7 @@
  * (in all, and the most open at once) and records the last request.
  * Real peers on the real clock: openssl s_server (HTTPS with a test CA
  * made at run time) and python3 -m http.server. */
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "http/msg.h"
 #include "net_util.h"
 #include "tst.h"
@@ -1317,11 +1317,13 @@ static int https_main(void *arg)
     corio_http_response *r;
     /* The certificate names localhost and 127.0.0.1. */
     snprintf(url, sizeof url, "https://localhost:%d/hello.txt", c->port);
-    int rc = corio_http_session_get(s, url, &r);
+    corio_error_detail why;
+    corio_http_request req = {.url = url, .detail = &why};
+    int rc = corio_http_session_send(s, &req, &r);
     if (rc < 0)
-        fprintf(stderr, "    %s: %s (%s)\n", url, corio_strerror(rc),
-                corio_tls_error(NULL));
+        fprintf(stderr, "    %s: %s (%s)\n", url, corio_strerror(rc), why.text);
     CHECK_EQ(rc, 0);
+    CHECK(why.text[0] == '\0');
     CHECK_EQ(corio_http_response_status(r), 200);
     const char *t;
     CHECK_EQ(corio_http_response_text(r, &t), 0);
@@ -1329,7 +1331,10 @@ static int https_main(void *arg)
     corio_http_response_free(r);
     /* The default context does not trust the test CA. */
     corio_http_session *d = session(NULL);
-    CHECK_EQ(corio_http_session_get(d, url, &r), CORIO_ECERT);
+    req.detail = &why;
+    CHECK_EQ(corio_http_session_send(d, &req, &r), CORIO_ECERT);
+    /* The reason is on the request the caller owns, not in thread state. */
+    CHECK(strstr(why.text, "certificate verify failed") != NULL);
     corio_http_session_free(d);
     corio_http_session_free(s);
     corio_tls_ctx_free(ctx);
@@ -1348,7 +1353,10 @@ static int https_wrong_name(void *arg)
     corio_http_session *s = session(&o);
     corio_http_response *r;
     snprintf(url, sizeof url, "https://127.0.0.1:%d/hello.txt", c->port);
-    CHECK_EQ(corio_http_session_get(s, url, &r), CORIO_ECERT);
+    corio_error_detail why;
+    corio_http_request req = {.url = url, .detail = &why};
+    CHECK_EQ(corio_http_session_send(s, &req, &r), CORIO_ECERT);
+    CHECK(strstr(why.text, "mismatch") != NULL);
     corio_http_session_free(s);
     corio_tls_ctx_free(ctx);
     return 0;
@@ -1662,13 +1670,13 @@ TEST_T(http_client, fault_sweep, 300)
 {
     sweep_gzn = zip(31, "zipped", sweep_gz, sizeof sweep_gz);
     corio_options o = {.virtual_clock = 1};
-    CHECK_EQ(corio_run_ex(&o, sweep_scenario, NULL), 0);
+    CHECK_EQ(tst_run_ex(&o, sweep_scenario, NULL), 0);
     int fds0 = tst_count_fds();
     long n;
     int failures = 0;
     for (n = 1;; n++) {
         corio__fault_arm(n, ENOMEM);
-        int rc = corio_run_ex(&o, sweep_scenario, NULL);
+        int rc = tst_run_ex(&o, sweep_scenario, NULL);
         int fired = corio__fault_fired();
         long calls = corio__fault_disarm();
         if (!fired) {

@@ -10,7 +10,7 @@
  * replies, graceful shutdown, max_requests and detach.  The curl test runs
  * a real client against the server (real clock: curl is another
  * process). */
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "net_util.h"
 
 #include <signal.h>
@@ -1114,7 +1114,7 @@ static const char *curl(const char *const *args)
     memcpy(out, res.out, res.out_len);
     out[res.out_len] = 0;
     corio_process_output_destroy(&res);
-    CHECK_EQ(corio_process_close(p), 0);
+    corio_process_close(p);
     return out;
 }
 
@@ -1204,6 +1204,7 @@ static int session_main(void *arg)
     /* Any host and port reach the router. */
     CHECK_EQ(corio_http_session_get(s, "http://api.example.com/data", &res), 0);
     CHECK_EQ(corio_http_response_status(res), 200);
+    CHECK_EQ(corio_http_response_raise_for_status(res), 0);
     CHECK(!strcmp(corio_http_response_header(res, "Content-Type"), "application/json"));
     CHECK_EQ(corio_http_response_text(res, &text), 0);
     CHECK(strstr(text, "\"key\"") != NULL);
@@ -1228,6 +1229,8 @@ static int session_main(void *arg)
                               .body = "123456789", .body_len = 9};
     CHECK_EQ(corio_http_session_send(s, &rq, &res), 0);
     CHECK_EQ(corio_http_response_status(res), 413);
+    CHECK_EQ(corio_http_response_raise_for_status(res), CORIO_EHTTPSTATUS);
+    CHECK_EQ(corio_http_response_raise_for_status(NULL), -EINVAL);
     corio_http_response_free(res);
 
     /* Chunked replies, 404, 405 through the real client. */
@@ -1350,13 +1353,13 @@ static int sweep_scenario(void *arg)
 TEST_T(http_server, fault_sweep, 300)
 {
     corio_options o = {.virtual_clock = 1};
-    CHECK_EQ(corio_run_ex(&o, sweep_scenario, NULL), 0);
+    CHECK_EQ(tst_run_ex(&o, sweep_scenario, NULL), 0);
     int fds0 = tst_count_fds();
     long n;
     int failures = 0;
     for (n = 1;; n++) {
         corio__fault_arm(n, ENOMEM);
-        int rc = corio_run_ex(&o, sweep_scenario, NULL);
+        int rc = tst_run_ex(&o, sweep_scenario, NULL);
         int fired = corio__fault_fired();
         corio__fault_disarm();
         if (!fired) {

@@ -18,7 +18,7 @@
  *   Unix            round trips over a path and the abstract namespace,
  *                   stale socket files, a full backlog. */
 #include "net_util.h"
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "net/net.h"
 
 #include <fcntl.h>
@@ -1197,13 +1197,13 @@ TEST_T(net, fault_sweep, 120)
     snprintf(w.path, sizeof w.path, "@corio-sweep-%d", (int)getpid());
     for (w.kind = 0; w.kind < SW_KINDS; w.kind++) {
         int fds0 = net_count_fds();
-        CHECK_EQ(corio_run_ex(&o, sw_exchange, &w), 0);
+        CHECK_EQ(tst_run_ex(&o, sw_exchange, &w), 0);
         CHECK_EQ(net_count_fds(), fds0);
         int failures = 0;
         long n;
         for (n = 1;; n++) {
             corio__fault_arm(n, ENOMEM);
-            int rc = corio_run_ex(&o, sw_exchange, &w);
+            int rc = tst_run_ex(&o, sw_exchange, &w);
             int fired = corio__fault_fired();
             corio__fault_disarm();
             if (net_count_fds() != fds0)
@@ -1214,7 +1214,7 @@ TEST_T(net, fault_sweep, 120)
                 break;
             }
             failures += rc < 0;
-            CHECK_EQ(corio_run_ex(&o, sw_exchange, &w), 0);
+            CHECK_EQ(tst_run_ex(&o, sw_exchange, &w), 0);
         }
         printf("    kind %d: %ld calls failed in turn, %d runs failed\n", w.kind, n - 1, failures);
         CHECK(n > 10);

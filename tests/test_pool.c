@@ -648,3 +648,20 @@ TEST(pool, pool_size_from_options)
     corio_options o = {.virtual_clock = 1, .threads = 2};
     CHECK_EQ(tst_run_ex(&o, wave_main, &w), 0);
 }
+
+/* corio_options.threads no longer resets the process-wide pool at every
+ * run: a later run with the default (0) or a smaller size keeps it, a
+ * larger one grows it. */
+TEST(pool, pool_size_is_not_reset_by_later_runs)
+{
+    wave w = {.max = 2};
+    corio_options o = {.virtual_clock = 1, .threads = 2};
+    CHECK_EQ(tst_run_ex(&o, wave_main, &w), 0);
+    wave w0 = {.max = 2};
+    o.threads = 0; /* the default would be CPUs + 4 */
+    CHECK_EQ(tst_run_ex(&o, wave_main, &w0), 0);
+    wave w1 = {.max = 2};
+    o.threads = 1; /* smaller: ignored */
+    CHECK_EQ(tst_run_ex(&o, wave_main, &w1), 0);
+    CHECK(atomic_load(&w1.peak) >= 1);
+}

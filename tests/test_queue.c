@@ -70,8 +70,8 @@ static int fifo_lifo_main(void *arg)
         CHECK_EQ(ID(it), i);
     }
     CHECK_EQ(corio_queue_size(l), 0);
-    CHECK_EQ(corio_queue_free(f), 0);
-    CHECK_EQ(corio_queue_free(l), 0);
+    corio_queue_free(f);
+    corio_queue_free(l);
     return 0;
 }
 
@@ -129,7 +129,7 @@ static int priority_main(void *arg)
         CHECK_EQ(corio_queue_get(q, (void **)&p), 0);
         CHECK(p == want[i]);
     }
-    CHECK_EQ(corio_queue_free(q), 0);
+    corio_queue_free(q);
 
     /* Bad options. */
     corio_queue_opts bad1 = {CORIO_QUEUE_PRIORITY, 0, NULL};
@@ -141,8 +141,8 @@ static int priority_main(void *arg)
     CHECK_EQ(corio_queue_new(&q, &bad2), -EINVAL);
     CHECK(q == NULL);
     CHECK_EQ(corio_queue_new(&q, NULL), 0); /* NULL: unbounded FIFO */
-    CHECK_EQ(corio_queue_free(q), 0);
-    CHECK_EQ(corio_queue_free(NULL), 0);
+    corio_queue_free(q);
+    corio_queue_free(NULL);
     return 0;
 }
 
@@ -198,7 +198,7 @@ static int bounded_main(void *arg)
     CHECK_EQ(corio_now(), t0); /* no time passed: nothing polls */
     CHECK_EQ(corio_task_join(t, NULL), 0);
     CHECK_EQ(b.rc, 0);
-    CHECK_EQ(corio_queue_free(q), 0);
+    corio_queue_free(q);
     return 0;
 }
 
@@ -231,7 +231,7 @@ static int unbounded_main(void *arg)
     }
     CHECK_EQ(ran, 0);
     CHECK_EQ(corio_task_join(t, NULL), 0);
-    CHECK_EQ(corio_queue_free(q), 0);
+    corio_queue_free(q);
     return 0;
 }
 
@@ -287,7 +287,7 @@ static int try_main(void *arg)
     CHECK_EQ(ID(g.item), 7);
     CHECK_EQ(corio_queue_try_get(q, &it), 0);
     CHECK_EQ(ID(it), 8);
-    CHECK_EQ(corio_queue_free(q), 0);
+    corio_queue_free(q);
     return 0;
 }
 
@@ -304,7 +304,7 @@ TEST(queue, suspending_calls_outside_a_task)
     CHECK_EQ(corio_queue_put(q, ITEM(0)), -EPERM);
     CHECK_EQ(corio_queue_get(q, &it), -EPERM);
     CHECK_EQ(corio_queue_join(q), -EPERM);
-    CHECK_EQ(corio_queue_free(q), 0);
+    corio_queue_free(q);
 }
 
 /* ---- task_done / join ---------------------------------------------------- */
@@ -388,7 +388,7 @@ static int join_main(void *arg)
     CHECK_EQ(corio_queue_try_get(q, &it), 0);
     CHECK_EQ(corio_queue_task_done(q), 0);
     CHECK_EQ(corio_queue_join(q), 0);
-    CHECK_EQ(corio_queue_free(q), 0);
+    corio_queue_free(q);
     return 0;
 }
 
@@ -420,18 +420,18 @@ static int close_main(void *arg)
     void *it;
     corio_task *t[4];
 
-    /* Getters waiting on an empty queue: all get CORIO_ECLOSED. */
+    /* Getters waiting on an empty queue: all get CORIO_ESHUTDOWN. */
     corio_queue *q = mkq(CORIO_QUEUE_FIFO, 0);
     getter_rec g[2] = {{q, 1, NULL, 0}, {q, 1, NULL, 0}};
     for (int i = 0; i < 2; i++)
         CHECK_EQ(corio_task_spawn(&t[i], one_get, &g[i]), 0);
     CHECK_EQ(corio_yield(), 0);
-    corio_queue_close(q);
+    corio_queue_shutdown(q, 0);
     for (int i = 0; i < 2; i++) {
         CHECK_EQ(corio_task_join(t[i], NULL), 0);
-        CHECK_EQ(g[i].rc, CORIO_ECLOSED);
+        CHECK_EQ(g[i].rc, CORIO_ESHUTDOWN);
     }
-    CHECK_EQ(corio_queue_free(q), 0);
+    corio_queue_free(q);
 
     /* Full bounded queue with putters waiting: they fail at once, their
      * items are not queued; getters drain what was queued, then fail. */
@@ -444,30 +444,30 @@ static int close_main(void *arg)
     CHECK_EQ(corio_yield(), 0);
     CHECK_EQ(p[0].done + p[1].done, 0);
     int64_t t0 = corio_now();
-    corio_queue_close(q);
+    corio_queue_shutdown(q, 0);
     CHECK_EQ(corio_yield(), 0);
     CHECK_EQ(p[0].done + p[1].done, 2);
     for (int i = 0; i < 2; i++) {
         CHECK_EQ(corio_task_join(t[i], NULL), 0);
-        CHECK_EQ(p[i].rc, CORIO_ECLOSED);
+        CHECK_EQ(p[i].rc, CORIO_ESHUTDOWN);
     }
     CHECK_EQ(corio_now(), t0);
-    CHECK_EQ(corio_queue_put(q, ITEM(12)), CORIO_ECLOSED); /* later putters */
-    CHECK_EQ(corio_queue_try_put(q, ITEM(12)), CORIO_ECLOSED);
+    CHECK_EQ(corio_queue_put(q, ITEM(12)), CORIO_ESHUTDOWN); /* later putters */
+    CHECK_EQ(corio_queue_try_put(q, ITEM(12)), CORIO_ESHUTDOWN);
     CHECK_EQ(corio_queue_size(q), 2);
     CHECK_EQ(corio_queue_get(q, &it), 0);
     CHECK_EQ(ID(it), 0);
     CHECK_EQ(corio_queue_try_get(q, &it), 0);
     CHECK_EQ(ID(it), 1);
-    CHECK_EQ(corio_queue_get(q, &it), CORIO_ECLOSED);
-    CHECK_EQ(corio_queue_try_get(q, &it), CORIO_ECLOSED);
-    corio_queue_close(q); /* twice is harmless */
-    /* A cancelled task gets CORIO_ECLOSED too: there is nothing to wait for. */
+    CHECK_EQ(corio_queue_get(q, &it), CORIO_ESHUTDOWN);
+    CHECK_EQ(corio_queue_try_get(q, &it), CORIO_ESHUTDOWN);
+    corio_queue_shutdown(q, 0); /* twice is harmless */
+    /* A cancelled task gets CORIO_ESHUTDOWN too: there is nothing to wait for. */
     corio_task_cancel(corio_task_current());
-    CHECK_EQ(corio_queue_get(q, &it), CORIO_ECLOSED);
-    CHECK_EQ(corio_queue_put(q, ITEM(13)), CORIO_ECLOSED);
-    CHECK(strlen(corio_strerror(CORIO_ECLOSED)) > 0);
-    CHECK_EQ(corio_queue_free(q), 0);
+    CHECK_EQ(corio_queue_get(q, &it), CORIO_ESHUTDOWN);
+    CHECK_EQ(corio_queue_put(q, ITEM(13)), CORIO_ESHUTDOWN);
+    CHECK(strlen(corio_strerror(CORIO_ESHUTDOWN)) > 0);
+    corio_queue_free(q);
     return 0;
 }
 
@@ -497,7 +497,7 @@ static int cancelled_get_main(void *arg)
     CHECK_EQ(ID(it), 4);
     CHECK_EQ(corio_queue_try_get(q, &it), 0);
     CHECK_EQ(ID(it), 5);
-    CHECK_EQ(corio_queue_free(q), 0);
+    corio_queue_free(q);
     return 7;
 }
 
@@ -568,7 +568,7 @@ static int producer_consumer_main(void *arg)
     for (int i = 0; i < 2; i++)
         CHECK_EQ(corio_task_join(cons[i], &s->consumer_rc[i]), 0);
     CHECK_EQ(corio_queue_size(s->q), 0);
-    CHECK_EQ(corio_queue_free(s->q), 0);
+    corio_queue_free(s->q);
     return 0;
 }
 
@@ -588,41 +588,93 @@ TEST(queue, seeds_producer_consumer)
 static int free_busy_main(void *arg)
 {
     (void)arg;
-    corio_queue *q = mkq(CORIO_QUEUE_FIFO, 1);
     corio_task *t;
+    corio_queue *q = mkq(CORIO_QUEUE_FIFO, 1);
     getter_rec g = {q, 1, NULL, 0};
     CHECK_EQ(corio_task_spawn(&t, one_get, &g), 0);
     CHECK_EQ(corio_yield(), 0);
-    CHECK_EQ(corio_queue_free(q), -EBUSY); /* a getter waits */
-    corio_task_cancel(t);
+    corio_queue_free(q); /* a getter waits: woken with -EBADF */
     CHECK_EQ(corio_task_join(t, NULL), 0);
-    CHECK_EQ(g.rc, -ECANCELED);
+    CHECK_EQ(g.rc, -EBADF);
 
+    q = mkq(CORIO_QUEUE_FIFO, 1);
     CHECK_EQ(corio_queue_put(q, ITEM(0)), 0);
     putter_rec p = {q, ITEM(1), 1, 0};
     CHECK_EQ(corio_task_spawn(&t, one_put, &p), 0);
     CHECK_EQ(corio_yield(), 0);
-    CHECK_EQ(corio_queue_free(q), -EBUSY); /* a putter waits */
-    corio_task_cancel(t);
+    corio_queue_free(q); /* a putter waits: its item stays its own */
     CHECK_EQ(corio_task_join(t, NULL), 0);
-    CHECK_EQ(p.rc, -ECANCELED);
+    CHECK_EQ(p.rc, -EBADF);
 
+    q = mkq(CORIO_QUEUE_FIFO, 1);
+    CHECK_EQ(corio_queue_put(q, ITEM(0)), 0);
     joiner j = {q, 1, 0};
     CHECK_EQ(corio_task_spawn(&t, join_task, &j), 0);
     CHECK_EQ(corio_yield(), 0);
-    CHECK_EQ(corio_queue_free(q), -EBUSY); /* a joiner waits */
-    corio_task_cancel(t);
+    corio_queue_free(q); /* a joiner waits */
     CHECK_EQ(corio_task_join(t, NULL), 0);
-    CHECK_EQ(j.rc, -ECANCELED);
-
-    CHECK_EQ(corio_queue_size(q), 1); /* nothing was freed */
-    CHECK_EQ(corio_queue_free(q), 0);
+    CHECK_EQ(j.rc, -EBADF);
     return 0;
 }
 
-TEST(queue, free_with_waiters_is_ebusy)
+TEST(queue, free_wakes_waiters_with_ebadf)
 {
     CHECK_EQ(tst_run(free_busy_main, NULL), 0);
+}
+
+/* shutdown(immediate): items dropped, getters and putters refused at
+ * once, join released since the dropped items count as done. */
+static int shutdown_immediate_main(void *arg)
+{
+    (void)arg;
+    corio_task *t;
+    corio_queue *q = mkq(CORIO_QUEUE_FIFO, 0);
+    void *item;
+    CHECK_EQ(corio_queue_put(q, ITEM(0)), 0);
+    CHECK_EQ(corio_queue_put(q, ITEM(1)), 0);
+    CHECK_EQ(corio_queue_put(q, ITEM(2)), 0);
+    CHECK_EQ(corio_queue_get(q, &item), 0); /* taken, not yet done */
+    joiner j = {q, 1, 0};
+    CHECK_EQ(corio_task_spawn(&t, join_task, &j), 0);
+    CHECK_EQ(corio_yield(), 0);
+    CHECK_EQ(j.rc, 1); /* three unfinished */
+    corio_queue_shutdown(q, 1);
+    CHECK_EQ(corio_queue_size(q), 0);
+    CHECK_EQ(corio_queue_try_get(q, &item), CORIO_ESHUTDOWN);
+    CHECK_EQ(corio_queue_put(q, ITEM(3)), CORIO_ESHUTDOWN);
+    CHECK_EQ(corio_yield(), 0);
+    CHECK_EQ(j.rc, 1); /* the taken item is still unfinished */
+    CHECK_EQ(corio_queue_task_done(q), 0);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    CHECK_EQ(j.rc, 0);
+    corio_queue_free(q);
+    return 0;
+}
+
+TEST(queue, shutdown_immediate_drops_items_and_releases_join)
+{
+    CHECK_EQ(tst_run(shutdown_immediate_main, NULL), 0);
+}
+
+/* shutdown(0): getters drain what is left first. */
+static int shutdown_drain_main(void *arg)
+{
+    (void)arg;
+    corio_queue *q = mkq(CORIO_QUEUE_FIFO, 0);
+    void *item = NULL;
+    CHECK_EQ(corio_queue_put(q, ITEM(0)), 0);
+    corio_queue_shutdown(q, 0);
+    CHECK_EQ(corio_queue_put(q, ITEM(1)), CORIO_ESHUTDOWN);
+    CHECK_EQ(corio_queue_get(q, &item), 0);
+    CHECK(item == ITEM(0));
+    CHECK_EQ(corio_queue_get(q, &item), CORIO_ESHUTDOWN);
+    corio_queue_free(q);
+    return 0;
+}
+
+TEST(queue, shutdown_lets_getters_drain_first)
+{
+    CHECK_EQ(tst_run(shutdown_drain_main, NULL), 0);
 }
 
 /* ---- cancel-safety sweeps ------------------------------------------------ */
@@ -799,7 +851,7 @@ static int getter_sweep_main(void *arg)
     CHECK_EQ(corio_timeout_begin(0), 0);
     CHECK_EQ(corio_queue_join(s->q), 0);
     CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
-    CHECK_EQ(corio_queue_free(s->q), 0);
+    corio_queue_free(s->q);
     return 0;
 }
 
@@ -938,7 +990,7 @@ static int putter_sweep_main(void *arg)
     for (int i = 0; i < put_ok + 2; i++)
         CHECK_EQ(corio_queue_task_done(s->q), 0);
     CHECK_EQ(corio_queue_task_done(s->q), -EINVAL);
-    CHECK_EQ(corio_queue_free(s->q), 0);
+    corio_queue_free(s->q);
     return 0;
 }
 
@@ -1046,7 +1098,7 @@ static int storm_main(void *arg)
     }
     CHECK(ok > 100);     /* the storm did move items... */
     CHECK(failed > 100); /* ... and did interrupt putters */
-    CHECK_EQ(corio_queue_free(s->q), 0);
+    corio_queue_free(s->q);
     return 0;
 }
 

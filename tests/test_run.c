@@ -12,16 +12,37 @@ static int ret42(void *arg)
 
 TEST(run, returns_main_value)
 {
-    CHECK_EQ(corio_run(ret42, NULL), 42);
+    int result = 0;
+    CHECK_EQ(corio_run(ret42, NULL, &result), 0);
+    CHECK_EQ(result, 42);
     corio_options o = {.virtual_clock = 1, .stack_size = 64 * 1024};
-    CHECK_EQ(corio_run_ex(&o, ret42, NULL), 42);
-    CHECK_EQ(corio_run(NULL, NULL), -EINVAL);
+    result = 0;
+    CHECK_EQ(corio_run_ex(ret42, NULL, &result, &o), 0);
+    CHECK_EQ(result, 42);
+    CHECK_EQ(corio_run(ret42, NULL, NULL), 0); /* result may be NULL */
+    CHECK_EQ(corio_run(NULL, NULL, &result), -EINVAL);
+}
+
+static int ret_enomem(void *arg)
+{
+    (void)arg;
+    return -ENOMEM;
+}
+
+/* main failing with a code corio itself could return is still main's. */
+TEST(run, main_failure_is_not_corio_failure)
+{
+    int result = 0;
+    CHECK_EQ(corio_run(ret_enomem, NULL, &result), 0);
+    CHECK_EQ(result, -ENOMEM);
 }
 
 static int nested(void *arg)
 {
     int *ran = arg;
-    CHECK_EQ(corio_run(ret42, NULL), -EBUSY);
+    int result = 7;
+    CHECK_EQ(corio_run(ret42, NULL, &result), -EBUSY);
+    CHECK_EQ(result, 7); /* untouched: nothing ran */
     *ran = 1;
     return 0;
 }
@@ -61,7 +82,7 @@ static int long_sleeper(void *arg)
     int rc = corio_sleep(3600 * CORIO_SECOND);
     CHECK_EQ(rc, -ECANCELED);
     /* Cleanup may still wait, inside a shield. */
-    corio_shield_begin();
+    CHECK_EQ(corio_shield_begin(), 0);
     CHECK_EQ(corio_sleep(CORIO_SECOND), 0);
     corio_shield_end();
     cleanup_done++;
@@ -101,8 +122,29 @@ TEST(run, sequential_runs)
 
 TEST(run, strerror)
 {
-    CHECK(strcmp(corio_strerror(-ECANCELED), strerror(ECANCELED)) == 0);
-    CHECK(strstr(corio_strerror(CORIO_EDEADLOCK), "deadlock") != NULL);
+    CHECK(strcmp(corio_strerror(-ECANCELED), "cancelled") == 0);
+    CHECK(strcmp(corio_strerror(-ETIMEDOUT), "timed out (a deadline passed)") == 0);
+    CHECK(strcmp(corio_strerror(-ENOENT), strerror(ENOENT)) == 0);
+    CHECK(strstr(corio_strerror(CORIO_EABANDONED), "abandoned") != NULL);
     CHECK(strcmp(corio_strerror(0), "success") == 0);
-    CHECK(corio_strerror(CORIO_ERRBASE - 999) != NULL);
+    CHECK(strcmp(corio_strerror(CORIO_ERRBASE - 999), "unknown corio error") == 0);
+}
+
+TEST(run, err_name)
+{
+    CHECK(strcmp(corio_err_name(CORIO_ETLS), "CORIO_ETLS") == 0);
+    CHECK(strcmp(corio_err_name(CORIO_ESHUTDOWN), "CORIO_ESHUTDOWN") == 0);
+    CHECK(strcmp(corio_err_name(CORIO_EABANDONED), "CORIO_EABANDONED") == 0);
+    CHECK(strcmp(corio_err_name(CORIO_EHTTPSTATUS), "CORIO_EHTTPSTATUS") == 0);
+    CHECK(strcmp(corio_err_name(-ETIMEDOUT), "ETIMEDOUT") == 0);
+    CHECK(strcmp(corio_err_name(-ECANCELED), "ECANCELED") == 0);
+    CHECK(strcmp(corio_err_name(0), "0") == 0);
+    CHECK(strcmp(corio_err_name(CORIO_ERRBASE - 999), "CORIO_E?") == 0);
+    CHECK(strcmp(corio_err_name(-9999), "E?") == 0);
+    /* Every code of the table has a distinct name and a message. */
+#define ONE(name, off, msg)                                                    \
+    CHECK(strcmp(corio_err_name(CORIO_##name), "CORIO_" #name) == 0);          \
+    CHECK(strcmp(corio_strerror(CORIO_##name), msg) == 0);
+    CORIO_ERRNO_MAP(ONE)
+#undef ONE
 }

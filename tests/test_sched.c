@@ -146,5 +146,5 @@ static int busy_yielder(void *arg)
 TEST(sched, yielding_task_cannot_starve_timers)
 {
     /* Real clock: time passes while main keeps yielding. */
-    CHECK_EQ(corio_run(busy_yielder, NULL), 0);
+    CHECK_EQ(tst_run_ex(NULL, busy_yielder, NULL), 0);
 }

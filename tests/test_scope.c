@@ -90,10 +90,10 @@ TEST(scope, ending_the_wrong_scope_is_einval)
 static int leaves_scopes_open(void *arg)
 {
     (void)arg;
-    corio_timeout_begin(CORIO_SECOND);
-    corio_shield_begin();
-    corio_timeout_begin(CORIO_SECOND);
-    corio_timeout_begin(CORIO_SECOND); /* beyond the inline slots */
+    CHECK_EQ(corio_timeout_begin(CORIO_SECOND), 0);
+    CHECK_EQ(corio_shield_begin(), 0);
+    CHECK_EQ(corio_timeout_begin(CORIO_SECOND), 0);
+    CHECK_EQ(corio_timeout_begin(CORIO_SECOND), 0); /* beyond the inline slots */
     return 3;
 }
 
@@ -220,4 +220,224 @@ static int scope_interrupts_other_waits(void *arg)
 TEST(scope, deadline_interrupts_a_parked_task)
 {
     CHECK_EQ(tst_run(scope_interrupts_other_waits, NULL), 0);
+}
+
+/* ---- scope objects --------------------------------------------------------- */
+
+static int obj_deadline_main(void *arg)
+{
+    (void)arg;
+    corio_scope s = CORIO_SCOPE_INIT;
+    int64_t t0 = corio_now();
+    CHECK_EQ(corio_scope_deadline(&s), CORIO_NEVER); /* not open */
+    CHECK_EQ(corio_scope_begin(&s, t0 + CORIO_SECOND), 0);
+    CHECK_EQ(corio_scope_begin(&s, t0), -EBUSY); /* already open */
+    CHECK_EQ(corio_scope_deadline(&s), t0 + CORIO_SECOND);
+    CHECK_EQ(corio_sleep(5 * CORIO_SECOND), -ETIMEDOUT);
+    CHECK_EQ(corio_now() - t0, CORIO_SECOND);
+    CHECK_EQ(corio_scope_end(&s), -ETIMEDOUT);
+    CHECK_EQ(corio_scope_end(&s), -EINVAL); /* not open any more */
+    CHECK_EQ(corio_sleep(CORIO_SECOND), 0); /* nothing leaks past the end */
+    return 0;
+}
+
+TEST(scope, object_deadline_is_absolute_and_ends_clean)
+{
+    CHECK_EQ(tst_run(obj_deadline_main, NULL), 0);
+}
+
+typedef struct scoped {
+    corio_scope s;
+    int wait_rc, end_rc, after_rc;
+    int64_t at;
+} scoped;
+
+static int waits_in_scope(void *arg)
+{
+    scoped *w = arg;
+    CHECK_EQ(corio_scope_begin(&w->s, CORIO_NEVER), 0);
+    w->wait_rc = corio_sleep(100 * CORIO_SECOND);
+    w->at = corio_now();
+    w->end_rc = corio_scope_end(&w->s);
+    w->after_rc = corio_sleep(CORIO_SECOND);
+    return 0;
+}
+
+static int obj_cancel_main(void *arg)
+{
+    (void)arg;
+    scoped w = {.s = CORIO_SCOPE_INIT};
+    corio_task *t;
+    int64_t t0 = corio_now();
+    CHECK_EQ(corio_task_spawn(&t, waits_in_scope, &w), 0);
+    CHECK_EQ(corio_sleep(CORIO_SECOND), 0);
+    corio_scope_cancel(&w.s); /* from another task */
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    CHECK_EQ(w.wait_rc, -ECANCELED);
+    CHECK_EQ(w.at - t0, CORIO_SECOND);
+    CHECK_EQ(w.end_rc, -ECANCELED); /* cancelled_caught */
+    CHECK_EQ(w.after_rc, 0);        /* the task itself is not cancelled */
+    corio_scope_cancel(&w.s);       /* not open: a no-op */
+    return 0;
+}
+
+TEST(scope, object_cancel_from_another_task_stays_inside)
+{
+    CHECK_EQ(tst_run(obj_cancel_main, NULL), 0);
+}
+
+static int obj_move_main(void *arg)
+{
+    (void)arg;
+    scoped w = {.s = CORIO_SCOPE_INIT};
+    corio_task *t;
+    int64_t t0 = corio_now();
+    CHECK_EQ(corio_task_spawn(&t, waits_in_scope, &w), 0);
+    CHECK_EQ(corio_sleep(CORIO_SECOND), 0);
+    /* Earlier, while it waits: the wait ends at the new deadline. */
+    corio_scope_set_deadline(&w.s, corio_now() + 2 * CORIO_SECOND);
+    CHECK_EQ(corio_scope_deadline(&w.s), t0 + 3 * CORIO_SECOND);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    CHECK_EQ(w.wait_rc, -ETIMEDOUT);
+    CHECK_EQ(w.at - t0, 3 * CORIO_SECOND);
+    CHECK_EQ(w.end_rc, -ETIMEDOUT);
+    CHECK_EQ(w.after_rc, 0);
+
+    /* Later: a scope about to expire is extended. */
+    corio_scope s = CORIO_SCOPE_INIT;
+    t0 = corio_now();
+    CHECK_EQ(corio_scope_begin(&s, t0 + CORIO_SECOND), 0);
+    corio_scope_set_deadline(&s, t0 + 10 * CORIO_SECOND);
+    CHECK_EQ(corio_sleep(5 * CORIO_SECOND), 0);
+    corio_scope_set_deadline(&s, corio_now()); /* now: expired */
+    CHECK_EQ(corio_sleep(CORIO_SECOND), -ETIMEDOUT);
+    CHECK_EQ(corio_scope_end(&s), -ETIMEDOUT);
+    return 0;
+}
+
+TEST(scope, object_deadline_moves_while_waiting)
+{
+    CHECK_EQ(tst_run(obj_move_main, NULL), 0);
+}
+
+static int begin_at_main(void *arg)
+{
+    (void)arg;
+    int64_t t0 = corio_now();
+    CHECK_EQ(corio_timeout_begin_at(t0 + 3 * CORIO_SECOND), 0);
+    CHECK_EQ(corio_sleep(10 * CORIO_SECOND), -ETIMEDOUT);
+    CHECK_EQ(corio_now() - t0, 3 * CORIO_SECOND);
+    CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
+    CHECK_EQ(corio_timeout_begin_at(CORIO_NEVER), 0);
+    CHECK_EQ(corio_sleep(CORIO_SECOND), 0);
+    CHECK_EQ(corio_timeout_end(), 0);
+    CHECK_EQ(corio_timeout_begin_at(t0), 0); /* in the past: expired */
+    CHECK_EQ(corio_yield(), -ETIMEDOUT);
+    CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
+    return 0;
+}
+
+TEST(scope, timeout_begin_at_is_absolute)
+{
+    CHECK_EQ(tst_run(begin_at_main, NULL), 0);
+}
+
+/* ---- block forms ------------------------------------------------------------ */
+
+static int early_return_in_timeout(void)
+{
+    int rc;
+    CORIO_WITH_TIMEOUT(CORIO_SECOND, rc) {
+        rc = corio_sleep(2 * CORIO_SECOND);
+        if (rc < 0)
+            return rc; /* the scope ends here all the same */
+        CHECK(0);
+    }
+    return rc;
+}
+
+static int early_return_in_shield(void)
+{
+    int rc;
+    CORIO_WITH_SHIELD(rc) {
+        return corio_sleep(CORIO_SECOND); /* shielded: succeeds */
+    }
+    return rc;
+}
+
+static int early_return_in_auto(void)
+{
+    CORIO_SCOPE_AUTO s = CORIO_SCOPE_INIT;
+    int rc = corio_scope_begin(&s, corio_now() + CORIO_SECOND);
+    if (rc < 0)
+        return rc;
+    return corio_sleep(2 * CORIO_SECOND); /* s ends on the way out */
+}
+
+static corio_lock block_lock;
+
+static int early_return_in_lock(void)
+{
+    int rc;
+    CORIO_WITH_LOCK(&block_lock, rc) {
+        return 7; /* released on the way out */
+    }
+    return rc;
+}
+
+static int blocks_main(void *arg)
+{
+    (void)arg;
+    CHECK_EQ(early_return_in_timeout(), -ETIMEDOUT);
+    CHECK_EQ(corio_sleep(CORIO_SECOND), 0); /* not poisoned */
+    int rc = 1;
+    CORIO_WITH_TIMEOUT(CORIO_SECOND, rc) {
+        CHECK_EQ(corio_sleep(CORIO_MS), 0);
+    }
+    CHECK_EQ(rc, 0);
+
+    corio_task_cancel(corio_task_current());
+    CHECK_EQ(early_return_in_shield(), 0);
+    CHECK_EQ(corio_yield(), -ECANCELED); /* the shield ended */
+    CORIO_WITH_SHIELD(rc) {
+        CHECK_EQ(corio_yield(), 0);
+    }
+    CHECK_EQ(rc, 0);
+    return 0;
+}
+
+static int blocks_main2(void *arg)
+{
+    (void)arg;
+    CHECK_EQ(early_return_in_auto(), -ETIMEDOUT);
+    CHECK_EQ(corio_sleep(CORIO_SECOND), 0); /* not poisoned */
+
+    CHECK_EQ(corio_lock_init(&block_lock), 0);
+    CHECK_EQ(early_return_in_lock(), 7);
+    CHECK_EQ(corio_lock_try_acquire(&block_lock), 0); /* was released */
+    CHECK_EQ(corio_lock_release(&block_lock), 0);
+    /* A failed acquire skips the block and releases nothing. */
+    int rc = 1, ran = 0;
+    CHECK_EQ(corio_lock_acquire(&block_lock), 0);
+    CORIO_WITH_LOCK(&block_lock, rc) {
+        ran = 1;
+    }
+    CHECK_EQ(rc, -EDEADLK);
+    CHECK_EQ(ran, 0);
+    CHECK_EQ(corio_lock_release(&block_lock), 0); /* still ours */
+    corio_sem sem;
+    CHECK_EQ(corio_sem_init(&sem, 1), 0);
+    CORIO_WITH_SEM(&sem, rc) {
+        CHECK_EQ(corio_sem_value(&sem), 0);
+    }
+    CHECK_EQ(corio_sem_value(&sem), 1);
+    corio_sem_destroy(&sem);
+    corio_lock_destroy(&block_lock);
+    return 0;
+}
+
+TEST(scope, block_forms_end_on_every_path)
+{
+    CHECK_EQ(tst_run(blocks_main, NULL), 0);
+    CHECK_EQ(tst_run(blocks_main2, NULL), 0);
 }

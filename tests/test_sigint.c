@@ -283,7 +283,7 @@ TEST(sigint, second_sigint_kills_the_process)
         close(p[0]);
         to_parent = p[1];
         corio_options o = {.virtual_clock = 0};
-        int rc = corio_run_ex(&o, stubborn_main, NULL);
+        int rc = tst_run_ex(&o, stubborn_main, NULL);
         _exit(rc == 11 ? 11 : 20 + (rc & 0xf));
     }
     close(p[1]);
@@ -322,7 +322,7 @@ static void *second_thread(void *arg)
 {
     second_loop *s = arg;
     corio_options o = {.virtual_clock = 0};
-    s->rc = corio_run_ex(&o, second_main, s);
+    s->rc = tst_run_ex(&o, second_main, s);
     return NULL;
 }
 

@@ -23,7 +23,7 @@
  *                     task waits inside a call (-EBADF), -EBUSY per
  *                     direction, descriptors, allocation failures. */
 #include "tst.h"
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -1543,12 +1543,12 @@ TEST_T(stream, fault_sweep_exchange, 120)
     signal(SIGPIPE, SIG_IGN);
     corio_options o = {.virtual_clock = 1};
     for (int kind = MEM; kind <= SOCK; kind++) {
-        CHECK_EQ(corio_run_ex(&o, exchange, &kind), 0);
+        CHECK_EQ(tst_run_ex(&o, exchange, &kind), 0);
         int failures = 0;
         long n;
         for (n = 1;; n++) {
             corio__fault_arm(n, ENOMEM);
-            int rc = corio_run_ex(&o, exchange, &kind);
+            int rc = tst_run_ex(&o, exchange, &kind);
             int fired = corio__fault_fired();
             corio__fault_disarm();
             if (!fired) {
@@ -1556,7 +1556,7 @@ TEST_T(stream, fault_sweep_exchange, 120)
                 break;
             }
             failures += rc < 0;
-            CHECK_EQ(corio_run_ex(&o, exchange, &kind), 0);
+            CHECK_EQ(tst_run_ex(&o, exchange, &kind), 0);
         }
         CHECK(n > 5);
         CHECK(failures > 0);

@@ -138,7 +138,7 @@ typedef struct warg {
 
 static int res_acquire(sweep *sw)
 {
-    return sw->kind == LOCK ? corio_lock_lock(&sw->lock)
+    return sw->kind == LOCK ? corio_lock_acquire(&sw->lock)
                             : corio_sem_acquire(&sw->sem);
 }
 
@@ -152,7 +152,7 @@ static void do_release(sweep *sw)
     if (hook && sw->moment == AFTER_GRANT)
         SCHECK_EQ(corio_task_spawn(NULL, canceller, v), 0); /* runs before v */
     if (sw->kind == LOCK)
-        SCHECK_EQ(corio_lock_unlock(&sw->lock), 0);
+        SCHECK_EQ(corio_lock_release(&sw->lock), 0);
     else
         SCHECK_EQ(corio_sem_release(&sw->sem), 0); /* bounded: no overflow */
     if (hook && sw->moment == RELEASE_CANCEL)
@@ -182,7 +182,7 @@ static int res_waiter(void *arg)
         SCHECK_EQ(a->i, sw->victim);
         SCHECK(rc == (timed ? -ETIMEDOUT : -ECANCELED));
         if (sw->kind == LOCK)
-            SCHECK_EQ(corio_lock_unlock(&sw->lock), -EPERM); /* not ours */
+            SCHECK_EQ(corio_lock_release(&sw->lock), -EPERM); /* not ours */
     }
     if (timed) {
         int e = corio_timeout_end();
@@ -234,12 +234,12 @@ static int res_main(void *arg)
     /* Conservation: everything given out came back. */
     SCHECK_EQ(sw->holders, 0);
     if (sw->kind == LOCK) {
-        SCHECK_EQ(corio_lock_try(&sw->lock), 0); /* free */
-        SCHECK_EQ(corio_lock_unlock(&sw->lock), 0);
-        SCHECK_EQ(corio_lock_destroy(&sw->lock), 0); /* no waiter left */
+        SCHECK_EQ(corio_lock_try_acquire(&sw->lock), 0); /* free */
+        SCHECK_EQ(corio_lock_release(&sw->lock), 0);
+        corio_lock_destroy(&sw->lock); /* no waiter left */
     } else {
         SCHECK_EQ(corio_sem_value(&sw->sem), sw->cap);
-        SCHECK_EQ(corio_sem_destroy(&sw->sem), 0);
+        corio_sem_destroy(&sw->sem);
     }
     return 0;
 }
@@ -326,7 +326,7 @@ static int cond_waiter(void *arg)
     carg *a = arg;
     csweep *cs = a->cs;
     int timed = cs->offset >= 0 && a->i == cs->victim;
-    SCHECK_EQ(corio_lock_lock(&cs->lock), 0);
+    SCHECK_EQ(corio_lock_acquire(&cs->lock), 0);
     if (timed)
         SCHECK_EQ(corio_timeout_begin(cs->deadline - corio_now()), 0);
     cs->waiting++;
@@ -338,7 +338,7 @@ static int cond_waiter(void *arg)
     }
     cs->rc[a->i] = rc;
     /* The lock is ours on every return. */
-    SCHECK_EQ(corio_lock_lock(&cs->lock), -EDEADLK);
+    SCHECK_EQ(corio_lock_acquire(&cs->lock), -EDEADLK);
     cs->holders++;
     SCHECK_EQ(cs->holders, 1);
     if (rc == 0) {
@@ -353,7 +353,7 @@ static int cond_waiter(void *arg)
     SCHECK_EQ(corio_shield_end(), 0);
     cs->holders--;
     cs->done++;
-    SCHECK_EQ(corio_lock_unlock(&cs->lock), 0);
+    SCHECK_EQ(corio_lock_release(&cs->lock), 0);
     return 0;
 }
 
@@ -383,7 +383,7 @@ static int cond_main(void *arg)
     for (int round = 1; cs->done < cs->n; round++) {
         SCHECK(round <= cs->n + 1); /* a lost notification would loop */
         SCHECK_EQ(corio_sleep(cs->t0 + round * P - corio_now()), 0);
-        SCHECK_EQ(corio_lock_lock(&cs->lock), 0);
+        SCHECK_EQ(corio_lock_acquire(&cs->lock), 0);
         int hook = cs->moment >= 0 && ++cs->notifies == cs->victim + 1;
         if (hook && cs->moment == CANCEL_RELEASE)
             corio_task_cancel(v);
@@ -394,7 +394,7 @@ static int cond_main(void *arg)
         delivered += woke;
         if (hook && cs->moment == RELEASE_CANCEL)
             corio_task_cancel(v);
-        SCHECK_EQ(corio_lock_unlock(&cs->lock), 0);
+        SCHECK_EQ(corio_lock_release(&cs->lock), 0);
     }
     SCHECK_EQ(corio_gather(cs->tasks, (size_t)cs->n, results), 0);
 
@@ -407,10 +407,10 @@ static int cond_main(void *arg)
         SCHECK(cs->order[j - 1] < cs->order[j]);
     SCHECK_EQ(cs->holders, 0);
     SCHECK_EQ(cs->waiting, 0);
-    SCHECK_EQ(corio_lock_try(&cs->lock), 0);
-    SCHECK_EQ(corio_lock_unlock(&cs->lock), 0);
-    SCHECK_EQ(corio_cond_destroy(&cs->cond), 0);
-    SCHECK_EQ(corio_lock_destroy(&cs->lock), 0);
+    SCHECK_EQ(corio_lock_try_acquire(&cs->lock), 0);
+    SCHECK_EQ(corio_lock_release(&cs->lock), 0);
+    corio_cond_destroy(&cs->cond);
+    corio_lock_destroy(&cs->lock);
     return 0;
 }
 
@@ -515,7 +515,7 @@ static int event_main(void *arg)
     check_results(es->rc, es->n, es->victim, expected(es->moment, es->offset));
     SCHECK_EQ(es->waiting, 0);
     SCHECK_EQ(corio_event_is_set(&es->ev), !es->clear);
-    SCHECK_EQ(corio_event_destroy(&es->ev), 0); /* no waiter left queued */
+    corio_event_destroy(&es->ev); /* no waiter left queued */
     return 0;
 }
 

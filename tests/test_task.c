@@ -98,7 +98,7 @@ static int interrupted_join(void *arg)
     CHECK_EQ(corio_task_spawn(&t, sleeper, (void *)(intptr_t)(5 * CORIO_SECOND)), 0);
     out[0] = corio_task_join(t, NULL); /* cancelled while waiting */
     int r = 0;
-    corio_shield_begin();
+    CHECK_EQ(corio_shield_begin(), 0);
     out[1] = corio_task_join(t, &r); /* the handle is still valid */
     corio_shield_end();
     out[2] = r;
@@ -245,13 +245,13 @@ static int names(void *arg)
     corio_task *t, *u;
     corio_task_opts o = {.name = "fetcher"};
     CHECK(strcmp(corio_task_name(NULL), "main") == 0);
-    CHECK_EQ(corio_task_spawn_ex(&t, &o, named, NULL), 0);
+    CHECK_EQ(corio_task_spawn_ex(&t, named, NULL, &o), 0);
     CHECK(strcmp(corio_task_name(t), "fetcher") == 0);
     CHECK_EQ(corio_task_join(t, NULL), 0);
     CHECK_EQ(corio_task_spawn(&u, ret_arg, NULL), 0);
     CHECK(strncmp(corio_task_name(u), "task-", 5) == 0);
     o.name = "a-name-much-longer-than-thirty-two-bytes-total";
-    CHECK_EQ(corio_task_spawn_ex(&t, &o, ret_arg, NULL), 0);
+    CHECK_EQ(corio_task_spawn_ex(&t, ret_arg, NULL, &o), 0);
     CHECK_EQ(strlen(corio_task_name(t)), CORIO_TASK_NAME_MAX - 1);
     corio_task *list[2] = {t, u};
     CHECK_EQ(corio_gather(list, 2, NULL), 0);
@@ -277,7 +277,7 @@ static int stack_sizes(void *arg)
     corio_task *t;
     corio_task_opts o = {.name = "big", .stack_size = 1024 * 1024};
     int r = 0;
-    CHECK_EQ(corio_task_spawn_ex(&t, &o, deep, (void *)(intptr_t)2), 0);
+    CHECK_EQ(corio_task_spawn_ex(&t, deep, (void *)(intptr_t)2, &o), 0);
     CHECK_EQ(corio_task_join(t, &r), 0);
     CHECK_EQ(r, 3);
     return 0;

@@ -29,10 +29,10 @@
  *                  sockets (ws and wss), and against Python's websockets
  *                  library as a real peer on both sides. */
 #include "tst.h"
-#include "arch/sys.h"
-#include "http/utf8.h"
-#include "http/ws.h"
-#include "http/ws_frame.h"
+#include "os/sys.h"
+#include "ws/utf8.h"
+#include "ws/ws.h"
+#include "ws/ws_frame.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -260,7 +260,7 @@ static void wsp_open(wsp *p, bool client, size_t max_message)
 
 static void wsp_close(wsp *p)
 {
-    corio_ws_free(p->ws);
+    corio_ws_close(p->ws);
     corio_stream_close(p->peer);
 }
 
@@ -394,7 +394,7 @@ static void expect_fail(wsp *p, int code)
     WCHECK_EQ(recv_msg(p, &type, &d), CORIO_EWS);
     peer_expect_close(p, code);
     CHECK_EQ(recv_msg(p, &type, &d), CORIO_EWS); /* sticky */
-    CHECK_EQ(corio_ws_send(p->ws, CORIO_WS_TEXT, "x", 1), CORIO_ECLOSED);
+    CHECK_EQ(corio_ws_send(p->ws, CORIO_WS_TEXT, "x", 1), CORIO_ESHUTDOWN);
     CHECK_EQ(corio_ws_close_code(p->ws), 0);
 }
 
@@ -751,20 +751,20 @@ static int peer_close_body(void *arg)
             peer_frame(&p, 0x88, pl, 8);
             expect_msg(&p, CORIO_WS_TEXT, "last", 4);
             CHECK_EQ(corio_ws_close_code(p.ws), 0);
-            CHECK_EQ(recv_msg(&p, &type, &d), CORIO_ECLOSED);
+            CHECK_EQ(recv_msg(&p, &type, &d), CORIO_ESHUTDOWN);
             CHECK_EQ(corio_ws_close_code(p.ws), codes[i]);
             peer_expect_close(&p, codes[i]);
-            CHECK_EQ(recv_msg(&p, &type, &d), CORIO_ECLOSED);
-            CHECK_EQ(corio_ws_send(p.ws, CORIO_WS_TEXT, "x", 1), CORIO_ECLOSED);
-            CHECK_EQ(corio_ws_ping(p.ws, "x", 1), CORIO_ECLOSED);
-            CHECK_EQ(corio_ws_close(p.ws, 1000, NULL), 0);
+            CHECK_EQ(recv_msg(&p, &type, &d), CORIO_ESHUTDOWN);
+            CHECK_EQ(corio_ws_send(p.ws, CORIO_WS_TEXT, "x", 1), CORIO_ESHUTDOWN);
+            CHECK_EQ(corio_ws_ping(p.ws, "x", 1), CORIO_ESHUTDOWN);
+            CHECK_EQ(corio_ws_close_handshake(p.ws, 1000, NULL), 0);
             wsp_close(&p);
         }
         /* A close without a code: reported as 1005, echoed empty. */
         wsp p;
         wsp_open(&p, client, 0);
         peer_frame(&p, 0x88, "", 0);
-        CHECK_EQ(recv_msg(&p, &type, &d), CORIO_ECLOSED);
+        CHECK_EQ(recv_msg(&p, &type, &d), CORIO_ESHUTDOWN);
         CHECK_EQ(corio_ws_close_code(p.ws), 1005);
         peer_expect_close(&p, 0);
         wsp_close(&p);
@@ -772,8 +772,8 @@ static int peer_close_body(void *arg)
         wsp_open(&p, client, 0);
         peer_frame(&p, 0x88, "\x03\xE8", 2);
         peer_frame(&p, 0x81, "late", 4);
-        CHECK_EQ(recv_msg(&p, &type, &d), CORIO_ECLOSED);
-        CHECK_EQ(recv_msg(&p, &type, &d), CORIO_ECLOSED);
+        CHECK_EQ(recv_msg(&p, &type, &d), CORIO_ESHUTDOWN);
+        CHECK_EQ(recv_msg(&p, &type, &d), CORIO_ESHUTDOWN);
         peer_expect_close(&p, 1000);
         wsp_close(&p);
     }
@@ -795,7 +795,7 @@ typedef struct closer {
 static int close_task(void *arg)
 {
     closer *c = arg;
-    c->rc = corio_ws_close(c->p->ws, c->code, c->reason);
+    c->rc = corio_ws_close_handshake(c->p->ws, c->code, c->reason);
     return 0;
 }
 
@@ -821,7 +821,7 @@ static int we_close_body(void *arg)
         CHECK_EQ(c.rc, 0);
         CHECK_EQ(corio_ws_close_code(p.ws), 1000);
         CHECK_EQ(corio_stream_read(p.peer, pl, 1), 0); /* no pong, EOF */
-        CHECK_EQ(corio_ws_send(p.ws, CORIO_WS_BINARY, "x", 1), CORIO_ECLOSED);
+        CHECK_EQ(corio_ws_send(p.ws, CORIO_WS_BINARY, "x", 1), CORIO_ESHUTDOWN);
         wsp_close(&p);
 
         /* A close with no code; the peer answers by ending the stream. */
@@ -841,16 +841,16 @@ static int we_close_body(void *arg)
         char longr[124];
         memset(longr, 'r', 123);
         longr[123] = '\0';
-        CHECK_EQ(corio_ws_close(p.ws, 1005, NULL), -EINVAL);
-        CHECK_EQ(corio_ws_close(p.ws, 999, NULL), -EINVAL);
-        CHECK_EQ(corio_ws_close(p.ws, 1000, "\xFF"), -EINVAL);
+        CHECK_EQ(corio_ws_close_handshake(p.ws, 1005, NULL), -EINVAL);
+        CHECK_EQ(corio_ws_close_handshake(p.ws, 999, NULL), -EINVAL);
+        CHECK_EQ(corio_ws_close_handshake(p.ws, 1000, "\xFF"), -EINVAL);
         longr[122] = 'r';
-        CHECK_EQ(corio_ws_close(p.ws, 1000, "x\xC3"), -EINVAL);
+        CHECK_EQ(corio_ws_close_handshake(p.ws, 1000, "x\xC3"), -EINVAL);
         /* 123 bytes is the longest reason. */
         char l124[125];
         memset(l124, 'r', 124);
         l124[124] = '\0';
-        CHECK_EQ(corio_ws_close(p.ws, 1000, l124), -EINVAL);
+        CHECK_EQ(corio_ws_close_handshake(p.ws, 1000, l124), -EINVAL);
         c = (closer){&p, 1000, longr, 0};
         CHECK_EQ(corio_task_spawn(&t, close_task, &c), 0);
         CHECK_EQ(peer_read(&p, &b0, pl, sizeof pl), 125);
@@ -898,7 +898,7 @@ static int cancel_body(void *arg)
         corio_stream_shutdown(p.peer);
         CHECK_EQ(recv_msg(&p, &type, &d), CORIO_EOF);
         CHECK_EQ(recv_msg(&p, &type, &d), CORIO_EOF);
-        CHECK_EQ(corio_ws_send(p.ws, CORIO_WS_TEXT, "x", 1), CORIO_ECLOSED);
+        CHECK_EQ(corio_ws_send(p.ws, CORIO_WS_TEXT, "x", 1), CORIO_ESHUTDOWN);
         wsp_close(&p);
     }
     return 0;
@@ -973,13 +973,13 @@ static int two_tasks_body(void *arg)
         CHECK_EQ(s.rc, 0);
         /* close from a third task while the receiver waits: only the close
          * frame goes out; the receiver sees the peer's answer. */
-        CHECK_EQ(corio_ws_close(p.ws, 1001, NULL), 0);
+        CHECK_EQ(corio_ws_close_handshake(p.ws, 1001, NULL), 0);
         CHECK_EQ(peer_read(&p, &b0, got, big), 2);
         CHECK_EQ(b0, 0x88);
         CHECK_EQ(got[0] << 8 | got[1], 1001);
         peer_frame(&p, 0x88, "\x03\xE9", 2);
         CHECK_EQ(corio_task_join(tr, NULL), 0);
-        CHECK_EQ(r.rc, CORIO_ECLOSED);
+        CHECK_EQ(r.rc, CORIO_ESHUTDOWN);
         CHECK_EQ(corio_ws_close_code(p.ws), 1001);
         wsp_close(&p);
         free(m);
@@ -994,7 +994,7 @@ TEST(ws, two_tasks)
 }
 
 /* A send interrupted half way closes the connection: the peer sees the
- * frame cut short, later sends say CORIO_ECLOSED, recv the same. */
+ * frame cut short, later sends say CORIO_ESHUTDOWN, recv the same. */
 static int send_cancel_body(void *arg)
 {
     (void)arg;
@@ -1011,14 +1011,14 @@ static int send_cancel_body(void *arg)
         CHECK_EQ(corio_timeout_begin(CORIO_SECOND), 0);
         CHECK_EQ(corio_ws_send(p.ws, CORIO_WS_BINARY, m, big), -ETIMEDOUT);
         CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
-        CHECK_EQ(corio_ws_send(p.ws, CORIO_WS_BINARY, m, 1), CORIO_ECLOSED);
-        CHECK_EQ(corio_ws_ping(p.ws, m, 1), CORIO_ECLOSED);
-        CHECK_EQ(recv_msg(&p, &type, &d), CORIO_ECLOSED);
+        CHECK_EQ(corio_ws_send(p.ws, CORIO_WS_BINARY, m, 1), CORIO_ESHUTDOWN);
+        CHECK_EQ(corio_ws_ping(p.ws, m, 1), CORIO_ESHUTDOWN);
+        CHECK_EQ(recv_msg(&p, &type, &d), CORIO_ESHUTDOWN);
         size_t n = 0;
         for (ssize_t r; (r = corio_stream_read(p.peer, got, big)) > 0;)
             n += (size_t)r;
         CHECK(n > 0 && n < big);
-        CHECK_EQ(corio_ws_close(p.ws, 1000, NULL), 0);
+        CHECK_EQ(corio_ws_close_handshake(p.ws, 1000, NULL), 0);
         wsp_close(&p);
         free(m);
         free(got);
@@ -1149,7 +1149,7 @@ static int handshake_body(void *arg)
     CHECK(strcmp(corio_ws_protocol(ws), "superchat") == 0);
     CHECK_EQ(corio_ws_recv(ws, &type, &d), 2);
     CHECK(memcmp(d, "hi", 2) == 0);
-    corio_ws_free(ws);
+    corio_ws_close(ws);
 
     /* Two handshakes use different keys. */
     char key1[64];
@@ -1161,14 +1161,14 @@ static int handshake_body(void *arg)
     CHECK(strcmp(field(h.req, "\r\nHost: ", v, sizeof v), "h.example") == 0);
     CHECK(strstr(h.req, "Sec-WebSocket-Protocol") == NULL);
     CHECK(corio_ws_protocol(ws) == NULL);
-    corio_ws_free(ws);
+    corio_ws_close(ws);
 
     /* An IPv6 literal is bracketed in Host. */
     h = (hs_peer){.fmt = GOOD_101 "\r\n"};
     CHECK_EQ(hs_run(&h, "ws://[::1]:9000", NULL, &ws), 0);
     CHECK(strncmp(h.req, "GET / HTTP/1.1\r\n", 16) == 0);
     CHECK(strcmp(field(h.req, "\r\nHost: ", v, sizeof v), "[::1]:9000") == 0);
-    corio_ws_free(ws);
+    corio_ws_close(ws);
 
     /* Refusals: each closes the connection. */
     static const struct {
@@ -1264,13 +1264,13 @@ static int echo_handler(corio_http_req *req, void *arg)
         if (n < 0)
             break;
         if (n == 3 && memcmp(d, "bye", 3) == 0) {
-            corio_ws_close(ws, 4001, "server bye");
+            corio_ws_close_handshake(ws, 4001, "server bye");
             break;
         }
         if (corio_ws_send(ws, type, d, (size_t)n) < 0)
             break;
     }
-    corio_ws_free(ws);
+    corio_ws_close(ws);
     return 0;
 }
 
@@ -1335,9 +1335,9 @@ static int accept_body(void *arg)
     expect_echo(ws, CORIO_WS_TEXT, "over the server", 15);
     expect_echo(ws, CORIO_WS_BINARY, "\x00\xFF", 2);
     CHECK_EQ(corio_ws_send(ws, CORIO_WS_TEXT, "bye", 3), 0);
-    CHECK_EQ(corio_ws_recv(ws, &type, &d), CORIO_ECLOSED);
+    CHECK_EQ(corio_ws_recv(ws, &type, &d), CORIO_ESHUTDOWN);
     CHECK_EQ(corio_ws_close_code(ws), 4001);
-    corio_ws_free(ws);
+    corio_ws_close(ws);
     CHECK_EQ(corio_task_join(t, NULL), 0);
     CHECK_EQ(c.rc, CORIO_HTTP_DETACHED);
     corio_http_router_free(c.r);
@@ -1346,9 +1346,9 @@ static int accept_body(void *arg)
     a = serve_pair(&c, &t);
     CHECK_EQ(corio_ws_handshake(&ws, a, "ws://example.com/ws", NULL), 0);
     CHECK(corio_ws_protocol(ws) == NULL);
-    CHECK_EQ(corio_ws_close(ws, 1000, NULL), 0);
+    CHECK_EQ(corio_ws_close_handshake(ws, 1000, NULL), 0);
     CHECK_EQ(corio_ws_close_code(ws), 1000);
-    corio_ws_free(ws);
+    corio_ws_close(ws);
     CHECK_EQ(corio_task_join(t, NULL), 0);
     corio_http_router_free(c.r);
     return 0;
@@ -1476,8 +1476,8 @@ static int sweep_scenario(void *arg)
             rc = (int)r;
     }
     if (rc == 0)
-        rc = corio_ws_close(ws, 1000, NULL);
-    corio_ws_free(ws);
+        rc = corio_ws_close_handshake(ws, 1000, NULL);
+    corio_ws_close(ws);
     if (t)
         corio_task_join(t, NULL);
     corio_http_router_free(c.r);
@@ -1488,12 +1488,12 @@ static int sweep_scenario(void *arg)
 TEST_T(ws, fault_sweep, 300)
 {
     corio_options o = {.virtual_clock = 1};
-    CHECK_EQ(corio_run_ex(&o, sweep_scenario, NULL), 0);
+    CHECK_EQ(tst_run_ex(&o, sweep_scenario, NULL), 0);
     long n;
     int failures = 0;
     for (n = 1;; n++) {
         corio__fault_arm(n, ENOMEM);
-        int rc = corio_run_ex(&o, sweep_scenario, NULL);
+        int rc = tst_run_ex(&o, sweep_scenario, NULL);
         int fired = corio__fault_fired();
         corio__fault_disarm();
         if (!fired) {
@@ -1501,7 +1501,7 @@ TEST_T(ws, fault_sweep, 300)
             break;
         }
         CHECK(rc != -EPROTO);         /* an error, never a wrong answer */
-        CHECK(rc != CORIO_EDEADLOCK); /* and nothing left hanging */
+        CHECK(rc != CORIO_EABANDONED); /* and nothing left hanging */
         failures += rc < 0;
     }
     CHECK(n > 30);
@@ -1567,17 +1567,17 @@ static void round_trip(const char *url, const corio_ws_opts *o)
     expect_echo(ws, CORIO_WS_BINARY, m, big);
     CHECK_EQ(corio_ws_ping(ws, "ping", 4), 0);
     expect_echo(ws, CORIO_WS_TEXT, m, 0);
-    CHECK_EQ(corio_ws_close(ws, 1000, "done"), 0);
+    CHECK_EQ(corio_ws_close_handshake(ws, 1000, "done"), 0);
     CHECK_EQ(corio_ws_close_code(ws), 1000);
-    corio_ws_free(ws);
+    corio_ws_close(ws);
 
     CHECK_EQ(corio_ws_connect(&ws, url, o), 0);
     expect_echo(ws, CORIO_WS_BINARY, m, 70000);
     CHECK_EQ(corio_ws_send(ws, CORIO_WS_TEXT, "bye", 3), 0);
-    CHECK_EQ(corio_ws_recv(ws, &type, &d), CORIO_ECLOSED);
+    CHECK_EQ(corio_ws_recv(ws, &type, &d), CORIO_ESHUTDOWN);
     CHECK_EQ(corio_ws_close_code(ws), 4001);
-    CHECK_EQ(corio_ws_close(ws, 1000, NULL), 0);
-    corio_ws_free(ws);
+    CHECK_EQ(corio_ws_close_handshake(ws, 1000, NULL), 0);
+    corio_ws_close(ws);
     free(m);
 }
 
@@ -1771,18 +1771,18 @@ static int py_server_body(void *arg)
     CHECK_EQ(corio_ws_send(ws, CORIO_WS_TEXT, "frag-me", 7), 0);
     CHECK_EQ(corio_ws_recv(ws, &type, &d), 13);
     CHECK(memcmp(d, "fragmented \xC3\xA9", 13) == 0);
-    CHECK_EQ(corio_ws_close(ws, 1000, "done"), 0);
+    CHECK_EQ(corio_ws_close_handshake(ws, 1000, "done"), 0);
     CHECK_EQ(corio_ws_close_code(ws), 1000);
-    corio_ws_free(ws);
+    corio_ws_close(ws);
 
     /* The server closes. */
     CHECK_EQ(corio_ws_connect(&ws, url, NULL), 0);
     CHECK(corio_ws_protocol(ws) == NULL);
     CHECK_EQ(corio_ws_send(ws, CORIO_WS_TEXT, "close-me", 8), 0);
-    CHECK_EQ(corio_ws_recv(ws, &type, &d), CORIO_ECLOSED);
+    CHECK_EQ(corio_ws_recv(ws, &type, &d), CORIO_ESHUTDOWN);
     CHECK_EQ(corio_ws_close_code(ws), 4000);
-    CHECK_EQ(corio_ws_close(ws, 1000, NULL), 0);
-    corio_ws_free(ws);
+    CHECK_EQ(corio_ws_close_handshake(ws, 1000, NULL), 0);
+    corio_ws_close(ws);
 
     CHECK_EQ(corio_stream_shutdown(corio_process_stdin(p)), 0);
     CHECK_EQ(corio_process_wait(p, &status), 0);

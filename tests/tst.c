@@ -45,15 +45,19 @@ void tst_fail_eq(const char *file, int line, const char *a, const char *b,
     _exit(1);
 }
 
+/* corio's own failure if any, else main's result: the one number a test
+ * checks. */
 int tst_run_ex(const corio_options *o, corio_fn fn, void *arg)
 {
-    return corio_run_ex(o, fn, arg);
+    int result = 0;
+    int rc = corio_run_ex(fn, arg, &result, o);
+    return rc < 0 ? rc : result;
 }
 
 int tst_run(corio_fn fn, void *arg)
 {
     corio_options o = {.virtual_clock = 1};
-    return corio_run_ex(&o, fn, arg);
+    return tst_run_ex(&o, fn, arg);
 }
 
 int tst_count_fds(void)

@@ -91,6 +91,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN); /* peers that go away give -EPIPE, not a signal */
-    int r = corio_run(serve_main, NULL);
-    return r < 0 ? 1 : r;
+    int result = 0;
+    int r = corio_run(serve_main, NULL, &result);
+    return r < 0 || result < 0;
 }

@@ -65,5 +65,6 @@ int main(int argc, char **argv)
     url = argv[1];
     left = atol(argv[2]);
     long c = atol(argv[3]);
-    return corio_run(run, &c) < 0;
+    int result = 0;
+    return corio_run(run, &c, &result) < 0 || result < 0;
 }

@@ -69,5 +69,6 @@ int main(int argc, char **argv)
     }
     int port = atoi(argv[1]);
     signal(SIGPIPE, SIG_IGN);
-    return corio_run(serve, &port) < 0;
+    int result = 0;
+    return corio_run(serve, &port, &result) < 0 || result < 0;
 }

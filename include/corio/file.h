@@ -62,10 +62,12 @@ CORIO_API int corio_file_open(corio_file **out, const char *path, int flags,
 /* Close f and free it (NULL is a no-op returning 0).  The descriptor is
  * closed on the loop thread with close(2), which does not wait for the
  * disk (call corio_file_fsync first for durability).
- * Returns 0, or -EBUSY (another task is inside a call on f: nothing was
- * closed), or a negative errno from close(2) (-EIO: an earlier write failed
- * to reach a network file system), after which f is freed all the same.
- * Never suspends. */
+ * Returns 0, or a negative errno from close(2) (-EIO: an earlier write
+ * failed to reach a network file system), after which f is freed all the
+ * same.  The destructor rule (docs/design.md): if another task is inside a
+ * call on f, that call finishes (a file operation cannot be pulled back)
+ * and then closes and frees f; close returns 0 at once and close(2)'s own
+ * result is not reported.  Never suspends. */
 CORIO_API int corio_file_close(corio_file *f);
 
 /* Read up to n bytes at the file position, advancing it (read(2)).
@@ -173,11 +175,11 @@ CORIO_API ssize_t corio_file_lines_skip(corio_file_lines *it);
  * far).  -1 for NULL. */
 CORIO_API off_t corio_file_lines_offset(const corio_file_lines *it);
 
-/* Close the iterator and its file, and free it (NULL is a no-op returning
- * 0).  Any view returned by corio_file_lines_next is invalid afterwards.
- * Returns 0, or -EBUSY if a task is inside a call on it (nothing closed).
- * Never suspends. */
-CORIO_API int corio_file_lines_close(corio_file_lines *it);
+/* Close the iterator and its file, and free it (NULL is a no-op).  Any
+ * view returned by corio_file_lines_next is invalid afterwards.  If a task
+ * is inside a call on it, that call finishes, returns -EBADF and frees it
+ * (the destructor rule).  Never suspends. */
+CORIO_API void corio_file_lines_close(corio_file_lines *it);
 
 #ifdef __cplusplus
 }

@@ -38,15 +38,6 @@
 extern "C" {
 #endif
 
-/* HTTP errors (corio_strerror names them). */
-#define CORIO_EHTTP            (CORIO_ERRBASE - 40) /* malformed or forbidden HTTP message (400) */
-#define CORIO_EURITOOLONG      (CORIO_ERRBASE - 41) /* request line over its limit (414) */
-#define CORIO_EHEADERSTOOLARGE (CORIO_ERRBASE - 42) /* header section over its limit (431) */
-#define CORIO_EREDIRECTS       (CORIO_ERRBASE - 43) /* too many redirects */
-#define CORIO_EBODYTOOLARGE    (CORIO_ERRBASE - 44) /* body over its limit (413) */
-#define CORIO_EURL             (CORIO_ERRBASE - 45) /* a URL that cannot be parsed or is not http(s)/ws(s) */
-#define CORIO_EWS              (CORIO_ERRBASE - 46) /* WebSocket protocol violation by the peer */
-
 /* A view into the parsed buffer: p[0..n), not NUL-terminated. */
 typedef struct corio_http_str {
     const char *p;

@@ -37,7 +37,7 @@
  *
  * Errors (besides -ECANCELED / -ETIMEDOUT): CORIO_ENOHOST / CORIO_EDNS (DNS),
  * -ECONNREFUSED and other connect errors, CORIO_ETLS / CORIO_ECERT (TLS;
- * corio_tls_error(NULL) says why), CORIO_EHTTP (the server broke the
+ * the request's detail says why), CORIO_EHTTP (the server broke the
  * protocol), CORIO_EHEADERSTOOLARGE, CORIO_EREDIRECTS, CORIO_EURL,
  * CORIO_EBODYTOOLARGE, CORIO_EJSON, CORIO_EOF (the connection closed in the
  * middle of a response), -ENOMEM.  An HTTP error status (404, 500) is not an
@@ -55,7 +55,6 @@
 extern "C" {
 #endif
 
-#define CORIO_EJSON (CORIO_ERRBASE - 47) /* the body is not valid JSON */
 
 struct json_t; /* jansson's value type: include <jansson.h> to use it */
 
@@ -139,7 +138,10 @@ CORIO_API void corio_http_session_free(corio_http_session *s);
  *               (body must be NULL; such a request is never retried, and a
  *               307/308 redirect of it is returned as it is).
  *   timeout_ns  this request's total timeout (0: the session's).
- *   flags       CORIO_HTTP_NO_REDIRECT, CORIO_HTTP_NO_DECOMPRESS. */
+ *   flags       CORIO_HTTP_NO_REDIRECT, CORIO_HTTP_NO_DECOMPRESS.
+ *   detail      NULL, or where a failed send writes why in words when the
+ *               code alone does not say (a refused certificate: "certificate
+ *               verify failed: certificate has expired"); "" otherwise. */
 typedef struct corio_http_request {
     const char *method;
     const char *url;
@@ -150,6 +152,7 @@ typedef struct corio_http_request {
     corio_stream *body_stream;
     int64_t timeout_ns;
     unsigned flags;
+    corio_error_detail *detail;
 } corio_http_request;
 
 /* Send a request and read the response head, following redirects (301,
@@ -173,6 +176,13 @@ CORIO_API int corio_http_session_get(corio_http_session *s, const char *url,
 
 /* The status code (200, 404, ...).  Never suspends. */
 CORIO_API int corio_http_response_status(const corio_http_response *r);
+
+/* aiohttp's raise_for_status: 0 if the status is below 400, else
+ * CORIO_EHTTPSTATUS (the status itself is corio_http_response_status, the
+ * response stays usable: its body often says why).  -EINVAL for NULL.
+ * Never suspends. */
+CORIO_API CORIO_NODISCARD int
+corio_http_response_raise_for_status(const corio_http_response *r);
 
 /* The value of the first header field named name (case-insensitive),
  * NUL-terminated and owned by r, or NULL.  Never suspends. */

@@ -39,10 +39,6 @@
 extern "C" {
 #endif
 
-/* Library errors of name resolution. */
-#define CORIO_ENOHOST (CORIO_ERRBASE - 30) /* no such host, or it has no address of the family asked */
-#define CORIO_EDNS    (CORIO_ERRBASE - 31) /* lookup failed: no answer or a server failure (often temporary) */
-
 /* ---- Addresses --------------------------------------------------------- */
 
 /* A socket address of any family, by value: IPv4, IPv6 or Unix-domain.
@@ -342,9 +338,12 @@ CORIO_API void corio_udp_close(corio_udp *u);
 /* ---- Serving connections -------------------------------------------------- */
 
 /* Serves one connection.  The stream belongs to corio_serve, which closes
- * it after fn returns (flush first what must be sent).  fn's return value
- * is ignored: one connection's failure never stops the server. */
+ * it after fn returns (flush first what must be sent) — unless fn returns
+ * CORIO_SERVE_KEPT: fn took the stream over (handed it to another owner,
+ * which closes it).  Any other return value is ignored: one connection's
+ * failure never stops the server. */
 typedef int (*corio_serve_fn)(corio_stream *conn, void *arg);
+#define CORIO_SERVE_KEPT 1
 
 /* Options of corio_serve; zero fields take the defaults.
  *   stop       set this event to begin a graceful shutdown (borrowed; NULL:
@@ -353,11 +352,16 @@ typedef int (*corio_serve_fn)(corio_stream *conn, void *arg);
  *              shutdown began, before they are cancelled (default 5 s;
  *              < 0: cancel them at once).
  *   max_connections  > 0: at most this many at a time; accepting pauses at
- *              the limit (the kernel's backlog holds the rest). */
+ *              the limit (the kernel's backlog holds the rest).
+ *   on_shutdown  NULL, or called with fn's arg once when shutdown begins,
+ *              before the grace period, whatever began it; it must not
+ *              suspend (e.g. cancel connections idle between requests, as
+ *              the HTTP server does with its keep-alive ones). */
 typedef struct corio_serve_opts {
     corio_event *stop;
     int64_t grace_ns;
     size_t max_connections;
+    void (*on_shutdown)(void *arg);
 } corio_serve_opts;
 
 /* Accept connections on l and run fn(conn, arg) for each in its own task

@@ -170,13 +170,15 @@ CORIO_API int corio_process_communicate(corio_process *p, const void *input,
 CORIO_API void corio_process_output_destroy(corio_process_output *res);
 
 /* Close the pipes, kill the child with SIGKILL if it has not been reaped,
- * reap it, and free p (NULL is a no-op returning 0): asyncio's transport
- * close.  Waiting for the killed child suspends the calling task, without
+ * reap it, and free p (NULL is a no-op): asyncio's transport close.
+ * Waiting for the killed child suspends the calling task, without
  * interruption, until it is gone (usually well under a millisecond);
  * called outside a task, close blocks the thread for that time instead.
- * Returns 0, or -EBUSY (a task is inside corio_process_wait or
- * communicate on p: nothing was done). */
-CORIO_API int corio_process_close(corio_process *p);
+ * The destructor rule (docs/design.md): if tasks are inside
+ * corio_process_wait or communicate on p, the child is killed at once,
+ * their calls return -EBADF when it has gone, and the last of them
+ * releases p. */
+CORIO_API void corio_process_close(corio_process *p);
 
 #ifdef __cplusplus
 }

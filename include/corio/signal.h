@@ -70,16 +70,16 @@ CORIO_API int corio_signal_wait(corio_signal *w, int *signo);
 /* Take a signal that has already arrived, without suspending.
  * Returns 0 and *signo, -EAGAIN if none is pending, or the other errors of
  * corio_signal_wait. */
-CORIO_API int corio_signal_trywait(corio_signal *w, int *signo);
+CORIO_API int corio_signal_try_wait(corio_signal *w, int *signo);
 
-/* Stop watching and free w (NULL is a no-op returning 0).  Signals of w
- * that arrived and were not waited for are discarded when no other watcher
- * has them (so unblocking them cannot kill the process afterwards); then
- * they are unblocked as described above.
- * Returns 0, or -EBUSY (a task is waiting on w: nothing was done), -EPERM
- * (called on another thread than the one that opened w).
- * Never suspends. */
-CORIO_API int corio_signal_close(corio_signal *w);
+/* Stop watching and free w (NULL is a no-op).  Signals of w that arrived
+ * and were not waited for are discarded when no other watcher has them (so
+ * unblocking them cannot kill the process afterwards); then they are
+ * unblocked as described above.  A task waiting on w is interrupted: its
+ * corio_signal_wait returns -EBADF and frees w (the destructor rule).
+ * Called on another thread than the one that opened w, it does nothing
+ * (debug mode reports it).  Never suspends. */
+CORIO_API void corio_signal_close(corio_signal *w);
 
 #ifdef __cplusplus
 }

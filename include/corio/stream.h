@@ -50,10 +50,6 @@
 extern "C" {
 #endif
 
-/* Library errors of streams. */
-#define CORIO_EOF      (CORIO_ERRBASE - 3) /* end of stream before the data asked for */
-#define CORIO_ETOOLONG (CORIO_ERRBASE - 4) /* a line or field longer than its limit */
-
 /* The largest buffer limit (and memory pair capacity) accepted. */
 #define CORIO_STREAM_BUFFER_MAX ((size_t)1 << 30)
 

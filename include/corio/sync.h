@@ -22,13 +22,11 @@
 #define CORIO_SYNC_H
 
 #include "base.h"
+#include "scope.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Library error: the queue (or channel) was closed. */
-#define CORIO_ECLOSED (CORIO_ERRBASE - 2)
 
 /* ---- Lock (asyncio.Lock) ---------------------------------------------- */
 
@@ -39,9 +37,10 @@ typedef struct corio_lock {
 /* Initialise an unlocked lock.  Returns 0. */
 CORIO_API int corio_lock_init(corio_lock *l);
 
-/* Destroy l.  Returns 0, or -EBUSY if it is held or has waiters (nothing
- * changed). */
-CORIO_API int corio_lock_destroy(corio_lock *l);
+/* Destroy l (the destructor rule, docs/design.md: tasks still waiting are
+ * woken and their corio_lock_acquire returns -EBADF; destroying a held lock
+ * is a bug debug mode reports).  Never suspends. */
+CORIO_API void corio_lock_destroy(corio_lock *l);
 
 /* Acquire l, suspending while another task holds it.
  * Returns 0, or:
@@ -50,15 +49,15 @@ CORIO_API int corio_lock_destroy(corio_lock *l);
  * A free lock is taken even by a cancelled task (no wait needed).
  * Cancel-safe: yes.  On an error the caller does not hold l; a waiter
  * handed l in the tick it was cancelled returns 0 and holds it. */
-CORIO_API int corio_lock_lock(corio_lock *l);
+CORIO_API int corio_lock_acquire(corio_lock *l);
 
-/* Acquire l if it is free.  Returns 0 or -EBUSY (-EPERM, -EINVAL).
- * Never suspends. */
-CORIO_API int corio_lock_try(corio_lock *l);
+/* Acquire l if it is free.  Returns 0 or -EAGAIN (held), -EPERM,
+ * -EINVAL.  Never suspends. */
+CORIO_API int corio_lock_try_acquire(corio_lock *l);
 
 /* Release l, handing it to the first waiter if any.
  * Returns 0, or -EPERM if the caller does not hold it.  Never suspends. */
-CORIO_API int corio_lock_unlock(corio_lock *l);
+CORIO_API int corio_lock_release(corio_lock *l);
 
 /* ---- Event (asyncio.Event) -------------------------------------------- */
 
@@ -68,8 +67,9 @@ typedef struct corio_event {
 
 /* Initialise a clear event.  Returns 0. */
 CORIO_API int corio_event_init(corio_event *e);
-/* Destroy e.  Returns 0, or -EBUSY if tasks wait on it. */
-CORIO_API int corio_event_destroy(corio_event *e);
+/* Destroy e; tasks still waiting are woken with -EBADF (the destructor
+ * rule).  Never suspends. */
+CORIO_API void corio_event_destroy(corio_event *e);
 /* Set e and wake every waiter.  Never suspends. */
 CORIO_API void corio_event_set(corio_event *e);
 /* Clear e.  Never suspends. */
@@ -91,8 +91,9 @@ typedef struct corio_cond {
 /* Initialise c, bound to lock (borrowed: it must outlive c).  Returns 0 or
  * -EINVAL. */
 CORIO_API int corio_cond_init(corio_cond *c, corio_lock *lock);
-/* Destroy c.  Returns 0, or -EBUSY if tasks wait on it. */
-CORIO_API int corio_cond_destroy(corio_cond *c);
+/* Destroy c; tasks still waiting are woken, re-acquire the lock and
+ * return -EBADF (the destructor rule).  Never suspends. */
+CORIO_API void corio_cond_destroy(corio_cond *c);
 
 /* Release the lock, wait for a notification, re-acquire the lock.  The
  * caller must hold the lock; it holds it again when this returns, whatever
@@ -126,8 +127,9 @@ typedef struct corio_sem {
 CORIO_API int corio_sem_init(corio_sem *s, int64_t value);
 /* The same, bounded: releasing beyond `value` permits is an error. */
 CORIO_API int corio_sem_init_bounded(corio_sem *s, int64_t value);
-/* Destroy s.  Returns 0, or -EBUSY if tasks wait on it. */
-CORIO_API int corio_sem_destroy(corio_sem *s);
+/* Destroy s; tasks still waiting are woken with -EBADF (the destructor
+ * rule).  Never suspends. */
+CORIO_API void corio_sem_destroy(corio_sem *s);
 
 /* Take a permit, suspending while none is free (or others wait first).
  * Returns 0, or -ECANCELED / -ETIMEDOUT, -EPERM, -EINVAL.
@@ -159,7 +161,7 @@ enum corio_queue_order { CORIO_QUEUE_FIFO, CORIO_QUEUE_LIFO, CORIO_QUEUE_PRIORIT
  *   capacity  most items held (0: unbounded, limited by memory).
  *   cmp       PRIORITY only: like strcmp on two items. */
 typedef struct corio_queue_opts {
-    int order;
+    enum corio_queue_order order;
     size_t capacity;
     int (*cmp)(const void *a, const void *b);
 } corio_queue_opts;
@@ -169,14 +171,17 @@ typedef struct corio_queue_opts {
  * Never suspends. */
 CORIO_API int corio_queue_new(corio_queue **out, const corio_queue_opts *o);
 
-/* Free q (NULL is a no-op).  Items still inside are not touched.
- * Returns 0, or -EBUSY if tasks wait on it (nothing freed). */
-CORIO_API int corio_queue_free(corio_queue *q);
+/* Free q (NULL is a no-op).  Items still inside are not touched (they are
+ * the caller's pointers).  Tasks still waiting on q are woken and their
+ * calls return -EBADF (the destructor rule, docs/design.md).  Never
+ * suspends. */
+CORIO_API void corio_queue_free(corio_queue *q);
 
 /* Put item, suspending while the queue is full.
  * Returns 0, or:
- *   CORIO_ECLOSED  the queue is closed (also for putters waiting when it
- *                  closes).
+ *   CORIO_ESHUTDOWN  the queue was shut down (also for putters waiting when
+ *                  it is).
+ *   -EBADF         the queue was freed while this task waited.
  *   -ECANCELED / -ETIMEDOUT, -EPERM, -ENOMEM (unbounded growth).
  * Cancel-safe: yes.  On an error the item was not queued (the caller still
  * owns it); a putter whose item was taken in the tick it was cancelled
@@ -185,17 +190,18 @@ CORIO_API int corio_queue_put(corio_queue *q, void *item);
 
 /* Take the next item into *item, suspending while the queue is empty.
  * Returns 0, or:
- *   CORIO_ECLOSED  the queue is closed and empty.
+ *   CORIO_ESHUTDOWN  the queue was shut down and is empty.
+ *   -EBADF         the queue was freed while this task waited.
  *   -ECANCELED / -ETIMEDOUT, -EPERM.
  * Items already queued are taken even by a cancelled task.
  * Cancel-safe: yes.  On an error no item was removed; a getter handed an
  * item in the tick it was cancelled returns 0 with it. */
 CORIO_API int corio_queue_get(corio_queue *q, void **item);
 
-/* Put without suspending.  Returns 0, -EAGAIN (full), CORIO_ECLOSED,
+/* Put without suspending.  Returns 0, -EAGAIN (full), CORIO_ESHUTDOWN,
  * -ENOMEM. */
 CORIO_API int corio_queue_try_put(corio_queue *q, void *item);
-/* Get without suspending.  Returns 0, -EAGAIN (empty), CORIO_ECLOSED. */
+/* Get without suspending.  Returns 0, -EAGAIN (empty), CORIO_ESHUTDOWN. */
 CORIO_API int corio_queue_try_get(corio_queue *q, void **item);
 
 /* Mark one item taken earlier as processed (asyncio's task_done).
@@ -207,9 +213,15 @@ CORIO_API int corio_queue_task_done(corio_queue *q);
  * Cancel-safe: yes (nothing to lose). */
 CORIO_API int corio_queue_join(corio_queue *q);
 
-/* Close q: putters (waiting or later) get CORIO_ECLOSED at once; getters
- * drain what is left, then get CORIO_ECLOSED.  Never suspends. */
-CORIO_API void corio_queue_close(corio_queue *q);
+/* Stop accepting items (asyncio 3.13's Queue.shutdown): putters, waiting
+ * or later, get CORIO_ESHUTDOWN at once.  With immediate == 0 getters drain
+ * what is left, then get CORIO_ESHUTDOWN.  With immediate != 0 the items
+ * left are dropped (not freed: drain them with corio_queue_try_get first
+ * if they own memory) and count as done, so corio_queue_join returns once
+ * the items already taken are marked done; getters get CORIO_ESHUTDOWN at
+ * once.  q stays valid until corio_queue_free.  Calling it again is a
+ * no-op (except that immediate can still drop the rest).  Never suspends. */
+CORIO_API void corio_queue_shutdown(corio_queue *q, int immediate);
 
 /* Items in q now. */
 CORIO_API size_t corio_queue_size(const corio_queue *q);
@@ -223,8 +235,10 @@ typedef struct corio_limiter corio_limiter;
  * Returns 0 and *out, or -EINVAL, -ENOMEM (*out = NULL). */
 CORIO_API int corio_limiter_new(corio_limiter **out, double rate, int64_t burst);
 
-/* Free l (NULL is a no-op).  Returns 0, or -EBUSY if tasks wait on it. */
-CORIO_API int corio_limiter_free(corio_limiter *l);
+/* Free l (NULL is a no-op).  Tasks still waiting on it are woken and their
+ * corio_limiter_acquire returns -EBADF (the destructor rule,
+ * docs/design.md).  Never suspends. */
+CORIO_API void corio_limiter_free(corio_limiter *l);
 
 /* Take n tokens, suspending exactly until they have accumulated; waiters
  * are served in FIFO order (a large request is not overtaken by small
@@ -239,6 +253,39 @@ CORIO_API int corio_limiter_acquire(corio_limiter *l, int64_t n);
 /* Take n tokens if they are there and nobody waits.  Returns 0, -EAGAIN or
  * -EINVAL.  Never suspends. */
 CORIO_API int corio_limiter_try_acquire(corio_limiter *l, int64_t n);
+
+/* ---- Block forms (see corio/scope.h) ------------------------------------
+ *
+ *   CORIO_WITH_LOCK(&account.lock, rc) {         async with lock:
+ *       if (balance < amount)
+ *           return -EAGAIN;                      released here too
+ *       balance -= amount;
+ *   }
+ *   if (rc < 0) ...                              the acquire failed
+ *
+ * rc (an int lvalue) receives the acquire's result; the block runs only if
+ * it is 0, and the lock (one permit) is released when the block is left in
+ * any way.  GCC and Clang. */
+#if defined(__GNUC__) || defined(__clang__)
+static inline void corio__lock_block_end(void *l)
+{
+    (void)corio_lock_release((corio_lock *)l);
+}
+
+static inline void corio__sem_block_end(void *s)
+{
+    (void)corio_sem_release((corio_sem *)s);
+}
+
+#define CORIO_WITH_LOCK(l, rc)                                                 \
+    CORIO__WITH(CORIO__CAT(corio__g, __LINE__),                                \
+                corio__block_make(corio__lock_block_end, (l),                  \
+                                  corio_lock_acquire(l), &(rc)))
+#define CORIO_WITH_SEM(s, rc)                                                  \
+    CORIO__WITH(CORIO__CAT(corio__g, __LINE__),                                \
+                corio__block_make(corio__sem_block_end, (s),                   \
+                                  corio_sem_acquire(s), &(rc)))
+#endif
 
 #ifdef __cplusplus
 }

@@ -48,8 +48,7 @@ typedef struct corio_task_opts {
 CORIO_API int corio_task_spawn(corio_task **out, corio_fn fn, void *arg);
 
 /* corio_task_spawn() with options (o may be NULL).  Same returns. */
-CORIO_API int corio_task_spawn_ex(corio_task **out, const corio_task_opts *o,
-                        corio_fn fn, void *arg);
+CORIO_API int corio_task_spawn_ex(corio_task **out, corio_fn fn, void *arg, const corio_task_opts *o);
 
 /* Wait for t to finish, store its return value in *result (if result is not
  * NULL) and release the handle.

@@ -21,8 +21,11 @@
  *
  * Errors: CORIO_ETLS (handshake or protocol failure, a TLS alert, a bad
  * configuration), CORIO_ECERT (the peer's certificate was refused), and the
- * errors of the stream underneath.  corio_tls_error() says what happened in
- * words ("certificate verify failed: certificate has expired").
+ * errors of the stream underneath.  The reason in words ("certificate
+ * verify failed: certificate has expired") is on the object that failed:
+ * corio_tls_error(stream) for a TLS stream, and for a handshake or a
+ * context that could not be made (no object left to ask) the caller's
+ * corio_error_detail passed in the options.
  *
  * Cancellation and deadlines apply to the handshake, reads, writes and
  * close_notify exactly as to the stream underneath (see corio/base.h).
@@ -38,13 +41,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Library errors of TLS (the TLS range is CORIO_ERRBASE - 20 .. - 29):
- *   CORIO_ETLS   a TLS handshake or protocol failure, an alert, a bad
- *                configuration.
- *   CORIO_ECERT  the peer's certificate was refused. */
-#define CORIO_ETLS (CORIO_ERRBASE - 20)
-#define CORIO_ECERT (CORIO_ERRBASE - 21)
 
 typedef struct corio_tls_ctx corio_tls_ctx;
 
@@ -84,7 +80,8 @@ typedef struct corio_tls_ctx corio_tls_ctx;
  *   ciphers        OpenSSL cipher list for TLS 1.2 (default: OpenSSL's).
  *   min_version    CORIO_TLS_1_2 (default) or CORIO_TLS_1_3.
  *   max_version    0 (the newest) or CORIO_TLS_1_2 / CORIO_TLS_1_3.
- *   flags          CORIO_TLS_* above. */
+ *   flags          CORIO_TLS_* above.
+ *   detail         NULL, or where corio_tls_ctx_new writes why it failed. */
 typedef struct corio_tls_config {
     const char *ca_file;
     const char *ca_dir;
@@ -95,6 +92,7 @@ typedef struct corio_tls_config {
     int min_version;
     int max_version;
     unsigned flags;
+    corio_error_detail *detail;
 } corio_tls_config;
 
 /* Make a client (CORIO_TLS_CLIENT) or server (CORIO_TLS_SERVER) context.
@@ -102,7 +100,7 @@ typedef struct corio_tls_config {
  * reported here.  Returns 0 and *out, or:
  *   CORIO_ETLS  a file could not be loaded, the key does not match the
  *               certificate, a server has no certificate, a bad cipher
- *               list (corio_tls_error(NULL) says which).
+ *               list (c->detail says which).
  *   -EINVAL     bad role, version or ALPN list (a name of 0 or > 255 bytes).
  *   -ENOMEM.
  * On failure *out = NULL.  Never suspends.  Thread-safety: any thread. */
@@ -124,12 +122,15 @@ CORIO_API void corio_tls_ctx_free(corio_tls_ctx *ctx);
  *   session_key  client: the session cache key for resumption (default:
  *                server_name); use "host:port" when one name serves several
  *                unrelated TLS servers.
- *   stream       buffer limits of the returned stream. */
+ *   stream       buffer limits of the returned stream.
+ *   detail       NULL, or where a failed corio_tls_client / _server writes
+ *                why ("certificate verify failed: hostname mismatch"). */
 typedef struct corio_tls_opts {
     corio_tls_ctx *ctx;
     const char *server_name;
     const char *session_key;
     corio_stream_opts stream;
+    corio_error_detail *detail;
 } corio_tls_opts;
 
 /* Run a client handshake over `under` and return, in *out, a stream that
@@ -139,7 +140,7 @@ typedef struct corio_tls_opts {
  * session the server gives is cached in the context.
  * Returns 0, or:
  *   CORIO_ECERT  the server's certificate was refused: untrusted, expired,
- *                self-signed, wrong name (corio_tls_error(NULL) says which).
+ *                self-signed, wrong name (o->detail says which).
  *   CORIO_ETLS   the handshake failed: an alert from the server, no common
  *                version or cipher, not TLS at all, the connection closed
  *                during the handshake.
@@ -193,11 +194,10 @@ CORIO_API const char *corio_tls_version(const corio_stream *s);
  * none); on a client, the name it asked for.  Valid while s is open. */
 CORIO_API const char *corio_tls_server_name(const corio_stream *s);
 
-/* Why the last TLS call failed, in words.  With s: the last TLS error of
- * that stream ("" if none).  With NULL: the last TLS error on the calling
- * thread, from any stream, corio_tls_client/server or corio_tls_ctx_new
- * ("" if none) — read it before the task suspends again.  Never NULL;
- * valid until the next TLS call on the stream or thread. */
+/* Why the last TLS call on s failed, in words ("" if none, or if s is NULL
+ * or not a TLS stream).  Never NULL; valid until the next call on s.  A
+ * failed handshake leaves no stream: its reason is in the caller's
+ * corio_tls_opts.detail. */
 CORIO_API const char *corio_tls_error(const corio_stream *s);
 
 #ifdef __cplusplus

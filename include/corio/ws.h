@@ -39,13 +39,16 @@ typedef struct corio_ws corio_ws;
  *                server: the one chosen (NULL: none).
  *   headers      client: extra handshake fields (name, value, ..., NULL).
  *   tls          client wss:// context (borrowed; NULL: the default one).
- *   stream       buffer limits of the connection's stream. */
+ *   stream       buffer limits of the connection's stream.
+ *   detail       client: NULL, or where a failed wss:// connect writes the
+ *                TLS reason in words. */
 typedef struct corio_ws_opts {
     size_t max_message;
     const char *protocol;
     const char *const *headers;
     corio_tls_ctx *tls;
     corio_stream_opts stream;
+    corio_error_detail *detail;
 } corio_ws_opts;
 
 /* Connect to a ws:// or wss:// URL and do the opening handshake (checks
@@ -73,14 +76,14 @@ CORIO_API int corio_ws_handshake(corio_ws **out, corio_stream *conn,
  * no "Upgrade: websocket" or "Connection: upgrade", a key that is not 16
  * bytes in base64, version not 13 — that 400 names version 13), -ENOMEM,
  * or a write error (the connection is then closed).  Use *out within the
- * handler, which should corio_ws_free it before returning.  -EINVAL: a CR
+ * handler, which should corio_ws_close it before returning.  -EINVAL: a CR
  * or LF in o->protocol, or one over 256 bytes. */
 CORIO_API int corio_ws_accept(corio_ws **out, corio_http_req *req,
                               const corio_ws_opts *o);
 
 /* Send one message (type CORIO_WS_TEXT or CORIO_WS_BINARY; text must be
  * UTF-8: -EINVAL otherwise) as one frame; a client masks it with a fresh
- * random key.  Returns 0, CORIO_ECLOSED (a close was sent or received, or
+ * random key.  Returns 0, CORIO_ESHUTDOWN (a close was sent or received, or
  * the connection failed or ended), -EBUSY (another task is sending), or a
  * write error.  Cancel-safe: no (the connection is closed: a partial frame
  * cannot be taken back). */
@@ -88,18 +91,18 @@ CORIO_API int corio_ws_send(corio_ws *ws, int type, const void *data,
                             size_t len);
 
 /* Send a ping with up to 125 bytes of payload (-EINVAL beyond).  The pong
- * is dropped by corio_ws_recv.  Returns 0, CORIO_ECLOSED, or a write error.
+ * is dropped by corio_ws_recv.  Returns 0, CORIO_ESHUTDOWN, or a write error.
  * Cancel-safe: yes (the frame is written whole or not at all). */
 CORIO_API int corio_ws_ping(corio_ws *ws, const void *data, size_t len);
 
 /* Receive the next message: its type in *type, its bytes in *data (owned by
  * ws, valid until the next recv, followed by a NUL byte), and returns its
  * length.  Pings are answered and pongs dropped on the way.  Returns
- * CORIO_ECLOSED when the peer closed (the close was answered with the same
+ * CORIO_ESHUTDOWN when the peer closed (the close was answered with the same
  * code; the code is corio_ws_close_code), CORIO_EWS (see the file
  * comment), CORIO_EOF (the connection ended without a close), -EBUSY
  * (another task is receiving), -ENOMEM, or a read error.  After
- * CORIO_ECLOSED, CORIO_EWS or CORIO_EOF, later calls return the same.
+ * CORIO_ESHUTDOWN, CORIO_EWS or CORIO_EOF, later calls return the same.
  * Cancel-safe: yes, at any point: a message (or frame) partly received
  * stays buffered and the next call continues it. */
 CORIO_API ssize_t corio_ws_recv(corio_ws *ws, int *type, const void **data);
@@ -109,12 +112,12 @@ CORIO_API ssize_t corio_ws_recv(corio_ws *ws, int *type, const void **data);
  * the peer's close frame (messages arriving meanwhile are dropped, pings
  * are not answered).  If another task is inside corio_ws_recv, only the
  * close frame is sent and this returns 0 at once: that task's recv returns
- * CORIO_ECLOSED when the peer answers.  If the peer closed first, returns
+ * CORIO_ESHUTDOWN when the peer answers.  If the peer closed first, returns
  * 0.  Returns 0, -EINVAL (a code that may not be sent: not 1000-1003,
  * 1007-1014 or 3000-4999; a reason too long or not UTF-8), CORIO_EWS,
  * CORIO_EOF, or a read / write error; the connection is shut down either
  * way.  Cancel-safe: yes (the connection is shut down). */
-CORIO_API int corio_ws_close(corio_ws *ws, int code, const char *reason);
+CORIO_API int corio_ws_close_handshake(corio_ws *ws, int code, const char *reason);
 
 /* The close code the peer sent (1005 if its close had none, 0 if it has
  * not closed).  Never suspends. */
@@ -125,7 +128,7 @@ CORIO_API int corio_ws_close_code(const corio_ws *ws);
 CORIO_API const char *corio_ws_protocol(const corio_ws *ws);
 
 /* Free ws and close its connection (NULL is a no-op).  Never suspends. */
-CORIO_API void corio_ws_free(corio_ws *ws);
+CORIO_API void corio_ws_close(corio_ws *ws);
 
 #ifdef __cplusplus
 }

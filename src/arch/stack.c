@@ -1,7 +1,7 @@
 /* arch/stack.c — the stack pool, guard probing and the overflow handler.
  * The layout and the three guard kinds are drawn in stack.h. */
 #include "arch/stack.h"
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,7 @@
-/* core/error.c — corio_strerror: messages for errno values and corio's own
- * codes. */
+/* core/error.c — corio_strerror and corio_err_name, both generated from
+ * the one table of corio/errno.h; errno values are named by the C library
+ * (strerrorname_np), except the two every suspending call returns, whose
+ * meaning in corio is narrower than the C library's text. */
 #include "core/loop.h"
 
 #include <string.h>
@@ -9,42 +11,38 @@ const char *corio_strerror(int err)
     if (err >= 0)
         return "success";
     switch (err) {
-    case CORIO_EDEADLOCK:
-        return "deadlock: every task was blocked and nothing could wake one";
-    case CORIO_ECLOSED:
-        return "closed";
-    case CORIO_EOF:
-        return "end of stream before the expected data";
-    case CORIO_ETOOLONG:
-        return "line or field longer than its limit";
-    case CORIO_ENOHOST:
-        return "no such host (or no address of the family asked)";
-    case CORIO_EDNS:
-        return "name resolution failed (no answer or server failure; may be temporary)";
-    case CORIO_ETLS:
-        return "TLS error (corio_tls_error() says which)";
-    case CORIO_ECERT:
-        return "TLS peer certificate refused (corio_tls_error() says why)";
-    case CORIO_EHTTP:
-        return "malformed or forbidden HTTP message";
-    case CORIO_EURITOOLONG:
-        return "HTTP request line longer than its limit";
-    case CORIO_EHEADERSTOOLARGE:
-        return "HTTP header section larger than its limit";
-    case CORIO_EREDIRECTS:
-        return "too many HTTP redirects";
-    case CORIO_EBODYTOOLARGE:
-        return "HTTP body larger than its limit";
-    case CORIO_EURL:
-        return "not a valid absolute http(s) or ws(s) URL";
-    case CORIO_EWS:
-        return "WebSocket protocol violation by the peer";
-    case CORIO_EJSON:
-        return "body is not valid JSON";
+#define MSG(name, off, msg)                                                    \
+    case CORIO_##name:                                                         \
+        return msg;
+        CORIO_ERRNO_MAP(MSG)
+#undef MSG
+    case -ETIMEDOUT:
+        return "timed out (a deadline passed)";
+    case -ECANCELED:
+        return "cancelled";
     default:
         break;
     }
     if (err > CORIO_ERRBASE)
         return strerror(-err); /* glibc: static text for every known errno */
     return "unknown corio error";
+}
+
+const char *corio_err_name(int err)
+{
+    if (err >= 0)
+        return "0";
+    switch (err) {
+#define NAME(name, off, msg)                                                   \
+    case CORIO_##name:                                                         \
+        return "CORIO_" #name;
+        CORIO_ERRNO_MAP(NAME)
+#undef NAME
+    default:
+        break;
+    }
+    if (err <= CORIO_ERRBASE)
+        return "CORIO_E?";
+    const char *n = strerrorname_np(-err);
+    return n ? n : "E?";
 }

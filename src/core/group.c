@@ -21,7 +21,7 @@ int corio_group_new(corio_group **out)
     if (!g)
         return -ENOMEM;
     g->owner = self;
-    int rc = corio__scope_push(self, (corio__scope){CORIO__SCOPE_GROUP, 0, g});
+    int rc = corio__scope_push(self, (corio__scope){.kind = CORIO__SCOPE_GROUP, .group = g});
     if (rc < 0) {
         free(g);
         return rc;

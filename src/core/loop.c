@@ -5,8 +5,7 @@
  * finishing a job and the SIGINT handler write to it, and the engine reports
  * it back through corio__loop_woken(). */
 #include "core/loop.h"
-#include "io/engine.h"
-#include "io/pool.h"
+#include "core/engine.h"
 #include "core/post.h"
 
 #include <stdlib.h>
@@ -76,7 +75,6 @@ static int loop_init(corio__loop *L, const corio_options *o)
     L->default_stack = corio__stack_round(o && o->stack_size ? o->stack_size
                                                              : DEFAULT_STACK);
     L->vnow = corio__mono();
-    L->epfd = -1;
     L->wakefd = corio__sys.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (L->wakefd < 0)
         return -errno;
@@ -94,7 +92,7 @@ static int loop_init(corio__loop *L, const corio_options *o)
         pthread_mutex_destroy(&L->post_lock);
         return rc;
     }
-    corio__pool_configure(o ? o->threads : 0);
+    L->pool_threads = o ? o->threads : 0; /* io/pool.c reads it */
     return 0;
 }
 
@@ -104,7 +102,7 @@ static void forget_task(corio_task *t, void *ctx)
     /* An abandoned task may still be linked in a primitive that outlives
      * the run (a static event, a lock): unlink it before its stack goes. */
     if (t->state == CORIO__PARKED && t->wait && t->wait->cancel)
-        t->wait->cancel(t->wait, t, CORIO_EDEADLOCK);
+        t->wait->cancel(t->wait, t, CORIO_EABANDONED);
     corio__ctx_free(&t->ctx);
     if (t->capscopes > CORIO__INLINE_SCOPES)
         free(t->scopes);
@@ -116,7 +114,6 @@ static void loop_destroy(corio__loop *L)
      * or an abandoned run): their stacks go with the pool. */
     corio__each_task(L, forget_task, NULL);
     corio__remotes_end(L);
-    corio__fd_close_all(L);
     L->engine->close(L);
     corio__sys.close(L->wakefd);
     pthread_mutex_destroy(&L->post_lock);
@@ -124,12 +121,13 @@ static void loop_destroy(corio__loop *L)
     corio__stack_pool_destroy(&L->stacks);
 }
 
-int corio_run(corio_fn main, void *arg)
+int corio_run(corio_fn main, void *arg, int *result)
 {
-    return corio_run_ex(NULL, main, arg);
+    return corio_run_ex(main, arg, result, NULL);
 }
 
-int corio_run_ex(const corio_options *opts, corio_fn main, void *arg)
+int corio_run_ex(corio_fn main, void *arg, int *result,
+                 const corio_options *opts)
 {
     if (corio__cur)
         return -EBUSY;
@@ -155,7 +153,10 @@ int corio_run_ex(const corio_options *opts, corio_fn main, void *arg)
         if (L->debug)
             corio__debug_finish(L);
         corio__sigint_restore(L);
-        rc = L->abandoned ? CORIO_EDEADLOCK : L->main_result;
+        if (L->abandoned)
+            rc = CORIO_EABANDONED;
+        else if (result)
+            *result = L->main_result;
     }
     corio__stack_thread_end();
     loop_destroy(L);

@@ -23,7 +23,7 @@
 
 #include "arch/context.h"
 #include "arch/stack.h"
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "core/timer.h"
 
 /* Thread-locals use the initial-exec model: in libcorio.so the default
@@ -34,7 +34,7 @@
 
 typedef struct corio__loop corio__loop;
 typedef struct corio__engine corio__engine;
-typedef struct corio__fdrec corio__fdrec;
+typedef struct corio__fdtab corio__fdtab; /* io/fd.h; opaque here */
 
 enum corio__state {
     CORIO__NEW,     /* spawned, queued, never run */
@@ -59,13 +59,37 @@ typedef struct corio__wait {
     int64_t until;    /* the wait's own wake-up time (sleep), or INT64_MAX */
 } corio__wait;
 
-enum corio__scope_kind { CORIO__SCOPE_TIMEOUT, CORIO__SCOPE_SHIELD, CORIO__SCOPE_GROUP };
+enum corio__scope_kind {
+    CORIO__SCOPE_TIMEOUT,
+    CORIO__SCOPE_SHIELD,
+    CORIO__SCOPE_GROUP,
+    CORIO__SCOPE_OBJECT, /* a corio_scope in the caller's storage */
+};
 
+typedef struct corio__scope_obj corio__scope_obj;
+
+/* One entry of a task's scope stack.  file/line: where it began (debug
+ * reports), NULL when begun through the plain function. */
 typedef struct corio__scope {
-    int kind;
+    uint8_t kind;
+    uint8_t reported;   /* debug mode named it once already */
+    int line;
     int64_t deadline;   /* TIMEOUT */
-    corio_group *group; /* GROUP */
+    union {
+        corio_group *group;    /* GROUP */
+        corio__scope_obj *obj; /* OBJECT: deadline and cancel live there */
+    };
+    const char *file;
 } corio__scope;
+
+/* corio_scope's layout (include/corio/scope.h keeps its size). */
+struct corio__scope_obj {
+    corio_task *task; /* the task it belongs to while open */
+    int64_t deadline;
+    uint32_t magic;
+    uint8_t cancelled;
+    uint8_t open;
+};
 
 #define CORIO__TASK_MAGIC 0x6b736174u /* "task" */
 #define CORIO__INLINE_SCOPES 2
@@ -114,17 +138,6 @@ struct corio_group {
     bool waiting; /* the owner is in corio_group_wait */
 };
 
-/* Per-fd state for the I/O engines (io/fd.c). */
-struct corio__fdrec {
-    corio_task *reader, *writer;
-    uint8_t sock;    /* a socket (completion engines use recv/send) */
-    dev_t dev;       /* identity when first seen, to restore flags safely */
-    ino_t ino;
-    int orig_flags;
-    uint8_t setup;   /* O_NONBLOCK set and watched (or found to be a file) */
-    uint8_t always;  /* a regular file: always ready */
-};
-
 struct corio__loop {
     corio_task *current;
     corio_task *ready_head, *ready_tail;
@@ -150,21 +163,19 @@ struct corio__loop {
     corio__stack_pool stacks;
     size_t default_stack;
 
-    /* I/O engine (io/engine.h). */
+    /* I/O engine (core/engine.h). */
     const corio__engine *engine;
     void *engine_data;     /* the engine's own state (io_uring's ring) */
-    int epfd;
     int wakefd;            /* eventfd: thread jobs done, SIGINT */
-    corio__fdrec *fds;
-    size_t nfds;
+    corio__fdtab *fdtab;   /* io/fd.c's descriptor records */
     size_t nfd_waiting;    /* tasks parked on fds */
-    bool pwait2;           /* epoll_pwait2 works */
 
     /* Work posted by other threads (core/post.h). */
     pthread_mutex_t post_lock;
     struct corio__post *posts; /* newest first */
     atomic_bool wake_armed;    /* the eventfd was written since the last run */
     size_t jobs_pending;       /* thread jobs submitted and not reaped */
+    int pool_threads;          /* corio_options.threads (io/pool.c) */
     atomic_long remotes_open;  /* corio_remote handles not yet closed */
     struct corio_remote *remotes; /* every remote made on this loop */
 
@@ -245,7 +256,12 @@ void corio__each_task(corio__loop *L, void (*fn)(corio_task *t, void *ctx),
 /* scope.c */
 int corio__interrupt_code(corio_task *t, int64_t *deadline);
 void corio__recheck(corio_task *t);
+/* sched.c: t's scopes changed (a deadline moved): if t is parked,
+ * interrupt it or re-arm its timer at the new earliest deadline. */
+void corio__rearm(corio_task *t);
 int corio__scope_push(corio_task *t, corio__scope s);
+/* Debug mode: name the expired scope a wait failed on at its start. */
+void corio__scope_report_poisoned(corio_task *t);
 void corio__scopes_close(corio_task *t);
 
 /* group.c */

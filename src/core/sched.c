@@ -17,7 +17,7 @@
  * blocking), so a task that keeps yielding cannot starve I/O.  The check is
  * skipped when nothing could be ready (no fd waiter, thread job or timer). */
 #include "core/loop.h"
-#include "io/engine.h"
+#include "core/engine.h"
 #include "core/post.h"
 
 #include <string.h>
@@ -235,14 +235,31 @@ void corio__schedule(corio__loop *L, corio_task *self)
     after_switch(L);
 }
 
+void corio__rearm(corio_task *t)
+{
+    if (!t || t->state != CORIO__PARKED || t->interrupted)
+        return;
+    int64_t deadline = t->wait->until;
+    int rc = corio__interrupt_code(t, &deadline);
+    if (rc < 0) {
+        corio__interrupt(t, rc);
+    } else if (deadline != INT64_MAX) {
+        t->timer.fire = task_timer_fire;
+        (void)corio__timer_arm(&t->loop->timers, &t->timer, deadline);
+    }
+}
+
 int corio__park(corio__wait *w)
 {
     corio__loop *L = corio__cur;
     corio_task *t = L->current;
     int64_t deadline = w->until;
     int rc = corio__interrupt_code(t, &deadline);
-    if (rc < 0)
+    if (rc < 0) {
+        if (CORIO__UNLIKELY(L->debug) && rc == -ETIMEDOUT)
+            corio__scope_report_poisoned(t);
         return rc;
+    }
     if (deadline != INT64_MAX) {
         t->timer.fire = task_timer_fire;
         if (corio__timer_arm(&L->timers, &t->timer, deadline) < 0)

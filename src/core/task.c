@@ -89,8 +89,7 @@ int corio_task_spawn(corio_task **out, corio_fn fn, void *arg)
                         out ? CORIO__OWNED : CORIO__DETACHED);
 }
 
-int corio_task_spawn_ex(corio_task **out, const corio_task_opts *o,
-                        corio_fn fn, void *arg)
+int corio_task_spawn_ex(corio_task **out, corio_fn fn, void *arg, const corio_task_opts *o)
 {
     return corio__spawn(out, o, fn, arg, out ? CORIO__OWNED : CORIO__DETACHED);
 }

@@ -1,6 +1,6 @@
 /* core/timer.c — the timer heap (see timer.h). */
 #include "core/timer.h"
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <errno.h>
 #include <stdlib.h>

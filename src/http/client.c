@@ -11,7 +11,7 @@
  *            on a new connection. */
 #include "http/session.h"
 
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -257,7 +257,7 @@ int corio__http_exchange(corio_http_session *s, const corio__http_call *c,
         if (!hv)
             return -ENOMEM;
     }
-    int rc = corio__http_pool_acquire(s, &c->u, &conn);
+    int rc = corio__http_pool_acquire(s, &c->u, &conn, c->detail);
     if (rc < 0)
         goto out;
     bool retry = conn->used > 0 && !c->body_stream && idempotent(c->method);
@@ -272,7 +272,7 @@ int corio__http_exchange(corio_http_session *s, const corio__http_call *c,
         rc = (int)n;
         if (retry && looks_stale(rc, conn->s)) {
             retry = false;
-            rc = corio__http_pool_redial(s, conn, &c->u);
+            rc = corio__http_pool_redial(s, conn, &c->u, c->detail);
             if (rc < 0)
                 goto out; /* redial released conn */
             continue;

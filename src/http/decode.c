@@ -10,7 +10,7 @@
  * be reused. */
 #include "http/session.h"
 
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* http/msg.h — reading and writing HTTP/1.1 messages on a corio_stream:
  * the part the client (http/client*.c), the server (http/server*.c) and
- * WebSocket (http/ws.c) share.  Implemented in http/msg.c (corio__http_str_eq
+ * WebSocket (ws/ws.c) share.  Implemented in http/msg.c (corio__http_str_eq
  * in http/parse.c).
  *
  * Heads are parsed in place in the stream's read buffer (corio_stream_peek /

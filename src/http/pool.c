@@ -14,7 +14,7 @@
  * cancelled at that moment can never lose it. */
 #include "http/session.h"
 
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -146,7 +146,10 @@ static bool evict_one(corio_http_session *s)
     return true;
 }
 
-static int dial(corio_http_session *s, corio_stream **out, const corio_url *u)
+/* Open a connection to u's origin; a TLS failure's reason goes to detail
+ * (may be NULL). */
+static int dial(corio_http_session *s, corio_stream **out, const corio_url *u,
+                corio_error_detail *detail)
 {
     int rc;
     if (s->o.connect_timeout_ns > 0) {
@@ -174,6 +177,7 @@ static int dial(corio_http_session *s, corio_stream **out, const corio_url *u)
             tl.ctx = s->o.tls;
             tl.server_name = host;
             tl.stream = to.stream;
+            tl.detail = detail;
             rc = corio_tls_client(out, t, &tl);
         } else if (rc == 0) {
             *out = t;
@@ -190,7 +194,8 @@ out:
 }
 
 int corio__http_pool_acquire(corio_http_session *s, const corio_url *u,
-                             corio__http_conn **out)
+                             corio__http_conn **out,
+                             corio_error_detail *detail)
 {
     corio__http_origin *o;
     int rc = origin_get(s, u, &o);
@@ -237,7 +242,7 @@ int corio__http_pool_acquire(corio_http_session *s, const corio_url *u,
         rc = -ENOMEM;
     } else {
         c->o = o;
-        rc = dial(s, &c->s, u);
+        rc = dial(s, &c->s, u, detail);
         if (rc == 0) {
             *out = c;
             return 0;
@@ -252,11 +257,11 @@ int corio__http_pool_acquire(corio_http_session *s, const corio_url *u,
 }
 
 int corio__http_pool_redial(corio_http_session *s, corio__http_conn *c,
-                            const corio_url *u)
+                            const corio_url *u, corio_error_detail *detail)
 {
     corio_stream_close(c->s);
     c->used = 0;
-    int rc = dial(s, &c->s, u);
+    int rc = dial(s, &c->s, u, detail);
     if (rc < 0) {
         corio__http_origin *o = c->o;
         c->o->nopen--;

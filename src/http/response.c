@@ -12,7 +12,7 @@
  * sticks: later reads return the same error. */
 #include "http/session.h"
 
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -65,7 +65,7 @@ ssize_t corio__http_response_read(corio_http_response *r, void *buf, size_t n)
     if (s->o.read_timeout_ns > 0 && now + s->o.read_timeout_ns < until)
         until = now + s->o.read_timeout_ns;
     ssize_t got;
-    if (until != INT64_MAX && (got = corio_timeout_begin(until - now)) < 0)
+    if (until != INT64_MAX && (got = corio_timeout_begin_at(until)) < 0)
         return got;
     got = r->dec ? corio__http_decoder_read(r->dec, &r->body, buf, n)
                  : corio__http_body_read(&r->body, buf, n);
@@ -182,6 +182,13 @@ int corio_http_response_json(corio_http_response *r, json_t **out)
 int corio_http_response_status(const corio_http_response *r)
 {
     return r ? r->status : -EINVAL;
+}
+
+int corio_http_response_raise_for_status(const corio_http_response *r)
+{
+    if (!r)
+        return -EINVAL;
+    return r->status >= 400 ? CORIO_EHTTPSTATUS : 0;
 }
 
 const char *corio_http_response_header(const corio_http_response *r,

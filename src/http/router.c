@@ -16,7 +16,7 @@
  * encoded "%2F" belongs to its segment, as in Go's ServeMux); literal
  * segments compare decoded, parameter values are decoded into the
  * request's arena — the only allocation of a match. */
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "http/server.h"
 
 #include <stdlib.h>

@@ -21,7 +21,7 @@
  * Shutdown: once opts.stop is set no new request is started and responses
  * carry "Connection: close"; corio_serve cancels what is still running
  * when the grace period ends. */
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "core/loop.h"
 #include "http/server.h"
 #include "net/net.h"
@@ -104,7 +104,7 @@ static ssize_t next_head(corio_http_req *req, bool first, const char **buf)
             idle_end = now + (first ? cf->header_timeout_ns : cf->idle_timeout_ns);
         if (!idle && !head_end)
             head_end = now + cf->header_timeout_ns;
-        if ((rc = corio_timeout_begin((idle ? idle_end : head_end) - now)) < 0)
+        if ((rc = corio_timeout_begin_at(idle ? idle_end : head_end)) < 0)
             return rc;
         req->idle = idle;
         ssize_t got = corio__http_req_flush(req);
@@ -202,7 +202,7 @@ static int serve_one(corio_http_req *req, corio_http_router *r, const char *buf,
     } else {
         int hrc = fn(req, arg);
         if (req->detached)
-            return 1;
+            return CORIO_SERVE_KEPT;
         if (req->state == CORIO__REPLY_NONE) {
             if (hrc == -ECANCELED) {
                 req->keep = false; /* the server is going away */
@@ -345,12 +345,11 @@ int corio_http_serve(corio_listener *l, corio_http_router *r,
     if (!l || !r)
         return -EINVAL;
     served sv = {r, o, NULL, false};
-    corio_serve_opts so = {0};
+    corio_serve_opts so = {.on_shutdown = close_idle};
     if (o) {
         so.stop = o->stop;
         so.grace_ns = o->grace_ns;
         so.max_connections = o->max_connections;
     }
-    corio__serve_hooks h = {.fn_keeps = true, .on_shutdown = close_idle};
-    return corio__serve(l, serve_fn, &sv, &so, &h);
+    return corio_serve(l, serve_fn, &sv, &so);
 }

@@ -6,9 +6,9 @@
  *   router.c       routes, matching with {name} and "*", 404 / 405
  *   server.c       the connection loop (corio_http_serve_conn), limits,
  *                  timeouts, error replies, corio_http_serve
- *   request.c      the accessors of corio_http_req, path decoding, query
+ *   server_request.c the accessors of corio_http_req, path decoding, query
  *                  lookup, reading the body, the scratch arena
- *   reply.c        response heads and bodies (whole, streamed, chunked)
+ *   server_reply.c   response heads and bodies (whole, streamed, chunked)
  *   test_session.c corio_http_test_session_new
  *
  * Memory: a connection allocates its record's buffers once and reuses them
@@ -117,30 +117,30 @@ struct corio_http_req {
     size_t over_used;      /* bytes carved from overflow blocks */
 };
 
-/* request.c: the value of hex digit c, or -1. */
+/* server_request.c: the value of hex digit c, or -1. */
 int corio__http_hexval(char c);
-/* request.c: percent-decode src[0..n) into dst (n + 1 bytes,
+/* server_request.c: percent-decode src[0..n) into dst (n + 1 bytes,
  * NUL-terminated); plus_space turns '+' into ' ' (query strings).
  * Returns 0, or -1 for a bad escape or an encoded NUL. */
 int corio__http_pct_decode(char *dst, const char *src, size_t n, bool plus_space);
-/* request.c: carve n bytes from the arena (NULL: out of memory). */
+/* server_request.c: carve n bytes from the arena (NULL: out of memory). */
 void *corio__http_req_alloc(corio_http_req *req, size_t n);
-/* request.c: take the head parsed in buf[0..len) (h's views into buf):
+/* server_request.c: take the head parsed in buf[0..len) (h's views into buf):
  * copy it into the arena and fill method, path, query.  Returns 0,
  * CORIO_EHTTP (a bad target or percent-encoding), -ENOMEM. */
 int corio__http_req_take_head(corio_http_req *req, const char *buf, size_t len);
-/* request.c: end of a request: free overflow blocks, grow the kept block,
+/* server_request.c: end of a request: free overflow blocks, grow the kept block,
  * reset the per-request fields. */
 void corio__http_req_reset(corio_http_req *req);
-/* request.c: free everything the connection holds. */
+/* server_request.c: free everything the connection holds. */
 void corio__http_req_destroy(corio_http_req *req);
-/* request.c: read and drop the rest of the body (at most max_body in all).
+/* server_request.c: read and drop the rest of the body (at most max_body in all).
  * Returns 0 or the error of the body read. */
 int corio__http_req_drain(corio_http_req *req);
-/* request.c: flush the buffered responses if any are waiting. */
+/* server_request.c: flush the buffered responses if any are waiting. */
 int corio__http_req_flush(corio_http_req *req);
 
-/* reply.c: send a complete response with a short text body ("404 Not
+/* server_reply.c: send a complete response with a short text body ("404 Not
  * Found\n") and, for a 405, the Allow field (NULL: none), dropping the
  * fields the handler added.  Not flushed.  Returns 0 or a write error. */
 int corio__http_reply_simple(corio_http_req *req, int status,

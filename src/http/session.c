@@ -4,7 +4,7 @@
  * in-process test session stops its servers there). */
 #include "http/session.h"
 
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <assert.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  *                    expiry.
  *   http/client.c    one request on one connection: write it, read the head,
  *                    make the response; the stale-connection retry.
- *   http/redirect.c  corio_http_session_send: the total timeout, redirects.
+ *   http/send.c      corio_http_session_send: the total timeout, redirects.
  *   http/response.c  the response: header lookup, body reads, body, text,
  *                    JSON.
  *   http/decode.c    gzip / deflate decoding of a body.
@@ -81,13 +81,14 @@ void corio__http_session_unref(corio_http_session *s);
  * one under the limits (dialled under connect_timeout_ns), else wait FIFO.
  * Returns 0 and *out, or a dial error, -ECANCELED / -ETIMEDOUT, -ENOMEM. */
 int corio__http_pool_acquire(corio_http_session *s, const corio_url *u,
-                             corio__http_conn **out);
+                             corio__http_conn **out,
+                             corio_error_detail *detail);
 
 /* Replace c's stream with a new connection (the stale-connection retry:
  * the slot is kept).  On failure c is released (closed).  Returns 0 or a
  * dial error. */
 int corio__http_pool_redial(corio_http_session *s, corio__http_conn *c,
-                            const corio_url *u);
+                            const corio_url *u, corio_error_detail *detail);
 
 /* Give c back: to a waiter of its origin, to the idle list (reusable), or
  * closed (not reusable; the slot goes to the first waiter it can serve).
@@ -116,6 +117,7 @@ typedef struct corio__http_call {
     bool has_body;
     unsigned flags;
     int64_t deadline; /* INT64_MAX: none */
+    corio_error_detail *detail; /* the request's, or NULL */
 } corio__http_call;
 
 /* Send c on a pooled connection and read the response head (retrying once

@@ -9,7 +9,7 @@
  *                    options, so it may outlive the session: it ends when
  *                    the client end is closed (end of stream) and closes
  *                    its end, unless a handler detached it. */
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "http/server.h"
 #include "http/session.h"
 
@@ -55,7 +55,7 @@ static int dial(corio_stream **out, const corio_url *u, void *arg)
     ct->so = d->so;
     corio_task *t;
     corio_task_opts to = {.name = "http test server"};
-    rc = corio_task_spawn_ex(&t, &to, serve_pair, ct);
+    rc = corio_task_spawn_ex(&t, serve_pair, ct, &to);
     if (rc < 0) {
         corio_stream_close(client);
         corio_stream_close(server);

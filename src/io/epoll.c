@@ -6,7 +6,8 @@
  * and the next edge wakes them.  The loop's eventfd is registered
  * level-triggered.  Timeouts use epoll_pwait2 (nanoseconds, Linux >= 5.11)
  * when the kernel has it, else epoll_wait rounded up to milliseconds. */
-#include "io/engine.h"
+#include "core/engine.h"
+#include "io/fd.h"
 
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -15,34 +16,49 @@
 
 #define MAX_EVENTS 256
 
+/* The engine's own state, behind L->engine_data (nobody else sees it).
+ * The event array lives with the loop, not on the stack of whichever task
+ * happens to wait: 3 KiB there would, over time, add a page to every task
+ * that ever waits for the loop. */
+typedef struct ep_state {
+    int epfd;
+    bool pwait2; /* epoll_pwait2 works (Linux >= 5.11) */
+    struct epoll_event evs[MAX_EVENTS];
+} ep_state;
+
+static ep_state *state_of(corio__loop *L)
+{
+    return L->engine_data;
+}
+
 static int ep_init(corio__loop *L)
 {
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = L->wakefd};
-    /* The event array lives with the loop, not on the stack of whichever
-     * task happens to wait: 3 KiB there would, over time, add a page to
-     * every task that ever waits for the loop. */
-    L->engine_data = corio__sys.malloc(MAX_EVENTS * sizeof ev);
-    if (!L->engine_data)
+    ep_state *st = corio__sys.malloc(sizeof *st);
+    if (!st)
         return -ENOMEM;
-    L->epfd = corio__sys.epoll_create1(EPOLL_CLOEXEC);
-    if (L->epfd < 0 ||
-        corio__sys.epoll_ctl(L->epfd, EPOLL_CTL_ADD, L->wakefd, &ev) < 0) {
+    st->epfd = corio__sys.epoll_create1(EPOLL_CLOEXEC);
+    if (st->epfd < 0 ||
+        corio__sys.epoll_ctl(st->epfd, EPOLL_CTL_ADD, L->wakefd, &ev) < 0) {
         int e = errno;
-        if (L->epfd >= 0)
-            corio__sys.close(L->epfd);
-        free(L->engine_data);
-        L->engine_data = NULL;
+        if (st->epfd >= 0)
+            corio__sys.close(st->epfd);
+        free(st);
         return -e;
     }
     struct timespec zero = {0, 0};
-    L->pwait2 = epoll_pwait2(L->epfd, &ev, 1, &zero, NULL) >= 0 || errno != ENOSYS;
+    st->pwait2 = corio__sys.epoll_pwait2(st->epfd, &ev, 1, &zero, NULL) >= 0 ||
+                 errno != ENOSYS;
+    L->engine_data = st;
     return 0;
 }
 
 static void ep_close(corio__loop *L)
 {
-    corio__sys.close(L->epfd);
-    free(L->engine_data);
+    ep_state *st = state_of(L);
+    corio__fd_close_all(L);
+    corio__sys.close(st->epfd);
+    free(st);
     L->engine_data = NULL;
 }
 
@@ -50,29 +66,32 @@ static int ep_watch(corio__loop *L, int fd)
 {
     struct epoll_event ev = {
         .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.fd = fd};
-    if (corio__sys.epoll_ctl(L->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST)
+    if (corio__sys.epoll_ctl(state_of(L)->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ||
+        errno == EEXIST)
         return 0;
     return -errno;
 }
 
 static void ep_unwatch(corio__loop *L, int fd)
 {
-    corio__sys.epoll_ctl(L->epfd, EPOLL_CTL_DEL, fd, NULL);
+    corio__sys.epoll_ctl(state_of(L)->epfd, EPOLL_CTL_DEL, fd, NULL);
 }
 
 static int ep_wait(corio__loop *L, int64_t timeout_ns)
 {
-    struct epoll_event *evs = L->engine_data;
+    ep_state *st = state_of(L);
+    struct epoll_event *evs = st->evs;
     int n;
-    if (L->pwait2) {
+    if (st->pwait2) {
         struct timespec ts = {timeout_ns / CORIO_SECOND, timeout_ns % CORIO_SECOND};
-        n = epoll_pwait2(L->epfd, evs, MAX_EVENTS, timeout_ns < 0 ? NULL : &ts, NULL);
+        n = corio__sys.epoll_pwait2(st->epfd, evs, MAX_EVENTS,
+                                    timeout_ns < 0 ? NULL : &ts, NULL);
     } else {
         int ms = timeout_ns < 0 ? -1
                  : timeout_ns > (int64_t)INT32_MAX * CORIO_MS
                      ? INT32_MAX
                      : (int)((timeout_ns + CORIO_MS - 1) / CORIO_MS);
-        n = epoll_wait(L->epfd, evs, MAX_EVENTS, ms);
+        n = corio__sys.epoll_wait(st->epfd, evs, MAX_EVENTS, ms);
     }
     if (n < 0)
         return 0; /* EINTR: a signal; the caller re-checks everything */

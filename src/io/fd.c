@@ -1,13 +1,13 @@
 /* io/fd.c — corio_fd_*: readiness waits on descriptors, and reads and
  * writes that park on EAGAIN.
  *
- * Each descriptor the loop has seen has a record (L->fds, indexed by fd):
+ * Each descriptor the loop has seen has a record (L->fdtab->v, indexed by fd):
  * the task waiting to read, the task waiting to write, and the flags and
  * identity (device, inode) it had before corio made it non-blocking, so they
  * can be restored when the loop ends (only if the number still names the
  * same file).  Reads and writes are tried first and park only after EAGAIN;
  * the engine's next edge for that direction wakes the waiter. */
-#include "io/engine.h"
+#include "io/fd.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -17,22 +17,28 @@
 #include <unistd.h>
 
 
+static size_t nfds(const corio__loop *L)
+{
+    return L->fdtab ? L->fdtab->n : 0;
+}
+
 static corio__fdrec *record(corio__loop *L, int fd)
 {
     if (fd < 0)
         return NULL;
-    if ((size_t)fd >= L->nfds) {
-        size_t n = L->nfds ? L->nfds : 64;
+    size_t have = nfds(L);
+    if ((size_t)fd >= have) {
+        size_t n = have ? have : 64;
         while (n <= (size_t)fd)
             n *= 2;
-        corio__fdrec *v = corio__sys.realloc(L->fds, n * sizeof *v);
-        if (!v)
+        corio__fdtab *t = corio__sys.realloc(L->fdtab, sizeof *t + n * sizeof t->v[0]);
+        if (!t)
             return NULL;
-        memset(v + L->nfds, 0, (n - L->nfds) * sizeof *v);
-        L->fds = v;
-        L->nfds = n;
+        memset(t->v + have, 0, (n - have) * sizeof t->v[0]);
+        t->n = n;
+        L->fdtab = t;
     }
-    return &L->fds[fd];
+    return &L->fdtab->v[fd];
 }
 
 /* Make fd non-blocking and watched, once.  0 or -errno. */
@@ -69,7 +75,7 @@ static int setup(corio__loop *L, int fd, corio__fdrec **out)
     return 0;
 }
 
-/* The wait keeps the fd number, not a record pointer: L->fds may move when
+/* The wait keeps the fd number, not a record pointer: the table may move when
  * another task's descriptor grows the table while this one is parked. */
 typedef struct fd_wait {
     corio__wait w; /* first: the scheduler hands back &w */
@@ -90,15 +96,15 @@ static void unlink_waiter(corio__loop *L, corio__fdrec *r, corio_task *t)
 static bool fd_cancel(corio__wait *w, corio_task *t, int code)
 {
     (void)code;
-    unlink_waiter(t->loop, &t->loop->fds[((fd_wait *)w)->fd], t);
+    unlink_waiter(t->loop, &t->loop->fdtab->v[((fd_wait *)w)->fd], t);
     return true;
 }
 
 void corio__fd_event(corio__loop *L, int fd, int mask)
 {
-    if (fd < 0 || (size_t)fd >= L->nfds)
+    if (fd < 0 || (size_t)fd >= nfds(L))
         return;
-    corio__fdrec *r = &L->fds[fd];
+    corio__fdrec *r = &L->fdtab->v[fd];
     corio_task *rd = (mask & CORIO_READABLE) ? r->reader : NULL;
     corio_task *wr = (mask & CORIO_WRITABLE) ? r->writer : NULL;
     if (rd) {
@@ -114,7 +120,7 @@ void corio__fd_event(corio__loop *L, int fd, int mask)
 /* Park until an edge in one of `events`.  Returns the mask or an error. */
 static int park_on(corio__loop *L, int fd, int events)
 {
-    corio__fdrec *r = &L->fds[fd];
+    corio__fdrec *r = &L->fdtab->v[fd];
     corio_task *self = L->current;
     if (((events & CORIO_READABLE) && r->reader) ||
         ((events & CORIO_WRITABLE) && r->writer))
@@ -132,7 +138,7 @@ static int park_on(corio__loop *L, int fd, int events)
     L->nfd_waiting++;
     int rc = corio__park(&fw.w);
     if (rc < 0)
-        unlink_waiter(L, &L->fds[fd], self); /* interrupted before sleeping */
+        unlink_waiter(L, &L->fdtab->v[fd], self); /* interrupted before sleeping */
     return rc;
 }
 
@@ -140,7 +146,7 @@ static int park_on(corio__loop *L, int fd, int events)
  * fd's direction(s) marked busy meanwhile (the -EBUSY rule). */
 static ssize_t engine_op(corio__loop *L, int fd, int dir, void *buf, size_t n)
 {
-    corio__fdrec *r = &L->fds[fd];
+    corio__fdrec *r = &L->fdtab->v[fd];
     corio_task *self = L->current;
     if (((dir & CORIO_READABLE) && r->reader) || ((dir & CORIO_WRITABLE) && r->writer))
         return -EBUSY;
@@ -152,7 +158,7 @@ static ssize_t engine_op(corio__loop *L, int fd, int dir, void *buf, size_t n)
     ssize_t rc = !buf                      ? L->engine->poll(L, fd, dir)
                  : dir == CORIO_READABLE ? L->engine->read(L, fd, sock, buf, n)
                                          : L->engine->write(L, fd, sock, buf, n);
-    r = &L->fds[fd]; /* the table may have moved meanwhile */
+    r = &L->fdtab->v[fd]; /* the table may have moved meanwhile */
     if (dir & CORIO_READABLE)
         r->reader = NULL;
     if (dir & CORIO_WRITABLE)
@@ -276,9 +282,9 @@ int corio_fd_forget(int fd)
     corio__loop *L = corio__cur;
     if (!L)
         return -EPERM;
-    if (fd < 0 || (size_t)fd >= L->nfds || !L->fds[fd].setup)
+    if (fd < 0 || (size_t)fd >= nfds(L) || !L->fdtab->v[fd].setup)
         return 0;
-    corio__fdrec *r = &L->fds[fd];
+    corio__fdrec *r = &L->fdtab->v[fd];
     if (r->reader || r->writer)
         return -EBUSY;
     if (!r->always)
@@ -297,10 +303,9 @@ int corio_fd_close(int fd)
 
 void corio__fd_close_all(corio__loop *L)
 {
-    for (size_t fd = 0; fd < L->nfds; fd++)
-        if (L->fds[fd].setup)
-            restore(&L->fds[fd], (int)fd);
-    free(L->fds);
-    L->fds = NULL;
-    L->nfds = 0;
+    for (size_t fd = 0; fd < nfds(L); fd++)
+        if (L->fdtab->v[fd].setup)
+            restore(&L->fdtab->v[fd], (int)fd);
+    free(L->fdtab);
+    L->fdtab = NULL;
 }

@@ -23,7 +23,7 @@
  * the io_uring engine reads, writes and fsync are ring operations instead:
  * an interrupted one is cancelled in the kernel and the task stays parked
  * until its completion, which returns what moved, else the interruption. */
-#include "io/engine.h"
+#include "core/engine.h"
 #include "io/pool.h"
 
 #include <fcntl.h>
@@ -33,7 +33,8 @@
 
 struct corio_file {
     int fd;
-    int busy; /* calls in flight: close must not pull the fd from under them */
+    int busy;     /* calls in flight: close must not pull the fd from under them */
+    bool closing; /* closed while busy: the last call out closes and frees */
 };
 
 enum { OP_OPEN, OP_READ, OP_WRITE, OP_FSYNC, OP_FSTAT };
@@ -158,19 +159,42 @@ int corio_file_open(corio_file **out, const char *path, int flags, mode_t mode)
     }
     f->fd = fd;
     f->busy = 0;
+    f->closing = false;
     *out = f;
     return 0;
 }
 
 int corio_file_close(corio_file *f)
 {
-    if (!f)
+    if (!f || f->closing)
         return 0;
-    if (f->busy)
-        return -EBUSY;
+    if (f->busy) {
+        /* The destructor rule: a call under way (a pool job or a ring
+         * operation, which cannot be pulled back) finishes, and the last
+         * one out closes and frees. */
+        f->closing = true;
+        return 0;
+    }
     int rc = corio__sys.close(f->fd) < 0 ? -errno : 0;
     free(f);
     return rc;
+}
+
+/* Every call on f runs between enter and leave. */
+static int enter(corio_file *f)
+{
+    if (f->closing)
+        return -EBADF;
+    f->busy++;
+    return 0;
+}
+
+static void leave(corio_file *f)
+{
+    if (--f->busy == 0 && f->closing) {
+        (void)corio__sys.close(f->fd);
+        free(f);
+    }
 }
 
 int corio_file_fd(const corio_file *f)
@@ -184,9 +208,10 @@ static ssize_t read_impl(corio_file *f, void *buf, size_t n, off_t off)
         return -EINVAL;
     if (!corio__self())
         return -EPERM;
-    f->busy++;
+    if (enter(f) < 0)
+        return -EBADF;
     ssize_t r = file_read_at(f->fd, buf, n, off);
-    f->busy--;
+    leave(f);
     return r;
 }
 
@@ -210,7 +235,8 @@ static ssize_t write_impl(corio_file *f, const void *buf, size_t n, off_t off)
         return -EINVAL;
     if (!corio__self())
         return -EPERM;
-    f->busy++;
+    if (enter(f) < 0)
+        return -EBADF;
     ssize_t r = 0;
     while (done < n) {
         r = file_write_at(f->fd, (const char *)buf + done, n - done,
@@ -219,7 +245,7 @@ static ssize_t write_impl(corio_file *f, const void *buf, size_t n, off_t off)
             break;
         done += (size_t)r;
     }
-    f->busy--;
+    leave(f);
     if (done == n)
         return (ssize_t)n;
     if (done)
@@ -246,9 +272,10 @@ int corio_file_fsync(corio_file *f)
     if (!corio__self())
         return -EPERM;
     file_op o = {.op = OP_FSYNC, .fd = f->fd};
-    f->busy++;
+    if (enter(f) < 0)
+        return -EBADF;
     int rc = (int)file_submit(&o);
-    f->busy--;
+    leave(f);
     return rc;
 }
 
@@ -259,9 +286,10 @@ int corio_file_size(corio_file *f, off_t *size)
         return -EINVAL;
     if (!corio__self())
         return -EPERM;
-    f->busy++;
+    if (enter(f) < 0)
+        return -EBADF;
     int rc = file_fstat(f->fd, &st);
-    f->busy--;
+    leave(f);
     if (rc < 0)
         return rc;
     *size = st.st_size;
@@ -372,6 +400,7 @@ struct corio_file_lines {
     bool eof;
     bool skipping; /* an interrupted skip: finish dropping the line first */
     bool busy;     /* a task is inside next or skip */
+    bool closing;  /* closed meanwhile: the call under way frees on leaving */
 };
 
 int corio_file_lines_open(corio_file_lines **out, const char *path,
@@ -503,6 +532,13 @@ static int lines_next(corio_file_lines *it, const char **line, size_t *len)
     }
 }
 
+static void lines_free(corio_file_lines *it)
+{
+    close_fd(it->fd);
+    free(it->buf);
+    free(it);
+}
+
 int corio_file_lines_next(corio_file_lines *it, const char **line, size_t *len)
 {
     if (!it || !line || !len)
@@ -514,6 +550,10 @@ int corio_file_lines_next(corio_file_lines *it, const char **line, size_t *len)
     it->busy = true;
     int rc = lines_next(it, line, len);
     it->busy = false;
+    if (it->closing) {
+        lines_free(it);
+        return -EBADF;
+    }
     return rc;
 }
 
@@ -528,6 +568,10 @@ ssize_t corio_file_lines_skip(corio_file_lines *it)
     it->busy = true;
     ssize_t r = do_skip(it);
     it->busy = false;
+    if (it->closing) {
+        lines_free(it);
+        return -EBADF;
+    }
     return r;
 }
 
@@ -536,14 +580,13 @@ off_t corio_file_lines_offset(const corio_file_lines *it)
     return it ? it->off : -1;
 }
 
-int corio_file_lines_close(corio_file_lines *it)
+void corio_file_lines_close(corio_file_lines *it)
 {
-    if (!it)
-        return 0;
-    if (it->busy)
-        return -EBUSY;
-    close_fd(it->fd);
-    free(it->buf);
-    free(it);
-    return 0;
+    if (!it || it->closing)
+        return;
+    if (it->busy) {
+        it->closing = true; /* the destructor rule: the call under way frees */
+        return;
+    }
+    lines_free(it);
 }

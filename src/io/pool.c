@@ -82,14 +82,17 @@ static void atfork_register(void)
     pthread_atfork(NULL, NULL, atfork_child);
 }
 
-void corio__pool_configure(int threads)
+/* The CPU pool is process-wide: sized at its first use, by the loop's
+ * corio_options.threads or min(32, CPUs + 4); a later loop asking for more
+ * threads grows it, none ever shrinks or resets it (design.md). */
+static void size_cpu_pool(corio__pool *p, int threads)
 {
+    if (threads <= 0 && p->max > 0)
+        return;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int n = threads > 0 ? threads : (int)(ncpu + 4 < 32 ? ncpu + 4 : 32);
-    pthread_once(&atfork_once, atfork_register);
-    pthread_mutex_lock(&pools[CORIO__POOL_CPU].lock);
-    pools[CORIO__POOL_CPU].max = n;
-    pthread_mutex_unlock(&pools[CORIO__POOL_CPU].lock);
+    if (n > p->max)
+        p->max = n;
 }
 
 static void unlink_job(corio__pool *p, corio__job *j)
@@ -237,7 +240,10 @@ int corio__pool_run(int kind, corio_fn fn, void *arg, int *result)
     j.loop = self->loop;
     j.task = self;
     j.pool = &pools[kind];
+    pthread_once(&atfork_once, atfork_register);
     pthread_mutex_lock(&j.pool->lock);
+    if (kind == CORIO__POOL_CPU)
+        size_cpu_pool(j.pool, self->loop->pool_threads);
     rc = submit(j.pool, &j);
     pthread_mutex_unlock(&j.pool->lock);
     if (rc < 0)

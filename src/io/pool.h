@@ -27,7 +27,5 @@ int corio__pool_submit(int kind, void (*fn)(void *arg), void *arg);
  * threads per pool.  Any thread. */
 bool corio__pool_lend(int kind);
 void corio__pool_unlend(int kind);
-/* Set the CPU pool's size (threads <= 0: min(32, CPUs + 4)). */
-void corio__pool_configure(int threads);
 
 #endif

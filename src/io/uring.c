@@ -15,7 +15,8 @@
  * operation won the race), the call returns it; otherwise the interruption.
  *
  * The loop's wake-up eventfd is watched with a multishot POLL_ADD. */
-#include "io/engine.h"
+#include "core/engine.h"
+#include "io/fd.h"
 
 #ifdef CORIO_HAVE_URING
 #include <liburing.h>
@@ -43,10 +44,10 @@ static struct io_uring *ring_of(corio__loop *L)
 static struct io_uring_sqe *sqe_get(corio__loop *L)
 {
     struct io_uring *ring = ring_of(L);
-    struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+    struct io_uring_sqe *sqe = corio__sys.uring_get_sqe(ring);
     while (!sqe) { /* the SQ ring is full: hand it to the kernel first */
-        io_uring_submit(ring);
-        sqe = io_uring_get_sqe(ring);
+        corio__sys.uring_submit(ring);
+        sqe = corio__sys.uring_get_sqe(ring);
     }
     return sqe;
 }
@@ -68,10 +69,10 @@ static int ur_init(corio__loop *L)
     struct io_uring_params p;
     memset(&p, 0, sizeof p);
     p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-    int rc = io_uring_queue_init_params(RING_ENTRIES, ring, &p);
+    int rc = corio__sys.uring_queue_init_params(RING_ENTRIES, ring, &p);
     if (rc == -EINVAL) {
         memset(&p, 0, sizeof p);
-        rc = io_uring_queue_init_params(RING_ENTRIES, ring, &p);
+        rc = corio__sys.uring_queue_init_params(RING_ENTRIES, ring, &p);
     }
     /* Fast poll (5.7) and multishot poll (5.13, IORING_FEAT_... has no bit:
      * the CQE flags tell) are what this engine relies on. */
@@ -90,6 +91,7 @@ static int ur_init(corio__loop *L)
 
 static void ur_close(corio__loop *L)
 {
+    corio__fd_close_all(L);
     io_uring_queue_exit(ring_of(L));
     free(L->engine_data);
     L->engine_data = NULL;
@@ -131,13 +133,13 @@ static int ur_wait(corio__loop *L, int64_t timeout_ns)
     struct __kernel_timespec ts;
     int rc;
     if (timeout_ns == 0) {
-        rc = io_uring_submit_and_get_events(ring);
+        rc = corio__sys.uring_submit_and_get_events(ring);
     } else if (timeout_ns < 0) {
-        rc = io_uring_submit_and_wait(ring, 1);
+        rc = corio__sys.uring_submit_and_wait(ring, 1);
     } else {
         ts.tv_sec = timeout_ns / CORIO_SECOND;
         ts.tv_nsec = timeout_ns % CORIO_SECOND;
-        rc = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, NULL);
+        rc = corio__sys.uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, NULL);
     }
     (void)rc; /* -ETIME, -EINTR: the caller re-checks everything */
     int n = 0;

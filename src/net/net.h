@@ -17,7 +17,7 @@
 #include <corio.h>
 #include <stdbool.h>
 
-#include "arch/sys.h"
+#include "os/sys.h"
 
 /* A non-blocking, close-on-exec socket.  The fd, or -errno. */
 int corio__socket(int family, int type);
@@ -58,20 +58,5 @@ int corio__listener_new(corio_listener **out, int fd, const corio_listen_opts *o
                         int tcp, const char *path);
 /* listener.c: accept one connection as a descriptor. */
 int corio__listener_accept_fd(corio_listener *l, int *fd, corio_addr *peer);
-
-/* serve.c: what the HTTP server adds to corio_serve.
- *   fn_keeps     a connection whose fn returns 1 is not closed: fn took
- *                its stream (corio_http_req_detach).
- *   on_shutdown  called with fn's arg once when shutdown begins, before
- *                the grace period, whatever began it (must not suspend):
- *                the HTTP server ends its idle keep-alive connections. */
-typedef struct corio__serve_hooks {
-    bool fn_keeps;
-    void (*on_shutdown)(void *arg);
-} corio__serve_hooks;
-
-/* serve.c: corio_serve with hooks (NULL: none). */
-int corio__serve(corio_listener *l, corio_serve_fn fn, void *arg,
-                 const corio_serve_opts *o, const corio__serve_hooks *h);
 
 #endif

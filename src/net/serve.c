@@ -47,7 +47,7 @@ struct server {
     corio_event idle;  /* no connection running */
     corio_event slot;  /* below max_connections again */
     size_t live, max;
-    corio__serve_hooks hooks;
+    void (*on_shutdown)(void *arg);
     conn *conns;
     int accept_err;
 };
@@ -73,7 +73,7 @@ static int conn_main(void *arg)
 {
     conn *c = arg;
     server *sv = c->sv;
-    if (sv->fn(c->s, sv->arg) == 1 && sv->hooks.fn_keeps)
+    if (sv->fn(c->s, sv->arg) == CORIO_SERVE_KEPT)
         c->s = NULL; /* fn took the stream: not ours to close */
     unlink_conn(sv, c);
     return 0;
@@ -143,13 +143,8 @@ static int watcher(void *arg)
     return rc;
 }
 
-int corio_serve(corio_listener *l, corio_serve_fn fn, void *arg, const corio_serve_opts *o)
-{
-    return corio__serve(l, fn, arg, o, NULL);
-}
-
-int corio__serve(corio_listener *l, corio_serve_fn fn, void *arg,
-                 const corio_serve_opts *o, const corio__serve_hooks *h)
+int corio_serve(corio_listener *l, corio_serve_fn fn, void *arg,
+                const corio_serve_opts *o)
 {
     corio_task *tasks[2];
     size_t ntasks = 0;
@@ -163,8 +158,7 @@ int corio__serve(corio_listener *l, corio_serve_fn fn, void *arg,
     sv.l = l;
     sv.fn = fn;
     sv.arg = arg;
-    if (h)
-        sv.hooks = *h;
+    sv.on_shutdown = o ? o->on_shutdown : NULL;
     sv.user_stop = o ? o->stop : NULL;
     sv.max = o ? o->max_connections : 0;
     corio_event_init(&sv.stop);
@@ -176,12 +170,12 @@ int corio__serve(corio_listener *l, corio_serve_fn fn, void *arg,
     if (rc < 0)
         goto out;
     corio_task_opts to = {.name = "serve accept"};
-    rc = corio_task_spawn_ex(&tasks[ntasks], &to, acceptor, &sv);
+    rc = corio_task_spawn_ex(&tasks[ntasks], acceptor, &sv, &to);
     if (rc == 0) {
         ntasks++;
         if (sv.user_stop) {
             to.name = "serve stop";
-            rc = corio_task_spawn_ex(&tasks[ntasks], &to, watcher, &sv);
+            rc = corio_task_spawn_ex(&tasks[ntasks], watcher, &sv, &to);
             ntasks += rc == 0;
         }
     }
@@ -190,8 +184,8 @@ int corio__serve(corio_listener *l, corio_serve_fn fn, void *arg,
         if (rc == 0)
             rc = sv.accept_err;
     }
-    if (sv.hooks.on_shutdown)
-        sv.hooks.on_shutdown(arg);
+    if (sv.on_shutdown)
+        sv.on_shutdown(arg);
 
     /* Graceful shutdown.  The shield lets a cancelled caller still wait
      * out the grace period; without it (no memory) there is no grace. */

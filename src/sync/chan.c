@@ -38,6 +38,8 @@ struct corio_chan {
     void **ring;
     size_t head, n, cap;
     bool closed;
+    bool freed;    /* corio_chan_free ran: the last call inside frees */
+    int inside;    /* calls under way (tasks or threads, waiting or not) */
     int thread_waiters;
     chan_waiter *getters, *putters;
 };
@@ -65,21 +67,13 @@ int corio_chan_new(corio_chan **out, size_t capacity)
     return 0;
 }
 
-int corio_chan_free(corio_chan *c)
+static void destroy(corio_chan *c)
 {
-    if (!c)
-        return 0;
-    pthread_mutex_lock(&c->lock);
-    bool busy = c->getters || c->putters || c->thread_waiters;
-    pthread_mutex_unlock(&c->lock);
-    if (busy)
-        return -EBUSY;
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->not_empty);
     pthread_cond_destroy(&c->not_full);
     free(c->ring);
     free(c);
-    return 0;
 }
 
 static void unlink_waiter(chan_waiter *w)
@@ -138,8 +132,10 @@ static void changed(corio_chan *c, bool item_added)
 /* Under c->lock. */
 static int try_put(corio_chan *c, void *item)
 {
+    if (c->freed)
+        return -EBADF;
     if (c->closed)
-        return CORIO_ECLOSED;
+        return CORIO_ESHUTDOWN;
     if (c->n == c->cap)
         return -EAGAIN;
     c->ring[(c->head + c->n++) % c->cap] = item;
@@ -149,6 +145,8 @@ static int try_put(corio_chan *c, void *item)
 
 static int try_get(corio_chan *c, void **item)
 {
+    if (c->freed)
+        return -EBADF;
     if (c->n) {
         *item = c->ring[c->head];
         c->head = (c->head + 1) % c->cap;
@@ -156,7 +154,7 @@ static int try_get(corio_chan *c, void **item)
         changed(c, false);
         return 0;
     }
-    return c->closed ? CORIO_ECLOSED : -EAGAIN;
+    return c->closed ? CORIO_ESHUTDOWN : -EAGAIN;
 }
 
 /* Park the calling task in *list (c->lock held; released while parked). */
@@ -192,6 +190,7 @@ static int op(corio_chan *c, void **item, bool put)
     corio_task *self = corio__self();
     int rc;
     pthread_mutex_lock(&c->lock);
+    c->inside++;
     for (;;) {
         rc = put ? try_put(c, *item) : try_get(c, item);
         if (rc != -EAGAIN)
@@ -207,7 +206,10 @@ static int op(corio_chan *c, void **item, bool put)
             c->thread_waiters--;
         }
     }
+    bool last = --c->inside == 0 && c->freed;
     pthread_mutex_unlock(&c->lock);
+    if (last)
+        destroy(c);
     return rc;
 }
 
@@ -241,15 +243,35 @@ int corio_chan_try_get(corio_chan *c, void **item)
     return rc;
 }
 
-void corio_chan_close(corio_chan *c)
+static void kick_everyone(corio_chan *c)
+{
+    pthread_cond_broadcast(&c->not_empty);
+    pthread_cond_broadcast(&c->not_full);
+    kick_all(&c->getters);
+    kick_all(&c->putters);
+}
+
+void corio_chan_shutdown(corio_chan *c)
 {
     if (!c)
         return;
     pthread_mutex_lock(&c->lock);
     c->closed = true;
-    pthread_cond_broadcast(&c->not_empty);
-    pthread_cond_broadcast(&c->not_full);
-    kick_all(&c->getters);
-    kick_all(&c->putters);
+    kick_everyone(c);
     pthread_mutex_unlock(&c->lock);
+}
+
+void corio_chan_free(corio_chan *c)
+{
+    if (!c)
+        return;
+    /* The destructor rule: callers still inside (tasks of any loop, or
+     * threads) are woken, return -EBADF, and the last one out frees. */
+    pthread_mutex_lock(&c->lock);
+    c->freed = true;
+    kick_everyone(c);
+    bool last = c->inside == 0;
+    pthread_mutex_unlock(&c->lock);
+    if (last)
+        destroy(c);
 }

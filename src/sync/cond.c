@@ -38,15 +38,13 @@ int corio_cond_init(corio_cond *c, corio_lock *lock)
     return 0;
 }
 
-int corio_cond_destroy(corio_cond *c)
+void corio_cond_destroy(corio_cond *c)
 {
     cond_impl *k = impl(c);
     if (!k)
-        return -EINVAL;
-    if (!corio__waitq_empty(&k->q))
-        return -EBUSY;
+        return;
+    corio__waitq_grant_all(&k->q, -EBADF); /* the destructor rule */
     k->magic = 0;
-    return 0;
 }
 
 int corio_cond_wait(corio_cond *c)
@@ -62,10 +60,11 @@ int corio_cond_wait(corio_cond *c)
         return -EPERM;
     }
     corio__waiter w;
-    corio_lock_unlock(k->lock);
+    corio_lock *lock = k->lock; /* c may be destroyed while we wait */
+    (void)corio_lock_release(lock);
     int rc = corio__waitq_park(&k->q, &w, "condition", NULL);
     self->noint++;
-    corio_lock_lock(k->lock); /* cannot fail: not interruptible, not held */
+    (void)corio_lock_acquire(lock); /* cannot fail: not interruptible, not held */
     self->noint--;
     return rc;
 }

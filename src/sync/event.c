@@ -30,15 +30,13 @@ int corio_event_init(corio_event *e)
     return 0;
 }
 
-int corio_event_destroy(corio_event *e)
+void corio_event_destroy(corio_event *e)
 {
     event_impl *v = impl(e);
     if (!v)
-        return -EINVAL;
-    if (!corio__waitq_empty(&v->q))
-        return -EBUSY;
+        return;
+    corio__waitq_grant_all(&v->q, -EBADF); /* the destructor rule */
     v->magic = 0;
-    return 0;
 }
 
 void corio_event_set(corio_event *e)

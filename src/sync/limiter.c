@@ -45,14 +45,14 @@ int corio_limiter_new(corio_limiter **out, double rate, int64_t burst)
     return 0;
 }
 
-int corio_limiter_free(corio_limiter *l)
+void corio_limiter_free(corio_limiter *l)
 {
     if (!l)
-        return 0;
-    if (!corio__waitq_empty(&l->q))
-        return -EBUSY;
+        return;
+    corio__waitq_grant_all(&l->q, -EBADF); /* the destructor rule */
+    if (l->loop)
+        corio__timer_disarm(&l->loop->timers, &l->timer);
     free(l);
-    return 0;
 }
 
 /* Add the tokens accumulated since the last refill, capped at burst.
@@ -175,6 +175,8 @@ int corio_limiter_acquire(corio_limiter *l, int64_t n)
             return -ENOMEM;
     }
     rc = corio__waitq_park(&l->q, &w, "rate limiter", leave);
+    if (rc == -EBADF)
+        return rc; /* l was freed */
     if (rc < 0 && head && corio__waitq_empty(&l->q))
         corio__timer_disarm(&l->loop->timers, &l->timer);
     return rc;

@@ -33,18 +33,19 @@ int corio_lock_init(corio_lock *l)
     return 0;
 }
 
-int corio_lock_destroy(corio_lock *l)
+void corio_lock_destroy(corio_lock *l)
 {
     lock_impl *k = impl(l);
     if (!k)
-        return -EINVAL;
-    if (k->owner || !corio__waitq_empty(&k->q))
-        return -EBUSY;
+        return;
+    if (k->owner)
+        CORIO__MISUSE(corio__cur, "destroying a lock held by task '%s'",
+                      corio_task_name(k->owner));
+    corio__waitq_grant_all(&k->q, -EBADF); /* the destructor rule */
     k->magic = 0;
-    return 0;
 }
 
-int corio_lock_try(corio_lock *l)
+int corio_lock_try_acquire(corio_lock *l)
 {
     lock_impl *k = impl(l);
     corio_task *self = corio__self();
@@ -53,12 +54,12 @@ int corio_lock_try(corio_lock *l)
     if (!self)
         return -EPERM;
     if (k->owner)
-        return -EBUSY;
+        return -EAGAIN;
     k->owner = self;
     return 0;
 }
 
-int corio_lock_lock(corio_lock *l)
+int corio_lock_acquire(corio_lock *l)
 {
     lock_impl *k = impl(l);
     corio_task *self = corio__self();
@@ -79,7 +80,7 @@ int corio_lock_lock(corio_lock *l)
     return corio__waitq_park(&k->q, &w, "lock", NULL);
 }
 
-int corio_lock_unlock(corio_lock *l)
+int corio_lock_release(corio_lock *l)
 {
     lock_impl *k = impl(l);
     corio_task *self = corio__self();

@@ -1,5 +1,5 @@
 /* sync/queue.c — corio_queue: FIFO, LIFO and priority queues of pointers,
- * bounded or not, with task_done/join and close.
+ * bounded or not, with task_done/join and shutdown.
  *
  * Items move by hand-off whenever someone waits: a put with a getter
  * waiting gives the item straight to that getter; a get that frees a slot
@@ -51,16 +51,17 @@ int corio_queue_new(corio_queue **out, const corio_queue_opts *o)
     return 0;
 }
 
-int corio_queue_free(corio_queue *q)
+void corio_queue_free(corio_queue *q)
 {
     if (!q)
-        return 0;
-    if (!corio__waitq_empty(&q->getters) || !corio__waitq_empty(&q->putters) ||
-        !corio__waitq_empty(&q->joiners))
-        return -EBUSY;
+        return;
+    /* The destructor rule (design.md): waiters are woken with -EBADF and
+     * never touch q again. */
+    corio__waitq_grant_all(&q->getters, -EBADF);
+    corio__waitq_grant_all(&q->putters, -EBADF);
+    corio__waitq_grant_all(&q->joiners, -EBADF);
     free(q->v);
     free(q);
-    return 0;
 }
 
 static bool before(const corio_queue *q, const entry *a, const entry *b)
@@ -160,7 +161,7 @@ static bool hand_to_getter(corio_queue *q, void *item)
 static int try_put(corio_queue *q, void *item)
 {
     if (q->closed)
-        return CORIO_ECLOSED;
+        return CORIO_ESHUTDOWN;
     if (hand_to_getter(q, item))
         return 0;
     if (full(q))
@@ -183,7 +184,7 @@ static int try_get(corio_queue *q, void **item)
         admit_putter(q);
         return 0;
     }
-    return q->closed ? CORIO_ECLOSED : -EAGAIN;
+    return q->closed ? CORIO_ESHUTDOWN : -EAGAIN;
 }
 
 int corio_queue_try_put(corio_queue *q, void *item)
@@ -251,13 +252,21 @@ int corio_queue_join(corio_queue *q)
     return corio__waitq_park(&q->joiners, &w, "queue join", NULL);
 }
 
-void corio_queue_close(corio_queue *q)
+void corio_queue_shutdown(corio_queue *q, int immediate)
 {
     if (!q)
         return;
     q->closed = true;
-    corio__waitq_grant_all(&q->putters, CORIO_ECLOSED);
-    corio__waitq_grant_all(&q->getters, CORIO_ECLOSED); /* only when empty */
+    corio__waitq_grant_all(&q->putters, CORIO_ESHUTDOWN);
+    if (immediate && q->n) {
+        /* asyncio's shutdown(immediate=True): the items left count as
+         * done, so join() returns once the items already taken are. */
+        q->unfinished -= q->n;
+        q->n = q->head = 0;
+        if (q->unfinished == 0)
+            corio__waitq_grant_all(&q->joiners, 0);
+    }
+    corio__waitq_grant_all(&q->getters, CORIO_ESHUTDOWN); /* only when empty */
 }
 
 size_t corio_queue_size(const corio_queue *q)

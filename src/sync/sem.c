@@ -44,15 +44,13 @@ int corio_sem_init_bounded(corio_sem *s, int64_t value)
     return init(s, value, value);
 }
 
-int corio_sem_destroy(corio_sem *s)
+void corio_sem_destroy(corio_sem *s)
 {
     sem_impl *k = impl(s);
     if (!k)
-        return -EINVAL;
-    if (!corio__waitq_empty(&k->q))
-        return -EBUSY;
+        return;
+    corio__waitq_grant_all(&k->q, -EBADF); /* the destructor rule */
     k->magic = 0;
-    return 0;
 }
 
 int corio_sem_try_acquire(corio_sem *s)

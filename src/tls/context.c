@@ -4,14 +4,14 @@
  * cache stores but never looks up, so corio keeps the newest session per
  * server name and offers it on the next connection); the shared default
  * client context; ALPN lists in wire format; and the error messages
- * behind corio_tls_error().
+ * behind corio_tls_error() and corio_error_detail.
  *
  * A context may be used by loops on several threads at once: SSL_CTX is
  * thread-safe for that, the reference count is atomic, and the cache has a
  * mutex. */
 #include "tls/tls.h"
 
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <openssl/err.h>
 #include <stdarg.h>
@@ -21,22 +21,16 @@
 
 /* ---- error messages ----------------------------------------------------- */
 
-static __thread __attribute__((
-    tls_model("initial-exec"))) char last_error[CORIO__TLS_ERRLEN];
-
-const char *corio__tls_last_error(void)
-{
-    return last_error;
-}
-
+/* Details go to the object that failed or to the caller's
+ * corio_error_detail; there is no per-thread copy to go stale. */
 void corio__tls_err(char *dst, const char *fmt, ...)
 {
     va_list ap;
+    if (!dst)
+        return;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(dst, CORIO__TLS_ERRLEN, fmt, ap);
     va_end(ap);
-    if (dst && dst != last_error)
-        memcpy(dst, last_error, sizeof last_error);
 }
 
 void corio__tls_err_ssl(char *dst, const char *what)
@@ -200,6 +194,7 @@ static int configure(corio_tls_ctx *c, const corio_tls_config *cfg)
     SSL_CTX *x = c->ssl;
     int server = c->role == CORIO_TLS_SERVER;
     uint64_t opts = SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION;
+    char *why = cfg->detail ? cfg->detail->text : NULL;
 
     if (cfg->flags & CORIO_TLS_RAGGED_EOF)
         opts |= SSL_OP_IGNORE_UNEXPECTED_EOF;
@@ -213,23 +208,23 @@ static int configure(corio_tls_ctx *c, const corio_tls_config *cfg)
                                                            : TLS1_2_VERSION) ||
         (cfg->max_version &&
          !SSL_CTX_set_max_proto_version(x, cfg->max_version))) {
-        corio__tls_err_ssl(NULL, "TLS version range");
+        corio__tls_err_ssl(why, "TLS version range");
         return CORIO_ETLS;
     }
     if (cfg->ciphers && !SSL_CTX_set_cipher_list(x, cfg->ciphers)) {
-        corio__tls_err_ssl(NULL, "cipher list");
+        corio__tls_err_ssl(why, "cipher list");
         return CORIO_ETLS;
     }
 
     /* Trust: the given CAs, else (a client) the system store. */
     if (cfg->ca_file || cfg->ca_dir) {
         if (!SSL_CTX_load_verify_locations(x, cfg->ca_file, cfg->ca_dir)) {
-            corio__tls_err_ssl(NULL, cfg->ca_file ? cfg->ca_file : cfg->ca_dir);
+            corio__tls_err_ssl(why, cfg->ca_file ? cfg->ca_file : cfg->ca_dir);
             return CORIO_ETLS;
         }
     } else if (!server && !(cfg->flags & CORIO_TLS_NO_VERIFY)) {
         if (!SSL_CTX_set_default_verify_paths(x)) {
-            corio__tls_err_ssl(NULL, "system CA store");
+            corio__tls_err_ssl(why, "system CA store");
             return CORIO_ETLS;
         }
     }
@@ -237,7 +232,7 @@ static int configure(corio_tls_ctx *c, const corio_tls_config *cfg)
         if (cfg->flags & CORIO_TLS_VERIFY_CLIENT) {
             if (!cfg->ca_file && !cfg->ca_dir) {
                 corio__tls_err(
-                    NULL, "CORIO_TLS_VERIFY_CLIENT needs ca_file or ca_dir");
+                    why, "CORIO_TLS_VERIFY_CLIENT needs ca_file or ca_dir");
                 return CORIO_ETLS;
             }
             SSL_CTX_set_verify(
@@ -261,23 +256,23 @@ static int configure(corio_tls_ctx *c, const corio_tls_config *cfg)
     /* Own certificate and key. */
     if (cfg->cert_file) {
         if (SSL_CTX_use_certificate_chain_file(x, cfg->cert_file) != 1) {
-            corio__tls_err_ssl(NULL, cfg->cert_file);
+            corio__tls_err_ssl(why, cfg->cert_file);
             return CORIO_ETLS;
         }
         const char *key = cfg->key_file ? cfg->key_file : cfg->cert_file;
         if (SSL_CTX_use_PrivateKey_file(x, key, SSL_FILETYPE_PEM) != 1) {
-            corio__tls_err_ssl(NULL, key);
+            corio__tls_err_ssl(why, key);
             return CORIO_ETLS;
         }
         if (SSL_CTX_check_private_key(x) != 1) {
-            corio__tls_err_ssl(NULL, "private key");
+            corio__tls_err_ssl(why, "private key");
             return CORIO_ETLS;
         }
     } else if (server) {
-        corio__tls_err(NULL, "a server context needs cert_file");
+        corio__tls_err(why, "a server context needs cert_file");
         return CORIO_ETLS;
     } else if (cfg->key_file) {
-        corio__tls_err(NULL, "key_file without cert_file");
+        corio__tls_err(why, "key_file without cert_file");
         return CORIO_ETLS;
     }
 
@@ -286,7 +281,7 @@ static int configure(corio_tls_ctx *c, const corio_tls_config *cfg)
         if (server)
             SSL_CTX_set_alpn_select_cb(x, alpn_select, c);
         else if (SSL_CTX_set_alpn_protos(x, c->alpn, c->alpn_len) != 0) {
-            corio__tls_err_ssl(NULL, "ALPN list");
+            corio__tls_err_ssl(why, "ALPN list");
             return CORIO_ETLS;
         }
     }
@@ -323,10 +318,13 @@ int corio_tls_ctx_new(corio_tls_ctx **out, int role,
     *out = NULL;
     if (!cfg)
         cfg = &none;
+    char *why = cfg->detail ? cfg->detail->text : NULL;
+    if (why)
+        why[0] = '\0';
     if ((role != CORIO_TLS_CLIENT && role != CORIO_TLS_SERVER) ||
         !version_ok(cfg->min_version) || !version_ok(cfg->max_version) ||
         (cfg->max_version && cfg->max_version < cfg->min_version)) {
-        corio__tls_err(NULL, "bad role or TLS version");
+        corio__tls_err(why, "bad role or TLS version");
         return -EINVAL;
     }
     corio_tls_ctx *c = corio__sys.calloc(1, sizeof *c);
@@ -343,7 +341,7 @@ int corio_tls_ctx_new(corio_tls_ctx **out, int role,
         rc = alpn_wire(cfg->alpn, &c->alpn, &c->alpn_len);
         if (rc < 0) {
             if (rc == -EINVAL)
-                corio__tls_err(NULL, "bad ALPN list \"%s\"", cfg->alpn);
+                corio__tls_err(why, "bad ALPN list \"%s\"", cfg->alpn);
             destroy(c);
             return rc;
         }

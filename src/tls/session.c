@@ -34,8 +34,8 @@
  * nothing is lost or sent twice. */
 #include "tls/tls.h"
 
-#include "arch/sys.h"
-#include "net/transport.h"
+#include "os/sys.h"
+#include "stream/transport.h"
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
@@ -220,9 +220,9 @@ static ssize_t tls_read(corio__transport *t, void *buf, size_t n)
         /* Answers OpenSSL made while reading (a key update) go out before
          * we wait, unless a writer is sending: it sends them too. */
         if (pending_out(s) && !s->sent_close &&
-            corio_lock_try(&s->wlock) == 0) {
+            corio_lock_try_acquire(&s->wlock) == 0) {
             int rc = push(s);
-            corio_lock_unlock(&s->wlock);
+            corio_lock_release(&s->wlock);
             if (rc < 0)
                 return rc;
         }
@@ -287,11 +287,11 @@ static ssize_t tls_write(corio__transport *t, const void *buf, size_t n)
         return s->dead;
     if (s->sent_close)
         return -EPIPE;
-    int rc = corio_lock_lock(&s->wlock);
+    int rc = corio_lock_acquire(&s->wlock);
     if (rc < 0)
         return rc;
     ssize_t put = write_locked(s, buf, n);
-    corio_lock_unlock(&s->wlock);
+    corio_lock_release(&s->wlock);
     return put;
 }
 
@@ -301,7 +301,7 @@ static int tls_shutdown(corio__transport *t)
 
     if (s->dead)
         return s->dead;
-    int rc = corio_lock_lock(&s->wlock);
+    int rc = corio_lock_acquire(&s->wlock);
     if (rc < 0)
         return rc;
     if (!s->sent_close) {
@@ -309,7 +309,7 @@ static int tls_shutdown(corio__transport *t)
         int r = SSL_shutdown(s->ssl); /* queues close_notify; never waits */
         if (r < 0) {
             rc = failure(s, r, "shutdown");
-            corio_lock_unlock(&s->wlock);
+            corio_lock_release(&s->wlock);
             return rc;
         }
         s->sent_close = true;
@@ -317,7 +317,7 @@ static int tls_shutdown(corio__transport *t)
     rc = push(s);
     if (rc == 0)
         rc = corio_stream_shutdown(s->under);
-    corio_lock_unlock(&s->wlock);
+    corio_lock_release(&s->wlock);
     return rc;
 }
 
@@ -466,8 +466,11 @@ int corio_tls_client(corio_stream **out, corio_stream *under,
 
     if (out)
         *out = NULL;
+    char *why = o && o->detail ? o->detail->text : NULL;
+    if (why)
+        why[0] = '\0';
     if (!out || !under || !o || (o->ctx && o->ctx->role != CORIO_TLS_CLIENT)) {
-        corio__tls_err(NULL, "corio_tls_client: bad arguments");
+        corio__tls_err(why, "corio_tls_client: bad arguments");
         corio_stream_close(under);
         return -EINVAL;
     }
@@ -482,7 +485,7 @@ int corio_tls_client(corio_stream **out, corio_stream *under,
     const char *name =
         o->server_name && *o->server_name ? o->server_name : NULL;
     if (verify && !name) {
-        corio__tls_err(NULL,
+        corio__tls_err(why,
                        "corio_tls_client: server_name is needed to verify "
                        "the certificate");
         corio__tls_ctx_unref(ctx);
@@ -530,6 +533,8 @@ int corio_tls_client(corio_stream **out, corio_stream *under,
 
     rc = handshake(s);
     if (rc < 0) {
+        if (why)
+            memcpy(why, s->err, CORIO__TLS_ERRLEN);
         tls_close(&s->base);
         return rc;
     }
@@ -544,8 +549,11 @@ int corio_tls_server(corio_stream **out, corio_stream *under,
 
     if (out)
         *out = NULL;
+    char *why = o && o->detail ? o->detail->text : NULL;
+    if (why)
+        why[0] = '\0';
     if (!out || !under || !o || !o->ctx || o->ctx->role != CORIO_TLS_SERVER) {
-        corio__tls_err(NULL,
+        corio__tls_err(why,
                        "corio_tls_server: bad arguments (a server context "
                        "is needed)");
         corio_stream_close(under);
@@ -559,6 +567,8 @@ int corio_tls_server(corio_stream **out, corio_stream *under,
     SSL_set_accept_state(s->ssl);
     rc = handshake(s);
     if (rc < 0) {
+        if (why)
+            memcpy(why, s->err, CORIO__TLS_ERRLEN);
         tls_close(&s->base);
         return rc;
     }
@@ -599,8 +609,6 @@ const char *corio_tls_server_name(const corio_stream *st)
 
 const char *corio_tls_error(const corio_stream *st)
 {
-    if (!st)
-        return corio__tls_last_error();
     tls_session *s = tls_of(st);
     return s ? s->err : "";
 }

@@ -22,7 +22,7 @@
 #include <stdatomic.h>
 
 /* Longest error message kept (longer ones are cut). */
-#define CORIO__TLS_ERRLEN 256
+#define CORIO__TLS_ERRLEN CORIO_DETAIL_MAX
 
 /* One cached client session, by key.  The cache is a small LRU list: most
  * programs talk to a handful of servers. */
@@ -64,13 +64,11 @@ int corio__tls_ex_index(void);
 /* The key the session in an SSL caches under (session.c provides it). */
 const char *corio__tls_session_key(SSL *ssl);
 
-/* Error messages: format one into dst (CORIO__TLS_ERRLEN bytes, may be
- * NULL) and into the calling thread's last-error slot.  corio__tls_err_ssl
- * appends the reason of OpenSSL's oldest queued error (then clears the
- * queue). */
+/* Error messages: format one into dst (CORIO__TLS_ERRLEN bytes; NULL:
+ * nobody asked, nothing is kept).  corio__tls_err_ssl appends the reason of
+ * OpenSSL's oldest queued error (then clears the queue). */
 void corio__tls_err(char *dst, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void corio__tls_err_ssl(char *dst, const char *what);
-const char *corio__tls_last_error(void);
 
 #endif

@@ -271,9 +271,10 @@ void fetch_demo_stop(struct fetch_demo *d)
         return;
     corio_event_set(&d->stop);
     /* Shielded so a Ctrl-C during the stop still reaps the server. */
-    corio_shield_begin();
-    corio_task_join(d->server, NULL);
-    corio_shield_end();
+    int shield;
+    CORIO_WITH_SHIELD(shield) {
+        (void)corio_task_join(d->server, NULL);
+    }
     corio_listener_close(d->listener);
     corio_http_router_free(d->router);
     corio_event_destroy(&d->stop);

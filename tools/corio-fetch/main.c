@@ -197,7 +197,10 @@ int main(int argc, char **argv)
 
     a.exit_status = 1;
     a.stdout_tty = isatty(fileno(stdout));
-    rc = corio_run(app_main, &a);
+    int result = 0;
+    rc = corio_run(app_main, &a, &result);
+    if (rc == 0)
+        rc = result;
     fetch_urls_free(&a.urls);
     if (rc < 0 && rc != -ECANCELED)
         fprintf(stderr, "corio-fetch: %s\n", corio_strerror(rc));

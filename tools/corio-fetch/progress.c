@@ -103,9 +103,10 @@ void fetch_progress_stop(struct fetch_progress *p)
     /* Shielded: a stop while the caller is being cancelled (Ctrl-C) must
      * still reap the task. */
     corio_task_cancel(p->task);
-    corio_shield_begin();
-    corio_task_join(p->task, NULL);
-    corio_shield_end();
+    int shield;
+    CORIO_WITH_SHIELD(shield) {
+        (void)corio_task_join(p->task, NULL);
+    }
     p->task = NULL;
     draw(p);
     if (p->tty)

@@ -12,8 +12,8 @@
  * read or write, that task's wait is interrupted with -EBADF (as
  * corio__interrupt does for cancellation): pass the code up like any other
  * interruption. */
-#ifndef CORIO_NET_TRANSPORT_H
-#define CORIO_NET_TRANSPORT_H
+#ifndef CORIO_STREAM_TRANSPORT_H
+#define CORIO_STREAM_TRANSPORT_H
 
 #include <corio.h>
 

@@ -1,4 +1,4 @@
-/* net/mem_transport.c — corio_stream_pair: two transports connected in
+/* stream/mem_transport.c — corio_stream_pair: two transports connected in
  * memory (Trio's memory stream pair), for tests.
  *
  * Parts:
@@ -19,9 +19,9 @@
  * move between a ring and a caller's buffer only while that caller runs.
  * So an interrupted read has taken nothing and an interrupted write reports
  * exactly what it put in the ring, which the reader will get. */
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "core/loop.h"
-#include "net/transport.h"
+#include "stream/transport.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /* io/sigwatch.h — what io/signal.c tells io/process.c: the signal mask a
  * child process should start with (the loop thread's mask without the
  * signals corio blocked for its watchers). */
-#ifndef CORIO_IO_SIGWATCH_H
-#define CORIO_IO_SIGWATCH_H
+#ifndef CORIO_PROC_SIGWATCH_H
+#define CORIO_PROC_SIGWATCH_H
 
 #include <signal.h>
 

@@ -1,4 +1,4 @@
-/* http/utf8.c — the incremental UTF-8 validator (http/utf8.h).
+/* ws/utf8.c — the incremental UTF-8 validator (http/utf8.h).
  *
  * The state is what the next byte must be: a lead byte (need == 0), or a
  * continuation byte in [lo, hi].  The first continuation byte after some
@@ -6,7 +6,7 @@
  * forms (E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and code points past
  * U+10FFFF (F4 90..BF) are refused, as in RFC 3629's table.  Runs of ASCII,
  * the common case, are skipped eight bytes at a time. */
-#include "http/utf8.h"
+#include "ws/utf8.h"
 
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* net/fd_transport.c — the transport over a descriptor (socket, pipe,
+/* stream/fd_transport.c — the transport over a descriptor (socket, pipe,
  * terminal) and corio_stream_from_fd.
  *
  * Reads and writes go through corio_fd_read / corio_fd_write only, never
@@ -13,9 +13,9 @@
  * way its reader sees end of file; a read-only one has nothing to end; any
  * other (a terminal, a character device opened read-write) cannot signal
  * end of stream: -EOPNOTSUPP. */
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "core/loop.h"
-#include "net/transport.h"
+#include "stream/transport.h"
 
 #include <fcntl.h>
 #include <stdbool.h>

@@ -1,4 +1,4 @@
-/* io/signal.c — corio_signal_*: signals read from a signalfd that a task
+/* proc/signal.c — corio_signal_*: signals read from a signalfd that a task
  * waits on like any other descriptor.
  *
  * A signalfd only sees signals that are blocked (otherwise they are
@@ -15,7 +15,7 @@
  * through the watcher's own signalfd (narrowed to those signals), so that
  * unblocking cannot deliver a stale SIGTERM with its default action. */
 #include "core/loop.h"
-#include "io/sigwatch.h"
+#include "proc/sigwatch.h"
 
 #include <corio/signal.h>
 #include <stdlib.h>
@@ -27,6 +27,8 @@ struct corio_signal {
     int fd;
     sigset_t mask;
     pthread_t thread;
+    corio_task *waiter; /* the task inside corio_signal_wait, if any */
+    bool closing;       /* closed while waited on: the waiter frees */
 };
 
 static CORIO__TLS unsigned short refs[_NSIG];
@@ -71,6 +73,8 @@ int corio_signal_open(corio_signal **out, const sigset_t *mask)
         return -ENOMEM;
     w->mask = *mask;
     w->thread = pthread_self();
+    w->waiter = NULL;
+    w->closing = false;
     w->fd = corio__sys.signalfd(-1, mask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (w->fd < 0) {
         int rc = -errno;
@@ -99,59 +103,12 @@ int corio_signal_open(corio_signal **out, const sigset_t *mask)
     return 0;
 }
 
-static int take(corio_signal *w, int *signo, bool wait)
-{
-    struct signalfd_siginfo si;
-    if (!w || !signo)
-        return -EINVAL;
-    if (!pthread_equal(w->thread, pthread_self()))
-        return -EPERM;
-    if (!wait) {
-        ssize_t n;
-        do
-            n = corio__sys.read(w->fd, &si, sizeof si);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-            return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-        if (n != (ssize_t)sizeof si)
-            return -EIO; /* NEVER: signalfd reads whole records */
-        *signo = (int)si.ssi_signo;
-        return 0;
-    }
-    if (!corio__self())
-        return -EPERM;
-    ssize_t n = corio_fd_read(w->fd, &si, sizeof si);
-    if (n < 0)
-        return (int)n;
-    if (n != (ssize_t)sizeof si)
-        return -EIO; /* NEVER */
-    *signo = (int)si.ssi_signo;
-    return 0;
-}
-
-int corio_signal_wait(corio_signal *w, int *signo)
-{
-    return take(w, signo, true);
-}
-
-int corio_signal_trywait(corio_signal *w, int *signo)
-{
-    return take(w, signo, false);
-}
-
-int corio_signal_close(corio_signal *w)
+static void release(corio_signal *w)
 {
     sigset_t unblock;
     int any = 0;
-    if (!w)
-        return 0;
-    if (!pthread_equal(w->thread, pthread_self()))
-        return -EPERM;
-    if (corio__cur) {
-        int rc = corio_fd_forget(w->fd);
-        if (rc < 0)
-            return rc; /* -EBUSY: a task waits on it */
-    }
+    if (corio__cur)
+        (void)corio_fd_forget(w->fd); /* nobody waits on it any more */
     sigemptyset(&unblock);
     for (int s = 1; s < _NSIG; s++) {
         if (sigismember(&w->mask, s) != 1)
@@ -173,5 +130,72 @@ int corio_signal_close(corio_signal *w)
     }
     corio__sys.close(w->fd);
     free(w);
+}
+
+static int take(corio_signal *w, int *signo, bool wait)
+{
+    struct signalfd_siginfo si;
+    if (!w || !signo)
+        return -EINVAL;
+    if (!pthread_equal(w->thread, pthread_self()))
+        return -EPERM;
+    if (!wait) {
+        ssize_t n;
+        do
+            n = corio__sys.read(w->fd, &si, sizeof si);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+            return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        if (n != (ssize_t)sizeof si)
+            return -EIO; /* NEVER: signalfd reads whole records */
+        *signo = (int)si.ssi_signo;
+        return 0;
+    }
+    if (!corio__self())
+        return -EPERM;
+    if (w->waiter)
+        return -EBUSY;
+    w->waiter = corio__self();
+    ssize_t n = corio_fd_read(w->fd, &si, sizeof si);
+    w->waiter = NULL;
+    if (w->closing) {
+        release(w);
+        return -EBADF;
+    }
+    if (n < 0)
+        return (int)n;
+    if (n != (ssize_t)sizeof si)
+        return -EIO; /* NEVER */
+    *signo = (int)si.ssi_signo;
     return 0;
+}
+
+int corio_signal_wait(corio_signal *w, int *signo)
+{
+    return take(w, signo, true);
+}
+
+int corio_signal_try_wait(corio_signal *w, int *signo)
+{
+    return take(w, signo, false);
+}
+
+void corio_signal_close(corio_signal *w)
+{
+    if (!w || w->closing)
+        return;
+    if (!pthread_equal(w->thread, pthread_self())) {
+        CORIO__MISUSE(corio__cur, "corio_signal_close on another thread than "
+                                  "the one that opened the watcher");
+        return;
+    }
+    if (w->waiter) {
+        /* The destructor rule: the waiting task is interrupted and frees w
+         * once its read has let go of the descriptor. */
+        w->closing = true;
+        if (w->waiter->state == CORIO__PARKED)
+            corio__interrupt(w->waiter, -EBADF);
+        return;
+    }
+    release(w);
 }

@@ -1,6 +1,6 @@
-/* http/ws_frame.c — WebSocket frame headers, the receive-side rules, close
+/* ws/ws_frame.c — WebSocket frame headers, the receive-side rules, close
  * code validity and masking (http/ws_frame.h). */
-#include "http/ws_frame.h"
+#include "ws/ws_frame.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* net/stream.c — corio_stream: buffering, limits and the read forms (some,
+/* stream/stream.c — corio_stream: buffering, limits and the read forms (some,
  * exactly, until a delimiter, a line) on top of any transport
  * (net/transport.h), plus buffered writes, flush, shutdown and close.
  *
@@ -21,9 +21,9 @@
  * call is over; and bytes leave the write buffer only as far as the
  * transport reports them written.  A transport call that is interrupted
  * consumes nothing (read) or says how much it wrote (write). */
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "core/loop.h"
-#include "net/transport.h"
+#include "stream/transport.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

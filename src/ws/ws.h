@@ -1,8 +1,8 @@
-/* http/ws.h — what the two halves of WebSocket share (and the tests use):
+/* ws/ws.h — what the two halves of WebSocket share (and the tests use):
  * the connection object of http/ws.c, made by http/ws_handshake.c, and the
  * accept value the handshake derives. */
-#ifndef CORIO_HTTP_WS_H
-#define CORIO_HTTP_WS_H
+#ifndef CORIO_WS_WS_H
+#define CORIO_WS_WS_H
 
 #include <corio.h>
 #include <stdbool.h>

@@ -1,4 +1,4 @@
-/* http/redirect.c — corio_http_session_send: checks the request, appends
+/* http/send.c — corio_http_session_send: checks the request, appends
  * the percent-encoded query, opens the total timeout scope, and follows
  * redirects:
  *   301, 302, 303  the next request is a GET without a body (HEAD stays
@@ -14,7 +14,7 @@
  * reused. */
 #include "http/session.h"
 
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -209,9 +209,12 @@ int corio_http_session_send(corio_http_session *s,
     c.body_stream = req->body_stream;
     c.has_body = req->body || req->body_stream || req->body_len;
     c.flags = req->flags;
+    c.detail = req->detail;
+    if (c.detail)
+        c.detail->text[0] = '\0';
     int64_t total = req->timeout_ns ? req->timeout_ns : s->o.timeout_ns;
     c.deadline = total > 0 ? corio_now() + total : INT64_MAX;
-    if (total > 0 && (rc = corio_timeout_begin(total)) < 0) {
+    if (total > 0 && (rc = corio_timeout_begin_at(c.deadline)) < 0) {
         free(owned);
         return rc;
     }

@@ -1,4 +1,4 @@
-/* http/ws_handshake.c — the client's WebSocket opening handshake (RFC 6455
+/* ws/ws_handshake.c — the client's WebSocket opening handshake (RFC 6455
  * §4.1): corio_ws_connect and corio_ws_handshake.  The server's is in
  * http/ws_accept.c.
  *
@@ -13,7 +13,7 @@
  *               subprotocol or extension we did not offer.  Frames the
  *               server sent right after its head stay in the stream. */
 #include "http/msg.h"
-#include "http/ws.h"
+#include "ws/ws.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -227,8 +227,10 @@ int corio_ws_connect(corio_ws **out, const char *url, const corio_ws_opts *o)
         return rc;
     if (u.tls) {
         corio_tls_opts t = {.ctx = o ? o->tls : NULL, .server_name = host};
-        if (o)
+        if (o) {
             t.stream = o->stream;
+            t.detail = o->detail;
+        }
         rc = corio_tls_client(&tls, conn, &t); /* takes conn */
         if (rc < 0)
             return rc;

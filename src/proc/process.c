@@ -1,4 +1,4 @@
-/* io/process.c — corio_process_*: fork and exec with pipes as corio
+/* proc/process.c — corio_process_*: fork and exec with pipes as corio
  * streams, waiting on a pidfd, signals, communicate, and close that kills
  * and reaps.
  *
@@ -29,7 +29,7 @@
  *                share it) and, when the last one ends, discards the
  *                SIGPIPEs its writes raised before unblocking it. */
 #include "core/loop.h"
-#include "io/sigwatch.h"
+#include "proc/sigwatch.h"
 
 #include <corio/process.h>
 #include <fcntl.h>
@@ -49,11 +49,14 @@ struct corio_process {
     bool communicating;
     int status;
     int users;          /* tasks inside wait or communicate */
+    bool closing;       /* closed while used: the last user out finishes */
     corio_task *driver; /* the waiter watching the pidfd (or polling) */
     int64_t poll_ns;    /* without pidfd: the next polling interval */
     corio_event ev;
     corio_stream *io[3];
 };
+
+static void leave(corio_process *p);
 
 /* ---- reaping ------------------------------------------------------------- */
 
@@ -530,11 +533,15 @@ int corio_process_wait(corio_process *p, int *status)
         return -EINVAL;
     if (!corio__self())
         return -EPERM;
+    if (p->closing)
+        return -EBADF;
     p->users++;
     int rc = wait_impl(p);
-    p->users--;
     if (rc == 0 && status)
         *status = p->status;
+    if (p->closing)
+        rc = -EBADF;
+    leave(p);
     return rc;
 }
 
@@ -670,6 +677,8 @@ int corio_process_communicate(corio_process *p, const void *input,
         return -EINVAL;
     if (!corio__self())
         return -EPERM;
+    if (p->closing)
+        return -EBADF;
     if (p->communicating)
         return -EBUSY;
     if (!max_output)
@@ -681,9 +690,11 @@ int corio_process_communicate(corio_process *p, const void *input,
     int rc = communicate(p, input, input_len, max_output, res);
     if (rc < 0 && rc != -ECHILD)
         kill_and_reap(p); /* a timeout (or any failure) kills the child */
-    p->users--;
     p->communicating = false;
     res->status = p->reaped && !p->lost ? p->status : 0;
+    if (p->closing)
+        rc = -EBADF;
+    leave(p);
     return rc;
 }
 
@@ -698,12 +709,8 @@ void corio_process_output_destroy(corio_process_output *res)
 
 /* ---- close --------------------------------------------------------------- */
 
-int corio_process_close(corio_process *p)
+static void release(corio_process *p)
 {
-    if (!p)
-        return 0;
-    if (p->users)
-        return -EBUSY;
     /* Pipes first: a child blocked writing to us gets EPIPE, one reading
      * gets end of file. */
     for (int i = 0; i < 3; i++) {
@@ -714,5 +721,26 @@ int corio_process_close(corio_process *p)
     release_pidfd(p); /* if reaping failed (fault injection) */
     corio_event_destroy(&p->ev);
     free(p);
-    return 0;
+}
+
+void corio_process_close(corio_process *p)
+{
+    if (!p || p->closing)
+        return;
+    if (p->users) {
+        /* The destructor rule: the child is killed, so the tasks inside
+         * wait or communicate see it end; the last one out releases p. */
+        p->closing = true;
+        if (!p->reaped)
+            corio__sys.kill(p->pid, SIGKILL);
+        return;
+    }
+    release(p);
+}
+
+/* Every task inside wait or communicate leaves through here. */
+static void leave(corio_process *p)
+{
+    if (--p->users == 0 && p->closing)
+        release(p);
 }

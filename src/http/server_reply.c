@@ -1,4 +1,4 @@
-/* http/reply.c — the response side of corio_http_req: header fields added
+/* http/server_reply.c — the response side of corio_http_req: header fields added
  * by the handler, the response head, whole replies, streamed replies
  * (with a length or chunked) and the server's own short replies.
  *
@@ -15,7 +15,7 @@
  * Nothing here flushes except reply_end and 1xx replies: the connection
  * loop (server.c) flushes once per response, or once per batch of
  * pipelined requests. */
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "http/server.h"
 
 #include <stdio.h>

@@ -1,10 +1,10 @@
-/* http/ws_accept.c — the server's WebSocket opening handshake (RFC 6455
+/* ws/ws_accept.c — the server's WebSocket opening handshake (RFC 6455
  * §4.2), corio_ws_accept, run from an HTTP handler: check the request
  * through the HTTP server's request API, answer 400 to anything that is not
  * a valid upgrade, and otherwise take the connection
  * (corio_http_req_detach) and write the 101 ourselves — the reply functions
  * own Connection and frame a body, and a 101 has neither. */
-#include "http/ws.h"
+#include "ws/ws.h"
 
 #include <openssl/evp.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* io/engine.h — the internal I/O engine interface.  Exactly one engine is
+/* core/engine.h — the internal I/O engine interface.  Exactly one engine is
  * active per loop, chosen at loop start: io_uring (io/uring.c) when the
  * kernel and liburing allow it, else epoll (io/epoll.c); CORIO_ENGINE=epoll
  * or CORIO_ENGINE=uring forces one.
@@ -8,8 +8,8 @@
  * completion engine (io_uring) also provides read/write/poll, which do the
  * I/O themselves and suspend the calling task until it completes.  Both
  * report the loop's wake-up eventfd with corio__loop_woken. */
-#ifndef CORIO_IO_ENGINE_H
-#define CORIO_IO_ENGINE_H
+#ifndef CORIO_CORE_ENGINE_H
+#define CORIO_CORE_ENGINE_H
 
 #include "core/loop.h"
 
@@ -44,10 +44,6 @@ enum { CORIO__FILE_READ, CORIO__FILE_WRITE, CORIO__FILE_FSYNC };
 extern const corio__engine corio__epoll_engine;
 extern const corio__engine corio__uring_engine; /* .init is NULL without liburing */
 
-/* io/fd.c: readiness on fd (CORIO_READABLE | CORIO_WRITABLE). */
-void corio__fd_event(corio__loop *L, int fd, int mask);
-/* io/fd.c: restore the flags of every fd the loop touched. */
-void corio__fd_close_all(corio__loop *L);
 /* core/loop.c: the wake-up eventfd fired (thread jobs, SIGINT). */
 void corio__loop_woken(corio__loop *L);
 

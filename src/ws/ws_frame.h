@@ -1,4 +1,4 @@
-/* http/ws_frame.h — WebSocket frames (RFC 6455 §5): the header codec, the
+/* ws/ws_frame.h — WebSocket frames (RFC 6455 §5): the header codec, the
  * rules a received header must follow, close codes, and masking.  Pure
  * functions, no I/O; implemented in http/ws_frame.c and used by http/ws.c.
  *
@@ -6,8 +6,8 @@
  *   |F|R|R|R| opcode|M| len (7)     | extended len (16 or 64 bits)  |
  *   |I|S|S|S|  (4)  |A| 126: 16-bit |  ... masking key (4 bytes, if |
  *   |N|V|V|V|       |S| 127: 64-bit |  MASK) ... payload ...        | */
-#ifndef CORIO_HTTP_WS_FRAME_H
-#define CORIO_HTTP_WS_FRAME_H
+#ifndef CORIO_WS_WS_FRAME_H
+#define CORIO_WS_WS_FRAME_H
 
 #include <stdbool.h>
 #include <stddef.h>

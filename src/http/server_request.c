@@ -1,4 +1,4 @@
-/* http/request.c — the request side of corio_http_req: taking a parsed
+/* http/server_request.c — the request side of corio_http_req: taking a parsed
  * head into the arena, the accessors (method, path, query, headers,
  * parameters), reading the body, and the arena itself.
  *
@@ -11,7 +11,7 @@
  *                    values in the copy, and decodes the path.
  *   the body         corio_http_req_read / _body: "100 Continue" before the
  *                    first read, max_body, body_timeout_ns per wait. */
-#include "arch/sys.h"
+#include "os/sys.h"
 #include "http/server.h"
 
 #include <stdlib.h>

@@ -1,8 +1,8 @@
-/* http/utf8.h — an incremental UTF-8 validator (RFC 3629) for WebSocket
+/* ws/utf8.h — an incremental UTF-8 validator (RFC 3629) for WebSocket
  * text messages and close reasons, which arrive in pieces: a code point may
  * be split across reads and across fragments.  Implemented in http/utf8.c. */
-#ifndef CORIO_HTTP_UTF8_H
-#define CORIO_HTTP_UTF8_H
+#ifndef CORIO_WS_UTF8_H
+#define CORIO_WS_UTF8_H
 
 #include <stdbool.h>
 #include <stddef.h>

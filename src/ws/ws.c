@@ -1,4 +1,4 @@
-/* http/ws.c — a WebSocket connection after its opening handshake
+/* ws/ws.c — a WebSocket connection after its opening handshake
  * (http/ws_handshake.c): sending messages, receiving and reassembling them,
  * pings, and the closing handshake.
  *
@@ -26,11 +26,11 @@
  *
  * The connection (s) is set to NULL only when a failed data frame write
  * closes it; any call that suspended re-reads ws->s afterwards. */
-#include "http/ws.h"
+#include "ws/ws.h"
 
-#include "arch/sys.h"
-#include "http/utf8.h"
-#include "http/ws_frame.h"
+#include "os/sys.h"
+#include "ws/utf8.h"
+#include "ws/ws_frame.h"
 
 #include <openssl/rand.h>
 #include <stdlib.h>
@@ -109,7 +109,7 @@ static void conn_drop(corio_ws *ws)
     ws->s = NULL;
     ws->close_sent = true;
     if (!ws->rerr)
-        ws->rerr = CORIO_ECLOSED;
+        ws->rerr = CORIO_ESHUTDOWN;
 }
 
 static void make_key(corio_ws *ws, uint8_t key[4])
@@ -130,7 +130,7 @@ static int write_small(corio_ws *ws, unsigned opcode, const void *p, size_t n)
     int rc;
 
     if (!ws->s)
-        return CORIO_ECLOSED;
+        return CORIO_ESHUTDOWN;
     make_key(ws, key);
     h = corio__ws_frame_encode(buf, true, opcode, n, ws->client ? key : NULL);
     if (ws->client)
@@ -187,7 +187,7 @@ static int send_close(corio_ws *ws, int code, const char *reason, size_t rlen)
             memcpy(p + 2, reason, rlen);
         n = 2 + rlen;
     }
-    rc = corio_lock_lock(&ws->wlock);
+    rc = corio_lock_acquire(&ws->wlock);
     if (rc < 0)
         return rc;
     if (!ws->close_sent) {
@@ -195,7 +195,7 @@ static int send_close(corio_ws *ws, int code, const char *reason, size_t rlen)
         if (rc == 0)
             ws->close_sent = true;
     }
-    corio_lock_unlock(&ws->wlock);
+    corio_lock_release(&ws->wlock);
     return rc;
 }
 
@@ -221,15 +221,15 @@ int corio_ws_send(corio_ws *ws, int type, const void *data, size_t len)
     if (ws->sending)
         return -EBUSY;
     ws->sending = true;
-    rc = corio_lock_lock(&ws->wlock);
+    rc = corio_lock_acquire(&ws->wlock);
     if (rc == 0) {
         rc = ws->close_sent || !ws->s
-                 ? CORIO_ECLOSED
+                 ? CORIO_ESHUTDOWN
                  : write_data(ws,
                               type == CORIO_WS_TEXT ? CORIO__WS_TEXT
                                                     : CORIO__WS_BINARY,
                               data, len);
-        corio_lock_unlock(&ws->wlock);
+        corio_lock_release(&ws->wlock);
     }
     ws->sending = false;
     return rc;
@@ -241,12 +241,12 @@ int corio_ws_ping(corio_ws *ws, const void *data, size_t len)
 
     if (!ws || len > CORIO__WS_CONTROL_MAX || (!data && len))
         return -EINVAL;
-    rc = corio_lock_lock(&ws->wlock);
+    rc = corio_lock_acquire(&ws->wlock);
     if (rc < 0)
         return rc;
-    rc = ws->close_sent ? CORIO_ECLOSED
+    rc = ws->close_sent ? CORIO_ESHUTDOWN
                         : write_small(ws, CORIO__WS_PING, data, len);
-    corio_lock_unlock(&ws->wlock);
+    corio_lock_release(&ws->wlock);
     return rc;
 }
 
@@ -272,7 +272,7 @@ static int read_head(corio_ws *ws)
         int rc;
 
         if (!ws->s)
-            return CORIO_ECLOSED;
+            return CORIO_ESHUTDOWN;
         rc = corio_stream_peek(ws->s, &p, &n);
         if (rc < 0)
             return rc;
@@ -347,7 +347,7 @@ static int read_payload(corio_ws *ws)
         size_t room;
 
         if (!ws->s)
-            return CORIO_ECLOSED;
+            return CORIO_ESHUTDOWN;
         if (control) {
             dst = ws->ctrl + ws->got;
             room = (size_t)left;
@@ -408,21 +408,21 @@ static int closed(corio_ws *ws)
     if (!ws->close_sent && ws->s) {
         int code = ws->close_code == CORIO__WS_NO_CODE ? 0 : ws->close_code;
         int rc = send_close(ws, code, NULL, 0);
-        if (rc < 0 && rc != CORIO_ECLOSED)
+        if (rc < 0 && rc != CORIO_ESHUTDOWN)
             return rc;
     }
-    finish(ws, CORIO_ECLOSED);
-    return CORIO_ECLOSED;
+    finish(ws, CORIO_ESHUTDOWN);
+    return CORIO_ESHUTDOWN;
 }
 
 static int send_pong(corio_ws *ws)
 {
-    int rc = corio_lock_lock(&ws->wlock);
+    int rc = corio_lock_acquire(&ws->wlock);
     if (rc < 0)
         return rc;
     if (!ws->close_sent)
         rc = write_small(ws, CORIO__WS_PONG, ws->pong, ws->pong_len);
-    corio_lock_unlock(&ws->wlock);
+    corio_lock_release(&ws->wlock);
     if (rc == 0)
         ws->pong_pending = false;
     return rc;
@@ -511,7 +511,7 @@ ssize_t corio_ws_recv(corio_ws *ws, int *type, const void **data)
 
 /* ---- Closing ------------------------------------------------------------- */
 
-int corio_ws_close(corio_ws *ws, int code, const char *reason)
+int corio_ws_close_handshake(corio_ws *ws, int code, const char *reason)
 {
     size_t rlen = reason && code ? strlen(reason) : 0;
     int rc = 0;
@@ -521,8 +521,8 @@ int corio_ws_close(corio_ws *ws, int code, const char *reason)
         return -EINVAL;
     if (!ws->close_sent && ws->s && !ws->close_code) {
         rc = send_close(ws, code, reason, rlen);
-        if (rc < 0 && rc != CORIO_ECLOSED) {
-            finish(ws, CORIO_ECLOSED);
+        if (rc < 0 && rc != CORIO_ESHUTDOWN) {
+            finish(ws, CORIO_ESHUTDOWN);
             return rc;
         }
     }
@@ -539,9 +539,9 @@ int corio_ws_close(corio_ws *ws, int code, const char *reason)
     while (rc >= 0)
         rc = (int)next_message(ws);
     ws->receiving = false;
-    if (rc == CORIO_ECLOSED)
+    if (rc == CORIO_ESHUTDOWN)
         return 0;
-    finish(ws, CORIO_ECLOSED);
+    finish(ws, CORIO_ESHUTDOWN);
     return rc;
 }
 
@@ -555,7 +555,7 @@ const char *corio_ws_protocol(const corio_ws *ws)
     return ws ? ws->protocol : NULL;
 }
 
-void corio_ws_free(corio_ws *ws)
+void corio_ws_close(corio_ws *ws)
 {
     if (!ws)
         return;

@@ -1,0 +1,32 @@
+/* io/fd.h — the descriptor records io/fd.c keeps for the loop, and what the
+ * engines report to it.  The loop itself only holds the table's pointer. */
+#ifndef CORIO_IO_FD_H
+#define CORIO_IO_FD_H
+
+#include "core/engine.h"
+
+/* Per-fd state for the I/O engines.  The one waiter per direction is the
+ * -EBUSY rule of corio_fd_wait. */
+typedef struct corio__fdrec {
+    corio_task *reader, *writer;
+    uint8_t sock;    /* a socket (completion engines use recv/send) */
+    dev_t dev;       /* identity when first seen, to restore flags safely */
+    ino_t ino;
+    int orig_flags;
+    uint8_t setup;   /* O_NONBLOCK set and watched (or found to be a file) */
+    uint8_t always;  /* a regular file: always ready */
+} corio__fdrec;
+
+/* The table, indexed by descriptor; grown by doubling. */
+struct corio__fdtab {
+    size_t n;
+    corio__fdrec v[];
+};
+
+/* Readiness on fd (CORIO_READABLE | CORIO_WRITABLE), from an engine. */
+void corio__fd_event(corio__loop *L, int fd, int mask);
+/* Restore the flags of every fd the loop touched and free the table (an
+ * engine's close calls it). */
+void corio__fd_close_all(corio__loop *L);
+
+#endif
