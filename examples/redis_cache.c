@@ -139,8 +139,7 @@ static int async_main(void *arg)
     snprintf(prefix, sizeof prefix, "cache:%ld", (long)getpid());
     corio_event_init(&srv.stop);
     if ((rc = corio_redis_connect(&redis, url ? url : "redis://127.0.0.1:6379")) < 0) {
-        fprintf(stderr, "redis: %s\n", corio_redis_strerror(rc) ? corio_redis_strerror(rc)
-                                                                  : corio_strerror(rc));
+        fprintf(stderr, "redis: %s\n", corio_strerror(rc));
         goto out;
     }
     if ((rc = corio_http_router_new(&srv.router)) < 0 ||
@@ -183,7 +182,9 @@ out:
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int rc = corio_run(async_main, NULL);
+    int res, rc = corio_run(async_main, NULL, &res);
+    if (rc == 0)
+        rc = res;
     if (rc < 0) {
         fprintf(stderr, "redis_cache: %d\n", rc);
         return EXIT_FAILURE;

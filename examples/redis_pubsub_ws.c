@@ -66,10 +66,10 @@ static int feed(corio_http_req *req, void *arg)
             break;
     }
     if (rc >= 0)
-        rc = corio_ws_close(ws, 1000, "bye");
+        rc = corio_ws_close_handshake(ws, 1000, "bye");
 out:
     corio_redis_close(sub);
-    corio_ws_free(ws);
+    corio_ws_close(ws);
     return rc;
 }
 
@@ -97,7 +97,7 @@ static int client(void *arg)
         if (c->n < CLIENTS + 1)
             snprintf(c->got[c->n++], sizeof c->got[0], "%.*s", (int)n, (const char *)data);
     }
-    corio_ws_free(ws);
+    corio_ws_close(ws);
     return 0;
 }
 
@@ -174,7 +174,9 @@ out:
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int rc = corio_run(async_main, NULL);
+    int res, rc = corio_run(async_main, NULL, &res);
+    if (rc == 0)
+        rc = res;
     if (rc < 0) {
         fprintf(stderr, "redis_pubsub_ws: %d\n", rc);
         return EXIT_FAILURE;

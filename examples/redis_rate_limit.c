@@ -131,11 +131,13 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     (void)argv;
     self_path = "/proc/self/exe"; /* this very program, whatever argv[0] says */
-    int rc;
+    int rc, res = 0;
     if (argc == 3 && !strcmp(argv[1], "worker"))
-        rc = corio_run(worker, argv[2]);
+        rc = corio_run(worker, argv[2], &res);
     else
-        rc = corio_run(parent, NULL);
+        rc = corio_run(parent, NULL, &res);
+    if (rc == 0)
+        rc = res;
     if (rc < 0) {
         fprintf(stderr, "redis_rate_limit: %d\n", rc);
         return EXIT_FAILURE;

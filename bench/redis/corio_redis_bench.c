@@ -123,10 +123,11 @@ int main(int argc, char **argv)
     ntasks = atoi(argv[4]);
     nconns = atoi(argv[5]);
     long n = atol(argv[6]);
-    int rc = corio_run(bench, &n);
+    int res, rc = corio_run(bench, &n, &res);
+    if (rc == 0)
+        rc = res;
     if (rc < 0) {
-        fprintf(stderr, "redis_bench: %d %s\n", rc,
-                corio_redis_strerror(rc) ? corio_redis_strerror(rc) : corio_strerror(rc));
+        fprintf(stderr, "redis_bench: %s\n", corio_strerror(rc));
         return 1;
     }
     return 0;

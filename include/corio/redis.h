@@ -43,6 +43,7 @@
 #define CORIO_REDIS_H
 
 #include "base.h"
+#include "errno.h"
 #include "stream.h"
 #include "tls.h"
 
@@ -52,11 +53,8 @@
 extern "C" {
 #endif
 
-#ifndef CORIO_NODISCARD
-#define CORIO_NODISCARD __attribute__((warn_unused_result))
-#endif
-
-/* Library errors of Redis (range CORIO_ERRBASE - 200 .. - 219):
+/* Library errors of Redis (corio/errno.h, range CORIO_ERRBASE - 200 ..
+ * - 299):
  *   CORIO_EREDIS        the server answered with an error reply; its text
  *                       ("WRONGTYPE Operation against a key ...") is on the
  *                       reply (corio_redis_reply_string).
@@ -66,14 +64,6 @@ extern "C" {
  *                       password, or the server wants one: NOAUTH).
  *   CORIO_EREDIS_ABORTED  a MULTI/EXEC transaction was not run because a
  *                       WATCHed key changed (EXEC answered nil). */
-#define CORIO_EREDIS         (CORIO_ERRBASE - 200)
-#define CORIO_EREDIS_PROTO   (CORIO_ERRBASE - 201)
-#define CORIO_EREDIS_AUTH    (CORIO_ERRBASE - 202)
-#define CORIO_EREDIS_ABORTED (CORIO_ERRBASE - 203)
-
-/* Text of the codes above (NULL for other codes), until they join corio's
- * central error table. */
-CORIO_API const char *corio_redis_strerror(int err);
 
 typedef struct corio_redis corio_redis;
 typedef struct corio_redis_reply corio_redis_reply;
@@ -87,10 +77,14 @@ typedef struct corio_redis_message corio_redis_message;
  *   tls        rediss:// only: the TLS client context (borrowed; NULL: the
  *              system CAs).  Verification is always on unless the context
  *              says CORIO_TLS_NO_VERIFY.
- *   stream     buffer limits of the connection's stream (defaults 64 KiB). */
+ *   stream     buffer limits of the connection's stream (defaults 64 KiB).
+ *   detail     NULL, or where a failed connect writes why: the server's
+ *              error text for CORIO_EREDIS_AUTH / CORIO_EREDIS, the TLS
+ *              reason for CORIO_ETLS / CORIO_ECERT. */
 typedef struct corio_redis_opts {
     corio_tls_ctx *tls;
     corio_stream_opts stream;
+    corio_error_detail *detail;
 } corio_redis_opts;
 
 /* Connect to the server at url, authenticate and select the database:

@@ -6,7 +6,7 @@
  * input buffer, formatted commands) stay on the C library's malloc. */
 #include "redis/redis.h"
 
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <stdlib.h>
 

@@ -346,11 +346,11 @@ int corio_redis_from_stream(corio_redis **out, corio_stream *s)
     int rc = c->reader ? 0 : -ENOMEM;
     corio_task_opts to = {.name = "redis-writer", .stack_size = 64 * 1024};
     if (rc == 0)
-        rc = corio_task_spawn_ex(&c->writer_task, &to, writer_main, c);
+        rc = corio_task_spawn_ex(&c->writer_task, writer_main, c, &to);
     if (rc == 0) {
         c->refs++;
         to.name = "redis-reader";
-        rc = corio_task_spawn_ex(&c->reader_task, &to, reader_main, c);
+        rc = corio_task_spawn_ex(&c->reader_task, reader_main, c, &to);
         if (rc == 0)
             c->refs++;
     }

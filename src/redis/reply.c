@@ -148,18 +148,3 @@ void corio_redis_reply_free(corio_redis_reply *r)
     }
     free(r);
 }
-
-const char *corio_redis_strerror(int err)
-{
-    switch (err) {
-    case CORIO_EREDIS:
-        return "the Redis server answered with an error";
-    case CORIO_EREDIS_PROTO:
-        return "Redis protocol error: the server sent something unexpected";
-    case CORIO_EREDIS_AUTH:
-        return "Redis authentication refused";
-    case CORIO_EREDIS_ABORTED:
-        return "Redis transaction aborted: a watched key changed";
-    }
-    return NULL;
-}

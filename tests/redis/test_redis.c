@@ -10,7 +10,7 @@
 #include "leak_check.h"
 
 #include <corio/redis.h>
-#include "arch/sys.h"
+#include "os/sys.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -171,8 +171,11 @@ static int urls_main(void *arg)
     corio_sleep(CORIO_MS); /* the closed connection's tasks have left */
     int fds = tst_count_fds();
     snprintf(u, sizeof u, "redis://alice:wrong@%s", base);
-    CHECK_EQ(corio_redis_connect(&c, u), CORIO_EREDIS_AUTH);
+    corio_error_detail why;
+    corio_redis_opts ro = {.detail = &why};
+    CHECK_EQ(corio_redis_connect_ex(&c, u, &ro), CORIO_EREDIS_AUTH);
     CHECK(c == NULL);
+    CHECK(strstr(why.text, "WRONGPASS") != NULL); /* the server's words */
     snprintf(u, sizeof u, "redis://nobody:x@%s", base);
     CHECK_EQ(corio_redis_connect(&c, u), CORIO_EREDIS_AUTH);
     snprintf(u, sizeof u, "redis://%s/99999", base);
@@ -226,7 +229,10 @@ static int tls_main(void *arg)
     corio_sleep(CORIO_MS);
     int fds = tst_count_fds();
     o.tls = other;
+    corio_error_detail why;
+    o.detail = &why;
     CHECK_EQ(corio_redis_connect_ex(&c, tu, &o), CORIO_ECERT);
+    CHECK(strstr(why.text, "certificate") != NULL);
     CHECK_EQ(corio_redis_connect(&c, tu), CORIO_ECERT);
     corio_sleep(CORIO_MS);
     CHECK_EQ(tst_count_fds(), fds);
@@ -804,13 +810,13 @@ TEST_T(redis, fault_sweep, 120)
 {
     corio_options o = {.threads = 2};
     signal(SIGPIPE, SIG_IGN);
-    CHECK_EQ(corio_run_ex(&o, fault_scenario, NULL), 0);
+    CHECK_EQ(tst_run_ex(&o, fault_scenario, NULL), 0);
     int fds0 = tst_count_fds();
     long n;
     int failures = 0;
     for (n = 1;; n++) {
         corio__fault_arm(n, ENOMEM);
-        int rc = corio_run_ex(&o, fault_scenario, NULL);
+        int rc = tst_run_ex(&o, fault_scenario, NULL);
         int fired = corio__fault_fired();
         corio__fault_disarm();
         if (!fired) {
@@ -820,7 +826,7 @@ TEST_T(redis, fault_sweep, 120)
         CHECK(rc != -EPROTO);
         failures += rc < 0;
         CHECK_EQ(tst_count_fds(), fds0);
-        CHECK_EQ(corio_run_ex(&o, fault_scenario, NULL), 0);
+        CHECK_EQ(tst_run_ex(&o, fault_scenario, NULL), 0);
     }
     if (getenv("CORIO_TEST_VERBOSE"))
         fprintf(stderr, "fault sweep: %ld calls failed in turn, %d errors\n", n - 1, failures);
