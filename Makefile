@@ -24,7 +24,12 @@ deps:
 test: all
 	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-demo: all
+# The demo shows the demo, not the build: CMake's progress goes to a log,
+# printed only if the build fails.
+demo: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) >$(BUILD)/build.log 2>&1 || \
+	  { cat $(BUILD)/build.log; echo "demo: the build failed" >&2; exit 1; }
 	@scripts/demo.sh $(BUILD)
 
 bench: deps
@@ -34,6 +39,7 @@ bench: deps
 	@bench/run.sh build-bench
 	@bench/echo/run.sh build-bench
 	@bench/http/run.sh build-bench
+	@bench/fetch/run.sh build-bench
 	@bench/redis/run.sh build-bench
 
 install: all

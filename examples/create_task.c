@@ -60,7 +60,7 @@ static int async_main(void *arg)
     rc = corio_task_spawn(&task2, another_coroutine, NULL);
     if (rc < 0) {
         corio_task_cancel(task1);
-        corio_task_join(task1, NULL);
+        CORIO_IGNORE(corio_task_join(task1, NULL));
         return rc;
     }
 

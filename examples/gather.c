@@ -62,7 +62,7 @@ static int async_main(void *arg)
     if (rc < 0) {
         /* Every task belongs to someone: don't leave task1 behind. */
         corio_task_cancel(tasks[0]);
-        corio_task_join(tasks[0], NULL);
+        CORIO_IGNORE(corio_task_join(tasks[0], NULL));
         return rc;
     }
 

@@ -157,7 +157,7 @@ static int async_main(void *arg)
             break;
     }
     /* results = await asyncio.gather(*tasks, return_exceptions=True) */
-    corio_gather(tasks, n, results);
+    CORIO_IGNORE(corio_gather(tasks, n, results));
 
     /* Process the results */
     int valid = 0;
@@ -180,7 +180,7 @@ out:
     corio_http_session_free(session);
     if (server) {
         corio_event_set(&srv.stop);
-        corio_task_join(server, NULL);
+        CORIO_IGNORE(corio_task_join(server, NULL));
     }
     corio_listener_close(srv.listener);
     corio_http_router_free(srv.router);

@@ -148,7 +148,7 @@ out:
     corio_http_session_free(session);
     if (server) {
         corio_event_set(&srv.stop);
-        corio_task_join(server, NULL);
+        CORIO_IGNORE(corio_task_join(server, NULL));
     }
     corio_listener_close(srv.listener);
     corio_http_router_free(srv.router);

@@ -33,7 +33,7 @@
  * the four requests of the second batch reuse those of the first. */
 #include <corio.h>
 #include <corio/http_server.h>
-#include <jansson.h>
+#include <corio/http_json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +101,7 @@ static int fetch_multiple_apis(corio_http_session *session, struct fetch *f,
     }
     /* return await asyncio.gather(*tasks, return_exceptions=True): the
      * failures were reported by fetch_api; their results stay None. */
-    corio_gather(tasks, started, NULL);
+    CORIO_IGNORE(corio_gather(tasks, started, NULL));
     return rc;
 }
 
@@ -184,7 +184,7 @@ out:
     corio_http_session_free(session);
     if (server) {
         corio_event_set(&srv.stop);
-        corio_task_join(server, NULL);
+        CORIO_IGNORE(corio_task_join(server, NULL));
     }
     corio_listener_close(srv.listener);
     corio_http_router_free(srv.router);

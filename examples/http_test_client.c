@@ -19,7 +19,7 @@
  *
  * JSON comes back as a jansson value (corio_http_response_json). */
 #include <corio.h>
-#include <jansson.h>
+#include <corio/http_json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -152,8 +152,10 @@ static int async_main(void *arg)
         corio_redis_reply_free(r);
     }
 out:
+    /* The clients end when the server closes their WebSockets (or fail on
+     * their own): each one's outcome is what it received, printed below. */
     if (started)
-        corio_gather(t, (size_t)started, NULL);
+        CORIO_IGNORE(corio_gather(t, (size_t)started, NULL));
     for (int i = 0; i < started; i++) {
         printf("client %d received:", i + 1);
         for (int k = 0; k < cl[i].n; k++)
@@ -162,7 +164,7 @@ out:
     }
     if (server) {
         corio_event_set(&srv.stop);
-        corio_task_join(server, NULL);
+        CORIO_IGNORE(corio_task_join(server, NULL)); /* shutting down */
     }
     corio_listener_close(srv.listener);
     corio_http_router_free(srv.router);

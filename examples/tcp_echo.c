@@ -142,7 +142,7 @@ static int async_main(void *arg)
     /* Stop the server (server.close()); it returns once every connection
      * task is gone. */
     corio_event_set(&s.stop);
-    corio_task_join(srv, NULL);
+    CORIO_IGNORE(corio_task_join(srv, NULL));
     corio_listener_close(s.listener);
     corio_event_destroy(&s.stop);
 

@@ -171,7 +171,7 @@ out:
      * every blocked get and put in the workers return CORIO_ESHUTDOWN. */
     if (feed) {
         corio_task_cancel(feed);
-        corio_task_join(feed, NULL);
+        CORIO_IGNORE(corio_task_join(feed, NULL));
     }
     corio_chan_shutdown(app.jobs);
     corio_chan_shutdown(app.results);

@@ -576,7 +576,7 @@ typedef struct late {
 static void *late_put(void *arg)
 {
     nap_ms(20); /* the loop has gone idle, its only task parked in get */
-    corio_chan_put(((late *)arg)->c, ITEM(42));
+    CORIO_IGNORE(corio_chan_put(((late *)arg)->c, ITEM(42)));
     return NULL;
 }
 
@@ -793,7 +793,7 @@ typedef struct pass_on {
 
 static void *put_seven(void *arg)
 {
-    corio_chan_try_put(arg, ITEM(7));
+    CORIO_IGNORE(corio_chan_try_put(arg, ITEM(7)));
     return NULL;
 }
 
@@ -833,7 +833,7 @@ typedef struct starve {
 
 static void *put_one(void *arg)
 {
-    corio_chan_put(arg, ITEM(9));
+    CORIO_IGNORE(corio_chan_put(arg, ITEM(9)));
     return NULL;
 }
 
@@ -894,7 +894,7 @@ static void *gs_producer(void *arg)
 {
     gs_role *r = arg;
     for (long i = 0; i < r->s->per; i++)
-        corio_chan_put(r->s->c, ITEM(r->id * r->s->per + i));
+        CORIO_IGNORE(corio_chan_put(r->s->c, ITEM(r->id * r->s->per + i)));
     post_byte(r->s->done[1]);
     return NULL;
 }

@@ -177,7 +177,7 @@ static int stub_main(void *arg)
                 w += 16;
             }
         }
-        corio_udp_sendto(st->u, r, w, &from);
+        CORIO_IGNORE(corio_udp_sendto(st->u, r, w, &from));
     }
 }
 

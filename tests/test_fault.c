@@ -64,8 +64,8 @@ static int scenario(void *arg)
         return -errno;
     rc = corio_group_new(&g);
     if (rc == 0) {
-        corio_group_spawn(g, writer, &p[1]);
-        corio_group_spawn(g, reader, &p[0]);
+        CORIO_IGNORE(corio_group_spawn(g, writer, &p[1]));
+        CORIO_IGNORE(corio_group_spawn(g, reader, &p[0]));
         rc = corio_group_wait(g);
     }
     if (rc == 0)

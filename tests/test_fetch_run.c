@@ -19,7 +19,11 @@
 
 #include <corio/http_server.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 static int parse_opts(struct fetch_opts *o, const char **args)
@@ -502,4 +506,228 @@ TEST(fetch_run, output_dir)
     }
     rmdir(dir);
     CHECK_EQ(rc, 0);
+}
+
+/* ---- load mode ------------------------------------------------------------
+ * -n: exactly N requests of the one URL, statistics only; -z: until the
+ * deadline, the requests then in flight counted as cancelled, not failed;
+ * the latency of errors kept apart from the responses'. */
+
+static int load_run(const char **args, const char *path, struct fetch_run *run,
+                    struct fetch_opts *o, char *url, size_t cap)
+{
+    struct fetch_demo *demo;
+    char *urls[1] = {url};
+    CHECK_EQ(parse_opts(o, args), 0);
+    CHECK(o->load);
+    CHECK_EQ(fetch_demo_start(&demo), 0);
+    snprintf(url, cap, "http://127.0.0.1:%d%s", fetch_demo_port(demo), path);
+    memset(run, 0, sizeof *run);
+    run->opts = o;
+    run->urls = urls;
+    run->nurls = 1;
+    CHECK_EQ(fetch_stats_init(&run->stats, (size_t)o->count, corio_now()), 0);
+    int rc = fetch_run_all(run);
+    fetch_demo_stop(demo);
+    return rc;
+}
+
+static int load_body(void *arg)
+{
+    (void)arg;
+    struct fetch_opts o;
+    struct fetch_run run;
+    char url[128];
+    int fds = tst_count_fds();
+
+    /* -n 500 at -c 20: 500 responses, no more. */
+    CHECK_EQ(load_run((const char *[]){"-n", "500", "-c", "20", "http://x/",
+                                       NULL},
+                      "/fast/1", &run, &o, url, sizeof url),
+             0);
+    CHECK_EQ(o.concurrency, 20);
+    CHECK_EQ(run.stats.done, 500);
+    CHECK_EQ(run.stats.nlatency, 500);
+    CHECK_EQ(run.stats.status_code[200], 500);
+    CHECK_EQ(run.stats.errors, 0);
+    CHECK_EQ(run.stats.inflight, 0);
+    fetch_stats_destroy(&run.stats);
+
+    /* -z 1s at -c 4 on a 100 ms endpoint: 10 rounds of 4, on the virtual
+     * clock; the round under way at the deadline, if any, is cancelled. */
+    int64_t t0 = corio_now();
+    CHECK_EQ(load_run((const char *[]){"-z", "1s", "-c", "4", "http://x/",
+                                       NULL},
+                      "/slow/100", &run, &o, url, sizeof url),
+             0);
+    int64_t took = corio_now() - t0;
+    CHECK(took >= CORIO_SECOND && took < 1100 * CORIO_MS);
+    CHECK(run.stats.done >= 36 && run.stats.done <= 40);
+    CHECK(run.stats.cancelled <= 4);
+    CHECK_EQ(run.stats.nlatency, run.stats.done);
+    CHECK_EQ(run.stats.failed, 0);
+    CHECK(fetch_percentile(run.stats.latency, run.stats.nlatency, 50) >=
+          100 * CORIO_MS);
+    fetch_stats_destroy(&run.stats);
+
+    /* --rate in load mode, per minute: 600/min is 10/s, so 20 requests
+     * take about 1.9 s whatever -c says. */
+    t0 = corio_now();
+    CHECK_EQ(load_run((const char *[]){"-n", "20", "-c", "10", "--rate",
+                                       "600/min", "http://x/", NULL},
+                      "/fast/1", &run, &o, url, sizeof url),
+             0);
+    took = corio_now() - t0;
+    CHECK_EQ(run.stats.done, 20);
+    CHECK(took >= 1800 * CORIO_MS && took < 2100 * CORIO_MS);
+    fetch_stats_destroy(&run.stats);
+
+    CHECK_EQ(tst_count_fds(), fds);
+    return 0;
+}
+
+TEST(fetch_run, load_mode)
+{
+    CHECK_EQ(tst_run(load_body, NULL), 0);
+}
+
+/* Item 1 of issue 15: one slow success and five refused connections.  The
+ * latency is the success's (301 ms), not a refused connection's. */
+static int latency_body(void *arg)
+{
+    (void)arg;
+    struct fetch_opts o;
+    struct fetch_demo *demo;
+    struct fetch_run run = {0};
+    struct fetch_urls urls = {0};
+    struct fetch_result results[6];
+    char url[128];
+
+    CHECK_EQ(parse_opts(&o, (const char *[]){"-c", "6", NULL}), 0);
+    CHECK_EQ(fetch_demo_start(&demo), 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/slow/301",
+             fetch_demo_port(demo));
+    CHECK_EQ(fetch_urls_add(&urls, url), 0);
+    fetch_demo_url(demo, 97, url, sizeof url); /* the refusing port */
+    CHECK(strstr(url, "/refused"));
+    for (int i = 0; i < 5; i++)
+        CHECK_EQ(fetch_urls_add(&urls, url), 0);
+    memset(results, 0, sizeof results);
+    run.opts = &o;
+    run.urls = urls.v;
+    run.nurls = urls.n;
+    run.results = results;
+    CHECK_EQ(fetch_stats_init(&run.stats, urls.n, corio_now()), 0);
+    CHECK_EQ(fetch_run_all(&run), 0);
+    CHECK_EQ(run.stats.nlatency, 1);
+    CHECK_EQ(run.stats.nerr_latency, 5);
+    CHECK_EQ(run.stats.kind[FETCH_REFUSED], 5);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    fetch_stats_print(&run.stats, out, corio_now());
+    fclose(out);
+    CHECK(strstr(text, "latency  p50 301 ms  p90 301 ms  p99 301 ms  max 301 "
+                       "ms (1 response)"));
+    CHECK(strstr(text, "errors  5 (refused 5), after p50"));
+    free(text);
+    fetch_stats_destroy(&run.stats);
+    fetch_demo_stop(demo);
+    fetch_urls_free(&urls);
+    return 0;
+}
+
+TEST(fetch_run, latency_of_responses_only)
+{
+    CHECK_EQ(tst_run(latency_body, NULL), 0);
+}
+
+/* Everything the pty's master has to read: the kernel passes a slave's
+ * writes on asynchronously, so wait until nothing more comes for 100 ms. */
+static ssize_t drain_pty(int master, char *buf, size_t cap)
+{
+    size_t n = 0;
+    struct pollfd pfd = {.fd = master, .events = POLLIN};
+    while (n + 1 < cap && poll(&pfd, 1, 100) == 1) {
+        ssize_t k = read(master, buf + n, cap - 1 - n);
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+    }
+    buf[n] = 0;
+    return (ssize_t)n;
+}
+
+/* The bar in a pseudo-terminal: 120 columns, then resized to 40 while
+ * running; every redraw fits the width the terminal had then. */
+static int pty_body(void *arg)
+{
+    int master = *(int *)arg;
+    struct fetch_stats s;
+    struct fetch_progress p;
+    int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+    CHECK(slave >= 0);
+    FILE *out = fdopen(slave, "w");
+    struct winsize ws = {.ws_row = 24, .ws_col = 120};
+    CHECK_EQ(ioctl(master, TIOCSWINSZ, &ws), 0);
+    CHECK_EQ(fetch_stats_init(&s, 1000, corio_now()), 0);
+    s.total = 1000;
+    CHECK_EQ(fetch_progress_start(&p, &s, out), 0);
+    CHECK(p.tty);
+    for (int i = 0; i < 10; i++) {
+        s.done += 40;
+        s.inflight = 7;
+        corio_sleep(100 * CORIO_MS);
+    }
+    /* Drain what the 120-column bars wrote, then resize. */
+    static char buf[1 << 18];
+    ssize_t n = drain_pty(master, buf, sizeof buf);
+    CHECK(n > 0);
+    buf[n] = 0;
+    int wide = 0;
+    for (char *seg = strtok(buf, "\r\n"); seg; seg = strtok(NULL, "\r\n")) {
+        char *esc = strstr(seg, "\033[K");
+        size_t len = esc ? (size_t)(esc - seg) : strlen(seg);
+        CHECK(len <= 119);
+        if (len >= 100)
+            wide++;
+    }
+    if (wide < 5)
+        fprintf(stderr, "    %d wide bars in: %s\n", wide, buf);
+    CHECK(wide >= 5);
+    ws.ws_col = 40;
+    CHECK_EQ(ioctl(master, TIOCSWINSZ, &ws), 0);
+    for (int i = 0; i < 10; i++) {
+        s.done += 40;
+        corio_sleep(100 * CORIO_MS);
+    }
+    fetch_progress_stop(&p);
+    fflush(out);
+    n = drain_pty(master, buf, sizeof buf);
+    CHECK(n > 0);
+    buf[n] = 0;
+    int narrow = 0;
+    for (char *seg = strtok(buf, "\r\n"); seg; seg = strtok(NULL, "\r\n")) {
+        char *esc = strstr(seg, "\033[K");
+        size_t len = esc ? (size_t)(esc - seg) : strlen(seg);
+        if (len == 0)
+            continue;
+        CHECK(len <= 39);
+        CHECK(seg[0] == '[');
+        narrow++;
+    }
+    CHECK(narrow >= 5);
+    fclose(out);
+    fetch_stats_destroy(&s);
+    return 0;
+}
+
+TEST(fetch_run, progress_bar_follows_terminal_resize)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    CHECK(master >= 0);
+    CHECK_EQ(grantpt(master), 0);
+    CHECK_EQ(unlockpt(master), 0);
+    CHECK_EQ(tst_run(pty_body, &master), 0);
+    close(master);
 }

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Parse a command line given as a NULL-terminated list. */
 static int parse(struct fetch_opts *o, char *err, const char **args)
@@ -99,7 +100,24 @@ TEST(fetch_tool, args_errors)
         {"-c", "x", NULL},
         {"-c", NULL},
         {"--rate", "0/s", NULL},
-        {"--rate", "5/min", NULL},
+        {"--rate", "5/fortnight", NULL},
+        {"--rate", "-3/min", NULL},
+        {"--timeout", "5x", NULL},
+        {"--timeout", "ms", NULL},
+        {"-H", "NoColon", NULL},
+        {"-H", ": empty name", NULL},
+        {"-H", "host: other.example", NULL},
+        {"-H", "Content-Length: 5", NULL},
+        {"-X", "GET /", NULL},
+        {"--resolve", "host:80", NULL},
+        {"--resolve", "host:99999:1.2.3.4", NULL},
+        {"-n", "0", "http://x/", NULL},
+        {"-n", "5", NULL},
+        {"-z", "1s", "http://a/", "http://b/"},
+        {"-n", "5", "-o", "d"},
+        {"--create-dirs", "http://x/", NULL},
+        {"-d", "@/nonexistent/file", NULL},
+        {"--max-redirs", "-1", NULL},
         {"--timeout", "-1", NULL},
         {"--timeout", "nan", NULL},
         {"--retries", "101", NULL},
@@ -312,13 +330,18 @@ TEST(fetch_tool, stats_count_and_summary)
     CHECK(out != NULL);
     fetch_stats_print(&s, out, 2 * CORIO_SECOND);
     fclose(out);
-    CHECK(strstr(text, "7 of 7 URLs in 2.00 s, 3.5 requests/s, 13 attempts"));
+    CHECK(strstr(text, "7 of 7 URLs in 2.00 s, 3.5 URLs/s, 13 attempts"));
     CHECK(strstr(text, "2xx 2  3xx 1  4xx 1  5xx 1"));
     CHECK(strstr(text, "200 x2, 302 x1, 404 x1, 503 x1"));
     CHECK(strstr(text, "errors  2 (timeout 1, refused 1)"));
     CHECK(strstr(text, "170 B"));
-    /* Latencies sorted: 1 2 3 4 5 9 2000 ms. */
-    CHECK(strstr(text, "p50 4.00 ms  p90 2000 ms  p99 2000 ms  max 2000 ms"));
+    /* Latencies of the responses only, sorted: 1 2 3 5 9 ms; the two
+     * errors' own (4 and 2000 ms) apart. */
+    CHECK(strstr(text,
+                 "p50 3.00 ms  p90 9.00 ms  p99 9.00 ms  max 9.00 ms (5 "
+                 "responses)"));
+    CHECK(strstr(text, "errors  2 (timeout 1, refused 1), after p50 4.00 ms, "
+                       "max 2000 ms"));
     CHECK(strstr(text, "failed  4 of 7"));
     free(text);
     fetch_stats_destroy(&s);
@@ -338,8 +361,8 @@ TEST(fetch_tool, json_lines)
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
-    CHECK_EQ(fetch_report_json(out, &ok), 0);
-    CHECK_EQ(fetch_report_json(out, &bad), 0);
+    CHECK_EQ(fetch_report_json(out, &ok, 1), 0);
+    CHECK_EQ(fetch_report_json(out, &bad, 7), 0);
     fclose(out);
 
     /* Two lines, each a JSON object that parses back to what was put in. */
@@ -351,6 +374,10 @@ TEST(fetch_tool, json_lines)
     CHECK(a && b);
     CHECK(strcmp(json_string_value(json_object_get(a, "url")),
                  "http://h/\"q\"") == 0);
+    /* The input position, as -o names files (from 1). */
+    CHECK_EQ(json_integer_value(json_object_get(a, "index")), 1);
+    CHECK_EQ(json_integer_value(json_object_get(b, "index")), 7);
+    CHECK(strncmp(text, "{\"index\":1,\"url\":", 17) == 0);
     CHECK_EQ(json_integer_value(json_object_get(a, "status")), 200);
     CHECK_EQ(json_integer_value(json_object_get(a, "bytes")), 1234);
     CHECK(json_real_value(json_object_get(a, "ms")) == 1.5);
@@ -368,25 +395,75 @@ TEST(fetch_tool, json_lines)
     free(text);
 }
 
+/* The visible width of a progress line (ASCII). */
+static void check_fits(const char *line, int columns)
+{
+    if ((int)strlen(line) > columns - 1) {
+        fprintf(stderr, "    %d columns: %zu cells: %s\n", columns,
+                strlen(line), line);
+        CHECK(!"the bar does not fit the terminal");
+    }
+}
+
 TEST(fetch_tool, progress_line)
 {
     struct fetch_stats s;
-    char buf[200];
+    char buf[600];
     CHECK_EQ(fetch_stats_init(&s, 1000, 0), 0);
     s.done = 500;
     s.failed = 3;
-    int n = fetch_progress_format(buf, sizeof buf, &s, 2 * CORIO_SECOND, 1, 10);
+    s.inflight = 50;
+    /* 120 columns: every field, the bar takes the rest. */
+    int n =
+        fetch_progress_format(buf, sizeof buf, &s, 2 * CORIO_SECOND, 1, 120);
     CHECK_EQ(n, (int)strlen(buf));
-    CHECK(strcmp(buf, "[#####.....] 500/1000  50% 250 req/s 3 failed") == 0);
-    fetch_progress_format(buf, sizeof buf, &s, 2 * CORIO_SECOND, 0, 10);
-    CHECK(strcmp(buf, "500/1000 done, 250 req/s, 3 failed") == 0);
-    s.done = 1000;
-    fetch_progress_format(buf, sizeof buf, &s, 4 * CORIO_SECOND, 1, 4);
-    CHECK(strcmp(buf, "[####] 1000/1000 100% 250 req/s 3 failed") == 0);
+    CHECK_EQ(n, 119);
+    CHECK(strstr(buf, "] 500/1000 3 failed 250/s ETA 2s 50 in flight 50%"));
+    CHECK(buf[0] == '[' && strstr(buf, "#####....."));
+    /* 40 columns: the bar keeps 6 cells at least; the least useful fields
+     * go first. */
+    n = fetch_progress_format(buf, sizeof buf, &s, 2 * CORIO_SECOND, 1, 40);
+    CHECK(n <= 39);
+    CHECK(strcmp(buf, "[###...] 500/1000 3 failed 250/s ETA 2s") == 0);
+    check_fits(buf, 40);
+    /* Every width from 1 to 200 fits, at any stage. */
+    for (int w = 1; w <= 200; w++)
+        for (size_t done = 0; done <= 1000; done += 250) {
+            s.done = done;
+            fetch_progress_format(buf, sizeof buf, &s, 3 * CORIO_SECOND, 1, w);
+            check_fits(buf, w < 2 ? 2 : w);
+        }
+    s.done = 500;
+    /* Not a terminal: one plain line with everything. */
+    fetch_progress_format(buf, sizeof buf, &s, 2 * CORIO_SECOND, 0, 0);
+    CHECK(strcmp(buf, "500/1000 done, 50 in flight, 250/s, 3 failed, ETA 2s") ==
+          0);
+    /* -z: no total; time is the measure and the ETA. */
+    s.total = 0;
+    s.duration_ns = 10 * CORIO_SECOND;
+    fetch_progress_format(buf, sizeof buf, &s, 4 * CORIO_SECOND, 1, 120);
+    CHECK(strstr(buf, "] 500 done 3 failed 125/s ETA 6s 50 in flight 40%"));
+    s.total = 1000;
+    s.duration_ns = 0;
+    /* ETA in minutes. */
+    s.done = 10;
+    fetch_progress_format(buf, sizeof buf, &s, 2 * CORIO_SECOND, 0, 0);
+    CHECK(strstr(buf, "ETA 3m18s"));
+    /* Every URL left in flight: no ETA from the rate (the tail may be a
+     * hanging URL); under half a second: "<1s". */
+    s.done = 990;
+    s.inflight = 10;
+    fetch_progress_format(buf, sizeof buf, &s, 2 * CORIO_SECOND, 0, 0);
+    CHECK(strstr(buf, "ETA -"));
+    s.done = 900;
+    s.inflight = 50;
+    fetch_progress_format(buf, sizeof buf, &s, 2 * CORIO_SECOND, 0, 0);
+    CHECK(strstr(buf, "ETA <1s"));
+    s.done = 10;
     /* Truncated to the buffer, and the length says so. */
-    n = fetch_progress_format(buf, 8, &s, 4 * CORIO_SECOND, 1, 4);
+    n = fetch_progress_format(buf, 8, &s, 4 * CORIO_SECOND, 1, 80);
     CHECK_EQ(n, 7);
-    CHECK(strcmp(buf, "[####] ") == 0);
+    CHECK_EQ(strlen(buf), 7);
     fetch_stats_destroy(&s);
 }
 
@@ -410,8 +487,12 @@ static int progress_body(void *arg)
     s.done = 10;
     fetch_progress_stop(&p);
     fclose(out);
-    CHECK(strcmp(text, "progress: 4/10 done, 4 req/s, 0 failed\n"
-                       "progress: 10/10 done, 3 req/s, 0 failed\n") == 0);
+    if (strstr(text, "ETA 2s\nprogress") == NULL)
+        fprintf(stderr, "%s", text);
+    CHECK(strcmp(text, "progress: 4/10 done, 0 in flight, 4/s, 0 failed, "
+                       "ETA 2s\n"
+                       "progress: 10/10 done, 0 in flight, 3/s, 0 failed, "
+                       "ETA 0s\n") == 0);
     free(text);
     fetch_stats_destroy(&s);
     return 0;
@@ -420,4 +501,248 @@ static int progress_body(void *arg)
 TEST(fetch_tool, progress_task_plain_lines)
 {
     CHECK_EQ(tst_run(progress_body, NULL), 0);
+}
+
+TEST(fetch_tool, args_request_and_tls_options)
+{
+    struct fetch_opts o;
+    char err[200];
+    CHECK_EQ(parse(&o, err,
+                   (const char *[]){"-XPUT", "-H", "X-One: 1", "--header=X-Two:2",
+                                    "-d", "a=1", "--data", "b=2", "-A", "me/1",
+                                    "--max-redirs", "0", "--no-compressed",
+                                    "--cacert", "ca.pem", "--capath", "cadir",
+                                    "-k", "--resolve", "h.test:443:127.0.0.1",
+                                    "--resolve=v6.test:8443:[::1]", "-O",
+                                    "-o", "out", "--create-dirs", "http://h/",
+                                    NULL}),
+             0);
+    CHECK(strcmp(o.method, "PUT") == 0);
+    CHECK_EQ(o.nheaders, 2);
+    CHECK(strcmp(o.headers[0], "X-One") == 0 && strcmp(o.headers[1], "1") == 0);
+    CHECK(strcmp(o.headers[2], "X-Two") == 0 && strcmp(o.headers[3], "2") == 0);
+    CHECK(o.headers[4] == NULL);
+    CHECK(o.has_body && o.body_len == 7 && strcmp(o.body, "a=1&b=2") == 0);
+    CHECK(strcmp(o.body_type, "application/x-www-form-urlencoded") == 0);
+    CHECK(strcmp(o.user_agent, "me/1") == 0);
+    CHECK_EQ(o.max_redirs, 0);
+    CHECK(o.no_compressed && o.insecure && o.remote_name && o.create_dirs);
+    CHECK(strcmp(o.cacert, "ca.pem") == 0 && strcmp(o.capath, "cadir") == 0);
+    CHECK_EQ(o.nresolve, 2);
+    CHECK(strcmp(o.resolve[0].host, "h.test") == 0 && o.resolve[0].port == 443 &&
+          strcmp(o.resolve[0].addr, "127.0.0.1") == 0);
+    CHECK(strcmp(o.resolve[1].addr, "::1") == 0 && o.resolve[1].port == 8443);
+    CHECK_EQ(o.nurls, 1);
+    fetch_opts_free(&o);
+
+    /* A body makes the default method POST; --json-body sets the type;
+     * -H User-Agent is -A; -H Content-Type wins over the body's type. */
+    CHECK_EQ(parse(&o, err,
+                   (const char *[]){"--json-body", "{\"a\":1}", "-H",
+                                    "User-Agent: ua", "-L", "http://h/", NULL}),
+             0);
+    CHECK(strcmp(o.method, "POST") == 0 && o.json_body);
+    CHECK(strcmp(o.body_type, "application/json") == 0);
+    CHECK(strcmp(o.user_agent, "ua") == 0 && o.nheaders == 0);
+    CHECK_EQ(o.max_redirs, 10);
+    fetch_opts_free(&o);
+    CHECK_EQ(parse(&o, err, (const char *[]){"-H", "content-type: text/x", "-d",
+                                             "x", "http://h/", NULL}),
+             0);
+    CHECK(o.given & FETCH_GIVEN_CONTENT_TYPE);
+    fetch_opts_free(&o);
+
+    /* @FILE: -d drops CR and LF, --data-binary keeps every byte. */
+    char path[] = "/tmp/corio-fetch-body.XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    CHECK_EQ(write(fd, "x\r\ny\n", 5), 5);
+    close(fd);
+    char at[64];
+    snprintf(at, sizeof at, "@%s", path);
+    CHECK_EQ(parse(&o, err, (const char *[]){"-d", at, "http://h/", NULL}), 0);
+    CHECK(o.body_len == 2 && memcmp(o.body, "xy", 2) == 0);
+    fetch_opts_free(&o);
+    CHECK_EQ(parse(&o, err,
+                   (const char *[]){"--data-binary", at, "http://h/", NULL}),
+             0);
+    CHECK(o.body_len == 5 && memcmp(o.body, "x\r\ny\n", 5) == 0);
+    fetch_opts_free(&o);
+    unlink(path);
+
+    /* Load mode; its default concurrency is hey's and oha's 50. */
+    CHECK_EQ(parse(&o, err, (const char *[]){"-n", "1000", "http://h/", NULL}),
+             0);
+    CHECK(o.load && o.count == 1000 && o.concurrency == 50);
+    CHECK_EQ(parse(&o, err, (const char *[]){"-z", "1.5m", "-c", "3", "http://h/",
+                                             NULL}),
+             0);
+    CHECK(o.load && o.duration_ns == 90 * CORIO_SECOND && o.concurrency == 3);
+    CHECK_EQ(parse(&o, err, (const char *[]){"--version", NULL}),
+             FETCH_ARGS_VERSION);
+    CHECK_EQ(parse(&o, err, (const char *[]){"-V", NULL}), FETCH_ARGS_VERSION);
+}
+
+TEST(fetch_tool, times_and_rates_with_units)
+{
+    CHECK_EQ(fetch_parse_time("500ms"), 500 * CORIO_MS);
+    CHECK_EQ(fetch_parse_time("2s"), 2 * CORIO_SECOND);
+    CHECK_EQ(fetch_parse_time("2"), 2 * CORIO_SECOND);
+    CHECK_EQ(fetch_parse_time("1.5m"), 90 * CORIO_SECOND);
+    CHECK_EQ(fetch_parse_time("1h"), 3600 * CORIO_SECOND);
+    CHECK_EQ(fetch_parse_time("0.25"), 250 * CORIO_MS);
+    CHECK_EQ(fetch_parse_time("0"), -1);
+    CHECK_EQ(fetch_parse_time("-1s"), -1);
+    CHECK_EQ(fetch_parse_time("5 s"), -1);
+    CHECK_EQ(fetch_parse_time("5sec"), -1);
+    CHECK_EQ(fetch_parse_time("ms"), -1);
+    CHECK(fetch_parse_rate("20/min") == 20 / 60.0);
+    CHECK(fetch_parse_rate("20/m") == 20 / 60.0);
+    CHECK(fetch_parse_rate("3600/h") == 1);
+    CHECK(fetch_parse_rate("5/s") == 5);
+    CHECK(fetch_parse_rate("5") == 5);
+    CHECK(fetch_parse_rate("0.5/s") == 0.5);
+    CHECK(fetch_parse_rate("5/d") < 0);
+    CHECK(fetch_parse_rate("0/s") < 0);
+    /* Everywhere a time or rate is taken: --timeout, -z, --rate. */
+    struct fetch_opts o;
+    char err[200];
+    CHECK_EQ(parse(&o, err, (const char *[]){"--timeout", "500ms", "--rate",
+                                             "20/min", "http://h/", NULL}),
+             0);
+    CHECK_EQ(o.timeout_ns, 500 * CORIO_MS);
+    CHECK(o.rate == 20 / 60.0);
+}
+
+TEST(fetch_tool, remote_names_and_plurals)
+{
+    char b[64];
+    fetch_remote_name("http://h/a/b/file.tar.gz?x=1#f", b, sizeof b);
+    CHECK(strcmp(b, "file.tar.gz") == 0);
+    fetch_remote_name("http://h/a/", b, sizeof b);
+    CHECK(strcmp(b, "") == 0);
+    fetch_remote_name("http://h", b, sizeof b);
+    CHECK(strcmp(b, "") == 0);
+    fetch_remote_name("http://h/..", b, sizeof b);
+    CHECK(strcmp(b, "") == 0);
+    fetch_remote_name("http://h/x?a/b", b, sizeof b);
+    CHECK(strcmp(b, "x") == 0);
+    CHECK(strcmp(fetch_plural(1), "") == 0);
+    CHECK(strcmp(fetch_plural(0), "s") == 0);
+    CHECK(strcmp(fetch_plural(2), "s") == 0);
+    /* The summary of one URL with one attempt says so in the singular. */
+    struct fetch_stats s;
+    struct fetch_result r = {.url = "u", .status = 200, .ns = CORIO_MS,
+                             .attempts = 1};
+    CHECK_EQ(fetch_stats_init(&s, 1, 0), 0);
+    CHECK_EQ(fetch_stats_add(&s, &r), 0);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    fetch_stats_print(&s, out, CORIO_SECOND);
+    fclose(out);
+    CHECK(strstr(text, "1 of 1 URL in 1.00 s, 1.0 URLs/s, 1 attempt\n"));
+    CHECK(strstr(text, "(1 response)"));
+    free(text);
+    fetch_stats_destroy(&s);
+}
+
+TEST(fetch_tool, tls_reason_in_line_json_and_summary)
+{
+    struct fetch_stats s;
+    CHECK_EQ(fetch_stats_init(&s, 3, 0), 0);
+    const char *why = fetch_stats_reason(&s, "certificate verify failed: "
+                                             "certificate has expired");
+    CHECK(why != NULL);
+    CHECK(fetch_stats_reason(&s, why) == why); /* interned */
+    struct fetch_result r = {.url = "https://h/", .err = CORIO_ECERT,
+                             .ns = CORIO_MS, .attempts = 1, .detail = why};
+    CHECK_EQ(fetch_stats_add(&s, &r), 0);
+    CHECK_EQ(fetch_stats_add(&s, &r), 0);
+    char line[300];
+    fetch_describe(line, sizeof line, &r);
+    CHECK(strcmp(line, "tls (certificate refused: certificate verify failed: "
+                       "certificate has expired)") == 0);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    fetch_report_json(out, &r, 3);
+    fetch_stats_print(&s, out, CORIO_SECOND);
+    fclose(out);
+    CHECK(strstr(text, "\"error\":{\"kind\":\"tls\",\"message\":\"certificate "
+                       "refused: certificate verify failed: certificate has "
+                       "expired\"}"));
+    CHECK(strstr(text, "  reason  certificate verify failed: certificate has "
+                       "expired (2)\n"));
+    CHECK(strstr(text, "corio_tls_error") == NULL); /* no library hint */
+    free(text);
+    /* A cancelled URL: its own kind. */
+    struct fetch_result c = {.url = "u", .err = -ECANCELED};
+    fetch_describe(line, sizeof line, &c);
+    CHECK(strncmp(line, "cancelled (", 11) == 0);
+    fetch_stats_destroy(&s);
+}
+
+TEST(fetch_tool, load_summary_histogram_and_json)
+{
+    struct fetch_stats s;
+    CHECK_EQ(fetch_stats_init(&s, 0, 0), 0);
+    s.load = 1;
+    for (int i = 1; i <= 1000; i++) {
+        struct fetch_result r = {.url = "u", .status = i % 10 ? 200 : 503,
+                                 .ns = i * CORIO_US, .bytes = 10,
+                                 .attempts = 1};
+        CHECK_EQ(fetch_stats_add(&s, &r), 0);
+    }
+    struct fetch_result e = {.url = "u", .err = -ECONNREFUSED, .attempts = 1};
+    CHECK_EQ(fetch_stats_add(&s, &e), 0);
+    /* Histogram: 10 buckets over 1..1000 us (logarithmic: max > 4 min),
+     * every response in one, the last bound the maximum. */
+    int64_t upto[10];
+    size_t count[10], sum = 0;
+    CHECK_EQ(fetch_histogram(s.latency, s.nlatency, 10, upto, count), 10);
+    for (int b = 0; b < 10; b++)
+        sum += count[b];
+    CHECK_EQ(sum, 1000);
+    CHECK_EQ(upto[9], 1000 * CORIO_US);
+    CHECK(upto[0] < upto[1]);
+    /* All equal: one bucket. */
+    int64_t same[3] = {5, 5, 5};
+    CHECK_EQ(fetch_histogram(same, 3, 10, upto, count), 1);
+    CHECK_EQ(count[0], 3);
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    fetch_stats_print(&s, out, 2 * CORIO_SECOND);
+    fetch_stats_json(&s, out, 2 * CORIO_SECOND, "http://h/");
+    fclose(out);
+    CHECK(strstr(text, "summary: 1001 requests in 2.00 s, 500.5 requests/s\n"));
+    CHECK(strstr(text, "p50 0.500 ms  p90 0.900 ms  p99 0.990 ms  p99.9 0.999 "
+                       "ms  max 1.00 ms (1000 responses)"));
+    CHECK(strstr(text, "codes   200 x900, 503 x100"));
+    CHECK(strstr(text, "errors  1 (refused 1)"));
+    CHECK(strstr(text, "histogram"));
+    CHECK(strstr(text, "|########################################\n"));
+    char *js = strstr(text, "{\"url\"");
+    CHECK(js != NULL);
+    json_error_t je;
+    json_t *j = json_loads(js, 0, &je);
+    CHECK(j != NULL);
+    CHECK_EQ(json_integer_value(json_object_get(j, "requests")), 1001);
+    CHECK_EQ(json_integer_value(json_object_get(j, "responses")), 1000);
+    CHECK_EQ(json_integer_value(json_object_get(j, "errors")), 1);
+    CHECK_EQ(json_integer_value(
+                 json_object_get(json_object_get(j, "status"), "503")),
+             100);
+    CHECK_EQ(json_integer_value(
+                 json_object_get(json_object_get(j, "error_kinds"), "refused")),
+             1);
+    json_t *lat = json_object_get(j, "latency_ms");
+    CHECK(json_real_value(json_object_get(lat, "p99.9")) == 0.999);
+    CHECK(json_real_value(json_object_get(lat, "max")) == 1.0);
+    CHECK_EQ(json_array_size(json_object_get(j, "histogram")), 10);
+    json_decref(j);
+    free(text);
+    fetch_stats_destroy(&s);
 }

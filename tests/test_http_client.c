@@ -14,7 +14,7 @@
 #include "tst.h"
 
 #include <fcntl.h>
-#include <jansson.h>
+#include <corio/http_json.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
@@ -148,7 +148,7 @@ static int accept_task(void *arg)
         CHECK_EQ(corio_group_spawn(g, conn_task, a), 0);
     }
     corio_group_cancel(g);
-    corio_group_wait(g);
+    CORIO_IGNORE(corio_group_wait(g));
     return 0;
 }
 
@@ -178,7 +178,7 @@ static void out(corio_stream *s, const char *fmt, ...)
     int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     CHECK(n >= 0 && (size_t)n < sizeof buf);
-    corio_stream_write(s, buf, (size_t)n);
+    CORIO_IGNORE(corio_stream_write(s, buf, (size_t)n));
 }
 
 /* A whole response with a Content-Length body. */
@@ -193,7 +193,7 @@ static void reply(corio_stream *s, int status, const char *extra,
 static void stop(corio_group *g, srv *a, srv *b)
 {
     corio_group_cancel(g);
-    corio_group_wait(g);
+    CORIO_IGNORE(corio_group_wait(g));
     corio_listener_close(a->l);
     if (b)
         corio_listener_close(b->l);
@@ -690,7 +690,7 @@ static int body_script(srv *v, corio_stream *s, const corio_http_head *h,
                 "HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\n"
                 "Content-Length: %zu\r\n\r\n",
                 name, n);
-            corio_stream_write(s, z, n);
+            CORIO_IGNORE(corio_stream_write(s, z, n));
         }
         return KEEP;
     }
@@ -1033,7 +1033,7 @@ static int stall_script(srv *v, corio_stream *s, const corio_http_head *h,
         corio_sleep(3600 * CORIO_SECOND);
     } else if (strcmp(t, "/stall-body") == 0) {
         out(s, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabcde");
-        corio_stream_flush(s);
+        CORIO_IGNORE(corio_stream_flush(s));
         corio_sleep(3600 * CORIO_SECOND);
     } else if (strcmp(t, "/drip") == 0) {
         /* A byte a second, forever. */
@@ -1659,7 +1659,7 @@ static int sweep_scenario(void *arg)
     corio_http_session_free(s);
     if (t) {
         corio_task_cancel(t);
-        corio_task_join(t, NULL);
+        CORIO_IGNORE(corio_task_join(t, NULL));
     }
     corio_listener_close(v.l);
     corio_http_router_free(v.r);
@@ -1741,7 +1741,7 @@ static int tls_serve(void *arg)
         CHECK_EQ(corio_group_spawn(g, tls_conn, a), 0);
     }
     corio_group_cancel(g);
-    corio_group_wait(g);
+    CORIO_IGNORE(corio_group_wait(g));
     return 0;
 }
 

@@ -1340,7 +1340,7 @@ static int sweep_scenario(void *arg)
     }
     corio_stream_close(cl); /* end of stream: the server's loop ends */
     if (t) {
-        corio_task_join(t, NULL);
+        CORIO_IGNORE(corio_task_join(t, NULL));
         if (cr.rc > 0)
             rc = -EPROTO;
     }

@@ -529,7 +529,7 @@ static int he_interleave_main(void *arg)
     CHECK_EQ(net_count_fds(), fds0);
 
     corio_task_cancel(acc);
-    corio_task_join(acc, NULL);
+    CORIO_IGNORE(corio_task_join(acc, NULL));
     corio_listener_close(l);
     net_hold_close(&h);
     return 0;
@@ -895,7 +895,7 @@ static int udp_misc_main(void *arg)
     CHECK_EQ(corio_udp_recvfrom(u, buf, sizeof buf, NULL), -EBUSY);
     CHECK_EQ(corio_udp_open(&v, "127.0.0.1", 0, NULL), 0);
     corio_addr to;
-    corio_addr_parse(&to, "127.0.0.1", corio_addr_port(&a));
+    CORIO_IGNORE(corio_addr_parse(&to, "127.0.0.1", corio_addr_port(&a)));
     CHECK_EQ(corio_udp_sendto(v, "abc", 3, &to), 3);
     CHECK_EQ(corio_task_join(t, NULL), 0);
     CHECK_EQ(p.got, 3);
@@ -988,7 +988,7 @@ static int unix_files_main(void *arg)
     /* A stale socket file (its listener died) is replaced. */
     int raw = socket(AF_UNIX, SOCK_STREAM, 0);
     corio_addr a;
-    corio_addr_unix(&a, c->path);
+    CORIO_IGNORE(corio_addr_unix(&a, c->path));
     CHECK_EQ(bind(raw, &a.u.sa, a.len), 0);
     close(raw);
     CHECK_EQ(corio_unix_connect(&s, c->path, NULL), -ECONNREFUSED);

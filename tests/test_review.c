@@ -232,7 +232,7 @@ static void *chan_putter(void *arg)
 {
     (void)arg;
     nap_ms(20);
-    corio_chan_put(kick_chan, (void *)1);
+    CORIO_IGNORE(corio_chan_put(kick_chan, (void *)1));
     return NULL;
 }
 
@@ -628,7 +628,7 @@ static int ov_main(void *arg)
     corio_task *t;
     corio_task_opts o = {.stack_size = 64 * 1024}; /* no name */
     CHECK_EQ(corio_task_spawn_ex(&t, ov_deep, NULL, &o), 0);
-    corio_task_join(t, NULL);
+    CORIO_IGNORE(corio_task_join(t, NULL));
     return 0;
 }
 

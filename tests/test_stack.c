@@ -73,7 +73,7 @@ static int overflow_main(void *arg)
     corio_task *t;
     corio_task_opts o = {.name = "deep", .stack_size = 64 * 1024};
     CHECK_EQ(corio_task_spawn_ex(&t, deep, NULL, &o), 0);
-    corio_task_join(t, NULL);
+    CORIO_IGNORE(corio_task_join(t, NULL));
     return 0;
 }
 

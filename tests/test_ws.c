@@ -1479,7 +1479,7 @@ static int sweep_scenario(void *arg)
         rc = corio_ws_close_handshake(ws, 1000, NULL);
     corio_ws_close(ws);
     if (t)
-        corio_task_join(t, NULL);
+        CORIO_IGNORE(corio_task_join(t, NULL));
     corio_http_router_free(c.r);
     free(m);
     return rc;

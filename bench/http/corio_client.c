@@ -44,7 +44,7 @@ static int run(void *arg)
         return rc;
     int64_t t0 = corio_now();
     for (long i = 0; i < c; i++)
-        corio_group_spawn(g, worker, NULL);
+        CORIO_IGNORE(corio_group_spawn(g, worker, NULL));
     rc = corio_group_wait(g);
     double dt = (double)(corio_now() - t0) / 1e9;
     corio_http_session_free(session);

@@ -57,7 +57,7 @@ static int serve(void *arg)
     corio_listener_close(l);
     corio_http_router_free(r);
     corio_task_cancel(watcher);
-    corio_task_join(watcher, NULL);
+    CORIO_IGNORE(corio_task_join(watcher, NULL));
     return rc;
 }
 

@@ -42,6 +42,11 @@ extern "C" {
 #define CORIO_NODISCARD
 #endif
 
+/* A result deliberately not used (GCC's warn_unused_result ignores a
+ * plain (void) cast): `CORIO_IGNORE(corio_task_join(t, NULL));` in a
+ * cleanup path that has nothing left to do with the error. */
+#define CORIO_IGNORE(expr) ((void)!(expr))
+
 /* "No deadline": the deadline of a scope that never expires. */
 #define CORIO_NEVER INT64_MAX
 

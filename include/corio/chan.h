@@ -23,7 +23,7 @@ typedef struct corio_chan corio_chan;
 
 /* Create a channel holding at most `capacity` (>= 1) items.
  * Returns 0 and *out, or -EINVAL, -ENOMEM (*out = NULL). */
-CORIO_API int corio_chan_new(corio_chan **out, size_t capacity);
+CORIO_API CORIO_NODISCARD int corio_chan_new(corio_chan **out, size_t capacity);
 
 /* Free c (NULL is a no-op).  Calls still under way (tasks of any loop,
  * or threads) are woken and return -EBADF; the channel's memory goes when
@@ -36,18 +36,18 @@ CORIO_API void corio_chan_free(corio_chan *c);
  * Returns 0, or CORIO_ESHUTDOWN (shut down, also while waiting), -EBADF
  * (freed while waiting), and for tasks -ECANCELED / -ETIMEDOUT.
  * Cancel-safe: yes; on an error the item was not queued. */
-CORIO_API int corio_chan_put(corio_chan *c, void *item);
+CORIO_API CORIO_NODISCARD int corio_chan_put(corio_chan *c, void *item);
 
 /* Take the oldest item into *item, waiting while the channel is empty.
  * Returns 0, or CORIO_ESHUTDOWN (shut down and drained), -EBADF (freed
  * while waiting), and for tasks -ECANCELED / -ETIMEDOUT.
  * Cancel-safe: yes; on an error no item was removed. */
-CORIO_API int corio_chan_get(corio_chan *c, void **item);
+CORIO_API CORIO_NODISCARD int corio_chan_get(corio_chan *c, void **item);
 
 /* Put without waiting: 0, -EAGAIN (full) or CORIO_ESHUTDOWN.  Any thread. */
-CORIO_API int corio_chan_try_put(corio_chan *c, void *item);
+CORIO_API CORIO_NODISCARD int corio_chan_try_put(corio_chan *c, void *item);
 /* Get without waiting: 0, -EAGAIN (empty) or CORIO_ESHUTDOWN.  Any thread. */
-CORIO_API int corio_chan_try_get(corio_chan *c, void **item);
+CORIO_API CORIO_NODISCARD int corio_chan_try_get(corio_chan *c, void **item);
 
 /* Stop accepting items: puts fail with CORIO_ESHUTDOWN, gets drain what is
  * left and then fail with CORIO_ESHUTDOWN; every waiter wakes up.  c stays

@@ -32,14 +32,14 @@ extern "C" {
  *   -EBADF      fd is not open.  -EINVAL  no events asked.
  *   -ECANCELED / -ETIMEDOUT, -EPERM.
  * Cancel-safe: yes. */
-CORIO_API int corio_fd_wait(int fd, int events);
+CORIO_API CORIO_NODISCARD int corio_fd_wait(int fd, int events);
 
 /* Read up to n bytes, suspending while nothing is available.
  * Returns the count (0 at end of file), or a negative errno from read(2),
  * -EBUSY, -ECANCELED / -ETIMEDOUT, -EPERM.
  * Cancel-safe: yes; data already available is returned even when the task
  * is cancelled, and no data is consumed by a call that fails. */
-CORIO_API ssize_t corio_fd_read(int fd, void *buf, size_t n);
+CORIO_API CORIO_NODISCARD ssize_t corio_fd_read(int fd, void *buf, size_t n);
 
 /* Write all n bytes, suspending while the fd is full.  On sockets it never
  * raises SIGPIPE (a closed peer is -EPIPE); on pipes, ignore SIGPIPE.
@@ -47,7 +47,7 @@ CORIO_API ssize_t corio_fd_read(int fd, void *buf, size_t n);
  * error) after partial progress, else a negative errno from write(2),
  * -EBUSY, -ECANCELED / -ETIMEDOUT, -EPERM.
  * Cancel-safe: the return value says exactly how much was written. */
-CORIO_API ssize_t corio_fd_write(int fd, const void *buf, size_t n);
+CORIO_API CORIO_NODISCARD ssize_t corio_fd_write(int fd, const void *buf, size_t n);
 
 /* Stop watching fd and restore its original file status flags, without
  * closing it.  Returns 0, or -EBUSY if a task waits on it, -EPERM outside a

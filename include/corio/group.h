@@ -23,7 +23,7 @@ extern "C" {
 /* Create a group owned by the calling task.
  * Returns 0 and *out, or -EPERM outside a task, -ENOMEM (*out = NULL).
  * Never suspends. */
-CORIO_API int corio_group_new(corio_group **out);
+CORIO_API CORIO_NODISCARD int corio_group_new(corio_group **out);
 
 /* Start fn(arg) as a child of g (any task of the loop may spawn into it).
  * The child's handle belongs to the group.
@@ -32,7 +32,7 @@ CORIO_API int corio_group_new(corio_group **out);
  *   -EINVAL     g is NULL or already waited.
  *   -ENOMEM / -EPERM  as for corio_task_spawn.
  * Never suspends. */
-CORIO_API int corio_group_spawn(corio_group *g, corio_fn fn, void *arg);
+CORIO_API CORIO_NODISCARD int corio_group_spawn(corio_group *g, corio_fn fn, void *arg);
 
 /* Cancel every child of g and the owner's waiting calls inside the group.
  * Never suspends. */
@@ -51,7 +51,7 @@ CORIO_API void corio_group_cancel(corio_group *g);
  *               (g is not freed).
  *   -EPERM      the caller is not the owner (g is not freed).
  * Cancel-safe: yes; children never outlive the call. */
-CORIO_API int corio_group_wait(corio_group *g);
+CORIO_API CORIO_NODISCARD int corio_group_wait(corio_group *g);
 
 #ifdef __cplusplus
 }

@@ -192,7 +192,7 @@ typedef struct corio_url {
  * path ("http://h?q": write "http://h/?q"), control bytes, spaces, DEL or
  * non-ASCII bytes: percent-encode them), -EINVAL (NULL).  On an error *u
  * is zeroed.  Never suspends. */
-CORIO_API int corio_url_parse(corio_url *u, const char *url, size_t len);
+CORIO_API CORIO_NODISCARD int corio_url_parse(corio_url *u, const char *url, size_t len);
 
 /* The reason phrase of a status code ("Not Found"), or "" if unknown. */
 CORIO_API const char *corio_http_reason(int status);

@@ -57,7 +57,7 @@ typedef int (*corio_http_handler_fn)(corio_http_req *req, void *arg);
 typedef struct corio_http_router corio_http_router;
 
 /* Make an empty router.  Returns 0 and *out, or -ENOMEM (*out = NULL). */
-CORIO_API int corio_http_router_new(corio_http_router **out);
+CORIO_API CORIO_NODISCARD int corio_http_router_new(corio_http_router **out);
 
 /* Free a router (NULL is a no-op).  Not while it is served. */
 CORIO_API void corio_http_router_free(corio_http_router *r);
@@ -73,7 +73,7 @@ CORIO_API void corio_http_router_free(corio_http_router *r);
  * requests go to GET routes (the body is not sent).
  * Returns 0, or -EINVAL (bad pattern: not starting with '/', an empty
  * {}, "*" not last), -EEXIST (the same method and pattern twice), -ENOMEM. */
-CORIO_API int corio_http_router_add(corio_http_router *r, const char *method,
+CORIO_API CORIO_NODISCARD int corio_http_router_add(corio_http_router *r, const char *method,
                                     const char *pattern,
                                     corio_http_handler_fn fn, void *arg);
 
@@ -166,12 +166,12 @@ CORIO_API int64_t corio_http_req_content_length(const corio_http_req *req);
  * CORIO_EBODYTOOLARGE past max_body, CORIO_EHTTP (bad chunking), CORIO_EOF
  * (the client went away), -ETIMEDOUT (body_timeout_ns).
  * Cancel-safe: no (the connection is closed after the handler). */
-CORIO_API ssize_t corio_http_req_read(corio_http_req *req, void *buf, size_t n);
+CORIO_API CORIO_NODISCARD ssize_t corio_http_req_read(corio_http_req *req, void *buf, size_t n);
 
 /* Read the whole body (at most max_body) — what corio_http_req_read has
  * not taken yet: *body (owned by req, followed by a NUL byte) and *len.
  * Calling it again returns the same bytes.  Errors as corio_http_req_read. */
-CORIO_API int corio_http_req_body(corio_http_req *req, const void **body,
+CORIO_API CORIO_NODISCARD int corio_http_req_body(corio_http_req *req, const void **body,
                                   size_t *len);
 
 /* ---- The response --------------------------------------------------------- */
@@ -228,7 +228,7 @@ CORIO_API corio_stream *corio_http_req_detach(corio_http_req *req);
  * replaced.  Free it with corio_http_session_free; each serving task (a
  * detached task) ends when its connection's client side is closed.  r must
  * outlive the session.  Returns 0 and *out, or -EINVAL, -ENOMEM. */
-CORIO_API int corio_http_test_session_new(corio_http_session **out,
+CORIO_API CORIO_NODISCARD int corio_http_test_session_new(corio_http_session **out,
                                           corio_http_router *r,
                                           const corio_http_server_opts *so,
                                           const corio_http_session_opts *co);

@@ -84,7 +84,7 @@ typedef struct corio_process_opts {
  *   -EPERM    outside a task.
  * *out = NULL on every error, and no descriptor is left open.
  * Cancel-safe: yes; on every error there is no child. */
-CORIO_API int corio_process_spawn(corio_process **out, const char *const *argv,
+CORIO_API CORIO_NODISCARD int corio_process_spawn(corio_process **out, const char *const *argv,
                                   const corio_process_opts *o);
 
 /* The child's process id.  Valid until close; once the child has been
@@ -116,11 +116,11 @@ CORIO_API corio_stream *corio_process_stderr(corio_process *p);
  * Cancel-safe: yes; an interrupted wait leaves the child running and
  * unreaped: wait again, kill it, or close it (which kills it).  Note that
  * on the virtual clock a deadline passes at once while a real child runs. */
-CORIO_API int corio_process_wait(corio_process *p, int *status);
+CORIO_API CORIO_NODISCARD int corio_process_wait(corio_process *p, int *status);
 
 /* The exit status if the child has been reaped (0, *status set), else
  * -EAGAIN (reaping it first if it has exited).  Never suspends. */
-CORIO_API int corio_process_poll(corio_process *p, int *status);
+CORIO_API CORIO_NODISCARD int corio_process_poll(corio_process *p, int *status);
 
 /* Send signal signo to the child (SIGTERM: asyncio's terminate; SIGKILL:
  * kill; 0 checks that it has not been reaped).  A child that exited but
@@ -162,7 +162,7 @@ typedef struct corio_process_output {
  *             killed and reaped), -ENOMEM, -EPERM.
  * Whatever it returns, release res with corio_process_output_destroy.
  * Cancel-safe: yes, as said: no child is left running. */
-CORIO_API int corio_process_communicate(corio_process *p, const void *input,
+CORIO_API CORIO_NODISCARD int corio_process_communicate(corio_process *p, const void *input,
                                         size_t input_len, size_t max_output,
                                         corio_process_output *res);
 

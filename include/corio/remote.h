@@ -27,7 +27,7 @@ typedef void (*corio_remote_fn)(void *arg);
 /* Open a remote to the calling thread's loop.
  * Returns 0 and *out, or -EPERM outside a loop, -ENOMEM (*out = NULL).
  * Never suspends. */
-CORIO_API int corio_remote_open(corio_remote **out);
+CORIO_API CORIO_NODISCARD int corio_remote_open(corio_remote **out);
 
 /* Run fn(arg) on r's loop thread soon, after the calls posted before it
  * (FIFO per sender).  arg is borrowed until fn has run.

@@ -49,11 +49,11 @@ CORIO_API void corio_lock_destroy(corio_lock *l);
  * A free lock is taken even by a cancelled task (no wait needed).
  * Cancel-safe: yes.  On an error the caller does not hold l; a waiter
  * handed l in the tick it was cancelled returns 0 and holds it. */
-CORIO_API int corio_lock_acquire(corio_lock *l);
+CORIO_API CORIO_NODISCARD int corio_lock_acquire(corio_lock *l);
 
 /* Acquire l if it is free.  Returns 0 or -EAGAIN (held), -EPERM,
  * -EINVAL.  Never suspends. */
-CORIO_API int corio_lock_try_acquire(corio_lock *l);
+CORIO_API CORIO_NODISCARD int corio_lock_try_acquire(corio_lock *l);
 
 /* Release l, handing it to the first waiter if any.
  * Returns 0, or -EPERM if the caller does not hold it.  Never suspends. */
@@ -80,7 +80,7 @@ CORIO_API int corio_event_is_set(const corio_event *e);
 /* Wait until e is set (returns at once if it is).
  * Returns 0, or -ECANCELED / -ETIMEDOUT, -EPERM, -EINVAL.
  * Cancel-safe: yes (an event is not consumed). */
-CORIO_API int corio_event_wait(corio_event *e);
+CORIO_API CORIO_NODISCARD int corio_event_wait(corio_event *e);
 
 /* ---- Condition (asyncio.Condition) ------------------------------------ */
 
@@ -103,12 +103,12 @@ CORIO_API void corio_cond_destroy(corio_cond *c);
  *   -ECANCELED / -ETIMEDOUT  interrupted before being notified.
  * Cancel-safe: yes; a waiter notified in the tick it was cancelled returns
  * 0, so a notification is never lost. */
-CORIO_API int corio_cond_wait(corio_cond *c);
+CORIO_API CORIO_NODISCARD int corio_cond_wait(corio_cond *c);
 
 /* Wait until pred(arg) is true, checking it with the lock held: returns at
  * once if it already is.  Returns 0 or an error of corio_cond_wait.
  * Cancel-safe: as corio_cond_wait; the lock is held on return. */
-CORIO_API int corio_cond_wait_for(corio_cond *c, int (*pred)(void *arg), void *arg);
+CORIO_API CORIO_NODISCARD int corio_cond_wait_for(corio_cond *c, int (*pred)(void *arg), void *arg);
 
 /* Wake up to n waiters (the caller should hold the lock).  Returns how many
  * were woken.  Never suspends. */
@@ -135,11 +135,11 @@ CORIO_API void corio_sem_destroy(corio_sem *s);
  * Returns 0, or -ECANCELED / -ETIMEDOUT, -EPERM, -EINVAL.
  * Cancel-safe: yes.  On an error no permit was taken; a waiter handed a
  * permit in the tick it was cancelled returns 0 and holds it. */
-CORIO_API int corio_sem_acquire(corio_sem *s);
+CORIO_API CORIO_NODISCARD int corio_sem_acquire(corio_sem *s);
 
 /* Take a permit if one is free and nobody waits.  Returns 0 or -EAGAIN.
  * Never suspends. */
-CORIO_API int corio_sem_try_acquire(corio_sem *s);
+CORIO_API CORIO_NODISCARD int corio_sem_try_acquire(corio_sem *s);
 
 /* Give a permit back (to the first waiter, if any).
  * Returns 0, or -EOVERFLOW (bounded, already at its initial value: nothing
@@ -169,7 +169,7 @@ typedef struct corio_queue_opts {
 /* Create a queue of void * items (the queue stores the pointers; items are
  * the caller's).  Returns 0 and *out, or -EINVAL, -ENOMEM (*out = NULL).
  * Never suspends. */
-CORIO_API int corio_queue_new(corio_queue **out, const corio_queue_opts *o);
+CORIO_API CORIO_NODISCARD int corio_queue_new(corio_queue **out, const corio_queue_opts *o);
 
 /* Free q (NULL is a no-op).  Items still inside are not touched (they are
  * the caller's pointers).  Tasks still waiting on q are woken and their
@@ -186,7 +186,7 @@ CORIO_API void corio_queue_free(corio_queue *q);
  * Cancel-safe: yes.  On an error the item was not queued (the caller still
  * owns it); a putter whose item was taken in the tick it was cancelled
  * returns 0. */
-CORIO_API int corio_queue_put(corio_queue *q, void *item);
+CORIO_API CORIO_NODISCARD int corio_queue_put(corio_queue *q, void *item);
 
 /* Take the next item into *item, suspending while the queue is empty.
  * Returns 0, or:
@@ -196,13 +196,13 @@ CORIO_API int corio_queue_put(corio_queue *q, void *item);
  * Items already queued are taken even by a cancelled task.
  * Cancel-safe: yes.  On an error no item was removed; a getter handed an
  * item in the tick it was cancelled returns 0 with it. */
-CORIO_API int corio_queue_get(corio_queue *q, void **item);
+CORIO_API CORIO_NODISCARD int corio_queue_get(corio_queue *q, void **item);
 
 /* Put without suspending.  Returns 0, -EAGAIN (full), CORIO_ESHUTDOWN,
  * -ENOMEM. */
-CORIO_API int corio_queue_try_put(corio_queue *q, void *item);
+CORIO_API CORIO_NODISCARD int corio_queue_try_put(corio_queue *q, void *item);
 /* Get without suspending.  Returns 0, -EAGAIN (empty), CORIO_ESHUTDOWN. */
-CORIO_API int corio_queue_try_get(corio_queue *q, void **item);
+CORIO_API CORIO_NODISCARD int corio_queue_try_get(corio_queue *q, void **item);
 
 /* Mark one item taken earlier as processed (asyncio's task_done).
  * Returns 0, or -EINVAL if called more times than items were put. */
@@ -211,7 +211,7 @@ CORIO_API int corio_queue_task_done(corio_queue *q);
 /* Wait until every item put has been marked done.
  * Returns 0, or -ECANCELED / -ETIMEDOUT, -EPERM.
  * Cancel-safe: yes (nothing to lose). */
-CORIO_API int corio_queue_join(corio_queue *q);
+CORIO_API CORIO_NODISCARD int corio_queue_join(corio_queue *q);
 
 /* Stop accepting items (asyncio 3.13's Queue.shutdown): putters, waiting
  * or later, get CORIO_ESHUTDOWN at once.  With immediate == 0 getters drain
@@ -233,7 +233,7 @@ typedef struct corio_limiter corio_limiter;
 /* Create a token bucket filled at `rate` tokens per second (> 0) holding at
  * most `burst` tokens (>= 1); it starts full.
  * Returns 0 and *out, or -EINVAL, -ENOMEM (*out = NULL). */
-CORIO_API int corio_limiter_new(corio_limiter **out, double rate, int64_t burst);
+CORIO_API CORIO_NODISCARD int corio_limiter_new(corio_limiter **out, double rate, int64_t burst);
 
 /* Free l (NULL is a no-op).  Tasks still waiting on it are woken and their
  * corio_limiter_acquire returns -EBADF (the destructor rule,
@@ -248,11 +248,11 @@ CORIO_API void corio_limiter_free(corio_limiter *l);
  *   -ECANCELED / -ETIMEDOUT, -EPERM.
  * Cancel-safe: yes.  On an error no token was taken; a waiter granted its
  * tokens in the tick it was cancelled returns 0. */
-CORIO_API int corio_limiter_acquire(corio_limiter *l, int64_t n);
+CORIO_API CORIO_NODISCARD int corio_limiter_acquire(corio_limiter *l, int64_t n);
 
 /* Take n tokens if they are there and nobody waits.  Returns 0, -EAGAIN or
  * -EINVAL.  Never suspends. */
-CORIO_API int corio_limiter_try_acquire(corio_limiter *l, int64_t n);
+CORIO_API CORIO_NODISCARD int corio_limiter_try_acquire(corio_limiter *l, int64_t n);
 
 /* ---- Block forms (see corio/scope.h) ------------------------------------
  *

@@ -45,10 +45,10 @@ typedef struct corio_task_opts {
  *   -EINVAL  fn is NULL.
  *   -ENOMEM  no stack could be allocated (*out is set to NULL).
  * Never suspends. */
-CORIO_API int corio_task_spawn(corio_task **out, corio_fn fn, void *arg);
+CORIO_API CORIO_NODISCARD int corio_task_spawn(corio_task **out, corio_fn fn, void *arg);
 
 /* corio_task_spawn() with options (o may be NULL).  Same returns. */
-CORIO_API int corio_task_spawn_ex(corio_task **out, corio_fn fn, void *arg, const corio_task_opts *o);
+CORIO_API CORIO_NODISCARD int corio_task_spawn_ex(corio_task **out, corio_fn fn, void *arg, const corio_task_opts *o);
 
 /* Wait for t to finish, store its return value in *result (if result is not
  * NULL) and release the handle.
@@ -62,7 +62,7 @@ CORIO_API int corio_task_spawn_ex(corio_task **out, corio_fn fn, void *arg, cons
  * Cancel-safe: yes.  On -ECANCELED/-ETIMEDOUT t keeps running and the handle
  * stays valid; joining a task that has already finished succeeds even when
  * the caller is cancelled. */
-CORIO_API int corio_task_join(corio_task *t, int *result);
+CORIO_API CORIO_NODISCARD int corio_task_join(corio_task *t, int *result);
 
 /* Request cancellation of t (level-triggered, see above).  A task cancelled
  * before it started never runs its function and its result is -ECANCELED.
@@ -104,7 +104,7 @@ CORIO_API int corio_sleep(int64_t ns);
  *   -EINVAL  a handle is invalid (no handle was released).
  *   -EPERM   called outside a task.
  * Cancel-safe: yes; the handles are always released (except on -EINVAL). */
-CORIO_API int corio_gather(corio_task **tasks, size_t n, int *results);
+CORIO_API CORIO_NODISCARD int corio_gather(corio_task **tasks, size_t n, int *results);
 
 /* Wait for t for at most timeout_ns and always release the handle.
  *
@@ -116,7 +116,7 @@ CORIO_API int corio_gather(corio_task **tasks, size_t n, int *results);
  *   -EINVAL / -EDEADLK / -EBUSY / -EPERM  as for corio_task_join (the
  *               handle is then not released).
  * Cancel-safe: yes; t never outlives the call. */
-CORIO_API int corio_wait_for(corio_task *t, int64_t timeout_ns, int *result);
+CORIO_API CORIO_NODISCARD int corio_wait_for(corio_task *t, int64_t timeout_ns, int *result);
 
 #ifdef __cplusplus
 }

@@ -104,7 +104,7 @@ typedef struct corio_tls_config {
  *   -EINVAL     bad role, version or ALPN list (a name of 0 or > 255 bytes).
  *   -ENOMEM.
  * On failure *out = NULL.  Never suspends.  Thread-safety: any thread. */
-CORIO_API int corio_tls_ctx_new(corio_tls_ctx **out, int role,
+CORIO_API CORIO_NODISCARD int corio_tls_ctx_new(corio_tls_ctx **out, int role,
                                 const corio_tls_config *c);
 
 /* Drop the caller's reference to ctx (NULL is a no-op).  Streams made with
@@ -150,14 +150,14 @@ typedef struct corio_tls_opts {
  * On failure *out = NULL.
  * Cancel-safe: an interrupted handshake closes `under` and returns
  * -ECANCELED / -ETIMEDOUT; nothing else is left behind. */
-CORIO_API int corio_tls_client(corio_stream **out, corio_stream *under,
+CORIO_API CORIO_NODISCARD int corio_tls_client(corio_stream **out, corio_stream *under,
                                const corio_tls_opts *o);
 
 /* Run a server handshake over `under` with o->ctx (a server context) and
  * return the TLS stream in *out; the same ownership and errors as
  * corio_tls_client (CORIO_ECERT: a client certificate refused under
  * CORIO_TLS_VERIFY_CLIENT). */
-CORIO_API int corio_tls_server(corio_stream **out, corio_stream *under,
+CORIO_API CORIO_NODISCARD int corio_tls_server(corio_stream **out, corio_stream *under,
                                const corio_tls_opts *o);
 
 /* On a TLS stream, every corio_stream call behaves as its header says,

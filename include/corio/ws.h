@@ -61,12 +61,12 @@ typedef struct corio_ws_opts {
  * CR, LF or NUL in o->protocol or o->headers, or a colon in a header
  * name), -ENOMEM, stream errors.
  * Cancel-safe: yes (nothing is left open). */
-CORIO_API int corio_ws_connect(corio_ws **out, const char *url,
+CORIO_API CORIO_NODISCARD int corio_ws_connect(corio_ws **out, const char *url,
                                const corio_ws_opts *o);
 
 /* Do the client handshake for url over a stream already connected (taken:
  * closed on failure too).  As corio_ws_connect otherwise. */
-CORIO_API int corio_ws_handshake(corio_ws **out, corio_stream *conn,
+CORIO_API CORIO_NODISCARD int corio_ws_handshake(corio_ws **out, corio_stream *conn,
                                  const char *url, const corio_ws_opts *o);
 
 /* From an HTTP handler: check the upgrade request, take the connection
@@ -78,7 +78,7 @@ CORIO_API int corio_ws_handshake(corio_ws **out, corio_stream *conn,
  * or a write error (the connection is then closed).  Use *out within the
  * handler, which should corio_ws_close it before returning.  -EINVAL: a CR
  * or LF in o->protocol, or one over 256 bytes. */
-CORIO_API int corio_ws_accept(corio_ws **out, corio_http_req *req,
+CORIO_API CORIO_NODISCARD int corio_ws_accept(corio_ws **out, corio_http_req *req,
                               const corio_ws_opts *o);
 
 /* Send one message (type CORIO_WS_TEXT or CORIO_WS_BINARY; text must be
@@ -87,7 +87,7 @@ CORIO_API int corio_ws_accept(corio_ws **out, corio_http_req *req,
  * the connection failed or ended), -EBUSY (another task is sending), or a
  * write error.  Cancel-safe: no (the connection is closed: a partial frame
  * cannot be taken back). */
-CORIO_API int corio_ws_send(corio_ws *ws, int type, const void *data,
+CORIO_API CORIO_NODISCARD int corio_ws_send(corio_ws *ws, int type, const void *data,
                             size_t len);
 
 /* Send a ping with up to 125 bytes of payload (-EINVAL beyond).  The pong
@@ -105,7 +105,7 @@ CORIO_API int corio_ws_ping(corio_ws *ws, const void *data, size_t len);
  * CORIO_ESHUTDOWN, CORIO_EWS or CORIO_EOF, later calls return the same.
  * Cancel-safe: yes, at any point: a message (or frame) partly received
  * stays buffered and the next call continues it. */
-CORIO_API ssize_t corio_ws_recv(corio_ws *ws, int *type, const void **data);
+CORIO_API CORIO_NODISCARD ssize_t corio_ws_recv(corio_ws *ws, int *type, const void **data);
 
 /* Start the closing handshake with code (1000 normal; 0: none sent, and no
  * reason) and a reason (NULL or up to 123 bytes of UTF-8), then wait for

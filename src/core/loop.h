@@ -199,7 +199,7 @@ struct corio__loop {
     char hiwater_task[CORIO_TASK_NAME_MAX];
 };
 
-extern CORIO__TLS corio__loop *corio__cur;
+extern CORIO__EXPORT CORIO__TLS corio__loop *corio__cur;
 
 /* The calling task, or NULL outside a task (also on the root context). */
 static inline corio_task *corio__self(void)
@@ -231,9 +231,9 @@ static inline bool corio__handle_ok(const corio_task *t)
 }
 
 /* sched.c */
-int corio__park(corio__wait *w);
-void corio__wake(corio_task *t, int value);
-void corio__interrupt(corio_task *t, int code);
+CORIO__EXPORT int corio__park(corio__wait *w);
+CORIO__EXPORT void corio__wake(corio_task *t, int value);
+CORIO__EXPORT void corio__interrupt(corio_task *t, int code);
 void corio__schedule(corio__loop *L, corio_task *self);
 void corio__loop_drive(corio__loop *L);
 void corio__task_exit(corio__loop *L, corio_task *self) __attribute__((noreturn));
@@ -276,7 +276,8 @@ void corio__sigint_install(corio__loop *L);
 void corio__sigint_restore(corio__loop *L);
 
 /* debug.c */
-void corio__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+CORIO__EXPORT void corio__warn(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 #define CORIO__MISUSE(L, ...)                                                  \
     do {                                                                       \
         if ((L) && (L)->debug)                                                 \

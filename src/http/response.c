@@ -14,7 +14,7 @@
 
 #include "os/sys.h"
 
-#include <jansson.h>
+#include <corio/http_json.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +35,7 @@ static ssize_t finish(corio_http_response *r, ssize_t got)
         /* Bytes after the end of the body were never asked for: the next
          * response would start inside them.  Such a connection is not
          * reused. */
-        corio_stream_peek(r->c->s, &p, &extra);
+        CORIO_IGNORE(corio_stream_peek(r->c->s, &p, &extra));
         corio__http_pool_release(r->s, r->c, r->keepalive && !extra);
     } else {
         r->err = (int)got;

@@ -202,7 +202,7 @@ static int serve_one(corio_http_req *req, corio_http_router *r, const char *buf,
     } else {
         int hrc = fn(req, arg);
         if (req->detached)
-            return CORIO_SERVE_KEPT;
+            return 1;
         if (req->state == CORIO__REPLY_NONE) {
             if (hrc == -ECANCELED) {
                 req->keep = false; /* the server is going away */
@@ -322,7 +322,9 @@ int corio_http_serve_conn(corio_stream *conn, corio_http_router *r,
 static int serve_fn(corio_stream *conn, void *arg)
 {
     served *sv = arg;
-    return serve_conn(conn, sv->r, sv->o, sv) == CORIO_HTTP_DETACHED;
+    return serve_conn(conn, sv->r, sv->o, sv) == CORIO_HTTP_DETACHED
+               ? CORIO_SERVE_KEPT
+               : 0;
 }
 
 /* When shutdown begins (corio__serve's hook), end the connections waiting

@@ -193,16 +193,16 @@ int corio_serve(corio_listener *l, corio_serve_fn fn, void *arg,
     for (size_t i = 0; i < ntasks; i++)
         corio_task_cancel(tasks[i]);
     if (ntasks)
-        corio_gather(tasks, ntasks, NULL); /* always releases the handles */
+        CORIO_IGNORE(corio_gather(tasks, ntasks, NULL)); /* always releases the handles */
     if (shielded) {
         if (grace > 0 && sv.live && corio_timeout_begin(grace) == 0) {
-            corio_event_wait(&sv.idle);
+            CORIO_IGNORE(corio_event_wait(&sv.idle));
             corio_timeout_end();
         }
         corio_shield_end();
     }
     corio_group_cancel(sv.g);
-    corio_group_wait(sv.g); /* cancelled: -ECANCELED; every child is done */
+    CORIO_IGNORE(corio_group_wait(sv.g)); /* cancelled: -ECANCELED; every child is done */
     while (sv.conns)        /* connections cancelled before they ran */
         unlink_conn(&sv, sv.conns);
 out:

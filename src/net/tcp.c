@@ -133,7 +133,7 @@ static int race(attempt *v, size_t n, int64_t stagger, dial *d)
         }
     }
     corio_group_cancel(g);
-    corio_group_wait(g); /* cancelled, so -ECANCELED; drains uninterruptibly */
+    CORIO_IGNORE(corio_group_wait(g)); /* cancelled, so -ECANCELED; drains uninterruptibly */
     int fd = -1;
     for (size_t i = 0; i < started; i++) {
         if (v[i].fd < 0)

@@ -92,13 +92,18 @@ struct __kernel_timespec;
     X(int, uring_submit_and_get_events, (struct io_uring *ring), (ring), uring_submit_and_get_events, CORIO__FAIL_NEG, 0) \
     X(struct io_uring_sqe *, uring_get_sqe, (struct io_uring *ring), (ring), uring_get_sqe, NULL, 0)
 
+/* Marks an internal (corio__) symbol that a higher component's shared
+ * library calls: exported from libcorio.so, but not public API (no
+ * header in include/ declares it, and it may change in any release). */
+#define CORIO__EXPORT __attribute__((visibility("default")))
+
 typedef struct corio__sys_table {
 #define CORIO__SYS_FIELD(ret, name, params, args, impl, fail, after) ret(*name) params;
     CORIO__SYSCALLS(CORIO__SYS_FIELD)
 #undef CORIO__SYS_FIELD
 } corio__sys_table;
 
-extern corio__sys_table corio__sys;
+extern CORIO__EXPORT corio__sys_table corio__sys;
 
 /* Fault sweep: from now on, calls through the table are counted and the
  * n-th one (n >= 1) fails (see CORIO__SYSCALLS for what a failed call

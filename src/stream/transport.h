@@ -45,10 +45,10 @@ struct corio__transport {
 /* Make a stream over t, which the stream then owns (closed with it, also
  * when this fails: -ENOMEM, or -EINVAL for a limit above
  * CORIO_STREAM_BUFFER_MAX).  o may be NULL.  Never suspends. */
-int corio__stream_new(corio_stream **out, corio__transport *t,
+CORIO__EXPORT int corio__stream_new(corio_stream **out, corio__transport *t,
                       const corio_stream_opts *o);
 
 /* The transport under s, or NULL (how the TLS queries find a session). */
-corio__transport *corio__stream_transport(const corio_stream *s);
+CORIO__EXPORT corio__transport *corio__stream_transport(const corio_stream *s);
 
 #endif

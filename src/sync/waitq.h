@@ -31,15 +31,15 @@ static inline bool corio__waitq_empty(const corio__waitq *q)
     return q->head == NULL;
 }
 
-void corio__waitq_remove(corio__waiter *w);
+CORIO__EXPORT void corio__waitq_remove(corio__waiter *w);
 /* Park the calling task on q.  cancel (NULL: just unlink) runs when the
  * wait is interrupted.  Returns the value the granter woke it with, or the
  * interrupt code. */
-int corio__waitq_park(corio__waitq *q, corio__waiter *w, const char *what,
+CORIO__EXPORT int corio__waitq_park(corio__waitq *q, corio__waiter *w, const char *what,
                       bool (*cancel)(corio__wait *, corio_task *, int));
 /* Unlink the first waiter and wake it with value.  Returns it, or NULL. */
-corio__waiter *corio__waitq_grant(corio__waitq *q, int value);
+CORIO__EXPORT corio__waiter *corio__waitq_grant(corio__waitq *q, int value);
 /* Wake every waiter with value; returns how many. */
-int corio__waitq_grant_all(corio__waitq *q, int value);
+CORIO__EXPORT int corio__waitq_grant_all(corio__waitq *q, int value);
 
 #endif

@@ -12,6 +12,9 @@
  *   /fail/{code}    that status; 429 carries "Retry-After: 1"
  *   /flaky/{id}     503 the first time an id is asked for, then 200
  *   /hang           never answers: the client's timeout ends it
+ *   /echo           any method: the request's method, some headers and its
+ *                   body, as JSON (what -X, -H, -d and -A sent)
+ *   /files/{name}   a small text body naming the file (for -O)
  * plus one URL on a port that refuses connections (a socket bound but not
  * listening, held for the demo's lifetime so no one else can take it). */
 #include "fetch.h"
@@ -19,6 +22,7 @@
 #include <corio/http_server.h>
 #include <corio/net.h>
 #include <errno.h>
+#include <jansson.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +180,54 @@ static int h_hang(corio_http_req *req, void *arg)
     }
 }
 
+static int h_echo(corio_http_req *req, void *arg)
+{
+    (void)arg;
+    const void *body;
+    size_t len;
+    int rc = corio_http_req_body(req, &body, &len);
+    if (rc < 0)
+        return rc;
+    static const char *const names[] = {"User-Agent", "Content-Type",
+                                        "Accept", "Accept-Encoding",
+                                        "X-Test", "Authorization"};
+    json_t *o = json_object(), *h = json_object();
+    if (!o || !h) {
+        json_decref(o);
+        json_decref(h);
+        return -ENOMEM;
+    }
+    json_object_set_new(o, "method",
+                        json_string(corio_http_req_method(req)));
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *v = corio_http_req_header(req, names[i]);
+        if (v)
+            json_object_set_new(h, names[i], json_string(v));
+    }
+    json_object_set_new(o, "headers", h);
+    json_object_set_new(o, "body", json_stringn(body ? body : "", len));
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!text)
+        return -ENOMEM;
+    size_t n = strlen(text);
+    text[n] = '\n'; /* replaces the NUL: the length says where it ends */
+    rc = corio_http_reply(req, 200, "application/json", text, n + 1);
+    free(text);
+    return rc;
+}
+
+static int h_files(corio_http_req *req, void *arg)
+{
+    (void)arg;
+    char body[300];
+    const char *name = corio_http_req_param(req, "name");
+    int len = snprintf(body, sizeof body, "this is %s\n", name ? name : "?");
+    return corio_http_reply(req, 200, "text/plain", body,
+                            (size_t)len < sizeof body ? (size_t)len
+                                                      : sizeof body - 1);
+}
+
 static int serve_task(void *arg)
 {
     struct fetch_demo *d = arg;
@@ -219,6 +271,16 @@ static int refusing_port(struct fetch_demo *d)
 
 int fetch_demo_start(struct fetch_demo **out)
 {
+    return fetch_demo_start_port(out, 0);
+}
+
+int fetch_demo_port(const struct fetch_demo *d)
+{
+    return d->port;
+}
+
+int fetch_demo_start_port(struct fetch_demo **out, int port)
+{
     static const struct {
         const char *pattern;
         corio_http_handler_fn fn;
@@ -231,6 +293,7 @@ int fetch_demo_start(struct fetch_demo **out)
         {"/fail/{code}", h_fail},
         {"/flaky/{id}", h_flaky},
         {"/hang", h_hang},
+        {"/files/{name}", h_files},
     };
     struct fetch_demo *d = calloc(1, sizeof *d);
     corio_addr addr;
@@ -248,7 +311,10 @@ int fetch_demo_start(struct fetch_demo **out)
         if ((rc = corio_http_router_add(d->router, "GET", routes[i].pattern,
                                         routes[i].fn, d)) < 0)
             goto fail;
-    if ((rc = corio_tcp_listen(&d->listener, "127.0.0.1", 0, NULL)) < 0 ||
+    if ((rc = corio_http_router_add(d->router, NULL, "/echo", h_echo, d)) <
+        0)
+        goto fail;
+    if ((rc = corio_tcp_listen(&d->listener, "127.0.0.1", port, NULL)) < 0 ||
         (rc = corio_listener_addr(d->listener, &addr)) < 0)
         goto fail;
     d->port = corio_addr_port(&addr);
@@ -273,7 +339,7 @@ void fetch_demo_stop(struct fetch_demo *d)
     /* Shielded so a Ctrl-C during the stop still reaps the server. */
     int shield;
     CORIO_WITH_SHIELD(shield) {
-        (void)corio_task_join(d->server, NULL);
+        CORIO_IGNORE(corio_task_join(d->server, NULL));
     }
     corio_listener_close(d->listener);
     corio_http_router_free(d->router);

@@ -40,6 +40,8 @@ enum fetch_kind fetch_error_kind(int err)
         return FETCH_REDIRECTS;
     case CORIO_EURL:
         return FETCH_URL;
+    case -ECANCELED:
+        return FETCH_CANCELLED;
     default:
         return err >= 0 ? FETCH_OK : FETCH_OTHER;
     }
@@ -58,6 +60,7 @@ const char *fetch_kind_name(enum fetch_kind k)
         [FETCH_REDIRECTS] = "redirects",
         [FETCH_URL] = "url",
         [FETCH_OTHER] = "other",
+        [FETCH_CANCELLED] = "cancelled",
     };
     return (unsigned)k < FETCH_NKINDS ? names[k] : "other";
 }
