@@ -118,3 +118,113 @@ TEST(redis_unit, unexpected_reply_fails_the_connection)
 {
     CHECK_EQ(tst_run(extra_main, NULL), 0);
 }
+
+static int64_t slow(long seq)
+{
+    (void)seq;
+    return 10 * CORIO_MS;
+}
+
+typedef struct waiter {
+    corio_redis *c;
+    int rc;
+} waiter;
+
+static int wait_get(void *arg)
+{
+    waiter *w = arg;
+    corio_redis_reply *r;
+    w->rc = corio_redis_command(w->c, &r, "GET k");
+    corio_redis_reply_free(r);
+    return 0;
+}
+
+static int close_main(void *arg)
+{
+    (void)arg;
+    corio_stream *a, *b;
+    CHECK_EQ(corio_stream_pair(&a, &b, 0), 0);
+    fake_server f = {.s = b, .delay_ns = slow};
+    corio_task *srv, *t[4];
+    CHECK_EQ(corio_task_spawn(&srv, fake_server_main, &f), 0);
+    corio_redis *c;
+    CHECK_EQ(corio_redis_from_stream(&c, a), 0);
+    waiter w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (waiter){.c = c, .rc = 1};
+        CHECK_EQ(corio_task_spawn(&t[i], wait_get, &w[i]), 0);
+    }
+    CHECK_EQ(corio_sleep(CORIO_MS), 0); /* all written, none answered */
+    CHECK_EQ(corio_redis_in_flight(c), 4);
+    corio_redis_close(c); /* the waiters get -EBADF; c is freed after them */
+    CHECK_EQ(corio_gather(t, 4, NULL), 0);
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ(w[i].rc, -EBADF);
+    CHECK_EQ(corio_task_join(srv, NULL), 0);
+    return 0;
+}
+
+TEST(redis_unit, close_while_commands_wait)
+{
+    CHECK_EQ(tst_run(close_main, NULL), 0);
+}
+
+static int pool_refused_main(void *arg)
+{
+    (void)arg;
+    /* a port nobody listens on: acquire retries with backoff for retry_ns,
+     * on the virtual clock, then gives the error and its slot back */
+    corio_redis_pool *p;
+    corio_redis_pool_opts po = {.max_connections = 1, .retry_ns = 300 * CORIO_MS};
+    CHECK_EQ(corio_redis_pool_new(&p, "redis://127.0.0.1:1", &po), 0);
+    corio_redis *c;
+    int64_t t0 = corio_now();
+    CHECK_EQ(corio_redis_pool_acquire(p, &c), -ECONNREFUSED);
+    CHECK(c == NULL);
+    int64_t took = corio_now() - t0;
+    CHECK(took >= 150 * CORIO_MS && took <= 300 * CORIO_MS);
+    /* the slot came back: a second acquire fails the same way, not by waiting */
+    po.retry_ns = -1;
+    corio_redis_pool_free(p);
+    CHECK_EQ(corio_redis_pool_new(&p, "redis://127.0.0.1:1", &po), 0);
+    CHECK_EQ(corio_redis_pool_acquire(p, &c), -ECONNREFUSED);
+    CHECK_EQ(corio_redis_pool_acquire(p, &c), -ECONNREFUSED);
+    CHECK_EQ(corio_redis_pool_size(p), 0);
+    corio_redis_pool_free(p);
+    CHECK_EQ(corio_redis_pool_new(&p, "ftp://x", NULL), -EINVAL);
+    return 0;
+}
+
+TEST(redis_unit, pool_retries_then_gives_the_error)
+{
+    CHECK_EQ(tst_run(pool_refused_main, NULL), 0);
+}
+
+static int connect_cancel_main(void *arg)
+{
+    (void)arg;
+    /* A listener nobody accepts on: the TCP connect completes (the kernel's
+     * backlog), then the connect's PING waits for an answer that never
+     * comes, until the scope expires. */
+    corio_listener *l;
+    corio_addr addr;
+    CHECK_EQ(corio_tcp_listen(&l, "127.0.0.1", 0, NULL), 0);
+    CHECK_EQ(corio_listener_addr(l, &addr), 0);
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", corio_addr_port(&addr));
+    int fds = tst_count_fds();
+    corio_redis *c;
+    CHECK_EQ(corio_timeout_begin(50 * CORIO_MS), 0);
+    CHECK_EQ(corio_redis_connect(&c, url), -ETIMEDOUT);
+    CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
+    CHECK(c == NULL);
+    CHECK_EQ(corio_sleep(CORIO_MS), 0); /* the connection's tasks leave */
+    CHECK_EQ(tst_count_fds(), fds);
+    corio_listener_close(l);
+    return 0;
+}
+
+TEST(redis_unit, interrupted_connect_leaves_nothing)
+{
+    CHECK_EQ(tst_run(connect_cancel_main, NULL), 0);
+}
