@@ -135,7 +135,9 @@ CORIO_API size_t corio_redis_in_flight(const corio_redis *c);
  * Returns 0 and the reply in *out (free it with corio_redis_reply_free), or:
  *   CORIO_EREDIS   the server answered with an error: *out is the error
  *                  reply (its text: corio_redis_reply_string).
- *   -EINVAL        a bad format, NULL arguments, or c is in pub/sub mode.
+ *   -EINVAL        a bad format, NULL arguments, c is in pub/sub mode, or
+ *                  the command is SUBSCRIBE & co. or MONITOR (their replies
+ *                  are not one per command: see Pub/Sub below).
  *   -EBADF         c was closed meanwhile.
  *   the connection's error (see the top), -ENOMEM, -ECANCELED / -ETIMEDOUT.
  * On other errors *out = NULL.
@@ -196,7 +198,8 @@ CORIO_API void corio_redis_reply_free(corio_redis_reply *r);
  * Returns 0 and *out, or -ENOMEM, -EINVAL (unknown flags).  Never suspends. */
 CORIO_API CORIO_NODISCARD int corio_redis_pipeline_new(corio_redis_pipeline **out, unsigned flags);
 /* Append one command (the format of corio_redis_command).  Returns 0, or
- * -EINVAL (bad format), -ENOMEM.  Never suspends. */
+ * -EINVAL (bad format, or SUBSCRIBE & co., MONITOR), -ENOMEM.  Never
+ * suspends. */
 CORIO_API CORIO_NODISCARD int corio_redis_pipeline_append(corio_redis_pipeline *p,
                                                           const char *fmt, ...);
 /* Append one command given as words (see corio_redis_command_argv). */

@@ -445,6 +445,22 @@ static void track_state(corio_redis *c, const char *cmd, size_t len)
 #undef IS
 }
 
+bool corio__redis_is_pubsub(const char *cmd, size_t len)
+{
+    static const char *const names[] = {
+        "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE",
+        "PUNSUBSCRIBE", "SUNSUBSCRIBE", "MONITOR",
+    };
+    const char *w;
+    size_t wl;
+    if (!first_word(cmd, len, &w, &wl) || !strchr("SsPpUuMm", w[0]))
+        return false;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strlen(names[i]) == wl && !strncasecmp(w, names[i], wl))
+            return true;
+    return false;
+}
+
 bool corio__redis_is_blocking(const char *cmd, size_t len)
 {
     static const char *const names[] = {
@@ -570,6 +586,10 @@ int corio_redis_commandv(corio_redis *c, corio_redis_reply **out, const char *fm
     int n = corio__redis_format(&cmd, fmt, ap);
     if (n < 0)
         return n;
+    if (corio__redis_is_pubsub(cmd, (size_t)n)) {
+        free(cmd); /* its replies are not one per command: use pubsub.c's calls */
+        return -EINVAL;
+    }
     return finish(corio__redis_submit(c, cmd, (size_t)n, 1, REQ_PLAIN, out, NULL), out);
 }
 
@@ -594,5 +614,9 @@ int corio_redis_command_argv(corio_redis *c, int argc, const char **argv,
     int n = corio__redis_format_argv(&cmd, argc, argv, argvlen);
     if (n < 0)
         return n;
+    if (corio__redis_is_pubsub(cmd, (size_t)n)) {
+        free(cmd); /* its replies are not one per command: use pubsub.c's calls */
+        return -EINVAL;
+    }
     return finish(corio__redis_submit(c, cmd, (size_t)n, 1, REQ_PLAIN, out, NULL), out);
 }

@@ -49,6 +49,10 @@ static int add(corio_redis_pipeline *p, char *cmd, int n)
 {
     if (n < 0)
         return n;
+    if (corio__redis_is_pubsub(cmd, (size_t)n)) {
+        free(cmd);
+        return -EINVAL;
+    }
     if (p->len + (size_t)n > p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 256;
         while (cap < p->len + (size_t)n)

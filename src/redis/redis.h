@@ -108,6 +108,9 @@ int corio__redis_format_argv(char **out, int argc, const char **argv,
                              const size_t *argvlen);
 /* True if the formatted command is one that may block on the server. */
 bool corio__redis_is_blocking(const char *cmd, size_t len);
+/* True for (P|S)(UN)SUBSCRIBE and MONITOR, whose replies are not one per
+ * command: refused by corio_redis_command and pipelines. */
+bool corio__redis_is_pubsub(const char *cmd, size_t len);
 
 /* URL parsing (url.c). */
 typedef struct corio__redis_url {

@@ -79,6 +79,16 @@ static int crafted_main(void *arg)
     CHECK_EQ(corio_redis_command(c, &r, "ECHO a%sc%%", "b"), 0);
     CHECK(!strcmp(corio_redis_reply_string(r, NULL), "abc%"));
     corio_redis_reply_free(r);
+    /* commands whose replies are not one per command are refused */
+    CHECK_EQ(corio_redis_command(c, &r, "subscribe %s", "ch"), -EINVAL);
+    CHECK_EQ(corio_redis_command(c, &r, "MONITOR"), -EINVAL);
+    corio_redis_pipeline *p;
+    CHECK_EQ(corio_redis_pipeline_new(&p, 0), 0);
+    CHECK_EQ(corio_redis_pipeline_append(p, "PSUBSCRIBE x*"), -EINVAL);
+    CHECK_EQ(corio_redis_pipeline_count(p), 0);
+    corio_redis_pipeline_free(p);
+    CHECK_EQ(corio_redis_command(c, &r, "PING"), 0);
+    corio_redis_reply_free(r);
     /* garbage: the connection fails, for good, with a protocol error */
     CHECK_EQ(corio_redis_command(c, &r, "RAW %s", "?what\r\n"), CORIO_EREDIS_PROTO);
     CHECK_EQ(corio_redis_error(c), CORIO_EREDIS_PROTO);
