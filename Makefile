@@ -12,7 +12,7 @@ JOBS   ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps test demo bench install asan tsan aarch64 ucontext fuzz clean format
+.PHONY: all deps test demo bench install asan tsan aarch64 ucontext fuzz clean format format-check
 
 all: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
@@ -81,5 +81,10 @@ fuzz:
 clean:
 	rm -rf build build-asan build-tsan build-aarch64 build-ucontext build-bench build-fuzz
 
+FORMAT_FILES = $(shell git ls-files 'include/*.h' 'src/*.[ch]' 'tests/*.[ch]' \
+                 'examples/*.[ch]' 'bench/*.c' 'bench/*/*.c' 'tools/*.[ch]' 'fuzz/*.c')
 format:
-	clang-format -i include/*.h include/corio/*.h src/*/*.[ch] tests/*.[ch] examples/*.c bench/*.c
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@clang-format --dry-run -Werror $(FORMAT_FILES)

@@ -42,28 +42,33 @@ static struct account {
 
 static int use_lock; /* part 2 only */
 
+/* The critical section: read, a slow write-back, write. */
+static int update(const char *who)
+{
+    int seen = account.balance;
+    printf("  %s: read %d at %.1f s\n", who, seen, elapsed());
+    int rc = corio_sleep(1 * CORIO_SECOND); /* the slow write-back */
+    if (rc < 0)
+        return rc;
+    account.balance = seen + 100;
+    printf("  %s: wrote %d at %.1f s\n", who, account.balance, elapsed());
+    return 0;
+}
+
 /* async def protected_resource(), as a deposit of 100. */
 static int deposit(void *arg)
 {
     const char *who = arg;
     int rc;
 
-    if (use_lock) {
-        rc = corio_lock_acquire(&account.lock); /* async with lock: */
-        if (rc < 0)
-            return rc; /* not holding it: nothing to unlock */
+    if (!use_lock)
+        return update(who);
+    /* async with lock: the block runs only if the lock was acquired (rc),
+     * and releases it however the block is left, a return included. */
+    CORIO_WITH_LOCK(&account.lock, rc) {
+        return update(who);
     }
-    int seen = account.balance;
-    printf("  %s: read %d at %.1f s\n", who, seen, elapsed());
-    rc = corio_sleep(1 * CORIO_SECOND); /* the slow write-back */
-    if (rc < 0)
-        goto out;
-    account.balance = seen + 100;
-    printf("  %s: wrote %d at %.1f s\n", who, account.balance, elapsed());
-out:
-    if (use_lock)
-        corio_lock_release(&account.lock); /* the end of the block */
-    return rc;
+    return rc; /* the acquire failed: nothing to release */
 }
 
 static int run_deposits(void)

@@ -50,11 +50,9 @@ static int request(void *arg)
     int rc;
 
     if (id == IMPATIENT) {
-        rc = corio_timeout_begin(PATIENCE);
-        if (rc < 0)
-            return rc;
-        rc = corio_limiter_acquire(limiter, 1); /* await limiter.acquire() */
-        corio_timeout_end();
+        CORIO_WITH_TIMEOUT(PATIENCE, rc) {
+            rc = corio_limiter_acquire(limiter, 1); /* await limiter.acquire() */
+        }
         if (rc == -ETIMEDOUT) {
             printf("request %2d gave up at %.1f s (no token taken)\n", id,
                    elapsed());

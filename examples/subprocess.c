@@ -126,10 +126,8 @@ static int too_slow(void)
     if (rc < 0)
         return rc;
     int64_t t0 = corio_now();
-    rc = corio_timeout_begin(500 * CORIO_MS);
-    if (rc == 0) {
+    CORIO_WITH_TIMEOUT(500 * CORIO_MS, rc) {
         rc = corio_process_communicate(p, NULL, 0, 0, &out);
-        corio_timeout_end();
     }
     if (rc == -ETIMEDOUT) {
         printf("  timed out after %.1f s; the child was killed (status %d%s)\n",

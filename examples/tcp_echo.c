@@ -93,11 +93,10 @@ static int tcp_echo_client(const char *message, int port)
     char data[100];
 
     /* open_connection, with a 5 s connect timeout. */
-    int rc = corio_timeout_begin(5 * CORIO_SECOND);
-    if (rc < 0)
-        return rc;
-    rc = corio_tcp_connect(&s, "127.0.0.1", port);
-    corio_timeout_end();
+    int rc;
+    CORIO_WITH_TIMEOUT(5 * CORIO_SECOND, rc) {
+        rc = corio_tcp_connect(&s, "127.0.0.1", port);
+    }
     if (rc < 0) {
         printf("client: connect failed: %s\n", corio_strerror(rc));
         return rc;

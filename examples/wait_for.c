@@ -95,15 +95,14 @@ static int safe_operation(void)
 {
     printf("safe_operation: an operation needing 2 s, with a 1 s timeout\n");
 
-    /* async with async_timeout.timeout(1): */
-    int rc = corio_timeout_begin(1 * CORIO_SECOND);
-    if (rc < 0)
-        return rc;
-    rc = async_operation();
-    /* Leaving the block.  corio_timeout_end() also returns -ETIMEDOUT when
-     * it was this scope's deadline that passed, which tells our timeout
-     * apart from one of an enclosing scope (there is none here). */
-    corio_timeout_end();
+    /* async with async_timeout.timeout(1): the block form ends the scope
+     * however the block is left, an early return included (a scope left
+     * open would fail every later wait of this task).  rc is the begin's
+     * result first, then whatever the block sets. */
+    int rc;
+    CORIO_WITH_TIMEOUT(1 * CORIO_SECOND, rc) {
+        rc = async_operation();
+    }
 
     if (rc == -ETIMEDOUT)
         printf("Operation timed out\n");
