@@ -13,7 +13,8 @@
  *         await r.set(key, body, ex=60)
  *         return body
  *
- *     results = await asyncio.gather(*(fetch_data(s, i) for i in (1, 2, 1, 3, 2)))
+ *     results = await asyncio.gather(*(fetch_data(s, i) for i in (1, 2, 1, 3,
+ * 2)))
  *
  * The C twin serves the API from a corio HTTP server on 127.0.0.1 in the
  * same program (it counts the requests it gets), shares one Redis
@@ -64,7 +65,8 @@ static int fetch_data(void *arg)
     if (rc < 0)
         return rc;
     if (corio_redis_reply_type(r) == CORIO_REDIS_STRING) {
-        snprintf(f->body, sizeof f->body, "%s", corio_redis_reply_string(r, NULL));
+        snprintf(f->body, sizeof f->body, "%s",
+                 corio_redis_reply_string(r, NULL));
         f->source = "Redis";
         corio_redis_reply_free(r);
         return 0;
@@ -102,7 +104,8 @@ static int serve(void *arg)
     return corio_http_serve(s->listener, s->router, &o);
 }
 
-static int round_of_fetches(corio_redis *redis, corio_http_session *session, int port)
+static int round_of_fetches(corio_redis *redis, corio_http_session *session,
+                            int port)
 {
     static const int items[] = {1, 2, 3, 4};
     enum { N = sizeof items / sizeof items[0] };
@@ -110,17 +113,19 @@ static int round_of_fetches(corio_redis *redis, corio_http_session *session, int
     corio_task *t[N];
     int results[N];
     for (int i = 0; i < N; i++) {
-        f[i] = (struct fetch){.redis = redis, .session = session, .port = port,
-                              .item = items[i]};
+        f[i] = (struct fetch){
+            .redis = redis, .session = session, .port = port, .item = items[i]};
         if (corio_task_spawn(&t[i], fetch_data, &f[i]) < 0)
             return -ENOMEM;
     }
     int rc = corio_gather(t, N, results);
     for (int i = 0; i < N; i++) {
         if (results[i] < 0)
-            printf("  item %d: error %s\n", f[i].item, corio_strerror(results[i]));
+            printf("  item %d: error %s\n", f[i].item,
+                   corio_strerror(results[i]));
         else
-            printf("  item %d from %s: %s\n", f[i].item, f[i].source, f[i].body);
+            printf("  item %d from %s: %s\n", f[i].item, f[i].source,
+                   f[i].body);
     }
     return rc;
 }
@@ -138,12 +143,14 @@ static int async_main(void *arg)
 
     snprintf(prefix, sizeof prefix, "cache:%ld", (long)getpid());
     corio_event_init(&srv.stop);
-    if ((rc = corio_redis_connect(&redis, url ? url : "redis://127.0.0.1:6379")) < 0) {
+    if ((rc = corio_redis_connect(&redis,
+                                  url ? url : "redis://127.0.0.1:6379")) < 0) {
         fprintf(stderr, "redis: %s\n", corio_strerror(rc));
         goto out;
     }
     if ((rc = corio_http_router_new(&srv.router)) < 0 ||
-        (rc = corio_http_router_add(srv.router, "GET", "/data/{id}", api, NULL)) < 0 ||
+        (rc = corio_http_router_add(srv.router, "GET", "/data/{id}", api,
+                                    NULL)) < 0 ||
         (rc = corio_tcp_listen(&srv.listener, "127.0.0.1", 0, NULL)) < 0 ||
         (rc = corio_listener_addr(srv.listener, &addr)) < 0 ||
         (rc = corio_task_spawn(&server, serve, &srv)) < 0 ||
@@ -160,7 +167,8 @@ static int async_main(void *arg)
 
     corio_redis_reply *r;
     if (corio_redis_command(redis, &r, "TTL %s:data:1", prefix) == 0)
-        printf("cached for %s\n", corio_redis_reply_integer(r) > 0 ? "60 s at most" : "?");
+        printf("cached for %s\n",
+               corio_redis_reply_integer(r) > 0 ? "60 s at most" : "?");
     corio_redis_reply_free(r);
     for (int i = 1; i <= 4; i++) {
         if (corio_redis_command(redis, &r, "DEL %s:data:%d", prefix, i) == 0)

@@ -29,7 +29,7 @@
 #define CLIENTS 3
 
 static char channel[64];
-static int subscribed;      /* feeds subscribed so far */
+static int subscribed; /* feeds subscribed so far */
 static corio_event all_subscribed;
 
 static const char *redis_url(void)
@@ -95,7 +95,8 @@ static int client(void *arg)
         if (n < 0)
             break; /* the server closed: the feed is over */
         if (c->n < CLIENTS + 1)
-            snprintf(c->got[c->n++], sizeof c->got[0], "%.*s", (int)n, (const char *)data);
+            snprintf(c->got[c->n++], sizeof c->got[0], "%.*s", (int)n,
+                     (const char *)data);
     }
     corio_ws_close(ws);
     return 0;
@@ -117,7 +118,8 @@ static int serve(void *arg)
 static int async_main(void *arg)
 {
     (void)arg;
-    static const char *headlines[] = {"markets up", "rain tomorrow", "corio 1.0 out", "bye"};
+    static const char *headlines[] = {"markets up", "rain tomorrow",
+                                      "corio 1.0 out", "bye"};
     struct server srv = {0};
     struct client cl[CLIENTS] = {0};
     corio_task *server = NULL, *t[CLIENTS];
@@ -130,7 +132,8 @@ static int async_main(void *arg)
     corio_event_init(&all_subscribed);
     if ((rc = corio_redis_connect(&pub, redis_url())) < 0 ||
         (rc = corio_http_router_new(&srv.router)) < 0 ||
-        (rc = corio_http_router_add(srv.router, "GET", "/feed", feed, NULL)) < 0 ||
+        (rc = corio_http_router_add(srv.router, "GET", "/feed", feed, NULL)) <
+            0 ||
         (rc = corio_tcp_listen(&srv.listener, "127.0.0.1", 0, NULL)) < 0 ||
         (rc = corio_listener_addr(srv.listener, &addr)) < 0 ||
         (rc = corio_task_spawn(&server, serve, &srv)) < 0)
@@ -145,7 +148,8 @@ static int async_main(void *arg)
     printf("%d WebSocket clients subscribed\n", subscribed);
     for (size_t i = 0; i < sizeof headlines / sizeof *headlines; i++) {
         corio_redis_reply *r;
-        if ((rc = corio_redis_command(pub, &r, "PUBLISH %s %s", channel, headlines[i])) < 0)
+        if ((rc = corio_redis_command(pub, &r, "PUBLISH %s %s", channel,
+                                      headlines[i])) < 0)
             goto out;
         printf("PUBLISH \"%s\" reached %lld subscribers\n", headlines[i],
                corio_redis_reply_integer(r));

@@ -7,8 +7,8 @@
  *
  *     async def allow(r, window_key, limit=10, window_s=60):
  *         async with r.pipeline(transaction=True) as p:
- *             count, _ = await p.incr(window_key).expire(window_key, window_s, nx=True).execute()
- *         return count <= limit
+ *             count, _ = await p.incr(window_key).expire(window_key, window_s,
+ * nx=True).execute() return count <= limit
  *
  * The C twin starts two copies of itself as worker processes (in the same
  * window: the parent names it), each attempting 8 calls at once from 8
@@ -49,12 +49,14 @@ static int allow(void *arg)
     if (rc < 0)
         return rc;
     if ((rc = corio_redis_pipeline_append(p, "INCR %s", a->window_key)) == 0 &&
-        (rc = corio_redis_pipeline_append(p, "EXPIRE %s %d NX", a->window_key, WINDOW_S)) == 0)
+        (rc = corio_redis_pipeline_append(p, "EXPIRE %s %d NX", a->window_key,
+                                          WINDOW_S)) == 0)
         rc = corio_redis_pipeline_exec(p, a->redis, &r);
     corio_redis_pipeline_free(p);
     if (rc < 0)
         return rc;
-    long long count = corio_redis_reply_integer(corio_redis_reply_element(r, 0));
+    long long count =
+        corio_redis_reply_integer(corio_redis_reply_element(r, 0));
     corio_redis_reply_free(r);
     a->allowed = count <= LIMIT;
     return 0;
@@ -91,7 +93,8 @@ static int parent(void *arg)
 {
     (void)arg;
     char window_key[64];
-    snprintf(window_key, sizeof window_key, "ratelimit:%ld:window", (long)getpid());
+    snprintf(window_key, sizeof window_key, "ratelimit:%ld:window",
+             (long)getpid());
     const char *argv[] = {self_path, "worker", window_key, NULL};
     corio_process_opts o = {.stdout_mode = CORIO_STDIO_PIPE};
     corio_process *p[2] = {0};
@@ -107,10 +110,12 @@ static int parent(void *arg)
             total += atoi(out[i].out);
     }
     if (rc == 0) {
-        printf("2 processes x %d attempts in one window, limit %d:\n", ATTEMPTS, LIMIT);
+        printf("2 processes x %d attempts in one window, limit %d:\n", ATTEMPTS,
+               LIMIT);
         printf("  allowed together: %d\n", total);
         printf("  refused together: %d\n", 2 * ATTEMPTS - total);
-        printf("  %s\n", total == LIMIT ? "the limit held across processes" : "LIMIT BROKEN");
+        printf("  %s\n", total == LIMIT ? "the limit held across processes"
+                                        : "LIMIT BROKEN");
     }
     for (int i = 0; i < 2; i++) {
         corio_process_output_destroy(&out[i]);

@@ -33,9 +33,11 @@ static int one(corio_redis *c, long i)
     int rc;
     if (op[0] == 's') {
         if (c)
-            rc = corio_redis_command(c, &r, "SET key:__rand_int__ %b", value, (size_t)64);
+            rc = corio_redis_command(c, &r, "SET key:__rand_int__ %b", value,
+                                     (size_t)64);
         else
-            rc = corio_redis_pool_command(pool, &r, "SET key:__rand_int__ %b", value, (size_t)64);
+            rc = corio_redis_pool_command(pool, &r, "SET key:__rand_int__ %b",
+                                          value, (size_t)64);
     } else {
         if (c)
             rc = corio_redis_command(c, &r, "GET key:__rand_int__");
@@ -103,7 +105,8 @@ static int bench(void *arg)
         return rc;
     double secs = (double)(corio_now() - t0) / 1e9;
     double cpu = cpu_s() - c0;
-    printf("%.0f %.3f\n", (double)done_ops / secs, cpu * 1e6 / (double)done_ops);
+    printf("%.0f %.3f\n", (double)done_ops / secs,
+           cpu * 1e6 / (double)done_ops);
     if (conns)
         for (int i = 0; i < nconns; i++)
             corio_redis_close(conns[i]);
@@ -114,7 +117,8 @@ static int bench(void *arg)
 int main(int argc, char **argv)
 {
     if (argc != 7) {
-        fprintf(stderr, "usage: %s URL pooled|shared get|set TASKS CONNS N\n", argv[0]);
+        fprintf(stderr, "usage: %s URL pooled|shared get|set TASKS CONNS N\n",
+                argv[0]);
         return 2;
     }
     url = argv[1];

@@ -11,8 +11,8 @@
  * task: automatic pipelining, with no user-visible batching.
  *
  *   task A ─┐  queued   ┌────────┐ bytes ┌────────┐ replies ┌────────┐
- *   task B ─┼─────────▶ │ writer │─────▶ │ server │───────▶ │ reader │─▶ A, B, C
- *   task C ─┘  (FIFO)   └────────┘       └────────┘  (FIFO) └────────┘
+ *   task B ─┼─────────▶ │ writer │─────▶ │ server │───────▶ │ reader │─▶ A, B,
+ * C task C ─┘  (FIFO)   └────────┘       └────────┘  (FIFO) └────────┘
  *
  * Cancellation (the redis-py CVE-2023-28858/28859 lesson): a command whose
  * caller is cancelled, or whose timeout scope expires,
@@ -101,10 +101,12 @@ typedef struct corio_redis_opts {
  *   (-ECONNREFUSED, CORIO_ENOHOST, CORIO_ECERT, ...), -ENOMEM,
  *   -ECANCELED / -ETIMEDOUT (the caller's scope is the connect timeout).
  * Cancel-safe: yes; an interrupted connect leaves nothing open. */
-CORIO_API CORIO_NODISCARD int corio_redis_connect(corio_redis **out, const char *url);
+CORIO_API CORIO_NODISCARD int corio_redis_connect(corio_redis **out,
+                                                  const char *url);
 
 /* corio_redis_connect with options (o may be NULL).  Same returns. */
-CORIO_API CORIO_NODISCARD int corio_redis_connect_ex(corio_redis **out, const char *url,
+CORIO_API CORIO_NODISCARD int corio_redis_connect_ex(corio_redis **out,
+                                                     const char *url,
                                                      const corio_redis_opts *o);
 
 /* Make a connection over a stream already connected to a Redis server (or
@@ -112,7 +114,8 @@ CORIO_API CORIO_NODISCARD int corio_redis_connect_ex(corio_redis **out, const ch
  * The connection owns s from then on (also on failure, when s is closed).
  * Returns 0 and *out, or -EINVAL, -ENOMEM, -EPERM (outside a loop).
  * Never suspends. */
-CORIO_API CORIO_NODISCARD int corio_redis_from_stream(corio_redis **out, corio_stream *s);
+CORIO_API CORIO_NODISCARD int corio_redis_from_stream(corio_redis **out,
+                                                      corio_stream *s);
 
 /* Close c and free it (NULL is a no-op).  Commands other tasks are waiting
  * on return -EBADF; commands written but unanswered are forgotten.  Never
@@ -144,11 +147,13 @@ CORIO_API size_t corio_redis_in_flight(const corio_redis *c);
  * Cancel-safe: yes.  Interrupted before the command was written: it is
  * never sent.  After: the command ran or will run on the server, and its
  * reply is discarded when it comes (never given to another caller). */
-CORIO_API CORIO_NODISCARD int corio_redis_command(corio_redis *c, corio_redis_reply **out,
+CORIO_API CORIO_NODISCARD int corio_redis_command(corio_redis *c,
+                                                  corio_redis_reply **out,
                                                   const char *fmt, ...);
 
 /* corio_redis_command with a va_list. */
-CORIO_API CORIO_NODISCARD int corio_redis_commandv(corio_redis *c, corio_redis_reply **out,
+CORIO_API CORIO_NODISCARD int corio_redis_commandv(corio_redis *c,
+                                                   corio_redis_reply **out,
                                                    const char *fmt, va_list ap);
 
 /* corio_redis_command with the words given as argc buffers (argvlen NULL:
@@ -167,10 +172,10 @@ CORIO_API CORIO_NODISCARD int corio_redis_command_argv(corio_redis *c, int argc,
 typedef enum corio_redis_type {
     CORIO_REDIS_NIL = 0,
     CORIO_REDIS_INTEGER,
-    CORIO_REDIS_STRING,   /* bulk string */
-    CORIO_REDIS_STATUS,   /* simple string: "OK", "PONG", "QUEUED" */
-    CORIO_REDIS_ERROR,    /* error reply: "ERR ...", "WRONGTYPE ..." */
-    CORIO_REDIS_ARRAY,    /* multi-bulk, possibly nested */
+    CORIO_REDIS_STRING, /* bulk string */
+    CORIO_REDIS_STATUS, /* simple string: "OK", "PONG", "QUEUED" */
+    CORIO_REDIS_ERROR,  /* error reply: "ERR ...", "WRONGTYPE ..." */
+    CORIO_REDIS_ARRAY,  /* multi-bulk, possibly nested */
 } corio_redis_type;
 
 /* The type of r (NULL: CORIO_REDIS_NIL). */
@@ -179,12 +184,14 @@ CORIO_API corio_redis_type corio_redis_reply_type(const corio_redis_reply *r);
 CORIO_API long long corio_redis_reply_integer(const corio_redis_reply *r);
 /* The bytes of a STRING, STATUS or ERROR reply, NUL-terminated, and their
  * count in *len (len may be NULL); NULL for other types. */
-CORIO_API const char *corio_redis_reply_string(const corio_redis_reply *r, size_t *len);
+CORIO_API const char *corio_redis_reply_string(const corio_redis_reply *r,
+                                               size_t *len);
 /* The number of elements of an ARRAY reply (0 for other types). */
 CORIO_API size_t corio_redis_reply_count(const corio_redis_reply *r);
 /* Element i of an ARRAY reply (NULL when out of range or not an array).
  * Owned by r. */
-CORIO_API corio_redis_reply *corio_redis_reply_element(const corio_redis_reply *r, size_t i);
+CORIO_API corio_redis_reply *
+corio_redis_reply_element(const corio_redis_reply *r, size_t i);
 /* Free r and everything in it (NULL is a no-op). */
 CORIO_API void corio_redis_reply_free(corio_redis_reply *r);
 
@@ -196,16 +203,17 @@ CORIO_API void corio_redis_reply_free(corio_redis_reply *r);
 /* An explicit batch: commands appended, then sent together by
  * corio_redis_pipeline_exec (redis.asyncio's pipeline(transaction=...)).
  * Returns 0 and *out, or -ENOMEM, -EINVAL (unknown flags).  Never suspends. */
-CORIO_API CORIO_NODISCARD int corio_redis_pipeline_new(corio_redis_pipeline **out, unsigned flags);
+CORIO_API CORIO_NODISCARD int
+corio_redis_pipeline_new(corio_redis_pipeline **out, unsigned flags);
 /* Append one command (the format of corio_redis_command).  Returns 0, or
  * -EINVAL (bad format, or SUBSCRIBE & co., MONITOR), -ENOMEM.  Never
  * suspends. */
-CORIO_API CORIO_NODISCARD int corio_redis_pipeline_append(corio_redis_pipeline *p,
-                                                          const char *fmt, ...);
+CORIO_API CORIO_NODISCARD int
+corio_redis_pipeline_append(corio_redis_pipeline *p, const char *fmt, ...);
 /* Append one command given as words (see corio_redis_command_argv). */
-CORIO_API CORIO_NODISCARD int corio_redis_pipeline_append_argv(corio_redis_pipeline *p, int argc,
-                                                               const char **argv,
-                                                               const size_t *argvlen);
+CORIO_API CORIO_NODISCARD int
+corio_redis_pipeline_append_argv(corio_redis_pipeline *p, int argc,
+                                 const char **argv, const size_t *argvlen);
 /* The number of commands appended. */
 CORIO_API size_t corio_redis_pipeline_count(const corio_redis_pipeline *p);
 /* Send the batch on c, all of it at once and next to each other in the
@@ -223,8 +231,9 @@ CORIO_API size_t corio_redis_pipeline_count(const corio_redis_pipeline *p);
  * Cancel-safe: as corio_redis_command, for the batch as a whole: all of it
  * is sent or none, and the replies of an interrupted batch are discarded.
  * Thread-safety: loop-thread only; p may be exec'd by one task at a time. */
-CORIO_API CORIO_NODISCARD int corio_redis_pipeline_exec(corio_redis_pipeline *p, corio_redis *c,
-                                                        corio_redis_reply **out);
+CORIO_API CORIO_NODISCARD int
+corio_redis_pipeline_exec(corio_redis_pipeline *p, corio_redis *c,
+                          corio_redis_reply **out);
 /* Free p (NULL is a no-op). */
 CORIO_API void corio_redis_pipeline_free(corio_redis_pipeline *p);
 
@@ -244,12 +253,16 @@ CORIO_API void corio_redis_pipeline_free(corio_redis_pipeline *p);
  * server's confirmation.  Returns 0, or -EINVAL (NULL), the errors of
  * corio_redis_command.  Cancel-safe: as corio_redis_command (an interrupted
  * subscribe may still take effect: messages may then arrive). */
-CORIO_API CORIO_NODISCARD int corio_redis_subscribe(corio_redis *c, const char *channel);
-CORIO_API CORIO_NODISCARD int corio_redis_psubscribe(corio_redis *c, const char *pattern);
+CORIO_API CORIO_NODISCARD int corio_redis_subscribe(corio_redis *c,
+                                                    const char *channel);
+CORIO_API CORIO_NODISCARD int corio_redis_psubscribe(corio_redis *c,
+                                                     const char *pattern);
 /* Unsubscribe from a channel (punsubscribe: a pattern); NULL: from all.
  * Same returns. */
-CORIO_API CORIO_NODISCARD int corio_redis_unsubscribe(corio_redis *c, const char *channel);
-CORIO_API CORIO_NODISCARD int corio_redis_punsubscribe(corio_redis *c, const char *pattern);
+CORIO_API CORIO_NODISCARD int corio_redis_unsubscribe(corio_redis *c,
+                                                      const char *channel);
+CORIO_API CORIO_NODISCARD int corio_redis_punsubscribe(corio_redis *c,
+                                                       const char *pattern);
 
 /* Wait for the next message published to a subscription of c.
  * Returns 0 and *out (free it with corio_redis_message_free), or:
@@ -257,13 +270,17 @@ CORIO_API CORIO_NODISCARD int corio_redis_punsubscribe(corio_redis *c, const cha
  *               is queued).
  *   the connection's error, -EBADF, -ECANCELED / -ETIMEDOUT (*out = NULL).
  * Cancel-safe: yes; an interrupted call took no message. */
-CORIO_API CORIO_NODISCARD int corio_redis_message_wait(corio_redis *c, corio_redis_message **out);
+CORIO_API CORIO_NODISCARD int
+corio_redis_message_wait(corio_redis *c, corio_redis_message **out);
 /* The channel a message was published to (len may be NULL). */
-CORIO_API const char *corio_redis_message_channel(const corio_redis_message *m, size_t *len);
+CORIO_API const char *corio_redis_message_channel(const corio_redis_message *m,
+                                                  size_t *len);
 /* The pattern it matched (psubscribe), else NULL. */
-CORIO_API const char *corio_redis_message_pattern(const corio_redis_message *m, size_t *len);
+CORIO_API const char *corio_redis_message_pattern(const corio_redis_message *m,
+                                                  size_t *len);
 /* Its payload (binary-safe; NUL after the last byte). */
-CORIO_API const char *corio_redis_message_data(const corio_redis_message *m, size_t *len);
+CORIO_API const char *corio_redis_message_data(const corio_redis_message *m,
+                                               size_t *len);
 /* Free m (NULL is a no-op). */
 CORIO_API void corio_redis_message_free(corio_redis_message *m);
 
@@ -292,8 +309,9 @@ typedef struct corio_redis_pool_opts {
 /* Make a pool for url (copied; see corio_redis_connect).  No connection is
  * made yet.  Returns 0 and *out, or -EINVAL (bad url), -ENOMEM.  Never
  * suspends. */
-CORIO_API CORIO_NODISCARD int corio_redis_pool_new(corio_redis_pool **out, const char *url,
-                                                   const corio_redis_pool_opts *o);
+CORIO_API CORIO_NODISCARD int
+corio_redis_pool_new(corio_redis_pool **out, const char *url,
+                     const corio_redis_pool_opts *o);
 /* Close the idle connections and free p (NULL is a no-op).  Every
  * connection lent must have come back.  Never suspends. */
 CORIO_API void corio_redis_pool_free(corio_redis_pool *p);
@@ -305,7 +323,8 @@ CORIO_API void corio_redis_pool_free(corio_redis_pool *p);
  * of retries for -ECONNREFUSED, -ECONNRESET, -ENOENT), -ECANCELED /
  * -ETIMEDOUT (*out = NULL).
  * Cancel-safe: yes; an interrupted call holds no connection and no slot. */
-CORIO_API CORIO_NODISCARD int corio_redis_pool_acquire(corio_redis_pool *p, corio_redis **out);
+CORIO_API CORIO_NODISCARD int corio_redis_pool_acquire(corio_redis_pool *p,
+                                                       corio_redis **out);
 /* Give c back to p.  A connection that failed, is in pub/sub mode or in a
  * transaction, or still has commands in flight (an interrupted command) is
  * closed instead of being kept.  Never suspends. */
@@ -314,7 +333,8 @@ CORIO_API void corio_redis_pool_release(corio_redis_pool *p, corio_redis *c);
  * that failed before it was written, because its idle connection had
  * failed, is retried once on another connection.  Same returns as
  * corio_redis_command and corio_redis_pool_acquire. */
-CORIO_API CORIO_NODISCARD int corio_redis_pool_command(corio_redis_pool *p, corio_redis_reply **out,
+CORIO_API CORIO_NODISCARD int corio_redis_pool_command(corio_redis_pool *p,
+                                                       corio_redis_reply **out,
                                                        const char *fmt, ...);
 /* Connections open (lent and idle). */
 CORIO_API size_t corio_redis_pool_size(const corio_redis_pool *p);

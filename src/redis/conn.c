@@ -24,9 +24,11 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- requests -------------------------------------------------------------- */
+/* ---- requests --------------------------------------------------------------
+ */
 
-static corio__redis_req *req_new(char *cmd, size_t len, size_t nreplies, int kind)
+static corio__redis_req *req_new(char *cmd, size_t len, size_t nreplies,
+                                 int kind)
 {
     corio__redis_req *r = corio__redis_calloc(1, sizeof *r);
     if (!r)
@@ -120,7 +122,8 @@ static void complete(corio__redis_req *r, int rc)
         corio_event_set(&r->done);
 }
 
-/* ---- lifetime ---------------------------------------------------------------- */
+/* ---- lifetime
+ * ---------------------------------------------------------------- */
 
 static void conn_free(corio_redis *c)
 {
@@ -162,7 +165,8 @@ static void conn_fail(corio_redis *c, int err)
     corio_event_set(&c->msg);
 }
 
-/* ---- the writer ------------------------------------------------------------------ */
+/* ---- the writer
+ * ------------------------------------------------------------------ */
 
 static int writer_main(void *arg)
 {
@@ -203,11 +207,13 @@ static int writer_main(void *arg)
     return 0;
 }
 
-/* ---- the reader -------------------------------------------------------------------- */
+/* ---- the reader
+ * -------------------------------------------------------------------- */
 
 static bool str_is(const corio_redis_reply *r, const char *s)
 {
-    return r && (r->type == CORIO_REDIS_STRING || r->type == CORIO_REDIS_STATUS) &&
+    return r &&
+           (r->type == CORIO_REDIS_STRING || r->type == CORIO_REDIS_STATUS) &&
            r->len == strlen(s) && !strncasecmp(r->str, s, r->len);
 }
 
@@ -227,9 +233,11 @@ static void pubsub_count(corio_redis *c, const corio_redis_reply *r)
         return;
     long total = (long)r->element[2]->integer;
     long delta = total - (c->nchannels + c->npatterns);
-    if (str_is(r->element[0], "subscribe") || str_is(r->element[0], "unsubscribe"))
+    if (str_is(r->element[0], "subscribe") ||
+        str_is(r->element[0], "unsubscribe"))
         c->nchannels += delta;
-    else if (str_is(r->element[0], "psubscribe") || str_is(r->element[0], "punsubscribe"))
+    else if (str_is(r->element[0], "psubscribe") ||
+             str_is(r->element[0], "punsubscribe"))
         c->npatterns += delta;
     c->pubsub = total > 0;
 }
@@ -269,7 +277,8 @@ static void dispatch(corio_redis *c, corio_redis_reply *rep)
         corio_redis_reply_free(r->one);
         r->one = rep;
         r->ngot++;
-        done = r->kind == REQ_UNSUBSCRIBE ? c->nchannels <= 0 : c->npatterns <= 0;
+        done =
+            r->kind == REQ_UNSUBSCRIBE ? c->nchannels <= 0 : c->npatterns <= 0;
     } else if (r->nreplies == 1) {
         r->one = rep;
         r->ngot = 1;
@@ -318,7 +327,8 @@ static int reader_main(void *arg)
     return 0;
 }
 
-/* ---- making and closing ------------------------------------------------------------ */
+/* ---- making and closing
+ * ------------------------------------------------------------ */
 
 int corio_redis_from_stream(corio_redis **out, corio_stream *s)
 {
@@ -401,7 +411,8 @@ size_t corio_redis_in_flight(const corio_redis *c)
     return c ? c->nsent : 0;
 }
 
-/* ---- formatting ------------------------------------------------------------------------ */
+/* ---- formatting
+ * ------------------------------------------------------------------------ */
 
 /* The first word of a formatted command "*N\r\n$L\r\nWORD\r\n...". */
 static bool first_word(const char *cmd, size_t len, const char **w, size_t *wl)
@@ -431,7 +442,8 @@ static void track_state(corio_redis *c, const char *cmd, size_t len)
 #define IS(s) (wl == sizeof s - 1 && !strncasecmp(w, s, wl))
     if (IS("MULTI")) {
         /* a transaction pipeline ends with its EXEC: look at the end */
-        c->in_multi = !(len >= 14 && !memcmp(cmd + len - 14, "*1\r\n$4\r\nEXEC\r\n", 14));
+        c->in_multi =
+            !(len >= 14 && !memcmp(cmd + len - 14, "*1\r\n$4\r\nEXEC\r\n", 14));
         if (!c->in_multi)
             c->watching = false;
     } else if (IS("WATCH")) {
@@ -448,7 +460,7 @@ static void track_state(corio_redis *c, const char *cmd, size_t len)
 bool corio__redis_is_pubsub(const char *cmd, size_t len)
 {
     static const char *const names[] = {
-        "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE",
+        "SUBSCRIBE",    "PSUBSCRIBE",   "SSUBSCRIBE", "UNSUBSCRIBE",
         "PUNSUBSCRIBE", "SUNSUBSCRIBE", "MONITOR",
     };
     const char *w;
@@ -464,8 +476,8 @@ bool corio__redis_is_pubsub(const char *cmd, size_t len)
 bool corio__redis_is_blocking(const char *cmd, size_t len)
 {
     static const char *const names[] = {
-        "BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN",
-        "BZPOPMAX", "BZMPOP", "WAIT", "WAITAOF",
+        "BLPOP",    "BRPOP",    "BRPOPLPUSH", "BLMOVE", "BLMPOP",
+        "BZPOPMIN", "BZPOPMAX", "BZMPOP",     "WAIT",   "WAITAOF",
     };
     const char *w;
     size_t wl;
@@ -478,13 +490,15 @@ bool corio__redis_is_blocking(const char *cmd, size_t len)
         (wl == 10 && !strncasecmp(w, "XREADGROUP", 10))) {
         /* blocking only with a BLOCK argument: "...\r\n$5\r\nBLOCK\r\n..." */
         for (const char *p = w; p + 9 <= cmd + len; p++)
-            if (p[0] == '\r' && p[1] == '\n' && !strncasecmp(p + 2, "BLOCK\r\n", 7))
+            if (p[0] == '\r' && p[1] == '\n' &&
+                !strncasecmp(p + 2, "BLOCK\r\n", 7))
                 return true;
     }
     return false;
 }
 
-/* ---- submitting ---------------------------------------------------------------------- */
+/* ---- submitting
+ * ---------------------------------------------------------------------- */
 
 int corio__redis_submit(corio_redis *c, char *cmd, size_t len, size_t nreplies,
                         int kind, corio_redis_reply **out, bool *unsent)
@@ -532,7 +546,8 @@ int corio__redis_submit(corio_redis *c, char *cmd, size_t len, size_t nreplies,
         *unsent = false;
         if (rc == 0) {
             if (r->nreplies > 1) {
-                corio_redis_reply *a = corio__redis_reply_array(r->many, r->nreplies);
+                corio_redis_reply *a =
+                    corio__redis_reply_array(r->many, r->nreplies);
                 if (a) {
                     r->many = NULL;
                     r->ngot = 0;
@@ -563,7 +578,9 @@ int corio__redis_submit(corio_redis *c, char *cmd, size_t len, size_t nreplies,
     return rc < 0 ? rc : 0;
 }
 
-/* ---- commands ---------------------------------------------------------------------------- */
+/* ---- commands
+ * ----------------------------------------------------------------------------
+ */
 
 static int finish(int rc, corio_redis_reply **out)
 {
@@ -572,8 +589,8 @@ static int finish(int rc, corio_redis_reply **out)
     return rc;
 }
 
-int corio_redis_commandv(corio_redis *c, corio_redis_reply **out, const char *fmt,
-                         va_list ap)
+int corio_redis_commandv(corio_redis *c, corio_redis_reply **out,
+                         const char *fmt, va_list ap)
 {
     if (!out)
         return -EINVAL;
@@ -587,13 +604,16 @@ int corio_redis_commandv(corio_redis *c, corio_redis_reply **out, const char *fm
     if (n < 0)
         return n;
     if (corio__redis_is_pubsub(cmd, (size_t)n)) {
-        free(cmd); /* its replies are not one per command: use pubsub.c's calls */
+        free(cmd); /* its replies are not one per command: use pubsub.c's calls
+                    */
         return -EINVAL;
     }
-    return finish(corio__redis_submit(c, cmd, (size_t)n, 1, REQ_PLAIN, out, NULL), out);
+    return finish(
+        corio__redis_submit(c, cmd, (size_t)n, 1, REQ_PLAIN, out, NULL), out);
 }
 
-int corio_redis_command(corio_redis *c, corio_redis_reply **out, const char *fmt, ...)
+int corio_redis_command(corio_redis *c, corio_redis_reply **out,
+                        const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -615,8 +635,10 @@ int corio_redis_command_argv(corio_redis *c, int argc, const char **argv,
     if (n < 0)
         return n;
     if (corio__redis_is_pubsub(cmd, (size_t)n)) {
-        free(cmd); /* its replies are not one per command: use pubsub.c's calls */
+        free(cmd); /* its replies are not one per command: use pubsub.c's calls
+                    */
         return -EINVAL;
     }
-    return finish(corio__redis_submit(c, cmd, (size_t)n, 1, REQ_PLAIN, out, NULL), out);
+    return finish(
+        corio__redis_submit(c, cmd, (size_t)n, 1, REQ_PLAIN, out, NULL), out);
 }

@@ -14,7 +14,8 @@ static void note(corio_error_detail *d, const corio_redis_reply *r)
         snprintf(d->text, sizeof d->text, "%s", r->str);
 }
 
-static int handshake(corio_redis *c, const corio__redis_url *u, corio_error_detail *d)
+static int handshake(corio_redis *c, const corio__redis_url *u,
+                     corio_error_detail *d)
 {
     corio_redis_reply *r = NULL;
     int rc = 0;
@@ -36,7 +37,8 @@ static int handshake(corio_redis *c, const corio__redis_url *u, corio_error_deta
         rc = corio_redis_command(c, &r, "SELECT %ld", u->db);
         if (rc == CORIO_EREDIS)
             note(d, r);
-        if (rc == CORIO_EREDIS && r && r->len >= 6 && !strncmp(r->str, "NOAUTH", 6))
+        if (rc == CORIO_EREDIS && r && r->len >= 6 &&
+            !strncmp(r->str, "NOAUTH", 6))
             rc = CORIO_EREDIS_AUTH;
         corio_redis_reply_free(r);
         if (rc < 0)
@@ -47,7 +49,8 @@ static int handshake(corio_redis *c, const corio__redis_url *u, corio_error_deta
         rc = corio_redis_command(c, &r, "PING");
         if (rc == CORIO_EREDIS)
             note(d, r);
-        if (rc == CORIO_EREDIS && r && r->len >= 6 && !strncmp(r->str, "NOAUTH", 6))
+        if (rc == CORIO_EREDIS && r && r->len >= 6 &&
+            !strncmp(r->str, "NOAUTH", 6))
             rc = CORIO_EREDIS_AUTH;
         corio_redis_reply_free(r);
         if (rc < 0)
@@ -56,7 +59,8 @@ static int handshake(corio_redis *c, const corio__redis_url *u, corio_error_deta
     return 0;
 }
 
-int corio_redis_connect_ex(corio_redis **out, const char *url, const corio_redis_opts *o)
+int corio_redis_connect_ex(corio_redis **out, const char *url,
+                           const corio_redis_opts *o)
 {
     if (!out)
         return -EINVAL;
@@ -77,8 +81,10 @@ int corio_redis_connect_ex(corio_redis **out, const char *url, const corio_redis
         corio_tcp_opts to = {.stream = o->stream};
         rc = corio_tcp_connect_ex(&s, u.host, u.port, &to);
         if (rc == 0 && u.kind == 1) {
-            corio_tls_opts tls = {.ctx = o->tls, .server_name = u.host,
-                                  .stream = o->stream, .detail = o->detail};
+            corio_tls_opts tls = {.ctx = o->tls,
+                                  .server_name = u.host,
+                                  .stream = o->stream,
+                                  .detail = o->detail};
             corio_stream *t;
             rc = corio_tls_client(&t, s, &tls); /* closes s on failure */
             s = rc == 0 ? t : NULL;

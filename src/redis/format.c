@@ -151,4 +151,3 @@ int corio__redis_format_argv(char **out, int argc, const char **argv,
         return -ENOMEM;
     return n;
 }
-

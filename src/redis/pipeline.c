@@ -84,8 +84,8 @@ int corio_redis_pipeline_append(corio_redis_pipeline *p, const char *fmt, ...)
     return add(p, cmd, n);
 }
 
-int corio_redis_pipeline_append_argv(corio_redis_pipeline *p, int argc, const char **argv,
-                                     const size_t *argvlen)
+int corio_redis_pipeline_append_argv(corio_redis_pipeline *p, int argc,
+                                     const char **argv, const size_t *argvlen)
 {
     if (!p)
         return -EINVAL;
@@ -94,7 +94,8 @@ int corio_redis_pipeline_append_argv(corio_redis_pipeline *p, int argc, const ch
     return add(p, cmd, n);
 }
 
-int corio_redis_pipeline_exec(corio_redis_pipeline *p, corio_redis *c, corio_redis_reply **out)
+int corio_redis_pipeline_exec(corio_redis_pipeline *p, corio_redis *c,
+                              corio_redis_reply **out)
 {
     if (!out)
         return -EINVAL;

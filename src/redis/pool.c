@@ -45,7 +45,8 @@ int corio_redis_pool_new(corio_redis_pool **out, const char *url,
         return -ENOMEM;
     }
     p->max = o && o->max_connections ? o->max_connections : 10;
-    p->health_ns = o && o->health_check_ns ? o->health_check_ns : 30 * CORIO_SECOND;
+    p->health_ns =
+        o && o->health_check_ns ? o->health_check_ns : 30 * CORIO_SECOND;
     p->retry_ns = o && o->retry_ns ? o->retry_ns : 5 * CORIO_SECOND;
     if (o && o->conn)
         p->conn = *o->conn;
@@ -118,7 +119,8 @@ static int get_conn(corio_redis_pool *p, corio_redis **out)
             p->open++;
             return 0;
         }
-        if (!retryable(rc) || p->retry_ns < 0 || corio_now() + backoff > deadline)
+        if (!retryable(rc) || p->retry_ns < 0 ||
+            corio_now() + backoff > deadline)
             return rc;
         int s = corio_sleep(backoff);
         if (s < 0)
@@ -149,8 +151,8 @@ void corio_redis_pool_release(corio_redis_pool *p, corio_redis *c)
 {
     if (!p || !c)
         return;
-    if (c->err || c->pubsub || c->nchannels || c->npatterns || c->nsent || c->qhead ||
-        c->in_multi || c->watching) {
+    if (c->err || c->pubsub || c->nchannels || c->npatterns || c->nsent ||
+        c->qhead || c->in_multi || c->watching) {
         drop(p, c);
     } else {
         c->idle_since = corio_now();
@@ -160,7 +162,8 @@ void corio_redis_pool_release(corio_redis_pool *p, corio_redis *c)
     corio_sem_release(&p->slots);
 }
 
-int corio_redis_pool_command(corio_redis_pool *p, corio_redis_reply **out, const char *fmt, ...)
+int corio_redis_pool_command(corio_redis_pool *p, corio_redis_reply **out,
+                             const char *fmt, ...)
 {
     if (!out)
         return -EINVAL;
@@ -188,7 +191,8 @@ int corio_redis_pool_command(corio_redis_pool *p, corio_redis_reply **out, const
         }
         memcpy(copy, cmd, (size_t)n);
         bool unsent;
-        rc = corio__redis_submit(c, copy, (size_t)n, 1, REQ_PLAIN, out, &unsent);
+        rc =
+            corio__redis_submit(c, copy, (size_t)n, 1, REQ_PLAIN, out, &unsent);
         corio_redis_pool_release(p, c);
         if (rc == 0 && (*out)->type == CORIO_REDIS_ERROR)
             rc = CORIO_EREDIS;

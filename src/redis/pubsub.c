@@ -97,14 +97,16 @@ int corio_redis_message_wait(corio_redis *c, corio_redis_message **out)
     }
 }
 
-const char *corio_redis_message_channel(const corio_redis_message *m, size_t *len)
+const char *corio_redis_message_channel(const corio_redis_message *m,
+                                        size_t *len)
 {
     if (!m)
         return NULL;
     return corio_redis_reply_string(m->r->element[m->r->len == 4 ? 2 : 1], len);
 }
 
-const char *corio_redis_message_pattern(const corio_redis_message *m, size_t *len)
+const char *corio_redis_message_pattern(const corio_redis_message *m,
+                                        size_t *len)
 {
     if (!m || m->r->len != 4) {
         if (len)

@@ -26,8 +26,8 @@ void *corio__redis_realloc(void *p, size_t n);
 struct corio_redis_reply {
     corio_redis_type type;
     long long integer;
-    size_t len;                     /* string bytes, or array elements */
-    char *str;                      /* NUL-terminated, inline after the struct */
+    size_t len; /* string bytes, or array elements */
+    char *str;  /* NUL-terminated, inline after the struct */
     corio_redis_reply **element;
 };
 
@@ -40,7 +40,7 @@ corio_redis_reply *corio__redis_reply_array(corio_redis_reply **v, size_t n);
 /* Request kinds, for pub/sub bookkeeping. */
 enum {
     REQ_PLAIN = 0,
-    REQ_SUBSCRIBE,      /* replies: "subscribe" confirmations */
+    REQ_SUBSCRIBE, /* replies: "subscribe" confirmations */
     REQ_PSUBSCRIBE,
     REQ_UNSUBSCRIBE,
     REQ_PUNSUBSCRIBE,
@@ -50,39 +50,39 @@ enum { REQ_QUEUED, REQ_SENT, REQ_DONE };
 
 typedef struct corio__redis_req corio__redis_req;
 struct corio__redis_req {
-    corio__redis_req *prev, *next;  /* queue (doubly) or sent FIFO (next) */
-    char *cmd;                      /* formatted bytes, freed once written */
+    corio__redis_req *prev, *next; /* queue (doubly) or sent FIFO (next) */
+    char *cmd;                     /* formatted bytes, freed once written */
     size_t len;
-    size_t nreplies;                /* 0: until the pub/sub count says so */
+    size_t nreplies; /* 0: until the pub/sub count says so */
     size_t ngot;
-    corio_redis_reply *one;         /* nreplies == 1 */
-    corio_redis_reply **many;       /* nreplies > 1 */
+    corio_redis_reply *one;   /* nreplies == 1 */
+    corio_redis_reply **many; /* nreplies > 1 */
     int state;
     int kind;
-    int rc;                         /* set with REQ_DONE */
+    int rc; /* set with REQ_DONE */
     bool abandoned;
-    bool blocking;                  /* BLPOP & co.: close on interruption */
+    bool blocking; /* BLPOP & co.: close on interruption */
     corio_event done;
 };
 
 struct corio_redis {
     corio_stream *s;
-    void *reader;                   /* hiredis redisReader */
+    void *reader; /* hiredis redisReader */
     corio_task *writer_task, *reader_task;
     corio__redis_req *qhead, *qtail; /* not yet written */
     corio__redis_req *shead, *stail; /* written, replies due */
-    size_t nsent;                   /* length of the sent FIFO */
-    corio_event work;               /* set: the writer has something to do */
-    int err;                        /* sticky connection error, 0 if none */
-    int refs;                       /* owner + tasks + callers inside */
+    size_t nsent;                    /* length of the sent FIFO */
+    corio_event work;                /* set: the writer has something to do */
+    int err;                         /* sticky connection error, 0 if none */
+    int refs;                        /* owner + tasks + callers inside */
     bool closed;
     bool writer_started, reader_started;
-    bool in_multi, watching;        /* MULTI / WATCH sent, not yet ended */
+    bool in_multi, watching; /* MULTI / WATCH sent, not yet ended */
     /* pub/sub */
-    bool pubsub;                    /* subscribe was sent */
-    long nchannels, npatterns;      /* as the server last counted them */
+    bool pubsub;               /* subscribe was sent */
+    long nchannels, npatterns; /* as the server last counted them */
     struct corio__redis_msg *mhead, *mtail;
-    corio_event msg;                /* set when a message was queued */
+    corio_event msg; /* set when a message was queued */
     /* pool bookkeeping */
     int64_t idle_since;
     corio_redis *pool_next;
@@ -90,7 +90,8 @@ struct corio_redis {
 
 typedef struct corio__redis_msg {
     struct corio__redis_msg *next;
-    corio_redis_reply *r;           /* ["message", ch, data] or ["pmessage", pat, ch, data] */
+    corio_redis_reply
+        *r; /* ["message", ch, data] or ["pmessage", pat, ch, data] */
 } corio__redis_msg;
 
 /* Submit bytes (taken over: freed by the connection) expecting nreplies
@@ -114,11 +115,11 @@ bool corio__redis_is_pubsub(const char *cmd, size_t len);
 
 /* URL parsing (url.c). */
 typedef struct corio__redis_url {
-    int kind;                       /* 0 tcp, 1 tls, 2 unix */
-    char *host;                     /* or the socket path */
+    int kind;   /* 0 tcp, 1 tls, 2 unix */
+    char *host; /* or the socket path */
     int port;
-    char *user, *password;          /* NULL if absent */
-    long db;                        /* -1: none */
+    char *user, *password; /* NULL if absent */
+    long db;               /* -1: none */
 } corio__redis_url;
 int corio__redis_url_parse(corio__redis_url *u, const char *url);
 void corio__redis_url_free(corio__redis_url *u);

@@ -130,7 +130,8 @@ size_t corio_redis_reply_count(const corio_redis_reply *r)
     return r && r->type == CORIO_REDIS_ARRAY ? r->len : 0;
 }
 
-corio_redis_reply *corio_redis_reply_element(const corio_redis_reply *r, size_t i)
+corio_redis_reply *corio_redis_reply_element(const corio_redis_reply *r,
+                                             size_t i)
 {
     if (!r || r->type != CORIO_REDIS_ARRAY || i >= r->len)
         return NULL;

@@ -107,7 +107,8 @@ int corio__redis_url_parse(corio__redis_url *u, const char *url)
         if (colon) {
             if (colon > p && !(u->user = decode(p, (size_t)(colon - p), &rc)))
                 goto fail;
-            if (!(u->password = decode(colon + 1, (size_t)(at - colon - 1), &rc)))
+            if (!(u->password =
+                      decode(colon + 1, (size_t)(at - colon - 1), &rc)))
                 goto fail;
         } else if (at > p) {
             /* redis://password@host, as redis-py reads it */
@@ -182,7 +183,8 @@ int corio__redis_url_parse(corio__redis_url *u, const char *url)
         p++;
         while (*p) {
             size_t m = strcspn(p, "&");
-            if (m > 3 && !strncmp(p, "db=", 3) && parse_db(p + 3, m - 3, &u->db) < 0)
+            if (m > 3 && !strncmp(p, "db=", 3) &&
+                parse_db(p + 3, m - 3, &u->db) < 0)
                 goto bad;
             p += m;
             if (*p == '&')

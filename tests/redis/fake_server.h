@@ -21,7 +21,7 @@
 typedef struct fake_server {
     corio_stream *s;
     int64_t (*delay_ns)(long seq);
-    long received;           /* commands read */
+    long received; /* commands read */
     long replied;
 } fake_server;
 
@@ -71,8 +71,10 @@ static int fake_server_main(void *arg)
         char out[8192];
         int len;
         if (!strcmp(w[0], "GET") && argc == 2)
-            len = snprintf(out, sizeof out, "$%zu\r\nval:%s\r\n", wl[1] + 4, w[1]);
-        else if (!strcmp(w[0], "SET") || !strcmp(w[0], "SELECT") || !strcmp(w[0], "AUTH"))
+            len = snprintf(out, sizeof out, "$%zu\r\nval:%s\r\n", wl[1] + 4,
+                           w[1]);
+        else if (!strcmp(w[0], "SET") || !strcmp(w[0], "SELECT") ||
+                 !strcmp(w[0], "AUTH"))
             len = snprintf(out, sizeof out, "+OK\r\n");
         else if (!strcmp(w[0], "PING"))
             len = snprintf(out, sizeof out, "+PONG\r\n");
@@ -82,7 +84,8 @@ static int fake_server_main(void *arg)
             len = snprintf(out, sizeof out, "%s", w[1]);
         else
             len = snprintf(out, sizeof out, "-ERR unknown\r\n");
-        if (corio_stream_write(s, out, (size_t)len) < 0 || corio_stream_flush(s) < 0)
+        if (corio_stream_write(s, out, (size_t)len) < 0 ||
+            corio_stream_flush(s) < 0)
             break;
         f->replied++;
     }

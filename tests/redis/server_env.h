@@ -32,9 +32,11 @@ static const char *redis_env(const char *name)
     }
     const char *v = getenv(name);
     if (!v) {
-        fprintf(stderr, "no test redis-server (%s unset): run "
+        fprintf(stderr,
+                "no test redis-server (%s unset): run "
                 "scripts/redis-test-server.sh start DIR and set "
-                "CORIO_REDIS_TEST_DIR=DIR\n", name);
+                "CORIO_REDIS_TEST_DIR=DIR\n",
+                name);
         exit(1);
     }
     return v;

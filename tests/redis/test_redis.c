@@ -36,12 +36,14 @@ static corio_redis_reply *cmd_ok(corio_redis *c, const char *fmt, const char *a)
     corio_redis_reply *r;
     int rc = corio_redis_command(c, &r, fmt, a);
     if (rc < 0)
-        fprintf(stderr, "%s: %d %s\n", fmt, rc, r ? corio_redis_reply_string(r, NULL) : "");
+        fprintf(stderr, "%s: %d %s\n", fmt, rc,
+                r ? corio_redis_reply_string(r, NULL) : "");
     CHECK_EQ(rc, 0);
     return r;
 }
 
-/* ---- reply types ---------------------------------------------------------- */
+/* ---- reply types ----------------------------------------------------------
+ */
 
 static int types_main(void *arg)
 {
@@ -74,18 +76,23 @@ static int types_main(void *arg)
     CHECK(!strncmp(corio_redis_reply_string(r, NULL), "WRONGTYPE", 9));
     corio_redis_reply_free(r);
     /* nested arrays, with nil, integer and status inside */
-    r = cmd_ok(c, "EVAL %s 0",
-               "return {1, {2, 'two', {false}}, redis.status_reply('FINE'), 'x'}");
+    r = cmd_ok(
+        c, "EVAL %s 0",
+        "return {1, {2, 'two', {false}}, redis.status_reply('FINE'), 'x'}");
     CHECK_EQ(corio_redis_reply_type(r), CORIO_REDIS_ARRAY);
     CHECK_EQ(corio_redis_reply_count(r), 4);
     CHECK_EQ(corio_redis_reply_integer(corio_redis_reply_element(r, 0)), 1);
     corio_redis_reply *in = corio_redis_reply_element(r, 1);
     CHECK_EQ(corio_redis_reply_count(in), 3);
-    CHECK(!strcmp(corio_redis_reply_string(corio_redis_reply_element(in, 1), NULL), "two"));
+    CHECK(!strcmp(
+        corio_redis_reply_string(corio_redis_reply_element(in, 1), NULL),
+        "two"));
     corio_redis_reply *in2 = corio_redis_reply_element(in, 2);
     CHECK_EQ(corio_redis_reply_type(in2), CORIO_REDIS_ARRAY);
-    CHECK_EQ(corio_redis_reply_type(corio_redis_reply_element(in2, 0)), CORIO_REDIS_NIL);
-    CHECK_EQ(corio_redis_reply_type(corio_redis_reply_element(r, 2)), CORIO_REDIS_STATUS);
+    CHECK_EQ(corio_redis_reply_type(corio_redis_reply_element(in2, 0)),
+             CORIO_REDIS_NIL);
+    CHECK_EQ(corio_redis_reply_type(corio_redis_reply_element(r, 2)),
+             CORIO_REDIS_STATUS);
     CHECK(corio_redis_reply_element(r, 4) == NULL);
     corio_redis_reply_free(r);
     /* empty array */
@@ -117,7 +124,9 @@ static int binary_main(void *arg)
     for (size_t i = 0; i < sizeof val; i++)
         val[i] = (char)(i * 7); /* NULs, CR, LF, 0xff... */
     corio_redis_reply *r;
-    CHECK_EQ(corio_redis_command(c, &r, "SET %b %b", "bin\0key", (size_t)7, val, sizeof val), 0);
+    CHECK_EQ(corio_redis_command(c, &r, "SET %b %b", "bin\0key", (size_t)7, val,
+                                 sizeof val),
+             0);
     corio_redis_reply_free(r);
     CHECK_EQ(corio_redis_command(c, &r, "GET %b", "bin\0key", (size_t)7), 0);
     size_t n;
@@ -148,7 +157,8 @@ TEST(redis, binary_safe_values)
     CHECK_EQ(run_real(binary_main, NULL), 0);
 }
 
-/* ---- URLs, AUTH, SELECT, TLS ------------------------------------------------ */
+/* ---- URLs, AUTH, SELECT, TLS ------------------------------------------------
+ */
 
 static int urls_main(void *arg)
 {
@@ -196,7 +206,8 @@ static int urls_main(void *arg)
     CHECK(strstr(corio_redis_reply_string(r, NULL), " db=2 ") != NULL);
     corio_redis_reply_free(r);
     corio_redis_close(c);
-    snprintf(u, sizeof u, "unix://alice:s3cret%%3a%%40%%2f@%s", redis_env("CORIO_REDIS_TEST_UNIX"));
+    snprintf(u, sizeof u, "unix://alice:s3cret%%3a%%40%%2f@%s",
+             redis_env("CORIO_REDIS_TEST_UNIX"));
     CHECK_EQ(corio_redis_connect(&c, u), 0);
     corio_redis_close(c);
     return 0;
@@ -246,7 +257,8 @@ TEST(redis, tls_verified_and_wrong_ca_refused)
     CHECK_EQ(run_real(tls_main, NULL), 0);
 }
 
-/* ---- many tasks on one connection ------------------------------------------ */
+/* ---- many tasks on one connection ------------------------------------------
+ */
 
 #define NPIPE 200
 
@@ -318,8 +330,10 @@ static int pipeline_main(void *arg)
     CHECK_EQ(corio_redis_pipeline_exec(p, c, &r), 0);
     CHECK_EQ(corio_redis_reply_count(r), 4);
     CHECK_EQ(corio_redis_reply_integer(corio_redis_reply_element(r, 1)), 2);
-    CHECK_EQ(corio_redis_reply_type(corio_redis_reply_element(r, 2)), CORIO_REDIS_ERROR);
-    CHECK(!strcmp(corio_redis_reply_string(corio_redis_reply_element(r, 3), NULL), "2"));
+    CHECK_EQ(corio_redis_reply_type(corio_redis_reply_element(r, 2)),
+             CORIO_REDIS_ERROR);
+    CHECK(!strcmp(
+        corio_redis_reply_string(corio_redis_reply_element(r, 3), NULL), "2"));
     corio_redis_reply_free(r);
     corio_redis_pipeline_free(p);
     corio_redis_close(c);
@@ -332,7 +346,8 @@ TEST(redis, many_tasks_pipelined_on_one_connection)
     CHECK_EQ(leak_check(), 0);
 }
 
-/* ---- DEBUG SLEEP against a scope -------------------------------------------- */
+/* ---- DEBUG SLEEP against a scope --------------------------------------------
+ */
 
 static int sleep_main(void *arg)
 {
@@ -363,7 +378,8 @@ TEST(redis, debug_sleep_times_out_and_connection_stays_right)
     CHECK_EQ(run_real(sleep_main, NULL), 0);
 }
 
-/* ---- pub/sub ------------------------------------------------------------------ */
+/* ---- pub/sub
+ * ------------------------------------------------------------------ */
 
 static int sub_cancel_main(void *arg)
 {
@@ -382,7 +398,8 @@ static int pubsub_main(void *arg)
     CHECK_EQ(corio_redis_subscribe(s, "news"), 0);
     CHECK_EQ(corio_redis_psubscribe(s, "sport.*"), 0);
     CHECK_EQ(corio_redis_command(s, &r, "GET x"), -EINVAL); /* pub/sub mode */
-    CHECK_EQ(corio_redis_command(pub, &r, "PUBLISH news %b", "a\0b", (size_t)3), 0);
+    CHECK_EQ(corio_redis_command(pub, &r, "PUBLISH news %b", "a\0b", (size_t)3),
+             0);
     CHECK_EQ(corio_redis_reply_integer(r), 1);
     corio_redis_reply_free(r);
     CHECK_EQ(corio_redis_command(pub, &r, "PUBLISH sport.tennis %s", "ace"), 0);
@@ -433,7 +450,8 @@ TEST(redis, pubsub_across_two_connections)
     CHECK_EQ(leak_check(), 0);
 }
 
-/* ---- transactions ----------------------------------------------------------- */
+/* ---- transactions -----------------------------------------------------------
+ */
 
 static int tx_main(void *arg)
 {
@@ -469,7 +487,9 @@ static int tx_main(void *arg)
         }
         CHECK_EQ(rc, 0);
         CHECK_EQ(corio_redis_reply_count(r), 2);
-        CHECK(!strcmp(corio_redis_reply_string(corio_redis_reply_element(r, 1), NULL), "22"));
+        CHECK(!strcmp(
+            corio_redis_reply_string(corio_redis_reply_element(r, 1), NULL),
+            "22"));
         corio_redis_reply_free(r);
     }
     /* a malformed command in a transaction: EXECABORT */
@@ -490,7 +510,8 @@ TEST(redis, multi_exec_with_watch_conflict)
     CHECK_EQ(run_real(tx_main, NULL), 0);
 }
 
-/* ---- blocking commands ------------------------------------------------------- */
+/* ---- blocking commands
+ * ------------------------------------------------------- */
 
 static int blocking_main(void *arg)
 {
@@ -512,7 +533,9 @@ static int blocking_main(void *arg)
     CHECK_EQ(corio_redis_command(o, &r, "RPUSH bl:list one"), 0);
     corio_redis_reply_free(r);
     CHECK_EQ(corio_redis_command(c, &r, "BLPOP bl:list 1"), 0);
-    CHECK(!strcmp(corio_redis_reply_string(corio_redis_reply_element(r, 1), NULL), "one"));
+    CHECK(
+        !strcmp(corio_redis_reply_string(corio_redis_reply_element(r, 1), NULL),
+                "one"));
     corio_redis_reply_free(r);
     corio_redis_pool_release(pool, c);
     CHECK_EQ(corio_redis_pool_size(pool), 1);
@@ -520,7 +543,8 @@ static int blocking_main(void *arg)
     CHECK_EQ(corio_redis_command(o, &r, "XREAD COUNT 1 STREAMS bl:s 0"), 0);
     corio_redis_reply_free(r);
     CHECK_EQ(corio_timeout_begin(20 * CORIO_MS), 0);
-    CHECK_EQ(corio_redis_command(o, &r, "XREAD BLOCK 0 STREAMS bl:s $"), -ETIMEDOUT);
+    CHECK_EQ(corio_redis_command(o, &r, "XREAD BLOCK 0 STREAMS bl:s $"),
+             -ETIMEDOUT);
     corio_timeout_end();
     CHECK(corio_redis_error(o) < 0);
     corio_redis_close(o);
@@ -533,7 +557,8 @@ TEST(redis, blocking_commands_timeout_closes_their_connection)
     CHECK_EQ(run_real(blocking_main, NULL), 0);
 }
 
-/* ---- pool ---------------------------------------------------------------------- */
+/* ---- pool
+ * ---------------------------------------------------------------------- */
 
 typedef struct pool_arg {
     corio_redis_pool *pool;
@@ -597,7 +622,8 @@ static int pool_main(void *arg)
     corio_redis_reply_free(r);
     corio_redis_pool_release(pool, c1);
     corio_redis_pool_release(pool, c2);
-    CHECK_EQ(corio_redis_command(c2 = conn(), &r, "CLIENT KILL ID %lld", id), 0);
+    CHECK_EQ(corio_redis_command(c2 = conn(), &r, "CLIENT KILL ID %lld", id),
+             0);
     corio_redis_reply_free(r);
     corio_redis_close(c2);
     corio_sleep(20 * CORIO_MS); /* the reader sees the end */
@@ -656,7 +682,8 @@ static int restart_main(void *arg)
 {
     (void)arg;
     corio_redis_pool *pool;
-    corio_redis_pool_opts po = {.max_connections = 4, .retry_ns = 10 * CORIO_SECOND};
+    corio_redis_pool_opts po = {.max_connections = 4,
+                                .retry_ns = 10 * CORIO_SECOND};
     CHECK_EQ(corio_redis_pool_new(&pool, url(), &po), 0);
     int stop = 0, restarted = 0;
     load_arg a[8];
@@ -681,7 +708,8 @@ static int restart_main(void *arg)
         CHECK(a[i].ok_after > 0); /* every task recovered */
     }
     if (getenv("CORIO_TEST_VERBOSE"))
-        fprintf(stderr, "restart: %ld ok (%ld after), %ld failed\n", ok, after, failed);
+        fprintf(stderr, "restart: %ld ok (%ld after), %ld failed\n", ok, after,
+                failed);
     corio_redis_pool_free(pool);
     return 0;
 }
@@ -691,7 +719,8 @@ TEST_T(redis, server_restart_under_load, 60)
     CHECK_EQ(run_real(restart_main, NULL), 0);
 }
 
-/* ---- cancel sweep, real I/O -------------------------------------------------- */
+/* ---- cancel sweep, real I/O
+ * -------------------------------------------------- */
 
 #define NREAL 40
 
@@ -750,7 +779,8 @@ static int real_sweep_main(void *arg)
         CHECK(g == 0 || g == -ECANCELED); /* -ECANCELED: one never ran */
         for (int i = 0; i < NREAL; i++) {
             CHECK_EQ(a[i].wrong, 0);
-            CHECK(a[i].rc == -ECANCELED || (a[i].rc == 0 && res[i] == -ECANCELED));
+            CHECK(a[i].rc == -ECANCELED ||
+                  (a[i].rc == 0 && res[i] == -ECANCELED));
             cancelled += a[i].rc == -ECANCELED;
         }
         CHECK_EQ(corio_redis_error(c), 0);
@@ -770,7 +800,8 @@ TEST_T(redis, cancel_sweep_real_server, 60)
     CHECK_EQ(leak_check(), 0);
 }
 
-/* ---- fault sweep ------------------------------------------------------------------ */
+/* ---- fault sweep
+ * ------------------------------------------------------------------ */
 
 static int fault_scenario(void *arg)
 {
@@ -798,7 +829,9 @@ static int fault_scenario(void *arg)
         rc = corio_redis_pipeline_append(p, "GET fault:k");
     if (rc == 0)
         rc = corio_redis_pipeline_exec(p, c, &r);
-    if (rc == 0 && strcmp(corio_redis_reply_string(corio_redis_reply_element(r, 1), NULL), "v"))
+    if (rc == 0 &&
+        strcmp(corio_redis_reply_string(corio_redis_reply_element(r, 1), NULL),
+               "v"))
         rc = -EPROTO;
     corio_redis_reply_free(r);
     corio_redis_pipeline_free(p);
@@ -829,7 +862,8 @@ TEST_T(redis, fault_sweep, 120)
         CHECK_EQ(tst_run_ex(&o, fault_scenario, NULL), 0);
     }
     if (getenv("CORIO_TEST_VERBOSE"))
-        fprintf(stderr, "fault sweep: %ld calls failed in turn, %d errors\n", n - 1, failures);
+        fprintf(stderr, "fault sweep: %ld calls failed in turn, %d errors\n",
+                n - 1, failures);
     CHECK(n > 10);
     CHECK(failures > 0);
     CHECK_EQ(leak_check(), 0);

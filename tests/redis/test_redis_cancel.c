@@ -16,14 +16,14 @@ typedef struct client {
     corio_redis *c;
     int i;
     char key[400];
-    int64_t timeout_ns;      /* 0: none */
+    int64_t timeout_ns; /* 0: none */
     int rc;
     char got[512];
 } client;
 
 typedef struct sweep {
     long k;
-    int mode;                /* 0 cancel after k turns, 1 timeouts at k */
+    int mode; /* 0 cancel after k turns, 1 timeouts at k */
     client cl[NTASK];
     corio_task *t[NTASK];
     fake_server f;
@@ -113,8 +113,9 @@ static int sweep_main(void *arg)
         snprintf(want, sizeof want, "val:%s", cl->key);
         if (cl->rc == 0) {
             if (strcmp(cl->got, want)) {
-                fprintf(stderr, "k=%ld mode=%d task %d got \"%.40s\" for %.20s\n",
-                        w->k, w->mode, i, cl->got, cl->key);
+                fprintf(stderr,
+                        "k=%ld mode=%d task %d got \"%.40s\" for %.20s\n", w->k,
+                        w->mode, i, cl->got, cl->key);
                 w->wrong++;
             }
             w->ok++;
@@ -156,8 +157,9 @@ static void run_sweep(int mode, long kmax)
         free(w);
     }
     if (getenv("CORIO_TEST_VERBOSE"))
-        fprintf(stderr, "mode %d: %ld ok, %ld interrupted (%ld before written)\n",
-                mode, ok, intr, unsent);
+        fprintf(stderr,
+                "mode %d: %ld ok, %ld interrupted (%ld before written)\n", mode,
+                ok, intr, unsent);
     /* The sweep did reach both sides of the write: interruptions before
      * the command was taken (never sent) and after (reply discarded). */
     CHECK(ok > 0);

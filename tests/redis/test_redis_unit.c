@@ -7,9 +7,11 @@ TEST(redis_unit, urls)
 {
     corio__redis_url u;
     CHECK_EQ(corio__redis_url_parse(&u, "redis://h"), 0);
-    CHECK(!strcmp(u.host, "h") && u.port == 6379 && u.db == -1 && !u.user && !u.password);
+    CHECK(!strcmp(u.host, "h") && u.port == 6379 && u.db == -1 && !u.user &&
+          !u.password);
     corio__redis_url_free(&u);
-    CHECK_EQ(corio__redis_url_parse(&u, "rediss://us%65r:p%40ss@[::1]:7000/5"), 0);
+    CHECK_EQ(corio__redis_url_parse(&u, "rediss://us%65r:p%40ss@[::1]:7000/5"),
+             0);
     CHECK(u.kind == 1 && !strcmp(u.host, "::1") && u.port == 7000 && u.db == 5);
     CHECK(!strcmp(u.user, "user") && !strcmp(u.password, "p@ss"));
     corio__redis_url_free(&u);
@@ -23,11 +25,21 @@ TEST(redis_unit, urls)
     CHECK(u.kind == 2 && !strcmp(u.host, "/run/r.sock") && u.db == 4);
     corio__redis_url_free(&u);
     CHECK_EQ(corio__redis_url_parse(&u, "unix://a:b@/run/r.sock"), 0);
-    CHECK(!strcmp(u.user, "a") && !strcmp(u.password, "b") && !strcmp(u.host, "/run/r.sock"));
+    CHECK(!strcmp(u.user, "a") && !strcmp(u.password, "b") &&
+          !strcmp(u.host, "/run/r.sock"));
     corio__redis_url_free(&u);
-    const char *bad[] = {"", "http://h", "redis://", "redis://h:0", "redis://h:65536",
-                         "redis://h:x", "redis://h/abc", "redis://%zz@h", "unix://",
-                         "unix://relative", "redis://[::1", NULL};
+    const char *bad[] = {"",
+                         "http://h",
+                         "redis://",
+                         "redis://h:0",
+                         "redis://h:65536",
+                         "redis://h:x",
+                         "redis://h/abc",
+                         "redis://%zz@h",
+                         "unix://",
+                         "unix://relative",
+                         "redis://[::1",
+                         NULL};
     for (int i = 0; bad[i]; i++)
         CHECK_EQ(corio__redis_url_parse(&u, bad[i]), -EINVAL);
     CHECK_EQ(corio__redis_url_parse(&u, NULL), -EINVAL);
@@ -53,23 +65,31 @@ static int crafted_main(void *arg)
     CHECK_EQ(corio_redis_from_stream(&c, a), 0);
     corio_redis_reply *r;
     /* nested arrays with every type, a nil array, an empty bulk */
-    CHECK_EQ(corio_redis_command(c, &r, "RAW %s",
-                                 "*5\r\n:7\r\n*2\r\n+ok\r\n-ERR inner\r\n$-1\r\n*-1\r\n$0\r\n\r\n"),
-             0);
+    CHECK_EQ(
+        corio_redis_command(
+            c, &r, "RAW %s",
+            "*5\r\n:7\r\n*2\r\n+ok\r\n-ERR inner\r\n$-1\r\n*-1\r\n$0\r\n\r\n"),
+        0);
     CHECK_EQ(corio_redis_reply_type(r), CORIO_REDIS_ARRAY);
     CHECK_EQ(corio_redis_reply_count(r), 5);
     CHECK_EQ(corio_redis_reply_integer(corio_redis_reply_element(r, 0)), 7);
     corio_redis_reply *in = corio_redis_reply_element(r, 1);
-    CHECK_EQ(corio_redis_reply_type(corio_redis_reply_element(in, 0)), CORIO_REDIS_STATUS);
-    CHECK_EQ(corio_redis_reply_type(corio_redis_reply_element(in, 1)), CORIO_REDIS_ERROR);
-    CHECK_EQ(corio_redis_reply_type(corio_redis_reply_element(r, 2)), CORIO_REDIS_NIL);
-    CHECK_EQ(corio_redis_reply_type(corio_redis_reply_element(r, 3)), CORIO_REDIS_NIL);
+    CHECK_EQ(corio_redis_reply_type(corio_redis_reply_element(in, 0)),
+             CORIO_REDIS_STATUS);
+    CHECK_EQ(corio_redis_reply_type(corio_redis_reply_element(in, 1)),
+             CORIO_REDIS_ERROR);
+    CHECK_EQ(corio_redis_reply_type(corio_redis_reply_element(r, 2)),
+             CORIO_REDIS_NIL);
+    CHECK_EQ(corio_redis_reply_type(corio_redis_reply_element(r, 3)),
+             CORIO_REDIS_NIL);
     size_t n = 9;
-    CHECK(corio_redis_reply_string(corio_redis_reply_element(r, 4), &n) != NULL);
+    CHECK(corio_redis_reply_string(corio_redis_reply_element(r, 4), &n) !=
+          NULL);
     CHECK_EQ(n, 0);
     corio_redis_reply_free(r);
     /* a top-level error */
-    CHECK_EQ(corio_redis_command(c, &r, "RAW %s", "-WRONGTYPE nope\r\n"), CORIO_EREDIS);
+    CHECK_EQ(corio_redis_command(c, &r, "RAW %s", "-WRONGTYPE nope\r\n"),
+             CORIO_EREDIS);
     CHECK(!strcmp(corio_redis_reply_string(r, NULL), "WRONGTYPE nope"));
     corio_redis_reply_free(r);
     /* hiredis's other format conversions still work */
@@ -90,7 +110,8 @@ static int crafted_main(void *arg)
     CHECK_EQ(corio_redis_command(c, &r, "PING"), 0);
     corio_redis_reply_free(r);
     /* garbage: the connection fails, for good, with a protocol error */
-    CHECK_EQ(corio_redis_command(c, &r, "RAW %s", "?what\r\n"), CORIO_EREDIS_PROTO);
+    CHECK_EQ(corio_redis_command(c, &r, "RAW %s", "?what\r\n"),
+             CORIO_EREDIS_PROTO);
     CHECK_EQ(corio_redis_error(c), CORIO_EREDIS_PROTO);
     CHECK_EQ(corio_redis_command(c, &r, "PING"), CORIO_EREDIS_PROTO);
     corio_redis_close(c);
@@ -185,7 +206,8 @@ static int pool_refused_main(void *arg)
     /* a port nobody listens on: acquire retries with backoff for retry_ns,
      * on the virtual clock, then gives the error and its slot back */
     corio_redis_pool *p;
-    corio_redis_pool_opts po = {.max_connections = 1, .retry_ns = 300 * CORIO_MS};
+    corio_redis_pool_opts po = {.max_connections = 1,
+                                .retry_ns = 300 * CORIO_MS};
     CHECK_EQ(corio_redis_pool_new(&p, "redis://127.0.0.1:1", &po), 0);
     corio_redis *c;
     int64_t t0 = corio_now();
@@ -193,7 +215,8 @@ static int pool_refused_main(void *arg)
     CHECK(c == NULL);
     int64_t took = corio_now() - t0;
     CHECK(took >= 150 * CORIO_MS && took <= 300 * CORIO_MS);
-    /* the slot came back: a second acquire fails the same way, not by waiting */
+    /* the slot came back: a second acquire fails the same way, not by waiting
+     */
     po.retry_ns = -1;
     corio_redis_pool_free(p);
     CHECK_EQ(corio_redis_pool_new(&p, "redis://127.0.0.1:1", &po), 0);
