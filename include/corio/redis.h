@@ -10,9 +10,9 @@
  * queued up meanwhile) and their replies handed back in order by its reader
  * task: automatic pipelining, with no user-visible batching.
  *
- *   task A ─┐  queued   ┌────────┐ bytes ┌────────┐ replies ┌────────┐
- *   task B ─┼─────────▶ │ writer │─────▶ │ server │───────▶ │ reader │─▶ A, B,
- * C task C ─┘  (FIFO)   └────────┘       └────────┘  (FIFO) └────────┘
+ *   task A ─┐ queue ┌────────┐ bytes ┌────────┐ replies ┌────────┐
+ *   task B ─┼──────▶│ writer │──────▶│ server │────────▶│ reader │─▶ A,B,C
+ *   task C ─┘ FIFO  └────────┘       └────────┘  FIFO   └────────┘
  *
  * Cancellation (the redis-py CVE-2023-28858/28859 lesson): a command whose
  * caller is cancelled, or whose timeout scope expires,
