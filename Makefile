@@ -40,6 +40,7 @@ bench: deps
 	@bench/echo/run.sh build-bench
 	@bench/http/run.sh build-bench
 	@bench/fetch/run.sh build-bench
+	@bench/redis/run.sh build-bench
 
 install: all
 	@cmake --install $(BUILD) --prefix $(PREFIX)

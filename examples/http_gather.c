@@ -23,7 +23,8 @@
  *                 print(f"{urls[i]} - Response content length: {result}")
  *
  * The C twin runs without a network: a corio HTTP server on 127.0.0.1
- * (port 0) in the same program stands in for the sites, with a page that
+ * (port 0) in the same program (examples/demo_server.h, shared by the HTTP
+ * examples) stands in for the sites, with a page that
  * is missing (404: logged, a result of "None") and a port that refuses
  * connections (an "exception" for gather to return).  A task returns 0 or
  * an error code, which corio_gather collects per task like
@@ -31,8 +32,9 @@
  *
  * Unlike the seed, the tasks share one session: a session per request, as
  * written there, opens a new connection each time and defeats the pool. */
+#include "demo_server.h"
+
 #include <corio.h>
-#include <corio/http_server.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,19 +89,6 @@ static int fetch_data(void *arg)
     return rc;
 }
 
-struct server {
-    corio_listener *listener;
-    corio_http_router *router;
-    corio_event stop;
-};
-
-static int serve(void *arg)
-{
-    struct server *s = arg;
-    corio_http_server_opts o = {.stop = &s->stop};
-    return corio_http_serve(s->listener, s->router, &o);
-}
-
 /* A port that refuses connections: a socket bound but not listening. */
 static int refusing_socket(int *port)
 {
@@ -123,21 +112,16 @@ static int async_main(void *arg)
     static const char *names[] = {"www.google.com", "www.bing.com",
                                   "www.example.com", "refused.example"};
     enum { N = sizeof names / sizeof names[0] };
-    struct server srv = {0};
+    demo_server srv;
     struct fetch fetches[N];
-    corio_task *server = NULL, *tasks[N];
-    int results[N], rc, port, refused_port, refused_fd = -1;
-    corio_addr addr;
+    corio_task *tasks[N];
+    int results[N], rc, refused_port, refused_fd = -1;
     size_t n = 0;
 
-    if ((rc = corio_event_init(&srv.stop)) < 0)
-        return rc;
-    if ((rc = corio_http_router_new(&srv.router)) < 0 ||
+    if ((rc = demo_server_init(&srv)) < 0 ||
         (rc = corio_http_router_add(srv.router, "GET", "/{site}", site, NULL)) <
             0 ||
-        (rc = corio_tcp_listen(&srv.listener, "127.0.0.1", 0, NULL)) < 0 ||
-        (rc = corio_listener_addr(srv.listener, &addr)) < 0 ||
-        (rc = corio_task_spawn(&server, serve, &srv)) < 0)
+        (rc = demo_server_start(&srv, NULL)) < 0)
         goto out;
     if ((refused_fd = refusing_socket(&refused_port)) < 0) {
         rc = -EADDRNOTAVAIL;
@@ -145,14 +129,13 @@ static int async_main(void *arg)
     }
     if ((rc = corio_http_session_new(&session, NULL)) < 0)
         goto out;
-    port = corio_addr_port(&addr);
 
     /* tasks = [asyncio.create_task(fetch_data(url)) for url in urls] */
     for (; n < N; n++) {
         fetches[n].name = names[n];
+        int port = n == N - 1 ? refused_port : srv.port;
         snprintf(fetches[n].url, sizeof fetches[n].url,
-                 "http://127.0.0.1:%d/%s", n == N - 1 ? refused_port : port,
-                 names[n]);
+                 "http://127.0.0.1:%d/%s", port, names[n]);
         if ((rc = corio_task_spawn(&tasks[n], fetch_data, &fetches[n])) < 0)
             break;
     }
@@ -178,13 +161,7 @@ static int async_main(void *arg)
 
 out:
     corio_http_session_free(session);
-    if (server) {
-        corio_event_set(&srv.stop);
-        CORIO_IGNORE(corio_task_join(server, NULL));
-    }
-    corio_listener_close(srv.listener);
-    corio_http_router_free(srv.router);
-    corio_event_destroy(&srv.stop);
+    demo_server_stop(&srv);
     if (refused_fd >= 0)
         close(refused_fd);
     return rc < 0 ? rc : 0;

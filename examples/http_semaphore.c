@@ -14,7 +14,7 @@
  *                     return data
  *
  * The C twin fetches from a corio HTTP server on 127.0.0.1 (port 0) in the
- * same program, whose handler takes 100-300 ms per request and counts how
+ * same program (examples/demo_server.h), whose handler takes 100-300 ms per request and counts how
  * many requests it is serving at once: the server, not the client, testifies
  * that the limit held.  `async with semaphore:` is corio_sem_acquire ...
  * corio_sem_release on every path; `async with session.get(url) as
@@ -24,8 +24,9 @@
  * fifty times).
  *
  * On the virtual clock (as the test runs it) the times printed are exact. */
+#include "demo_server.h"
+
 #include <corio.h>
-#include <corio/http_server.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,46 +82,28 @@ static int fetch_data(void *arg)
     return rc;
 }
 
-struct server {
-    corio_listener *listener;
-    corio_http_router *router;
-    corio_event stop;
-};
-
-static int serve(void *arg)
-{
-    struct server *s = arg;
-    corio_http_server_opts o = {.stop = &s->stop};
-    return corio_http_serve(s->listener, s->router, &o);
-}
-
 static int async_main(void *arg)
 {
     (void)arg;
     static struct fetch fetches[NFETCH];
-    struct server srv = {0};
-    corio_task *server = NULL, *tasks[NFETCH];
+    demo_server srv;
+    corio_task *tasks[NFETCH];
     int results[NFETCH], rc;
-    corio_addr addr;
     int64_t start = corio_now();
     size_t n = 0, bytes = 0;
 
-    if ((rc = corio_event_init(&srv.stop)) < 0)
-        return rc;
-    if ((rc = corio_sem_init_bounded(&semaphore, CONCURRENCY_LIMIT)) < 0 ||
-        (rc = corio_http_router_new(&srv.router)) < 0 ||
+    if ((rc = demo_server_init(&srv)) < 0 ||
+        (rc = corio_sem_init_bounded(&semaphore, CONCURRENCY_LIMIT)) < 0 ||
         (rc = corio_http_router_add(srv.router, "GET", "/item/{n}", item,
                                     NULL)) < 0 ||
-        (rc = corio_tcp_listen(&srv.listener, "127.0.0.1", 0, NULL)) < 0 ||
-        (rc = corio_listener_addr(srv.listener, &addr)) < 0 ||
-        (rc = corio_task_spawn(&server, serve, &srv)) < 0 ||
+        (rc = demo_server_start(&srv, NULL)) < 0 ||
         (rc = corio_http_session_new(&session, NULL)) < 0)
         goto out;
 
     /* tasks = [asyncio.create_task(fetch_data(url)) for url in urls] */
     for (; n < NFETCH; n++) {
         snprintf(fetches[n].url, sizeof fetches[n].url,
-                 "http://127.0.0.1:%d/item/%zu", corio_addr_port(&addr), n);
+                 "http://127.0.0.1:%d/item/%zu", srv.port, n);
         if ((rc = corio_task_spawn(&tasks[n], fetch_data, &fetches[n])) < 0)
             break;
     }
@@ -146,13 +129,7 @@ static int async_main(void *arg)
 
 out:
     corio_http_session_free(session);
-    if (server) {
-        corio_event_set(&srv.stop);
-        CORIO_IGNORE(corio_task_join(server, NULL));
-    }
-    corio_listener_close(srv.listener);
-    corio_http_router_free(srv.router);
-    corio_event_destroy(&srv.stop);
+    demo_server_stop(&srv);
     corio_sem_destroy(&semaphore);
     return rc;
 }

@@ -24,15 +24,16 @@
  *     api_results = await fetch_multiple_apis(api_urls)
  *
  * The C twin serves api.example.com's three endpoints from a corio HTTP
- * server on 127.0.0.1 (port 0) in the same program, plus a fourth whose
- * body is not JSON, so the except branch runs too.  `async with
- * ClientSession() as session` is corio_http_session_new ...
+ * server on 127.0.0.1 (port 0) in the same program (examples/demo_server.h),
+ * plus a fourth whose body is not JSON, so the except branch runs too.
+ * `async with ClientSession() as session` is corio_http_session_new ...
  * corio_http_session_free; response.json() is corio_http_response_json,
  * which hands back a jansson value.  The session's pool is what makes
  * sharing it worth it: the server counts the connections it accepted, and
  * the four requests of the second batch reuse those of the first. */
+#include "demo_server.h"
+
 #include <corio.h>
-#include <corio/http_server.h>
 #include <corio/http_json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,12 +106,6 @@ static int fetch_multiple_apis(corio_http_session *session, struct fetch *f,
     return rc;
 }
 
-struct server {
-    corio_listener *listener;
-    corio_http_router *router;
-    corio_event stop;
-};
-
 /* corio_http_serve with a count of connections: the serve helper's
  * per-connection function wraps corio_http_serve_conn. */
 static int serve_conn(corio_stream *conn, void *arg)
@@ -121,7 +116,7 @@ static int serve_conn(corio_stream *conn, void *arg)
 
 static int serve(void *arg)
 {
-    struct server *s = arg;
+    demo_server *s = arg;
     corio_serve_opts o = {.stop = &s->stop};
     return corio_serve(s->listener, serve_conn, s->router, &o);
 }
@@ -146,25 +141,19 @@ static int async_main(void *arg)
     static const char *paths[] = {"/data1", "/data2", "/data3", "/broken"};
     enum { N = sizeof paths / sizeof paths[0] };
     struct fetch fetches[N];
-    struct server srv = {0};
+    demo_server srv;
     corio_http_session *session = NULL;
-    corio_task *server = NULL;
-    corio_addr addr;
     int rc;
 
-    if ((rc = corio_event_init(&srv.stop)) < 0)
-        return rc;
-    if ((rc = corio_http_router_new(&srv.router)) < 0 ||
+    if ((rc = demo_server_init(&srv)) < 0 ||
         (rc = corio_http_router_add(srv.router, "GET", "/{name}", api, NULL)) <
             0 ||
-        (rc = corio_tcp_listen(&srv.listener, "127.0.0.1", 0, NULL)) < 0 ||
-        (rc = corio_listener_addr(srv.listener, &addr)) < 0 ||
-        (rc = corio_task_spawn(&server, serve, &srv)) < 0)
+        (rc = demo_server_start(&srv, serve)) < 0)
         goto out;
     for (size_t i = 0; i < N; i++) {
         fetches[i].path = paths[i];
         snprintf(fetches[i].url, sizeof fetches[i].url, "http://127.0.0.1:%d%s",
-                 corio_addr_port(&addr), paths[i]);
+                 srv.port, paths[i]);
     }
 
     /* async with aiohttp.ClientSession() as session: */
@@ -182,13 +171,7 @@ static int async_main(void *arg)
 
 out:
     corio_http_session_free(session);
-    if (server) {
-        corio_event_set(&srv.stop);
-        CORIO_IGNORE(corio_task_join(server, NULL));
-    }
-    corio_listener_close(srv.listener);
-    corio_http_router_free(srv.router);
-    corio_event_destroy(&srv.stop);
+    demo_server_stop(&srv);
     return rc;
 }
 

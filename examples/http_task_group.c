@@ -24,11 +24,12 @@
  * in its own record (task.result()).
  *
  * The URLs are served by a corio HTTP server on 127.0.0.1 (port 0) in the
- * same program: /users/{id} answers after 100 ms, /slow after 2 s, /fail
+ * same program (examples/demo_server.h): /users/{id} answers after 100 ms, /slow after 2 s, /fail
  * with a 500.  The first batch succeeds; in the second, /fail fails at
  * once and the 2 s fetch is cancelled instead of being waited for. */
+#include "demo_server.h"
+
 #include <corio.h>
-#include <corio/http_server.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,22 +118,6 @@ static int fetch_multiple(corio_http_session *session, struct fetch *f,
     return corio_group_wait(tg); /* the end of the async with block */
 }
 
-struct server {
-    corio_listener *listener;
-    corio_http_router *router;
-    corio_event stop;
-};
-
-static int serve(void *arg)
-{
-    struct server *s = arg;
-    /* No grace period at shutdown: the handler of the cancelled /slow fetch
-     * is still sleeping (a server only learns that a client left when it
-     * writes), and nobody waits for its answer any more. */
-    corio_http_server_opts o = {.stop = &s->stop, .grace_ns = -1};
-    return corio_http_serve(s->listener, s->router, &o);
-}
-
 static void batch(corio_http_session *session, int port, const char **paths,
                   size_t n)
 {
@@ -161,41 +146,34 @@ static int async_main(void *arg)
     (void)arg;
     static const char *good[] = {"/users/1", "/users/2", "/users/3"};
     static const char *bad[] = {"/users/4", "/slow", "/fail"};
-    struct server srv = {0};
+    demo_server srv;
     corio_http_session *session = NULL;
-    corio_task *server = NULL;
-    corio_addr addr;
     int rc;
 
-    if ((rc = corio_event_init(&srv.stop)) < 0)
-        return rc;
-    if ((rc = corio_http_router_new(&srv.router)) < 0 ||
-        (rc = corio_http_router_add(srv.router, "GET", "/users/{id}", user,
+    if ((rc = demo_server_init(&srv)) < 0)
+        goto out;
+    /* No grace period at shutdown: the handler of the cancelled /slow fetch
+     * is still sleeping (a server only learns that a client left when it
+     * writes), and nobody waits for its answer any more. */
+    srv.opts.grace_ns = -1;
+    if ((rc = corio_http_router_add(srv.router, "GET", "/users/{id}", user,
                                     NULL)) < 0 ||
         (rc = corio_http_router_add(srv.router, "GET", "/slow", slow, NULL)) <
             0 ||
         (rc = corio_http_router_add(srv.router, "GET", "/fail", fail, NULL)) <
             0 ||
-        (rc = corio_tcp_listen(&srv.listener, "127.0.0.1", 0, NULL)) < 0 ||
-        (rc = corio_listener_addr(srv.listener, &addr)) < 0 ||
-        (rc = corio_task_spawn(&server, serve, &srv)) < 0 ||
+        (rc = demo_server_start(&srv, NULL)) < 0 ||
         (rc = corio_http_session_new(&session, NULL)) < 0)
         goto out;
 
     printf("fetch_multiple(/users/1, /users/2, /users/3):\n");
-    batch(session, corio_addr_port(&addr), good, 3);
+    batch(session, srv.port, good, 3);
     printf("fetch_multiple(/users/4, /slow, /fail):\n");
-    batch(session, corio_addr_port(&addr), bad, 3);
+    batch(session, srv.port, bad, 3);
 
 out:
     corio_http_session_free(session);
-    if (server) {
-        corio_event_set(&srv.stop);
-        CORIO_IGNORE(corio_task_join(server, NULL));
-    }
-    corio_listener_close(srv.listener);
-    corio_http_router_free(srv.router);
-    corio_event_destroy(&srv.stop);
+    demo_server_stop(&srv);
     return rc;
 }
 

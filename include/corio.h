@@ -4,11 +4,13 @@
  *   corio/task.h    spawn, join, cancel, detach, yield, sleep, gather, wait_for
  *   corio/scope.h   timeout scopes and shields
  *   corio/group.h   task groups (structured concurrency)
+ *   corio/local.h   task-local values inherited by spawned tasks (contextvars)
  *   corio/fd.h      waiting on file descriptors
  *   corio/thread.h  thread-pool offload (to_thread)
  *   corio/remote.h  reaching a loop from other threads (call_soon_threadsafe)
  *   corio/sync.h    lock, event, condition, semaphore, queue, rate limiter
  *   corio/chan.h    a thread-safe channel between loops and threads
+ *   corio/select.h  the first of several queue/channel/event/join cases
  *   corio/stream.h  buffered byte streams (sockets, pipes, TLS, memory pairs)
  *   corio/net.h     TCP, UDP and Unix sockets, DNS, the serve helper
  *   corio/tls.h     TLS client and server streams (OpenSSL), contexts
@@ -28,11 +30,13 @@
 #include "corio/task.h"
 #include "corio/scope.h"
 #include "corio/group.h"
+#include "corio/local.h"
 #include "corio/fd.h"
 #include "corio/thread.h"
 #include "corio/remote.h"
 #include "corio/sync.h"
 #include "corio/chan.h"
+#include "corio/select.h"
 #include "corio/stream.h"
 #include "corio/net.h"
 #include "corio/tls.h"

@@ -10,7 +10,10 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 make --no-print-directory install PREFIX="$dir/prefix" >/dev/null
 P=$dir/prefix
-for c in corio corio-tls corio-http; do
+components="corio corio-tls corio-http"
+# corio-redis is built only where hiredis is (libhiredis-dev).
+[ -e "$P/lib/pkgconfig/corio-redis.pc" ] && components="$components corio-redis"
+for c in $components; do
     for f in lib/lib$c.a lib/lib$c.so lib/lib$c.so.0 lib/pkgconfig/$c.pc; do
         [ -e "$P/$f" ] || { echo "missing $f" >&2; exit 1; }
     done
@@ -90,7 +93,33 @@ int main(void)
     return rc == 0 && result == 0 ? 0 : 1;
 }
 C
-for pair in core:corio tls:corio-tls http:corio-http; do
+cat > "$dir/redis.c" <<'C'
+#include <corio.h>
+#include <corio/redis.h>
+static int m(void *arg)
+{
+    corio_redis *c;
+    corio_redis_pipeline *p;
+    (void)arg;
+    if (corio_redis_connect(&c, "redis://") != -EINVAL) /* no host */
+        return 1;
+    if (corio_redis_pipeline_new(&p, CORIO_REDIS_TRANSACTION) != 0)
+        return 1;
+    if (corio_redis_pipeline_append(p, "SET %s %b", "k", "v", (size_t)1) != 0 ||
+        corio_redis_pipeline_count(p) != 1)
+        return 1;
+    corio_redis_pipeline_free(p);
+    return 7;
+}
+int main(void)
+{
+    int result = 0;
+    return corio_run(m, NULL, &result) == 0 && result == 7 ? 0 : 1;
+}
+C
+pairs="core:corio tls:corio-tls http:corio-http"
+case "$components" in *corio-redis*) pairs="$pairs redis:corio-redis" ;; esac
+for pair in $pairs; do
     t=${pair%%:*}
     mod=${pair#*:}
     cc -std=c11 -pedantic -Wall -Wextra -Werror "$dir/$t.c" -o "$dir/$t" \

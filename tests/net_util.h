@@ -19,24 +19,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define NET_HAVE_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NET_HAVE_LSAN 1
-#endif
-#endif
-#ifdef NET_HAVE_LSAN
-#include <sanitizer/lsan_interface.h>
-#endif
-
-static inline void net_leak_check(void)
-{
-#ifdef NET_HAVE_LSAN
-    CHECK_EQ(__lsan_do_recoverable_leak_check(), 0);
-#endif
-}
-
 /* Open descriptors of this process. */
 static inline int net_count_fds(void)
 {

@@ -43,20 +43,6 @@ static void await_byte(int fd)
     CHECK_EQ(corio_fd_read(fd, &c, 1), 1);
 }
 
-static void nap_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
-static int64_t real_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * CORIO_SECOND + ts.tv_nsec;
-}
-
 static corio_chan *mkc(size_t cap)
 {
     corio_chan *c = NULL;
@@ -575,7 +561,7 @@ typedef struct late {
 
 static void *late_put(void *arg)
 {
-    nap_ms(20); /* the loop has gone idle, its only task parked in get */
+    tst_nap_ms(20); /* the loop has gone idle, its only task parked in get */
     CORIO_IGNORE(corio_chan_put(((late *)arg)->c, ITEM(42)));
     return NULL;
 }
@@ -848,8 +834,8 @@ static int starve_main(void *arg)
     CHECK_EQ(corio_yield(), 0);
     CHECK_EQ(pthread_create(&th, NULL, put_one, s->c), 0);
     CHECK_EQ(pthread_join(th, NULL), 0); /* the getter has been kicked */
-    int64_t end = real_ns() + CORIO_SECOND / 2;
-    while (!s->g.resumed && real_ns() < end)
+    int64_t end = tst_real_ns() + CORIO_SECOND / 2;
+    while (!s->g.resumed && tst_real_ns() < end)
         CHECK_EQ(corio_yield(), 0);
     CHECK_EQ(s->g.resumed, 1);
     CHECK_EQ(corio_task_join(t, NULL), 0);
@@ -866,12 +852,8 @@ TEST(chan, kicked_waiter_not_starved_by_a_yielding_task)
 
 /* ---- sweeps: random cancellation while threads keep going ---------------- */
 
-static uint32_t rng = 777;
-static uint32_t rnd(void)
-{
-    rng = rng * 1103515245u + 12345u;
-    return rng >> 8;
-}
+static uint64_t rng = 777;
+#define rnd() tst_rand(&rng)
 
 #define NSLOTS 8
 
@@ -1084,4 +1066,64 @@ TEST_T(chan, cancel_sweep_putters_while_threads_get, 60)
     CHECK(s.interrupted > 0);
     free(s.ok);
     free(s.got);
+}
+
+/* ---- regressions found in code review ---------------------------------- */
+
+/* The same for a channel's kick (a post too): a getter parked on an empty
+ * channel must see a thread's put while another task keeps yielding. */
+
+static corio_chan *kick_chan;
+static atomic_int kick_got;
+
+static int chan_getter(void *arg)
+{
+    (void)arg;
+    void *item = NULL;
+    int rc = corio_chan_get(kick_chan, &item);
+    atomic_store(&kick_got, 1);
+    return rc;
+}
+
+static void *chan_putter(void *arg)
+{
+    (void)arg;
+    tst_nap_ms(20);
+    CORIO_IGNORE(corio_chan_put(kick_chan, (void *)1));
+    return NULL;
+}
+
+static int yield_for_chan_main(void *arg)
+{
+    (void)arg;
+    corio_task *g;
+    pthread_t th;
+    CHECK_EQ(corio_chan_new(&kick_chan, 1), 0);
+    CHECK_EQ(corio_task_spawn(&g, chan_getter, NULL), 0);
+    CHECK_EQ(corio_yield(), 0); /* the getter parks on the empty channel */
+    CHECK_EQ(pthread_create(&th, NULL, chan_putter, NULL), 0);
+    int64_t end = tst_real_ns() + 2 * CORIO_SECOND;
+    while (!atomic_load(&kick_got) && tst_real_ns() < end)
+        CHECK_EQ(corio_yield(), 0);
+    pthread_join(th, NULL);
+    int ok = atomic_load(&kick_got);
+    if (!ok)
+        corio_chan_shutdown(kick_chan); /* release the getter to clean up */
+    CHECK_EQ(corio_task_join(g, NULL), 0);
+    corio_chan_free(kick_chan);
+    CHECK(ok);
+    return 0;
+}
+
+TEST(chan, kick_reaches_a_task_while_another_keeps_yielding)
+{
+    CHECK_EQ(tst_run(yield_for_chan_main, NULL), 0);
+}
+
+/* A constructor dereferenced a NULL out-parameter instead of returning
+ * -EINVAL (STYLE.md: misuse returns an error, never aborts).  The check
+ * comes first, in a loop or not. */
+TEST(chan, new_null_out_parameter_is_einval)
+{
+    CHECK_EQ(corio_chan_new(NULL, 1), -EINVAL);
 }

@@ -75,17 +75,10 @@ static void cap_fail(const char *file, int line, const char *what)
             cap_fail(__FILE__, __LINE__, #c);                                  \
     } while (0)
 
-static int64_t real_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * CORIO_SECOND + ts.tv_nsec;
-}
-
 static void spin_ns(int64_t ns)
 {
-    int64_t end = real_ns() + ns;
-    while (real_ns() < end)
+    int64_t end = tst_real_ns() + ns;
+    while (tst_real_ns() < end)
         ;
 }
 
@@ -228,16 +221,16 @@ static int64_t wd_seen_after_ns;
 static int stuck_fn(void *arg)
 {
     (void)arg;
-    int64_t t0 = real_ns();
+    int64_t t0 = tst_real_ns();
     /* Busy, never suspending, until the watchdog has spoken (at most 3 s). */
-    while (real_ns() - t0 < 3 * CORIO_SECOND) {
+    while (tst_real_ns() - t0 < 3 * CORIO_SECOND) {
         spin_ns(10 * CORIO_MS);
         char *s = cap_peek();
         int seen = line_with(s, "'stuck'", WD_MSG) != NULL;
         free(s);
         if (seen) {
             atomic_store(&wd_seen_while_stuck, 1);
-            wd_seen_after_ns = real_ns() - t0;
+            wd_seen_after_ns = tst_real_ns() - t0;
             break;
         }
     }
@@ -275,8 +268,8 @@ TEST_T(debug, watchdog_reports_stuck_task_while_stuck, 20)
 static int stuck_main(void *arg)
 {
     (void)arg;
-    int64_t t0 = real_ns();
-    while (real_ns() - t0 < 2500 * CORIO_MS) {
+    int64_t t0 = tst_real_ns();
+    while (tst_real_ns() - t0 < 2500 * CORIO_MS) {
         spin_ns(10 * CORIO_MS);
         char *s = cap_peek();
         int seen = line_with(s, "'main'", WD_MSG) != NULL;

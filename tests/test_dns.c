@@ -27,13 +27,6 @@
 
 #define STUB_IP "127.45.67.89"
 
-static int64_t real_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * CORIO_SECOND + ts.tv_nsec;
-}
-
 /* ---- a private resolver configuration ----------------------------------- */
 
 static void bind_file(const char *target, const char *text)
@@ -338,7 +331,7 @@ TEST(dns, hosts_file_and_stub_server)
     if (private_resolver(hosts_text, 1) < 0)
         return;
     CHECK_EQ(tst_run(names_main, NULL), 0);
-    net_leak_check();
+    tst_leak_check();
 }
 
 typedef struct par {
@@ -493,9 +486,9 @@ static int slow_lookup(void *arg)
 {
     slow *s = arg;
     corio_addr *v;
-    int64_t t0 = real_ns();
+    int64_t t0 = tst_real_ns();
     s->rc = (int)corio_dns_resolve(&v, "slow.stub.test", 80, NULL);
-    s->took = real_ns() - t0;
+    s->took = tst_real_ns() - t0;
     return 0;
 }
 
@@ -515,10 +508,10 @@ static int slow_main(void *arg)
     corio_task *t;
     CHECK_EQ(corio_task_spawn(&t, slow_lookup, &a), 0);
     CHECK_EQ(corio_sleep(50 * CORIO_MS), 0);
-    int64_t t0 = real_ns();
+    int64_t t0 = tst_real_ns();
     corio_task_cancel(t);
     CHECK_EQ(corio_task_join(t, NULL), 0);
-    CHECK(real_ns() - t0 < 100 * CORIO_MS);
+    CHECK(tst_real_ns() - t0 < 100 * CORIO_MS);
     CHECK_EQ(a.rc, -ECANCELED);
     CHECK(st.queries >= 2);
     stub_stop(&st, stt);
@@ -532,9 +525,9 @@ TEST(dns, cancel_returns_at_once_while_server_is_silent)
     if (private_resolver(hosts_text, 10) < 0)
         return;
     corio_options o = {0}; /* the real clock */
-    int64_t t0 = real_ns();
+    int64_t t0 = tst_real_ns();
     CHECK_EQ(tst_run_ex(&o, slow_main, NULL), 0);
-    CHECK(real_ns() - t0 < 2 * CORIO_SECOND);
+    CHECK(tst_real_ns() - t0 < 2 * CORIO_SECOND);
 }
 
 /* A fake getaddrinfo held on a semaphore: the thread is "stuck" until the
@@ -620,7 +613,7 @@ TEST(dns, abandoned_lookups_are_freed_by_their_thread)
     corio__sys.getaddrinfo = held_gai;
     CHECK_EQ(tst_run(abandon_main, NULL), 0);
     usleep(20000); /* the threads finish freeing */
-    net_leak_check();
+    tst_leak_check();
 }
 
 /* Lookups abandoned while stuck do not starve the next ones: each lends
@@ -657,7 +650,7 @@ TEST(dns, abandoned_stuck_lookups_do_not_starve_the_next)
     corio__sys.getaddrinfo = held_gai;
     CHECK_EQ(tst_run(lend_main, NULL), 0);
     usleep(20000); /* the threads finish freeing */
-    net_leak_check();
+    tst_leak_check();
 }
 
 /* The loop can end while a lookup it abandoned is still held. */
@@ -681,7 +674,7 @@ TEST(dns, run_ends_while_a_lookup_is_stuck)
     sem_post(&gate);
     wait_real(&fake_returned, 1);
     usleep(20000);
-    net_leak_check();
+    tst_leak_check();
 }
 
 static int fail_gai(const char *n, const char *s, const struct addrinfo *h, struct addrinfo **r)
@@ -724,5 +717,5 @@ TEST(dns, faults)
         return;
     CHECK_EQ(tst_run(faults_main, NULL), 0);
     usleep(20000);
-    net_leak_check();
+    tst_leak_check();
 }

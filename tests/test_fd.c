@@ -4,11 +4,14 @@
  * ready masks, forget/close, flag restoration, misuse, and I/O polled once
  * per pass of the ready queue. */
 #include "tst.h"
+#include "core/engine.h" /* which engine a loop uses */
+#include "core/loop.h"
 
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <termios.h>
@@ -47,13 +50,6 @@ static void drain(int fd)
     CHECK_EQ(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
     while (read(fd, buf, sizeof buf) > 0)
         ;
-}
-
-static int64_t real_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * CORIO_SECOND + ts.tv_nsec;
 }
 
 /* ---- a read parks on an empty pipe and wakes when another task writes */
@@ -704,7 +700,7 @@ static int silent_peer_main(void *arg)
     (void)arg;
     int p[2];
     make_pipe(p);
-    int64_t r0 = real_ns();
+    int64_t r0 = tst_real_ns();
     int64_t t0 = corio_now();
     CHECK_EQ(corio_timeout_begin(3600 * CORIO_SECOND), 0);
     CHECK_EQ(corio_fd_wait(p[0], CORIO_READABLE), -ETIMEDOUT);
@@ -712,7 +708,7 @@ static int silent_peer_main(void *arg)
     CHECK_EQ(corio_fd_read(p[0], &c, 1), -ETIMEDOUT); /* level-triggered */
     CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
     CHECK_EQ(corio_now() - t0, 3600 * CORIO_SECOND);
-    CHECK(real_ns() - r0 < 600 * CORIO_SECOND); /* not an hour of real time */
+    CHECK(tst_real_ns() - r0 < 600 * CORIO_SECOND); /* not an hour of real time */
     /* After the scope the fd works normally again. */
     CHECK_EQ(write(p[1], "k", 1), 1);
     CHECK_EQ(corio_fd_read(p[0], &c, 1), 1);
@@ -1099,4 +1095,41 @@ TEST(fd, io_polled_while_yielding_real_clock)
 {
     corio_options o = {.virtual_clock = 0};
     CHECK_EQ(tst_run_ex(&o, starve_main, NULL), 0);
+}
+
+/* ---- regressions found in code review ---------------------------------- */
+
+/* io_uring engine: a socket read or write of n >= 4 GiB.  The SQE's
+ * length is 32 bits (io_uring_prep_recv/send take an unsigned), so
+ * n = 4 GiB becomes 0: the read returns 0, which reads as end of file
+ * although data is waiting, and corio_fd_write's loop sends 0 bytes
+ * forever without ever suspending (nor seeing its deadline).  read(2) and
+ * write(2) clamp the count instead; so must the engine (to INT_MAX). */
+
+static int huge_io_main(void *arg)
+{
+    (void)arg;
+    if (strcmp(corio__cur->engine->name, "io_uring") != 0)
+        return 0; /* epoll: plain read(2)/write(2) clamp the count */
+    int sv[2];
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    size_t big = (size_t)1 << 32;
+    char *buf = mmap(NULL, big, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    CHECK(buf != MAP_FAILED);
+    CHECK_EQ(corio_fd_write(sv[0], "hello", 5), 5);
+    CHECK_EQ(corio_fd_read(sv[1], buf, big), 5); /* not 0 ("end of file") */
+    CHECK_EQ(corio_timeout_begin(CORIO_SECOND), 0);
+    ssize_t put = corio_fd_write(sv[0], buf, big); /* fills the socket */
+    corio_timeout_end();
+    CHECK(put > 0 && (size_t)put < big);
+    munmap(buf, big);
+    corio_fd_close(sv[0]);
+    corio_fd_close(sv[1]);
+    return 0;
+}
+
+TEST_T(fd, uring_socket_io_of_4_gib_is_clamped, 10)
+{
+    CHECK_EQ(tst_run(huge_io_main, NULL), 0);
 }

@@ -18,17 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HAVE_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HAVE_LSAN 1
-#endif
-#endif
-#ifdef HAVE_LSAN
-#include <sanitizer/lsan_interface.h>
-#endif
-
 /* A fresh temporary path (the file is not created). */
 static void tmp_path(char *buf, size_t n, const char *tag)
 {
@@ -120,7 +109,7 @@ static int misuse_main(void *arg)
     CHECK_EQ(corio_file_fsync(NULL), -EINVAL);
     CHECK_EQ(corio_file_size(NULL, &sz), -EINVAL);
     CHECK_EQ(corio_file_fd(NULL), -1);
-    CHECK_EQ(corio_file_read_all(NULL, NULL, NULL, 0), -EINVAL);
+    CHECK_EQ(corio_file_read_all(NULL, 0, NULL, NULL), -EINVAL);
     CHECK_EQ(corio_file_lines_next(NULL, NULL, NULL), -EINVAL);
     CHECK_EQ(corio_file_lines_skip(NULL), -EINVAL);
     CHECK_EQ(corio_file_lines_offset(NULL), -1);
@@ -136,7 +125,7 @@ TEST(file, misuse)
     CHECK_EQ(corio_file_open(&f, "/dev/null", O_RDONLY, 0), -EPERM);
     char *d;
     size_t n;
-    CHECK_EQ(corio_file_read_all("/dev/null", &d, &n, 0), -EPERM);
+    CHECK_EQ(corio_file_read_all("/dev/null", 0, &d, &n), -EPERM);
 }
 
 /* ---- read_all ------------------------------------------------------------ */
@@ -150,26 +139,26 @@ static int read_all_main(void *arg)
     int fds0 = tst_count_fds();
     tmp_path(path, sizeof path, "ra");
 
-    CHECK_EQ(corio_file_read_all(path, &d, &n, 0), -ENOENT);
+    CHECK_EQ(corio_file_read_all(path, 0, &d, &n), -ENOENT);
     CHECK(d == NULL);
     CHECK_EQ(n, 0);
 
     write_file(path, "", 0);
-    CHECK_EQ(corio_file_read_all(path, &d, &n, 0), 0);
+    CHECK_EQ(corio_file_read_all(path, 0, &d, &n), 0);
     CHECK_EQ(n, 0);
     CHECK(d && d[0] == 0);
     free(d);
 
     write_file(path, "abc\ndef", 7);
-    CHECK_EQ(corio_file_read_all(path, &d, &n, 0), 0);
+    CHECK_EQ(corio_file_read_all(path, 0, &d, &n), 0);
     CHECK_EQ(n, 7);
     CHECK(strcmp(d, "abc\ndef") == 0);
     free(d);
     /* Exactly at the limit, and one over. */
-    CHECK_EQ(corio_file_read_all(path, &d, &n, 7), 0);
+    CHECK_EQ(corio_file_read_all(path, 7, &d, &n), 0);
     CHECK_EQ(n, 7);
     free(d);
-    CHECK_EQ(corio_file_read_all(path, &d, &n, 6), -EFBIG);
+    CHECK_EQ(corio_file_read_all(path, 6, &d, &n), -EFBIG);
     CHECK(d == NULL);
     CHECK_EQ(n, 0);
 
@@ -179,21 +168,21 @@ static int read_all_main(void *arg)
     for (size_t i = 0; i < big; i++)
         src[i] = (unsigned char)(i * 31 % 253);
     write_file(path, src, big);
-    CHECK_EQ(corio_file_read_all(path, &d, &n, 0), 0);
+    CHECK_EQ(corio_file_read_all(path, 0, &d, &n), 0);
     CHECK_EQ(n, big);
     CHECK(memcmp(d, src, big) == 0);
     free(d);
-    CHECK_EQ(corio_file_read_all(path, &d, &n, big - 1), -EFBIG);
+    CHECK_EQ(corio_file_read_all(path, big - 1, &d, &n), -EFBIG);
     free(src);
 
     /* Size unknown in advance: /proc reports 0. */
-    CHECK_EQ(corio_file_read_all("/proc/self/status", &d, &n, 0), 0);
+    CHECK_EQ(corio_file_read_all("/proc/self/status", 0, &d, &n), 0);
     CHECK(n > 0 && strstr(d, "Name:") != NULL);
     free(d);
-    CHECK_EQ(corio_file_read_all("/proc/self/status", &d, &n, 10), -EFBIG);
+    CHECK_EQ(corio_file_read_all("/proc/self/status", 10, &d, &n), -EFBIG);
 
     /* A directory. */
-    CHECK_EQ(corio_file_read_all("/", &d, &n, 0), -EISDIR);
+    CHECK_EQ(corio_file_read_all("/", 0, &d, &n), -EISDIR);
 
     CHECK_EQ(tst_count_fds(), fds0);
     unlink(path);
@@ -270,10 +259,9 @@ static int lines_many_main(void *arg)
     size_t cap = 4 * 1024 * 1024, n = 0;
     char *text = malloc(cap);
     int nlines = 0;
-    unsigned seed = 12345;
+    uint64_t seed = 12345;
     while (n < 3 * 1024 * 1024) {
-        seed = seed * 1103515245 + 12345;
-        size_t len = (seed >> 8) % 97;
+        size_t len = tst_rand(&seed) % 97;
         if (nlines % 50 == 7)
             len = 70000 + nlines; /* over 64 KiB */
         for (size_t i = 0; i < len; i++)
@@ -884,7 +872,7 @@ static int sweep_scenario(void *arg)
     corio_file_close(f);
     if (w < 0)
         return (int)w;
-    rc = corio_file_read_all(sweep_path, &all, &n, 0);
+    rc = corio_file_read_all(sweep_path, 0, &all, &n);
     free(all);
     if (rc < 0)
         return rc;
@@ -921,8 +909,6 @@ TEST_T(file, fault_sweep, 120)
     }
     CHECK(n > 20);
     CHECK(failures > 0);
-#ifdef HAVE_LSAN
-    CHECK_EQ(__lsan_do_recoverable_leak_check(), 0);
-#endif
+    tst_leak_check();
     unlink(sweep_path);
 }

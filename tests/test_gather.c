@@ -223,3 +223,88 @@ TEST(gather, wait_for_caller_cancelled)
 {
     CHECK_EQ(tst_run(wait_for_cancelled, NULL), 0);
 }
+
+/* ---- regressions found in code review ---------------------------------- */
+
+static int ret_arg(void *arg)
+{
+    return (int)(intptr_t)arg;
+}
+
+/* gather with the same handle twice: join_check passes both
+ * entries, and the handle is released twice.  The slot goes on the free
+ * list twice, and the next two spawns share one record. */
+
+static int gather_dup_main(void *arg)
+{
+    (void)arg;
+    corio_task *t;
+    CHECK_EQ(corio_task_spawn(&t, ret_arg, (void *)7), 0);
+    corio_task *v[2] = {t, t};
+    int res[2];
+    int rc = corio_gather(v, 2, res);
+    if (rc == -EINVAL) { /* the fix: nothing released */
+        CHECK_EQ(corio_task_join(t, NULL), 0);
+        return 0;
+    }
+    corio_task *a, *b;
+    CHECK_EQ(corio_task_spawn(&a, ret_arg, (void *)1), 0);
+    CHECK_EQ(corio_task_spawn(&b, ret_arg, (void *)2), 0);
+    CHECK(a != b);
+    CHECK_EQ(rc, -EINVAL);
+    return 0;
+}
+
+TEST(gather, with_a_duplicate_handle_is_einval)
+{
+    CHECK_EQ(tst_run(gather_dup_main, NULL), 0);
+}
+
+/* wait_for: the caller is cancelled while waiting and the task
+ * finishes later in the same tick.  wait_for returns 0 as if the task had
+ * finished first; the spec (and gather, in the same situation) says
+ * -ECANCELED.  The same-tick carve-out is for the deadline only. */
+
+static corio_task *wf_cancel_caller;
+
+static int wf_cancel_target(void *arg)
+{
+    (void)arg;
+    corio_yield(); /* lets the helper run before this returns */
+    return 3;
+}
+
+static int wf_cancel_helper(void *arg)
+{
+    (void)arg;
+    corio_task_cancel(wf_cancel_caller); /* the caller is parked in wait_for */
+    return 0;
+}
+
+static int wf_cancel_caller_fn(void *arg)
+{
+    (void)arg;
+    corio_task *t, *h;
+    CHECK_EQ(corio_task_spawn(&t, wf_cancel_target, NULL), 0);
+    CHECK_EQ(corio_task_spawn(&h, wf_cancel_helper, NULL), 0);
+    corio_task_detach(h);
+    int r = 0;
+    int rc = corio_wait_for(t, 10 * CORIO_SECOND, &r);
+    CHECK_EQ(r, 3);
+    return rc;
+}
+
+static int wf_cancel_main(void *arg)
+{
+    (void)arg;
+    int rc = 1;
+    CHECK_EQ(corio_task_spawn(&wf_cancel_caller, wf_cancel_caller_fn, NULL), 0);
+    CHECK_EQ(corio_task_join(wf_cancel_caller, &rc), 0);
+    CHECK_EQ(rc, -ECANCELED);
+    return 0;
+}
+
+TEST(gather, wait_for_caller_cancelled_returns_ecanceled)
+{
+    CHECK_EQ(tst_run(wf_cancel_main, NULL), 0);
+}

@@ -248,3 +248,13 @@ TEST(group, group_inside_shield)
 {
     CHECK_EQ(tst_run(shielded_group, NULL), 0);
 }
+
+/* ---- regressions found in code review ---------------------------------- */
+
+/* A constructor dereferenced a NULL out-parameter instead of returning
+ * -EINVAL (STYLE.md: misuse returns an error, never aborts).  The check
+ * comes first, in a loop or not. */
+TEST(group, new_null_out_parameter_is_einval)
+{
+    CHECK_EQ(corio_group_new(NULL), -EINVAL);
+}

@@ -12,6 +12,7 @@
 #include "http/msg.h"
 #include "net_util.h"
 #include "tst.h"
+#include "core/loop.h" /* CORIO__COOP_BUDGET */
 
 #include <fcntl.h>
 #include <corio/http_json.h>
@@ -1161,6 +1162,66 @@ TEST(http_client, read_and_total_timeouts)
     CHECK_EQ(tst_run(timeouts_main, NULL), 0);
 }
 
+/* Peers that always have data ready (issue 9): the request's deadline
+ * still holds, and endless interim responses are refused. */
+static int ready_script(srv *v, corio_stream *s, const corio_http_head *h,
+                        int conn, int req)
+{
+    (void)h, (void)conn, (void)req;
+    if (strcmp(v->target, "/interim") == 0) {
+        for (int i = 0; i < CORIO_HTTP_MAX_INTERIM + 8; i++)
+            out(s, "HTTP/1.1 100 Continue\r\n\r\n");
+        reply(s, 200, NULL, "late");
+        return KEEP;
+    }
+    /* /endless: a body that never ends and never makes the client wait. */
+    static char chunk[4096];
+    memset(chunk, 'z', sizeof chunk);
+    out(s, "HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n");
+    while (corio_stream_write(s, chunk, sizeof chunk) == 0)
+        ;
+    return CLOSE;
+}
+
+static int ready_main(void *arg)
+{
+    (void)arg;
+    corio_group *g;
+    srv v;
+    CHECK_EQ(corio_group_new(&g), 0);
+    srv_start(&v, g, ready_script);
+    corio_http_session *s = session(NULL);
+    corio_http_response *r;
+    char url[256];
+
+    srv_url(&v, url, sizeof url, "/interim");
+    CHECK_EQ(corio_http_session_get(s, url, &r), CORIO_EHTTP);
+
+    /* The total deadline passes while the body's bytes are ready (the
+     * client sleeps; the server fills the socket): reads that need no
+     * wait succeed only until the cooperative budget is spent. */
+    srv_url(&v, url, sizeof url, "/endless");
+    corio_http_request q = {.url = url, .timeout_ns = CORIO_SECOND};
+    CHECK_EQ(corio_http_session_send(s, &q, &r), 0);
+    CHECK_EQ(corio_sleep(2 * CORIO_SECOND), 0);
+    char buf[1024];
+    ssize_t n;
+    long reads = 0;
+    while ((n = corio_http_response_read(r, buf, sizeof buf)) > 0 && reads < 100000)
+        reads++;
+    CHECK_EQ(n, -ETIMEDOUT);
+    CHECK(reads < 2 * CORIO__COOP_BUDGET);
+    corio_http_response_free(r);
+    corio_http_session_free(s);
+    stop(g, &v, NULL);
+    return 0;
+}
+
+TEST(http_client, ready_peers_meet_deadlines_and_interim_limit)
+{
+    CHECK_EQ(tst_run(ready_main, NULL), 0);
+}
+
 typedef struct reader {
     corio_http_session *s;
     char url[256];
@@ -1231,7 +1292,7 @@ static int cancel_main(void *arg)
 TEST(http_client, cancellation_returns_the_slot)
 {
     CHECK_EQ(tst_run(cancel_main, NULL), 0);
-    net_leak_check();
+    tst_leak_check();
 }
 
 /* ---- HTTPS against openssl s_server ----------------------------------- */
@@ -1589,7 +1650,7 @@ TEST(http_client, round_trip_through_corio_http_serve)
     int fds = tst_count_fds();
     CHECK_EQ(tst_run(roundtrip_main, NULL), 0);
     CHECK_EQ(tst_count_fds(), fds);
-    net_leak_check();
+    tst_leak_check();
 }
 
 /* ---- fault sweep ------------------------------------------------------ */
@@ -1690,7 +1751,7 @@ TEST_T(http_client, fault_sweep, 300)
     }
     CHECK(n > 50);
     CHECK(failures > 0);
-    net_leak_check();
+    tst_leak_check();
 }
 
 /* ---- HTTPS keep-alive through corio's TLS server ----------------------- */
@@ -1802,5 +1863,5 @@ TEST_T(http_client, https_keepalive_through_corio_tls_server, 60)
     CHECK_EQ(tst_run(tls_keepalive_main, NULL), 0);
     CHECK_EQ(tst_count_fds(), fds);
     sh("rm -rf %s", pki);
-    net_leak_check();
+    tst_leak_check();
 }

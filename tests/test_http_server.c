@@ -1083,7 +1083,7 @@ static int detach_main(void *arg)
     CHECK_EQ(c.done, 1);
     fx_finish(&f);
     CHECK(tst_count_fds() <= fds);
-    net_leak_check();
+    tst_leak_check();
     return 0;
 }
 
@@ -1259,7 +1259,7 @@ static int session_main(void *arg)
     corio_http_session_free(s);
     CHECK_EQ(corio_sleep(CORIO_MS), 0);
     corio_http_router_free(r);
-    net_leak_check();
+    tst_leak_check();
     return 0;
 }
 
@@ -1374,20 +1374,14 @@ TEST_T(http_server, fault_sweep, 300)
     }
     CHECK(n > 20);
     CHECK(failures > 0);
-    net_leak_check();
+    tst_leak_check();
 }
 
 /* ---- mutated requests ------------------------------------------------------- */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
-static uint32_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)rng_state;
-}
+#define rng() ((uint32_t)tst_rand(&rng_state))
 
 typedef struct mut_case {
     corio_http_router *r;

@@ -13,6 +13,7 @@
  * Rates are chosen so every grant time is an exact number of nanoseconds
  * (10 tokens/s: one token per 100 ms). */
 #include "tst.h"
+#include "os/sys.h" /* corio__fault_arm: fail one allocation */
 
 #include <math.h>
 #include <string.h>
@@ -231,6 +232,21 @@ static int args_main(void *arg)
     CHECK_EQ(corio_limiter_try_acquire(l, 4), -EINVAL);
     CHECK_EQ(corio_limiter_acquire(NULL, 1), -EINVAL);
     CHECK_EQ(corio_limiter_try_acquire(l, 3), 0); /* nothing was taken above */
+    corio_limiter_free(l);
+    corio_limiter_free(NULL);
+    return 0;
+}
+
+TEST(limiter, invalid_counts_are_einval)
+{
+    CHECK_EQ(tst_run(args_main, NULL), 0);
+}
+
+static int try_acquire_main(void *arg)
+{
+    (void)arg;
+    corio_limiter *l = mkl(10, 3);
+    CHECK_EQ(corio_limiter_try_acquire(l, 3), 0);
     CHECK_EQ(corio_limiter_try_acquire(l, 1), -EAGAIN);
     CHECK_EQ(corio_sleep(TICK - 1), 0);
     CHECK_EQ(corio_limiter_try_acquire(l, 1), -EAGAIN); /* 1 ns short */
@@ -238,8 +254,17 @@ static int args_main(void *arg)
     CHECK_EQ(corio_limiter_try_acquire(l, 1), 0);
     CHECK_EQ(corio_limiter_try_acquire(l, 1), -EAGAIN);
     corio_limiter_free(l);
-    corio_limiter_free(NULL);
+    return 0;
+}
 
+TEST(limiter, try_acquire_takes_tokens_as_they_refill)
+{
+    CHECK_EQ(tst_run(try_acquire_main, NULL), 0);
+}
+
+static int bad_rate_main(void *arg)
+{
+    (void)arg;
     corio_limiter *bad = (corio_limiter *)&bad;
     CHECK_EQ(corio_limiter_new(&bad, 0, 1), -EINVAL);
     CHECK(bad == NULL);
@@ -253,9 +278,9 @@ static int args_main(void *arg)
     return 0;
 }
 
-TEST(limiter, invalid_arguments_and_try_acquire)
+TEST(limiter, new_with_a_bad_rate_or_burst_is_einval)
 {
-    CHECK_EQ(tst_run(args_main, NULL), 0);
+    CHECK_EQ(tst_run(bad_rate_main, NULL), 0);
 }
 
 TEST(limiter, acquire_outside_a_task_is_eperm)
@@ -694,4 +719,69 @@ TEST(limiter, cancel_sweep_mixed_sizes)
     int64_t need[NW] = {3, 1, 2, 1, 3, 1};
     int same[2] = {0, 0};
     run_sweep(need, 3, same);
+}
+
+/* ---- regressions found in code review ---------------------------------- */
+
+/* Limiter: a valid but very slow rate (or a large n at a slow rate)
+ * makes need / rate exceed INT64_MAX ns.  The double -> int64_t conversion
+ * is undefined (INT64_MIN on x86-64), the timer is armed in the past, and
+ * serve() re-arms it in the past forever: corio__timer_run never returns. */
+
+static int slow_limiter_main(void *arg)
+{
+    (void)arg;
+    corio_limiter *l;
+    CHECK_EQ(corio_limiter_new(&l, 1e-11, 1), 0); /* one token per ~3,000 years */
+    CHECK_EQ(corio_limiter_acquire(l, 1), 0);    /* the initial burst */
+    int64_t t0 = corio_now();
+    CHECK_EQ(corio_timeout_begin(CORIO_SECOND), 0);
+    int rc = corio_limiter_acquire(l, 1);
+    corio_timeout_end();
+    CHECK_EQ(rc, -ETIMEDOUT);
+    CHECK_EQ(corio_now() - t0, CORIO_SECOND);
+    corio_limiter_free(l);
+    return 0;
+}
+
+TEST_T(limiter, with_a_very_slow_rate_still_times_out, 10)
+{
+    CHECK_EQ(tst_run(slow_limiter_main, NULL), 0);
+}
+
+/* Limiter: corio__timer_arm's -ENOMEM is ignored when the first
+ * waiter arms the limiter's timer.  The waiter parks with no timer: nothing
+ * ever serves it (here: its tokens are there after 1 s, yet it waits out
+ * its 5 s scope).  It should get -ENOMEM, or be served on time. */
+
+static int limiter_enomem_main(void *arg)
+{
+    (void)arg;
+    corio_limiter *l;
+    CHECK_EQ(corio_limiter_new(&l, 1.0, 1), 0);
+    CHECK_EQ(corio_limiter_acquire(l, 1), 0); /* empty now; no timer yet */
+    CHECK_EQ(corio_timeout_begin(5 * CORIO_SECOND), 0);
+    int64_t t0 = corio_now();
+    corio__fault_arm(1, ENOMEM); /* the limiter timer's heap allocation */
+    int rc = corio_limiter_acquire(l, 1);
+    corio__fault_disarm();
+    corio_timeout_end();
+    CHECK(rc == 0 || rc == -ENOMEM);
+    if (rc == 0)
+        CHECK_EQ(corio_now() - t0, CORIO_SECOND);
+    corio_limiter_free(l);
+    return 0;
+}
+
+TEST(limiter, timer_enomem_is_not_ignored)
+{
+    CHECK_EQ(tst_run(limiter_enomem_main, NULL), 0);
+}
+
+/* A constructor dereferenced a NULL out-parameter instead of returning
+ * -EINVAL (STYLE.md: misuse returns an error, never aborts).  The check
+ * comes first, in a loop or not. */
+TEST(limiter, new_null_out_parameter_is_einval)
+{
+    CHECK_EQ(corio_limiter_new(NULL, 1.0, 1), -EINVAL);
 }

@@ -188,14 +188,14 @@ TEST(net, tcp_echo_ipv4)
 {
     echo_case c = {"127.0.0.1", "127.0.0.1", AF_INET};
     CHECK_EQ(tst_run(echo_main, &c), 0);
-    net_leak_check();
+    tst_leak_check();
 }
 
 TEST(net, tcp_echo_ipv6)
 {
     echo_case c = {"::1", "::1", AF_INET6};
     CHECK_EQ(tst_run(echo_main, &c), 0);
-    net_leak_check();
+    tst_leak_check();
 }
 
 TEST(net, tcp_echo_dual_stack_listener)
@@ -475,7 +475,7 @@ TEST(net, happy_eyeballs_slow_first_family)
 {
     he_case c = {"blackhole", 0, 250 * CORIO_MS, AF_INET};
     CHECK_EQ(tst_run(he_two_main, &c), 0);
-    net_leak_check();
+    tst_leak_check();
 }
 
 TEST(net, happy_eyeballs_custom_stagger)
@@ -538,7 +538,7 @@ static int he_interleave_main(void *arg)
 TEST(net, happy_eyeballs_interleaves_families)
 {
     CHECK_EQ(tst_run(he_interleave_main, NULL), 0);
-    net_leak_check();
+    tst_leak_check();
 }
 
 /* A connect timeout is the caller's scope: every attempt is cancelled and
@@ -573,7 +573,7 @@ static int he_timeout_main(void *arg)
 TEST(net, connect_timeout_closes_every_attempt)
 {
     CHECK_EQ(tst_run(he_timeout_main, NULL), 0);
-    net_leak_check();
+    tst_leak_check();
 }
 
 typedef struct he_cancel {
@@ -616,7 +616,7 @@ static int he_cancel_main(void *arg)
 TEST(net, connect_cancelled_closes_every_attempt)
 {
     CHECK_EQ(tst_run(he_cancel_main, NULL), 0);
-    net_leak_check();
+    tst_leak_check();
 }
 
 /* ---- EMFILE -------------------------------------------------------------- */
@@ -838,7 +838,7 @@ TEST(net, udp_round_trip_ipv4)
 {
     udp_case c = {"127.0.0.1", "127.0.0.1", "127.0.0.1", AF_INET};
     CHECK_EQ(tst_run(udp_main, &c), 0);
-    net_leak_check();
+    tst_leak_check();
 }
 
 TEST(net, udp_round_trip_ipv6)
@@ -970,7 +970,7 @@ TEST(net, unix_round_trip_path)
     unix_case c;
     snprintf(c.path, sizeof c.path, "/tmp/corio-test-%d.sock", (int)getpid());
     CHECK_EQ(tst_run(unix_main, &c), 0);
-    net_leak_check();
+    tst_leak_check();
 }
 
 TEST(net, unix_round_trip_abstract)
@@ -1221,5 +1221,5 @@ TEST_T(net, fault_sweep, 120)
         CHECK(failures > 0);
     }
     net_hold_close(&h);
-    net_leak_check();
+    tst_leak_check();
 }

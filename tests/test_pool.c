@@ -43,13 +43,6 @@ static void post_byte(int fd)
     CHECK_EQ(write(fd, "x", 1), 1);
 }
 
-static int64_t real_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * CORIO_SECOND + ts.tv_nsec;
-}
-
 /* ---- fn runs on another thread while the loop runs other tasks ----------- */
 
 typedef struct offload {
@@ -126,9 +119,13 @@ static int args_main(void *arg)
     return 0;
 }
 
-TEST(pool, arguments_and_misuse)
+TEST(pool, arguments)
 {
     CHECK_EQ(tst_run(args_main, NULL), 0);
+}
+
+TEST(pool, to_thread_outside_a_loop_is_eperm)
+{
     int r = 0;
     CHECK_EQ(corio_to_thread(ret7, NULL, &r), -EPERM);
     CHECK_EQ(corio_thread_cancelled(), 0);
@@ -173,8 +170,8 @@ static int cancellable_job(void *arg)
     atomic_store(&c->cancelled_at_start, corio_thread_cancelled());
     post_byte(c->started[1]);
     /* Wait to be cancelled, bounded. */
-    int64_t end = real_ns() + BOUND_MS * CORIO_MS;
-    while (!corio_thread_cancelled() && real_ns() < end) {
+    int64_t end = tst_real_ns() + BOUND_MS * CORIO_MS;
+    while (!corio_thread_cancelled() && tst_real_ns() < end) {
         struct pollfd p = {c->release[0], 0, 0};
         poll(&p, 1, 1); /* a 1 ms nap between checks, not a synchronisation */
     }
@@ -664,4 +661,129 @@ TEST(pool, pool_size_is_not_reset_by_later_runs)
     o.threads = 1; /* smaller: ignored */
     CHECK_EQ(tst_run_ex(&o, wave_main, &w1), 0);
     CHECK(atomic_load(&w1.peak) >= 1);
+}
+
+/* ---- regressions found in code review ---------------------------------- */
+
+/* Pool: a thread is started only when none is idle, ignoring jobs
+ * already queued.  With one idle thread, two jobs submitted in the same
+ * tick both go to it, one after the other, although the pool may grow: a
+ * job that waits for its sibling (a pipe between them) deadlocks. */
+
+static int pool_pipe[2];
+
+static int pool_noop(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+static int pool_reader(void *arg)
+{
+    (void)arg;
+    struct pollfd p = {pool_pipe[0], POLLIN, 0};
+    return poll(&p, 1, 2000) == 1; /* 1: the sibling ran meanwhile */
+}
+
+static int pool_writer(void *arg)
+{
+    (void)arg;
+    return (int)write(pool_pipe[1], "x", 1);
+}
+
+static int run_reader(void *arg)
+{
+    (void)arg;
+    int r = -1;
+    CHECK_EQ(corio_to_thread(pool_reader, NULL, &r), 0);
+    return r;
+}
+
+static int run_writer(void *arg)
+{
+    (void)arg;
+    int r = -1;
+    CHECK_EQ(corio_to_thread(pool_writer, NULL, &r), 0);
+    return r;
+}
+
+static int pool_main(void *arg)
+{
+    (void)arg;
+    CHECK_EQ(pipe2(pool_pipe, O_CLOEXEC), 0);
+    CHECK_EQ(corio_to_thread(pool_noop, NULL, NULL), 0); /* one thread... */
+    tst_nap_ms(50);                                         /* ...now idle */
+    corio_task *t[2];
+    int res[2] = {-1, -1};
+    CHECK_EQ(corio_task_spawn(&t[0], run_reader, NULL), 0);
+    CHECK_EQ(corio_task_spawn(&t[1], run_writer, NULL), 0);
+    CHECK_EQ(corio_gather(t, 2, res), 0);
+    CHECK_EQ(res[1], 1);
+    CHECK_EQ(res[0], 1); /* the reader saw the writer's byte */
+    return 0;
+}
+
+TEST(pool, grows_for_jobs_queued_behind_an_idle_thread)
+{
+    corio_options o = {.virtual_clock = 1, .threads = 4};
+    CHECK_EQ(tst_run_ex(&o, pool_main, NULL), 0);
+}
+
+/* to_thread: the deadline interrupts the running job first, then
+ * the caller is cancelled before fn returns.  Both are pending when the
+ * call returns, and "-ECANCELED wins" (scope.h), but the call returns the
+ * first code it was given: once `interrupted` is set, corio__recheck()
+ * ignores the cancellation and j->code keeps -ETIMEDOUT. */
+
+static atomic_int tt_release;
+static corio_task *tt_caller;
+
+static int tt_job(void *arg)
+{
+    (void)arg;
+    /* Until the helper has cancelled the caller (the cap only keeps a
+     * broken build from hanging: a starved loop under qemu on a loaded
+     * machine took over 2 s to see the deadline). */
+    for (int i = 0; i < 60000 && !atomic_load(&tt_release); i++)
+        tst_nap_ms(1);
+    return 9;
+}
+
+static int tt_call(void *arg)
+{
+    (void)arg;
+    int r = 0;
+    CHECK_EQ(corio_timeout_begin(20 * CORIO_MS), 0);
+    int rc = corio_to_thread(tt_job, NULL, &r);
+    corio_timeout_end();
+    CHECK_EQ(r, 9);
+    return rc;
+}
+
+static int tt_helper(void *arg)
+{
+    (void)arg;
+    corio_sleep(100 * CORIO_MS); /* after the deadline */
+    corio_task_cancel(tt_caller);
+    atomic_store(&tt_release, 1);
+    return 0;
+}
+
+static int tt_main(void *arg)
+{
+    (void)arg;
+    corio_task *h;
+    int rc = 1;
+    CHECK_EQ(corio_task_spawn(&tt_caller, tt_call, NULL), 0);
+    CHECK_EQ(corio_task_spawn(&h, tt_helper, NULL), 0);
+    CHECK_EQ(corio_task_join(tt_caller, &rc), 0);
+    CHECK_EQ(corio_task_join(h, NULL), 0);
+    CHECK_EQ(rc, -ECANCELED);
+    return 0;
+}
+
+TEST(pool, to_thread_cancel_after_deadline_returns_ecanceled)
+{
+    corio_options o = {0}; /* real clock: the job holds the virtual one */
+    CHECK_EQ(tst_run_ex(&o, tt_main, NULL), 0);
 }

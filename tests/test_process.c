@@ -21,17 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HAVE_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HAVE_LSAN 1
-#endif
-#endif
-#ifdef HAVE_LSAN
-#include <sanitizer/lsan_interface.h>
-#endif
-
 /* No child of this process is left, zombie or running. */
 static void check_no_children(void)
 {
@@ -39,13 +28,6 @@ static void check_no_children(void)
     memset(&si, 0, sizeof si);
     int rc = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT);
     CHECK(rc < 0 && errno == ECHILD);
-}
-
-static int64_t real_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * CORIO_SECOND + ts.tv_nsec;
 }
 
 static corio_options real_clock = {0};
@@ -284,14 +266,17 @@ TEST(process, stdio_modes_env_cwd)
 
 /* ---- exec failures ------------------------------------------------------- */
 
+/* Options that open descriptors before the spawn fails (none may leak). */
+static const corio_process_opts piped = {.stdin_mode = CORIO_STDIO_PIPE,
+                                         .stdout_mode = CORIO_STDIO_PIPE,
+                                         .stderr_mode = CORIO_STDIO_DEVNULL};
+
 static int failures_main(void *arg)
 {
     (void)arg;
     fds_at_start = tst_count_fds();
     corio_process *p = (corio_process *)1;
-    corio_process_opts o = {.stdin_mode = CORIO_STDIO_PIPE,
-                            .stdout_mode = CORIO_STDIO_PIPE,
-                            .stderr_mode = CORIO_STDIO_DEVNULL};
+    const corio_process_opts o = piped;
     CHECK_EQ(corio_process_spawn(
                  &p, (const char *[]){"corio-no-such-program", NULL}, &o),
              -ENOENT);
@@ -305,8 +290,24 @@ static int failures_main(void *arg)
     corio_process_opts bad_cwd = {.cwd = "/no/such/dir"};
     CHECK_EQ(corio_process_spawn(&p, (const char *[]){"true", NULL}, &bad_cwd),
              -ENOENT);
-    /* Invalid arguments. */
+    CHECK_EQ(tst_count_fds(), fds_at_start);
+    check_no_children();
+    return 0;
+}
+
+TEST(process, exec_failures)
+{
+    RUN(failures_main);
+}
+
+static int misuse_main(void *arg)
+{
+    (void)arg;
+    fds_at_start = tst_count_fds();
+    corio_process *p = (corio_process *)1;
+    const corio_process_opts o = piped;
     CHECK_EQ(corio_process_spawn(&p, NULL, &o), -EINVAL);
+    CHECK(p == NULL);
     CHECK_EQ(corio_process_spawn(&p, (const char *[]){NULL}, &o), -EINVAL);
     corio_process_opts m1 = {.stdin_mode = CORIO_STDIO_STDOUT};
     CHECK_EQ(corio_process_spawn(&p, (const char *[]){"true", NULL}, &m1),
@@ -320,7 +321,22 @@ static int failures_main(void *arg)
     CHECK_EQ(corio_process_kill(NULL, SIGTERM), -EINVAL);
     corio_process_close(NULL);
     CHECK_EQ(corio_process_pid(NULL), -1);
-    /* Already cancelled: nothing starts. */
+    CHECK_EQ(tst_count_fds(), fds_at_start);
+    check_no_children();
+    return 0;
+}
+
+TEST(process, misuse_is_einval)
+{
+    RUN(misuse_main);
+}
+
+/* Already cancelled: nothing starts. */
+static int cancelled_main(void *arg)
+{
+    (void)arg;
+    corio_process *p;
+    fds_at_start = tst_count_fds();
     corio_task_cancel(corio_task_current());
     CHECK_EQ(corio_process_spawn(&p, (const char *[]){"true", NULL}, NULL),
              -ECANCELED);
@@ -329,9 +345,13 @@ static int failures_main(void *arg)
     return 0;
 }
 
-TEST(process, exec_failures_and_misuse)
+TEST(process, spawn_when_cancelled_starts_nothing)
 {
-    RUN(failures_main);
+    RUN(cancelled_main);
+}
+
+TEST(process, spawn_outside_a_loop_is_eperm)
+{
     corio_process *p;
     CHECK_EQ(corio_process_spawn(&p, (const char *[]){"true", NULL}, NULL),
              -EPERM);
@@ -362,9 +382,9 @@ static int kill_main(void *arg)
         corio_process_spawn(&p, (const char *[]){"sleep", "10", NULL}, NULL),
         0);
     pid_t pid = corio_process_pid(p);
-    int64_t t0 = real_ns();
+    int64_t t0 = tst_real_ns();
     corio_process_close(p);
-    CHECK(real_ns() - t0 < 5 * CORIO_SECOND);
+    CHECK(tst_real_ns() - t0 < 5 * CORIO_SECOND);
     CHECK(kill(pid, 0) < 0 && errno == ESRCH);
     CHECK_EQ(tst_count_fds(), fds_at_start);
     check_no_children();
@@ -414,11 +434,11 @@ static int timeout_main(void *arg)
             &o),
         0);
     pid_t pid = corio_process_pid(p);
-    int64_t t0 = real_ns();
+    int64_t t0 = tst_real_ns();
     CHECK_EQ(corio_timeout_begin(100 * CORIO_MS), 0);
     CHECK_EQ(corio_process_communicate(p, "in", 2, 0, &out), -ETIMEDOUT);
     CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
-    int64_t took = real_ns() - t0;
+    int64_t took = tst_real_ns() - t0;
     CHECK(took >= 100 * CORIO_MS && took < 5 * CORIO_SECOND);
     CHECK_EQ(out.status, -SIGKILL);
     CHECK(strcmp(out.out, "partial\n") == 0); /* what was read is kept */
@@ -570,12 +590,12 @@ static int fallback_main(void *arg)
             (const char *[]){"sh", "-c", "sleep 0.05; echo hi; exit 4", NULL},
             &o),
         0);
-    int64_t t0 = real_ns();
+    int64_t t0 = tst_real_ns();
     corio_process_output out;
     CHECK_EQ(corio_process_communicate(p, NULL, 0, 0, &out), 0);
     CHECK_EQ(out.status, 4);
     CHECK(strcmp(out.out, "hi\n") == 0);
-    CHECK(real_ns() - t0 < 5 * CORIO_SECOND);
+    CHECK(tst_real_ns() - t0 < 5 * CORIO_SECOND);
     corio_process_output_destroy(&out);
     corio_process_close(p);
     /* Timeout, then close kills and reaps (blocking waitid). */
@@ -721,9 +741,7 @@ TEST_T(process, fault_sweep, 120)
     }
     CHECK(n > 20);
     CHECK(failures > 0);
-#ifdef HAVE_LSAN
-    CHECK_EQ(__lsan_do_recoverable_leak_check(), 0);
-#endif
+    tst_leak_check();
 }
 
 /* A timeout in communicate while another task waits on the same child (as

@@ -1012,12 +1012,8 @@ typedef struct storm {
     int next;
 } storm;
 
-static uint32_t rng = 12345;
-static uint32_t rnd(void)
-{
-    rng = rng * 1103515245u + 12345u;
-    return rng >> 8;
-}
+static uint64_t rng = 12345;
+#define rnd() tst_rand(&rng)
 
 static int storm_putter(void *arg)
 {
@@ -1106,4 +1102,14 @@ TEST(queue, cancel_storm_conserves_items)
 {
     static storm s;
     CHECK_EQ(tst_run(storm_main, &s), 0);
+}
+
+/* ---- regressions found in code review ---------------------------------- */
+
+/* A constructor dereferenced a NULL out-parameter instead of returning
+ * -EINVAL (STYLE.md: misuse returns an error, never aborts).  The check
+ * comes first, in a loop or not. */
+TEST(queue, new_null_out_parameter_is_einval)
+{
+    CHECK_EQ(corio_queue_new(NULL, NULL), -EINVAL);
 }

@@ -21,20 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static void nap_ms(int ms) /* another thread: let the loop go idle */
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
-static int64_t real_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * CORIO_SECOND + ts.tv_nsec;
-}
-
 /* stderr capture (the deadlock reports), printed back on failure. */
 static int cap_saved = -1;
 static FILE *cap_file;
@@ -250,7 +236,7 @@ static void spawn_from_thread(void *arg)
 static void *spawn_sender(void *arg)
 {
     spawner *s = arg;
-    nap_ms(10); /* the loop is idle, waiting for this post */
+    tst_nap_ms(10); /* the loop is idle, waiting for this post */
     if (corio_remote_call(s->r, spawn_from_thread, s) != 0)
         s->spawn_rc = -1000;
     return NULL;
@@ -357,10 +343,14 @@ static int misuse_main(void *arg)
 
 TEST(remote, misuse)
 {
-    corio_remote *r = (corio_remote *)&r;
-    CHECK_EQ(corio_remote_open(&r), -EPERM); /* outside a loop */
-    CHECK(r == NULL);
     CHECK_EQ(tst_run(misuse_main, NULL), 0);
+}
+
+TEST(remote, open_outside_a_loop_is_eperm)
+{
+    corio_remote *r = (corio_remote *)&r;
+    CHECK_EQ(corio_remote_open(&r), -EPERM);
+    CHECK(r == NULL);
 }
 
 /* ---- deadlock detection -------------------------------------------------- */
@@ -381,7 +371,7 @@ static void set_ev(void *arg)
 static void *late_sender(void *arg)
 {
     waiter *w = arg;
-    nap_ms(20); /* the loop has long gone idle */
+    tst_nap_ms(20); /* the loop has long gone idle */
     if (w->close_in_thread)
         corio_remote_close(w->r);
     else
@@ -521,8 +511,8 @@ static int spin_main(void *arg)
     CHECK_EQ(pthread_join(th, NULL), 0); /* the call is posted */
     /* asyncio's `while not flag: await asyncio.sleep(0)`: the posted call
      * must run between passes, as I/O does. */
-    int64_t end = real_ns() + CORIO_SECOND / 2;
-    while (!atomic_load(&s->flag) && real_ns() < end) {
+    int64_t end = tst_real_ns() + CORIO_SECOND / 2;
+    while (!atomic_load(&s->flag) && tst_real_ns() < end) {
         CHECK_EQ(corio_yield(), 0);
         s->yields++;
     }
@@ -626,4 +616,219 @@ TEST(remote, worker_thread_feeds_results_into_a_loop)
     CHECK_EQ(tst_run(feed_main, &f), 0);
     CHECK_EQ(atomic_load(&f.failed), 0);
     CHECK_EQ(f.wrong_thread, 0);
+}
+
+/* ---- regressions found in code review ---------------------------------- */
+
+static int ret_arg(void *arg)
+{
+    return (int)(intptr_t)arg;
+}
+
+/* Releasing a finished task whose stack the scheduler still runs on --
+ * A finished, owned task runs pick() on its own stack until the next task is
+ * switched in; posts (corio_remote_call) run right there.  A remote callback
+ * that detaches that task releases the slot under the running scheduler:
+ * the switch then stores the old stack pointer into the freed record, i.e.
+ * into the free list's `next`, and the second spawn after that gets a slot
+ * made of saved registers. */
+
+static corio_task *victim;
+static corio_event victim_ev;
+static atomic_int victim_finished;
+
+static int victim_fn(void *arg)
+{
+    (void)arg;
+    atomic_store(&victim_finished, 1);
+    return 5;
+}
+
+static void detach_victim(void *arg)
+{
+    (void)arg;
+    corio_task_detach(victim); /* victim is DONE: its record is released */
+    corio_event_set(&victim_ev);
+}
+
+static void *victim_thread(void *arg)
+{
+    corio_remote *r = arg;
+    if (tst_await_flag(&victim_finished)) {
+        tst_nap_ms(50); /* the loop is now blocked in the victim's exit */
+        corio_remote_call(r, detach_victim, NULL);
+    }
+    return NULL;
+}
+
+static int exiting_release_main(void *arg)
+{
+    (void)arg;
+    corio_remote *r;
+    pthread_t th;
+    CHECK_EQ(corio_event_init(&victim_ev), 0);
+    CHECK_EQ(corio_remote_open(&r), 0);
+    CHECK_EQ(corio_task_spawn(&victim, victim_fn, NULL), 0);
+    CHECK_EQ(pthread_create(&th, NULL, victim_thread, r), 0);
+    CHECK_EQ(corio_event_wait(&victim_ev), 0);
+    pthread_join(th, NULL);
+    corio_remote_close(r);
+    corio_task *a, *b;
+    CHECK_EQ(corio_task_spawn(&a, ret_arg, (void *)1), 0);
+    CHECK_EQ(corio_task_spawn(&b, ret_arg, (void *)2), 0);
+    CHECK(a != b);
+    int ra = 0, rb = 0;
+    CHECK_EQ(corio_task_join(a, &ra), 0);
+    CHECK_EQ(corio_task_join(b, &rb), 0);
+    CHECK_EQ(ra, 1);
+    CHECK_EQ(rb, 2);
+    return 0;
+}
+
+TEST(remote, detach_of_task_finishing_on_its_stack)
+{
+    CHECK_EQ(tst_run(exiting_release_main, NULL), 0);
+}
+
+/* Posts are not polled between passes.  pass_poll() only asks the
+ * engine when an fd waiter, a thread job or SIGINT is pending, so a
+ * corio_remote_call (or a channel's kick, also a post) never runs while
+ * some task keeps yielding: the yielder waits for the post forever. */
+
+static atomic_int post_ran;
+
+static void set_post_ran(void *arg)
+{
+    (void)arg;
+    atomic_store(&post_ran, 1);
+}
+
+static void *post_thread(void *arg)
+{
+    corio_remote_call(arg, set_post_ran, NULL);
+    return NULL;
+}
+
+static int yield_for_post_main(void *arg)
+{
+    (void)arg;
+    corio_remote *r;
+    pthread_t th;
+    CHECK_EQ(corio_remote_open(&r), 0);
+    CHECK_EQ(pthread_create(&th, NULL, post_thread, r), 0);
+    pthread_join(th, NULL); /* the post is queued now */
+    int64_t end = tst_real_ns() + 2 * CORIO_SECOND;
+    while (!atomic_load(&post_ran) && tst_real_ns() < end)
+        CHECK_EQ(corio_yield(), 0);
+    corio_remote_close(r);
+    CHECK(atomic_load(&post_ran));
+    return 0;
+}
+
+TEST(remote, call_runs_while_a_task_keeps_yielding)
+{
+    CHECK_EQ(tst_run(yield_for_post_main, NULL), 0);
+}
+
+/* Deadlock missed once the last remote closes.  The loop, blocked
+ * in epoll_wait(-1) because a remote was open, is not woken when another
+ * thread closes it, so it never re-checks and hangs instead of reporting. */
+
+static void *late_close(void *arg)
+{
+    tst_nap_ms(100); /* the loop is blocked by now */
+    corio_remote_close(arg);
+    return NULL;
+}
+
+static int remote_close_deadlock_main(void *arg)
+{
+    (void)arg;
+    corio_event never;
+    corio_remote *r;
+    pthread_t th;
+    CHECK_EQ(corio_event_init(&never), 0);
+    CHECK_EQ(corio_remote_open(&r), 0);
+    CHECK_EQ(pthread_create(&th, NULL, late_close, r), 0);
+    int rc = corio_event_wait(&never); /* nothing can set it */
+    pthread_join(th, NULL);
+    return rc;
+}
+
+TEST_T(remote, deadlock_reported_after_last_remote_closes, 10)
+{
+    fflush(stderr);
+    int saved = dup(2), devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 2); /* the deadlock report is expected */
+    int rc = tst_run(remote_close_deadlock_main, NULL);
+    dup2(saved, 2);
+    CHECK_EQ(rc, -ECANCELED);
+}
+
+/* Posts run on the stack of whichever task is suspending.  A
+ * remote callback (documented as running "outside any task") with an
+ * ordinary 64 KiB local buffer overflows a 16 KiB task that happens to be
+ * the one suspending, and the process dies blaming that task. */
+
+static corio_event small_ev;
+static atomic_int small_parked;
+
+static void big_frame_cb(void *arg)
+{
+    volatile char buf[64 * 1024];
+    for (size_t i = 0; i < sizeof buf; i += 512)
+        buf[i] = (char)i;
+    *(int *)arg = buf[512];
+    corio_event_set(&small_ev);
+}
+
+static int small_task(void *arg)
+{
+    (void)arg;
+    atomic_store(&small_parked, 1);
+    return corio_event_wait(&small_ev); /* suspends on its 16 KiB stack */
+}
+
+static int cb_out;
+
+static void *big_cb_thread(void *arg)
+{
+    if (tst_await_flag(&small_parked)) {
+        tst_nap_ms(50); /* the loop is blocked in small_task's suspension */
+        corio_remote_call(arg, big_frame_cb, &cb_out);
+    }
+    return NULL;
+}
+
+static int big_cb_main(void *arg)
+{
+    (void)arg;
+    corio_remote *r;
+    corio_task *t;
+    pthread_t th;
+    CHECK_EQ(corio_event_init(&small_ev), 0);
+    CHECK_EQ(corio_remote_open(&r), 0);
+    corio_task_opts o = {.name = "small", .stack_size = 16 * 1024};
+    CHECK_EQ(corio_task_spawn_ex(&t, small_task, NULL, &o), 0);
+    CHECK_EQ(pthread_create(&th, NULL, big_cb_thread, r), 0);
+    int rc = -1;
+    CHECK_EQ(corio_task_join(t, &rc), 0);
+    pthread_join(th, NULL);
+    corio_remote_close(r);
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(cb_out, 0); /* buf[512] = (char)512 = 0 */
+    return 0;
+}
+
+TEST(remote, callback_does_not_run_on_a_small_task_stack)
+{
+    CHECK_EQ(tst_run(big_cb_main, NULL), 0);
+}
+
+/* A constructor dereferenced a NULL out-parameter instead of returning
+ * -EINVAL (STYLE.md: misuse returns an error, never aborts).  The check
+ * comes first, in a loop or not. */
+TEST(remote, open_null_out_parameter_is_einval)
+{
+    CHECK_EQ(corio_remote_open(NULL), -EINVAL);
 }

@@ -2,7 +2,9 @@
  * made outside a loop. */
 #include "tst.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 static int ret42(void *arg)
 {
@@ -147,4 +149,47 @@ TEST(run, err_name)
     CHECK(strcmp(corio_strerror(CORIO_##name), msg) == 0);
     CORIO_ERRNO_MAP(ONE)
 #undef ONE
+}
+
+/* ---- regressions found in code review ---------------------------------- */
+
+/* corio_strerror must name every corio code (base.h, STYLE.md);
+ * CORIO_ESHUTDOWN comes out as "unknown corio error". */
+
+TEST(run, strerror_names_eshutdown)
+{
+    CHECK(strcmp(corio_strerror(CORIO_ESHUTDOWN), "unknown corio error") != 0);
+}
+
+TEST(run, strerror_names_eabandoned)
+{
+    CHECK(strcmp(corio_strerror(CORIO_EABANDONED), "unknown corio error") != 0);
+}
+
+/* An abandoned run (deadlock, last resort) frees the stacks of the
+ * tasks it gives up on but leaves their waiters linked in the caller's
+ * primitives: a static event keeps a waiter that lives in unmapped memory,
+ * so destroy says -EBUSY forever and set would walk freed memory. */
+
+static corio_event abandon_ev;
+
+static int abandon_main(void *arg)
+{
+    (void)arg;
+    CHECK_EQ(corio_shield_begin(), 0); /* so that no cancellation can end the wait */
+    int rc = corio_event_wait(&abandon_ev);
+    corio_shield_end();
+    return rc;
+}
+
+TEST(run, abandoned_run_unlinks_its_waiters)
+{
+    CHECK_EQ(corio_event_init(&abandon_ev), 0);
+    fflush(stderr);
+    int saved = dup(2), devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 2); /* the deadlock reports are expected */
+    int rc = tst_run(abandon_main, NULL);
+    dup2(saved, 2);
+    CHECK_EQ(rc, CORIO_EABANDONED);
+    corio_event_destroy(&abandon_ev);
 }

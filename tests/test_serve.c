@@ -168,7 +168,7 @@ static int echo_main(void *arg)
 TEST(serve, echo_then_stop_event)
 {
     CHECK_EQ(tst_run(echo_main, NULL), 0);
-    net_leak_check();
+    tst_leak_check();
 }
 
 /* ---- graceful shutdown ----------------------------------------------------
@@ -253,7 +253,7 @@ TEST(serve, graceful_shutdown_by_event)
 {
     grace_case g = {0, 2 * CORIO_SECOND};
     CHECK_EQ(tst_run(grace_main, &g), 0);
-    net_leak_check();
+    tst_leak_check();
 }
 
 TEST(serve, graceful_shutdown_by_cancel)
@@ -424,7 +424,7 @@ static int many_main(void *arg)
 TEST(serve, many_connections_shutdown_mid_flight)
 {
     CHECK_EQ(tst_run(many_main, NULL), 0);
-    net_leak_check();
+    tst_leak_check();
 }
 
 /* Serving a Unix-domain listener works the same way. */

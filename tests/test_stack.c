@@ -67,18 +67,22 @@ static int deep(void *arg)
     return recurse(1);
 }
 
+/* The overflowing task's name (NULL: unnamed). */
+static const char *overflow_name = "deep";
+
 static int overflow_main(void *arg)
 {
     (void)arg;
     corio_task *t;
-    corio_task_opts o = {.name = "deep", .stack_size = 64 * 1024};
+    corio_task_opts o = {.name = overflow_name, .stack_size = 64 * 1024};
     CHECK_EQ(corio_task_spawn_ex(&t, deep, NULL, &o), 0);
     CORIO_IGNORE(corio_task_join(t, NULL));
     return 0;
 }
 
-/* Overflow a task's stack in a child with the given guard settings; return
- * its wait status and what it printed on stderr. */
+/* Overflow a task's stack in a child with the given guard settings (mode
+ * NULL: the default); return its wait status and what it printed on
+ * stderr. */
 static int overflow_child(const char *mode, const char *budget, char *out, size_t n)
 {
     int p[2];
@@ -88,7 +92,8 @@ static int overflow_child(const char *mode, const char *budget, char *out, size_
     if (pid == 0) {
         dup2(p[1], 2);
         close(p[0]);
-        setenv("CORIO_STACK_GUARD", mode, 1);
+        if (mode)
+            setenv("CORIO_STACK_GUARD", mode, 1);
         if (budget)
             setenv("CORIO_STACK_GUARDS", budget, 1);
         /* Keep only this small test's guards in the budget's way. */
@@ -145,6 +150,23 @@ TEST(stack, overflow_mprotect_budget_exhausted_falls_back_to_canary)
 {
     /* main takes the only guard; the deep task gets a canary. */
     expect_overflow("mprotect", "1", SIGABRT);
+}
+
+/* Regression (code review): the overflow report named an unnamed task
+ * "(unnamed)", not the name corio_task_name() and the dump give it
+ * ("task-<id>"): the report must name the task. */
+TEST(stack, overflow_report_names_an_unnamed_task)
+{
+    char err[4096];
+    if (tst_slow_env())
+        return; /* sanitizers own SIGSEGV */
+    overflow_name = NULL;
+    int st = overflow_child(NULL, NULL, err, sizeof err);
+    CHECK(WIFSIGNALED(st));
+    const char *want = "stack overflow in task 'task-2'"; /* main is task-1 */
+    if (!strstr(err, want))
+        fprintf(stderr, "child said: %s", err);
+    CHECK(strstr(err, want) != NULL);
 }
 
 static int fp_task(void *arg)

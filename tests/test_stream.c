@@ -31,24 +31,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HAVE_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HAVE_LSAN 1
-#endif
-#endif
-#ifdef HAVE_LSAN
-#include <sanitizer/lsan_interface.h>
-#endif
-
-static void leak_check(void)
-{
-#ifdef HAVE_LSAN
-    CHECK_EQ(__lsan_do_recoverable_leak_check(), 0);
-#endif
-}
-
 /* The configuration being run, printed when a check fails. */
 static char cfg[160];
 
@@ -75,14 +57,7 @@ static void rng_seed(uint64_t s)
     rng_state = s * 2654435761u + 88172645463325252ull;
 }
 
-static uint64_t rnd(void)
-{
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
-}
+#define rnd() tst_rand(&rng_state)
 
 /* ---- transports under test ---------------------------------------------- */
 
@@ -228,7 +203,7 @@ TEST(stream, read_forms_every_transport_split_pieces)
                          kind_name[k], chunks[i], rbufs[j]);
                 CHECK_EQ(tst_run(forms_main, &c), 0);
             }
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- EOF keeps what arrived --------------------------------------------- */
@@ -279,7 +254,7 @@ TEST(stream, eof_keeps_partial_data_buffered)
         snprintf(cfg, sizeof cfg, "%s", kind_name[k]);
         CHECK_EQ(tst_run(eof_main, &k), 0);
     }
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- lines over the limit ----------------------------------------------- */
@@ -336,7 +311,7 @@ TEST(stream, too_long_line_stays_buffered)
         snprintf(cfg, sizeof cfg, "%s", kind_name[k]);
         CHECK_EQ(tst_run(toolong_main, &k), 0);
     }
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- argument checks ---------------------------------------------------- */
@@ -406,7 +381,7 @@ TEST(stream, argument_checks)
     CHECK_EQ(corio_stream_pair(&a, &b, 0), -EPERM); /* outside a loop */
     CHECK(a == NULL && b == NULL);
     CHECK_EQ(tst_run(args_main, NULL), 0);
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- zero-copy reading: peek, fill, consume ----------------------------- */
@@ -458,7 +433,7 @@ TEST(stream, peek_fill_consume)
 {
     snprintf(cfg, sizeof cfg, "peek");
     CHECK_EQ(tst_run(peek_main, NULL), 0);
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- random read forms against random pieces, tiny buffers ------------- */
@@ -728,7 +703,7 @@ TEST(stream, random_forms_tiny_buffers)
                 toolong += c.toolong;
             }
     CHECK(toolong > 0); /* the tiny read buffers did meet long lines */
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- conservation under timeouts and cancellation: reads --------------- */
@@ -766,7 +741,7 @@ TEST_T(stream, reads_interrupted_conserve_bytes, 120)
                 CHECK(per_form[i] > 0);
         }
     CHECK(interrupted > 100);
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- conservation under timeouts and cancellation: writes -------------- */
@@ -935,7 +910,7 @@ TEST_T(stream, writes_interrupted_conserve_bytes, 120)
     CHECK(wr_int > 20);
     CHECK(fl_int > 20);
     CHECK(big > 20);
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- writes buffer without suspending; flush waits for a slow reader --- */
@@ -1019,7 +994,7 @@ TEST(stream, flush_waits_for_slow_reader)
         snprintf(cfg, sizeof cfg, "%s", kind_name[k]);
         CHECK_EQ(tst_run(backpressure_main, &k), 0);
     }
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- a large write goes out straight from the caller's buffer ----------- */
@@ -1060,7 +1035,7 @@ TEST(stream, large_write_goes_direct)
         snprintf(cfg, sizeof cfg, "%s", kind_name[k]);
         CHECK_EQ(tst_run(bigwrite_main, &k), 0);
     }
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- shutdown: the peer sees EOF and can still answer ------------------- */
@@ -1123,7 +1098,7 @@ TEST(stream, shutdown_peer_sees_eof_and_answers)
         CHECK_EQ(tst_run(shutdown_main, &kinds[i]), 0);
     }
     CHECK_EQ(tst_run(pipe_shutdown_main, NULL), 0);
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- close: EOF for the peer's reads, EPIPE for its writes ------------- */
@@ -1173,7 +1148,7 @@ TEST(stream, close_gives_eof_and_epipe)
         snprintf(cfg, sizeof cfg, "%s", kind_name[k]);
         CHECK_EQ(tst_run(close_main, &k), 0);
     }
-    leak_check();
+    tst_leak_check();
 }
 
 /* A parked writer is woken by its peer's close and fails with -EPIPE after
@@ -1240,7 +1215,7 @@ TEST(stream, peer_close_wakes_parked_calls)
         snprintf(cfg, sizeof cfg, "%s", kind_name[k]);
         CHECK_EQ(tst_run(parked_peer_close_main, &k), 0);
     }
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- close while another task waits inside a call ---------------------- */
@@ -1309,7 +1284,7 @@ TEST(stream, close_while_inside_a_call)
         CHECK_EQ(tst_run(own_close_main, &k), 0);
         CHECK_EQ(tst_run(own_close_reader_main, &k), 0);
     }
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- one reader and one writer at a time -------------------------------- */
@@ -1363,7 +1338,7 @@ TEST(stream, one_reader_one_writer)
         snprintf(cfg, sizeof cfg, "%s", kind_name[k]);
         CHECK_EQ(tst_run(busy_main, &k), 0);
     }
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- allocation failures lose nothing ----------------------------------- */
@@ -1489,7 +1464,7 @@ TEST(stream, allocation_failures_lose_nothing)
     snprintf(cfg, sizeof cfg, "nomem");
     CHECK_EQ(tst_run(nomem_main, NULL), 0);
     CHECK_EQ(tst_run(from_fd_sweep_main, NULL), 0);
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- a whole exchange under the fault sweep ---------------------------- */
@@ -1561,7 +1536,7 @@ TEST_T(stream, fault_sweep_exchange, 120)
         CHECK(n > 5);
         CHECK(failures > 0);
     }
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- a regular file through a stream ----------------------------------- */
@@ -1595,5 +1570,5 @@ static int file_main(void *arg)
 TEST(stream, regular_file)
 {
     CHECK_EQ(tst_run(file_main, NULL), 0);
-    leak_check();
+    tst_leak_check();
 }

@@ -287,3 +287,29 @@ TEST(task, custom_stack_size)
 {
     CHECK_EQ(tst_run(stack_sizes, NULL), 0);
 }
+
+/* ---- regressions found in code review ---------------------------------- */
+
+/* A huge stack_size is misuse and must fail, not crash.
+ * corio__stack_round() overflows to 0 for sizes near SIZE_MAX, and the
+ * class's region length (slots * (size + page)) wraps for sizes near 2^60:
+ * the record is then written outside the mapping. */
+
+static int huge_stack_main(void *arg)
+{
+    (void)arg;
+    size_t sizes[] = {(size_t)1 << 60, SIZE_MAX, SIZE_MAX - 4096};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        corio_task *t = (corio_task *)1;
+        corio_task_opts o = {.stack_size = sizes[i]};
+        int rc = corio_task_spawn_ex(&t, ret_arg, NULL, &o);
+        CHECK(rc == -ENOMEM || rc == -EINVAL);
+        CHECK(t == NULL);
+    }
+    return 0;
+}
+
+TEST(task, huge_stack_size_fails_cleanly)
+{
+    CHECK_EQ(tst_run(huge_stack_main, NULL), 0);
+}

@@ -33,26 +33,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HAVE_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HAVE_LSAN 1
-#endif
-#endif
-#ifdef HAVE_LSAN
-#include <sanitizer/lsan_interface.h>
-#endif
-
-/* Under ASan: nothing allocated is unreachable (the forked test ends with
- * _exit, which skips LeakSanitizer's own check). */
-static void leak_check(void)
-{
-#ifdef HAVE_LSAN
-    CHECK_EQ(__lsan_do_recoverable_leak_check(), 0);
-#endif
-}
-
 /* ---- the test PKI ----------------------------------------------------- */
 
 static char pki_dir[64];
@@ -367,7 +347,7 @@ TEST(tls, ctx_errors)
     pki_make();
     CHECK_EQ(tst_run(ctx_errors_body, NULL), 0);
     pki_remove();
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- corio's client against openssl s_server -------------------------- */
@@ -462,7 +442,7 @@ TEST(tls, client_verifies_s_server)
     corio_tls_ctx_free(f.ctx);
     server_stop(&srv);
     pki_remove();
-    leak_check();
+    tst_leak_check();
 }
 
 TEST(tls, client_resumes_session)
@@ -503,7 +483,7 @@ TEST(tls, client_resumes_session)
     }
     server_stop(&srv);
     pki_remove();
-    leak_check();
+    tst_leak_check();
 }
 
 TEST(tls, client_sends_sni)
@@ -529,7 +509,7 @@ TEST(tls, client_sends_sni)
     corio_tls_ctx_free(f.ctx);
     server_stop(&srv);
     pki_remove();
-    leak_check();
+    tst_leak_check();
 }
 
 static void refused(const char *cert, const char *name, const char *err)
@@ -556,7 +536,7 @@ TEST(tls, client_refuses_bad_certificates)
     refused("expired", "localhost", "certificate has expired");
     refused("self", "localhost", "self-signed certificate");
     pki_remove();
-    leak_check();
+    tst_leak_check();
 }
 
 TEST(tls, client_default_context_uses_system_store)
@@ -581,7 +561,7 @@ TEST(tls, client_default_context_uses_system_store)
     corio_tls_ctx_free(f.ctx);
     server_stop(&srv);
     pki_remove();
-    leak_check();
+    tst_leak_check();
 }
 
 /* A TLS 1.3 key update the server asks to be answered: the client answers
@@ -631,7 +611,7 @@ TEST(tls, client_answers_key_update)
     close(in[1]);
     server_stop(&srv);
     pki_remove();
-    leak_check();
+    tst_leak_check();
 }
 
 /* TLS 1.2 renegotiation asked by the server is refused (an alert), and
@@ -668,7 +648,7 @@ TEST(tls, client_refuses_renegotiation)
     close(in[1]);
     server_stop(&srv);
     pki_remove();
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- corio's server against openssl s_client -------------------------- */
@@ -780,7 +760,7 @@ TEST(tls, server_with_s_client)
     CHECK(strstr(out, "pong to ping: alpn=- sni=-") != NULL);
     corio_tls_ctx_free(sc.ctx);
     pki_remove();
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- corio against corio over memory pairs ---------------------------- */
@@ -920,7 +900,7 @@ TEST(tls, pair_transfer_and_resume)
     pki_make();
     CHECK_EQ(tst_run(pair_body, NULL), 0);
     pki_remove();
-    leak_check();
+    tst_leak_check();
 }
 
 static int pair_refusals_body(void *arg)
@@ -968,7 +948,7 @@ TEST(tls, pair_refusals_and_mutual_tls)
     pki_make();
     CHECK_EQ(tst_run(pair_refusals_body, NULL), 0);
     pki_remove();
-    leak_check();
+    tst_leak_check();
 }
 
 static int not_tls_body(void *arg)
@@ -1005,7 +985,7 @@ TEST(tls, not_tls_peer)
     pki_make();
     CHECK_EQ(tst_run(not_tls_body, NULL), 0);
     pki_remove();
-    leak_check();
+    tst_leak_check();
 }
 
 static int truncation_body(void *arg)
@@ -1044,7 +1024,7 @@ TEST(tls, truncation_is_an_error)
     pki_make();
     CHECK_EQ(tst_run(truncation_body, NULL), 0);
     pki_remove();
-    leak_check();
+    tst_leak_check();
 }
 
 /* STARTTLS (asyncio's start_tls): a plaintext exchange, then both ends
@@ -1100,7 +1080,7 @@ TEST(tls, starttls_upgrade)
     pki_make();
     CHECK_EQ(tst_run(starttls_body, NULL), 0);
     pki_remove();
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- cancellation and timeouts ---------------------------------------- */
@@ -1174,7 +1154,7 @@ TEST(tls, handshake_timeout_and_cancel)
     pki_make();
     CHECK_EQ(tst_run(handshake_cancel_body, NULL), 0);
     pki_remove();
-    leak_check();
+    tst_leak_check();
 }
 
 /* A relay between two pairs that forwards the server's bytes to the client
@@ -1287,7 +1267,7 @@ TEST(tls, read_interrupted_mid_record)
     pki_make();
     CHECK_EQ(tst_run(read_cut_record_body, NULL), 0);
     pki_remove();
-    leak_check();
+    tst_leak_check();
 }
 
 static int write_interrupted_body(void *arg)
@@ -1353,7 +1333,7 @@ TEST(tls, write_interrupted_nothing_lost)
     pki_make();
     CHECK_EQ(tst_run(write_interrupted_body, NULL), 0);
     pki_remove();
-    leak_check();
+    tst_leak_check();
 }
 
 static int stream_close_body(void *arg)
@@ -1385,7 +1365,7 @@ TEST(tls, close_while_reading)
     pki_make();
     CHECK_EQ(tst_run(stream_close_body, NULL), 0);
     pki_remove();
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- fault sweep ------------------------------------------------------ */
@@ -1493,5 +1473,5 @@ TEST_T(tls, fault_sweep, 120)
     corio_tls_ctx_free(w.cctx);
     corio_tls_ctx_free(w.sctx);
     pki_remove();
-    leak_check();
+    tst_leak_check();
 }

@@ -36,26 +36,8 @@
 
 #include <errno.h>
 #include <signal.h>
-
-#if defined(__SANITIZE_ADDRESS__)
-#define HAVE_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HAVE_LSAN 1
-#endif
-#endif
-#ifdef HAVE_LSAN
-#include <sanitizer/lsan_interface.h>
-#endif
 #include <stdlib.h>
 #include <string.h>
-
-static void leak_check(void)
-{
-#ifdef HAVE_LSAN
-    CHECK_EQ(__lsan_do_recoverable_leak_check(), 0);
-#endif
-}
 
 /* ---- codec ------------------------------------------------------------ */
 
@@ -1506,7 +1488,7 @@ TEST_T(ws, fault_sweep, 300)
     }
     CHECK(n > 30);
     CHECK(failures > 0);
-    leak_check();
+    tst_leak_check();
 }
 
 /* ---- round trips over loopback sockets ---------------------------------- */

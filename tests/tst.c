@@ -11,6 +11,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAVE_LSAN 1
+#endif
+#endif
+#ifdef HAVE_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
 typedef struct tst_case {
     const char *suite, *name;
     tst_fn fn;
@@ -43,6 +54,47 @@ void tst_fail_eq(const char *file, int line, const char *a, const char *b,
             line, a, b, va, vb);
     fflush(NULL);
     _exit(1);
+}
+
+void tst_leak_check_at(const char *file, int line)
+{
+#ifdef HAVE_LSAN
+    if (__lsan_do_recoverable_leak_check() != 0)
+        tst_fail(file, line, "no leak (LeakSanitizer found one)");
+#else
+    (void)file;
+    (void)line;
+#endif
+}
+
+int64_t tst_real_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * CORIO_SECOND + ts.tv_nsec;
+}
+
+void tst_nap_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+int tst_await_flag(atomic_int *flag)
+{
+    for (int i = 0; i < 5000 && !atomic_load(flag); i++)
+        tst_nap_ms(1);
+    return atomic_load(flag);
+}
+
+uint64_t tst_rand(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
 }
 
 /* corio's own failure if any, else main's result: the one number a test

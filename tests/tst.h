@@ -10,6 +10,8 @@
 #define TST_H
 
 #include <corio.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -28,6 +30,23 @@ int tst_run_ex(const corio_options *o, corio_fn fn, void *arg);
 int tst_count_fds(void);
 /* True when built with a sanitizer or run under qemu: scale tests shrink. */
 int tst_slow_env(void);
+/* Under LeakSanitizer: check that nothing allocated is unreachable now
+ * (a forked test ends with _exit, which skips LeakSanitizer's own check).
+ * Elsewhere nothing. */
+#define tst_leak_check() tst_leak_check_at(__FILE__, __LINE__)
+void tst_leak_check_at(const char *file, int line);
+/* The monotonic clock in nanoseconds (real time, whatever the loop's
+ * clock is). */
+int64_t tst_real_ns(void);
+/* Sleep the calling thread for ms milliseconds of real time (another
+ * thread of a test letting the loop go idle). */
+void tst_nap_ms(int ms);
+/* Wait in real time until *flag is nonzero, at most 5 s (a broken runtime
+ * fails the test instead of hanging it).  The flag's final value. */
+int tst_await_flag(atomic_int *flag);
+/* The next number of a test's pseudo-random sequence (xorshift64 over the
+ * caller's state, which must start nonzero): the same sequence every run. */
+uint64_t tst_rand(uint64_t *state);
 
 #define TEST_T(suite, name, timeout_s)                                         \
     static void suite##_##name(void);                                          \

@@ -123,8 +123,7 @@ CORIO_API int corio_file_fd(const corio_file *f);
  * Cancel-safe: yes; the file is read in chunks of at most 1 MiB, an
  * interruption stops at the next chunk, and the buffer and descriptor are
  * freed. */
-CORIO_API CORIO_NODISCARD int corio_file_read_all(const char *path, char **data, size_t *len,
-                                  size_t max);
+CORIO_API CORIO_NODISCARD int corio_file_read_all(const char *path, size_t max, char **data, size_t *len);
 
 /* ---- Line iterator: async for line in aiofiles.open(path) ---------------- */
 

@@ -34,6 +34,39 @@ CORIO_API CORIO_NODISCARD int corio_group_new(corio_group **out);
  * Never suspends. */
 CORIO_API CORIO_NODISCARD int corio_group_spawn(corio_group *g, corio_fn fn, void *arg);
 
+/* Start fn(arg) as a child of g and wait until it reports that it is ready
+ * by calling corio_task_started() (Trio's nursery.start): a server that
+ * must be listening before its caller goes on, a worker that must have
+ * opened its resource.  The child then keeps running in g like any other.
+ *
+ * Returns 0 once the child called corio_task_started(), or:
+ *   (the child's result)  the child returned before reporting and its
+ *               result was negative (-ECANCELED if it was cancelled,
+ *               also before it ever ran); as a failing child it also
+ *               cancels g, by the group rule above.
+ *   -ECHILD     the child returned a result >= 0 without reporting.
+ *   -ECANCELED / -ETIMEDOUT  the caller was interrupted first: the child
+ *               was cancelled, and this returns once it has ended (or
+ *               reported while cancelled; it then stays in g).
+ *   -ECANCELED  g is failing or cancelled (nothing was started).
+ *   -EINVAL     g or fn is NULL, or g belongs to another loop.
+ *   -ENOMEM / -EPERM  as for corio_task_spawn (-EPERM also outside a task).
+ * A report in the tick the caller is interrupted counts: 0 is returned.
+ * Cancel-safe: yes; on every error the child has ended or was cancelled.
+ * The caller may be any task of g's loop (the owner too, before
+ * corio_group_wait). */
+CORIO_API CORIO_NODISCARD int corio_group_start(corio_group *g, corio_fn fn,
+                                                void *arg);
+
+/* Called by a child started with corio_group_start() to wake its starter
+ * (the child goes on running).
+ * Returns 0, or:
+ *   -EINVAL  the calling task was not started by corio_group_start, or
+ *            already reported.
+ *   -EPERM   called outside a task.
+ * Never suspends. */
+CORIO_API int corio_task_started(void);
+
 /* Cancel every child of g and the owner's waiting calls inside the group.
  * Never suspends. */
 CORIO_API void corio_group_cancel(corio_group *g);

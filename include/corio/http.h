@@ -116,10 +116,12 @@ CORIO_API ssize_t corio_http_parse_response(corio_http_head *h, const char *buf,
                                             const corio_http_limits *lim);
 
 /* How a message's body is delimited. */
-#define CORIO_HTTP_BODY_NONE    0 /* no body */
-#define CORIO_HTTP_BODY_LENGTH  1 /* exactly content_length bytes */
-#define CORIO_HTTP_BODY_CHUNKED 2 /* chunked transfer coding */
-#define CORIO_HTTP_BODY_EOF     3 /* response: until the connection closes */
+enum corio_http_body {
+    CORIO_HTTP_BODY_NONE,    /* no body */
+    CORIO_HTTP_BODY_LENGTH,  /* exactly content_length bytes */
+    CORIO_HTTP_BODY_CHUNKED, /* chunked transfer coding */
+    CORIO_HTTP_BODY_EOF,     /* response: until the connection closes */
+};
 
 /* The body kind of a parsed head (RFC 9112 §6.3).  is_request says which
  * parser filled h; request_method is the method of the request a response

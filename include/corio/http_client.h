@@ -119,6 +119,10 @@ CORIO_API CORIO_NODISCARD int corio_http_session_new(corio_http_session **out,
  * Never suspends. */
 CORIO_API void corio_http_session_free(corio_http_session *s);
 
+/* Most interim (1xx) responses skipped before the final one; one more is
+ * CORIO_EHTTP (a server that sends 100 Continue forever). */
+#define CORIO_HTTP_MAX_INTERIM 32
+
 /* Flags of a request. */
 #define CORIO_HTTP_NO_REDIRECT   0x1u /* return 3xx responses as they are */
 #define CORIO_HTTP_NO_DECOMPRESS 0x2u /* no Accept-Encoding, no decoding */

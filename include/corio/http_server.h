@@ -201,6 +201,23 @@ CORIO_API int corio_http_reply_begin(corio_http_req *req, int status,
 CORIO_API int corio_http_reply_write(corio_http_req *req, const void *buf,
                                      size_t n);
 
+/* Send what a streamed response has written so far now, rather than at
+ * corio_http_reply_end or when the write buffer fills (64 KiB): for
+ * server-sent events, progress reports, long polls.  The head goes out
+ * with the first flush; each chunk written before it is complete on the
+ * wire (a chunked body is never cut inside a chunk).  Suspends until the
+ * bytes are handed to the kernel.
+ * Returns 0, or:
+ *   -EINVAL  the reply is not a streamed one under way (no reply_begin,
+ *            or already ended).
+ *   -EPIPE, -ECONNRESET, ...  the write failed: the connection will be
+ *            closed.
+ *   -ECANCELED / -ETIMEDOUT
+ * Cancel-safe: no; as for any write of the reply, an interrupted flush
+ * leaves the connection to be closed.
+ * Thread-safety: the handler's task only. */
+CORIO_API int corio_http_reply_flush(corio_http_req *req);
+
 /* Finish a streamed response (the last chunk; flushes).  Returns 0,
  * -EINVAL (fewer bytes written than announced: the connection will be
  * closed), or a write error. */

@@ -63,7 +63,7 @@ enum corio_stdio {
  *   streams  limits of the pipe streams (corio/stream.h).
  * Everything is borrowed until corio_process_spawn returns. */
 typedef struct corio_process_opts {
-    int stdin_mode, stdout_mode, stderr_mode;
+    enum corio_stdio stdin_mode, stdout_mode, stderr_mode;
     const char *const *env;
     const char *cwd;
     corio_stream_opts streams;

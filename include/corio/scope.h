@@ -11,6 +11,18 @@
  * pending, -ECANCELED wins.  Scopes still open when a task returns are
  * closed (debug mode warns).
  *
+ * What still succeeds without waiting: a call that can complete at once
+ * (data is ready, a lock is free) succeeds even in a cancelled task or an
+ * expired scope — but not forever.  Every operation that reaches a
+ * transport (an fd read or write, a memory-pair read or write, an HTTP
+ * body read) spends one unit of the task's cooperative budget, 128 units
+ * between two suspensions; the operation that finds it spent first passes
+ * a checkpoint: a pending cancellation or expired deadline is returned
+ * there (the operation does nothing), otherwise the task yields once.  So
+ * a peer that always has data ready can neither starve the loop nor
+ * outrun a deadline by more than 128 operations.  Reads served from a
+ * stream's own buffer spend nothing (their work is bounded by the buffer).
+ *
  * A scope that is never ended poisons every later wait of its task.  The
  * block forms below (CORIO_WITH_TIMEOUT, CORIO_WITH_SHIELD,
  * CORIO_SCOPE_AUTO, and in sync.h CORIO_WITH_LOCK / CORIO_WITH_SEM) end

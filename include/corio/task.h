@@ -1,5 +1,5 @@
 /* corio/task.h — tasks: spawn, join, cancel, detach, yield, sleep, gather,
- * wait_for, and the task dump.
+ * wait_for, wait_any, map, and the task dump.
  *
  * A task is a function running on its own stack in the loop of the thread
  * that spawned it.  Scheduling is cooperative: a task runs until it calls a
@@ -8,7 +8,8 @@
  *
  * Ownership: every task belongs to someone.  The handle returned by spawn is
  * valid until it is passed to corio_task_join(), corio_task_detach(),
- * corio_gather() or corio_wait_for() (each releases it), or until
+ * corio_gather() or corio_wait_for() (each releases it), is taken by
+ * corio_wait_any() or a JOIN case of corio_select(), or until
  * corio_run() returns.  Spawning with out == NULL detaches at once.
  *
  * Cancellation is level-triggered: after corio_task_cancel(t), the
@@ -117,6 +118,62 @@ CORIO_API CORIO_NODISCARD int corio_gather(corio_task **tasks, size_t n, int *re
  *               handle is then not released).
  * Cancel-safe: yes; t never outlives the call. */
 CORIO_API CORIO_NODISCARD int corio_wait_for(corio_task *t, int64_t timeout_ns, int *result);
+
+/* Wait until one of the tasks finishes (asyncio.wait with
+ * FIRST_COMPLETED); NULL entries are skipped.  The finished task's index
+ * goes to *index, its return value to *result (result may be NULL); only
+ * that handle is released, and tasks[*index] is set to NULL, so calling it
+ * again on the same array takes the tasks in the order they finish
+ * (asyncio.as_completed):
+ *
+ *     for (size_t left = n; left; left--)
+ *         if ((rc = corio_wait_any(tasks, n, &i, &r)) < 0)
+ *             break;                       nothing released, all still ours
+ *
+ * A task already finished is taken at once, even by a cancelled caller;
+ * among several finished, the lowest index.
+ * Returns 0, or:
+ *   -EINVAL     no non-NULL task, index is NULL, a handle is not live and
+ *               owned, or a handle is given twice.
+ *   -EBUSY      another task is joining one of them.
+ *   -EDEADLK    the calling task is among them.
+ *   -EPERM      called outside a task.
+ *   -ECANCELED / -ETIMEDOUT  the caller was interrupted first.
+ * Cancel-safe: yes.  On any error no handle was released and every task
+ * keeps running (cancel them, or pass them to corio_gather). */
+CORIO_API CORIO_NODISCARD int corio_wait_any(corio_task **tasks, size_t n,
+                                             size_t *index, int *result);
+
+/* The function corio_map() applies: item points at one element of the
+ * caller's array.  Returns >= 0 on success, a negative error otherwise. */
+typedef int (*corio_map_fn)(void *item);
+
+/* Run fn on every item — items[0], items[stride], ... — with at most
+ * `limit` calls under way at once (0: no limit), and store fn's result
+ * for item i in results[i] (results may be NULL): asyncio.gather over the
+ * items behind a Semaphore(limit), in one call.  Items start in index
+ * order; fn runs in tasks of the calling loop (they inherit the caller's
+ * task-local values), min(limit, n) of them, each taking the next item
+ * when it is done with one, so a large n costs `limit` stacks.
+ *
+ * Returns like corio_gather (return_exceptions=True: a failing item does
+ * not stop the others): 0 if every result is >= 0, else the first negative
+ * result by index, or:
+ *   -ECANCELED / -ETIMEDOUT  the caller was interrupted: the calls under
+ *             way were cancelled and awaited (their results are what fn
+ *             returned), items not yet started never run (results[i] =
+ *             -ECANCELED).
+ *   -ENOMEM   the tasks could not be made: fn ran on no item (results
+ *             untouched); the tasks made so far were cancelled before
+ *             their first run and awaited — nothing leaks.
+ *   -EINVAL   fn is NULL, or items is NULL with n > 0.
+ *   -EPERM    called outside a task.
+ * n == 0 returns 0 at once.
+ * Cancel-safe: yes; no call of fn outlives corio_map.
+ * Ownership: items and results are borrowed until it returns. */
+CORIO_API CORIO_NODISCARD int corio_map(corio_map_fn fn, void *items, size_t n,
+                                        size_t stride, size_t limit,
+                                        int *results);
 
 #ifdef __cplusplus
 }

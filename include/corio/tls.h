@@ -45,8 +45,7 @@ extern "C" {
 typedef struct corio_tls_ctx corio_tls_ctx;
 
 /* Roles for corio_tls_ctx_new(). */
-#define CORIO_TLS_CLIENT 0
-#define CORIO_TLS_SERVER 1
+enum corio_tls_role { CORIO_TLS_CLIENT, CORIO_TLS_SERVER };
 
 /* corio_tls_config.flags:
  *   CORIO_TLS_NO_VERIFY      client: accept any certificate and any name
@@ -63,8 +62,11 @@ typedef struct corio_tls_ctx corio_tls_ctx;
 #define CORIO_TLS_NO_TICKETS 0x8u
 
 /* Versions for corio_tls_config.min_version. */
-#define CORIO_TLS_1_2 0x0303
-#define CORIO_TLS_1_3 0x0304
+enum corio_tls_version {
+    CORIO_TLS_DEFAULT = 0, /* min: TLS 1.2; max: the newest */
+    CORIO_TLS_1_2 = 0x0303,
+    CORIO_TLS_1_3 = 0x0304,
+};
 
 /* What a context holds; zero or NULL fields take the defaults.  Strings
  * are copied or read by corio_tls_ctx_new (nothing stays borrowed).
@@ -89,8 +91,8 @@ typedef struct corio_tls_config {
     const char *key_file;
     const char *alpn;
     const char *ciphers;
-    int min_version;
-    int max_version;
+    enum corio_tls_version min_version;
+    enum corio_tls_version max_version;
     unsigned flags;
     corio_error_detail *detail;
 } corio_tls_config;
@@ -104,7 +106,7 @@ typedef struct corio_tls_config {
  *   -EINVAL     bad role, version or ALPN list (a name of 0 or > 255 bytes).
  *   -ENOMEM.
  * On failure *out = NULL.  Never suspends.  Thread-safety: any thread. */
-CORIO_API CORIO_NODISCARD int corio_tls_ctx_new(corio_tls_ctx **out, int role,
+CORIO_API CORIO_NODISCARD int corio_tls_ctx_new(corio_tls_ctx **out, enum corio_tls_role role,
                                 const corio_tls_config *c);
 
 /* Drop the caller's reference to ctx (NULL is a no-op).  Streams made with

@@ -30,8 +30,7 @@ extern "C" {
 typedef struct corio_ws corio_ws;
 
 /* Message types. */
-#define CORIO_WS_TEXT   1
-#define CORIO_WS_BINARY 2
+enum corio_ws_type { CORIO_WS_TEXT = 1, CORIO_WS_BINARY = 2 };
 
 /* Options; zero fields take the defaults.
  *   max_message  largest message received (default 16 MiB) -> close 1009.

@@ -39,7 +39,7 @@ static void cancel_children(corio_group *g)
         corio__recheck(g->owner);
 }
 
-int corio_group_spawn(corio_group *g, corio_fn fn, void *arg)
+static int group_spawn(corio_group *g, corio_fn fn, void *arg, corio_task **out)
 {
     corio_task *t;
     if (!corio__cur)
@@ -58,7 +58,14 @@ int corio_group_spawn(corio_group *g, corio_fn fn, void *arg)
         g->children->gprev = t;
     g->children = t;
     g->nchildren++;
+    if (out)
+        *out = t;
     return 0;
+}
+
+int corio_group_spawn(corio_group *g, corio_fn fn, void *arg)
+{
+    return group_spawn(g, fn, arg, NULL);
 }
 
 void corio_group_cancel(corio_group *g)
@@ -69,9 +76,12 @@ void corio_group_cancel(corio_group *g)
     cancel_children(g);
 }
 
+static void start_child_done(corio_task *t);
+
 void corio__group_child_done(corio_task *t)
 {
     corio_group *g = t->group;
+    start_child_done(t);
     if (t->gprev)
         t->gprev->gnext = t->gnext;
     else
@@ -131,4 +141,102 @@ int corio_group_wait(corio_group *g)
                               : 0;
     free(g);
     return rc;
+}
+
+/* ---- corio_group_start (Trio's nursery.start) ---------------------------
+ *
+ * The child runs start_entry, whose argument is the start record on the
+ * starter's stack.  corio_task_started() recognises such a child by its
+ * entry function (no field in the task record: spawning costs nothing
+ * more) and clears t->arg, so it reports once.  A child that ends without
+ * reporting — also one cancelled before it ever ran, whose start_entry
+ * never runs — is caught in corio__group_child_done, before its failure
+ * cancels the group (so the starter learns the child's own error rather
+ * than the group's cancellation).  The starter never leaves before one of
+ * the two happened, so the record outlives every use. */
+
+typedef struct start_rec {
+    corio_fn fn;
+    void *arg;
+    corio_task *starter;
+    int result;   /* the child's return value, once done */
+    bool started; /* corio_task_started was called */
+    bool done;    /* the child ended before that */
+} start_rec;
+
+static int start_entry(void *arg)
+{
+    start_rec *rec = arg;
+    return rec->fn(rec->arg);
+}
+
+/* The child t ended (from corio__group_child_done). */
+static void start_child_done(corio_task *t)
+{
+    if (CORIO__LIKELY(t->fn != start_entry) || !t->arg)
+        return;
+    start_rec *rec = t->arg;
+    t->arg = NULL;
+    rec->result = t->result;
+    rec->done = true;
+    corio__wake(rec->starter, 0);
+}
+
+int corio_task_started(void)
+{
+    corio_task *self = corio__self();
+    if (!self)
+        return -EPERM;
+    if (self->fn != start_entry || !self->arg) {
+        CORIO__MISUSE(corio__cur,
+                      "corio_task_started: task '%s' was not "
+                      "started by corio_group_start, or already reported",
+                      corio_task_name(self));
+        return -EINVAL;
+    }
+    start_rec *rec = self->arg;
+    self->arg = NULL;
+    rec->started = true;
+    corio__wake(rec->starter, 0);
+    return 0;
+}
+
+static bool start_wait_cancel(corio__wait *w, corio_task *t, int code)
+{
+    (void)w, (void)t, (void)code;
+    return true; /* the starter then cancels the child and waits for it */
+}
+
+int corio_group_start(corio_group *g, corio_fn fn, void *arg)
+{
+    corio_task *self = corio__self();
+    corio_task *t;
+    if (!corio__cur)
+        return -EPERM;
+    if (!g || !fn || g->owner->loop != corio__cur)
+        return -EINVAL;
+    if (!self)
+        return -EPERM;
+    start_rec rec = {fn, arg, self, 0, false, false};
+    int rc = group_spawn(g, start_entry, &rec, &t);
+    if (rc < 0)
+        return rc;
+    corio__wait w = {start_wait_cancel, "group start", INT64_MAX};
+    while (!rec.started && !rec.done) {
+        rc = corio__park(&w);
+        if (rc < 0 && !rec.started && !rec.done) {
+            /* Interrupted first: the child must not report to a starter
+             * that has left.  Cancel it and wait, uninterruptibly, until
+             * it has ended or reported (t is alive until one of them). */
+            corio__cancel(t);
+            self->noint++;
+            while (!rec.started && !rec.done)
+                corio__park(&w);
+            self->noint--;
+            return rc;
+        }
+    }
+    if (rec.started)
+        return 0; /* also when reported in the tick of an interruption */
+    return rec.result < 0 ? rec.result : -ECHILD;
 }

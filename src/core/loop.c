@@ -106,6 +106,8 @@ static void forget_task(corio_task *t, void *ctx)
     corio__ctx_free(&t->ctx);
     if (t->capscopes > CORIO__INLINE_SCOPES)
         free(t->scopes);
+    if (t->locals) /* never finished: it still holds its task-locals */
+        corio__locals_release(t->locals);
 }
 
 static void loop_destroy(corio__loop *L)

@@ -67,6 +67,16 @@ enum corio__scope_kind {
 };
 
 typedef struct corio__scope_obj corio__scope_obj;
+/* Task-local values (core/local.c): a refcounted copy-on-write table of
+ * (key, value) pairs, shared by a spawner and its children until one of
+ * them sets a value. */
+typedef struct corio__locals {
+    uint32_t refs, n, cap;
+    struct corio__local_kv {
+        const corio_local *key;
+        void *value;
+    } v[];
+} corio__locals;
 
 /* One entry of a task's scope stack.  file/line: where it began (debug
  * reports), NULL when begun through the plain function. */
@@ -108,6 +118,7 @@ struct corio_task {
     uint8_t noint;           /* >0: waits ignore cancellation and scopes */
     uint8_t named;           /* name[] holds the name (else made on demand) */
     uint8_t gathered;        /* handed to the corio_gather under way */
+    uint8_t coop;            /* operations left before a checkpoint (sched.c) */
     uint16_t nscopes, capscopes;
     uint32_t magic;
     int wake;                /* value the waker (or interrupter) delivers */
@@ -120,6 +131,8 @@ struct corio_task {
     uint64_t id;
     corio__wait *wait;       /* while PARKED */
     corio_group *group;      /* CORIO__GROUPED only: the group and siblings */
+    corio__locals *locals;   /* task-local values, shared with the spawner
+                                until one side sets one (NULL: none) */
     /* cache line 2 */
     corio__timer timer;      /* deadline of the current wait */
     corio_task *gprev, *gnext;
@@ -252,6 +265,25 @@ const char *corio__task_label(const corio_task *t, char buf[CORIO_TASK_NAME_MAX]
 /* Call fn for every task record of L not yet released, in slot order. */
 void corio__each_task(corio__loop *L, void (*fn)(corio_task *t, void *ctx),
                       void *ctx);
+
+/* The cooperative budget (sched.c, design.md): every operation that may
+ * complete without waiting (an fd read or write, an HTTP body read) spends
+ * one unit first; when the task has spent CORIO__COOP_BUDGET since it last
+ * suspended, the operation passes a checkpoint before it runs: a pending
+ * cancellation or an expired deadline is delivered there (the operation
+ * returns it and does nothing), otherwise the task yields once.  A busy
+ * peer can then neither starve the loop nor outrun a deadline. */
+#define CORIO__COOP_BUDGET 128
+CORIO__EXPORT int corio__coop_checkpoint(corio_task *t);
+static inline int corio__coop(corio_task *t)
+{
+    if (CORIO__LIKELY(--t->coop > 0))
+        return 0;
+    return corio__coop_checkpoint(t);
+}
+
+/* local.c: drop one reference to a task's task-local table. */
+void corio__locals_release(corio__locals *m);
 
 /* scope.c */
 int corio__interrupt_code(corio_task *t, int64_t *deadline);

@@ -270,7 +270,16 @@ int corio__park(corio__wait *w)
     t->state = CORIO__PARKED;
     corio__schedule(L, t);
     t->wait = NULL;
+    t->coop = CORIO__COOP_BUDGET;
     return t->wake;
+}
+
+int corio__coop_checkpoint(corio_task *t)
+{
+    int rc = corio_yield(); /* delivers what is pending, else yields */
+    if (rc < 0)
+        t->coop = 1; /* level-triggered: the next operation checks again */
+    return rc;
 }
 
 int corio_yield(void)
@@ -285,6 +294,7 @@ int corio_yield(void)
     t->state = CORIO__READY;
     corio__enqueue(t->loop, t);
     corio__schedule(t->loop, t);
+    t->coop = CORIO__COOP_BUDGET;
     return 0;
 }
 

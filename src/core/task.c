@@ -59,12 +59,19 @@ int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
     t->cancelled = 0;
     t->noint = 0;
     t->gathered = 0;
+    t->coop = CORIO__COOP_BUDGET;
     t->nscopes = 0;
     t->capscopes = 0;
     t->magic = CORIO__TASK_MAGIC;
     t->fn = fn;
     t->arg = arg;
     t->joiner = NULL;
+    /* Task-locals: the child shares its spawner's table (copy-on-write);
+     * the root context never has one. */
+    corio__locals *lv = L->current->locals;
+    t->locals = lv;
+    if (CORIO__UNLIKELY(lv != NULL))
+        lv->refs++;
     t->timer.idx = CORIO__NOT_ARMED;
     t->stack = st;
     t->id = ++L->next_id;
@@ -151,6 +158,10 @@ void corio__task_finish(corio_task *t, int result)
      * CORIO__INLINE_SCOPES scopes still holds the grown array. */
     if (CORIO__UNLIKELY(t->capscopes > CORIO__INLINE_SCOPES || t->nscopes))
         corio__scopes_close(t);
+    if (CORIO__UNLIKELY(t->locals != NULL)) {
+        corio__locals_release(t->locals);
+        t->locals = NULL;
+    }
     t->result = result;
     t->state = CORIO__DONE;
     L->nalive--;

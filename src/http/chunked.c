@@ -53,51 +53,38 @@ void corio_http_chunked_init(corio_http_chunked *c)
                                   .max_trailer = DEFAULT_MAX_TRAILER};
 }
 
-static int hexval(unsigned char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    ch |= 0x20;
-    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
-static int ows(unsigned char ch)
-{
-    return ch == ' ' || ch == '\t';
-}
-
 /* The state after one framing byte, or -1 for a syntax error. */
 static int step(corio_http_chunked *c, unsigned char ch)
 {
     int d;
     switch (c->state) {
     case S_SIZE0:
-        if ((d = hexval(ch)) < 0)
+        if ((d = corio__http_hexval(ch)) < 0)
             return -1;
         c->remaining = (uint64_t)d;
         return S_SIZE;
     case S_SIZE:
-        if ((d = hexval(ch)) >= 0) {
+        if ((d = corio__http_hexval(ch)) >= 0) {
             if (c->remaining > ((uint64_t)INT64_MAX - (uint64_t)d) / 16)
                 return -1; /* over 2^63 - 1 */
             c->remaining = c->remaining * 16 + (uint64_t)d;
             return S_SIZE;
         }
-        return ch == '\r' ? S_SIZE_LF : ch == ';' ? S_NAME0 : ows(ch) ? S_BWS : -1;
+        return ch == '\r' ? S_SIZE_LF : ch == ';' ? S_NAME0 : corio__http_ows(ch) ? S_BWS : -1;
     case S_BWS:
-        return ows(ch) ? S_BWS : ch == ';' ? S_NAME0 : -1;
+        return corio__http_ows(ch) ? S_BWS : ch == ';' ? S_NAME0 : -1;
     case S_NAME0:
-        return ows(ch) ? S_NAME0 : corio__http_is(ch, CORIO__HTTP_TCHAR) ? S_NAME : -1;
+        return corio__http_ows(ch) ? S_NAME0 : corio__http_is(ch, CORIO__HTTP_TCHAR) ? S_NAME : -1;
     case S_NAME:
         if (corio__http_is(ch, CORIO__HTTP_TCHAR))
             return S_NAME;
         /* what may follow a name: */
         __attribute__((fallthrough));
     case S_NAME_BWS:
-        return ows(ch) ? S_NAME_BWS : ch == '=' ? S_VAL0 : ch == ';' ? S_NAME0
+        return corio__http_ows(ch) ? S_NAME_BWS : ch == '=' ? S_VAL0 : ch == ';' ? S_NAME0
              : ch == '\r' ? S_SIZE_LF : -1;
     case S_VAL0:
-        return ows(ch) ? S_VAL0 : ch == '"' ? S_QUOTED
+        return corio__http_ows(ch) ? S_VAL0 : ch == '"' ? S_QUOTED
              : corio__http_is(ch, CORIO__HTTP_TCHAR) ? S_VAL : -1;
     case S_VAL:
         if (corio__http_is(ch, CORIO__HTTP_TCHAR))
@@ -105,7 +92,7 @@ static int step(corio_http_chunked *c, unsigned char ch)
         /* what may follow a value: */
         __attribute__((fallthrough));
     case S_QEND:
-        return ows(ch) ? S_BWS : ch == ';' ? S_NAME0 : ch == '\r' ? S_SIZE_LF : -1;
+        return corio__http_ows(ch) ? S_BWS : ch == ';' ? S_NAME0 : ch == '\r' ? S_SIZE_LF : -1;
     case S_QUOTED:
         return ch == '"' ? S_QEND : ch == '\\' ? S_QESC
              : corio__http_is(ch, CORIO__HTTP_VCHAR) ? S_QUOTED : -1;

@@ -1,7 +1,8 @@
 /* http/client.c — one request on one pooled connection:
- *   write    the request head composed in a 2 KiB stack buffer, a body from
- *            memory appended to it when it fits (one stream write, one
- *            flush), or a body from a stream sent chunked;
+ *   write    the request head composed in a 2 KiB stack buffer (the Host
+ *            value is written by http/msg.c, shared with WebSocket), a body
+ *            from memory appended to it when it fits (one flush), or a body
+ *            from a stream sent chunked;
  *   head     read under the read timeout, 1xx interim responses skipped;
  *   response one allocation holding the response, its header table, the
  *            header strings and the URL;
@@ -67,6 +68,18 @@ static void put_num(wbuf *w, uint64_t v)
     put(w, d + i, sizeof d - i);
 }
 
+/* The Host field's value: the request so far goes to the stream first. */
+static void put_host(wbuf *w, const corio_url *u)
+{
+    if (w->err)
+        return;
+    if (w->n)
+        w->err = corio_stream_write(w->s, w->b, w->n);
+    w->n = 0;
+    if (!w->err)
+        w->err = corio__http_write_host(w->s, u);
+}
+
 static bool has_header(const char *const *h, const char *name)
 {
     for (; h && h[0]; h += 2)
@@ -104,16 +117,7 @@ static int write_request(corio_http_session *s, corio_stream *st,
     put(&w, " ", 1);
     put_view(&w, u->target);
     puts_(&w, " HTTP/1.1\r\nHost: ");
-    bool v6 = memchr(u->host.p, ':', u->host.n) != NULL;
-    if (v6)
-        put(&w, "[", 1);
-    put_view(&w, u->host);
-    if (v6)
-        put(&w, "]", 1);
-    if (u->port != (u->tls ? 443 : 80)) {
-        put(&w, ":", 1);
-        put_num(&w, (uint64_t)u->port);
-    }
+    put_host(&w, u);
     put(&w, "\r\n", 2);
     if (s->user_agent && !has_header(c->headers, "user-agent")) {
         puts_(&w, "User-Agent: ");
@@ -176,11 +180,15 @@ static ssize_t read_head(corio_http_session *s, corio_stream *st,
         if (n < 0)
             return n;
     }
-    for (;;) {
+    for (int interim = 0;; interim++) {
         n = corio__http_read_head(st, h, false, &s->o.limits);
         if (n <= 0 || h->status >= 200 || h->status == 101)
             break;
         corio_stream_consume(st, (size_t)n);
+        if (interim == CORIO_HTTP_MAX_INTERIM) {
+            n = CORIO_EHTTP; /* an endless stream of 1xx responses */
+            break;
+        }
     }
     if (s->o.read_timeout_ns > 0)
         (void)corio_timeout_end();

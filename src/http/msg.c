@@ -12,6 +12,9 @@
  *            the decoder used, so whatever follows the body (a pipelined
  *            request, the next response) stays in the stream.
  *   chunks   the writer side of the chunked coding.
+ *   origins  what the client and WebSocket both do with a parsed URL:
+ *            connect to it (TCP, then TLS for https/wss) and name it in
+ *            the Host field.
  *
  * Every step that waits is corio_stream_fill, which keeps the buffer intact
  * when interrupted: a cancelled read leaves the stream where it was. */
@@ -222,4 +225,56 @@ int corio__http_write_chunk(corio_stream *s, const void *p, size_t n)
         (rc = corio_stream_write(s, p, n)) < 0)
         return rc;
     return corio_stream_write(s, "\r\n", 2);
+}
+
+/* ---- origins ------------------------------------------------------------- */
+
+int corio__http_write_host(corio_stream *s, const corio_url *u)
+{
+    bool v6 = memchr(u->host.p, ':', u->host.n) != NULL;
+    char port[8];
+    int rc = 0;
+
+    if (v6)
+        rc = corio_stream_write(s, "[", 1);
+    if (rc == 0)
+        rc = corio_stream_write(s, u->host.p, u->host.n);
+    if (rc == 0 && v6)
+        rc = corio_stream_write(s, "]", 1);
+    if (rc == 0 && u->port != (u->tls ? 443 : 80)) {
+        int k = snprintf(port, sizeof port, ":%d", u->port);
+        rc = corio_stream_write(s, port, (size_t)k);
+    }
+    return rc;
+}
+
+int corio__http_dial_url(corio_stream **out, const corio_url *u,
+                         const corio_stream_opts *so, corio_tls_ctx *ctx,
+                         corio_error_detail *detail)
+{
+    char host[256];
+    corio_tcp_opts to = {0};
+    corio_stream *t;
+    int rc;
+
+    *out = NULL;
+    if (u->host.n >= sizeof host)
+        return CORIO_EURL;
+    memcpy(host, u->host.p, u->host.n);
+    host[u->host.n] = '\0';
+    if (so)
+        to.stream = *so;
+    rc = corio_tcp_connect_ex(&t, host, u->port, &to);
+    if (rc < 0)
+        return rc;
+    if (!u->tls) {
+        *out = t;
+        return 0;
+    }
+    corio_tls_opts tl = {0};
+    tl.ctx = ctx;
+    tl.server_name = host;
+    tl.stream = to.stream;
+    tl.detail = detail;
+    return corio_tls_client(out, t, &tl); /* takes t, closed on failure */
 }

@@ -67,6 +67,22 @@ int corio__http_body_skip(corio__http_body *b, uint64_t max);
  * empty trailer).  Buffered: flush after.  Returns 0 or a write error. */
 int corio__http_write_chunk(corio_stream *s, const void *p, size_t n);
 
+/* Write the Host field's value for u (RFC 9112 §3.2): the host, in
+ * brackets when it is an IPv6 literal, and ":port" unless the port is the
+ * scheme's default.  Buffered like any stream write.  Returns 0 or a write
+ * error. */
+int corio__http_write_host(corio_stream *s, const corio_url *u);
+
+/* Connect to u's host and port, with TLS over the connection when u->tls
+ * (context ctx, may be NULL; the server name is u's host; a TLS failure's
+ * reason goes to detail, may be NULL).  so (may be NULL) applies to the
+ * socket's stream and to the TLS stream.  Returns 0 and *out, or (*out =
+ * NULL) CORIO_EURL (a host of 256 bytes or more), a connect error, a TLS
+ * error, -ECANCELED / -ETIMEDOUT. */
+int corio__http_dial_url(corio_stream **out, const corio_url *u,
+                         const corio_stream_opts *so, corio_tls_ctx *ctx,
+                         corio_error_detail *detail);
+
 /* Case-insensitive comparison of a view with a C string (in http/parse.c,
  * which the fuzz harnesses build without the stream layer). */
 bool corio__http_str_eq(corio_http_str v, const char *s);

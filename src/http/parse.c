@@ -163,11 +163,6 @@ static int name_is(corio_http_str v, const char *lc, size_t n)
     return 1;
 }
 
-static int ows(char ch)
-{
-    return ch == ' ' || ch == '\t';
-}
-
 /* The framing-relevant fields seen so far. */
 struct seen {
     int64_t cl;          /* -1: no Content-Length */
@@ -197,14 +192,14 @@ static int content_length(struct seen *s, corio_http_str v)
         if (i == d0 || (val >= 0 && x != val))
             return CORIO_EHTTP;
         val = x;
-        while (i < v.n && ows(v.p[i]))
+        while (i < v.n && corio__http_ows(v.p[i]))
             i++;
         if (i == v.n)
             break;
         if (v.p[i] != ',')
             return CORIO_EHTTP;
         i++;
-        while (i < v.n && ows(v.p[i]))
+        while (i < v.n && corio__http_ows(v.p[i]))
             i++;
     }
     if (s->cl >= 0 && s->cl != val)
@@ -224,13 +219,13 @@ static void transfer_encoding(struct seen *s, corio_http_str v)
         s->te_bad = 1; /* chunked, then more codings in a later field */
     s->te_chunked = 0;
     while (i < v.n) {
-        while (i < v.n && (ows(v.p[i]) || v.p[i] == ','))
+        while (i < v.n && (corio__http_ows(v.p[i]) || v.p[i] == ','))
             i++;
         size_t e = i;
         while (e < v.n && v.p[e] != ',')
             e++;
         size_t t = e;
-        while (t > i && ows(v.p[t - 1]))
+        while (t > i && corio__http_ows(v.p[t - 1]))
             t--;
         if (t > i) {
             if (s->te_chunked)
@@ -308,7 +303,7 @@ static ssize_t fields(const struct cur *c, size_t p, corio_http_head *h,
         if (b[p] != ':' || p == n0)
             return CORIO_EHTTP;
         size_t n1 = p++;
-        while (p < c->end && ows(b[p]))
+        while (p < c->end && corio__http_ows(b[p]))
             p++;
         size_t v0 = p;
         p = skip_class(b, p, c->end, CORIO__HTTP_VCHAR);
@@ -317,7 +312,7 @@ static ssize_t fields(const struct cur *c, size_t p, corio_http_head *h,
         if (r < 0)
             return r;
         p = (size_t)r;
-        while (v1 > v0 && ows(b[v1 - 1]))
+        while (v1 > v0 && corio__http_ows(b[v1 - 1]))
             v1--;
         corio_http_header *f = &h->headers[h->nheaders++];
         f->name = (corio_http_str){b + n0, n1 - n0};
@@ -496,13 +491,13 @@ int corio_http_str_has_token(corio_http_str v, const char *token)
     if (tn == 0)
         return 0;
     while (i < v.n) {
-        while (i < v.n && (ows(v.p[i]) || v.p[i] == ','))
+        while (i < v.n && (corio__http_ows(v.p[i]) || v.p[i] == ','))
             i++;
         size_t e = i;
         while (e < v.n && v.p[e] != ',' && v.p[e] != ';')
             e++;
         size_t t = e;
-        while (t > i && ows(v.p[t - 1]))
+        while (t > i && corio__http_ows(v.p[t - 1]))
             t--;
         if (t - i == tn) {
             size_t k = 0;

@@ -160,30 +160,11 @@ static int dial(corio_http_session *s, corio_stream **out, const corio_url *u,
     if (s->o.dial) {
         rc = s->o.dial(out, u, s->o.dial_arg);
     } else {
-        char host[256];
-        corio_stream *t;
-        corio_tcp_opts to = {0};
-        to.stream.read_buffer =
+        corio_stream_opts so = {0};
+        so.read_buffer =
             s->o.limits.max_head > (64u << 10) ? s->o.limits.max_head : 0;
-        if (u->host.n >= sizeof host) {
-            rc = CORIO_EURL;
-            goto out;
-        }
-        memcpy(host, u->host.p, u->host.n);
-        host[u->host.n] = 0;
-        rc = corio_tcp_connect_ex(&t, host, u->port, &to);
-        if (rc == 0 && u->tls) {
-            corio_tls_opts tl = {0};
-            tl.ctx = s->o.tls;
-            tl.server_name = host;
-            tl.stream = to.stream;
-            tl.detail = detail;
-            rc = corio_tls_client(out, t, &tl);
-        } else if (rc == 0) {
-            *out = t;
-        }
+        rc = corio__http_dial_url(out, u, &so, s->o.tls, detail);
     }
-out:
     /* A deadline that passed just as the dial finished does not undo it:
      * the connection is made, so keep it. */
     if (s->o.connect_timeout_ns > 0)

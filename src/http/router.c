@@ -70,15 +70,6 @@ void corio_http_router_free(corio_http_router *r)
     free(r);
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = corio__sys.malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
 /* Split pat (a private copy) into rt->segs; -EINVAL for a bad pattern. */
 static int parse_pattern(route *rt, char *pat, size_t maxseg)
 {
@@ -146,9 +137,9 @@ int corio_http_router_add(corio_http_router *r, const char *method,
         return -ENOMEM;
     rt->fn = fn;
     rt->arg = arg;
-    rt->pattern = dup_str(pattern);
+    rt->pattern = corio__strdup(pattern);
     if (method)
-        rt->method = dup_str(method);
+        rt->method = corio__strdup(method);
     int rc = !rt->pattern || (method && !rt->method) ? -ENOMEM
                                                       : parse_pattern(rt, rt->pattern, maxseg);
     for (size_t i = 0; rc == 0 && i < r->n; i++)

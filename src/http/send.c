@@ -12,6 +12,7 @@
  * Each hop takes a connection from the pool (client.c); the body of a
  * redirect response is read and dropped when short, so its connection is
  * reused. */
+#include "http/chars.h"
 #include "http/session.h"
 
 #include "os/sys.h"
@@ -19,18 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool is_tchar(unsigned char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch >= '0' && ch <= '9') || (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
 static bool is_token(const char *p)
 {
     if (!*p)
         return false;
     for (; *p; p++)
-        if (!is_tchar((unsigned char)*p))
+        if (!corio__http_is(*p, CORIO__HTTP_TCHAR))
             return false;
     return true;
 }

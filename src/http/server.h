@@ -28,6 +28,7 @@
 #include <corio.h>
 #include <stdbool.h>
 
+#include "http/chars.h"
 #include "http/msg.h"
 
 #define CORIO__HTTP_MAX_PARAMS 16 /* route parameters of one pattern */
@@ -117,8 +118,6 @@ struct corio_http_req {
     size_t over_used;      /* bytes carved from overflow blocks */
 };
 
-/* server_request.c: the value of hex digit c, or -1. */
-int corio__http_hexval(char c);
 /* server_request.c: percent-decode src[0..n) into dst (n + 1 bytes,
  * NUL-terminated); plus_space turns '+' into ' ' (query strings).
  * Returns 0, or -1 for a bad escape or an encoded NUL. */

@@ -12,9 +12,10 @@
  *   framing     HEAD, 1xx, 204 and 304 responses carry no body bytes; a
  *               streamed reply of unknown length to an HTTP/1.0 client is
  *               sent raw and ended by closing the connection.
- * Nothing here flushes except reply_end and 1xx replies: the connection
- * loop (server.c) flushes once per response, or once per batch of
- * pipelined requests. */
+ * Nothing here flushes except reply_end, reply_flush (a streamed reply
+ * that must go out now: server-sent events) and 1xx replies: the
+ * connection loop (server.c) flushes once per response, or once per batch
+ * of pipelined requests. */
 #include "os/sys.h"
 #include "http/server.h"
 
@@ -258,6 +259,14 @@ int corio_http_reply_write(corio_http_req *req, const void *buf, size_t n)
     int rc = req->chunked ? corio__http_write_chunk(req->s, buf, n)
                           : corio_stream_write(req->s, buf, n);
     return broken(req, rc);
+}
+
+int corio_http_reply_flush(corio_http_req *req)
+{
+    if (!req || req->state != CORIO__REPLY_STREAM)
+        return -EINVAL;
+    /* unflushed stays set: the connection loop still flushes at the end. */
+    return broken(req, corio_stream_flush(req->s));
 }
 
 int corio_http_reply_end(corio_http_req *req)

@@ -107,14 +107,6 @@ static void rebase(corio_http_str *v, const char *buf, size_t len, char *base)
         v->p = "";
 }
 
-int corio__http_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 int corio__http_pct_decode(char *dst, const char *src, size_t n, bool plus_space)
 {
     size_t j = 0;

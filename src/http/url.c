@@ -8,6 +8,8 @@
  * path ("http://h?q": its request target "/?q" is not a view of the input),
  * and any byte that is a control, a space, DEL or non-ASCII (a URL is sent
  * percent-encoded). */
+#include "http/chars.h"
+
 #include <corio.h>
 #include <errno.h>
 #include <string.h>
@@ -26,11 +28,6 @@ static int lower_eq(const char *p, size_t n, const char *lc)
     return 1;
 }
 
-static int is_hex(char ch)
-{
-    return (ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f');
-}
-
 /* reg-name: unreserved / pct-encoded / sub-delims. */
 static int reg_name(const char *p, size_t n)
 {
@@ -39,7 +36,8 @@ static int reg_name(const char *p, size_t n)
         if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
             (ch >= '0' && ch <= '9') || strchr("-._~!$&'()*+,;=", ch))
             continue;
-        if (ch == '%' && i + 2 < n && is_hex(p[i + 1]) && is_hex(p[i + 2])) {
+        if (ch == '%' && i + 2 < n && corio__http_hexval(p[i + 1]) >= 0 &&
+            corio__http_hexval(p[i + 2]) >= 0) {
             i += 2;
             continue;
         }
@@ -78,7 +76,8 @@ int corio_url_parse(corio_url *u, const char *url, size_t len)
     size_t h0 = a, h1, p = a;
     if (p < e && url[p] == '[') {
         h0 = ++p;
-        while (p < e && (is_hex(url[p]) || url[p] == ':' || url[p] == '.'))
+        while (p < e && (corio__http_hexval(url[p]) >= 0 || url[p] == ':' ||
+                         url[p] == '.'))
             p++;
         if (p == e || url[p] != ']' || p == h0)
             return CORIO_EURL;

@@ -210,6 +210,8 @@ ssize_t corio_fd_read(int fd, void *buf, size_t n)
     if (rc < 0)
         return rc;
     bool always = r->always; /* r may move while parked */
+    if ((rc = corio__coop(self)) < 0)
+        return rc;
     if (self->loop->engine->read && !always)
         return engine_op(self->loop, fd, CORIO_READABLE, buf, n);
     for (;;) {
@@ -237,6 +239,8 @@ ssize_t corio_fd_write(int fd, const void *buf, size_t n)
     if (rc < 0)
         return rc;
     bool always = r->always, sock = r->sock; /* r may move while parked */
+    if ((rc = corio__coop(self)) < 0)
+        return rc;
     while (done < n && self->loop->engine->write && !always) {
         ssize_t put = engine_op(self->loop, fd, CORIO_WRITABLE,
                                 (char *)buf + done, n - done);
@@ -299,6 +303,14 @@ int corio_fd_close(int fd)
     if (rc < 0)
         return rc; /* -EBUSY, -EPERM: nothing was closed */
     return corio__sys.close(fd) < 0 ? -errno : 0;
+}
+
+int corio__fd_close_any(int fd)
+{
+    int rc = corio_fd_close(fd);
+    if (rc == -EPERM)
+        rc = corio__sys.close(fd) < 0 ? -errno : 0;
+    return rc;
 }
 
 void corio__fd_close_all(corio__loop *L)

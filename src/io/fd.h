@@ -29,4 +29,11 @@ void corio__fd_event(corio__loop *L, int fd, int mask);
  * engine's close calls it). */
 void corio__fd_close_all(corio__loop *L);
 
+/* Close fd wherever the caller runs: through corio_fd_close inside a loop,
+ * so the loop forgets it and restores its flags, and with plain close(2)
+ * outside one (no loop watches it then).  For the streams, sockets and
+ * processes above, whose objects may be freed after their loop ended.
+ * Returns 0 or -errno (-EBUSY: a task waits on fd, which stays open). */
+int corio__fd_close_any(int fd);
+
 #endif

@@ -356,7 +356,7 @@ static int slurp(int fd, size_t max, char **data, size_t *len)
     return 0;
 }
 
-int corio_file_read_all(const char *path, char **data, size_t *len, size_t max)
+int corio_file_read_all(const char *path, size_t max, char **data, size_t *len)
 {
     if (data)
         *data = NULL;

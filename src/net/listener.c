@@ -46,13 +46,13 @@ int corio__listener_new(corio_listener **out, int fd, const corio_listen_opts *o
     *out = NULL;
     if (corio__sys.listen(fd, backlog) < 0) {
         int rc = -errno;
-        corio__close(fd);
+        corio__fd_close_any(fd);
         return rc;
     }
     size_t pl = path ? strlen(path) + 1 : 0;
     corio_listener *l = corio__sys.calloc(1, sizeof *l + pl);
     if (!l) {
-        corio__close(fd);
+        corio__fd_close_any(fd);
         return -ENOMEM;
     }
     l->fd = fd;
@@ -184,7 +184,7 @@ int corio_listener_accept(corio_listener *l, corio_stream **out, corio_addr *pee
         return rc;
     rc = corio_stream_from_fd(out, fd, &l->stream);
     if (rc < 0)
-        corio__close(fd);
+        corio__fd_close_any(fd);
     return rc;
 }
 
@@ -205,7 +205,7 @@ void corio_listener_close(corio_listener *l)
     struct stat st;
     if (!l)
         return;
-    corio__close(l->fd);
+    corio__fd_close_any(l->fd);
     if (l->spare >= 0)
         corio__sys.close(l->spare);
     if (l->path && corio__sys.fstatat(AT_FDCWD, l->path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -251,7 +251,7 @@ int corio_tcp_listen(corio_listener **out, const char *host, int port,
          corio__sys.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) < 0) ||
         corio__sys.bind(fd, &a.u.sa, a.len) < 0) {
         rc = -errno;
-        corio__close(fd);
+        corio__fd_close_any(fd);
         return rc;
     }
     return corio__listener_new(out, fd, o, 1, NULL);

@@ -3,7 +3,7 @@
  * the public calls (tests use these too).
  *
  * Parts:
- *   socket.c    corio__socket, corio__close, corio__connect, options
+ *   socket.c    corio__socket, corio__connect, options
  *   addr.c      corio_addr parsing/formatting, v4-mapped conversions
  *   dns.c       corio_dns_resolve on the DNS pool
  *   tcp.c       happy eyeballs (corio__tcp_dial) and corio_tcp_connect
@@ -17,13 +17,11 @@
 #include <corio.h>
 #include <stdbool.h>
 
+#include "io/fd.h"
 #include "os/sys.h"
 
 /* A non-blocking, close-on-exec socket.  The fd, or -errno. */
 int corio__socket(int family, int type);
-/* Close fd through corio_fd_close inside a loop (the loop forgets it),
- * with close(2) outside one.  0 or -errno. */
-int corio__close(int fd);
 /* Connect the non-blocking socket fd to a, suspending until the handshake
  * ends.  0, or -errno of the connection, -ECANCELED / -ETIMEDOUT (fd is
  * then unusable for another connect: close it). */

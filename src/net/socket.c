@@ -14,14 +14,6 @@ int corio__socket(int family, int type)
     return fd < 0 ? -errno : fd;
 }
 
-int corio__close(int fd)
-{
-    int rc = corio_fd_close(fd);
-    if (rc == -EPERM)
-        rc = corio__sys.close(fd) < 0 ? -errno : 0;
-    return rc;
-}
-
 int corio__connect(int fd, const corio_addr *a)
 {
     if (corio__sys.connect(fd, &a->u.sa, a->len) == 0)

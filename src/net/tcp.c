@@ -46,7 +46,7 @@ static int connect_one(const corio_addr *a, const corio_addr *local)
     if (rc == 0)
         rc = corio__connect(fd, a);
     if (rc < 0) {
-        corio__close(fd);
+        corio__fd_close_any(fd);
         return rc;
     }
     return fd;
@@ -141,7 +141,7 @@ static int race(attempt *v, size_t n, int64_t stagger, dial *d)
         if (rc == 0 && fd < 0)
             fd = v[i].fd; /* the first slot that connected */
         else
-            corio__close(v[i].fd);
+            corio__fd_close_any(v[i].fd);
     }
     return rc == 0 ? fd : rc;
 }
@@ -204,7 +204,7 @@ int corio__tcp_dial(int *fdp, const corio_addr *addrs, size_t n, const corio_tcp
     int fd = rc;
     rc = corio__tcp_setup(fd, o ? o->nodelay : 0, o ? o->keepalive_ns : 0);
     if (rc < 0) {
-        corio__close(fd);
+        corio__fd_close_any(fd);
         return rc;
     }
     *fdp = fd;
@@ -223,7 +223,7 @@ int corio_tcp_connect_addrs(corio_stream **out, const corio_addr *addrs, size_t 
         return rc;
     rc = corio_stream_from_fd(out, fd, o ? &o->stream : NULL);
     if (rc < 0)
-        corio__close(fd);
+        corio__fd_close_any(fd);
     return rc;
 }
 

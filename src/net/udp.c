@@ -49,12 +49,12 @@ int corio_udp_open(corio_udp **out, const char *host, int port, const corio_udp_
          corio__sys.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) < 0) ||
         corio__sys.bind(fd, &a.u.sa, a.len) < 0) {
         rc = -errno;
-        corio__close(fd);
+        corio__fd_close_any(fd);
         return rc;
     }
     corio_udp *u = corio__sys.malloc(sizeof *u);
     if (!u) {
-        corio__close(fd);
+        corio__fd_close_any(fd);
         return -ENOMEM;
     }
     u->fd = fd;
@@ -136,6 +136,6 @@ void corio_udp_close(corio_udp *u)
 {
     if (!u)
         return;
-    corio__close(u->fd);
+    corio__fd_close_any(u->fd);
     free(u);
 }

@@ -37,7 +37,7 @@ int corio_unix_connect(corio_stream **out, const char *path, const corio_stream_
     if (rc == 0)
         rc = corio_stream_from_fd(out, fd, o);
     if (rc < 0)
-        corio__close(fd);
+        corio__fd_close_any(fd);
     return rc;
 }
 
@@ -79,7 +79,7 @@ int corio_unix_listen(corio_listener **out, const char *path, const corio_listen
         return fd;
     if (corio__sys.bind(fd, &a.u.sa, a.len) < 0) {
         rc = -errno;
-        corio__close(fd);
+        corio__fd_close_any(fd);
         return rc;
     }
     return corio__listener_new(out, fd, o, 0, abstract ? NULL : path);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
@@ -140,6 +141,17 @@ CORIO__SYSCALLS(WRAP)
 #define COUNTING(ret, name, params, args, impl, fail, after) .name = f_##name,
 static const corio__sys_table counting = {CORIO__SYSCALLS(COUNTING)};
 #undef COUNTING
+
+char *corio__strdup(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = corio__sys.malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
 
 void corio__fault_arm(long n, int err)
 {

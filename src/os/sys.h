@@ -105,6 +105,10 @@ typedef struct corio__sys_table {
 
 extern CORIO__EXPORT corio__sys_table corio__sys;
 
+/* A copy of the string s in memory from corio__sys.malloc (so fault sweeps
+ * reach it), or NULL when s is NULL or the allocation failed. */
+CORIO__EXPORT char *corio__strdup(const char *s);
+
 /* Fault sweep: from now on, calls through the table are counted and the
  * n-th one (n >= 1) fails (see CORIO__SYSCALLS for what a failed call
  * returns).  corio__fault_disarm() restores the real entries and returns

@@ -508,18 +508,19 @@ static int kv_add(kv *a, const char *k, const char *v)
     return 0;
 }
 
-static char *kv_own(kv *a, char *s)
+/* Keep s (may be NULL) to free with a; on failure s is freed at once. */
+static int kv_own(kv *a, char *s)
 {
     if (!s)
-        return NULL;
-    char **o = pg_realloc(a->owned, (a->nowned + 1) * sizeof *o);
+        return 0;
+    char **o = pg_realloc(a->owned, (size_t)(a->nowned + 1) * sizeof *o);
     if (!o) {
         free(s);
-        return NULL;
+        return -ENOMEM;
     }
     a->owned = o;
     a->owned[a->nowned++] = s;
-    return s;
+    return 0;
 }
 
 static void kv_free(kv *a)
@@ -724,10 +725,16 @@ int corio_pg_connect_ex(corio_pg **out, const char *conninfo,
         char *hl = NULL, *al = NULL, *pl = NULL;
         rc = resolve_hosts(&a, host, port, &hl, &al, &pl);
         if (rc == 0) {
-            kv_own(&a, hl);
-            kv_own(&a, al);
-            kv_own(&a, pl);
-            if ((rc = kv_add(&a, "host", hl)) == 0 &&
+            /* Owned by a from here (each freed at once if it cannot be). */
+            if ((rc = kv_own(&a, hl)) < 0) {
+                free(al);
+                free(pl);
+            } else if ((rc = kv_own(&a, al)) < 0) {
+                free(pl);
+            } else {
+                rc = kv_own(&a, pl);
+            }
+            if (rc == 0 && (rc = kv_add(&a, "host", hl)) == 0 &&
                 (rc = kv_add(&a, "hostaddr", al)) == 0 && pl)
                 rc = kv_add(&a, "port", pl);
         } else {

@@ -3,9 +3,10 @@
  * and reaps.
  *
  * Parts:
- *   spawn        everything that can fail is prepared before fork (exec
- *                candidates from PATH, pipes, /dev/null, the streams, the
- *                record); between fork and exec the child only makes
+ *   spawn        in steps (prepare, start, await_exec; spawn_undo on any
+ *                failure): everything that can fail is prepared before
+ *                fork (exec candidates from PATH, pipes, /dev/null, the
+ *                streams, the record); between fork and exec the child only makes
  *                async-signal-safe system calls, directly rather than
  *                through corio__sys (the table's fault injection is for the
  *                parent; the child is a copy about to be replaced).  An
@@ -29,6 +30,7 @@
  *                share it) and, when the last one ends, discards the
  *                SIGPIPEs its writes raised before unblocking it. */
 #include "core/loop.h"
+#include "io/fd.h"
 #include "proc/sigwatch.h"
 
 #include <corio/process.h>
@@ -64,8 +66,7 @@ static void release_pidfd(corio_process *p)
 {
     if (p->pidfd < 0 || p->driver)
         return; /* a driver is parked on it: it closes it when it wakes */
-    if (corio_fd_close(p->pidfd) == -EPERM) /* outside a loop */
-        corio__sys.close(p->pidfd);
+    (void)corio__fd_close_any(p->pidfd);
     p->pidfd = -1;
 }
 
@@ -331,15 +332,210 @@ static void close_pair(int fds[2])
         }
 }
 
+/* A spawn in progress: everything corio_process_spawn has opened so far,
+ * so that one undo releases it on any failure. */
+typedef struct spawn {
+    corio_process *p;
+    child_plan plan;
+    enum corio_stdio modes[3]; /* stdin, stdout, stderr */
+    int pipes[3][2]; /* per standard descriptor: [0] read, [1] write end */
+    int errpipe[2];  /* the child's exec errno travels back on it */
+    int devnull;
+} spawn;
+
+/* The parent's end of stdio pipe i: stdin's write end, else the read end.
+ * The child's end is the other one. */
+#define PARENT_END(i) ((i) == 0 ? 1 : 0)
+#define CHILD_END(i)  ((i) == 0 ? 0 : 1)
+
+static void spawn_init(spawn *sp, const corio_process_opts *o)
+{
+    memset(sp, 0, sizeof *sp);
+    sp->modes[0] = o->stdin_mode;
+    sp->modes[1] = o->stdout_mode;
+    sp->modes[2] = o->stderr_mode;
+    for (int i = 0; i < 3; i++) {
+        sp->pipes[i][0] = sp->pipes[i][1] = -1;
+        sp->plan.src[i] = -1;
+    }
+    sp->errpipe[0] = sp->errpipe[1] = -1;
+    sp->devnull = -1;
+}
+
+/* Every mode known, and CORIO_STDIO_STDOUT only for stderr. */
+static bool modes_ok(const enum corio_stdio modes[3])
+{
+    for (int i = 0; i < 3; i++)
+        if (modes[i] < CORIO_STDIO_INHERIT || modes[i] > CORIO_STDIO_STDOUT ||
+            (modes[i] == CORIO_STDIO_STDOUT && i != 2))
+            return false;
+    return true;
+}
+
+/* The record, not yet tied to a child. */
+static int record_new(corio_process **out)
+{
+    corio_process *p = corio__sys.calloc(1, sizeof *p);
+    *out = p;
+    if (!p)
+        return -ENOMEM;
+    p->pidfd = -1;
+    p->poll_ns = CORIO_MS;
+    corio_event_init(&p->ev);
+    return 0;
+}
+
+/* What the child's standard descriptors will be: a pipe, /dev/null (one
+ * descriptor for all that ask), or inherited. */
+static int open_stdio(spawn *sp)
+{
+    for (int i = 0; i < 3; i++) {
+        if (sp->modes[i] == CORIO_STDIO_PIPE) {
+            if (corio__sys.pipe2(sp->pipes[i], O_CLOEXEC) < 0)
+                return -errno;
+            sp->plan.src[i] = sp->pipes[i][CHILD_END(i)];
+        } else if (sp->modes[i] == CORIO_STDIO_DEVNULL) {
+            if (sp->devnull < 0 &&
+                (sp->devnull = corio__sys.openat(AT_FDCWD, "/dev/null",
+                                                 O_RDWR | O_CLOEXEC, 0)) < 0)
+                return -errno;
+            sp->plan.src[i] = sp->devnull;
+        }
+    }
+    sp->plan.merge_err = sp->modes[2] == CORIO_STDIO_STDOUT;
+    return 0;
+}
+
+/* The parent's ends become streams now, so nothing can fail after fork
+ * but pidfd_open. */
+static int open_streams(spawn *sp, const corio_stream_opts *so)
+{
+    for (int i = 0; i < 3; i++) {
+        if (sp->modes[i] != CORIO_STDIO_PIPE)
+            continue;
+        int *end = &sp->pipes[i][PARENT_END(i)];
+        int rc = corio_stream_from_fd(&sp->p->io[i], *end, so);
+        if (rc < 0)
+            return rc;
+        *end = -1; /* the stream owns it */
+    }
+    return 0;
+}
+
+/* Everything that can fail, before fork: the exec candidates, the record,
+ * the stdio descriptors and streams, the error pipe, the child's signal
+ * mask. */
+static int prepare(spawn *sp, const char *const *argv,
+                   const corio_process_opts *o)
+{
+    int rc;
+
+    if ((rc = exec_candidates(argv[0], o->env, &sp->plan.candidates)) < 0 ||
+        (rc = record_new(&sp->p)) < 0 || (rc = open_stdio(sp)) < 0 ||
+        (rc = open_streams(sp, &o->streams)) < 0)
+        return rc;
+    if (corio__sys.pipe2(sp->errpipe, O_CLOEXEC) < 0)
+        return -errno;
+    sp->plan.errfd = sp->errpipe[1];
+    sp->plan.cwd = o->cwd;
+    sp->plan.argv = (char *const *)argv;
+    sp->plan.envp = o->env ? (char *const *)o->env : environ;
+    corio__signal_child_mask(&sp->plan.mask);
+    if (sigpipe_blocked)
+        sigdelset(&sp->plan.mask, SIGPIPE);
+    return 0;
+}
+
+/* Fork; in the parent, give up the child's ends and open the pidfd.  After
+ * a failure with a child started, the undo kills and reaps it. */
+static int start(spawn *sp)
+{
+    pid_t pid = corio__sys.fork();
+    if (pid < 0)
+        return -errno;
+    if (pid == 0)
+        child(&sp->plan);
+
+    /* Parent.  The child's ends are the child's now. */
+    sp->p->pid = pid;
+    int pidfd = corio__sys.pidfd_open(pid, 0);
+    int pidfd_err = pidfd < 0 ? errno : 0;
+    corio__sys.close(sp->errpipe[1]);
+    sp->errpipe[1] = -1;
+    for (int i = 0; i < 3; i++) {
+        int *end = &sp->pipes[i][CHILD_END(i)];
+        if (*end >= 0)
+            corio__sys.close(*end);
+        *end = -1;
+    }
+    if (sp->devnull >= 0)
+        corio__sys.close(sp->devnull);
+    sp->devnull = -1;
+    free(sp->plan.candidates);
+    sp->plan.candidates = NULL;
+    if (pidfd >= 0)
+        sp->p->pidfd = pidfd;
+    else if (pidfd_err != ENOSYS)
+        return -pidfd_err;
+    return 0;
+}
+
+/* Wait for the exec: end of file on the error pipe, or the child's errno
+ * (the child has then exited with 127). */
+static int await_exec(spawn *sp)
+{
+    int err = 0;
+    size_t got = 0;
+    while (got < sizeof err) {
+        ssize_t n = corio_fd_read(sp->errpipe[0], (char *)&err + got,
+                                  sizeof err - got);
+        if (n < 0)
+            return (int)n; /* interrupted: the undo kills the child */
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    corio_fd_close(sp->errpipe[0]);
+    sp->errpipe[0] = -1;
+    if (got)
+        return got == sizeof err && err > 0 ? -err : -EIO;
+    return 0;
+}
+
+/* Release what a failed spawn opened; a child it started is killed and
+ * reaped (blocking). */
+static void spawn_undo(spawn *sp)
+{
+    corio_process *p = sp->p;
+
+    if (p && p->pid > 0)
+        kill_and_reap(p);
+    if (sp->errpipe[0] >= 0)
+        corio_fd_close(sp->errpipe[0]);
+    sp->errpipe[0] = -1;
+    for (int i = 0; i < 3; i++) {
+        close_pair(sp->pipes[i]);
+        if (p)
+            corio_stream_close(p->io[i]);
+    }
+    if (sp->devnull >= 0)
+        corio__sys.close(sp->devnull);
+    close_pair(sp->errpipe);
+    if (p) {
+        release_pidfd(p);
+        corio_event_destroy(&p->ev);
+        free(p);
+    }
+    free(sp->plan.candidates);
+}
+
 int corio_process_spawn(corio_process **out, const char *const *argv,
                         const corio_process_opts *o)
 {
     static const corio_process_opts defaults;
-    int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}}, errpipe[2] = {-1, -1};
-    int devnull = -1, rc;
-    child_plan plan;
-    corio_process *p = NULL;
     corio_task *self;
+    spawn sp;
+    int rc;
 
     if (!out)
         return -EINVAL;
@@ -348,147 +544,21 @@ int corio_process_spawn(corio_process **out, const char *const *argv,
         o = &defaults;
     if (!argv || !argv[0])
         return -EINVAL;
-    int modes[3] = {o->stdin_mode, o->stdout_mode, o->stderr_mode};
-    for (int i = 0; i < 3; i++)
-        if (modes[i] < CORIO_STDIO_INHERIT || modes[i] > CORIO_STDIO_STDOUT ||
-            (modes[i] == CORIO_STDIO_STDOUT && i != 2))
-            return -EINVAL;
+    spawn_init(&sp, o);
+    if (!modes_ok(sp.modes))
+        return -EINVAL;
     if (!(self = corio__self()))
         return -EPERM;
     rc = corio__interrupt_code(self, &(int64_t){INT64_MAX});
     if (rc < 0)
         return rc; /* nothing started */
-
-    memset(&plan, 0, sizeof plan);
-    rc = exec_candidates(argv[0], o->env, &plan.candidates);
-    if (rc < 0)
+    if ((rc = prepare(&sp, argv, o)) < 0 || (rc = start(&sp)) < 0 ||
+        (rc = await_exec(&sp)) < 0) {
+        spawn_undo(&sp);
         return rc;
-    p = corio__sys.calloc(1, sizeof *p);
-    if (!p) {
-        rc = -ENOMEM;
-        goto fail;
     }
-    p->pidfd = -1;
-    p->poll_ns = CORIO_MS;
-    corio_event_init(&p->ev);
-    for (int i = 0; i < 3; i++) {
-        plan.src[i] = -1;
-        if (modes[i] == CORIO_STDIO_PIPE) {
-            if (corio__sys.pipe2(pipes[i], O_CLOEXEC) < 0) {
-                rc = -errno;
-                goto fail;
-            }
-            plan.src[i] = pipes[i][i == 0 ? 0 : 1];
-        } else if (modes[i] == CORIO_STDIO_DEVNULL) {
-            if (devnull < 0 &&
-                (devnull = corio__sys.openat(AT_FDCWD, "/dev/null",
-                                             O_RDWR | O_CLOEXEC, 0)) < 0) {
-                rc = -errno;
-                goto fail;
-            }
-            plan.src[i] = devnull;
-        }
-    }
-    plan.merge_err = modes[2] == CORIO_STDIO_STDOUT;
-    /* The parent's ends become streams now, so nothing can fail after
-     * fork but pidfd_open. */
-    for (int i = 0; i < 3; i++) {
-        if (modes[i] != CORIO_STDIO_PIPE)
-            continue;
-        int *end = &pipes[i][i == 0 ? 1 : 0];
-        rc = corio_stream_from_fd(&p->io[i], *end, &o->streams);
-        if (rc < 0)
-            goto fail;
-        *end = -1; /* the stream owns it */
-    }
-    if (corio__sys.pipe2(errpipe, O_CLOEXEC) < 0) {
-        rc = -errno;
-        goto fail;
-    }
-    plan.errfd = errpipe[1];
-    plan.cwd = o->cwd;
-    plan.argv = (char *const *)argv;
-    plan.envp = o->env ? (char *const *)o->env : environ;
-    corio__signal_child_mask(&plan.mask);
-    if (sigpipe_blocked)
-        sigdelset(&plan.mask, SIGPIPE);
-
-    pid_t pid = corio__sys.fork();
-    if (pid < 0) {
-        rc = -errno;
-        goto fail;
-    }
-    if (pid == 0)
-        child(&plan);
-
-    /* Parent.  The child's ends are the child's now. */
-    p->pid = pid;
-    int pidfd = corio__sys.pidfd_open(pid, 0);
-    int pidfd_err = pidfd < 0 ? errno : 0;
-    corio__sys.close(errpipe[1]);
-    errpipe[1] = -1;
-    for (int i = 0; i < 3; i++) {
-        int *end = &pipes[i][i == 0 ? 0 : 1];
-        if (*end >= 0)
-            corio__sys.close(*end);
-        *end = -1;
-    }
-    if (devnull >= 0)
-        corio__sys.close(devnull);
-    devnull = -1;
-    free(plan.candidates);
-    plan.candidates = NULL;
-    if (pidfd >= 0) {
-        p->pidfd = pidfd;
-    } else if (pidfd_err != ENOSYS) {
-        rc = -pidfd_err;
-        goto fail; /* killed and reaped (blocking) below */
-    }
-
-    /* Wait for the exec: end of file, or the child's errno. */
-    int err = 0;
-    size_t got = 0;
-    while (got < sizeof err) {
-        ssize_t n =
-            corio_fd_read(errpipe[0], (char *)&err + got, sizeof err - got);
-        if (n < 0) {
-            rc = (int)n; /* interrupted: the child is killed below */
-            goto fail;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    corio_fd_close(errpipe[0]);
-    errpipe[0] = -1;
-    if (got) {
-        rc = got == sizeof err && err > 0 ? -err : -EIO;
-        goto fail; /* the child has exited (127): reaped below */
-    }
-    *out = p;
+    *out = sp.p;
     return 0;
-
-fail:
-    if (p && p->pid > 0)
-        kill_and_reap(p);
-    if (errpipe[0] >= 0)
-        corio_fd_close(errpipe[0]);
-    errpipe[0] = -1;
-    for (int i = 0; i < 3; i++) {
-        close_pair(pipes[i]);
-        if (p)
-            corio_stream_close(p->io[i]);
-    }
-    if (devnull >= 0)
-        corio__sys.close(devnull);
-    close_pair(errpipe);
-    if (p) {
-        release_pidfd(p);
-        corio_event_destroy(&p->ev);
-        free(p);
-    }
-    free(plan.candidates);
-    return rc;
 }
 
 /* ---- accessors, wait, poll, kill ----------------------------------------- */

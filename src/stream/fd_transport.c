@@ -15,6 +15,7 @@
  * end of stream: -EOPNOTSUPP. */
 #include "os/sys.h"
 #include "core/loop.h"
+#include "io/fd.h"
 #include "stream/transport.h"
 
 #include <fcntl.h>
@@ -42,16 +43,6 @@ static ssize_t fdt_write(corio__transport *t, const void *buf, size_t n)
     return corio_fd_write(f->fd, buf, n);
 }
 
-/* Close fd: through corio_fd_close inside a loop, so the loop forgets it
- * and restores its flags; plainly outside one (no loop watches it then). */
-static int close_fd(int fd)
-{
-    int rc = corio_fd_close(fd);
-    if (rc == -EPERM)
-        rc = corio__sys.close(fd) < 0 ? -errno : 0;
-    return rc;
-}
-
 static int fdt_shutdown(corio__transport *t)
 {
     fd_transport *f = (fd_transport *)t;
@@ -63,7 +54,7 @@ static int fdt_shutdown(corio__transport *t)
     case O_RDONLY:
         return 0;
     case O_WRONLY: {
-        int rc = close_fd(f->fd);
+        int rc = corio__fd_close_any(f->fd);
         if (rc != -EBUSY)
             f->fd = -1; /* close(2) releases the number even on error */
         return rc;
@@ -77,7 +68,7 @@ static void fdt_close(corio__transport *t)
 {
     fd_transport *f = (fd_transport *)t;
     if (f->owned && f->fd >= 0)
-        (void)close_fd(f->fd); /* -EBUSY: another task waits on fd (misuse) */
+        (void)corio__fd_close_any(f->fd); /* -EBUSY: another task waits on fd (misuse) */
     free(f);
 }
 

@@ -95,6 +95,10 @@ static ssize_t mem_read(corio__transport *t, void *buf, size_t n)
 {
     mem_end *e = (mem_end *)t;
     mem_dir *d = &e->sh->dir[1 - e->side];
+    corio_task *self = corio__self();
+    int rc = self ? corio__coop(self) : 0; /* the cooperative budget */
+    if (rc < 0)
+        return rc;
     for (;;) {
         if (d->len) {
             size_t k = n < d->len ? n : d->len;
@@ -108,7 +112,7 @@ static ssize_t mem_read(corio__transport *t, void *buf, size_t n)
         }
         if (d->wdone)
             return 0;
-        int rc = park_on(&d->rwait, "memory stream read");
+        rc = park_on(&d->rwait, "memory stream read");
         if (rc < 0)
             return rc;
     }
@@ -119,6 +123,10 @@ static ssize_t mem_write(corio__transport *t, const void *buf, size_t n)
     mem_end *e = (mem_end *)t;
     mem_dir *d = &e->sh->dir[e->side];
     size_t done = 0;
+    corio_task *self = corio__self();
+    int crc = self ? corio__coop(self) : 0; /* the cooperative budget */
+    if (crc < 0)
+        return crc;
     while (done < n) {
         if (d->rgone || d->wdone)
             return done ? (ssize_t)done : -EPIPE;

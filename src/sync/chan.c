@@ -13,24 +13,15 @@
  * interrupted while the post is on its way, the cancel hook records the
  * code and leaves the task parked, and the post delivers the code.  While a
  * task waits on a channel its loop counts an open cross-thread handle, so
- * deadlock detection knows another thread may still wake it. */
-#include "core/post.h"
+ * deadlock detection knows another thread may still wake it.
+ *
+ * corio_select (sync/select.c) waits on channels with the same waiters
+ * (sync/chan_wait.h) through corio__chan_arm/disarm. */
+#include "sync/chan_wait.h"
 
 #include <stdlib.h>
 
-typedef struct chan_waiter chan_waiter;
-
-struct chan_waiter {
-    corio__wait w; /* first: the scheduler hands back &w */
-    corio__post post;
-    chan_waiter *prev, *next;
-    chan_waiter **list; /* NULL once kicked or unlinked */
-    corio_chan *chan;
-    corio_task *task;
-    int code;       /* interrupt that arrived while the kick was on its way */
-    bool kicked;    /* a post to wake the task was sent (under the lock) */
-    bool delivered; /* ... and has run (loop thread) */
-};
+typedef corio__chan_waiter chan_waiter;
 
 struct corio_chan {
     pthread_mutex_t lock;
@@ -274,4 +265,48 @@ void corio_chan_free(corio_chan *c)
     pthread_mutex_unlock(&c->lock);
     if (last)
         destroy(c);
+}
+
+void corio__chan_enter(corio_chan *c)
+{
+    pthread_mutex_lock(&c->lock);
+    c->inside++;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void corio__chan_leave(corio_chan *c)
+{
+    pthread_mutex_lock(&c->lock);
+    bool last = --c->inside == 0 && c->freed;
+    pthread_mutex_unlock(&c->lock);
+    if (last)
+        destroy(c);
+}
+
+int corio__chan_arm(corio_chan *c, bool put, chan_waiter *w)
+{
+    chan_waiter **list = put ? &c->putters : &c->getters;
+    pthread_mutex_lock(&c->lock);
+    if (c->freed || c->closed || (put ? c->n < c->cap : c->n > 0)) {
+        pthread_mutex_unlock(&c->lock);
+        return 1;
+    }
+    *w = (chan_waiter){.w = {NULL, put ? "chan put" : "chan get", INT64_MAX},
+                       .post = {NULL, kicked, NULL},
+                       .next = *list,
+                       .list = list,
+                       .chan = c,
+                       .task = corio__cur->current};
+    if (*list)
+        (*list)->prev = w;
+    *list = w;
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+void corio__chan_disarm(chan_waiter *w)
+{
+    pthread_mutex_lock(&w->chan->lock);
+    unlink_waiter(w);
+    pthread_mutex_unlock(&w->chan->lock);
 }

@@ -73,3 +73,9 @@ int corio_event_wait(corio_event *e)
     corio__waiter w;
     return corio__waitq_park(&v->q, &w, "event", NULL);
 }
+
+corio__waitq *corio__event_waitq(corio_event *e)
+{
+    event_impl *v = impl(e);
+    return v ? &v->q : NULL;
+}

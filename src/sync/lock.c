@@ -61,16 +61,11 @@ int corio_lock_try_acquire(corio_lock *l)
 
 int corio_lock_acquire(corio_lock *l)
 {
+    int rc = corio_lock_try_acquire(l);
+    if (rc != -EAGAIN)
+        return rc; /* taken at once, or misuse */
     lock_impl *k = impl(l);
     corio_task *self = corio__self();
-    if (!k)
-        return -EINVAL;
-    if (!self)
-        return -EPERM;
-    if (!k->owner) {
-        k->owner = self;
-        return 0;
-    }
     if (k->owner == self) {
         CORIO__MISUSE(corio__cur, "task '%s' locks a lock it holds",
                       corio_task_name(self));

@@ -273,3 +273,8 @@ size_t corio_queue_size(const corio_queue *q)
 {
     return q ? q->n : 0;
 }
+
+corio__waitq *corio__queue_waitq(corio_queue *q, bool put)
+{
+    return put ? &q->putters : &q->getters;
+}

@@ -24,12 +24,8 @@ static bool unlink_on_cancel(corio__wait *w, corio_task *t, int code)
     return true;
 }
 
-int corio__waitq_park(corio__waitq *q, corio__waiter *w, const char *what,
-                      bool (*cancel)(corio__wait *, corio_task *, int))
+void corio__waitq_link(corio__waitq *q, corio__waiter *w)
 {
-    w->w.cancel = cancel ? cancel : unlink_on_cancel;
-    w->w.what = what;
-    w->w.until = INT64_MAX;
     w->task = corio__cur->current;
     w->q = q;
     w->next = NULL;
@@ -39,6 +35,16 @@ int corio__waitq_park(corio__waitq *q, corio__waiter *w, const char *what,
     else
         q->head = w;
     q->tail = w;
+}
+
+int corio__waitq_park(corio__waitq *q, corio__waiter *w, const char *what,
+                      bool (*cancel)(corio__wait *, corio_task *, int))
+{
+    w->w.cancel = cancel ? cancel : unlink_on_cancel;
+    w->w.what = what;
+    w->w.until = INT64_MAX;
+    w->sel = NULL;
+    corio__waitq_link(q, w);
     int rc = corio__park(&w->w);
     if (rc < 0)
         corio__waitq_remove(w); /* interrupted before parking */
@@ -51,7 +57,10 @@ corio__waiter *corio__waitq_grant(corio__waitq *q, int value)
     if (!w)
         return NULL;
     corio__waitq_remove(w);
-    corio__wake(w->task, value);
+    if (CORIO__UNLIKELY(w->sel != NULL))
+        corio__select_granted(w, value); /* wakes the select's task */
+    else
+        corio__wake(w->task, value);
     return w;
 }
 

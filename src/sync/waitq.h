@@ -4,7 +4,12 @@
  * unlinks it and wakes its task with 0, in one step, so a served waiter
  * can no longer be interrupted: it returns success and owns what it was
  * given.  An interrupted waiter is unlinked by the scheduler (through the
- * wait's cancel hook) before anything is granted to it. */
+ * wait's cancel hook) before anything is granted to it.
+ *
+ * A corio_select() task has one waiter on each queue it selects over
+ * (w->sel set).  Granting one of them goes through corio__select_granted,
+ * which unlinks the select's other waiters in the same step, so a second
+ * grant can never reach the same select (sync/select.c). */
 #ifndef CORIO_SYNC_WAITQ_H
 #define CORIO_SYNC_WAITQ_H
 
@@ -24,7 +29,16 @@ struct corio__waiter {
     void *item;      /* queue hand-off */
     int64_t n;       /* tokens wanted (limiter) */
     void *owner;     /* the primitive, for hooks that need it */
+    void *sel;       /* a corio_select case (sync/select.c), else NULL */
 };
+
+/* sync/select.c: w, a select case's waiter, was just unlinked and served
+ * with value. */
+void corio__select_granted(corio__waiter *w, int value);
+/* The wait queues a select case links into: a queue's getters (put:
+ * putters), an event's waiters (NULL: not an initialised event). */
+corio__waitq *corio__queue_waitq(corio_queue *q, bool put);
+corio__waitq *corio__event_waitq(corio_event *e);
 
 static inline bool corio__waitq_empty(const corio__waitq *q)
 {
@@ -32,6 +46,8 @@ static inline bool corio__waitq_empty(const corio__waitq *q)
 }
 
 CORIO__EXPORT void corio__waitq_remove(corio__waiter *w);
+/* Append w, a waiter of the calling task, to q without parking. */
+void corio__waitq_link(corio__waitq *q, corio__waiter *w);
 /* Park the calling task on q.  cancel (NULL: just unlink) runs when the
  * wait is interrupted.  Returns the value the granter woke it with, or the
  * interrupt code. */

@@ -307,7 +307,7 @@ static int configure(corio_tls_ctx *c, const corio_tls_config *cfg)
     return 0;
 }
 
-int corio_tls_ctx_new(corio_tls_ctx **out, int role,
+int corio_tls_ctx_new(corio_tls_ctx **out, enum corio_tls_role role,
                       const corio_tls_config *cfg)
 {
     static const corio_tls_config none;

@@ -350,17 +350,6 @@ static const corio__transport_ops tls_ops = {
 
 /* ---- making a session --------------------------------------------------- */
 
-static char *dup_str(const char *p)
-{
-    if (!p)
-        return NULL;
-    size_t n = strlen(p) + 1;
-    char *d = corio__sys.malloc(n);
-    if (d)
-        memcpy(d, p, n);
-    return d;
-}
-
 /* A session over under with ctx (whose reference it takes).  On failure
  * under is closed and the reference dropped. */
 static int session_new(tls_session **out, corio_stream *under,
@@ -442,7 +431,7 @@ static int finish(corio_stream **out, tls_session *s, const corio_tls_opts *o)
     }
     if (s->server) {
         const char *sni = SSL_get_servername(s->ssl, TLSEXT_NAMETYPE_host_name);
-        if (sni && !(s->name = dup_str(sni))) {
+        if (sni && !(s->name = corio__strdup(sni))) {
             tls_close(&s->base);
             return -ENOMEM;
         }
@@ -457,6 +446,19 @@ static bool is_ip_literal(const char *name)
            inet_pton(AF_INET6, name, a) == 1;
 }
 
+/* What corio_tls_client and _server do first: *out = NULL, and the
+ * caller's detail (if any) cleared.  Returns where to write why the call
+ * failed, or NULL. */
+static char *begin(corio_stream **out, const corio_tls_opts *o)
+{
+    if (out)
+        *out = NULL;
+    char *why = o && o->detail ? o->detail->text : NULL;
+    if (why)
+        why[0] = '\0';
+    return why;
+}
+
 int corio_tls_client(corio_stream **out, corio_stream *under,
                      const corio_tls_opts *o)
 {
@@ -464,11 +466,7 @@ int corio_tls_client(corio_stream **out, corio_stream *under,
     tls_session *s;
     int rc;
 
-    if (out)
-        *out = NULL;
-    char *why = o && o->detail ? o->detail->text : NULL;
-    if (why)
-        why[0] = '\0';
+    char *why = begin(out, o);
     if (!out || !under || !o || (o->ctx && o->ctx->role != CORIO_TLS_CLIENT)) {
         corio__tls_err(why, "corio_tls_client: bad arguments");
         corio_stream_close(under);
@@ -499,7 +497,7 @@ int corio_tls_client(corio_stream **out, corio_stream *under,
 
     if (name) {
         bool ip = is_ip_literal(name);
-        int ok = (s->name = dup_str(name)) != NULL;
+        int ok = (s->name = corio__strdup(name)) != NULL;
         /* SNI carries host names only (RFC 6066). */
         if (ok && !ip)
             ok = SSL_set_tlsext_host_name(s->ssl, name) == 1;
@@ -520,7 +518,7 @@ int corio_tls_client(corio_stream **out, corio_stream *under,
     }
     const char *key = o->session_key ? o->session_key : name;
     if (key && !(ctx->flags & CORIO_TLS_NO_TICKETS)) {
-        if (!(s->key = dup_str(key))) {
+        if (!(s->key = corio__strdup(key))) {
             tls_close(&s->base);
             return -ENOMEM;
         }
@@ -547,11 +545,7 @@ int corio_tls_server(corio_stream **out, corio_stream *under,
     tls_session *s;
     int rc;
 
-    if (out)
-        *out = NULL;
-    char *why = o && o->detail ? o->detail->text : NULL;
-    if (why)
-        why[0] = '\0';
+    char *why = begin(out, o);
     if (!out || !under || !o || !o->ctx || o->ctx->role != CORIO_TLS_SERVER) {
         corio__tls_err(why,
                        "corio_tls_server: bad arguments (a server context "

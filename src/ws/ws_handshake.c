@@ -61,9 +61,7 @@ static bool field_ok(const char *v, bool name)
 static int write_request(corio_stream *s, const corio_url *u, const char *key,
                          const corio_ws_opts *o)
 {
-    char port[16];
     int rc = 0;
-    bool v6 = memchr(u->host.p, ':', u->host.n) != NULL;
 
     if (o && o->headers)
         for (const char *const *h = o->headers; *h; h += 2)
@@ -75,14 +73,8 @@ static int write_request(corio_stream *s, const corio_url *u, const char *key,
     if (rc == 0)
         rc = corio_stream_write(s, u->target.p, u->target.n);
     rc = put(s, rc, " HTTP/1.1\r\nHost: ");
-    rc = put(s, rc, v6 ? "[" : "");
     if (rc == 0)
-        rc = corio_stream_write(s, u->host.p, u->host.n);
-    rc = put(s, rc, v6 ? "]" : "");
-    if (u->port != (u->tls ? 443 : 80)) {
-        snprintf(port, sizeof port, ":%d", u->port);
-        rc = put(s, rc, port);
-    }
+        rc = corio__http_write_host(s, u);
     rc = put(s, rc,
              "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
              "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ");
@@ -137,10 +129,19 @@ static int check_response(const corio_http_head *h, const char *accept,
     return 0;
 }
 
-static bool is_ws(const corio_url *u)
+/* Parse url, which must be a ws:// or wss:// URL.  Returns 0, -EINVAL
+ * (NULL), CORIO_EURL or another error of corio_url_parse. */
+static int parse_ws_url(corio_url *u, const char *url)
 {
-    return corio__http_str_eq(u->scheme, "ws") ||
-           corio__http_str_eq(u->scheme, "wss");
+    if (!url)
+        return -EINVAL;
+    int rc = corio_url_parse(u, url, strlen(url));
+    if (rc < 0)
+        return rc;
+    if (!corio__http_str_eq(u->scheme, "ws") &&
+        !corio__http_str_eq(u->scheme, "wss"))
+        return CORIO_EURL;
+    return 0;
 }
 
 static int handshake(corio_ws **out, corio_stream *conn, const char *url,
@@ -154,13 +155,9 @@ static int handshake(corio_ws **out, corio_stream *conn, const char *url,
     ssize_t n;
     int rc;
 
-    if (!url)
-        return -EINVAL;
-    rc = corio_url_parse(&u, url, strlen(url));
+    rc = parse_ws_url(&u, url);
     if (rc < 0)
         return rc;
-    if (!is_ws(&u))
-        return CORIO_EURL;
     if (RAND_bytes(raw, sizeof raw) != 1)
         return -ENOMEM;
     EVP_EncodeBlock((unsigned char *)key, raw, sizeof raw);
@@ -202,39 +199,19 @@ int corio_ws_handshake(corio_ws **out, corio_stream *conn, const char *url,
 
 int corio_ws_connect(corio_ws **out, const char *url, const corio_ws_opts *o)
 {
-    corio_stream *conn, *tls;
+    corio_stream *conn;
     corio_url u;
-    char host[256];
     int rc;
 
     if (!out)
         return -EINVAL;
     *out = NULL;
-    if (!url)
-        return -EINVAL;
-    rc = corio_url_parse(&u, url, strlen(url));
+    rc = parse_ws_url(&u, url);
     if (rc < 0)
         return rc;
-    if (!is_ws(&u) || u.host.n >= sizeof host)
-        return CORIO_EURL;
-    memcpy(host, u.host.p, u.host.n);
-    host[u.host.n] = '\0';
-    corio_tcp_opts to = {0};
-    if (o)
-        to.stream = o->stream;
-    rc = corio_tcp_connect_ex(&conn, host, u.port, &to);
+    rc = corio__http_dial_url(&conn, &u, o ? &o->stream : NULL,
+                              o ? o->tls : NULL, o ? o->detail : NULL);
     if (rc < 0)
         return rc;
-    if (u.tls) {
-        corio_tls_opts t = {.ctx = o ? o->tls : NULL, .server_name = host};
-        if (o) {
-            t.stream = o->stream;
-            t.detail = o->detail;
-        }
-        rc = corio_tls_client(&tls, conn, &t); /* takes conn */
-        if (rc < 0)
-            return rc;
-        conn = tls;
-    }
     return corio_ws_handshake(out, conn, url, o);
 }
