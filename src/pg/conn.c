@@ -161,6 +161,8 @@ void corio__pg_set_error(corio_pg *c, const PGresult *res, const char *msg)
     };
     if (res && !*f[2])
         f[2] = PQresultErrorMessage(res);
+    if (res && !*f[2] && PQresultStatus(res) == PGRES_PIPELINE_ABORTED)
+        f[2] = "statement skipped: its pipeline group was aborted";
     size_t n = 0;
     for (int i = 0; i < 8; i++)
         n += strlen(f[i]) + 1;
@@ -303,6 +305,11 @@ static void dispatch(corio_pg *c)
         case PGRES_PIPELINE_SYNC:
             PQclear(res);
             infl_pop(c);
+            /* A query answered without its result (never seen; a guard so
+             * that nobody ever gets an empty result that is not theirs). */
+            if (!r->err && !r->res &&
+                (r->kind == REQ_QUERY || r->kind == REQ_PREPARED))
+                r->status = CORIO_EPGCONN;
             complete(c, r);
             continue;
         case PGRES_FATAL_ERROR:
@@ -320,7 +327,13 @@ static void dispatch(corio_pg *c)
                 corio__pg_stmt_result(c, r->prep, false);
                 r->prep = NULL;
             }
-            PQclear(res);
+            /* Normally an earlier command of the same group failed and
+             * r->err holds why.  If not, the command was still skipped:
+             * report that rather than an empty success. */
+            if (!r->err)
+                r->err = res;
+            else
+                PQclear(res);
             break;
         case PGRES_COMMAND_OK:
         case PGRES_TUPLES_OK:

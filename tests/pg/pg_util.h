@@ -73,6 +73,10 @@ static inline int64_t pg_int(corio_pg *c, const char *sql)
                 corio_pg_last_error(c)->message);
     CHECK_EQ(rc, 0);
     int64_t v = -1;
+    if (corio_pg_get_int64(r, 0, 0, &v) < 0)
+        fprintf(stderr, "    %s: got \"%s\", %d rows, %d columns\n", sql,
+                corio_pg_result_tag(r), corio_pg_result_rows(r),
+                corio_pg_result_cols(r));
     CHECK_EQ(corio_pg_get_int64(r, 0, 0, &v), 0);
     corio_pg_result_free(r);
     return v;

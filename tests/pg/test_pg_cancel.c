@@ -251,11 +251,21 @@ static int connect_timeout(void *arg)
     (void)arg;
     int fds = tst_count_fds();
     corio_pg *c;
-    CHECK_EQ(corio_timeout_begin(0), 0);
-    CHECK_EQ(corio_pg_connect(&c, pg_dsn()), -ETIMEDOUT);
-    corio_timeout_end();
-    CHECK(c == NULL);
-    CHECK_EQ(tst_count_fds(), fds);
+    /* Calls that can finish without waiting still succeed in an expired
+     * scope, and on loopback every step of a connect may find its socket
+     * ready at once: either outcome is right, and neither leaks. */
+    int timed_out = 0;
+    for (int i = 0; i < 20; i++) {
+        CHECK_EQ(corio_timeout_begin(0), 0);
+        int rc = corio_pg_connect(&c, pg_dsn());
+        CORIO_IGNORE(corio_timeout_end());
+        CHECK(rc == 0 || rc == -ETIMEDOUT);
+        CHECK(rc == 0 ? c != NULL : c == NULL);
+        timed_out += rc == -ETIMEDOUT;
+        corio_pg_close(c);
+        CHECK_EQ(tst_count_fds(), fds);
+    }
+    CHECK(timed_out > 0);
     return 0;
 }
 
