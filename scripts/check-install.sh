@@ -13,6 +13,8 @@ P=$dir/prefix
 components="corio corio-tls corio-http"
 # corio-redis is built only where hiredis is (libhiredis-dev).
 [ -e "$P/lib/pkgconfig/corio-redis.pc" ] && components="$components corio-redis"
+# corio-pg is built only where libpq is (libpq-dev).
+[ -e "$P/lib/pkgconfig/corio-pg.pc" ] && components="$components corio-pg"
 for c in $components; do
     for f in lib/lib$c.a lib/lib$c.so lib/lib$c.so.0 lib/pkgconfig/$c.pc; do
         [ -e "$P/$f" ] || { echo "missing $f" >&2; exit 1; }
@@ -117,8 +119,30 @@ int main(void)
     return corio_run(m, NULL, &result) == 0 && result == 7 ? 0 : 1;
 }
 C
+cat > "$dir/pg.c" <<'C'
+#include <corio.h>
+#include <corio/pg.h>
+static int m(void *arg)
+{
+    corio_pg *c = NULL;
+    corio_error_detail d;
+    corio_pg_opts o = {0};
+    (void)arg;
+    o.detail = &d;
+    if (corio_pg_connect_ex(&c, "this is not = a conninfo '", &o) != -EINVAL || c)
+        return 1;
+    corio_pg_close(NULL);
+    return 7;
+}
+int main(void)
+{
+    int result = 0;
+    return corio_run(m, NULL, &result) == 0 && result == 7 ? 0 : 1;
+}
+C
 pairs="core:corio tls:corio-tls http:corio-http"
 case "$components" in *corio-redis*) pairs="$pairs redis:corio-redis" ;; esac
+case "$components" in *corio-pg*) pairs="$pairs pg:corio-pg" ;; esac
 for pair in $pairs; do
     t=${pair%%:*}
     mod=${pair#*:}
