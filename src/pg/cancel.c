@@ -34,6 +34,39 @@ int corio__pg_send_cancel(corio_pg *c)
     return rc < 0 ? rc : res;
 }
 
+/* After a CancelRequest: the postmaster has signalled the backend, but the
+ * backend acts on the signal at its next interrupt check, which may come
+ * after the cancelled query already finished — in the next query.  A
+ * throwaway query sent (ahead of everything held back) and awaited here
+ * takes that hit instead of a caller's query.  Runs inside the guard. */
+static void fence(corio_pg *c)
+{
+    pg_req *f = corio__pg_req_new(c, REQ_TEXT);
+    if (!f)
+        return;
+    f->texts[0] = "SELECT 1";
+    f->ntexts = 1;
+    f->task = c->tx_owner; /* never held back */
+    if (corio__pg_send(c, f) < 0) {
+        corio__pg_req_free(f);
+        corio__pg_break(c, "fence");
+        return;
+    }
+    f->sent = true;
+    corio__pg_infl_push(c, f);
+    corio__pg_waiter_add(c, &f->w);
+    int f_out = PQflush(c->pq);
+    corio__pg_interest(c, f_out == 1);
+    while (!f->w.done && !c->broken)
+        if (corio__pg_wait_io(c, &f->w) < 0)
+            break;
+    corio__pg_waiter_del(c, &f->w);
+    if (f->w.done)
+        corio__pg_req_free(f);
+    else
+        f->abandoned = true; /* interrupted: freed when its answer comes */
+}
+
 /* Open the shield + cancel_timeout scope a drain runs in.  0, or -ENOMEM
  * (nothing opened: the caller gives up on the connection instead). */
 int corio__pg_guard_begin(corio_pg *c)
@@ -86,10 +119,12 @@ int corio__pg_take_back(corio_pg *c, pg_req *r, int why)
     }
     c->hold++;
     int rc = 0;
+    bool cancelled = false;
     while (!r->w.done && !c->broken) {
         pg_req *h = c->infl_head;
         if (h && !h->cancel_sent && (h == r || h->abandoned)) {
             h->cancel_sent = true;
+            cancelled = true;
             (void)corio__pg_send_cancel(c);
             corio__pg_pump(c);
             continue;
@@ -98,6 +133,8 @@ int corio__pg_take_back(corio_pg *c, pg_req *r, int why)
         if (rc < 0)
             break;
     }
+    if (r->w.done && cancelled && !c->broken)
+        fence(c);
     c->hold--;
     corio__pg_guard_end();
     if (!r->w.done) /* the server did not answer in time: give up on c */

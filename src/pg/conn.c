@@ -308,8 +308,22 @@ static void dispatch(corio_pg *c)
             /* A query answered without its result (never seen; a guard so
              * that nobody ever gets an empty result that is not theirs). */
             if (!r->err && !r->res &&
-                (r->kind == REQ_QUERY || r->kind == REQ_PREPARED))
+                (r->kind == REQ_QUERY || r->kind == REQ_PREPARED)) {
                 r->status = CORIO_EPGCONN;
+                if (getenv("CORIO_PG_DEBUG"))
+                    fprintf(
+                        stderr,
+                        "corio-pg: sync without a result: %s cmd=%d prep=%p "
+                        "last=%d/%s/%d\n",
+                        r->sql ? r->sql : "?", r->cmd, (void *)r->prep,
+                        c->dbg_last_kind, c->dbg_last_sql, c->dbg_last_results);
+            }
+            c->dbg_last_kind = r->kind;
+            snprintf(c->dbg_last_sql, sizeof c->dbg_last_sql, "%s",
+                     r->kind == REQ_TEXT && r->ntexts ? r->texts[0]
+                     : r->sql                         ? r->sql
+                                                      : "?");
+            c->dbg_last_results = r->cmd;
             complete(c, r);
             continue;
         case PGRES_FATAL_ERROR:

@@ -124,8 +124,18 @@ static void drain(corio_pg *c, bool cancel, bool in_copy_out, PGresult **err)
             break;
     }
     corio__pg_guard_end();
-    if (!ok)
+    if (!ok) {
         corio__pg_break(c, "drain");
+        return;
+    }
+    /* A CancelRequest may land after what it meant to cancel finished: a
+     * throwaway query takes it (see fence() in cancel.c). */
+    if (cancel) {
+        if (PQsendQueryParams(pq, "SELECT 1", 0, NULL, NULL, NULL, NULL, 0))
+            drain(c, false, false, NULL);
+        else
+            corio__pg_break(c, "fence");
+    }
 }
 
 /* Wait for the next result of a non-pipelined query (NULL: none left). */

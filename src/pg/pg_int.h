@@ -161,6 +161,8 @@ struct corio_pg {
     struct corio_pg *pool_next;
     int64_t born, idle_since, uses;
     bool pool_returning;
+    int dbg_last_kind, dbg_last_results; /* TODO(pg-sync): diagnostics */
+    char dbg_last_sql[64];
 };
 
 /* conn.c */
