@@ -44,9 +44,12 @@ void corio__http_conf_init(corio__http_conf *c, const corio_http_server_opts *o)
         o = &none;
     c->stop = o->stop;
     c->shutdown = NULL;
-    c->header_timeout_ns = o->header_timeout_ns > 0 ? o->header_timeout_ns : HEADER_TIMEOUT;
-    c->idle_timeout_ns = o->idle_timeout_ns > 0 ? o->idle_timeout_ns : IDLE_TIMEOUT;
-    c->body_timeout_ns = o->body_timeout_ns > 0 ? o->body_timeout_ns : BODY_TIMEOUT;
+    c->header_timeout_ns =
+        o->header_timeout_ns > 0 ? o->header_timeout_ns : HEADER_TIMEOUT;
+    c->idle_timeout_ns =
+        o->idle_timeout_ns > 0 ? o->idle_timeout_ns : IDLE_TIMEOUT;
+    c->body_timeout_ns =
+        o->body_timeout_ns > 0 ? o->body_timeout_ns : BODY_TIMEOUT;
     c->max_body = o->max_body ? o->max_body : MAX_BODY;
     c->max_headers = o->max_headers ? o->max_headers : MAX_HEADERS;
     c->limits = o->limits;
@@ -82,7 +85,8 @@ static ssize_t next_head(corio_http_req *req, bool first, const char **buf)
          * parsed: it is parsed when a blank line arrives, or when the buffer
          * has doubled since the last parse (so the limits still apply, at
          * most one doubling late). */
-        if (len && (!parsed || len >= 2 * parsed || corio__http_head_may_end(p, seen, len))) {
+        if (len && (!parsed || len >= 2 * parsed ||
+                    corio__http_head_may_end(p, seen, len))) {
             req->h.headers = req->hv;
             req->h.max_headers = cf->max_headers;
             ssize_t n = corio_http_parse_request(&req->h, p, len, &cf->limits);
@@ -101,7 +105,8 @@ static ssize_t next_head(corio_http_req *req, bool first, const char **buf)
          * that has a byte of the head, the idle one from the first wait. */
         int64_t now = corio_now();
         if (idle && !idle_end)
-            idle_end = now + (first ? cf->header_timeout_ns : cf->idle_timeout_ns);
+            idle_end =
+                now + (first ? cf->header_timeout_ns : cf->idle_timeout_ns);
         if (!idle && !head_end)
             head_end = now + cf->header_timeout_ns;
         if ((rc = corio_timeout_begin_at(idle ? idle_end : head_end)) < 0)
@@ -185,11 +190,13 @@ static int serve_one(corio_http_req *req, corio_http_router *r, const char *buf,
         req->keep = false;
         return corio__http_reply_simple(req, rc == -ENOMEM ? 500 : 400, NULL);
     }
-    if (kind == CORIO_HTTP_BODY_LENGTH && (uint64_t)h->content_length > req->conf->max_body) {
+    if (kind == CORIO_HTTP_BODY_LENGTH &&
+        (uint64_t)h->content_length > req->conf->max_body) {
         req->keep = false; /* the body is not read: the connection is done */
         return corio__http_reply_simple(req, 413, NULL);
     }
-    req->expect_continue = (h->flags & CORIO_HTTP_CONTINUE) && kind != CORIO_HTTP_BODY_NONE;
+    req->expect_continue =
+        (h->flags & CORIO_HTTP_CONTINUE) && kind != CORIO_HTTP_BODY_NONE;
 
     corio_http_handler_fn fn = NULL;
     void *arg = NULL;
@@ -209,7 +216,8 @@ static int serve_one(corio_http_req *req, corio_http_router *r, const char *buf,
                 return hrc;
             }
             if (hrc >= 0)
-                CORIO__MISUSE(corio__cur, "http handler for %s %s returned without a reply",
+                CORIO__MISUSE(corio__cur,
+                              "http handler for %s %s returned without a reply",
                               req->method, req->path);
             rc = corio__http_reply_simple(req, failure_status(req), NULL);
         } else if (req->state != CORIO__REPLY_DONE) {
@@ -231,7 +239,8 @@ static void linger(corio_http_req *req)
 {
     char buf[4096];
     uint64_t total = 0;
-    if (corio_stream_shutdown(req->s) < 0 || corio_timeout_begin(LINGER_TIMEOUT) < 0)
+    if (corio_stream_shutdown(req->s) < 0 ||
+        corio_timeout_begin(LINGER_TIMEOUT) < 0)
         return;
     for (;;) {
         ssize_t n = corio_stream_read(req->s, buf, sizeof buf);
@@ -299,7 +308,8 @@ static int serve_conn(corio_stream *conn, corio_http_router *r,
             req.next->prev = req.prev;
     }
     bool detached = req.detached;
-    if (!detached && req.unflushed && corio_timeout_begin(cf.idle_timeout_ns) == 0) {
+    if (!detached && req.unflushed &&
+        corio_timeout_begin(cf.idle_timeout_ns) == 0) {
         int frc = corio__http_req_flush(&req); /* a client that reads nothing */
         corio_timeout_end();                   /* cannot hold the task */
         if (rc == 0)

@@ -107,7 +107,8 @@ static void rebase(corio_http_str *v, const char *buf, size_t len, char *base)
         v->p = "";
 }
 
-int corio__http_pct_decode(char *dst, const char *src, size_t n, bool plus_space)
+int corio__http_pct_decode(char *dst, const char *src, size_t n,
+                           bool plus_space)
 {
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
@@ -233,7 +234,8 @@ const char *corio_http_req_query_get(corio_http_req *req, const char *name)
                 key = corio__http_req_alloc(req, kl + 1);
                 keycap = key ? kl + 1 : 0;
             }
-            same = key && corio__http_pct_decode(key, p, kl, true) == 0 && !strcmp(key, name);
+            same = key && corio__http_pct_decode(key, p, kl, true) == 0 &&
+                   !strcmp(key, name);
         }
         if (same) {
             size_t vl = eq ? len - kl - 1 : 0;
@@ -269,7 +271,8 @@ const char *corio_http_req_param(const corio_http_req *req, const char *name)
 
 int64_t corio_http_req_content_length(const corio_http_req *req)
 {
-    return req && !(req->h.flags & CORIO_HTTP_CHUNKED) ? req->h.content_length : -1;
+    return req && !(req->h.flags & CORIO_HTTP_CHUNKED) ? req->h.content_length
+                                                       : -1;
 }
 
 int corio__http_req_flush(corio_http_req *req)
@@ -341,7 +344,8 @@ int corio_http_req_body(corio_http_req *req, const void **body, size_t *len)
         if (req->whole_cap - req->whole_len < 2) {
             int64_t cl = corio_http_req_content_length(req);
             size_t cap = req->whole_cap ? 2 * req->whole_cap : 4096;
-            if (cl >= 0 && !req->whole_cap && (uint64_t)cl < req->conf->max_body)
+            if (cl >= 0 && !req->whole_cap &&
+                (uint64_t)cl < req->conf->max_body)
                 cap = (size_t)cl + 2;
             if (cap > req->conf->max_body + 2)
                 cap = (size_t)req->conf->max_body + 2;
