@@ -64,7 +64,8 @@ static int cancellable_operation(void *arg)
     /* Without the shield, cleanup's sleep would fail with -ECANCELED at
      * once: the cancellation is still in force. */
     int shield;
-    CORIO_WITH_SHIELD(shield) {
+    CORIO_WITH_SHIELD(shield)
+    {
         cleanup(); /* `finally:` under asyncio.shield */
     }
 

@@ -57,7 +57,8 @@ static int worker(void *arg)
     /* Cleanup that must wait (flush, say goodbye to a peer) runs in a
      * shield: the cancellation is deferred until it ends. */
     int shield;
-    CORIO_WITH_SHIELD(shield) {
+    CORIO_WITH_SHIELD(shield)
+    {
         printf("worker %d: stopping, flushing state\n", id);
         (void)corio_sleep(100 * CORIO_MS);
     }

@@ -12,9 +12,9 @@
  * as a task on its own stack; corio_run() plays the part of asyncio.run():
  * it creates a loop, runs the function as the first task, and once every
  * task has finished stores what the function returned in `result` (its own
- * return value is corio's status, so the two cannot be confused).  There is no `await`
- * keyword: a call such as corio_sleep() simply suspends the task and lets
- * the loop run others until it is time to continue. */
+ * return value is corio's status, so the two cannot be confused).  There is no
+ * `await` keyword: a call such as corio_sleep() simply suspends the task and
+ * lets the loop run others until it is time to continue. */
 #include <corio.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -14,14 +14,14 @@
  *                     return data
  *
  * The C twin fetches from a corio HTTP server on 127.0.0.1 (port 0) in the
- * same program (examples/demo_server.h), whose handler takes 100-300 ms per request and counts how
- * many requests it is serving at once: the server, not the client, testifies
- * that the limit held.  `async with semaphore:` is corio_sem_acquire ...
- * corio_sem_release on every path; `async with session.get(url) as
- * response` is corio_http_session_get ... corio_http_response_free.  All
- * fetches share one session, whose pool keeps the ten connections open
- * between requests (a session per request, as in the seed, would connect
- * fifty times).
+ * same program (examples/demo_server.h), whose handler takes 100-300 ms per
+ * request and counts how many requests it is serving at once: the server, not
+ * the client, testifies that the limit held.  `async with semaphore:` is
+ * corio_sem_acquire ... corio_sem_release on every path; `async with
+ * session.get(url) as response` is corio_http_session_get ...
+ * corio_http_response_free.  All fetches share one session, whose pool keeps
+ * the ten connections open between requests (a session per request, as in the
+ * seed, would connect fifty times).
  *
  * On the virtual clock (as the test runs it) the times printed are exact. */
 #include "demo_server.h"

@@ -24,9 +24,10 @@
  * in its own record (task.result()).
  *
  * The URLs are served by a corio HTTP server on 127.0.0.1 (port 0) in the
- * same program (examples/demo_server.h): /users/{id} answers after 100 ms, /slow after 2 s, /fail
- * with a 500.  The first batch succeeds; in the second, /fail fails at
- * once and the 2 s fetch is cancelled instead of being waited for. */
+ * same program (examples/demo_server.h): /users/{id} answers after 100 ms,
+ * /slow after 2 s, /fail with a 500.  The first batch succeeds; in the second,
+ * /fail fails at once and the 2 s fetch is cancelled instead of being waited
+ * for. */
 #include "demo_server.h"
 
 #include <corio.h>

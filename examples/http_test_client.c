@@ -24,7 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the app -------------------------------------------------------------- */
+/* ---- the app --------------------------------------------------------------
+ */
 
 /* GET /data: a JSON object, after a (simulated) one-second lookup. */
 static int get_data(corio_http_req *req, void *arg)
@@ -34,7 +35,8 @@ static int get_data(corio_http_req *req, void *arg)
     if (rc < 0)
         return rc;
     static const char body[] = "{\"key\": \"value\", \"items\": [1, 2, 3]}";
-    return corio_http_reply(req, 200, "application/json", body, sizeof body - 1);
+    return corio_http_reply(req, 200, "application/json", body,
+                            sizeof body - 1);
 }
 
 /* ---- the code under test ------------------------------------------------ */
@@ -47,13 +49,15 @@ static json_t *fetch_data(corio_http_session *client, const char *url)
     json_t *result = NULL;
     if (corio_http_session_get(client, url, &r) < 0)
         return NULL;
-    if (corio_http_response_status(r) != 200 || corio_http_response_json(r, &result) < 0)
+    if (corio_http_response_status(r) != 200 ||
+        corio_http_response_json(r, &result) < 0)
         result = NULL;
     corio_http_response_free(r);
     return result;
 }
 
-/* ---- the test -------------------------------------------------------------- */
+/* ---- the test --------------------------------------------------------------
+ */
 
 static int failures;
 
@@ -75,8 +79,10 @@ static int test_fetch_data(void *arg)
     int64_t t0 = corio_now();
     json_t *result = fetch_data(client, "https://api.example.com/data");
     check(result != NULL, "result is not None");
-    check(result && json_object_get(result, "key") != NULL, "\"key\" in result");
-    check(result && !strcmp(json_string_value(json_object_get(result, "key")), "value"),
+    check(result && json_object_get(result, "key") != NULL,
+          "\"key\" in result");
+    check(result && !strcmp(json_string_value(json_object_get(result, "key")),
+                            "value"),
           "result[\"key\"] == \"value\"");
     check(result && json_array_size(json_object_get(result, "items")) == 3,
           "len(result[\"items\"]) == 3");

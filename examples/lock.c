@@ -65,7 +65,8 @@ static int deposit(void *arg)
         return update(who);
     /* async with lock: the block runs only if the lock was acquired (rc),
      * and releases it however the block is left, a return included. */
-    CORIO_WITH_LOCK(&account.lock, rc) {
+    CORIO_WITH_LOCK(&account.lock, rc)
+    {
         return update(who);
     }
     return rc; /* the acquire failed: nothing to release */

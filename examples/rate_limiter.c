@@ -50,8 +50,10 @@ static int request(void *arg)
     int rc;
 
     if (id == IMPATIENT) {
-        CORIO_WITH_TIMEOUT(PATIENCE, rc) {
-            rc = corio_limiter_acquire(limiter, 1); /* await limiter.acquire() */
+        CORIO_WITH_TIMEOUT(PATIENCE, rc)
+        {
+            rc =
+                corio_limiter_acquire(limiter, 1); /* await limiter.acquire() */
         }
         if (rc == -ETIMEDOUT) {
             printf("request %2d gave up at %.1f s (no token taken)\n", id,

@@ -126,7 +126,8 @@ static int too_slow(void)
     if (rc < 0)
         return rc;
     int64_t t0 = corio_now();
-    CORIO_WITH_TIMEOUT(500 * CORIO_MS, rc) {
+    CORIO_WITH_TIMEOUT(500 * CORIO_MS, rc)
+    {
         rc = corio_process_communicate(p, NULL, 0, 0, &out);
     }
     if (rc == -ETIMEDOUT) {

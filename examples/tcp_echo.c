@@ -83,7 +83,8 @@ static int run_server(void *arg)
     server *s = arg;
     corio_serve_opts o = {.stop = &s->stop, .grace_ns = CORIO_SECOND};
     int rc = corio_serve(s->listener, handle_echo, NULL, &o);
-    printf("server: stopped (%s)\n", rc == 0 ? "stop event" : corio_strerror(rc));
+    printf("server: stopped (%s)\n",
+           rc == 0 ? "stop event" : corio_strerror(rc));
     return rc;
 }
 
@@ -94,7 +95,8 @@ static int tcp_echo_client(const char *message, int port)
 
     /* open_connection, with a 5 s connect timeout. */
     int rc;
-    CORIO_WITH_TIMEOUT(5 * CORIO_SECOND, rc) {
+    CORIO_WITH_TIMEOUT(5 * CORIO_SECOND, rc)
+    {
         rc = corio_tcp_connect(&s, "127.0.0.1", port);
     }
     if (rc < 0) {

@@ -100,7 +100,8 @@ static int safe_operation(void)
      * open would fail every later wait of this task).  rc is the begin's
      * result first, then whatever the block sets. */
     int rc;
-    CORIO_WITH_TIMEOUT(1 * CORIO_SECOND, rc) {
+    CORIO_WITH_TIMEOUT(1 * CORIO_SECOND, rc)
+    {
         rc = async_operation();
     }
 

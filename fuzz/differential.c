@@ -4,11 +4,11 @@
  * other a request.
  *
  * When both accept a complete head they must agree on the method and the
- * target (requests) or the status (responses), the minor version, every header name and value, the head's
- * length, the Content-Length and the chunked flag.  When one accepts and
- * the other refuses (or still waits for more), the input must fall under
- * one of the deliberate differences below, each a predicate on the input's
- * head (docs/design.md lists them); anything else aborts.
+ * target (requests) or the status (responses), the minor version, every header
+ * name and value, the head's length, the Content-Length and the chunked flag.
+ * When one accepts and the other refuses (or still waits for more), the input
+ * must fall under one of the deliberate differences below, each a predicate on
+ * the input's head (docs/design.md lists them); anything else aborts.
  *
  *   D_LEADING_EOL  the input starts with CR or LF: http_parser skips empty
  *                  lines before a request, corio's parser leaves that to
@@ -56,7 +56,8 @@
 #define MUST(c, why)                                                           \
     do {                                                                       \
         if (!(c)) {                                                            \
-            fprintf(stderr, "fuzz/differential.c:%d: %s (%s)\n", __LINE__, #c, why); \
+            fprintf(stderr, "fuzz/differential.c:%d: %s (%s)\n", __LINE__, #c, \
+                    why);                                                      \
             abort();                                                           \
         }                                                                      \
     } while (0)
@@ -76,7 +77,8 @@ typedef struct seen {
     int overflow;
 } seen;
 
-static int append(char *dst, size_t *n, size_t cap, const char *p, size_t k, seen *s)
+static int append(char *dst, size_t *n, size_t cap, const char *p, size_t k,
+                  seen *s)
 {
     if (*n + k > cap) {
         s->overflow = 1;
@@ -105,7 +107,8 @@ static int on_field(http_parser *p, const char *at, size_t n)
         s->f[s->nf - 1].nn = s->f[s->nf - 1].vn = 0;
         s->in_value = 0;
     }
-    return append(s->f[s->nf - 1].name, &s->f[s->nf - 1].nn, sizeof s->f[0].name, at, n, s);
+    return append(s->f[s->nf - 1].name, &s->f[s->nf - 1].nn,
+                  sizeof s->f[0].name, at, n, s);
 }
 
 static int on_value(http_parser *p, const char *at, size_t n)
@@ -114,7 +117,8 @@ static int on_value(http_parser *p, const char *at, size_t n)
     s->in_value = 1;
     if (s->nf == 0 || s->overflow)
         return 0;
-    return append(s->f[s->nf - 1].value, &s->f[s->nf - 1].vn, sizeof s->f[0].value, at, n, s);
+    return append(s->f[s->nf - 1].value, &s->f[s->nf - 1].vn,
+                  sizeof s->f[0].value, at, n, s);
 }
 
 static int on_headers_complete(http_parser *p)
@@ -163,7 +167,8 @@ static int origin_target(const char *p, size_t n)
         return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (!((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
+        if (!((c >= '0' && c <= '9') ||
+              ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
               strchr("-._~!$&'()*+,;=:@/?%", c)))
             return 0;
     }
@@ -172,10 +177,12 @@ static int origin_target(const char *p, size_t n)
 
 /* The deliberate differences that apply to this input, as a string of
  * their names (empty: none). */
-static void differences(const char *d, size_t len, int response, char *why, size_t cap)
+static void differences(const char *d, size_t len, int response, char *why,
+                        size_t cap)
 {
     why[0] = '\0';
-#define ADD(name) (strstr(why, name) ? 0 : (strncat(why, name " ", cap - strlen(why) - 1), 0))
+#define ADD(name)                                                              \
+    (strstr(why, name) ? 0 : (strncat(why, name " ", cap - strlen(why) - 1), 0))
     if (len && (d[0] == '\r' || d[0] == '\n'))
         ADD("D_LEADING_EOL");
     /* the head: lines up to the first empty one */
@@ -202,18 +209,23 @@ static void differences(const char *d, size_t len, int response, char *why, size
         size_t n = end - pos;
         if (line == 0 && response) {
             /* "HTTP/1.x SP DDD [SP reason]", reason printable ASCII */
-            int ok = n >= 12 && (memcmp(l, "HTTP/1.1 ", 9) == 0 || memcmp(l, "HTTP/1.0 ", 9) == 0) &&
-                     l[9] >= '1' && l[9] <= '9' && l[10] >= '0' && l[10] <= '9' &&
-                     l[11] >= '0' && l[11] <= '9' && (n == 12 || l[12] == ' ');
+            int ok = n >= 12 &&
+                     (memcmp(l, "HTTP/1.1 ", 9) == 0 ||
+                      memcmp(l, "HTTP/1.0 ", 9) == 0) &&
+                     l[9] >= '1' && l[9] <= '9' && l[10] >= '0' &&
+                     l[10] <= '9' && l[11] >= '0' && l[11] <= '9' &&
+                     (n == 12 || l[12] == ' ');
             if (!ok)
                 ADD("D_STATUS_LINE");
         } else if (line == 0) {
             const char *sp1 = memchr(l, ' ', n);
-            const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(l + n - sp1 - 1)) : NULL;
+            const char *sp2 =
+                sp1 ? memchr(sp1 + 1, ' ', (size_t)(l + n - sp1 - 1)) : NULL;
             if (!sp1 || !sp2 || !known_method(l, (size_t)(sp1 - l)) ||
                 !origin_target(sp1 + 1, (size_t)(sp2 - sp1 - 1)) ||
                 !((size_t)(l + n - sp2 - 1) == 8 &&
-                  (memcmp(sp2 + 1, "HTTP/1.1", 8) == 0 || memcmp(sp2 + 1, "HTTP/1.0", 8) == 0)))
+                  (memcmp(sp2 + 1, "HTTP/1.1", 8) == 0 ||
+                   memcmp(sp2 + 1, "HTTP/1.0", 8) == 0)))
                 ADD("D_REQUEST_LINE");
         } else if (n == 0) {
             break;
@@ -232,7 +244,8 @@ static void differences(const char *d, size_t len, int response, char *why, size
                     v++;
                 while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
                     ve--;
-                static const char *const framing[] = {"transfer-encoding", "content-length",
+                static const char *const framing[] = {"transfer-encoding",
+                                                      "content-length",
                                                       "connection", "upgrade"};
                 for (size_t k = 0; k < 4; k++) {
                     size_t fl = strlen(framing[k]);
@@ -248,7 +261,8 @@ static void differences(const char *d, size_t len, int response, char *why, size
                     for (const char *q = v; q < ve; q++)
                         digits &= *q >= '0' && *q <= '9';
                     /* http_parser refuses OWS tabs around the digits */
-                    if (++ncl > 1 || !digits || memchr(colon, '\t', (size_t)(l + n - colon)))
+                    if (++ncl > 1 || !digits ||
+                        memchr(colon, '\t', (size_t)(l + n - colon)))
                         ADD("D_FRAMING");
                 }
             }
@@ -305,8 +319,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
     if (r >= 0 && hp_ok) {
         char msg[512];
-        snprintf(msg, sizeof msg, "both accept (corio %zd bytes, http_parser %zu); differences: %s",
-                 r, np, why);
+        snprintf(
+            msg, sizeof msg,
+            "both accept (corio %zd bytes, http_parser %zu); differences: %s",
+            r, np, why);
         if (!allowed) {
             if (response) {
                 MUST(h.status == (int)p.status_code, msg);
@@ -322,28 +338,33 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
             MUST(h.nheaders == s.nf, msg);
             for (size_t i = 0; i < h.nheaders; i++) {
                 size_t vn = s.f[i].vn;
-                while (vn > 0 && (s.f[i].value[vn - 1] == ' ' || s.f[i].value[vn - 1] == '\t'))
+                while (vn > 0 && (s.f[i].value[vn - 1] == ' ' ||
+                                  s.f[i].value[vn - 1] == '\t'))
                     vn--; /* http_parser keeps trailing whitespace */
                 MUST(str_eq(h.headers[i].name, s.f[i].name, s.f[i].nn), msg);
                 MUST(str_eq(h.headers[i].value, s.f[i].value, vn), msg);
             }
-            MUST(!!(h.flags & CORIO_HTTP_CHUNKED) == !!(p.flags & F_CHUNKED), msg);
+            MUST(!!(h.flags & CORIO_HTTP_CHUNKED) == !!(p.flags & F_CHUNKED),
+                 msg);
             if (h.content_length >= 0)
                 MUST((uint64_t)h.content_length == p.content_length, msg);
         }
     } else if (r >= 0 || hp_ok) {
         char msg[512];
-        snprintf(msg, sizeof msg, "corio %zd, http_parser %s done=%d; differences: %s", r,
+        snprintf(msg, sizeof msg,
+                 "corio %zd, http_parser %s done=%d; differences: %s", r,
                  http_errno_name(herr), s.done, why);
         /* one accepted a complete head, the other refused or waits */
         MUST(allowed || s.overflow, msg);
     } else if (r == CORIO_EHTTP && !hp_err) {
         char msg[512];
-        snprintf(msg, sizeof msg, "corio refuses, http_parser waits; differences: %s", why);
+        snprintf(msg, sizeof msg,
+                 "corio refuses, http_parser waits; differences: %s", why);
         MUST(allowed, msg);
     } else if (r == -EAGAIN && hp_err) {
         char msg[512];
-        snprintf(msg, sizeof msg, "corio waits, http_parser refuses (%s); differences: %s",
+        snprintf(msg, sizeof msg,
+                 "corio waits, http_parser refuses (%s); differences: %s",
                  http_errno_name(herr), why);
         MUST(allowed, msg);
     }

@@ -44,8 +44,8 @@ static void view_inside(corio_http_str v, const char *b, size_t len)
 
 static int known_result(ssize_t r)
 {
-    return r >= 0 || r == -EAGAIN || r == CORIO_EHTTP || r == CORIO_EURITOOLONG ||
-           r == CORIO_EHEADERSTOOLARGE;
+    return r >= 0 || r == -EAGAIN || r == CORIO_EHTTP ||
+           r == CORIO_EURITOOLONG || r == CORIO_EHEADERSTOOLARGE;
 }
 
 static ssize_t parse_checked(parse_fn fn, const char *b, size_t len,
@@ -104,7 +104,8 @@ static ssize_t parse_prefixes(parse_fn fn, const char *data, size_t len,
 
 static void heads(parse_fn fn, const char *data, size_t len)
 {
-    static const corio_http_limits small = {.max_start_line = 40, .max_head = 200};
+    static const corio_http_limits small = {.max_start_line = 40,
+                                            .max_head = 200};
     ssize_t big = parse_prefixes(fn, data, len, NULL, 32);
     ssize_t lim = parse_prefixes(fn, data, len, &small, 4);
     /* Smaller limits never accept what the defaults refuse, and when both
@@ -116,9 +117,11 @@ static void heads(parse_fn fn, const char *data, size_t len)
 }
 
 /* Decode data with pieces cut at `cuts` (ascending, < len); returns the
- * result (for success: how many input bytes followed the body) and fills out/outn (body), rest/restn (what followed). */
-static ssize_t chunked_pieces(const char *data, size_t len, const size_t *cuts, size_t ncuts,
-                              char *out, size_t *outn, char *rest, size_t *restn)
+ * result (for success: how many input bytes followed the body) and fills
+ * out/outn (body), rest/restn (what followed). */
+static ssize_t chunked_pieces(const char *data, size_t len, const size_t *cuts,
+                              size_t ncuts, char *out, size_t *outn, char *rest,
+                              size_t *restn)
 {
     corio_http_chunked c;
     corio_http_chunked_init(&c);
@@ -137,7 +140,8 @@ static ssize_t chunked_pieces(const char *data, size_t len, const size_t *cuts, 
         memcpy(p, data + pos, k);
         size_t n = k;
         r = corio_http_chunked_decode(&c, p, &n);
-        MUST(r == -EAGAIN || r == CORIO_EHTTP || (r >= 0 && (size_t)r + n <= k));
+        MUST(r == -EAGAIN || r == CORIO_EHTTP ||
+             (r >= 0 && (size_t)r + n <= k));
         MUST(n <= k);
         memcpy(out + *outn, p, n);
         *outn += n;

@@ -16,9 +16,9 @@
  *   corio/tls.h     TLS client and server streams (OpenSSL), contexts
  *   corio/file.h    files on the file pool, read_all, line iterator
  *   corio/signal.h  signals as something a task waits for
- *   corio/process.h subprocesses: spawn, pipes as streams, wait, kill, communicate
- *   corio/http.h    HTTP/1.1 parser (zero-copy), chunked decoding, URLs
- *   corio/http_client.h  the client session: pooled keep-alive connections
+ *   corio/process.h subprocesses: spawn, pipes as streams, wait, kill,
+ * communicate corio/http.h    HTTP/1.1 parser (zero-copy), chunked decoding,
+ * URLs corio/http_client.h  the client session: pooled keep-alive connections
  *   corio/http_server.h  routing server and the in-process test session
  *   corio/ws.h      WebSocket client and server
  *

@@ -61,7 +61,8 @@ static inline int net_raw_bound(const char *ip, int port, corio_addr *a)
 }
 
 /* A loopback address (ip:port, port 0: any) where a connect hangs. */
-static inline void net_blackhole(net_hold *h, const char *ip, int port, corio_addr *a)
+static inline void net_blackhole(net_hold *h, const char *ip, int port,
+                                 corio_addr *a)
 {
     int l = net_raw_bound(ip, port, a);
     CHECK_EQ(listen(l, 0), 0);
@@ -73,7 +74,8 @@ static inline void net_blackhole(net_hold *h, const char *ip, int port, corio_ad
 }
 
 /* A loopback address (ip:port, port 0: any) that refuses connections. */
-static inline void net_refuser(net_hold *h, const char *ip, int port, corio_addr *a)
+static inline void net_refuser(net_hold *h, const char *ip, int port,
+                               corio_addr *a)
 {
     h->fds[h->n++] = net_raw_bound(ip, port, a);
 }
@@ -97,7 +99,8 @@ static inline int net_echo_lines(corio_stream *s)
 }
 
 /* Send one line and read the echo back into buf (NUL-terminated). */
-static inline int net_ask(corio_stream *s, const char *line, char *buf, size_t cap)
+static inline int net_ask(corio_stream *s, const char *line, char *buf,
+                          size_t cap)
 {
     int rc = corio_stream_write(s, line, strlen(line));
     if (rc == 0)

@@ -307,7 +307,8 @@ static int many_main(void *arg)
     CHECK_EQ(corio_gather(pt, NPK, NULL), 0);
     for (int i = 0; i < NPT; i++)
         await_byte(m->done[0]);
-    corio_chan_shutdown(m->c); /* every put is done: consumers drain, then stop */
+    corio_chan_shutdown(
+        m->c); /* every put is done: consumers drain, then stop */
     CHECK_EQ(corio_gather(ct, NCK, NULL), 0);
     for (int i = 0; i < NPT; i++)
         CHECK_EQ(pthread_join(pth[i], NULL), 0);

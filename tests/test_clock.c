@@ -20,7 +20,8 @@ TEST(clock, virtual_ten_seconds_in_no_time)
     int64_t seen[10];
     int64_t r0 = tst_real_ns();
     CHECK_EQ(tst_run(ten_seconds, seen), 0);
-    CHECK(tst_real_ns() - r0 < CORIO_SECOND); /* not a benchmark: a sanity bound */
+    CHECK(tst_real_ns() - r0 <
+          CORIO_SECOND); /* not a benchmark: a sanity bound */
     for (int i = 0; i < 10; i++)
         CHECK_EQ(seen[i], (i + 1) * CORIO_SECOND);
 }
@@ -110,7 +111,9 @@ static int timer_order(void *arg)
     int res[N];
     /* Deadlines armed in a scrambled order wake in deadline order. */
     for (int i = 0; i < N; i++)
-        CHECK_EQ(corio_task_spawn(&t[i], staggered, (void *)(intptr_t)((i * 37) % N + 1)), 0);
+        CHECK_EQ(corio_task_spawn(&t[i], staggered,
+                                  (void *)(intptr_t)((i * 37) % N + 1)),
+                 0);
     int64_t t0 = corio_now();
     CHECK_EQ(corio_gather(t, N, res), 0);
     CHECK_EQ(corio_now() - t0, N * CORIO_MS);

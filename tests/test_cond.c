@@ -344,7 +344,8 @@ static int reached(void *arg)
 {
     pred_state *p = arg;
     p->calls++;
-    CHECK_EQ(corio_lock_acquire(p->l), -EDEADLK); /* checked with the lock held */
+    CHECK_EQ(corio_lock_acquire(p->l),
+             -EDEADLK); /* checked with the lock held */
     return p->value >= p->target;
 }
 
@@ -484,7 +485,8 @@ static int misuse(void *arg)
     CHECK_EQ(corio_task_spawn(&t, hold_other, NULL), 0);
     CHECK_EQ(corio_yield(), 0);
     CHECK_EQ(corio_cond_wait(&c), -EPERM);
-    CHECK_EQ(corio_lock_try_acquire(&other_lock), -EAGAIN); /* it was not released */
+    CHECK_EQ(corio_lock_try_acquire(&other_lock),
+             -EAGAIN); /* it was not released */
     CHECK_EQ(corio_task_join(t, NULL), 0);
     /* Uninitialised condition. */
     CHECK_EQ(corio_lock_acquire(&other_lock), 0);

@@ -34,7 +34,8 @@ static int expired_scope_main(void *arg)
     CHECK_EQ(corio_timeout_begin_at(corio_now()), 0);
     int ok = 0, rc = 0;
     char c;
-    while (ok < 10000 && (rc = (int)corio_fd_read(use_fd ? sv[0] : -1, &c, 1)) == 1)
+    while (ok < 10000 &&
+           (rc = (int)corio_fd_read(use_fd ? sv[0] : -1, &c, 1)) == 1)
         ok++;
     if (!use_fd) { /* a memory pair: through the stream, one byte at a time */
         ok = 0;

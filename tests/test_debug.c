@@ -65,7 +65,8 @@ static void cap_fail(const char *file, int line, const char *what)
 {
     if (cap_saved >= 0)
         cap_end();
-    fprintf(stderr, "    captured stderr:\n----\n%s----\n", cap_text ? cap_text : "");
+    fprintf(stderr, "    captured stderr:\n----\n%s----\n",
+            cap_text ? cap_text : "");
     tst_fail(file, line, what);
 }
 
@@ -107,7 +108,8 @@ static void start_clean(void)
     unsetenv("CORIO_DEBUG");
 }
 
-/* ---- slow tasks ------------------------------------------------------------- */
+/* ---- slow tasks -------------------------------------------------------------
+ */
 
 static int busy_fn(void *arg)
 {
@@ -160,7 +162,8 @@ static int threshold_main(void *arg)
 TEST(debug, slow_task_threshold_from_options)
 {
     start_clean();
-    corio_options o = {.debug = 1, .virtual_clock = 1, .slow_task_ns = 20 * CORIO_MS};
+    corio_options o = {
+        .debug = 1, .virtual_clock = 1, .slow_task_ns = 20 * CORIO_MS};
     cap_begin();
     CHECK_CAP(tst_run_ex(&o, threshold_main, NULL) == 0);
     const char *err = cap_end();
@@ -212,7 +215,8 @@ TEST(debug, sleeping_alone_is_not_slow)
     CHECK_CAP(line_with(err, "'main'", "without suspending") == NULL);
 }
 
-/* ---- the watchdog --------------------------------------------------------------- */
+/* ---- the watchdog
+ * --------------------------------------------------------------- */
 
 static const char *WD_MSG = "has been running for over 1 s";
 static atomic_int wd_seen_while_stuck;
@@ -324,7 +328,8 @@ TEST_T(debug, watchdog_quiet_while_task_sleeps, 20)
     CHECK_CAP(line_with(err, "'napper'", "without suspending") == NULL);
 }
 
-/* ---- tasks never joined nor detached ------------------------------------------- */
+/* ---- tasks never joined nor detached
+ * ------------------------------------------- */
 
 static int parks_long(void *arg)
 {
@@ -357,17 +362,19 @@ TEST(debug, never_joined_reported_by_name)
     CHECK_CAP(tst_run_ex(&o, orphan_main, NULL) == 0);
     const char *err = cap_end();
     CHECK_CAP(line_with(err, "'orphan'", "never joined nor detached") != NULL);
-    CHECK_CAP(line_with(err, "'finished'", "never joined nor detached") != NULL);
+    CHECK_CAP(line_with(err, "'finished'", "never joined nor detached") !=
+              NULL);
     CHECK_CAP(line_with(err, "'joined'", "never joined") == NULL);
     CHECK_CAP(line_with(err, "'detached'", "never joined") == NULL);
     CHECK_CAP(line_with(err, "'main'", "never joined") == NULL);
 }
 
-/* ---- corio_task_dump --------------------------------------------------------------- */
+/* ---- corio_task_dump
+ * --------------------------------------------------------------- */
 
 typedef struct dumpctx {
-    int rd[2];   /* "reader" waits on rd[0] */
-    int job[2];  /* the thread job waits on job[0] */
+    int rd[2];  /* "reader" waits on rd[0] */
+    int job[2]; /* the thread job waits on job[0] */
     corio_task *target;
 } dumpctx;
 
@@ -462,8 +469,9 @@ static void expect_line(const char *name, const char *state, const char *what)
 {
     const char *l = line_with(dump_text, name, state);
     if (!l || (what && !strstr(l, what))) {
-        fprintf(stderr, "    dump has no line with %s / %s / %s:\n----\n%s----\n",
-                name, state, what ? what : "-", dump_text);
+        fprintf(stderr,
+                "    dump has no line with %s / %s / %s:\n----\n%s----\n", name,
+                state, what ? what : "-", dump_text);
         CHECK(0);
     }
 }
@@ -525,7 +533,8 @@ TEST(debug, task_dump_marks_cancelled_and_outside_loop)
     CHECK(strstr(dump_text, "no loop") != NULL);
 }
 
-/* ---- stack high-water mark ---------------------------------------------------- */
+/* ---- stack high-water mark
+ * ---------------------------------------------------- */
 
 static int deep_fn(void *arg)
 {
@@ -557,14 +566,16 @@ TEST(debug, stack_high_water_reported_at_exit)
     const char *l = line_with(err, "deepest stack use", NULL);
     CHECK_CAP(l != NULL);
     size_t used = 0, total = 0;
-    CHECK_CAP(sscanf(strstr(l, "deepest stack use"), "deepest stack use %zu KiB of %zu KiB",
-                     &used, &total) == 2);
+    CHECK_CAP(sscanf(strstr(l, "deepest stack use"),
+                     "deepest stack use %zu KiB of %zu KiB", &used,
+                     &total) == 2);
     CHECK_CAP(used >= 100 && used <= total);
     CHECK_CAP(total == 256); /* the default stack size */
     CHECK_CAP(strstr(l, "'deep'") != NULL);
 }
 
-/* ---- misuse: an error always, a warning only in debug mode --------------------- */
+/* ---- misuse: an error always, a warning only in debug mode
+ * --------------------- */
 
 static int misuse_main(void *arg)
 {
@@ -632,7 +643,8 @@ TEST(debug, scope_left_open_warns_in_debug_mode)
     CHECK_CAP(err[0] == 0);
 }
 
-/* ---- CORIO_DEBUG=1 ---------------------------------------------------------------- */
+/* ---- CORIO_DEBUG=1
+ * ---------------------------------------------------------------- */
 
 TEST(debug, environment_enables_debug_mode)
 {
@@ -656,7 +668,8 @@ TEST(debug, environment_enables_debug_mode)
     unsetenv("CORIO_DEBUG");
 }
 
-/* ---- the slow-shutdown report ----------------------------------------------------- */
+/* ---- the slow-shutdown report
+ * ----------------------------------------------------- */
 
 static int cleanup_slowly(void *arg)
 {
@@ -686,10 +699,12 @@ TEST_T(debug, slow_shutdown_reported_after_1s, 20)
     const char *err = cap_end();
     const char *l = strstr(err, "still waiting");
     CHECK_CAP(l != NULL);
-    CHECK_CAP(line_with(l, "lingering", "sleep") != NULL); /* the dump follows */
+    CHECK_CAP(line_with(l, "lingering", "sleep") !=
+              NULL); /* the dump follows */
 }
 
-/* ---- deadlock detection ---------------------------------------------------------------- */
+/* ---- deadlock detection
+ * ---------------------------------------------------------------- */
 
 /* A wait nothing can end: no fd, no timer, no thread job.  The public API
  * cannot build one yet (every task has at most one joiner and main has
@@ -732,7 +747,8 @@ static void deadlock_case(int virtual_clock)
     CHECK_CAP(strstr(err, "deadlock") != NULL);
     CHECK_CAP(line_with(err, "stuck", "event") != NULL); /* with a dump */
     CHECK_CAP(line_with(err, "main", "join") != NULL);
-    CHECK_CAP(count_lines(err, "corio: deadlock") == 1); /* main's cancel did it */
+    CHECK_CAP(count_lines(err, "corio: deadlock") ==
+              1); /* main's cancel did it */
     CHECK_CAP(strstr(err, "abandon") == NULL);
 }
 

@@ -181,9 +181,9 @@ static int process_main(void *arg)
     (void)arg;
     corio_process *p;
     corio_task *t;
-    CHECK_EQ(corio_process_spawn(&p, (const char *[]){"sleep", "10", NULL},
-                                 NULL),
-             0);
+    CHECK_EQ(
+        corio_process_spawn(&p, (const char *[]){"sleep", "10", NULL}, NULL),
+        0);
     waiter w = {p, 1};
     CHECK_EQ(corio_task_spawn(&t, on_process, &w), 0);
     CHECK_EQ(corio_yield(), 0);
@@ -256,7 +256,7 @@ static int file_main(void *arg)
     CHECK_EQ(corio_file_open(&r.f, path, O_RDONLY, 0), 0);
     unlink(path);
     CHECK_EQ(corio_task_spawn(&t, on_file, &r), 0);
-    CHECK_EQ(corio_yield(), 0); /* the read is under way */
+    CHECK_EQ(corio_yield(), 0);         /* the read is under way */
     CHECK_EQ(corio_file_close(r.f), 0); /* deferred: never refused */
     CHECK_EQ(corio_task_join(t, NULL), 0);
     CHECK_EQ(r.rc, 4); /* the call under way finished; then f was freed */

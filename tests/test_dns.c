@@ -44,13 +44,15 @@ static void bind_file(const char *target, const char *text)
 /* Returns 0, or -1 if namespaces are not available (the test skips). */
 static int private_resolver(const char *hosts, int timeout_s)
 {
-    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+    if (unshare(CLONE_NEWNS) < 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
         printf("    SKIP: no private mount namespace (%s)\n", strerror(errno));
         return -1;
     }
     char resolv[160];
     snprintf(resolv, sizeof resolv,
-             "nameserver " STUB_IP "\noptions timeout:%d attempts:1\n", timeout_s);
+             "nameserver " STUB_IP "\noptions timeout:%d attempts:1\n",
+             timeout_s);
     bind_file("/etc/hosts", hosts);
     bind_file("/etc/resolv.conf", resolv);
     return 0;
@@ -91,7 +93,9 @@ static int stub_answer(const char *name, int qtype, rr *out)
         {"v4.stub.test", 0, {{1, "127.0.0.1"}}},
         {"v6.stub.test", 0, {{28, "::1"}}},
         {"both.stub.test", 0, {{1, "127.0.0.1"}, {28, "::1"}}},
-        {"many.stub.test", 0, {{1, "127.0.0.1"}, {1, "127.0.0.2"}, {1, "127.0.0.2"}, {28, "::1"}}},
+        {"many.stub.test",
+         0,
+         {{1, "127.0.0.1"}, {1, "127.0.0.2"}, {1, "127.0.0.2"}, {28, "::1"}}},
         {"fail.stub.test", 2, {{0, NULL}}},
         {"slow.stub.test", -1, {{0, NULL}}},
     };
@@ -191,7 +195,8 @@ static void stub_stop(stub *st, corio_task *t)
 
 /* ---- numeric ------------------------------------------------------------- */
 
-static int no_gai(const char *n, const char *s, const struct addrinfo *h, struct addrinfo **r)
+static int no_gai(const char *n, const char *s, const struct addrinfo *h,
+                  struct addrinfo **r)
 {
     (void)n, (void)s, (void)h, (void)r;
     CHECK(!"getaddrinfo called for a numeric host");
@@ -248,12 +253,11 @@ TEST(dns, error_mapping)
 
 /* ---- /etc/hosts and the stub server -------------------------------------- */
 
-static const char *hosts_text =
-    "127.0.0.1 localhost\n"
-    "127.0.0.1 v4.hosts.test\n"
-    "::1 v6.hosts.test\n"
-    "::1 both.hosts.test\n"
-    "127.0.0.1 both.hosts.test\n";
+static const char *hosts_text = "127.0.0.1 localhost\n"
+                                "127.0.0.1 v4.hosts.test\n"
+                                "::1 v6.hosts.test\n"
+                                "::1 both.hosts.test\n"
+                                "127.0.0.1 both.hosts.test\n";
 
 static int has(const corio_addr *v, ssize_t n, const char *ip, int port)
 {
@@ -312,7 +316,8 @@ static int names_main(void *arg)
     corio_dns_free(v);
     n = corio_dns_resolve(&v, "many.stub.test", 80, NULL); /* duplicates go */
     CHECK_EQ(n, 3);
-    CHECK(has(v, n, "127.0.0.1", 80) && has(v, n, "127.0.0.2", 80) && has(v, n, "::1", 80));
+    CHECK(has(v, n, "127.0.0.1", 80) && has(v, n, "127.0.0.2", 80) &&
+          has(v, n, "::1", 80));
     corio_dns_free(v);
     corio_dns_opts o6 = {.family = AF_INET6};
     CHECK_EQ(corio_dns_resolve(&v, "v4.stub.test", 80, &o6), CORIO_ENOHOST);
@@ -357,8 +362,8 @@ static int parallel_main(void *arg)
     enum { N = 24 };
     par p[N];
     corio_task *t[N];
-    static const char *names[] = {"v4.stub.test", "both.stub.test", "nx.stub.test",
-                                  "v6.hosts.test"};
+    static const char *names[] = {"v4.stub.test", "both.stub.test",
+                                  "nx.stub.test", "v6.hosts.test"};
     static const ssize_t want[] = {1, 2, CORIO_ENOHOST, 1};
     for (int i = 0; i < N; i++) {
         p[i].name = names[i % 4];
@@ -463,7 +468,8 @@ static int listen_name_main(void *arg)
     corio_listener_addr(l, &a);
     CHECK_EQ(a.u.sa.sa_family, AF_INET);
     corio_listener_close(l);
-    CHECK_EQ(corio_tcp_listen(&l, "nx.stub.test", 0, NULL), CORIO_EDNS); /* no server */
+    CHECK_EQ(corio_tcp_listen(&l, "nx.stub.test", 0, NULL),
+             CORIO_EDNS); /* no server */
     CHECK(l == NULL);
     return 0;
 }
@@ -475,7 +481,8 @@ TEST(dns, listen_by_name)
     CHECK_EQ(tst_run(listen_name_main, NULL), 0);
 }
 
-/* ---- cancellation ---------------------------------------------------------- */
+/* ---- cancellation ----------------------------------------------------------
+ */
 
 typedef struct slow {
     int rc;
@@ -535,7 +542,8 @@ TEST(dns, cancel_returns_at_once_while_server_is_silent)
 static sem_t gate;
 static atomic_int fake_started, fake_returned;
 
-static int held_gai(const char *n, const char *s, const struct addrinfo *h, struct addrinfo **r)
+static int held_gai(const char *n, const char *s, const struct addrinfo *h,
+                    struct addrinfo **r)
 {
     bool held = strcmp(n, "held.test") == 0; /* other names answer at once */
     atomic_fetch_add(&fake_started, 1);
@@ -558,7 +566,8 @@ static int held_lookup(void *arg)
 {
     held *h = arg;
     corio_addr *v;
-    ssize_t n = corio_dns_resolve(&v, h->host ? h->host : "held.test", 80, NULL);
+    ssize_t n =
+        corio_dns_resolve(&v, h->host ? h->host : "held.test", 80, NULL);
     if (n > 0)
         corio_dns_free(v);
     h->rc = (int)n;
@@ -677,7 +686,8 @@ TEST(dns, run_ends_while_a_lookup_is_stuck)
     tst_leak_check();
 }
 
-static int fail_gai(const char *n, const char *s, const struct addrinfo *h, struct addrinfo **r)
+static int fail_gai(const char *n, const char *s, const struct addrinfo *h,
+                    struct addrinfo **r)
 {
     (void)n, (void)s, (void)h, (void)r;
     return EAI_MEMORY;

@@ -87,12 +87,12 @@ TEST_T(fault, sweep_core_paths, 120)
             break; /* the scenario made fewer than n calls: swept them all */
         }
         failures += rc < 0;
-        CHECK_EQ(tst_count_fds(), fds0);       /* nothing leaked */
+        CHECK_EQ(tst_count_fds(), fds0);             /* nothing leaked */
         CHECK_EQ(tst_run_ex(&o, scenario, NULL), 0); /* and all is well */
         CHECK(calls >= n);
     }
-    CHECK(n > 20);        /* the scenario did make calls */
-    CHECK(failures > 0);  /* and failing them was seen */
+    CHECK(n > 20);       /* the scenario did make calls */
+    CHECK(failures > 0); /* and failing them was seen */
     tst_leak_check();
 }
 

@@ -187,10 +187,18 @@ static int parked_op(void *arg)
     parked *p = arg;
     char c = 'x';
     switch (p->op) {
-    case 0: p->rc = corio_fd_read(p->fd, &c, 1); break;
-    case 1: p->rc = corio_fd_write(p->fd, &c, 1); break;
-    case 2: p->rc = corio_fd_wait(p->fd, CORIO_READABLE); break;
-    default: p->rc = corio_fd_wait(p->fd, CORIO_WRITABLE); break;
+    case 0:
+        p->rc = corio_fd_read(p->fd, &c, 1);
+        break;
+    case 1:
+        p->rc = corio_fd_write(p->fd, &c, 1);
+        break;
+    case 2:
+        p->rc = corio_fd_wait(p->fd, CORIO_READABLE);
+        break;
+    default:
+        p->rc = corio_fd_wait(p->fd, CORIO_WRITABLE);
+        break;
     }
     p->done = 1;
     return 0;
@@ -234,7 +242,8 @@ static int cancel_parked_main(void *arg)
         if (op == 0 || op == 1)
             CHECK_EQ(b.rc, 1);
         else
-            CHECK(b.rc > 0 && (b.rc & (op == 2 ? CORIO_READABLE : CORIO_WRITABLE)));
+            CHECK(b.rc > 0 &&
+                  (b.rc & (op == 2 ? CORIO_READABLE : CORIO_WRITABLE)));
         CHECK_EQ(corio_fd_close(p[0]), 0);
         CHECK_EQ(corio_fd_close(p[1]), 0);
     }
@@ -422,7 +431,8 @@ static int mask_main(void *arg)
     /* ...and with nothing to read, only writable. */
     int s2[2];
     CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s2), 0);
-    CHECK_EQ(corio_fd_wait(s2[0], CORIO_READABLE | CORIO_WRITABLE), CORIO_WRITABLE);
+    CHECK_EQ(corio_fd_wait(s2[0], CORIO_READABLE | CORIO_WRITABLE),
+             CORIO_WRITABLE);
     CHECK_EQ(corio_fd_wait(s2[0], 0), -EINVAL);
 
     /* A wait that parks returns the mask it was woken with. */
@@ -628,7 +638,8 @@ TEST(fd, terminal_read_write)
     close(t.master);
 }
 
-/* ---- socketpair ----------------------------------------------------------- */
+/* ---- socketpair -----------------------------------------------------------
+ */
 
 typedef struct sock_side {
     int fd;
@@ -690,7 +701,8 @@ TEST(fd, socketpair_both_directions)
     CHECK_EQ(tst_run(socketpair_main, NULL), 0);
 }
 
-/* ---- a deadline around a wait on a silent peer ---------------------------- */
+/* ---- a deadline around a wait on a silent peer ----------------------------
+ */
 
 /* On the virtual clock nothing from outside the loop moves time, so a wait
  * on a peer that stays silent times out at once, however long the deadline
@@ -708,7 +720,8 @@ static int silent_peer_main(void *arg)
     CHECK_EQ(corio_fd_read(p[0], &c, 1), -ETIMEDOUT); /* level-triggered */
     CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
     CHECK_EQ(corio_now() - t0, 3600 * CORIO_SECOND);
-    CHECK(tst_real_ns() - r0 < 600 * CORIO_SECOND); /* not an hour of real time */
+    CHECK(tst_real_ns() - r0 <
+          600 * CORIO_SECOND); /* not an hour of real time */
     /* After the scope the fd works normally again. */
     CHECK_EQ(write(p[1], "k", 1), 1);
     CHECK_EQ(corio_fd_read(p[0], &c, 1), 1);
@@ -763,7 +776,8 @@ TEST(fd, ready_io_holds_the_virtual_clock)
     CHECK_EQ(tst_run(vio_main, NULL), 0);
 }
 
-/* ---- corio_fd_forget / corio_fd_close ------------------------------------- */
+/* ---- corio_fd_forget / corio_fd_close -------------------------------------
+ */
 
 static int forget_main(void *arg)
 {
@@ -787,8 +801,8 @@ static int forget_main(void *arg)
 
     CHECK_EQ(corio_fd_forget(p[0]), 0);
     CHECK_EQ(fcntl(p[0], F_GETFL) & O_NONBLOCK, 0); /* restored */
-    CHECK_EQ(corio_fd_forget(p[0]), 0);              /* not watched: no-op */
-    CHECK_EQ(corio_fd_forget(p[1]), 0);              /* never watched */
+    CHECK_EQ(corio_fd_forget(p[0]), 0);             /* not watched: no-op */
+    CHECK_EQ(corio_fd_forget(p[1]), 0);             /* never watched */
 
     /* Forgotten, the fd can be used again. */
     CHECK_EQ(write(p[1], "m", 1), 1);
@@ -940,7 +954,8 @@ TEST(fd, parked_writer_survives_record_growth)
     CHECK_EQ(tst_run(growth_write_main, NULL), 0);
 }
 
-/* ---- O_NONBLOCK is restored after the run ---------------------------------- */
+/* ---- O_NONBLOCK is restored after the run ----------------------------------
+ */
 
 static int touch_fds(void *arg)
 {
@@ -958,7 +973,7 @@ static int touch_fds(void *arg)
 TEST(fd, nonblock_restored_after_run)
 {
     int fds[4];
-    CHECK_EQ(pipe2(fds, O_CLOEXEC), 0);                 /* blocking */
+    CHECK_EQ(pipe2(fds, O_CLOEXEC), 0);                  /* blocking */
     CHECK_EQ(pipe2(fds + 2, O_CLOEXEC | O_NONBLOCK), 0); /* non-blocking */
     CHECK_EQ(tst_run(touch_fds, fds), 0);
     CHECK_EQ(fcntl(fds[0], F_GETFL) & O_NONBLOCK, 0);
@@ -991,7 +1006,8 @@ TEST(fd, nonblock_restored_when_waiter_cancelled_at_exit)
     CHECK_EQ(fcntl(p[0], F_GETFL) & O_NONBLOCK, 0);
 }
 
-/* ---- misuse ------------------------------------------------------------------ */
+/* ---- misuse
+ * ------------------------------------------------------------------ */
 
 static int bad_fd_main(void *arg)
 {
@@ -1025,7 +1041,8 @@ TEST(fd, eperm_outside_loop)
     CHECK_EQ(queued, 0);
 }
 
-/* ---- I/O is polled at least once per pass ------------------------------------ */
+/* ---- I/O is polled at least once per pass
+ * ------------------------------------ */
 
 #define YIELD_LIMIT 1000000
 

@@ -541,10 +541,10 @@ static int load_body(void *arg)
     int fds = tst_count_fds();
 
     /* -n 500 at -c 20: 500 responses, no more. */
-    CHECK_EQ(load_run((const char *[]){"-n", "500", "-c", "20", "http://x/",
-                                       NULL},
-                      "/fast/1", &run, &o, url, sizeof url),
-             0);
+    CHECK_EQ(
+        load_run((const char *[]){"-n", "500", "-c", "20", "http://x/", NULL},
+                 "/fast/1", &run, &o, url, sizeof url),
+        0);
     CHECK_EQ(o.concurrency, 20);
     CHECK_EQ(run.stats.done, 500);
     CHECK_EQ(run.stats.nlatency, 500);
@@ -556,10 +556,10 @@ static int load_body(void *arg)
     /* -z 1s at -c 4 on a 100 ms endpoint: 10 rounds of 4, on the virtual
      * clock; the round under way at the deadline, if any, is cancelled. */
     int64_t t0 = corio_now();
-    CHECK_EQ(load_run((const char *[]){"-z", "1s", "-c", "4", "http://x/",
-                                       NULL},
-                      "/slow/100", &run, &o, url, sizeof url),
-             0);
+    CHECK_EQ(
+        load_run((const char *[]){"-z", "1s", "-c", "4", "http://x/", NULL},
+                 "/slow/100", &run, &o, url, sizeof url),
+        0);
     int64_t took = corio_now() - t0;
     CHECK(took >= CORIO_SECOND && took < 1100 * CORIO_MS);
     CHECK(run.stats.done >= 36 && run.stats.done <= 40);

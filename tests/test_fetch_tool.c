@@ -337,9 +337,8 @@ TEST(fetch_tool, stats_count_and_summary)
     CHECK(strstr(text, "170 B"));
     /* Latencies of the responses only, sorted: 1 2 3 5 9 ms; the two
      * errors' own (4 and 2000 ms) apart. */
-    CHECK(strstr(text,
-                 "p50 3.00 ms  p90 9.00 ms  p99 9.00 ms  max 9.00 ms (5 "
-                 "responses)"));
+    CHECK(strstr(text, "p50 3.00 ms  p90 9.00 ms  p99 9.00 ms  max 9.00 ms (5 "
+                       "responses)"));
     CHECK(strstr(text, "errors  2 (timeout 1, refused 1), after p50 4.00 ms, "
                        "max 2000 ms"));
     CHECK(strstr(text, "failed  4 of 7"));
@@ -508,13 +507,32 @@ TEST(fetch_tool, args_request_and_tls_options)
     struct fetch_opts o;
     char err[200];
     CHECK_EQ(parse(&o, err,
-                   (const char *[]){"-XPUT", "-H", "X-One: 1", "--header=X-Two:2",
-                                    "-d", "a=1", "--data", "b=2", "-A", "me/1",
-                                    "--max-redirs", "0", "--no-compressed",
-                                    "--cacert", "ca.pem", "--capath", "cadir",
-                                    "-k", "--resolve", "h.test:443:127.0.0.1",
-                                    "--resolve=v6.test:8443:[::1]", "-O",
-                                    "-o", "out", "--create-dirs", "http://h/",
+                   (const char *[]){"-XPUT",
+                                    "-H",
+                                    "X-One: 1",
+                                    "--header=X-Two:2",
+                                    "-d",
+                                    "a=1",
+                                    "--data",
+                                    "b=2",
+                                    "-A",
+                                    "me/1",
+                                    "--max-redirs",
+                                    "0",
+                                    "--no-compressed",
+                                    "--cacert",
+                                    "ca.pem",
+                                    "--capath",
+                                    "cadir",
+                                    "-k",
+                                    "--resolve",
+                                    "h.test:443:127.0.0.1",
+                                    "--resolve=v6.test:8443:[::1]",
+                                    "-O",
+                                    "-o",
+                                    "out",
+                                    "--create-dirs",
+                                    "http://h/",
                                     NULL}),
              0);
     CHECK(strcmp(o.method, "PUT") == 0);
@@ -529,7 +547,8 @@ TEST(fetch_tool, args_request_and_tls_options)
     CHECK(o.no_compressed && o.insecure && o.remote_name && o.create_dirs);
     CHECK(strcmp(o.cacert, "ca.pem") == 0 && strcmp(o.capath, "cadir") == 0);
     CHECK_EQ(o.nresolve, 2);
-    CHECK(strcmp(o.resolve[0].host, "h.test") == 0 && o.resolve[0].port == 443 &&
+    CHECK(strcmp(o.resolve[0].host, "h.test") == 0 &&
+          o.resolve[0].port == 443 &&
           strcmp(o.resolve[0].addr, "127.0.0.1") == 0);
     CHECK(strcmp(o.resolve[1].addr, "::1") == 0 && o.resolve[1].port == 8443);
     CHECK_EQ(o.nurls, 1);
@@ -546,8 +565,9 @@ TEST(fetch_tool, args_request_and_tls_options)
     CHECK(strcmp(o.user_agent, "ua") == 0 && o.nheaders == 0);
     CHECK_EQ(o.max_redirs, 10);
     fetch_opts_free(&o);
-    CHECK_EQ(parse(&o, err, (const char *[]){"-H", "content-type: text/x", "-d",
-                                             "x", "http://h/", NULL}),
+    CHECK_EQ(parse(&o, err,
+                   (const char *[]){"-H", "content-type: text/x", "-d", "x",
+                                    "http://h/", NULL}),
              0);
     CHECK(o.given & FETCH_GIVEN_CONTENT_TYPE);
     fetch_opts_free(&o);
@@ -574,9 +594,10 @@ TEST(fetch_tool, args_request_and_tls_options)
     CHECK_EQ(parse(&o, err, (const char *[]){"-n", "1000", "http://h/", NULL}),
              0);
     CHECK(o.load && o.count == 1000 && o.concurrency == 50);
-    CHECK_EQ(parse(&o, err, (const char *[]){"-z", "1.5m", "-c", "3", "http://h/",
-                                             NULL}),
-             0);
+    CHECK_EQ(
+        parse(&o, err,
+              (const char *[]){"-z", "1.5m", "-c", "3", "http://h/", NULL}),
+        0);
     CHECK(o.load && o.duration_ns == 90 * CORIO_SECOND && o.concurrency == 3);
     CHECK_EQ(parse(&o, err, (const char *[]){"--version", NULL}),
              FETCH_ARGS_VERSION);
@@ -607,8 +628,9 @@ TEST(fetch_tool, times_and_rates_with_units)
     /* Everywhere a time or rate is taken: --timeout, -z, --rate. */
     struct fetch_opts o;
     char err[200];
-    CHECK_EQ(parse(&o, err, (const char *[]){"--timeout", "500ms", "--rate",
-                                             "20/min", "http://h/", NULL}),
+    CHECK_EQ(parse(&o, err,
+                   (const char *[]){"--timeout", "500ms", "--rate", "20/min",
+                                    "http://h/", NULL}),
              0);
     CHECK_EQ(o.timeout_ns, 500 * CORIO_MS);
     CHECK(o.rate == 20 / 60.0);
@@ -632,8 +654,8 @@ TEST(fetch_tool, remote_names_and_plurals)
     CHECK(strcmp(fetch_plural(2), "s") == 0);
     /* The summary of one URL with one attempt says so in the singular. */
     struct fetch_stats s;
-    struct fetch_result r = {.url = "u", .status = 200, .ns = CORIO_MS,
-                             .attempts = 1};
+    struct fetch_result r = {
+        .url = "u", .status = 200, .ns = CORIO_MS, .attempts = 1};
     CHECK_EQ(fetch_stats_init(&s, 1, 0), 0);
     CHECK_EQ(fetch_stats_add(&s, &r), 0);
     char *text = NULL;
@@ -655,8 +677,11 @@ TEST(fetch_tool, tls_reason_in_line_json_and_summary)
                                              "certificate has expired");
     CHECK(why != NULL);
     CHECK(fetch_stats_reason(&s, why) == why); /* interned */
-    struct fetch_result r = {.url = "https://h/", .err = CORIO_ECERT,
-                             .ns = CORIO_MS, .attempts = 1, .detail = why};
+    struct fetch_result r = {.url = "https://h/",
+                             .err = CORIO_ECERT,
+                             .ns = CORIO_MS,
+                             .attempts = 1,
+                             .detail = why};
     CHECK_EQ(fetch_stats_add(&s, &r), 0);
     CHECK_EQ(fetch_stats_add(&s, &r), 0);
     char line[300];
@@ -689,8 +714,10 @@ TEST(fetch_tool, load_summary_histogram_and_json)
     CHECK_EQ(fetch_stats_init(&s, 0, 0), 0);
     s.load = 1;
     for (int i = 1; i <= 1000; i++) {
-        struct fetch_result r = {.url = "u", .status = i % 10 ? 200 : 503,
-                                 .ns = i * CORIO_US, .bytes = 10,
+        struct fetch_result r = {.url = "u",
+                                 .status = i % 10 ? 200 : 503,
+                                 .ns = i * CORIO_US,
+                                 .bytes = 10,
                                  .attempts = 1};
         CHECK_EQ(fetch_stats_add(&s, &r), 0);
     }

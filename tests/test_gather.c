@@ -22,14 +22,16 @@ static int run_job(void *arg)
 static int gather_results(void *arg)
 {
     (void)arg;
-    job js[4] = {{3 * CORIO_SECOND, 1, NULL}, {CORIO_SECOND, -EIO, NULL},
-                 {2 * CORIO_SECOND, 3, NULL}, {0, -ENOENT, NULL}};
+    job js[4] = {{3 * CORIO_SECOND, 1, NULL},
+                 {CORIO_SECOND, -EIO, NULL},
+                 {2 * CORIO_SECOND, 3, NULL},
+                 {0, -ENOENT, NULL}};
     corio_task *t[4];
     int res[4];
     for (int i = 0; i < 4; i++)
         CHECK_EQ(corio_task_spawn(&t[i], run_job, &js[i]), 0);
     int64_t t0 = corio_now();
-    CHECK_EQ(corio_gather(t, 4, res), -EIO); /* first negative by index */
+    CHECK_EQ(corio_gather(t, 4, res), -EIO);      /* first negative by index */
     CHECK_EQ(corio_now() - t0, 3 * CORIO_SECOND); /* waited for all */
     CHECK_EQ(res[0], 1);
     CHECK_EQ(res[1], -EIO);
@@ -53,7 +55,8 @@ TEST(gather, results_in_order)
 static int gather_interrupted(void *arg)
 {
     int *cleaned = arg;
-    job js[3] = {{CORIO_SECOND, 1, cleaned}, {10 * CORIO_SECOND, 2, cleaned},
+    job js[3] = {{CORIO_SECOND, 1, cleaned},
+                 {10 * CORIO_SECOND, 2, cleaned},
                  {20 * CORIO_SECOND, 3, cleaned}};
     corio_task *t[3];
     int res[3];
@@ -81,7 +84,8 @@ TEST(gather, timeout_cancels_and_awaits_all)
 static int gatherer(void *arg)
 {
     int *cleaned = arg;
-    job js[2] = {{10 * CORIO_SECOND, 1, cleaned}, {20 * CORIO_SECOND, 2, cleaned}};
+    job js[2] = {{10 * CORIO_SECOND, 1, cleaned},
+                 {20 * CORIO_SECOND, 2, cleaned}};
     corio_task *t[2];
     for (int i = 0; i < 2; i++)
         CHECK_EQ(corio_task_spawn(&t[i], run_job, &js[i]), 0);

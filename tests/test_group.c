@@ -24,7 +24,8 @@ static int all_succeed(void *arg)
 {
     (void)arg;
     int log[2] = {0, 0};
-    child cs[3] = {{CORIO_SECOND, 0, log}, {2 * CORIO_SECOND, 1, log},
+    child cs[3] = {{CORIO_SECOND, 0, log},
+                   {2 * CORIO_SECOND, 1, log},
                    {3 * CORIO_SECOND, 2, log}};
     corio_group *g;
     CHECK_EQ(corio_group_new(&g), 0);
@@ -49,8 +50,10 @@ static int first_failure(void *arg)
 {
     (void)arg;
     int log[2] = {0, 0};
-    child cs[4] = {{10 * CORIO_SECOND, 0, log}, {CORIO_SECOND, -EIO, log},
-                   {2 * CORIO_SECOND, -ENOENT, log}, {CORIO_SECOND / 2, 0, log}};
+    child cs[4] = {{10 * CORIO_SECOND, 0, log},
+                   {CORIO_SECOND, -EIO, log},
+                   {2 * CORIO_SECOND, -ENOENT, log},
+                   {CORIO_SECOND / 2, 0, log}};
     corio_group *g;
     CHECK_EQ(corio_group_new(&g), 0);
     for (int i = 0; i < 4; i++)
@@ -63,8 +66,8 @@ static int first_failure(void *arg)
     CHECK_EQ(corio_group_spawn(g, run_child, &cs[0]), -ECANCELED);
     CHECK_EQ(corio_group_wait(g), -EIO);
     CHECK_EQ(corio_now() - t0, CORIO_SECOND);
-    CHECK_EQ(log[0], 2); /* children 0 and 2 cancelled */
-    CHECK_EQ(log[1], 2); /* children 1 (failed) and 3 finished */
+    CHECK_EQ(log[0], 2);                /* children 0 and 2 cancelled */
+    CHECK_EQ(log[1], 2);                /* children 1 (failed) and 3 finished */
     CHECK_EQ(corio_sleep(CORIO_MS), 0); /* outside the group: fine */
     return 0;
 }

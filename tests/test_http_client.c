@@ -1207,7 +1207,8 @@ static int ready_main(void *arg)
     char buf[1024];
     ssize_t n;
     long reads = 0;
-    while ((n = corio_http_response_read(r, buf, sizeof buf)) > 0 && reads < 100000)
+    while ((n = corio_http_response_read(r, buf, sizeof buf)) > 0 &&
+           reads < 100000)
         reads++;
     CHECK_EQ(n, -ETIMEDOUT);
     CHECK(reads < 2 * CORIO__COOP_BUDGET);

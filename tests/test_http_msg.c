@@ -52,12 +52,13 @@ typedef struct conn {
     feed f;
 } conn;
 
-static void conn_open(conn *c, const char *data, size_t len, size_t piece, size_t capacity,
-                      size_t read_buffer, int close)
+static void conn_open(conn *c, const char *data, size_t len, size_t piece,
+                      size_t capacity, size_t read_buffer, int close)
 {
     corio_stream_opts o = {.read_buffer = read_buffer};
     CHECK_EQ(corio_stream_pair_ex(&c->w, &c->r, capacity, &o), 0);
-    c->f = (feed){.w = c->w, .data = data, .len = len, .piece = piece, .close = close};
+    c->f = (feed){
+        .w = c->w, .data = data, .len = len, .piece = piece, .close = close};
     CHECK_EQ(corio_task_spawn(&c->t, feeder, &c->f), 0);
 }
 
@@ -83,7 +84,8 @@ static int str_is(corio_http_str v, const char *s)
 
 static const char two_requests[] =
     "\r\n\r\n\n" /* blank lines before a request are skipped */
-    "GET /first HTTP/1.1\r\nHost: a\r\nX-Long: 0123456789012345678901234567890123456789\r\n\r\n"
+    "GET /first HTTP/1.1\r\nHost: a\r\nX-Long: "
+    "0123456789012345678901234567890123456789\r\n\r\n"
     "\r\n"
     "GET /second HTTP/1.1\r\nHost: b\r\n\r\n";
 
@@ -99,7 +101,8 @@ static int heads_main(void *arg)
         CHECK(r > 0);
         CHECK(str_is(h.target, "/first"));
         CHECK_EQ(h.nheaders, 2);
-        CHECK(str_is(h.headers[1].value, "0123456789012345678901234567890123456789"));
+        CHECK(str_is(h.headers[1].value,
+                     "0123456789012345678901234567890123456789"));
         CHECK_EQ(corio_stream_consume(c.r, (size_t)r), 0);
         r = corio__http_read_head(c.r, &h, true, NULL);
         CHECK(r > 0);
@@ -144,17 +147,35 @@ static const end_case end_cases[] = {
     /* responses do not skip blank lines */
     {"\r\nHTTP/1.1 200 OK\r\n\r\n", false, 0, {0}, CORIO_EHTTP},
     /* limits */
-    {"GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n", true, 0,
-     {.max_start_line = 20}, CORIO_EURITOOLONG},
-    {"GET / HTTP/1.1\r\nA: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n", true, 0,
-     {.max_head = 40}, CORIO_EHEADERSTOOLARGE},
-    /* a read buffer smaller than the head limit is the limit */
-    {"GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n", true, 32, {0},
+    {"GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n",
+     true,
+     0,
+     {.max_start_line = 20},
      CORIO_EURITOOLONG},
-    {"GET / HTTP/1.1\r\nA: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n", true, 32,
-     {0}, CORIO_EHEADERSTOOLARGE},
-    {"HTTP/1.1 200 OKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n", false, 32,
-     {0}, CORIO_EHTTP},
+    {"GET / HTTP/1.1\r\nA: "
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n",
+     true,
+     0,
+     {.max_head = 40},
+     CORIO_EHEADERSTOOLARGE},
+    /* a read buffer smaller than the head limit is the limit */
+    {"GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n",
+     true,
+     32,
+     {0},
+     CORIO_EURITOOLONG},
+    {"GET / HTTP/1.1\r\nA: "
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n",
+     true,
+     32,
+     {0},
+     CORIO_EHEADERSTOOLARGE},
+    {"HTTP/1.1 200 "
+     "OKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n",
+     false,
+     32,
+     {0},
+     CORIO_EHTTP},
     /* exactly filling the read buffer still parses */
     {"GET /aaaaaaaaaaaaaa HTTP/1.1\r\n\r\n", true, 32, {0}, 32},
 };
@@ -203,8 +224,9 @@ static const char pipeline[] =
 static const struct {
     const char *target, *body;
 } pipeline_want[] = {
-    {"/len", "hello world"}, {"/chunked", "hello world"}, {"/none", ""},
-    {"/empty", ""},          {"/last", "end"},
+    {"/len", "hello world"}, {"/chunked", "hello world"},
+    {"/none", ""},           {"/empty", ""},
+    {"/last", "end"},
 };
 
 typedef struct pipe_case {
@@ -357,7 +379,8 @@ static int chunks_main(void *arg)
         got += (size_t)k;
     CHECK_EQ(k, 0);
     CHECK_EQ(got, 5005);
-    CHECK(memcmp(out, "hello", 5) == 0 && memcmp(out + 5, big, sizeof big) == 0);
+    CHECK(memcmp(out, "hello", 5) == 0 &&
+          memcmp(out + 5, big, sizeof big) == 0);
     char next[4];
     CHECK_EQ(corio_stream_read_exactly(r, next, 4), 0);
     CHECK(memcmp(next, "NEXT", 4) == 0);
@@ -373,10 +396,13 @@ TEST(http_msg, write_chunk)
 
 TEST(http_msg, str_eq)
 {
-    CHECK(corio__http_str_eq((corio_http_str){"Content-Length", 14}, "content-length"));
+    CHECK(corio__http_str_eq((corio_http_str){"Content-Length", 14},
+                             "content-length"));
     CHECK(corio__http_str_eq((corio_http_str){"", 0}, ""));
-    CHECK(!corio__http_str_eq((corio_http_str){"Content", 7}, "content-length"));
-    CHECK(!corio__http_str_eq((corio_http_str){"Content-Length", 14}, "content"));
+    CHECK(
+        !corio__http_str_eq((corio_http_str){"Content", 7}, "content-length"));
+    CHECK(
+        !corio__http_str_eq((corio_http_str){"Content-Length", 14}, "content"));
     CHECK(!corio__http_str_eq((corio_http_str){"abc", 3}, "abd"));
 }
 

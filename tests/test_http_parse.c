@@ -53,8 +53,9 @@ static corio_http_header hdrs[64];
 
 /* Parse s (guarded) and every prefix of it (sampled for long inputs);
  * returns the whole input's result, h holding its head. */
-static ssize_t parse_all(parse_fn fn, corio_http_head *h, const char *s, size_t n,
-                         const corio_http_limits *lim, size_t max_headers)
+static ssize_t parse_all(parse_fn fn, corio_http_head *h, const char *s,
+                         size_t n, const corio_http_limits *lim,
+                         size_t max_headers)
 {
     corio_http_head ph = {.headers = hdrs, .max_headers = max_headers};
     ssize_t full;
@@ -65,10 +66,12 @@ static ssize_t parse_all(parse_fn fn, corio_http_head *h, const char *s, size_t 
         ssize_t r = fn(&ph, guarded(s, k), k, lim);
         if (full >= 0 && k >= (size_t)full) {
             if (r != full)
-                fprintf(stderr, "    prefix %zu of %.*s\n", k, (int)(n < 200 ? n : 200), s);
+                fprintf(stderr, "    prefix %zu of %.*s\n", k,
+                        (int)(n < 200 ? n : 200), s);
             CHECK_EQ(r, full);
         } else if (r != -EAGAIN && r != full) {
-            fprintf(stderr, "    prefix %zu of %.*s\n", k, (int)(n < 200 ? n : 200), s);
+            fprintf(stderr, "    prefix %zu of %.*s\n", k,
+                    (int)(n < 200 ? n : 200), s);
             CHECK_EQ(r, full);
         }
     }
@@ -96,37 +99,46 @@ typedef struct req_case {
 static const req_case good_requests[] = {
     {"GET / HTTP/1.1\r\n\r\n", -1, "GET", "/", 1, 0, -1, 0},
     {"GET / HTTP/1.0\r\n\r\n", -1, "GET", "/", 0, 0, -1, CORIO_HTTP_CLOSE},
-    {"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", -1, "GET", "/", 0, 1, -1, 0},
-    {"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", -1, "GET", "/", 1, 1, -1, CORIO_HTTP_CLOSE},
-    {"GET / HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n",
+    {"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", -1, "GET", "/", 0, 1,
+     -1, 0},
+    {"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", -1, "GET", "/", 1, 1, -1,
+     CORIO_HTTP_CLOSE},
+    {"GET / HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\nUpgrade: "
+     "websocket\r\n\r\n",
      -1, "GET", "/", 1, 2, -1, CORIO_HTTP_UPGRADE},
-    {"GET / HTTP/1.1\r\nConnection: upgrade\r\n\r\n", -1, "GET", "/", 1, 1, -1, 0},
-    {"POST /up HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\nabc",
+    {"GET / HTTP/1.1\r\nConnection: upgrade\r\n\r\n", -1, "GET", "/", 1, 1, -1,
+     0},
+    {"POST /up HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: "
+     "3\r\n\r\nabc",
      62, "POST", "/up", 1, 2, 3, CORIO_HTTP_CONTINUE},
-    {"POST /x?y=1 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", -1, "POST", "/x?y=1",
-     1, 1, -1, CORIO_HTTP_CHUNKED},
-    {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n", -1, "POST", "/", 1,
-     1, -1, CORIO_HTTP_CHUNKED},
-    {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
+    {"POST /x?y=1 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", -1, "POST",
+     "/x?y=1", 1, 1, -1, CORIO_HTTP_CHUNKED},
+    {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n", -1, "POST",
+     "/", 1, 1, -1, CORIO_HTTP_CHUNKED},
+    {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: "
+     "chunked\r\n\r\n",
      -1, "POST", "/", 1, 2, -1, CORIO_HTTP_CHUNKED},
-    {"PUT / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n", -1, "PUT", "/", 1, 1, 5, 0},
-    {"PUT / HTTP/1.1\r\nContent-Length: 5\r\ncontent-length:5\r\n\r\n", -1, "PUT", "/", 1,
-     2, 5, 0},
+    {"PUT / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n", -1, "PUT", "/", 1, 1, 5,
+     0},
+    {"PUT / HTTP/1.1\r\nContent-Length: 5\r\ncontent-length:5\r\n\r\n", -1,
+     "PUT", "/", 1, 2, 5, 0},
     {"PUT / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", -1, "PUT", "/", 1, 1, 0, 0},
-    {"PUT / HTTP/1.1\r\nContent-Length: 9223372036854775807\r\n\r\n", -1, "PUT", "/", 1,
-     1, INT64_MAX, 0},
+    {"PUT / HTTP/1.1\r\nContent-Length: 9223372036854775807\r\n\r\n", -1, "PUT",
+     "/", 1, 1, INT64_MAX, 0},
     /* bare LF line ends (RFC 9112 §2.2), mixed with CRLF */
     {"GET /a HTTP/1.1\nHost: x\r\nA: b\n\n", -1, "GET", "/a", 1, 2, -1, 0},
     /* HTTP/1.2 is processed as 1.1 */
     {"GET / HTTP/1.2\r\n\r\n", -1, "GET", "/", 1, 0, -1, 0},
     {"GET http://example.com:8080/p?q HTTP/1.1\r\n\r\n", -1, "GET",
      "http://example.com:8080/p?q", 1, 0, -1, 0},
-    {"CONNECT example.com:443 HTTP/1.1\r\n\r\n", -1, "CONNECT", "example.com:443", 1, 0, -1, 0},
+    {"CONNECT example.com:443 HTTP/1.1\r\n\r\n", -1, "CONNECT",
+     "example.com:443", 1, 0, -1, 0},
     {"OPTIONS * HTTP/1.1\r\n\r\n", -1, "OPTIONS", "*", 1, 0, -1, 0},
-    {"M-SEARCH /%C3%A9\xc3\xa9 HTTP/1.1\r\n\r\n", -1, "M-SEARCH", "/%C3%A9\xc3\xa9", 1, 0,
-     -1, 0},
+    {"M-SEARCH /%C3%A9\xc3\xa9 HTTP/1.1\r\n\r\n", -1, "M-SEARCH",
+     "/%C3%A9\xc3\xa9", 1, 0, -1, 0},
     /* body bytes after the head are not part of it */
-    {"GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n", 18, "GET", "/", 1, 0, -1, 0},
+    {"GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n", 18, "GET", "/", 1, 0, -1,
+     0},
 };
 
 TEST(http_parse, requests_valid)
@@ -160,7 +172,8 @@ TEST(http_parse, request_fields)
                              "X-DUP: 2\r\n"
                              "\r\n";
     corio_http_head h;
-    ssize_t r = parse_all(corio_http_parse_request, &h, in, sizeof in - 1, NULL, 64);
+    ssize_t r =
+        parse_all(corio_http_parse_request, &h, in, sizeof in - 1, NULL, 64);
     CHECK_EQ(r, (ssize_t)sizeof in - 1);
     CHECK_EQ(h.nheaders, 6);
     CHECK(str_is(h.headers[0].name, "Host"));
@@ -170,7 +183,8 @@ TEST(http_parse, request_fields)
     CHECK(str_is(h.headers[2].value, "padded value"));
     CHECK(str_is(h.headers[3].value, "caf\xc3\xa9\tx"));
     /* views point into the buffer given */
-    CHECK(h.headers[0].name.p >= guard_base && h.headers[0].name.p < guard_base + guard_cap);
+    CHECK(h.headers[0].name.p >= guard_base &&
+          h.headers[0].name.p < guard_base + guard_cap);
     const corio_http_str *v = corio_http_head_get(&h, "x-dup");
     CHECK(v && str_is(*v, "1"));
     v = corio_http_head_get(&h, "HOST");
@@ -188,8 +202,12 @@ typedef struct bad_case {
 #define E CORIO_EHTTP
 static const bad_case bad_requests[] = {
     /* request smuggling */
-    {"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", E},
-    {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", E},
+    {"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: "
+     "chunked\r\n\r\n",
+     E},
+    {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+     "5\r\n\r\n",
+     E},
     {"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", E},
     {"POST / HTTP/1.1\r\nContent-Length: 5, 6\r\n\r\n", E},
     {"POST / HTTP/1.1\r\nContent-Length: 5,\r\n\r\n", E},
@@ -205,7 +223,9 @@ static const bad_case bad_requests[] = {
     {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", E},
     {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", E},
     {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", E},
-    {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", E},
+    {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+     "gzip\r\n\r\n",
+     E},
     {"POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n", E},
     {"POST / HTTP/1.1\r\nTransfer-Encoding:\r\n\r\n", E},
     {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", E},
@@ -267,8 +287,9 @@ TEST(http_parse, requests_rejected)
     /* A NUL inside a value (strlen would stop at it). */
     static const char nul[] = "GET / HTTP/1.1\r\nA: b\0c\r\n\r\n";
     corio_http_head h;
-    CHECK_EQ(parse_all(corio_http_parse_request, &h, nul, sizeof nul - 1, NULL, 64),
-             CORIO_EHTTP);
+    CHECK_EQ(
+        parse_all(corio_http_parse_request, &h, nul, sizeof nul - 1, NULL, 64),
+        CORIO_EHTTP);
 }
 
 /* ---- limits -------------------------------------------------------------- */
@@ -290,29 +311,38 @@ TEST(http_parse, limits_start_line)
     corio_http_limits lim = {.max_start_line = 100};
     size_t n = long_request_line(100);
     memcpy(big + n, "\r\n", 2);
-    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, n + 2, &lim, 64), (ssize_t)n + 2);
+    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, n + 2, &lim, 64),
+             (ssize_t)n + 2);
     n = long_request_line(101);
     memcpy(big + n, "\r\n", 2);
-    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, n + 2, &lim, 64), CORIO_EURITOOLONG);
+    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, n + 2, &lim, 64),
+             CORIO_EURITOOLONG);
     /* An endless request line: 414 as soon as it passes the limit. */
     memset(big, 'a', 5000);
     memcpy(big, "GET /", 5);
-    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, 100, &lim, 64), -EAGAIN);
-    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, 101, &lim, 64), CORIO_EURITOOLONG);
-    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, 5000, &lim, 64), CORIO_EURITOOLONG);
+    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, 100, &lim, 64),
+             -EAGAIN);
+    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, 101, &lim, 64),
+             CORIO_EURITOOLONG);
+    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, 5000, &lim, 64),
+             CORIO_EURITOOLONG);
     /* Even a method that never ends. */
     memset(big, 'G', 5000);
-    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, 5000, &lim, 64), CORIO_EURITOOLONG);
+    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, 5000, &lim, 64),
+             CORIO_EURITOOLONG);
     /* The default: 8 KiB. */
     n = long_request_line(8192);
     memcpy(big + n, "\r\n", 2);
-    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, n + 2, NULL, 64), (ssize_t)n + 2);
+    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, n + 2, NULL, 64),
+             (ssize_t)n + 2);
     n = long_request_line(8193);
-    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, n, NULL, 64), CORIO_EURITOOLONG);
+    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, n, NULL, 64),
+             CORIO_EURITOOLONG);
     /* Responses have no 414: their status line over the limit is EHTTP. */
     memcpy(big, "HTTP/1.1 200 ", 13);
     memset(big + 13, 'x', 200);
-    CHECK_EQ(parse_all(corio_http_parse_response, &h, big, 213, &lim, 64), CORIO_EHTTP);
+    CHECK_EQ(parse_all(corio_http_parse_response, &h, big, 213, &lim, 64),
+             CORIO_EHTTP);
 }
 
 /* A request with nfields fields "X-n: vvvv" of value length vlen. */
@@ -338,32 +368,38 @@ TEST(http_parse, limits_head)
 {
     corio_http_head h;
     size_t n = many_fields(64, 10, 1);
-    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, n, NULL, 64), (ssize_t)n);
+    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, n, NULL, 64),
+             (ssize_t)n);
     CHECK_EQ(h.nheaders, 64);
     n = many_fields(65, 10, 1);
     CHECK_EQ(parse_all(corio_http_parse_request, &h, big, n, NULL, 64),
              CORIO_EHEADERSTOOLARGE);
     /* no room for any field */
-    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, n, NULL, 0), CORIO_EHEADERSTOOLARGE);
+    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, n, NULL, 0),
+             CORIO_EHEADERSTOOLARGE);
     n = many_fields(0, 0, 1);
-    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, n, NULL, 0), (ssize_t)n);
+    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, n, NULL, 0),
+             (ssize_t)n);
 
     /* max_head: the whole head, blank line included. */
     n = many_fields(10, 50, 1);
     corio_http_limits lim = {.max_head = n};
-    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, n, &lim, 64), (ssize_t)n);
+    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, n, &lim, 64),
+             (ssize_t)n);
     lim.max_head = n - 1;
     CHECK_EQ(parse_all(corio_http_parse_request, &h, big, n, &lim, 64),
              CORIO_EHEADERSTOOLARGE);
     /* An endless field value: 431 as soon as the head passes the limit. */
     n = many_fields(1, 100000, 0);
     lim.max_head = 1000;
-    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, 1000, &lim, 64), -EAGAIN);
+    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, 1000, &lim, 64),
+             -EAGAIN);
     CHECK_EQ(parse_all(corio_http_parse_request, &h, big, 1001, &lim, 64),
              CORIO_EHEADERSTOOLARGE);
     CHECK_EQ(parse_all(corio_http_parse_request, &h, big, n, NULL, 64),
              CORIO_EHEADERSTOOLARGE); /* default 64 KiB */
-    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, 65536, NULL, 64), -EAGAIN);
+    CHECK_EQ(parse_all(corio_http_parse_request, &h, big, 65536, NULL, 64),
+             -EAGAIN);
     /* Endlessly many small fields: the count limit. */
     n = many_fields(100, 1, 0);
     CHECK_EQ(parse_all(corio_http_parse_request, &h, big, n, NULL, 64),
@@ -377,7 +413,8 @@ TEST(http_parse, arguments)
     CHECK_EQ(corio_http_parse_request(&h, NULL, 1, NULL), -EINVAL);
     CHECK_EQ(corio_http_parse_response(&h, NULL, 1, NULL), -EINVAL);
     h.max_headers = 3; /* but no array */
-    CHECK_EQ(corio_http_parse_request(&h, "GET / HTTP/1.1\r\n\r\n", 18, NULL), -EINVAL);
+    CHECK_EQ(corio_http_parse_request(&h, "GET / HTTP/1.1\r\n\r\n", 18, NULL),
+             -EINVAL);
     h.max_headers = 0;
     CHECK_EQ(corio_http_parse_request(&h, "", 0, NULL), -EAGAIN);
     CHECK(corio_http_head_get(NULL, "a") == NULL);
@@ -392,20 +429,26 @@ typedef struct resp_case {
     int minor;
     int64_t cl;
     unsigned flags;
-    int kind;          /* for a GET */
+    int kind; /* for a GET */
 } resp_case;
 
 static const resp_case good_responses[] = {
-    {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", 200, "OK", 1, 5, 0, CORIO_HTTP_BODY_LENGTH},
-    {"HTTP/1.1 404 Not Found\r\n\r\n", 404, "Not Found", 1, -1, 0, CORIO_HTTP_BODY_EOF},
+    {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", 200, "OK", 1, 5, 0,
+     CORIO_HTTP_BODY_LENGTH},
+    {"HTTP/1.1 404 Not Found\r\n\r\n", 404, "Not Found", 1, -1, 0,
+     CORIO_HTTP_BODY_EOF},
     {"HTTP/1.1 200 \r\n\r\n", 200, "", 1, -1, 0, CORIO_HTTP_BODY_EOF},
     {"HTTP/1.1 204\r\n\r\n", 204, "", 1, -1, 0, CORIO_HTTP_BODY_NONE},
-    {"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n", 304, "Not Modified", 1, 10,
-     0, CORIO_HTTP_BODY_NONE},
-    {"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
-     101, "Switching Protocols", 1, -1, CORIO_HTTP_UPGRADE, CORIO_HTTP_BODY_NONE},
-    {"HTTP/1.1 100 Continue\n\n", 100, "Continue", 1, -1, 0, CORIO_HTTP_BODY_NONE},
-    {"HTTP/1.0 200 OK\r\n\r\n", 200, "OK", 0, -1, CORIO_HTTP_CLOSE, CORIO_HTTP_BODY_EOF},
+    {"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n", 304,
+     "Not Modified", 1, 10, 0, CORIO_HTTP_BODY_NONE},
+    {"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: "
+     "websocket\r\n\r\n",
+     101, "Switching Protocols", 1, -1, CORIO_HTTP_UPGRADE,
+     CORIO_HTTP_BODY_NONE},
+    {"HTTP/1.1 100 Continue\n\n", 100, "Continue", 1, -1, 0,
+     CORIO_HTTP_BODY_NONE},
+    {"HTTP/1.0 200 OK\r\n\r\n", 200, "OK", 0, -1, CORIO_HTTP_CLOSE,
+     CORIO_HTTP_BODY_EOF},
     {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 200, "OK", 1, -1,
      CORIO_HTTP_CHUNKED, CORIO_HTTP_BODY_CHUNKED},
     /* codings not ending in chunked: the body runs to the close */
@@ -419,11 +462,13 @@ static const resp_case good_responses[] = {
 
 TEST(http_parse, responses_valid)
 {
-    for (size_t i = 0; i < sizeof good_responses / sizeof *good_responses; i++) {
+    for (size_t i = 0; i < sizeof good_responses / sizeof *good_responses;
+         i++) {
         const resp_case *c = &good_responses[i];
         corio_http_head h;
         size_t n = strlen(c->in);
-        ssize_t r = parse_all(corio_http_parse_response, &h, c->in, n, NULL, 64);
+        ssize_t r =
+            parse_all(corio_http_parse_response, &h, c->in, n, NULL, 64);
         if (r != (ssize_t)n)
             fprintf(stderr, "    case %zu: %s\n", i, c->in);
         CHECK_EQ(r, (ssize_t)n);
@@ -447,7 +492,9 @@ static const bad_case bad_responses[] = {
     {"HTTP/1.1 200 O\x01K\r\n\r\n", E},
     {"HTTP/1.1 200 OK\rX\r\n\r\n", E},
     {"HTTP/2 200 OK\r\n\r\n", E},
-    {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", E},
+    {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: "
+     "chunked\r\n\r\n",
+     E},
     {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", E},
     {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", E},
     {"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", E},
@@ -461,8 +508,9 @@ TEST(http_parse, responses_rejected)
 {
     for (size_t i = 0; i < sizeof bad_responses / sizeof *bad_responses; i++) {
         corio_http_head h;
-        ssize_t r = parse_all(corio_http_parse_response, &h, bad_responses[i].in,
-                              strlen(bad_responses[i].in), NULL, 64);
+        ssize_t r =
+            parse_all(corio_http_parse_response, &h, bad_responses[i].in,
+                      strlen(bad_responses[i].in), NULL, 64);
         if (r != bad_responses[i].err)
             fprintf(stderr, "    case %zu: %s\n", i, bad_responses[i].in);
         CHECK_EQ(r, bad_responses[i].err);
@@ -473,26 +521,32 @@ TEST(http_parse, body_kind)
 {
     corio_http_head h;
     static const char clen[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n";
-    CHECK_EQ(parse_all(corio_http_parse_response, &h, clen, sizeof clen - 1, NULL, 64),
+    CHECK_EQ(parse_all(corio_http_parse_response, &h, clen, sizeof clen - 1,
+                       NULL, 64),
              (ssize_t)sizeof clen - 1);
     CHECK_EQ(corio_http_body_kind(&h, 0, "HEAD"), CORIO_HTTP_BODY_NONE);
     CHECK_EQ(corio_http_body_kind(&h, 0, "CONNECT"), CORIO_HTTP_BODY_NONE);
     CHECK_EQ(corio_http_body_kind(&h, 0, NULL), CORIO_HTTP_BODY_LENGTH);
     static const char c403[] = "HTTP/1.1 403 No\r\nContent-Length: 5\r\n\r\n";
-    CHECK_EQ(parse_all(corio_http_parse_response, &h, c403, sizeof c403 - 1, NULL, 64),
+    CHECK_EQ(parse_all(corio_http_parse_response, &h, c403, sizeof c403 - 1,
+                       NULL, 64),
              (ssize_t)sizeof c403 - 1);
     CHECK_EQ(corio_http_body_kind(&h, 0, "CONNECT"), CORIO_HTTP_BODY_LENGTH);
 
     static const char get[] = "GET / HTTP/1.1\r\n\r\n";
-    CHECK_EQ(parse_all(corio_http_parse_request, &h, get, sizeof get - 1, NULL, 64),
-             (ssize_t)sizeof get - 1);
+    CHECK_EQ(
+        parse_all(corio_http_parse_request, &h, get, sizeof get - 1, NULL, 64),
+        (ssize_t)sizeof get - 1);
     CHECK_EQ(corio_http_body_kind(&h, 1, NULL), CORIO_HTTP_BODY_NONE);
     static const char post[] = "POST / HTTP/1.1\r\nContent-Length: 7\r\n\r\n";
-    CHECK_EQ(parse_all(corio_http_parse_request, &h, post, sizeof post - 1, NULL, 64),
+    CHECK_EQ(parse_all(corio_http_parse_request, &h, post, sizeof post - 1,
+                       NULL, 64),
              (ssize_t)sizeof post - 1);
     CHECK_EQ(corio_http_body_kind(&h, 1, NULL), CORIO_HTTP_BODY_LENGTH);
-    static const char chunk[] = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
-    CHECK_EQ(parse_all(corio_http_parse_request, &h, chunk, sizeof chunk - 1, NULL, 64),
+    static const char chunk[] =
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+    CHECK_EQ(parse_all(corio_http_parse_request, &h, chunk, sizeof chunk - 1,
+                       NULL, 64),
              (ssize_t)sizeof chunk - 1);
     CHECK_EQ(corio_http_body_kind(&h, 1, NULL), CORIO_HTTP_BODY_CHUNKED);
 }
@@ -516,8 +570,9 @@ TEST(http_parse, has_token)
  * one byte per call when split is (size_t)-1.  Returns the result of the
  * call that ended the body (or the first error, or -EAGAIN); *out gets the
  * decoded body and *rest the bytes after it. */
-static ssize_t chunked_run(const char *in, size_t n, size_t split, const corio_http_chunked *lim,
-                           char *out, size_t *outn, char *rest, size_t *restn)
+static ssize_t chunked_run(const char *in, size_t n, size_t split,
+                           const corio_http_chunked *lim, char *out,
+                           size_t *outn, char *rest, size_t *restn)
 {
     corio_http_chunked c;
     corio_http_chunked_init(&c);
@@ -529,7 +584,9 @@ static ssize_t chunked_run(const char *in, size_t n, size_t split, const corio_h
     ssize_t r = -EAGAIN;
     *outn = *restn = 0;
     while (pos < n && r == -EAGAIN) {
-        size_t k = split == (size_t)-1 ? 1 : pos < split ? split - pos : n - pos;
+        size_t k = split == (size_t)-1 ? 1
+                   : pos < split       ? split - pos
+                                       : n - pos;
         if (k == 0)
             k = n - pos;
         /* in place, flush against the guard page */
@@ -570,30 +627,32 @@ static const chunk_case chunk_cases[] = {
     {"5 ; a = b ; c ; d=\"q \\\" ;\"\r\nhello\r\n0\r\n\r\n", "hello", "", 0},
     {"5;a=\"\"\r\nhello\r\n0\r\n\r\n", "hello", "", 0},
     /* trailers: parsed and dropped */
-    {"3\r\nabc\r\n0\r\nExpires: never\r\nX-Sum: 1 2\t3\r\n\r\nrest", "abc", "rest", 0},
+    {"3\r\nabc\r\n0\r\nExpires: never\r\nX-Sum: 1 2\t3\r\n\r\nrest", "abc",
+     "rest", 0},
     {"3\r\nabc\r\n0\r\nEmpty:\r\n\r\n", "abc", "", 0},
     /* rejections */
-    {"\r\nhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP},         /* empty size */
-    {"g\r\nhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP},        /* not hex */
+    {"\r\nhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP},  /* empty size */
+    {"g\r\nhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP}, /* not hex */
     {"-5\r\nhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP},
     {"0x5\r\nhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP},
-    {"5 \r\nhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP},       /* BWS without ext */
+    {"5 \r\nhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP}, /* BWS without ext */
     {" 5\r\nhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP},
     {"1 0\r\nhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP},
-    {"8000000000000000\r\n", NULL, NULL, CORIO_EHTTP},            /* 2^63 */
-    {"10000000000000000\r\n", NULL, NULL, CORIO_EHTTP},           /* 2^64 */
-    {"5\nhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP},          /* bare LF */
-    {"5\rhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP},          /* bare CR */
-    {"5\r\nhelloX\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP},       /* data too long */
+    {"8000000000000000\r\n", NULL, NULL, CORIO_EHTTP},     /* 2^63 */
+    {"10000000000000000\r\n", NULL, NULL, CORIO_EHTTP},    /* 2^64 */
+    {"5\nhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP},    /* bare LF */
+    {"5\rhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP},    /* bare CR */
+    {"5\r\nhelloX\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP}, /* data too long */
     {"5\r\nhello\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP},
     {"5\r\nhello0\r\n\r\n", NULL, NULL, CORIO_EHTTP},
-    {"5;\r\nhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP},       /* empty ext name */
-    {"5;a=\r\nhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP},     /* empty ext value */
-    {"5;a=\"x\r\nhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP},  /* open quote */
+    {"5;\r\nhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP}, /* empty ext name */
+    {"5;a=\r\nhello\r\n0\r\n\r\n", NULL, NULL,
+     CORIO_EHTTP}, /* empty ext value */
+    {"5;a=\"x\r\nhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP}, /* open quote */
     {"5;a@b\r\nhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP},
     {"5;a=b c\r\nhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP},
     {"5;a=\"\x01\"\r\nhello\r\n0\r\n\r\n", NULL, NULL, CORIO_EHTTP},
-    {"0\r\nA : b\r\n\r\n", NULL, NULL, CORIO_EHTTP},             /* trailer ws */
+    {"0\r\nA : b\r\n\r\n", NULL, NULL, CORIO_EHTTP}, /* trailer ws */
     {"0\r\n folded\r\n\r\n", NULL, NULL, CORIO_EHTTP},
     {"0\r\nA: b\x01\r\n\r\n", NULL, NULL, CORIO_EHTTP},
     {"0\r\nA: b\n\r\n", NULL, NULL, CORIO_EHTTP},
@@ -610,11 +669,15 @@ TEST(http_parse, chunked_cases)
         for (size_t split = 0; split <= n + 1; split++) {
             size_t outn, restn;
             size_t sp = split == n + 1 ? (size_t)-1 : split;
-            ssize_t r = chunked_run(c->in, n, sp, NULL, out, &outn, rest, &restn);
+            ssize_t r =
+                chunked_run(c->in, n, sp, NULL, out, &outn, rest, &restn);
             if (c->body) {
-                if (r < 0 || outn != strlen(c->body) || memcmp(out, c->body, outn) != 0 ||
-                    restn != strlen(c->rest) || memcmp(rest, c->rest, restn) != 0)
-                    fprintf(stderr, "    case %zu split %zu: %s -> %zd\n", i, split, c->in, r);
+                if (r < 0 || outn != strlen(c->body) ||
+                    memcmp(out, c->body, outn) != 0 ||
+                    restn != strlen(c->rest) ||
+                    memcmp(rest, c->rest, restn) != 0)
+                    fprintf(stderr, "    case %zu split %zu: %s -> %zd\n", i,
+                            split, c->in, r);
                 CHECK(r >= 0);
                 CHECK_EQ(outn, strlen(c->body));
                 CHECK(memcmp(out, c->body, outn) == 0);
@@ -622,7 +685,8 @@ TEST(http_parse, chunked_cases)
                 CHECK(memcmp(rest, c->rest, restn) == 0);
             } else {
                 if (r != c->err)
-                    fprintf(stderr, "    case %zu split %zu: %s -> %zd\n", i, split, c->in, r);
+                    fprintf(stderr, "    case %zu split %zu: %s -> %zd\n", i,
+                            split, c->in, r);
                 CHECK_EQ(r, c->err);
             }
         }
@@ -636,7 +700,9 @@ TEST(http_parse, chunked_incomplete_and_limits)
     /* every proper prefix of a valid body asks for more */
     static const char body[] = "5;x=y\r\nhello\r\n0\r\nT: v\r\n\r\n";
     for (size_t k = 0; k < sizeof body - 1; k++)
-        CHECK_EQ(chunked_run(body, k, (size_t)-1, NULL, out, &outn, rest, &restn), -EAGAIN);
+        CHECK_EQ(
+            chunked_run(body, k, (size_t)-1, NULL, out, &outn, rest, &restn),
+            -EAGAIN);
     /* a zeroed decoder works like an initialised one */
     corio_http_chunked z = {0};
     char w[] = "3\r\nabc\r\n0\r\n\r\n";
@@ -657,23 +723,35 @@ TEST(http_parse, chunked_incomplete_and_limits)
     corio_http_chunked lim = {.max_line = 20, .max_trailer = 29};
     static const char line20[] = "5;aaaaaaaaaaaaaaaaaa\r\nhello\r\n0\r\n\r\n";
     static const char line21[] = "5;aaaaaaaaaaaaaaaaaaa\r\nhello\r\n0\r\n\r\n";
-    CHECK_EQ(chunked_run(line20, sizeof line20 - 1, 7, &lim, out, &outn, rest, &restn), 0);
-    CHECK_EQ(chunked_run(line21, sizeof line21 - 1, 7, &lim, out, &outn, rest, &restn),
+    CHECK_EQ(chunked_run(line20, sizeof line20 - 1, 7, &lim, out, &outn, rest,
+                         &restn),
+             0);
+    CHECK_EQ(chunked_run(line21, sizeof line21 - 1, 7, &lim, out, &outn, rest,
+                         &restn),
              CORIO_EHTTP);
     /* an endless size line fails at the limit, not at its end */
     memset(big, '0', 5000);
-    CHECK_EQ(chunked_run(big, 4096, 100, NULL, out, &outn, rest, &restn), -EAGAIN);
-    CHECK_EQ(chunked_run(big, 4097, 100, NULL, out, &outn, rest, &restn), CORIO_EHTTP);
-    CHECK_EQ(chunked_run(big, 5000, (size_t)-1, NULL, out, &outn, rest, &restn), CORIO_EHTTP);
+    CHECK_EQ(chunked_run(big, 4096, 100, NULL, out, &outn, rest, &restn),
+             -EAGAIN);
+    CHECK_EQ(chunked_run(big, 4097, 100, NULL, out, &outn, rest, &restn),
+             CORIO_EHTTP);
+    CHECK_EQ(chunked_run(big, 5000, (size_t)-1, NULL, out, &outn, rest, &restn),
+             CORIO_EHTTP);
     /* trailers: each line within max_line, all of them within max_trailer */
-    static const char tr_ok[] = "0\r\nA: 123456789\r\nB: 12345678\r\n\r\n"; /* 29 */
+    static const char tr_ok[] =
+        "0\r\nA: 123456789\r\nB: 12345678\r\n\r\n"; /* 29 */
     static const char tr_big[] = "0\r\nA: 123456789\r\nB: 123456789\r\n\r\n";
-    CHECK_EQ(chunked_run(tr_ok, sizeof tr_ok - 1, 2, &lim, out, &outn, rest, &restn), 0);
-    CHECK_EQ(chunked_run(tr_big, sizeof tr_big - 1, 2, &lim, out, &outn, rest, &restn),
+    CHECK_EQ(
+        chunked_run(tr_ok, sizeof tr_ok - 1, 2, &lim, out, &outn, rest, &restn),
+        0);
+    CHECK_EQ(chunked_run(tr_big, sizeof tr_big - 1, 2, &lim, out, &outn, rest,
+                         &restn),
              CORIO_EHTTP);
     /* large chunk sizes are fine up to 2^63 - 1 (the data just has to come) */
     static const char huge[] = "7fffffffffffffff\r\nabc";
-    CHECK_EQ(chunked_run(huge, sizeof huge - 1, 5, NULL, out, &outn, rest, &restn), -EAGAIN);
+    CHECK_EQ(
+        chunked_run(huge, sizeof huge - 1, 5, NULL, out, &outn, rest, &restn),
+        -EAGAIN);
     CHECK_EQ(outn, 3);
 }
 
@@ -701,12 +779,38 @@ static const url_case good_urls[] = {
 };
 
 static const char *const bad_urls[] = {
-    "", "http", "http:", "http://", "http:/h/", "ftp://h/", "//h/", "/path",
-    "httpx://h/", "http://user@h/", "http://user:pw@h/", "http://:80/", "http://h:/",
-    "http://h:0/", "http://h:65536/", "http://h:123456/", "http://h:8x/", "http://h:-1/",
-    "http://h :80/", "http://h/a b", "http://h/\x01", "http://h/\x7f", "http://h/\xc3\xa9",
-    "http://[::1/", "http://[]/", "http://[::1]x/", "http://[g::1]/", "http://h?q",
-    "http://h%zz/", "http://h%4/", "http://h<>/", "http://h\t/",
+    "",
+    "http",
+    "http:",
+    "http://",
+    "http:/h/",
+    "ftp://h/",
+    "//h/",
+    "/path",
+    "httpx://h/",
+    "http://user@h/",
+    "http://user:pw@h/",
+    "http://:80/",
+    "http://h:/",
+    "http://h:0/",
+    "http://h:65536/",
+    "http://h:123456/",
+    "http://h:8x/",
+    "http://h:-1/",
+    "http://h :80/",
+    "http://h/a b",
+    "http://h/\x01",
+    "http://h/\x7f",
+    "http://h/\xc3\xa9",
+    "http://[::1/",
+    "http://[]/",
+    "http://[::1]x/",
+    "http://[g::1]/",
+    "http://h?q",
+    "http://h%zz/",
+    "http://h%4/",
+    "http://h<>/",
+    "http://h\t/",
 };
 
 TEST(http_parse, urls)
@@ -746,7 +850,8 @@ TEST(http_parse, reasons)
     CHECK(strcmp(corio_http_reason(200), "OK") == 0);
     CHECK(strcmp(corio_http_reason(404), "Not Found") == 0);
     CHECK(strcmp(corio_http_reason(414), "URI Too Long") == 0);
-    CHECK(strcmp(corio_http_reason(431), "Request Header Fields Too Large") == 0);
+    CHECK(strcmp(corio_http_reason(431), "Request Header Fields Too Large") ==
+          0);
     CHECK(strcmp(corio_http_reason(101), "Switching Protocols") == 0);
     CHECK(strcmp(corio_http_reason(299), "") == 0);
     CHECK(strcmp(corio_http_reason(-1), "") == 0);

@@ -16,7 +16,8 @@
 #include <signal.h>
 #include <strings.h>
 
-/* ---- the server fixture ---------------------------------------------------- */
+/* ---- the server fixture ----------------------------------------------------
+ */
 
 typedef struct fx {
     corio_listener *l;
@@ -78,7 +79,8 @@ static void send_str(corio_stream *s, const char *p)
     CHECK_EQ(corio_stream_flush(s), 0);
 }
 
-/* ---- reading responses ------------------------------------------------------ */
+/* ---- reading responses ------------------------------------------------------
+ */
 
 typedef struct resp {
     int status;
@@ -92,7 +94,8 @@ static const char *hdr(const resp *r, const char *name)
 {
     static char v[512];
     size_t nl = strlen(name);
-    for (const char *p = strstr(r->head, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n")) {
+    for (const char *p = strstr(r->head, "\r\n"); p && p[2];
+         p = strstr(p + 2, "\r\n")) {
         const char *line = p + 2;
         if (!strncasecmp(line, name, nl) && line[nl] == ':') {
             const char *s = line + nl + 1;
@@ -112,7 +115,8 @@ static const char *hdr(const resp *r, const char *name)
 static int read_resp_ex(corio_stream *s, resp *r, int head_req)
 {
     memset(r, 0, sizeof *r);
-    ssize_t n = corio_stream_read_until(s, "\r\n\r\n", 4, r->head, sizeof r->head - 1);
+    ssize_t n =
+        corio_stream_read_until(s, "\r\n\r\n", 4, r->head, sizeof r->head - 1);
     if (n < 0) {
         const void *d;
         size_t len;
@@ -124,7 +128,8 @@ static int read_resp_ex(corio_stream *s, resp *r, int head_req)
     CHECK_EQ(sscanf(r->head, "HTTP/1.1 %d", &r->status), 1);
     if (head_req || r->status < 200 || r->status == 204 || r->status == 304)
         return 0;
-    const char *cl = hdr(r, "Content-Length"), *te = hdr(r, "Transfer-Encoding");
+    const char *cl = hdr(r, "Content-Length"),
+               *te = hdr(r, "Transfer-Encoding");
     if (cl) {
         r->len = (size_t)atol(cl);
         CHECK(r->len < sizeof r->body);
@@ -146,13 +151,15 @@ static int read_resp_ex(corio_stream *s, resp *r, int head_req)
             if (rc < 0)
                 return rc;
             r->len += size;
-            CHECK_EQ(corio_stream_read_line(s, line, sizeof line), 2); /* CRLF */
+            CHECK_EQ(corio_stream_read_line(s, line, sizeof line),
+                     2); /* CRLF */
         }
         char crlf[3];
         CHECK_EQ(corio_stream_read_line(s, crlf, sizeof crlf), 2);
     } else {
         for (;;) { /* until the close */
-            ssize_t got = corio_stream_read(s, r->body + r->len, sizeof r->body - 1 - r->len);
+            ssize_t got = corio_stream_read(s, r->body + r->len,
+                                            sizeof r->body - 1 - r->len);
             if (got <= 0)
                 break;
             r->len += (size_t)got;
@@ -187,7 +194,8 @@ static void ask(corio_stream *s, const char *req, int status, const char *body)
         CHECK(!strcmp(r.body, body));
 }
 
-/* ---- handlers --------------------------------------------------------------- */
+/* ---- handlers ---------------------------------------------------------------
+ */
 
 static int h_text(corio_http_req *req, void *arg)
 {
@@ -200,7 +208,8 @@ static int h_param(corio_http_req *req, void *arg)
 {
     char buf[256];
     const char *v = corio_http_req_param(req, arg);
-    int n = snprintf(buf, sizeof buf, "%s=%s", (const char *)arg, v ? v : "(null)");
+    int n =
+        snprintf(buf, sizeof buf, "%s=%s", (const char *)arg, v ? v : "(null)");
     return corio_http_reply(req, 200, "text/plain", buf, (size_t)n);
 }
 
@@ -210,8 +219,9 @@ static int h_query(corio_http_req *req, void *arg)
     char buf[256];
     const char *q = corio_http_req_query_get(req, "q");
     const char *x = corio_http_req_query_get(req, "x");
-    int n = snprintf(buf, sizeof buf, "q=%s x=%s raw=%s path=%s", q ? q : "-", x ? x : "-",
-                     corio_http_req_query(req), corio_http_req_path(req));
+    int n = snprintf(buf, sizeof buf, "q=%s x=%s raw=%s path=%s", q ? q : "-",
+                     x ? x : "-", corio_http_req_query(req),
+                     corio_http_req_path(req));
     return corio_http_reply(req, 200, NULL, buf, (size_t)n);
 }
 
@@ -220,10 +230,12 @@ static int h_header(corio_http_req *req, void *arg)
     const char *v = corio_http_req_header(req, arg);
     CHECK_EQ(corio_http_reply_header(req, "Content-Length", "1"), -EINVAL);
     CHECK_EQ(corio_http_reply_header(req, "X-Bad", "a\r\nb"), -EINVAL);
-    int rc = corio_http_reply_header(req, "X-Reply", "yes"); /* -ENOMEM in the sweep */
+    int rc = corio_http_reply_header(req, "X-Reply",
+                                     "yes"); /* -ENOMEM in the sweep */
     if (rc < 0)
         return rc;
-    return corio_http_reply(req, 200, "text/plain", v ? v : "-", v ? strlen(v) : 1);
+    return corio_http_reply(req, 200, "text/plain", v ? v : "-",
+                            v ? strlen(v) : 1);
 }
 
 typedef struct counts {
@@ -363,7 +375,8 @@ static int h_upgrade(corio_http_req *req, void *arg)
     return 0;
 }
 
-/* ---- routing ------------------------------------------------------------------ */
+/* ---- routing
+ * ------------------------------------------------------------------ */
 
 static int routing_main(void *arg)
 {
@@ -374,7 +387,8 @@ static int routing_main(void *arg)
     CHECK_EQ(corio_http_router_add(r, "GET", "/users/{id}", h_param, "id"), 0);
     CHECK_EQ(corio_http_router_add(r, "GET", "/users/*", h_param, "*"), 0);
     CHECK_EQ(corio_http_router_add(r, "GET", "/users/me", h_text, "me"), 0);
-    CHECK_EQ(corio_http_router_add(r, "POST", "/users/me", h_text, "post-me"), 0);
+    CHECK_EQ(corio_http_router_add(r, "POST", "/users/me", h_text, "post-me"),
+             0);
     CHECK_EQ(corio_http_router_add(r, "GET", "/a/{x}/c", h_param, "x"), 0);
     CHECK_EQ(corio_http_router_add(r, "GET", "/a/b/{y}", h_param, "y"), 0);
     CHECK_EQ(corio_http_router_add(r, NULL, "/any", h_text, "any"), 0);
@@ -388,7 +402,8 @@ static int routing_main(void *arg)
     CHECK_EQ(corio_http_router_add(r, "GET", "/x/{}", h_text, ""), -EINVAL);
     CHECK_EQ(corio_http_router_add(r, "GET", "/x/{a", h_text, ""), -EINVAL);
     CHECK_EQ(corio_http_router_add(r, "GET", "/*/x", h_text, ""), -EINVAL);
-    CHECK_EQ(corio_http_router_add(r, "GET", "/users/{other}", h_text, ""), -EEXIST);
+    CHECK_EQ(corio_http_router_add(r, "GET", "/users/{other}", h_text, ""),
+             -EEXIST);
     CHECK_EQ(corio_http_router_add(r, "GET", "/users/me", h_text, ""), -EEXIST);
     CHECK_EQ(corio_http_router_add(NULL, "GET", "/", h_text, ""), -EINVAL);
     fx_start(&f);
@@ -398,8 +413,10 @@ static int routing_main(void *arg)
     ask(s, "GET /users/42 HTTP/1.1\r\nHost: t\r\n\r\n", 200, "id=42");
     ask(s, "GET /users/42/x/y HTTP/1.1\r\nHost: t\r\n\r\n", 200, "*=42/x/y");
     ask(s, "GET /users/ HTTP/1.1\r\nHost: t\r\n\r\n", 200, "*=");
-    ask(s, "POST /users/me HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", 200, "post-me");
-    ask(s, "GET /a/b/c HTTP/1.1\r\nHost: t\r\n\r\n", 200, "y=c"); /* b literal wins */
+    ask(s, "POST /users/me HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n",
+        200, "post-me");
+    ask(s, "GET /a/b/c HTTP/1.1\r\nHost: t\r\n\r\n", 200,
+        "y=c"); /* b literal wins */
     ask(s, "GET /a/z/c HTTP/1.1\r\nHost: t\r\n\r\n", 200, "x=z");
     ask(s, "PATCH /any HTTP/1.1\r\nHost: t\r\n\r\n", 200, "any");
     ask(s, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 200, "root");
@@ -413,13 +430,16 @@ static int routing_main(void *arg)
         "q=hello w! x=1 raw=x=1&q=hello+w%21 path=/q");
     ask(s, "GET http://t/q?q=abs HTTP/1.1\r\nHost: t\r\n\r\n", 200,
         "q=abs x=- raw=q=abs path=/q");
-    ask(s, "GET /h HTTP/1.1\r\nHost: t\r\nX-Test:  v1 \r\nx-test: v2\r\n\r\n", 200, "v1");
-    ask(s, "GET /nope/deeper HTTP/1.1\r\nHost: t\r\n\r\n", 404, "404 Not Found\n");
+    ask(s, "GET /h HTTP/1.1\r\nHost: t\r\nX-Test:  v1 \r\nx-test: v2\r\n\r\n",
+        200, "v1");
+    ask(s, "GET /nope/deeper HTTP/1.1\r\nHost: t\r\n\r\n", 404,
+        "404 Not Found\n");
     /* A head larger than the connection's arena block (overflow blocks),
      * then small ones again. */
     static char big[7000], val[6001];
     memset(val, 'v', 6000);
-    snprintf(big, sizeof big, "GET /h HTTP/1.1\r\nHost: t\r\nX-Test: %s\r\n\r\n", val);
+    snprintf(big, sizeof big,
+             "GET /h HTTP/1.1\r\nHost: t\r\nX-Test: %s\r\n\r\n", val);
     ask(s, big, 200, val);
     ask(s, big, 200, val);
     ask(s, "GET /users/77 HTTP/1.1\r\nHost: t\r\n\r\n", 200, "id=77");
@@ -455,7 +475,8 @@ TEST(http_server, routing)
     CHECK_EQ(tst_run(routing_main, NULL), 0);
 }
 
-/* ---- keep-alive, pipelining ---------------------------------------------------- */
+/* ---- keep-alive, pipelining
+ * ---------------------------------------------------- */
 
 static int keepalive_main(void *arg)
 {
@@ -512,7 +533,8 @@ TEST(http_server, keepalive_pipelining)
     CHECK_EQ(tst_run(keepalive_main, NULL), 0);
 }
 
-/* ---- bodies -------------------------------------------------------------------- */
+/* ---- bodies
+ * -------------------------------------------------------------------- */
 
 static int bodies_main(void *arg)
 {
@@ -522,23 +544,35 @@ static int bodies_main(void *arg)
     fx_init(&f);
     f.o.max_body = 20;
     CHECK_EQ(corio_http_router_add(f.r, "POST", "/body", h_body, &body), 0);
-    CHECK_EQ(corio_http_router_add(f.r, "POST", "/pieces", h_pieces, &pieces), 0);
-    CHECK_EQ(corio_http_router_add(f.r, "POST", "/ignore", h_text, "ignored"), 0);
+    CHECK_EQ(corio_http_router_add(f.r, "POST", "/pieces", h_pieces, &pieces),
+             0);
+    CHECK_EQ(corio_http_router_add(f.r, "POST", "/ignore", h_text, "ignored"),
+             0);
     fx_start(&f);
 
     corio_stream *s = fx_connect(&f);
-    ask(s, "POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello", 200, "5:hello");
-    ask(s, "POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-           "3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\nTrailer: x\r\n\r\n", 200, "7:abcdefg");
+    ask(s, "POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello",
+        200, "5:hello");
+    ask(s,
+        "POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\nTrailer: x\r\n\r\n",
+        200, "7:abcdefg");
     ask(s, "POST /body HTTP/1.1\r\nHost: t\r\n\r\n", 200, "0:");
-    ask(s, "POST /pieces HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789", 200,
-        "4:0123456789");
+    ask(s,
+        "POST /pieces HTTP/1.1\r\nHost: t\r\nContent-Length: "
+        "10\r\n\r\n0123456789",
+        200, "4:0123456789");
     /* A body the handler does not read is skipped: the next request is
      * read from its first byte. */
-    ask(s, "POST /ignore HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\nskipme", 200, "ignored");
-    ask(s, "POST /ignore HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-           "2\r\nab\r\n0\r\n\r\n", 200, "ignored");
-    ask(s, "POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nok", 200, "2:ok");
+    ask(s,
+        "POST /ignore HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\nskipme",
+        200, "ignored");
+    ask(s,
+        "POST /ignore HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "2\r\nab\r\n0\r\n\r\n",
+        200, "ignored");
+    ask(s, "POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nok", 200,
+        "2:ok");
 
     /* 100-continue: sent once, on the first read, before the body comes. */
     resp r;
@@ -573,17 +607,24 @@ static int bodies_main(void *arg)
     corio_stream_close(s);
     CHECK_EQ(body.calls, calls);
     s = fx_connect(&f);
-    ask(s, "POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-           "a\r\n0123456789\r\na\r\n0123456789\r\n1\r\nX\r\n0\r\n\r\n", 413, NULL);
+    ask(s,
+        "POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "a\r\n0123456789\r\na\r\n0123456789\r\n1\r\nX\r\n0\r\n\r\n",
+        413, NULL);
     check_closed(s);
     corio_stream_close(s);
     CHECK_EQ(body.calls, calls + 1);
     /* Exactly max_body is fine. */
     s = fx_connect(&f);
-    ask(s, "POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-           "a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n", 200, "20:01234567890123456789");
+    ask(s,
+        "POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n",
+        200, "20:01234567890123456789");
     /* Bad chunking: 400. */
-    ask(s, "POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, NULL);
+    ask(s,
+        "POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+        "chunked\r\n\r\nzz\r\n",
+        400, NULL);
     check_closed(s);
     corio_stream_close(s);
     fx_finish(&f);
@@ -595,7 +636,8 @@ TEST(http_server, bodies)
     CHECK_EQ(tst_run(bodies_main, NULL), 0);
 }
 
-/* ---- limits and timeouts ----------------------------------------------------- */
+/* ---- limits and timeouts
+ * ----------------------------------------------------- */
 
 /* Send req on a new connection: expect status, then the close. */
 static void refused(fx *f, const char *req, int status)
@@ -625,19 +667,29 @@ static int limits_main(void *arg)
     fx_start(&f);
     char big[2000];
 
-    refused(&f, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n"
-                "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400);
-    refused(&f, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400);
+    refused(&f,
+            "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            400);
+    refused(&f,
+            "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: "
+            "3\r\nContent-Length: 4\r\n\r\nabcd",
+            400);
     refused(&f, "GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400);
     refused(&f, "GET / HTTP/1.1\r\nHost: t\r\nX: a\rb\r\n\r\n", 400);
     snprintf(big, sizeof big, "GET /%0150d HTTP/1.1\r\nHost: t\r\n\r\n", 0);
     refused(&f, big, 414);
-    refused(&f, "GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\n\r\n", 431);
-    snprintf(big, sizeof big, "GET / HTTP/1.1\r\nHost: t\r\nX: %01200d\r\n\r\n", 0);
+    refused(&f,
+            "GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: "
+            "1\r\n\r\n",
+            431);
+    snprintf(big, sizeof big, "GET / HTTP/1.1\r\nHost: t\r\nX: %01200d\r\n\r\n",
+             0);
     refused(&f, big, 431);
     /* At the limits: fine. */
     corio_stream *s = fx_connect(&f);
-    ask(s, "GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\n\r\n", 200, "ok");
+    ask(s, "GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\n\r\n",
+        200, "ok");
     corio_stream_close(s);
     fx_finish(&f);
     return 0;
@@ -681,12 +733,14 @@ static int slowloris_main(void *arg)
     loris l = {.f = &f, .s = fx_connect(&f)};
     corio_task *t;
     CHECK_EQ(corio_task_spawn(&t, loris_reader, &l), 0);
-    const char *req = "GET / HTTP/1.1\r\nHost: slow.example\r\nUser-Agent: drip\r\n\r\n";
+    const char *req =
+        "GET / HTTP/1.1\r\nHost: slow.example\r\nUser-Agent: drip\r\n\r\n";
     /* One byte a second, starting at 2 s (the idle wait before the first
      * byte is not the header timeout's). */
     CHECK_EQ(corio_sleep(2 * CORIO_SECOND), 0);
     while (!l.done && req[l.sent]) {
-        if (corio_stream_write(l.s, req + l.sent, 1) < 0 || corio_stream_flush(l.s) < 0)
+        if (corio_stream_write(l.s, req + l.sent, 1) < 0 ||
+            corio_stream_flush(l.s) < 0)
             break;
         l.sent++;
         CHECK_EQ(corio_sleep(CORIO_SECOND), 0);
@@ -799,7 +853,8 @@ static int body_timeout_main(void *arg)
     fx_start(&f);
     corio_stream *s = fx_connect(&f);
     int64_t t1 = corio_now();
-    ask(s, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc", 408, NULL);
+    ask(s, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc", 408,
+        NULL);
     CHECK_EQ(corio_now() - t1, 3 * CORIO_SECOND);
     check_closed(s);
     corio_stream_close(s);
@@ -812,7 +867,108 @@ TEST(http_server, body_timeout)
     CHECK_EQ(tst_run(body_timeout_main, NULL), 0);
 }
 
-/* ---- handlers failing, streamed replies ------------------------------------ */
+/* A body trickled a byte every 2 s never trips the 3 s silence timer, but
+ * falls below the minimum rate (issue 9): 408 once first read + 3 s +
+ * bytes / rate has passed, not after the 100 s the trickle would take. */
+typedef struct trickle {
+    corio_stream *s;
+    int n;
+} trickle;
+
+static int trickler(void *arg)
+{
+    trickle *t = arg;
+    for (int i = 0; i < t->n; i++) {
+        if (corio_stream_write(t->s, "x", 1) < 0 ||
+            corio_stream_flush(t->s) < 0)
+            break;
+        if (corio_sleep(2 * CORIO_SECOND) < 0)
+            break;
+    }
+    return 0;
+}
+
+static int slow_body_main(void *arg)
+{
+    (void)arg;
+    fx f;
+    fx_init(&f);
+    f.o.body_timeout_ns = 3 * CORIO_SECOND;
+    f.o.body_min_rate = 1; /* a byte a second on average */
+    CHECK_EQ(corio_http_router_add(f.r, "POST", "/", h_body, NULL), 0);
+    fx_start(&f);
+    corio_stream *s = fx_connect(&f);
+    send_str(s, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 50\r\n\r\n");
+    trickle tr = {s, 50};
+    corio_task *t;
+    CHECK_EQ(corio_task_spawn(&t, trickler, &tr), 0);
+    int64_t t1 = corio_now();
+    resp r;
+    CHECK(read_resp(s, &r) >= 0);
+    CHECK_EQ(r.status, 408);
+    /* ~3 s + 1 s per byte against 2 s per byte: well before the end. */
+    CHECK(corio_now() - t1 < 20 * CORIO_SECOND);
+    corio_task_cancel(t);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    corio_stream_close(s);
+    fx_finish(&f);
+    return 0;
+}
+
+TEST(http_server, slow_body_below_min_rate)
+{
+    CHECK_EQ(tst_run(slow_body_main, NULL), 0);
+}
+
+/* A client that never reads: the handler's writes time out after
+ * send_timeout_ns (issue 9) and the connection is closed. */
+static int send_rc = 1;
+
+static int big_reply_rc(corio_http_req *req, void *arg)
+{
+    (void)arg;
+    static char chunk[65536];
+    memset(chunk, 'b', sizeof chunk);
+    int rc = corio_http_reply_begin(req, 200, -1);
+    for (int i = 0; rc == 0 && i < 1000; i++)
+        rc = corio_http_reply_write(req, chunk, sizeof chunk);
+    if (rc == 0)
+        rc = corio_http_reply_end(req);
+    send_rc = rc;
+    return rc;
+}
+
+static int send_timeout_main(void *arg)
+{
+    (void)arg;
+    fx f;
+    fx_init(&f);
+    f.o.send_timeout_ns = 4 * CORIO_SECOND;
+    CHECK_EQ(corio_http_router_add(f.r, "GET", "/big", big_reply_rc, NULL), 0);
+    fx_start(&f);
+    corio_stream *s = fx_connect(&f);
+    send_str(s, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
+    int64_t t1 = corio_now();
+    /* Read nothing; wait until the server gave up. */
+    while (send_rc == 1)
+        CHECK_EQ(corio_sleep(CORIO_SECOND), 0);
+    CHECK_EQ(send_rc, -ETIMEDOUT);
+    /* A write that moved some bytes before it stalled counts as progress
+     * (nginx's rule: the timeout runs between two writes), so the kernel's
+     * buffers may take one timeout more to fill. */
+    CHECK(corio_now() - t1 <= 3 * 4 * CORIO_SECOND);
+    corio_stream_close(s);
+    fx_finish(&f);
+    return 0;
+}
+
+TEST(http_server, send_timeout_for_a_client_that_never_reads)
+{
+    CHECK_EQ(tst_run(send_timeout_main, NULL), 0);
+}
+
+/* ---- handlers failing, streamed replies ------------------------------------
+ */
 
 static int failures_main(void *arg)
 {
@@ -827,8 +983,10 @@ static int failures_main(void *arg)
     CHECK_EQ(corio_http_router_add(f.r, "GET", "/short", h_short, &c), 0);
     fx_start(&f);
     corio_stream *s = fx_connect(&f);
-    ask(s, "GET /fail HTTP/1.1\r\nHost: t\r\n\r\n", 500, "500 Internal Server Error\n");
-    ask(s, "GET /silent HTTP/1.1\r\nHost: t\r\n\r\n", 500, NULL); /* still open */
+    ask(s, "GET /fail HTTP/1.1\r\nHost: t\r\n\r\n", 500,
+        "500 Internal Server Error\n");
+    ask(s, "GET /silent HTTP/1.1\r\nHost: t\r\n\r\n", 500,
+        NULL); /* still open */
     resp r;
     send_str(s, "GET /chunked HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK_EQ(read_resp(s, &r), 0);
@@ -918,7 +1076,8 @@ TEST(http_server, handler_cancelled)
     CHECK_EQ(tst_run(cancelled_main, NULL), 0);
 }
 
-/* ---- shutdown, max_requests, detach --------------------------------------- */
+/* ---- shutdown, max_requests, detach ---------------------------------------
+ */
 
 typedef struct sclient {
     fx *f;
@@ -926,7 +1085,7 @@ typedef struct sclient {
     resp r;
     int rc;
     int64_t at;
-    int stay;         /* keep the connection open after the response */
+    int stay;          /* keep the connection open after the response */
     int64_t closed_at; /* then: when the server closed it */
 } sclient;
 
@@ -954,9 +1113,13 @@ static int shutdown_main(void *arg)
     f.o.grace_ns = 3 * CORIO_SECOND;
     CHECK_EQ(corio_http_router_add(f.r, "GET", "/sleep", h_sleep, &c), 0);
     fx_start(&f);
-    sclient a = {.f = &f, .req = "GET /sleep?ms=2000 HTTP/1.1\r\nHost: t\r\n\r\n"};
-    sclient b = {.f = &f, .req = "GET /sleep?ms=10000 HTTP/1.1\r\nHost: t\r\n\r\n"};
-    sclient k = {.f = &f, .req = "GET /sleep?ms=100 HTTP/1.1\r\nHost: t\r\n\r\n", .stay = 1};
+    sclient a = {.f = &f,
+                 .req = "GET /sleep?ms=2000 HTTP/1.1\r\nHost: t\r\n\r\n"};
+    sclient b = {.f = &f,
+                 .req = "GET /sleep?ms=10000 HTTP/1.1\r\nHost: t\r\n\r\n"};
+    sclient k = {.f = &f,
+                 .req = "GET /sleep?ms=100 HTTP/1.1\r\nHost: t\r\n\r\n",
+                 .stay = 1};
     corio_task *ta, *tb, *tk;
     CHECK_EQ(corio_task_spawn(&ta, sclient_task, &a), 0);
     CHECK_EQ(corio_task_spawn(&tb, sclient_task, &b), 0);
@@ -1004,8 +1167,11 @@ static int shutdown_cancel_main(void *arg)
     f.o.stop = NULL;
     CHECK_EQ(corio_http_router_add(f.r, "GET", "/sleep", h_sleep, &c), 0);
     fx_start(&f);
-    sclient a = {.f = &f, .req = "GET /sleep?ms=1000 HTTP/1.1\r\nHost: t\r\n\r\n"};
-    sclient k = {.f = &f, .req = "GET /sleep?ms=0 HTTP/1.1\r\nHost: t\r\n\r\n", .stay = 1};
+    sclient a = {.f = &f,
+                 .req = "GET /sleep?ms=1000 HTTP/1.1\r\nHost: t\r\n\r\n"};
+    sclient k = {.f = &f,
+                 .req = "GET /sleep?ms=0 HTTP/1.1\r\nHost: t\r\n\r\n",
+                 .stay = 1};
     corio_task *ta, *tk;
     CHECK_EQ(corio_task_spawn(&ta, sclient_task, &a), 0);
     CHECK_EQ(corio_task_spawn(&tk, sclient_task, &k), 0);
@@ -1042,7 +1208,9 @@ static int max_requests_main(void *arg)
     resp r;
     ask(s, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 200, "ok");
     /* The second and a third pipelined behind it: the third is dropped. */
-    send_str(s, "GET / HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    send_str(
+        s,
+        "GET / HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK_EQ(read_resp(s, &r), 0);
     CHECK_EQ(r.status, 200);
     CHECK(!strcmp(hdr(&r, "Connection"), "close"));
@@ -1092,7 +1260,8 @@ TEST(http_server, detach)
     CHECK_EQ(tst_run(detach_main, NULL), 0);
 }
 
-/* ---- curl, a real client ------------------------------------------------------ */
+/* ---- curl, a real client
+ * ------------------------------------------------------ */
 
 /* Run curl with args (after "curl -sS"), return its stdout (static). */
 static const char *curl(const char *const *args)
@@ -1124,7 +1293,8 @@ static int curl_main(void *arg)
     fx f;
     fx_init(&f);
     CHECK_EQ(corio_http_router_add(f.r, "GET", "/hello", h_text, "hello\n"), 0);
-    CHECK_EQ(corio_http_router_add(f.r, "GET", "/users/{id}", h_param, "id"), 0);
+    CHECK_EQ(corio_http_router_add(f.r, "GET", "/users/{id}", h_param, "id"),
+             0);
     CHECK_EQ(corio_http_router_add(f.r, "POST", "/echo", h_body, NULL), 0);
     fx_start(&f);
     char u1[128], u2[128], u3[128];
@@ -1133,12 +1303,14 @@ static int curl_main(void *arg)
     snprintf(u3, sizeof u3, "http://127.0.0.1:%d/echo", f.port);
 
     CHECK(!strcmp(curl((const char *[]){u1, NULL}), "hello\n"));
-    CHECK(!strcmp(curl((const char *[]){"-d", "some body", u3, NULL}), "9:some body"));
-    CHECK(!strcmp(curl((const char *[]){"-H", "Transfer-Encoding: chunked", "-d", "chunks",
-                                        u3, NULL}),
+    CHECK(!strcmp(curl((const char *[]){"-d", "some body", u3, NULL}),
+                  "9:some body"));
+    CHECK(!strcmp(curl((const char *[]){"-H", "Transfer-Encoding: chunked",
+                                        "-d", "chunks", u3, NULL}),
                   "6:chunks"));
     /* Two URLs in one invocation: the second reuses the connection. */
-    const char *out = curl((const char *[]){"--http1.1", "-v", "--stderr", "-", u1, u2, NULL});
+    const char *out = curl(
+        (const char *[]){"--http1.1", "-v", "--stderr", "-", u1, u2, NULL});
     CHECK(strstr(out, "hello\n") != NULL);
     CHECK(strstr(out, "id=7") != NULL);
     CHECK(strstr(out, "Re-using existing connection") != NULL ||
@@ -1156,7 +1328,132 @@ TEST(http_server, curl)
     CHECK_EQ(tst_run_ex(&o, curl_main, NULL), 0);
 }
 
-/* ---- the in-process test session --------------------------------------------- */
+/* ---- HTTPS through corio_http_serve (issue 9) ------------------------------
+ */
+
+static char tls_dir[64];
+
+static void tls_cert(void)
+{
+    snprintf(tls_dir, sizeof tls_dir, "/tmp/corio-https-XXXXXX");
+    CHECK(mkdtemp(tls_dir) != NULL);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && openssl req -x509 -newkey ec -pkeyopt "
+             "ec_paramgen_curve:prime256v1 -nodes -keyout key.pem -out "
+             "cert.pem -days 2 -subj /CN=localhost -addext "
+             "subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null",
+             tls_dir);
+    CHECK_EQ(system(cmd), 0);
+}
+
+static void tls_cert_remove(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tls_dir);
+    CHECK_EQ(system(cmd), 0);
+}
+
+static corio_tls_ctx *https_ctx(void)
+{
+    char cert[128], key[128];
+    snprintf(cert, sizeof cert, "%s/cert.pem", tls_dir);
+    snprintf(key, sizeof key, "%s/key.pem", tls_dir);
+    corio_tls_config c = {
+        .cert_file = cert, .key_file = key, .alpn = "http/1.1"};
+    corio_tls_ctx *ctx;
+    CHECK_EQ(corio_tls_ctx_new(&ctx, CORIO_TLS_SERVER, &c), 0);
+    return ctx;
+}
+
+static int https_main(void *arg)
+{
+    (void)arg;
+    fx f;
+    fx_init(&f);
+    f.o.tls = https_ctx();
+    CHECK_EQ(corio_http_router_add(f.r, "GET", "/hello", h_text, "hello\n"), 0);
+    CHECK_EQ(corio_http_router_add(f.r, "POST", "/echo", h_body, NULL), 0);
+    fx_start(&f);
+    char u1[128], u2[128], ca[128];
+    snprintf(u1, sizeof u1, "https://localhost:%d/hello", f.port);
+    snprintf(u2, sizeof u2, "https://localhost:%d/echo", f.port);
+    snprintf(ca, sizeof ca, "%s/cert.pem", tls_dir);
+    CHECK(!strcmp(curl((const char *[]){"--cacert", ca, u1, NULL}), "hello\n"));
+    CHECK(!strcmp(
+        curl((const char *[]){"--cacert", ca, "-d", "over tls", u2, NULL}),
+        "8:over tls"));
+    /* Keep-alive over TLS, and ALPN settled on http/1.1. */
+    const char *out = curl(
+        (const char *[]){"--cacert", ca, "-v", "--stderr", "-", u1, u1, NULL});
+    CHECK(strstr(out, "ALPN: server accepted http/1.1") != NULL ||
+          strstr(out, "ALPN, server accepted to use http/1.1") != NULL);
+    CHECK(strstr(out, "Re-using existing connection") != NULL ||
+          strstr(out, "Reusing existing connection") != NULL);
+    /* openssl s_client too. */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "printf 'GET /hello HTTP/1.1\\r\\nHost: x\\r\\nConnection: "
+             "close\\r\\n\\r\\n' | openssl s_client -quiet -connect "
+             "127.0.0.1:%d -CAfile %s -verify_return_error 2>/dev/null",
+             f.port, ca);
+    const char *argv[] = {"sh", "-c", cmd, NULL};
+    corio_process_opts po = {.stdout_mode = CORIO_STDIO_PIPE};
+    corio_process *p;
+    CHECK_EQ(corio_process_spawn(&p, argv, &po), 0);
+    corio_process_output res;
+    CHECK_EQ(corio_process_communicate(p, NULL, 0, 0, &res), 0);
+    CHECK(res.out && strstr(res.out, "HTTP/1.1 200") != NULL);
+    CHECK(strstr(res.out, "hello") != NULL);
+    corio_process_output_destroy(&res);
+    corio_process_close(p);
+    fx_finish(&f);
+    corio_tls_ctx_free(f.o.tls);
+    return 0;
+}
+
+TEST_T(http_server, https_with_curl_and_s_client, 60)
+{
+    tls_cert();
+    corio_options o = {0}; /* real clock: curl runs in real time */
+    CHECK_EQ(tst_run_ex(&o, https_main, NULL), 0);
+    tls_cert_remove();
+}
+
+/* A connection that never completes its handshake is closed at the
+ * handshake timeout; the server keeps serving meanwhile. */
+static int stalled_handshake_main(void *arg)
+{
+    (void)arg;
+    fx f;
+    fx_init(&f);
+    f.o.tls = https_ctx();
+    f.o.handshake_timeout_ns = 2 * CORIO_SECOND;
+    CHECK_EQ(corio_http_router_add(f.r, "GET", "/hello", h_text, "hello\n"), 0);
+    fx_start(&f);
+    corio_stream *s[20];
+    for (int i = 0; i < 20; i++)
+        s[i] = fx_connect(&f); /* and say nothing */
+    int64_t t1 = corio_now();
+    for (int i = 0; i < 20; i++) {
+        check_closed(s[i]);
+        corio_stream_close(s[i]);
+    }
+    CHECK_EQ(corio_now() - t1, 2 * CORIO_SECOND);
+    fx_finish(&f);
+    corio_tls_ctx_free(f.o.tls);
+    return 0;
+}
+
+TEST(http_server, https_handshake_timeout)
+{
+    tls_cert();
+    CHECK_EQ(tst_run(stalled_handshake_main, NULL), 0);
+    tls_cert_remove();
+}
+
+/* ---- the in-process test session
+ * --------------------------------------------- */
 
 static int h_json(corio_http_req *req, void *arg)
 {
@@ -1175,10 +1472,11 @@ static int h_mirror(corio_http_req *req, void *arg)
     int rc = corio_http_req_body(req, &body, &len);
     if (rc < 0)
         return rc;
-    const char *id = corio_http_req_param(req, "id"), *h = corio_http_req_header(req, "X-Who");
-    int n = snprintf(out, sizeof out, "%s %s id=%s who=%s body=%.*s", corio_http_req_method(req),
-                     corio_http_req_path(req), id ? id : "-", h ? h : "-", (int)len,
-                     (const char *)body);
+    const char *id = corio_http_req_param(req, "id"),
+               *h = corio_http_req_header(req, "X-Who");
+    int n = snprintf(out, sizeof out, "%s %s id=%s who=%s body=%.*s",
+                     corio_http_req_method(req), corio_http_req_path(req),
+                     id ? id : "-", h ? h : "-", (int)len, (const char *)body);
     return corio_http_reply(req, 200, "text/plain", out, (size_t)n);
 }
 
@@ -1205,14 +1503,18 @@ static int session_main(void *arg)
     CHECK_EQ(corio_http_session_get(s, "http://api.example.com/data", &res), 0);
     CHECK_EQ(corio_http_response_status(res), 200);
     CHECK_EQ(corio_http_response_raise_for_status(res), 0);
-    CHECK(!strcmp(corio_http_response_header(res, "Content-Type"), "application/json"));
+    CHECK(!strcmp(corio_http_response_header(res, "Content-Type"),
+                  "application/json"));
     CHECK_EQ(corio_http_response_text(res, &text), 0);
     CHECK(strstr(text, "\"key\"") != NULL);
     corio_http_response_free(res);
 
     const char *hdrs[] = {"X-Who", "tester", NULL};
-    corio_http_request rq = {.method = "PUT", .url = "https://other:8443/items/a%2Fb",
-                             .headers = hdrs, .body = "payload", .body_len = 7};
+    corio_http_request rq = {.method = "PUT",
+                             .url = "https://other:8443/items/a%2Fb",
+                             .headers = hdrs,
+                             .body = "payload",
+                             .body_len = 7};
     CHECK_EQ(corio_http_session_send(s, &rq, &res), 0);
     CHECK_EQ(corio_http_response_status(res), 200);
     CHECK_EQ(corio_http_response_text(res, &text), 0);
@@ -1225,8 +1527,10 @@ static int session_main(void *arg)
     corio_http_response_free(res);
 
     /* Server options apply: max_body 8. */
-    rq = (corio_http_request){.method = "POST", .url = "http://x/items/1",
-                              .body = "123456789", .body_len = 9};
+    rq = (corio_http_request){.method = "POST",
+                              .url = "http://x/items/1",
+                              .body = "123456789",
+                              .body_len = 9};
     CHECK_EQ(corio_http_session_send(s, &rq, &res), 0);
     CHECK_EQ(corio_http_response_status(res), 413);
     CHECK_EQ(corio_http_response_raise_for_status(res), CORIO_EHTTPSTATUS);
@@ -1268,12 +1572,14 @@ TEST(http_server, test_session)
     CHECK_EQ(tst_run(session_main, NULL), 0);
 }
 
-/* ---- fault sweep ------------------------------------------------------------ */
+/* ---- fault sweep ------------------------------------------------------------
+ */
 
 /* One exchange on a memory pair: send req, expect status and body.  A
  * failure is an error (the connection closes, or the server answers 500
  * for lack of memory), never a wrong answer (-EPROTO) nor a hang. */
-static int sweep_ask(corio_stream *c, const char *req, int status, const char *body)
+static int sweep_ask(corio_stream *c, const char *req, int status,
+                     const char *body)
 {
     resp r;
     int rc = corio_stream_write(c, req, strlen(req));
@@ -1322,19 +1628,27 @@ static int sweep_scenario(void *arg)
     if (rc == 0)
         rc = corio_timeout_begin(60 * CORIO_SECOND);
     if (rc == 0) {
-        rc = sweep_ask(cl, "GET /users/a%20b HTTP/1.1\r\nHost: t\r\n\r\n", 200, "id=a b");
+        rc = sweep_ask(cl, "GET /users/a%20b HTTP/1.1\r\nHost: t\r\n\r\n", 200,
+                       "id=a b");
         if (rc == 0)
-            rc = sweep_ask(cl, "GET /q?q=x%21&x=2 HTTP/1.1\r\nHost: t\r\n\r\n", 200,
-                           "q=x! x=2 raw=q=x%21&x=2 path=/q");
+            rc = sweep_ask(cl, "GET /q?q=x%21&x=2 HTTP/1.1\r\nHost: t\r\n\r\n",
+                           200, "q=x! x=2 raw=q=x%21&x=2 path=/q");
         if (rc == 0)
-            rc = sweep_ask(cl, "POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                               "3\r\nabc\r\n0\r\n\r\n", 200, "3:abc");
+            rc = sweep_ask(cl,
+                           "POST /body HTTP/1.1\r\nHost: "
+                           "t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                           "3\r\nabc\r\n0\r\n\r\n",
+                           200, "3:abc");
         if (rc == 0)
-            rc = sweep_ask(cl, "GET /h HTTP/1.1\r\nHost: t\r\nX-Test: v\r\n\r\n", 200, "v");
+            rc =
+                sweep_ask(cl, "GET /h HTTP/1.1\r\nHost: t\r\nX-Test: v\r\n\r\n",
+                          200, "v");
         if (rc == 0)
-            rc = sweep_ask(cl, "GET /chunked HTTP/1.1\r\nHost: t\r\n\r\n", 200, "part;part;part;");
+            rc = sweep_ask(cl, "GET /chunked HTTP/1.1\r\nHost: t\r\n\r\n", 200,
+                           "part;part;part;");
         if (rc == 0)
-            rc = sweep_ask(cl, "DELETE /q HTTP/1.1\r\nHost: t\r\n\r\n", 405, NULL);
+            rc = sweep_ask(cl, "DELETE /q HTTP/1.1\r\nHost: t\r\n\r\n", 405,
+                           NULL);
         if (corio_timeout_end() == -ETIMEDOUT)
             rc = -EPROTO;
     }
@@ -1377,7 +1691,8 @@ TEST_T(http_server, fault_sweep, 300)
     tst_leak_check();
 }
 
-/* ---- mutated requests ------------------------------------------------------- */
+/* ---- mutated requests -------------------------------------------------------
+ */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -1408,7 +1723,9 @@ static int mut_run(void *arg)
         ssize_t n = corio_stream_read(cl, buf, sizeof buf);
         if (n <= 0)
             break;
-        size_t take = (size_t)n < sizeof m->out - m->outlen ? (size_t)n : sizeof m->out - m->outlen;
+        size_t take = (size_t)n < sizeof m->out - m->outlen
+                          ? (size_t)n
+                          : sizeof m->out - m->outlen;
         memcpy(m->out + m->outlen, buf, take);
         m->outlen += take;
     }
@@ -1425,9 +1742,11 @@ TEST_T(http_server, mutated_requests, 120)
 {
     static const char *const base[] = {
         "GET /users/42 HTTP/1.1\r\nHost: t\r\n\r\n",
-        "GET /q?q=a%20b&x=1 HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\n\r\n",
+        "GET /q?q=a%20b&x=1 HTTP/1.1\r\nHost: t\r\nConnection: "
+        "keep-alive\r\n\r\n",
         "POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello",
-        "POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        "POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
         "GET /chunked HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n\r\n",
         "GET /users/%7e HTTP/1.0\r\n\r\n",
         "GET http://h/users/x?y HTTP/1.1\r\nHost: h\r\n\r\n",
@@ -1436,10 +1755,12 @@ TEST_T(http_server, mutated_requests, 120)
     mut_case *m = calloc(1, sizeof *m);
     CHECK(m != NULL);
     CHECK_EQ(corio_http_router_new(&m->r), 0);
-    CHECK_EQ(corio_http_router_add(m->r, "GET", "/users/{id}", h_param, "id"), 0);
+    CHECK_EQ(corio_http_router_add(m->r, "GET", "/users/{id}", h_param, "id"),
+             0);
     CHECK_EQ(corio_http_router_add(m->r, "GET", "/q", h_query, NULL), 0);
     CHECK_EQ(corio_http_router_add(m->r, "POST", "/body", h_body, NULL), 0);
-    CHECK_EQ(corio_http_router_add(m->r, "GET", "/chunked", h_chunked, NULL), 0);
+    CHECK_EQ(corio_http_router_add(m->r, "GET", "/chunked", h_chunked, NULL),
+             0);
     int cases = tst_slow_env() ? 300 : 2000;
     for (int i = 0; i < cases; i++) {
         m->len = 0;
@@ -1473,9 +1794,11 @@ TEST_T(http_server, mutated_requests, 120)
         while (off < m->outlen) {
             corio_http_header hv[32];
             corio_http_head h = {.headers = hv, .max_headers = 32};
-            ssize_t n = corio_http_parse_response(&h, m->out + off, m->outlen - off, NULL);
+            ssize_t n = corio_http_parse_response(&h, m->out + off,
+                                                  m->outlen - off, NULL);
             if (n <= 0)
-                fprintf(stderr, "case %d: bad response at %zu: %.40s\n", i, off, m->out + off);
+                fprintf(stderr, "case %d: bad response at %zu: %.40s\n", i, off,
+                        m->out + off);
             CHECK(n > 0);
             CHECK(h.status >= 100 && h.status <= 599);
             off += (size_t)n;
@@ -1484,7 +1807,8 @@ TEST_T(http_server, mutated_requests, 120)
             if (h.content_length >= 0)
                 off += (size_t)h.content_length;
             else if (h.flags & CORIO_HTTP_CHUNKED) {
-                const char *end = memmem(m->out + off, m->outlen - off, "\r\n0\r\n\r\n", 7);
+                const char *end =
+                    memmem(m->out + off, m->outlen - off, "\r\n0\r\n\r\n", 7);
                 CHECK(end != NULL || !memcmp(m->out + off, "0\r\n\r\n", 5));
                 off = end ? (size_t)(end - m->out) + 7 : off + 5;
             } else {

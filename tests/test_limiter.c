@@ -732,8 +732,9 @@ static int slow_limiter_main(void *arg)
 {
     (void)arg;
     corio_limiter *l;
-    CHECK_EQ(corio_limiter_new(&l, 1e-11, 1), 0); /* one token per ~3,000 years */
-    CHECK_EQ(corio_limiter_acquire(l, 1), 0);    /* the initial burst */
+    CHECK_EQ(corio_limiter_new(&l, 1e-11, 1),
+             0);                              /* one token per ~3,000 years */
+    CHECK_EQ(corio_limiter_acquire(l, 1), 0); /* the initial burst */
     int64_t t0 = corio_now();
     CHECK_EQ(corio_timeout_begin(CORIO_SECOND), 0);
     int rc = corio_limiter_acquire(l, 1);

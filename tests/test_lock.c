@@ -92,7 +92,8 @@ static int non_owner(void *arg)
              0);
     CHECK_EQ(corio_yield(), 0);
     CHECK_EQ(corio_lock_release(&shared_lock), -EPERM); /* t holds it */
-    CHECK_EQ(corio_lock_try_acquire(&shared_lock), -EAGAIN);    /* ... and still does */
+    CHECK_EQ(corio_lock_try_acquire(&shared_lock),
+             -EAGAIN);                     /* ... and still does */
     CHECK_EQ(corio_task_join(t, NULL), 0); /* t's own unlock returned 0 */
     CHECK_EQ(corio_lock_release(&shared_lock), -EPERM);
     corio_lock_destroy(&shared_lock);
@@ -343,7 +344,7 @@ static int cancel_waiter(void *arg)
     corio_task_cancel(t);
     CHECK_EQ(corio_task_join(t, NULL), 0);
     CHECK_EQ(rc, -ECANCELED);
-    CHECK_EQ(rc2, 1); /* u still waits */
+    CHECK_EQ(rc2, 1);                              /* u still waits */
     CHECK_EQ(corio_lock_release(&shared_lock), 0); /* to u, not to t */
     CHECK_EQ(corio_task_join(u, NULL), 0);
     CHECK_EQ(rc2, 0);

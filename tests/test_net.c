@@ -59,7 +59,8 @@ TEST(net, addr_parse_and_format)
     CHECK_EQ(corio_addr_parse(&a, "0.0.0.0", 65535), 0);
     fmt_is(&a, "0.0.0.0:65535");
 
-    CHECK_EQ(corio_addr_parse(&a, "localhost", 80), -EINVAL); /* never resolves */
+    CHECK_EQ(corio_addr_parse(&a, "localhost", 80),
+             -EINVAL); /* never resolves */
     CHECK_EQ(corio_addr_parse(&a, "1.2.3", 80), -EINVAL);
     CHECK_EQ(corio_addr_parse(&a, "::1", 65536), -EINVAL);
     CHECK_EQ(corio_addr_parse(&a, "::1", -1), -EINVAL);
@@ -106,7 +107,7 @@ TEST(net, strerror_names_net_codes)
 
 typedef struct echo_srv {
     corio_listener *l;
-    int conns;     /* connections to serve, then return */
+    int conns; /* connections to serve, then return */
     int lines;
     corio_addr peer;
     int nodelay, keepalive;
@@ -121,8 +122,10 @@ static int echo_server(void *arg)
         if (rc < 0)
             return rc;
         if (e->peer.u.sa.sa_family != AF_UNIX) {
-            e->nodelay = net_sockopt(corio_stream_fd(s), IPPROTO_TCP, TCP_NODELAY);
-            e->keepalive = net_sockopt(corio_stream_fd(s), SOL_SOCKET, SO_KEEPALIVE);
+            e->nodelay =
+                net_sockopt(corio_stream_fd(s), IPPROTO_TCP, TCP_NODELAY);
+            e->keepalive =
+                net_sockopt(corio_stream_fd(s), SOL_SOCKET, SO_KEEPALIVE);
         }
         rc = net_echo_lines(s);
         corio_stream_close(s);
@@ -274,7 +277,8 @@ static int bulk_main(void *arg)
         if (!n)
             break;
         for (ssize_t i = 0; i < n; i++)
-            CHECK_EQ((unsigned char)buf[i], (unsigned char)((got + (size_t)i) % 4096));
+            CHECK_EQ((unsigned char)buf[i],
+                     (unsigned char)((got + (size_t)i) % 4096));
         got += (size_t)n;
     }
     CHECK_EQ(got, 1 << 20);
@@ -303,7 +307,8 @@ static int refused_main(void *arg)
     int fds0 = net_count_fds();
     corio_stream *s = (corio_stream *)1;
     int64_t t0 = corio_now();
-    CHECK_EQ(corio_tcp_connect(&s, "127.0.0.1", corio_addr_port(&a4)), -ECONNREFUSED);
+    CHECK_EQ(corio_tcp_connect(&s, "127.0.0.1", corio_addr_port(&a4)),
+             -ECONNREFUSED);
     CHECK(s == NULL);
     CHECK_EQ(corio_tcp_connect(&s, "::1", corio_addr_port(&a6)), -ECONNREFUSED);
     corio_addr both[2] = {a6, a4};
@@ -359,7 +364,8 @@ static int options_main(void *arg)
     corio_listener_addr(l, &la);
     corio_tcp_opts o = {.nodelay = -1, .keepalive_ns = 45 * CORIO_SECOND};
     corio_stream *s, *t;
-    CHECK_EQ(corio_tcp_connect_ex(&s, "127.0.0.1", corio_addr_port(&la), &o), 0);
+    CHECK_EQ(corio_tcp_connect_ex(&s, "127.0.0.1", corio_addr_port(&la), &o),
+             0);
     CHECK_EQ(corio_listener_accept(l, &t, NULL), 0);
     int fd = corio_stream_fd(s);
     CHECK_EQ(net_sockopt(fd, IPPROTO_TCP, TCP_NODELAY), 0);
@@ -427,8 +433,8 @@ static int acceptor_loop(void *arg)
 
 typedef struct he_case {
     const char *what;
-    int64_t stagger;  /* opts.stagger_ns */
-    int64_t want_ns;  /* time the connect should take */
+    int64_t stagger; /* opts.stagger_ns */
+    int64_t want_ns; /* time the connect should take */
     int want_family;
 } he_case;
 
@@ -879,9 +885,11 @@ static int udp_misc_main(void *arg)
     corio_addr a;
     CHECK_EQ(corio_udp_addr(u, &a), 0);
     CHECK_EQ(a.u.sa.sa_family, AF_INET);
-    CHECK_EQ(corio_udp_open(&v, NULL, corio_addr_port(&a), &o4), 0); /* reuseport */
+    CHECK_EQ(corio_udp_open(&v, NULL, corio_addr_port(&a), &o4),
+             0); /* reuseport */
     corio_udp_close(v);
-    CHECK_EQ(corio_udp_open(&v, "localhost", 0, NULL), -EINVAL); /* numeric only */
+    CHECK_EQ(corio_udp_open(&v, "localhost", 0, NULL),
+             -EINVAL); /* numeric only */
     CHECK(v == NULL);
     corio_udp_opts bad = {.family = AF_UNIX};
     CHECK_EQ(corio_udp_open(&v, NULL, 0, &bad), -EINVAL);
@@ -1014,7 +1022,8 @@ static int unix_files_main(void *arg)
 TEST(net, unix_socket_files)
 {
     unix_case c;
-    snprintf(c.path, sizeof c.path, "/tmp/corio-test-files-%d.sock", (int)getpid());
+    snprintf(c.path, sizeof c.path, "/tmp/corio-test-files-%d.sock",
+             (int)getpid());
     CHECK_EQ(tst_run(unix_files_main, &c), 0);
 }
 
@@ -1207,7 +1216,8 @@ TEST_T(net, fault_sweep, 120)
             int fired = corio__fault_fired();
             corio__fault_disarm();
             if (net_count_fds() != fds0)
-                fprintf(stderr, "    kind %d, call %ld: descriptors leaked\n", w.kind, n);
+                fprintf(stderr, "    kind %d, call %ld: descriptors leaked\n",
+                        w.kind, n);
             CHECK_EQ(net_count_fds(), fds0);
             if (!fired) {
                 CHECK_EQ(rc, 0);
@@ -1216,7 +1226,8 @@ TEST_T(net, fault_sweep, 120)
             failures += rc < 0;
             CHECK_EQ(tst_run_ex(&o, sw_exchange, &w), 0);
         }
-        printf("    kind %d: %ld calls failed in turn, %d runs failed\n", w.kind, n - 1, failures);
+        printf("    kind %d: %ld calls failed in turn, %d runs failed\n",
+               w.kind, n - 1, failures);
         CHECK(n > 10);
         CHECK(failures > 0);
     }

@@ -47,7 +47,7 @@ static void post_byte(int fd)
 
 typedef struct offload {
     pthread_t loop_thread, job_thread;
-    int go[2];           /* the ticker tells the job it may finish */
+    int go[2]; /* the ticker tells the job it may finish */
     atomic_int ticks;
     atomic_int ticks_seen_by_job;
     atomic_int job_done;
@@ -278,7 +278,8 @@ TEST(pool, already_interrupted_caller_never_runs_fn)
     CHECK_EQ(atomic_load(&never_ran), 0);
 }
 
-/* ---- a job not yet started is dropped ------------------------------------- */
+/* ---- a job not yet started is dropped -------------------------------------
+ */
 
 typedef struct blocker {
     int started[2], release[2];
@@ -332,7 +333,8 @@ static int drop_main(void *arg)
     make_pipe(b->release);
     corio_task *bt, *qt;
     CHECK_EQ(corio_task_spawn(&bt, block_caller, b), 0);
-    CHECK_EQ(corio_fd_read(b->started[0], &c, 1), 1); /* the only thread is busy */
+    CHECK_EQ(corio_fd_read(b->started[0], &c, 1),
+             1); /* the only thread is busy */
 
     qcall q = {.ran = &b->ran, .result = 12345};
     CHECK_EQ(corio_task_spawn(&qt, queued_caller, &q), 0);
@@ -368,7 +370,8 @@ TEST(pool, queued_job_is_dropped_on_cancel)
     CHECK_EQ(atomic_load(&b.ran), 0);
 }
 
-/* ---- pool threads block every signal ---------------------------------------- */
+/* ---- pool threads block every signal ----------------------------------------
+ */
 
 /* What "every signal blocked" means here: a thread that blocks a full set
  * reads back what it got (the C library, or qemu-user, keeps a few). */
@@ -426,7 +429,8 @@ TEST(pool, pool_threads_block_all_signals)
     CHECK_EQ(tst_run(sigmask_main, NULL), 0);
 }
 
-/* ---- separate pools ------------------------------------------------------------ */
+/* ---- separate pools
+ * ------------------------------------------------------------ */
 
 static int file_job(void *arg)
 {
@@ -463,7 +467,8 @@ TEST(pool, separate_pools_do_not_starve_each_other)
     CHECK_EQ(tst_run_ex(&o, separate_main, &b), 0);
 }
 
-/* ---- the virtual clock stands still while a job is pending ------------------- */
+/* ---- the virtual clock stands still while a job is pending
+ * ------------------- */
 
 typedef struct vclock {
     int64_t t0, sleeper_woke_at, job_returned_at;
@@ -516,7 +521,8 @@ TEST(pool, virtual_clock_stands_still_while_job_pending)
     CHECK_EQ(v.job_done_when_sleeper_woke, 1);
 }
 
-/* ---- a finished job is noticed while another task keeps yielding ------------ */
+/* ---- a finished job is noticed while another task keeps yielding ------------
+ */
 
 typedef struct jstarve {
     int job_back;
@@ -553,7 +559,8 @@ TEST(pool, finished_job_reaped_while_a_task_keeps_yielding)
     CHECK_EQ(tst_run(js_main, &s), 0);
 }
 
-/* ---- many concurrent calls ------------------------------------------------------ */
+/* ---- many concurrent calls
+ * ------------------------------------------------------ */
 
 #define MANY 200
 
@@ -712,7 +719,7 @@ static int pool_main(void *arg)
     (void)arg;
     CHECK_EQ(pipe2(pool_pipe, O_CLOEXEC), 0);
     CHECK_EQ(corio_to_thread(pool_noop, NULL, NULL), 0); /* one thread... */
-    tst_nap_ms(50);                                         /* ...now idle */
+    tst_nap_ms(50);                                      /* ...now idle */
     corio_task *t[2];
     int res[2] = {-1, -1};
     CHECK_EQ(corio_task_spawn(&t[0], run_reader, NULL), 0);

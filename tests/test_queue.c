@@ -462,7 +462,8 @@ static int close_main(void *arg)
     CHECK_EQ(corio_queue_get(q, &it), CORIO_ESHUTDOWN);
     CHECK_EQ(corio_queue_try_get(q, &it), CORIO_ESHUTDOWN);
     corio_queue_shutdown(q, 0); /* twice is harmless */
-    /* A cancelled task gets CORIO_ESHUTDOWN too: there is nothing to wait for. */
+    /* A cancelled task gets CORIO_ESHUTDOWN too: there is nothing to wait for.
+     */
     corio_task_cancel(corio_task_current());
     CHECK_EQ(corio_queue_get(q, &it), CORIO_ESHUTDOWN);
     CHECK_EQ(corio_queue_put(q, ITEM(13)), CORIO_ESHUTDOWN);

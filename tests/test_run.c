@@ -125,11 +125,13 @@ TEST(run, sequential_runs)
 TEST(run, strerror)
 {
     CHECK(strcmp(corio_strerror(-ECANCELED), "cancelled") == 0);
-    CHECK(strcmp(corio_strerror(-ETIMEDOUT), "timed out (a deadline passed)") == 0);
+    CHECK(strcmp(corio_strerror(-ETIMEDOUT), "timed out (a deadline passed)") ==
+          0);
     CHECK(strcmp(corio_strerror(-ENOENT), strerror(ENOENT)) == 0);
     CHECK(strstr(corio_strerror(CORIO_EABANDONED), "abandoned") != NULL);
     CHECK(strcmp(corio_strerror(0), "success") == 0);
-    CHECK(strcmp(corio_strerror(CORIO_ERRBASE - 999), "unknown corio error") == 0);
+    CHECK(strcmp(corio_strerror(CORIO_ERRBASE - 999), "unknown corio error") ==
+          0);
 }
 
 TEST(run, err_name)
@@ -176,7 +178,8 @@ static corio_event abandon_ev;
 static int abandon_main(void *arg)
 {
     (void)arg;
-    CHECK_EQ(corio_shield_begin(), 0); /* so that no cancellation can end the wait */
+    CHECK_EQ(corio_shield_begin(),
+             0); /* so that no cancellation can end the wait */
     int rc = corio_event_wait(&abandon_ev);
     corio_shield_end();
     return rc;

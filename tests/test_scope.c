@@ -9,8 +9,9 @@ static int basic_timeout(void *arg)
     CHECK_EQ(corio_timeout_begin(2 * CORIO_SECOND), 0);
     CHECK_EQ(corio_sleep(CORIO_SECOND), 0);
     CHECK_EQ(corio_sleep(10 * CORIO_SECOND), -ETIMEDOUT);
-    CHECK_EQ(corio_now() - t0, 2 * CORIO_SECOND); /* exact on the virtual clock */
-    CHECK_EQ(corio_sleep(CORIO_MS), -ETIMEDOUT);  /* stays expired */
+    CHECK_EQ(corio_now() - t0,
+             2 * CORIO_SECOND); /* exact on the virtual clock */
+    CHECK_EQ(corio_sleep(CORIO_MS), -ETIMEDOUT); /* stays expired */
     CHECK_EQ(corio_yield(), -ETIMEDOUT);
     CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
     CHECK_EQ(corio_sleep(CORIO_MS), 0); /* outside the scope: fine again */
@@ -37,11 +38,11 @@ static int nesting(void *arg)
 {
     (void)arg;
     int64_t t0 = corio_now();
-    CHECK_EQ(corio_timeout_begin(CORIO_SECOND), 0);    /* outer: 1 s */
+    CHECK_EQ(corio_timeout_begin(CORIO_SECOND), 0);     /* outer: 1 s */
     CHECK_EQ(corio_timeout_begin(5 * CORIO_SECOND), 0); /* inner: 5 s */
     CHECK_EQ(corio_sleep(10 * CORIO_SECOND), -ETIMEDOUT);
-    CHECK_EQ(corio_now() - t0, CORIO_SECOND); /* the outer one fired */
-    CHECK_EQ(corio_timeout_end(), 0);         /* inner deadline not passed */
+    CHECK_EQ(corio_now() - t0, CORIO_SECOND);    /* the outer one fired */
+    CHECK_EQ(corio_timeout_end(), 0);            /* inner deadline not passed */
     CHECK_EQ(corio_sleep(CORIO_MS), -ETIMEDOUT); /* the outer keeps failing */
     CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
     /* Inner shorter than outer. */
@@ -69,7 +70,7 @@ static int misuse(void *arg)
     CHECK_EQ(corio_shield_begin(), 0);
     CHECK_EQ(corio_timeout_end(), -EINVAL); /* innermost is a shield */
     CHECK_EQ(corio_timeout_begin(CORIO_SECOND), 0);
-    CHECK_EQ(corio_shield_end(), -EINVAL);  /* innermost is a timeout */
+    CHECK_EQ(corio_shield_end(), -EINVAL); /* innermost is a timeout */
     CHECK_EQ(corio_timeout_end(), 0);
     CHECK_EQ(corio_shield_end(), 0);
     /* Many nested scopes (beyond the inline ones). */
@@ -93,7 +94,8 @@ static int leaves_scopes_open(void *arg)
     CHECK_EQ(corio_timeout_begin(CORIO_SECOND), 0);
     CHECK_EQ(corio_shield_begin(), 0);
     CHECK_EQ(corio_timeout_begin(CORIO_SECOND), 0);
-    CHECK_EQ(corio_timeout_begin(CORIO_SECOND), 0); /* beyond the inline slots */
+    CHECK_EQ(corio_timeout_begin(CORIO_SECOND),
+             0); /* beyond the inline slots */
     return 3;
 }
 
@@ -222,7 +224,8 @@ TEST(scope, deadline_interrupts_a_parked_task)
     CHECK_EQ(tst_run(scope_interrupts_other_waits, NULL), 0);
 }
 
-/* ---- scope objects --------------------------------------------------------- */
+/* ---- scope objects ---------------------------------------------------------
+ */
 
 static int obj_deadline_main(void *arg)
 {
@@ -342,12 +345,14 @@ TEST(scope, timeout_begin_at_is_absolute)
     CHECK_EQ(tst_run(begin_at_main, NULL), 0);
 }
 
-/* ---- block forms ------------------------------------------------------------ */
+/* ---- block forms ------------------------------------------------------------
+ */
 
 static int early_return_in_timeout(void)
 {
     int rc;
-    CORIO_WITH_TIMEOUT(CORIO_SECOND, rc) {
+    CORIO_WITH_TIMEOUT(CORIO_SECOND, rc)
+    {
         rc = corio_sleep(2 * CORIO_SECOND);
         if (rc < 0)
             return rc; /* the scope ends here all the same */
@@ -359,7 +364,8 @@ static int early_return_in_timeout(void)
 static int early_return_in_shield(void)
 {
     int rc;
-    CORIO_WITH_SHIELD(rc) {
+    CORIO_WITH_SHIELD(rc)
+    {
         return corio_sleep(CORIO_SECOND); /* shielded: succeeds */
     }
     return rc;
@@ -379,7 +385,8 @@ static corio_lock block_lock;
 static int early_return_in_lock(void)
 {
     int rc;
-    CORIO_WITH_LOCK(&block_lock, rc) {
+    CORIO_WITH_LOCK(&block_lock, rc)
+    {
         return 7; /* released on the way out */
     }
     return rc;
@@ -391,7 +398,8 @@ static int blocks_main(void *arg)
     CHECK_EQ(early_return_in_timeout(), -ETIMEDOUT);
     CHECK_EQ(corio_sleep(CORIO_SECOND), 0); /* not poisoned */
     int rc = 1;
-    CORIO_WITH_TIMEOUT(CORIO_SECOND, rc) {
+    CORIO_WITH_TIMEOUT(CORIO_SECOND, rc)
+    {
         CHECK_EQ(corio_sleep(CORIO_MS), 0);
     }
     CHECK_EQ(rc, 0);
@@ -399,7 +407,8 @@ static int blocks_main(void *arg)
     corio_task_cancel(corio_task_current());
     CHECK_EQ(early_return_in_shield(), 0);
     CHECK_EQ(corio_yield(), -ECANCELED); /* the shield ended */
-    CORIO_WITH_SHIELD(rc) {
+    CORIO_WITH_SHIELD(rc)
+    {
         CHECK_EQ(corio_yield(), 0);
     }
     CHECK_EQ(rc, 0);
@@ -419,7 +428,8 @@ static int blocks_main2(void *arg)
     /* A failed acquire skips the block and releases nothing. */
     int rc = 1, ran = 0;
     CHECK_EQ(corio_lock_acquire(&block_lock), 0);
-    CORIO_WITH_LOCK(&block_lock, rc) {
+    CORIO_WITH_LOCK(&block_lock, rc)
+    {
         ran = 1;
     }
     CHECK_EQ(rc, -EDEADLK);
@@ -427,7 +437,8 @@ static int blocks_main2(void *arg)
     CHECK_EQ(corio_lock_release(&block_lock), 0); /* still ours */
     corio_sem sem;
     CHECK_EQ(corio_sem_init(&sem, 1), 0);
-    CORIO_WITH_SEM(&sem, rc) {
+    CORIO_WITH_SEM(&sem, rc)
+    {
         CHECK_EQ(corio_sem_value(&sem), 0);
     }
     CHECK_EQ(corio_sem_value(&sem), 1);

@@ -89,11 +89,11 @@ static int handler(corio_stream *c, void *arg)
 
 typedef struct client {
     int port;
-    const char *send;  /* a line to send, or NULL to stay idle */
-    int64_t delay;     /* before connecting */
+    const char *send; /* a line to send, or NULL to stay idle */
+    int64_t delay;    /* before connecting */
     char got[64];
     int rc;
-    int64_t at;        /* when the answer (or end) came */
+    int64_t at; /* when the answer (or end) came */
 } client;
 
 static int client_task(void *arg)
@@ -179,7 +179,7 @@ TEST(serve, echo_then_stop_event)
  * connects at 700 ms, after the stop: nobody accepts it any more. */
 
 typedef struct grace_case {
-    int how;   /* 0: stop event, 1: cancel the serve task, 2: timeout scope */
+    int how; /* 0: stop event, 1: cancel the serve task, 2: timeout scope */
     int64_t grace;
 } grace_case;
 
@@ -201,7 +201,8 @@ static int grace_main(void *arg)
     srv_init(&s, handler);
     s.o.grace_ns = g->grace;
     corio_task *st, *stopper = NULL;
-    CHECK_EQ(corio_task_spawn(&st, g->how == 2 ? scoped_serve : serve_task, &s), 0);
+    CHECK_EQ(corio_task_spawn(&st, g->how == 2 ? scoped_serve : serve_task, &s),
+             0);
     client a = {.port = s.port, .send = "sleep 1000\n"};
     client b = {.port = s.port, .send = NULL};
     client c = {.port = s.port, .send = "late\n", .delay = 700 * CORIO_MS};
@@ -220,16 +221,16 @@ static int grace_main(void *arg)
     int64_t end = 500 * CORIO_MS + grace;
     CHECK_EQ(s.returned_at, end);
     CHECK_EQ(s.rc, g->how == 0 ? 0 : g->how == 1 ? -ECANCELED : -ETIMEDOUT);
-    CHECK_EQ(s.st.started, 2);            /* C was never served */
+    CHECK_EQ(s.st.started, 2); /* C was never served */
     CHECK_EQ(s.st.started, s.st.finished + s.st.cancelled); /* none left */
     CHECK(s.st.last_end <= s.returned_at);
     if (grace >= 500 * CORIO_MS) {
-        CHECK_EQ(s.st.finished, 1);       /* A, within the grace period */
-        CHECK_EQ(s.st.cancelled, 1);      /* B, at its end */
+        CHECK_EQ(s.st.finished, 1);  /* A, within the grace period */
+        CHECK_EQ(s.st.cancelled, 1); /* B, at its end */
     } else {
         CHECK_EQ(s.st.cancelled, 2);
     }
-    corio_listener_close(s.l);            /* resets C's queued connection */
+    corio_listener_close(s.l); /* resets C's queued connection */
     CHECK_EQ(corio_gather(ct, 3, NULL), 0);
     if (stopper)
         CHECK_EQ(corio_task_join(stopper, NULL), 0);
@@ -241,9 +242,10 @@ static int grace_main(void *arg)
         CHECK(a.got[0] == 0 || a.rc < 0); /* cut off */
     }
     CHECK(b.rc == 0 || b.rc == -ECONNRESET);
-    CHECK_EQ(b.got[0], 0);                /* end of stream */
+    CHECK_EQ(b.got[0], 0); /* end of stream */
     CHECK_EQ(b.at, end);
-    CHECK(c.rc == -ECONNRESET || c.rc == -ECONNREFUSED || (c.rc == 0 && c.got[0] == 0));
+    CHECK(c.rc == -ECONNRESET || c.rc == -ECONNREFUSED ||
+          (c.rc == 0 && c.got[0] == 0));
     corio_event_destroy(&s.stop);
     CHECK_EQ(net_count_fds(), fds0);
     return 0;

@@ -72,7 +72,8 @@ TEST(sigint, cancels_main_from_pool_thread_kill)
     CHECK(disposition() == (void *)SIG_DFL);      /* and restored it */
 }
 
-/* ---- SIGINT landing on a helper thread that does not block it ------------- */
+/* ---- SIGINT landing on a helper thread that does not block it -------------
+ */
 
 static void *raise_on_self(void *arg)
 {
@@ -168,7 +169,8 @@ TEST(sigint, cancels_only_the_main_task)
     CHECK_EQ(other_rc, 1);
 }
 
-/* ---- a handler installed by the user is left alone -------------------------- */
+/* ---- a handler installed by the user is left alone --------------------------
+ */
 
 static int user_pipe[2];
 static atomic_int user_hits;
@@ -192,7 +194,8 @@ static int user_main(void *arg)
     CHECK_EQ(corio_to_thread(kill_job, NULL, &kill_rc), 0);
     CHECK_EQ(kill_rc, 0);
     char c;
-    CHECK_EQ(corio_fd_read(user_pipe[0], &c, 1), 1); /* the user's handler ran */
+    CHECK_EQ(corio_fd_read(user_pipe[0], &c, 1),
+             1); /* the user's handler ran */
     /* main was not cancelled. */
     CHECK_EQ(corio_sleep(CORIO_SECOND), 0);
     CHECK_EQ(corio_yield(), 0);
@@ -228,7 +231,8 @@ TEST(sigint, ignored_disposition_is_left_alone)
     CHECK(disposition() == (void *)SIG_IGN);
 }
 
-/* ---- the handler is restored after every run, and a later run works ---------- */
+/* ---- the handler is restored after every run, and a later run works
+ * ---------- */
 
 static int plain_main(void *arg)
 {
@@ -254,7 +258,8 @@ TEST(sigint, handler_restored_after_each_run)
     CHECK(disposition() == (void *)SIG_DFL);
 }
 
-/* ---- a second SIGINT during the cancellation kills the process --------------- */
+/* ---- a second SIGINT during the cancellation kills the process
+ * --------------- */
 
 static int to_parent;
 
@@ -302,7 +307,8 @@ TEST(sigint, second_sigint_kills_the_process)
     CHECK_EQ(WTERMSIG(st), SIGINT);
 }
 
-/* ---- only the first loop of the process holds the SIGINT role ---------------- */
+/* ---- only the first loop of the process holds the SIGINT role
+ * ---------------- */
 
 typedef struct second_loop {
     int rc;

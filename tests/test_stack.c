@@ -83,7 +83,8 @@ static int overflow_main(void *arg)
 /* Overflow a task's stack in a child with the given guard settings (mode
  * NULL: the default); return its wait status and what it printed on
  * stderr. */
-static int overflow_child(const char *mode, const char *budget, char *out, size_t n)
+static int overflow_child(const char *mode, const char *budget, char *out,
+                          size_t n)
 {
     int p[2];
     CHECK_EQ(pipe(p), 0);
@@ -124,7 +125,8 @@ static void expect_overflow(const char *mode, const char *budget, int sig)
         return; /* sanitizers own SIGSEGV and report the overflow themselves */
     CHECK(WIFSIGNALED(st));
     CHECK_EQ(WTERMSIG(st), sig);
-    if (!strstr(err, "stack overflow in task 'deep'") || !strstr(err, "65536")) {
+    if (!strstr(err, "stack overflow in task 'deep'") ||
+        !strstr(err, "65536")) {
         fprintf(stderr, "child said: %s\n", err);
         CHECK(!"overflow message names the task and its stack size");
     }
@@ -133,7 +135,8 @@ static void expect_overflow(const char *mode, const char *budget, int sig)
 TEST(stack, overflow_madvise_or_best_guard)
 {
     int mode = corio__stack_guard_mode();
-    expect_overflow(mode == CORIO__GUARD_MADVISE ? "madvise" : "mprotect", NULL, SIGSEGV);
+    expect_overflow(mode == CORIO__GUARD_MADVISE ? "madvise" : "mprotect", NULL,
+                    SIGSEGV);
 }
 
 TEST(stack, overflow_mprotect)
@@ -184,9 +187,11 @@ static int fp_modes(void *arg)
 {
     (void)arg;
     corio_task *t[3];
-    CHECK_EQ(corio_task_spawn(&t[0], fp_task, (void *)(intptr_t)FE_TOWARDZERO), 0);
+    CHECK_EQ(corio_task_spawn(&t[0], fp_task, (void *)(intptr_t)FE_TOWARDZERO),
+             0);
     CHECK_EQ(corio_task_spawn(&t[1], fp_task, (void *)(intptr_t)FE_UPWARD), 0);
-    CHECK_EQ(corio_task_spawn(&t[2], fp_task, (void *)(intptr_t)FE_DOWNWARD), 0);
+    CHECK_EQ(corio_task_spawn(&t[2], fp_task, (void *)(intptr_t)FE_DOWNWARD),
+             0);
     CHECK_EQ(corio_gather(t, 3, NULL), 0);
     CHECK_EQ(fegetround(), FE_TONEAREST);
     return 0;
@@ -215,9 +220,11 @@ static int live_values(void *arg)
     CHECK_EQ(a, seed + 21);
     CHECK_EQ(f, seed + 126);
     CHECK(x == seed * 1.5 + 20 && y == seed * 2.5 + 40 && z == seed * 3.5 + 60);
-    CHECK(w == seed * 4.5 + 80 && p == seed * 5.5 + 100 && q == seed * 6.5 + 120);
+    CHECK(w == seed * 4.5 + 80 && p == seed * 5.5 + 100 &&
+          q == seed * 6.5 + 120);
     CHECK(r == seed * 7.5 + 140 && s == seed * 8.5 + 160);
-    return (int)(b + c + d + e - 4 * seed - 14 - 2 * 20 - 3 * 20 - 4 * 20 - 5 * 20);
+    return (int)(b + c + d + e - 4 * seed - 14 - 2 * 20 - 3 * 20 - 4 * 20 -
+                 5 * 20);
 }
 
 static int registers(void *arg)
@@ -226,7 +233,9 @@ static int registers(void *arg)
     corio_task *t[4];
     int res[4];
     for (int i = 0; i < 4; i++)
-        CHECK_EQ(corio_task_spawn(&t[i], live_values, (void *)(intptr_t)(i * 1000 + 7)), 0);
+        CHECK_EQ(corio_task_spawn(&t[i], live_values,
+                                  (void *)(intptr_t)(i * 1000 + 7)),
+                 0);
     CHECK_EQ(corio_gather(t, 4, res), 0);
     for (int i = 0; i < 4; i++)
         CHECK_EQ(res[i], 0);

@@ -48,7 +48,8 @@ static int one_joiner(void *arg)
     (void)arg;
     corio_task *j2;
     int r;
-    CHECK_EQ(corio_task_spawn(&shared, sleeper, (void *)(intptr_t)CORIO_SECOND), 0);
+    CHECK_EQ(corio_task_spawn(&shared, sleeper, (void *)(intptr_t)CORIO_SECOND),
+             0);
     CHECK_EQ(corio_task_spawn(&j2, second_joiner, NULL), 0);
     CHECK_EQ(corio_yield(), 0); /* shared sleeps, j2 ... */
     /* main joins first now; j2 already joined, so this one is second. */
@@ -68,7 +69,8 @@ static int joiner_cancelled(void *arg)
     (void)arg;
     corio_task *t;
     int r = 0;
-    CHECK_EQ(corio_task_spawn(&t, sleeper, (void *)(intptr_t)(5 * CORIO_SECOND)), 0);
+    CHECK_EQ(
+        corio_task_spawn(&t, sleeper, (void *)(intptr_t)(5 * CORIO_SECOND)), 0);
     corio_task_cancel(corio_task_current());
     CHECK_EQ(corio_task_join(t, &r), -ECANCELED);
     CHECK_EQ(corio_task_join(t, &r), -ECANCELED); /* level-triggered */
@@ -95,7 +97,8 @@ static int interrupted_join(void *arg)
 {
     int *out = arg;
     corio_task *t;
-    CHECK_EQ(corio_task_spawn(&t, sleeper, (void *)(intptr_t)(5 * CORIO_SECOND)), 0);
+    CHECK_EQ(
+        corio_task_spawn(&t, sleeper, (void *)(intptr_t)(5 * CORIO_SECOND)), 0);
     out[0] = corio_task_join(t, NULL); /* cancelled while waiting */
     int r = 0;
     CHECK_EQ(corio_shield_begin(), 0);
@@ -157,7 +160,7 @@ static int level(void *arg)
     corio_task *done;
     int r = 0;
     CHECK_EQ(corio_task_spawn(&done, ret_arg, (void *)(intptr_t)9), 0);
-    CHECK_EQ(corio_sleep(CORIO_SECOND), 0);     /* done has finished */
+    CHECK_EQ(corio_sleep(CORIO_SECOND), 0);          /* done has finished */
     CHECK_EQ(corio_sleep(CORIO_SECOND), -ECANCELED); /* cancelled meanwhile */
     for (int i = 0; i < 5; i++) {
         CHECK_EQ(corio_sleep(CORIO_MS), -ECANCELED);

@@ -378,8 +378,8 @@ static int fetch_body(void *arg)
     if (rc < 0) {
         CHECK(t == NULL);
         if (f->err && !strstr(why.text, f->err)) {
-            fprintf(stderr, "    message \"%s\" lacks \"%s\"\n",
-                    why.text, f->err);
+            fprintf(stderr, "    message \"%s\" lacks \"%s\"\n", why.text,
+                    f->err);
             CHECK(0);
         }
         return 0;
@@ -969,8 +969,8 @@ static int not_tls_body(void *arg)
     CHECK_EQ(corio_stream_pair(&a, &b, 0), 0);
     CHECK_EQ(corio_stream_shutdown(b), 0);
     CHECK_EQ(corio_tls_client(&t, a, &o), CORIO_ETLS);
-    CHECK(strstr(why.text,
-                 "handshake: the peer closed the connection") != NULL);
+    CHECK(strstr(why.text, "handshake: the peer closed the connection") !=
+          NULL);
     corio_stream_close(b);
     /* One gone altogether: the error of the stream underneath. */
     CHECK_EQ(corio_stream_pair(&a, &b, 0), 0);
@@ -1465,7 +1465,7 @@ TEST_T(tls, fault_sweep, 120)
             break; /* fewer than n calls: all swept */
         }
         failures += rc < 0;
-        CHECK_EQ(tst_count_fds(), fds0);                   /* nothing leaked */
+        CHECK_EQ(tst_count_fds(), fds0);             /* nothing leaked */
         CHECK_EQ(tst_run_ex(&o, sweep_body, &w), 0); /* all is well */
     }
     CHECK(n > 20);

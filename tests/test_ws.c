@@ -737,7 +737,8 @@ static int peer_close_body(void *arg)
             CHECK_EQ(corio_ws_close_code(p.ws), codes[i]);
             peer_expect_close(&p, codes[i]);
             CHECK_EQ(recv_msg(&p, &type, &d), CORIO_ESHUTDOWN);
-            CHECK_EQ(corio_ws_send(p.ws, CORIO_WS_TEXT, "x", 1), CORIO_ESHUTDOWN);
+            CHECK_EQ(corio_ws_send(p.ws, CORIO_WS_TEXT, "x", 1),
+                     CORIO_ESHUTDOWN);
             CHECK_EQ(corio_ws_ping(p.ws, "x", 1), CORIO_ESHUTDOWN);
             CHECK_EQ(corio_ws_close_handshake(p.ws, 1000, NULL), 0);
             wsp_close(&p);
@@ -1482,7 +1483,7 @@ TEST_T(ws, fault_sweep, 300)
             CHECK_EQ(rc, 0);
             break;
         }
-        CHECK(rc != -EPROTO);         /* an error, never a wrong answer */
+        CHECK(rc != -EPROTO);          /* an error, never a wrong answer */
         CHECK(rc != CORIO_EABANDONED); /* and nothing left hanging */
         failures += rc < 0;
     }

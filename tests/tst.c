@@ -192,8 +192,8 @@ int main(int argc, char **argv)
             continue;
         double t0 = now_ms();
         int rc = run_one(&cases[i]);
-        printf("%s %s.%s (%.0f ms)\n", rc == 0 ? "PASS" : "FAIL", cases[i].suite,
-               cases[i].name, now_ms() - t0);
+        printf("%s %s.%s (%.0f ms)\n", rc == 0 ? "PASS" : "FAIL",
+               cases[i].suite, cases[i].name, now_ms() - t0);
         fflush(stdout);
         rc == 0 ? passed++ : failed++;
     }

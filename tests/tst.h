@@ -16,7 +16,8 @@
 #include <stdlib.h>
 
 typedef void (*tst_fn)(void);
-void tst_register(const char *suite, const char *name, tst_fn fn, int timeout_s);
+void tst_register(const char *suite, const char *name, tst_fn fn,
+                  int timeout_s);
 void tst_fail(const char *file, int line, const char *what);
 void tst_fail_eq(const char *file, int line, const char *a, const char *b,
                  long long va, long long vb);

@@ -28,9 +28,9 @@ extern "C" {
 #define CORIO_API __attribute__((visibility("default")))
 
 /* Time is int64_t nanoseconds on a monotonic clock. */
-#define CORIO_NS     ((int64_t)1)
-#define CORIO_US     ((int64_t)1000)
-#define CORIO_MS     ((int64_t)1000000)
+#define CORIO_NS ((int64_t)1)
+#define CORIO_US ((int64_t)1000)
+#define CORIO_MS ((int64_t)1000000)
 #define CORIO_SECOND ((int64_t)1000000000)
 
 /* Marks a call whose result must be checked (an error would otherwise be
@@ -105,9 +105,8 @@ CORIO_API CORIO_NODISCARD int corio_run(corio_fn main, void *arg, int *result);
 
 /* corio_run() with options (opts may be NULL: the defaults).  Same
  * returns, and -EINVAL for a bad option. */
-CORIO_API CORIO_NODISCARD int corio_run_ex(corio_fn main, void *arg,
-                                           int *result,
-                                           const corio_options *opts);
+CORIO_API CORIO_NODISCARD int
+corio_run_ex(corio_fn main, void *arg, int *result, const corio_options *opts);
 
 /* The current time in nanoseconds: the loop's clock (virtual when the
  * virtual clock is on) inside a loop, CLOCK_MONOTONIC outside.

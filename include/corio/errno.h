@@ -46,13 +46,12 @@ extern "C" {
     X(EURL, 45, "not a valid absolute http(s) or ws(s) URL")                   \
     X(EWS, 46, "WebSocket protocol violation by the peer")                     \
     X(EJSON, 47, "body is not valid JSON")                                     \
-    X(EHTTPSTATUS, 48, "HTTP error status (4xx or 5xx)")                      \
-    X(EREDIS, 200, "the Redis server answered with an error reply")           \
+    X(EHTTPSTATUS, 48, "HTTP error status (4xx or 5xx)")                       \
+    X(EREDIS, 200, "the Redis server answered with an error reply")            \
     X(EREDIS_PROTO, 201,                                                       \
-      "Redis protocol error: the server sent something unexpected")           \
-    X(EREDIS_AUTH, 202, "Redis authentication refused")                       \
-    X(EREDIS_ABORTED, 203,                                                     \
-      "Redis transaction aborted: a watched key changed")
+      "Redis protocol error: the server sent something unexpected")            \
+    X(EREDIS_AUTH, 202, "Redis authentication refused")                        \
+    X(EREDIS_ABORTED, 203, "Redis transaction aborted: a watched key changed")
 
 /* Words about why a call failed, for failures that leave no object to ask
  * (a refused TLS handshake, a context that could not be made).  The caller

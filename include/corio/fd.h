@@ -47,7 +47,8 @@ CORIO_API CORIO_NODISCARD ssize_t corio_fd_read(int fd, void *buf, size_t n);
  * error) after partial progress, else a negative errno from write(2),
  * -EBUSY, -ECANCELED / -ETIMEDOUT, -EPERM.
  * Cancel-safe: the return value says exactly how much was written. */
-CORIO_API CORIO_NODISCARD ssize_t corio_fd_write(int fd, const void *buf, size_t n);
+CORIO_API CORIO_NODISCARD ssize_t corio_fd_write(int fd, const void *buf,
+                                                 size_t n);
 
 /* Stop watching fd and restore its original file status flags, without
  * closing it.  Returns 0, or -EBUSY if a task waits on it, -EPERM outside a

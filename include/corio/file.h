@@ -56,8 +56,8 @@ typedef struct corio_file corio_file;
  * (outside a task); *out = NULL on every error.
  * Cancel-safe: yes (the rule above: an open that started completes and
  * returns 0 with a file you must close). */
-CORIO_API CORIO_NODISCARD int corio_file_open(corio_file **out, const char *path, int flags,
-                              mode_t mode);
+CORIO_API CORIO_NODISCARD int
+corio_file_open(corio_file **out, const char *path, int flags, mode_t mode);
 
 /* Close f and free it (NULL is a no-op returning 0).  The descriptor is
  * closed on the loop thread with close(2), which does not wait for the
@@ -74,12 +74,13 @@ CORIO_API int corio_file_close(corio_file *f);
  * Returns the count (0 at end of file), or a negative errno from read(2),
  * -ECANCELED / -ETIMEDOUT, -EPERM, -EINVAL (NULL f).
  * Cancel-safe: yes (the rule above). */
-CORIO_API CORIO_NODISCARD ssize_t corio_file_read(corio_file *f, void *buf, size_t n);
+CORIO_API CORIO_NODISCARD ssize_t corio_file_read(corio_file *f, void *buf,
+                                                  size_t n);
 
 /* Read up to n bytes at offset off without moving the position (pread(2)).
  * Same returns as corio_file_read.  Cancel-safe: yes. */
-CORIO_API CORIO_NODISCARD ssize_t corio_file_pread(corio_file *f, void *buf, size_t n,
-                                   off_t off);
+CORIO_API CORIO_NODISCARD ssize_t corio_file_pread(corio_file *f, void *buf,
+                                                   size_t n, off_t off);
 
 /* Write all n bytes at the file position (or at the end with O_APPEND),
  * one write(2) after another until done.
@@ -87,14 +88,16 @@ CORIO_API CORIO_NODISCARD ssize_t corio_file_pread(corio_file *f, void *buf, siz
  * progress, else a negative errno from write(2) (-ENOSPC, -EBADF for a file
  * opened read-only, ...), -ECANCELED / -ETIMEDOUT, -EPERM, -EINVAL.
  * Cancel-safe: the return value says exactly how much was written. */
-CORIO_API CORIO_NODISCARD ssize_t corio_file_write(corio_file *f, const void *buf, size_t n);
+CORIO_API CORIO_NODISCARD ssize_t corio_file_write(corio_file *f,
+                                                   const void *buf, size_t n);
 
 /* Write all n bytes at offset off without moving the position
  * (pwrite(2)).  Same returns as corio_file_write.  On Linux a file opened
  * with O_APPEND appends whatever off says.  Cancel-safe: as
  * corio_file_write. */
-CORIO_API CORIO_NODISCARD ssize_t corio_file_pwrite(corio_file *f, const void *buf, size_t n,
-                                    off_t off);
+CORIO_API CORIO_NODISCARD ssize_t corio_file_pwrite(corio_file *f,
+                                                    const void *buf, size_t n,
+                                                    off_t off);
 
 /* Flush f's data and metadata to the device (fsync(2)).
  * Returns 0, or a negative errno from fsync(2) (-EIO, -EINVAL for a file
@@ -123,7 +126,8 @@ CORIO_API int corio_file_fd(const corio_file *f);
  * Cancel-safe: yes; the file is read in chunks of at most 1 MiB, an
  * interruption stops at the next chunk, and the buffer and descriptor are
  * freed. */
-CORIO_API CORIO_NODISCARD int corio_file_read_all(const char *path, size_t max, char **data, size_t *len);
+CORIO_API CORIO_NODISCARD int corio_file_read_all(const char *path, size_t max,
+                                                  char **data, size_t *len);
 
 /* ---- Line iterator: async for line in aiofiles.open(path) ---------------- */
 
@@ -137,8 +141,9 @@ typedef struct corio_file_lines corio_file_lines;
  * (-EBUSY otherwise).
  * Returns 0 and *out, or the errors of corio_file_open (*out = NULL).
  * Cancel-safe: as corio_file_open. */
-CORIO_API CORIO_NODISCARD int corio_file_lines_open(corio_file_lines **out, const char *path,
-                                    size_t max_line);
+CORIO_API CORIO_NODISCARD int corio_file_lines_open(corio_file_lines **out,
+                                                    const char *path,
+                                                    size_t max_line);
 
 /* Return the next line: *line points to its first byte and *len is its
  * length without the '\n' (a "\r" before it is kept; a last line without
@@ -156,8 +161,8 @@ CORIO_API CORIO_NODISCARD int corio_file_lines_open(corio_file_lines **out, cons
  *   -ECANCELED / -ETIMEDOUT, -EPERM, -EINVAL.
  * Cancel-safe: yes; no line is lost: bytes read before the interruption
  * stay buffered and the same line is returned by the next call. */
-CORIO_API CORIO_NODISCARD int corio_file_lines_next(corio_file_lines *it, const char **line,
-                                    size_t *len);
+CORIO_API CORIO_NODISCARD int
+corio_file_lines_next(corio_file_lines *it, const char **line, size_t *len);
 
 /* Drop the line the iterator stands on (its '\n' included), whatever its
  * length, reading as far as needed.

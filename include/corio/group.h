@@ -32,7 +32,8 @@ CORIO_API CORIO_NODISCARD int corio_group_new(corio_group **out);
  *   -EINVAL     g is NULL or already waited.
  *   -ENOMEM / -EPERM  as for corio_task_spawn.
  * Never suspends. */
-CORIO_API CORIO_NODISCARD int corio_group_spawn(corio_group *g, corio_fn fn, void *arg);
+CORIO_API CORIO_NODISCARD int corio_group_spawn(corio_group *g, corio_fn fn,
+                                                void *arg);
 
 /* Start fn(arg) as a child of g and wait until it reports that it is ready
  * by calling corio_task_started() (Trio's nursery.start): a server that

@@ -52,11 +52,13 @@ typedef struct corio_http_header {
 } corio_http_header;
 
 /* Flags the parser derives from the header fields. */
-#define CORIO_HTTP_CHUNKED  0x1u /* Transfer-Encoding ends in chunked */
-#define CORIO_HTTP_CLOSE    0x2u /* the connection closes after this message:
-                                    "Connection: close", or HTTP/1.0 without
-                                    "Connection: keep-alive" */
-#define CORIO_HTTP_UPGRADE  0x4u /* "Connection: upgrade" with an Upgrade field */
+#define CORIO_HTTP_CHUNKED 0x1u /* Transfer-Encoding ends in chunked */
+#define CORIO_HTTP_CLOSE                                                       \
+    0x2u /* the connection closes after this message:                          \
+            "Connection: close", or HTTP/1.0 without                           \
+            "Connection: keep-alive" */
+#define CORIO_HTTP_UPGRADE                                                     \
+    0x4u /* "Connection: upgrade" with an Upgrade field */
 #define CORIO_HTTP_CONTINUE 0x8u /* request: "Expect: 100-continue" */
 
 /* A parsed message head.  Before parsing, set headers and max_headers to
@@ -109,8 +111,8 @@ CORIO_API ssize_t corio_http_parse_request(corio_http_head *h, const char *buf,
 /* Parse a response head from buf[0..len); as corio_http_parse_request,
  * with a status line instead (over max_start_line: CORIO_EHTTP, since a
  * response has no 414; "HTTP/1.1 204\r\n" without the space before an
- * empty reason is accepted, as servers send it).  A 1xx, 204 or 304 response has no body whatever
- * its fields say (corio_http_body_kind tells). */
+ * empty reason is accepted, as servers send it).  A 1xx, 204 or 304 response
+ * has no body whatever its fields say (corio_http_body_kind tells). */
 CORIO_API ssize_t corio_http_parse_response(corio_http_head *h, const char *buf,
                                             size_t len,
                                             const corio_http_limits *lim);
@@ -132,7 +134,7 @@ CORIO_API int corio_http_body_kind(const corio_http_head *h, int is_request,
 
 /* The value of the first field named name (case-insensitive), or NULL. */
 CORIO_API const corio_http_str *corio_http_head_get(const corio_http_head *h,
-                                                   const char *name);
+                                                    const char *name);
 
 /* Does the comma-separated list in v hold token (case-insensitive)?  For
  * Connection, Transfer-Encoding, Accept-Encoding, ...  Parameters after a
@@ -194,7 +196,8 @@ typedef struct corio_url {
  * path ("http://h?q": write "http://h/?q"), control bytes, spaces, DEL or
  * non-ASCII bytes: percent-encode them), -EINVAL (NULL).  On an error *u
  * is zeroed.  Never suspends. */
-CORIO_API CORIO_NODISCARD int corio_url_parse(corio_url *u, const char *url, size_t len);
+CORIO_API CORIO_NODISCARD int corio_url_parse(corio_url *u, const char *url,
+                                              size_t len);
 
 /* The reason phrase of a status code ("Not Found"), or "" if unknown. */
 CORIO_API const char *corio_http_reason(int status);

@@ -55,8 +55,6 @@
 extern "C" {
 #endif
 
-
-
 typedef struct corio_http_session corio_http_session;
 typedef struct corio_http_response corio_http_response;
 
@@ -111,8 +109,9 @@ typedef struct corio_http_session_opts {
 
 /* Make a session (o may be NULL).  Returns 0 and *out, or -EINVAL (a bad
  * option), -ENOMEM; on failure *out = NULL.  Never suspends. */
-CORIO_API CORIO_NODISCARD int corio_http_session_new(corio_http_session **out,
-                                     const corio_http_session_opts *o);
+CORIO_API CORIO_NODISCARD int
+corio_http_session_new(corio_http_session **out,
+                       const corio_http_session_opts *o);
 
 /* Close the session's idle connections and free it (NULL is a no-op).
  * Responses still open keep what they need alive until they are freed.
@@ -124,7 +123,7 @@ CORIO_API void corio_http_session_free(corio_http_session *s);
 #define CORIO_HTTP_MAX_INTERIM 32
 
 /* Flags of a request. */
-#define CORIO_HTTP_NO_REDIRECT   0x1u /* return 3xx responses as they are */
+#define CORIO_HTTP_NO_REDIRECT 0x1u   /* return 3xx responses as they are */
 #define CORIO_HTTP_NO_DECOMPRESS 0x2u /* no Accept-Encoding, no decoding */
 
 /* A request; zero fields take the defaults.  Everything is borrowed for
@@ -169,13 +168,14 @@ typedef struct corio_http_request {
  * token or a value with CR or LF, a NULL query value, body with
  * body_stream, body_len without body); on failure *out = NULL.
  * Cancel-safe: yes; the connection is closed, nothing else is lost. */
-CORIO_API CORIO_NODISCARD int corio_http_session_send(corio_http_session *s,
-                                      const corio_http_request *req,
-                                      corio_http_response **out);
+CORIO_API CORIO_NODISCARD int
+corio_http_session_send(corio_http_session *s, const corio_http_request *req,
+                        corio_http_response **out);
 
 /* corio_http_session_send with method GET and no options. */
-CORIO_API CORIO_NODISCARD int corio_http_session_get(corio_http_session *s, const char *url,
-                                     corio_http_response **out);
+CORIO_API CORIO_NODISCARD int corio_http_session_get(corio_http_session *s,
+                                                     const char *url,
+                                                     corio_http_response **out);
 
 /* The status code (200, 404, ...).  Never suspends. */
 CORIO_API int corio_http_response_status(const corio_http_response *r);
@@ -208,20 +208,21 @@ CORIO_API const char *corio_http_response_url(const corio_http_response *r);
  * end of the body, or an error (CORIO_EHTTP, CORIO_EOF, -ETIMEDOUT for the
  * read or total timeout, ...).  Cancel-safe: no — the connection is closed
  * and later reads return -ECANCELED again. */
-CORIO_API CORIO_NODISCARD ssize_t corio_http_response_read(corio_http_response *r, void *buf,
-                                           size_t n);
+CORIO_API CORIO_NODISCARD ssize_t
+corio_http_response_read(corio_http_response *r, void *buf, size_t n);
 
 /* Read the rest of the body (at most max_body bytes, else
  * CORIO_EBODYTOOLARGE) and return it: *body (owned by r, followed by a NUL
  * byte) and *len.  Calling it again returns the same bytes.  Errors as
  * corio_http_response_read. */
 CORIO_API CORIO_NODISCARD int corio_http_response_body(corio_http_response *r,
-                                       const void **body, size_t *len);
+                                                       const void **body,
+                                                       size_t *len);
 
 /* The body as NUL-terminated text (corio_http_response_body; the bytes are
  * returned as they are, whatever the charset). */
 CORIO_API CORIO_NODISCARD int corio_http_response_text(corio_http_response *r,
-                                       const char **text);
+                                                       const char **text);
 
 /* Free a response (NULL is a no-op): its connection goes back to the pool
  * if the body was read to the end and keep-alive holds, else it is closed.

@@ -73,9 +73,9 @@ CORIO_API void corio_http_router_free(corio_http_router *r);
  * requests go to GET routes (the body is not sent).
  * Returns 0, or -EINVAL (bad pattern: not starting with '/', an empty
  * {}, "*" not last), -EEXIST (the same method and pattern twice), -ENOMEM. */
-CORIO_API CORIO_NODISCARD int corio_http_router_add(corio_http_router *r, const char *method,
-                                    const char *pattern,
-                                    corio_http_handler_fn fn, void *arg);
+CORIO_API CORIO_NODISCARD int
+corio_http_router_add(corio_http_router *r, const char *method,
+                      const char *pattern, corio_http_handler_fn fn, void *arg);
 
 /* Server options; zero fields take the defaults.
  *   stop, grace_ns, max_connections   passed to corio_serve (corio/net.h).
@@ -87,6 +87,21 @@ CORIO_API CORIO_NODISCARD int corio_http_router_add(corio_http_router *r, const 
  *                      first byte, then close quietly (default 60 s).
  *   body_timeout_ns    the longest wait for more bytes of a request body
  *                      (default 30 s; the read returns -ETIMEDOUT).
+ *   body_min_rate      bytes per second a body must keep up on average
+ *                      (Apache mod_reqtimeout's MinRate; default 500; < 0:
+ *                      no minimum): the body's reads must end by
+ *                      first read + body_timeout_ns + bytes so far / rate,
+ *                      so a body trickled a byte every few seconds times
+ *                      out although no single wait is long.
+ *   send_timeout_ns    the longest the peer may leave the server's output
+ *                      unread: each write of up to the stream's write buffer
+ *                      must complete within it (nginx's send_timeout;
+ *                      default 60 s), else the connection is closed.
+ *   tls                a server TLS context (borrowed): serve HTTPS.  Give
+ *                      it the ALPN list "http/1.1" (corio_tls_config.alpn)
+ *                      so clients that offer h2 settle on HTTP/1.1.
+ *   handshake_timeout_ns  the TLS handshake must end within this (default
+ *                      10 s), else the connection is closed.
  *   max_body           bytes of a request body (default 1 MiB) -> 413.
  *   max_headers        fields of a request head (default 100) -> 431.
  *   limits             head limits (corio/http.h) -> 414 / 431.
@@ -105,6 +120,10 @@ typedef struct corio_http_server_opts {
     size_t max_headers;
     corio_http_limits limits;
     size_t max_requests;
+    int64_t body_min_rate;
+    int64_t send_timeout_ns;
+    corio_tls_ctx *tls;
+    int64_t handshake_timeout_ns;
 } corio_http_server_opts;
 
 /* Serve HTTP on l with router r until shutdown (see corio_serve for how it
@@ -132,7 +151,8 @@ CORIO_API int corio_http_serve(corio_listener *l, corio_http_router *r,
 CORIO_API int corio_http_serve_conn(corio_stream *conn, corio_http_router *r,
                                     const corio_http_server_opts *o);
 
-/* ---- The request ---------------------------------------------------------- */
+/* ---- The request ----------------------------------------------------------
+ */
 
 /* The method ("GET"), NUL-terminated, owned by req.  Never suspends. */
 CORIO_API const char *corio_http_req_method(const corio_http_req *req);
@@ -166,20 +186,22 @@ CORIO_API int64_t corio_http_req_content_length(const corio_http_req *req);
  * CORIO_EBODYTOOLARGE past max_body, CORIO_EHTTP (bad chunking), CORIO_EOF
  * (the client went away), -ETIMEDOUT (body_timeout_ns).
  * Cancel-safe: no (the connection is closed after the handler). */
-CORIO_API CORIO_NODISCARD ssize_t corio_http_req_read(corio_http_req *req, void *buf, size_t n);
+CORIO_API CORIO_NODISCARD ssize_t corio_http_req_read(corio_http_req *req,
+                                                      void *buf, size_t n);
 
 /* Read the whole body (at most max_body) — what corio_http_req_read has
  * not taken yet: *body (owned by req, followed by a NUL byte) and *len.
  * Calling it again returns the same bytes.  Errors as corio_http_req_read. */
-CORIO_API CORIO_NODISCARD int corio_http_req_body(corio_http_req *req, const void **body,
-                                  size_t *len);
+CORIO_API CORIO_NODISCARD int
+corio_http_req_body(corio_http_req *req, const void **body, size_t *len);
 
-/* ---- The response --------------------------------------------------------- */
+/* ---- The response ---------------------------------------------------------
+ */
 
 /* Add a header field to the response (copied).  Before the reply starts
  * only: then -EALREADY.  Content-Length, Transfer-Encoding and Connection
- * are the server's: -EINVAL (a 101 reply gets "Connection: upgrade").  A name or value with CR, LF or NUL: -EINVAL.
- * Never suspends. */
+ * are the server's: -EINVAL (a 101 reply gets "Connection: upgrade").  A name
+ * or value with CR, LF or NUL: -EINVAL. Never suspends. */
 CORIO_API int corio_http_reply_header(corio_http_req *req, const char *name,
                                       const char *value);
 
@@ -236,7 +258,8 @@ CORIO_API int corio_http_reply_end(corio_http_req *req);
  * suspends. */
 CORIO_API corio_stream *corio_http_req_detach(corio_http_req *req);
 
-/* ---- In-process testing ---------------------------------------------------- */
+/* ---- In-process testing ----------------------------------------------------
+ */
 
 /* Make a client session whose connections are in-memory stream pairs
  * served by r (with server options so, NULL for the defaults) in tasks of
@@ -245,10 +268,10 @@ CORIO_API corio_stream *corio_http_req_detach(corio_http_req *req);
  * replaced.  Free it with corio_http_session_free; each serving task (a
  * detached task) ends when its connection's client side is closed.  r must
  * outlive the session.  Returns 0 and *out, or -EINVAL, -ENOMEM. */
-CORIO_API CORIO_NODISCARD int corio_http_test_session_new(corio_http_session **out,
-                                          corio_http_router *r,
-                                          const corio_http_server_opts *so,
-                                          const corio_http_session_opts *co);
+CORIO_API CORIO_NODISCARD int
+corio_http_test_session_new(corio_http_session **out, corio_http_router *r,
+                            const corio_http_server_opts *so,
+                            const corio_http_session_opts *co);
 
 #ifdef __cplusplus
 }

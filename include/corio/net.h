@@ -61,12 +61,14 @@ typedef struct corio_addr {
  * "fe80::1%eth0"; brackets around IPv6 are accepted) and a port (0..65535).
  * Never resolves names and never suspends.
  * Returns 0, or -EINVAL (not a numeric address, or a bad port). */
-CORIO_API CORIO_NODISCARD int corio_addr_parse(corio_addr *out, const char *ip, int port);
+CORIO_API CORIO_NODISCARD int corio_addr_parse(corio_addr *out, const char *ip,
+                                               int port);
 
 /* Fill *out with a Unix-domain address.  A leading '@' names Linux's
  * abstract namespace ("@corio-test": no file is made).
  * Returns 0, or -ENAMETOOLONG (longer than sun_path), -EINVAL (empty). */
-CORIO_API CORIO_NODISCARD int corio_addr_unix(corio_addr *out, const char *path);
+CORIO_API CORIO_NODISCARD int corio_addr_unix(corio_addr *out,
+                                              const char *path);
 
 /* Write a as text: "10.0.0.1:80", "[::1]:443", "/run/x.sock", "@name".
  * Returns the length written (without the NUL), or -ENOSPC (cap too
@@ -123,8 +125,9 @@ typedef struct corio_dns_opts {
  * waiting for the lookup thread (a stuck resolver cannot hold the task or
  * the loop's end); the lookup then finishes on its own and its result is
  * freed by the thread.  host is copied. */
-CORIO_API CORIO_NODISCARD ssize_t corio_dns_resolve(corio_addr **out, const char *host, int port,
-                                    const corio_dns_opts *o);
+CORIO_API CORIO_NODISCARD ssize_t corio_dns_resolve(corio_addr **out,
+                                                    const char *host, int port,
+                                                    const corio_dns_opts *o);
 
 /* Free an array from corio_dns_resolve (NULL is a no-op). */
 CORIO_API void corio_dns_free(corio_addr *addrs);
@@ -166,17 +169,21 @@ typedef struct corio_tcp_opts {
  *   -ENOMEM, -EMFILE, -ECANCELED / -ETIMEDOUT (the caller's timeout scope:
  *                  that is the connect timeout), -EPERM.
  * Cancel-safe: yes; an interrupted call leaves no socket open. */
-CORIO_API CORIO_NODISCARD int corio_tcp_connect(corio_stream **out, const char *host, int port);
+CORIO_API CORIO_NODISCARD int corio_tcp_connect(corio_stream **out,
+                                                const char *host, int port);
 
 /* corio_tcp_connect with options (o may be NULL).  Same returns. */
-CORIO_API CORIO_NODISCARD int corio_tcp_connect_ex(corio_stream **out, const char *host, int port,
-                                   const corio_tcp_opts *o);
+CORIO_API CORIO_NODISCARD int corio_tcp_connect_ex(corio_stream **out,
+                                                   const char *host, int port,
+                                                   const corio_tcp_opts *o);
 
 /* Happy eyeballs over addresses already resolved (n >= 1; addrs copied):
  * corio_tcp_connect_ex without the lookup.  Same returns (-EINVAL for
  * n == 0 or a non-IP address). */
-CORIO_API CORIO_NODISCARD int corio_tcp_connect_addrs(corio_stream **out, const corio_addr *addrs,
-                                      size_t n, const corio_tcp_opts *o);
+CORIO_API CORIO_NODISCARD int corio_tcp_connect_addrs(corio_stream **out,
+                                                      const corio_addr *addrs,
+                                                      size_t n,
+                                                      const corio_tcp_opts *o);
 
 /* ---- Listeners (TCP and Unix-domain) ------------------------------------ */
 
@@ -212,8 +219,9 @@ typedef struct corio_listen_opts {
  * 1024 without the right), -EADDRNOTAVAIL, -EINVAL, -ENOMEM, -EMFILE, and
  * the errors of corio_dns_resolve for a name (only then does it suspend).
  * Cancel-safe: yes; nothing is left open. */
-CORIO_API CORIO_NODISCARD int corio_tcp_listen(corio_listener **out, const char *host, int port,
-                               const corio_listen_opts *o);
+CORIO_API CORIO_NODISCARD int corio_tcp_listen(corio_listener **out,
+                                               const char *host, int port,
+                                               const corio_listen_opts *o);
 
 /* Accept one connection, suspending until one arrives; *out is a stream
  * over it and *peer (may be NULL) its address.
@@ -235,8 +243,8 @@ CORIO_API CORIO_NODISCARD int corio_tcp_listen(corio_listener **out, const char 
  * Connections aborted before they were accepted are skipped silently.
  * Cancel-safe: yes; no connection is taken by a call that fails (other
  * than those shed on -EMFILE). */
-CORIO_API CORIO_NODISCARD int corio_listener_accept(corio_listener *l, corio_stream **out,
-                                    corio_addr *peer);
+CORIO_API CORIO_NODISCARD int
+corio_listener_accept(corio_listener *l, corio_stream **out, corio_addr *peer);
 
 /* The address l is bound to (the port picked for port 0).  Returns 0 or a
  * negative errno. */
@@ -262,16 +270,18 @@ CORIO_API void corio_listener_close(corio_listener *l);
  * listens), -ENAMETOOLONG, -EACCES, -ENOMEM, -EMFILE, -ECANCELED /
  * -ETIMEDOUT, -EPERM (*out = NULL).
  * Cancel-safe: yes; nothing is left open. */
-CORIO_API CORIO_NODISCARD int corio_unix_connect(corio_stream **out, const char *path,
-                                 const corio_stream_opts *o);
+CORIO_API CORIO_NODISCARD int corio_unix_connect(corio_stream **out,
+                                                 const char *path,
+                                                 const corio_stream_opts *o);
 
 /* Listen on the Unix-domain stream socket path ('@': abstract).  A stale
  * socket file at path (one nobody listens on) is removed first, as
  * asyncio does; any other existing file gives -EADDRINUSE.  Accept with
  * corio_listener_accept.  Returns 0 and *out, or -EADDRINUSE,
  * -ENAMETOOLONG, -EACCES, -ENOENT, -ENOMEM, -EMFILE.  Never suspends. */
-CORIO_API CORIO_NODISCARD int corio_unix_listen(corio_listener **out, const char *path,
-                                const corio_listen_opts *o);
+CORIO_API CORIO_NODISCARD int corio_unix_listen(corio_listener **out,
+                                                const char *path,
+                                                const corio_listen_opts *o);
 
 /* ---- UDP ---------------------------------------------------------------- */
 
@@ -293,8 +303,8 @@ typedef struct corio_udp_opts {
  * 0: a free port).  host must be numeric: resolve names with
  * corio_dns_resolve.  Returns 0 and *out, or -EADDRINUSE, -EINVAL,
  * -ENOMEM, -EMFILE, ... (*out = NULL).  Never suspends. */
-CORIO_API CORIO_NODISCARD int corio_udp_open(corio_udp **out, const char *host, int port,
-                             const corio_udp_opts *o);
+CORIO_API CORIO_NODISCARD int corio_udp_open(corio_udp **out, const char *host,
+                                             int port, const corio_udp_opts *o);
 
 /* Set the default destination (asyncio's remote_addr): datagrams from
  * other addresses are then no longer received, and corio_udp_sendto
@@ -309,8 +319,9 @@ CORIO_API int corio_udp_connect(corio_udp *u, const corio_addr *peer);
  * closed: reported by a later call), -ENETUNREACH, ..., -ECANCELED /
  * -ETIMEDOUT, -EBUSY (another task is sending), -EPERM.
  * Cancel-safe: yes; a datagram is sent whole or not at all. */
-CORIO_API CORIO_NODISCARD ssize_t corio_udp_sendto(corio_udp *u, const void *buf, size_t n,
-                                   const corio_addr *to);
+CORIO_API CORIO_NODISCARD ssize_t corio_udp_sendto(corio_udp *u,
+                                                   const void *buf, size_t n,
+                                                   const corio_addr *to);
 
 /* Receive one datagram into buf, suspending until one arrives; *from (may
  * be NULL) gets its sender (an IPv4 sender of a dual-stack socket as plain
@@ -322,8 +333,9 @@ CORIO_API CORIO_NODISCARD ssize_t corio_udp_sendto(corio_udp *u, const void *buf
  *   -ECANCELED / -ETIMEDOUT, -EBUSY (another task is receiving), -EPERM.
  * Cancel-safe: yes; a call that fails with -ECANCELED/-ETIMEDOUT took no
  * datagram. */
-CORIO_API CORIO_NODISCARD ssize_t corio_udp_recvfrom(corio_udp *u, void *buf, size_t n,
-                                     corio_addr *from);
+CORIO_API CORIO_NODISCARD ssize_t corio_udp_recvfrom(corio_udp *u, void *buf,
+                                                     size_t n,
+                                                     corio_addr *from);
 
 /* The address u is bound to.  Returns 0 or a negative errno. */
 CORIO_API int corio_udp_addr(const corio_udp *u, corio_addr *out);
@@ -335,7 +347,8 @@ CORIO_API int corio_udp_fd(const corio_udp *u);
  * waiting on u. */
 CORIO_API void corio_udp_close(corio_udp *u);
 
-/* ---- Serving connections -------------------------------------------------- */
+/* ---- Serving connections --------------------------------------------------
+ */
 
 /* Serves one connection.  The stream belongs to corio_serve, which closes
  * it after fn returns (flush first what must be sent) — unless fn returns
@@ -343,7 +356,8 @@ CORIO_API void corio_udp_close(corio_udp *u);
  * which closes it).  Any other return value is ignored: one connection's
  * failure never stops the server. */
 typedef int (*corio_serve_fn)(corio_stream *conn, void *arg);
-#define CORIO_SERVE_KEPT 0x4b455054 /* "KEPT": no count or error looks like it */
+#define CORIO_SERVE_KEPT                                                       \
+    0x4b455054 /* "KEPT": no count or error looks like it */
 
 /* Options of corio_serve; zero fields take the defaults.
  *   stop       set this event to begin a graceful shutdown (borrowed; NULL:

@@ -84,8 +84,9 @@ typedef struct corio_process_opts {
  *   -EPERM    outside a task.
  * *out = NULL on every error, and no descriptor is left open.
  * Cancel-safe: yes; on every error there is no child. */
-CORIO_API CORIO_NODISCARD int corio_process_spawn(corio_process **out, const char *const *argv,
-                                  const corio_process_opts *o);
+CORIO_API CORIO_NODISCARD int corio_process_spawn(corio_process **out,
+                                                  const char *const *argv,
+                                                  const corio_process_opts *o);
 
 /* The child's process id.  Valid until close; once the child has been
  * waited for, the number may belong to another process.  -1 for NULL. */
@@ -162,9 +163,9 @@ typedef struct corio_process_output {
  *             killed and reaped), -ENOMEM, -EPERM.
  * Whatever it returns, release res with corio_process_output_destroy.
  * Cancel-safe: yes, as said: no child is left running. */
-CORIO_API CORIO_NODISCARD int corio_process_communicate(corio_process *p, const void *input,
-                                        size_t input_len, size_t max_output,
-                                        corio_process_output *res);
+CORIO_API CORIO_NODISCARD int
+corio_process_communicate(corio_process *p, const void *input, size_t input_len,
+                          size_t max_output, corio_process_output *res);
 
 /* Free res->out and res->err and clear res (NULL is a no-op). */
 CORIO_API void corio_process_output_destroy(corio_process_output *res);

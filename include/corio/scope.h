@@ -76,7 +76,12 @@ CORIO_API int corio_shield_end(void);
 typedef struct corio_scope {
     uint64_t opaque[4];
 } corio_scope;
-#define CORIO_SCOPE_INIT {{0, 0, 0, 0}}
+#define CORIO_SCOPE_INIT                                                       \
+    {                                                                          \
+        {                                                                      \
+            0, 0, 0, 0                                                         \
+        }                                                                      \
+    }
 
 /* Open s as the calling task's innermost scope, expiring at the absolute
  * time `deadline` (CORIO_NEVER: no deadline).
@@ -135,13 +140,16 @@ CORIO_API int64_t corio_scope_deadline(const corio_scope *s);
  * Available with GCC and Clang (the cleanup attribute). */
 
 /* Internals of the block forms and of the located begins. */
-CORIO_API CORIO_NODISCARD int corio__timeout_begin_loc(int64_t timeout_ns, const char *file,
-                                       int line);
-CORIO_API CORIO_NODISCARD int corio__timeout_begin_at_loc(int64_t deadline, const char *file,
-                                          int line);
-CORIO_API CORIO_NODISCARD int corio__shield_begin_loc(const char *file, int line);
-CORIO_API CORIO_NODISCARD int corio__scope_begin_loc(corio_scope *s, int64_t deadline,
-                                     const char *file, int line);
+CORIO_API CORIO_NODISCARD int
+corio__timeout_begin_loc(int64_t timeout_ns, const char *file, int line);
+CORIO_API CORIO_NODISCARD int
+corio__timeout_begin_at_loc(int64_t deadline, const char *file, int line);
+CORIO_API CORIO_NODISCARD int corio__shield_begin_loc(const char *file,
+                                                      int line);
+CORIO_API CORIO_NODISCARD int corio__scope_begin_loc(corio_scope *s,
+                                                     int64_t deadline,
+                                                     const char *file,
+                                                     int line);
 CORIO_API void corio__scope_guard_end(corio_scope *s);
 
 #if defined(__GNUC__) || defined(__clang__)

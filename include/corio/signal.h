@@ -62,7 +62,8 @@ typedef struct corio_signal corio_signal;
  *   -EPERM   no loop runs on this thread.
  *   -ENOMEM, -EMFILE, ... from signalfd(2) or sigprocmask(2).
  * *out = NULL on every error.  Never suspends. */
-CORIO_API CORIO_NODISCARD int corio_signal_open(corio_signal **out, const sigset_t *mask);
+CORIO_API CORIO_NODISCARD int corio_signal_open(corio_signal **out,
+                                                const sigset_t *mask);
 
 /* Wait until one of w's signals arrives and store its number in *signo.
  * A signal that arrived before the call is returned at once.
@@ -75,7 +76,8 @@ CORIO_API CORIO_NODISCARD int corio_signal_wait(corio_signal *w, int *signo);
 /* Take a signal that has already arrived, without suspending.
  * Returns 0 and *signo, -EAGAIN if none is pending, or the other errors of
  * corio_signal_wait. */
-CORIO_API CORIO_NODISCARD int corio_signal_try_wait(corio_signal *w, int *signo);
+CORIO_API CORIO_NODISCARD int corio_signal_try_wait(corio_signal *w,
+                                                    int *signo);
 
 /* Stop watching and free w (NULL is a no-op).  Signals of w that arrived
  * and were not waited for are discarded when no other watcher has them (so

@@ -76,7 +76,7 @@ typedef struct corio_stream_opts {
  *   -ENOMEM.
  * Never suspends. */
 CORIO_API CORIO_NODISCARD int corio_stream_from_fd(corio_stream **out, int fd,
-                                   const corio_stream_opts *o);
+                                                   const corio_stream_opts *o);
 
 /* Two streams connected to each other in memory, each direction holding at
  * most `capacity` bytes in flight (0: 64 KiB): Trio's memory stream pair,
@@ -86,11 +86,14 @@ CORIO_API CORIO_NODISCARD int corio_stream_from_fd(corio_stream **out, int fd,
  * Returns 0 and *a, *b, or (*a = *b = NULL) -ENOMEM, -EINVAL (capacity
  * above CORIO_STREAM_BUFFER_MAX), -EPERM (outside a loop).  Never
  * suspends. */
-CORIO_API CORIO_NODISCARD int corio_stream_pair(corio_stream **a, corio_stream **b, size_t capacity);
+CORIO_API CORIO_NODISCARD int
+corio_stream_pair(corio_stream **a, corio_stream **b, size_t capacity);
 
 /* corio_stream_pair with limits for both streams (o may be NULL). */
-CORIO_API CORIO_NODISCARD int corio_stream_pair_ex(corio_stream **a, corio_stream **b,
-                                   size_t capacity, const corio_stream_opts *o);
+CORIO_API CORIO_NODISCARD int corio_stream_pair_ex(corio_stream **a,
+                                                   corio_stream **b,
+                                                   size_t capacity,
+                                                   const corio_stream_opts *o);
 
 /* Read up to n bytes: what is buffered, else what one transport read gives
  * (with nothing buffered, a read of at least min(16 KiB, read_buffer) bytes
@@ -100,7 +103,8 @@ CORIO_API CORIO_NODISCARD int corio_stream_pair_ex(corio_stream **a, corio_strea
  * -EPERM, -ENOMEM, -EBADF.
  * Cancel-safe: yes; buffered data is returned even when cancelled, and a
  * call that fails consumed nothing. */
-CORIO_API CORIO_NODISCARD ssize_t corio_stream_read(corio_stream *s, void *buf, size_t n);
+CORIO_API CORIO_NODISCARD ssize_t corio_stream_read(corio_stream *s, void *buf,
+                                                    size_t n);
 
 /* Read exactly n bytes (asyncio's readexactly).  Returns 0, or CORIO_EOF
  * (the stream ended first: the bytes received stay buffered for
@@ -111,7 +115,8 @@ CORIO_API CORIO_NODISCARD ssize_t corio_stream_read(corio_stream *s, void *buf, 
  * because a longer read would have to go straight into buf, where an
  * interruption would lose the partial data: such calls return -EINVAL
  * (raise read_buffer, or loop over corio_stream_read). */
-CORIO_API CORIO_NODISCARD int corio_stream_read_exactly(corio_stream *s, void *buf, size_t n);
+CORIO_API CORIO_NODISCARD int corio_stream_read_exactly(corio_stream *s,
+                                                        void *buf, size_t n);
 
 /* Read through the first occurrence of delim (dlen bytes), copying at most
  * cap bytes into buf (the delimiter included; buf is not NUL-terminated).
@@ -126,8 +131,8 @@ CORIO_API CORIO_NODISCARD int corio_stream_read_exactly(corio_stream *s, void *b
  *                   pointer.
  *   -errno, -ECANCELED / -ETIMEDOUT, -EBUSY, -EPERM, -ENOMEM, -EBADF.
  * Cancel-safe: yes; on any error nothing is consumed. */
-CORIO_API CORIO_NODISCARD ssize_t corio_stream_read_until(corio_stream *s, const void *delim,
-                                          size_t dlen, void *buf, size_t cap);
+CORIO_API CORIO_NODISCARD ssize_t corio_stream_read_until(
+    corio_stream *s, const void *delim, size_t dlen, void *buf, size_t cap);
 
 /* Read a line: corio_stream_read_until(s, "\n", 1, buf, cap - 1), then
  * NUL-terminate.  At end of stream a last line without '\n' is returned as
@@ -137,7 +142,8 @@ CORIO_API CORIO_NODISCARD ssize_t corio_stream_read_until(corio_stream *s, const
  * Returns the length (excluding the NUL), 0, or the errors of read_until
  * except CORIO_EOF; -EINVAL if cap < 2.
  * Cancel-safe: yes; on any error nothing is consumed. */
-CORIO_API CORIO_NODISCARD ssize_t corio_stream_read_line(corio_stream *s, char *buf, size_t cap);
+CORIO_API CORIO_NODISCARD ssize_t corio_stream_read_line(corio_stream *s,
+                                                         char *buf, size_t cap);
 
 /* Zero-copy reading, for parsers that work in the stream's own buffer
  * (the HTTP layer): peek at what is buffered, fill to get more, consume
@@ -146,7 +152,8 @@ CORIO_API CORIO_NODISCARD ssize_t corio_stream_read_line(corio_stream *s, char *
  * corio_stream_peek: *data and *len are the bytes buffered ahead of the
  * reader (borrowed: valid until the next call on s).  Returns 0, -EINVAL,
  * or -EBUSY (a task is inside a reading call).  Never suspends. */
-CORIO_API CORIO_NODISCARD int corio_stream_peek(corio_stream *s, const void **data, size_t *len);
+CORIO_API CORIO_NODISCARD int corio_stream_peek(corio_stream *s,
+                                                const void **data, size_t *len);
 
 /* Read once more from the transport into the buffer, taking nothing from
  * it (then corio_stream_peek shows the longer data).  Returns the count
@@ -173,7 +180,8 @@ CORIO_API int corio_stream_consume(corio_stream *s, size_t n);
  * (or fails) after part of it went out returns 0 and keeps the unsent rest
  * buffered (beyond the limit, until flushed); the interruption or error is
  * then reported by the next call that waits, e.g. flush. */
-CORIO_API CORIO_NODISCARD int corio_stream_write(corio_stream *s, const void *buf, size_t n);
+CORIO_API CORIO_NODISCARD int corio_stream_write(corio_stream *s,
+                                                 const void *buf, size_t n);
 
 /* Write out everything buffered (asyncio's drain).  Returns 0, -errno,
  * -ECANCELED / -ETIMEDOUT, -EBUSY, -EPERM, -EBADF.

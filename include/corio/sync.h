@@ -108,7 +108,8 @@ CORIO_API CORIO_NODISCARD int corio_cond_wait(corio_cond *c);
 /* Wait until pred(arg) is true, checking it with the lock held: returns at
  * once if it already is.  Returns 0 or an error of corio_cond_wait.
  * Cancel-safe: as corio_cond_wait; the lock is held on return. */
-CORIO_API CORIO_NODISCARD int corio_cond_wait_for(corio_cond *c, int (*pred)(void *arg), void *arg);
+CORIO_API CORIO_NODISCARD int
+corio_cond_wait_for(corio_cond *c, int (*pred)(void *arg), void *arg);
 
 /* Wake up to n waiters (the caller should hold the lock).  Returns how many
  * were woken.  Never suspends. */
@@ -153,7 +154,11 @@ CORIO_API int64_t corio_sem_value(const corio_sem *s);
 
 typedef struct corio_queue corio_queue;
 
-enum corio_queue_order { CORIO_QUEUE_FIFO, CORIO_QUEUE_LIFO, CORIO_QUEUE_PRIORITY };
+enum corio_queue_order {
+    CORIO_QUEUE_FIFO,
+    CORIO_QUEUE_LIFO,
+    CORIO_QUEUE_PRIORITY
+};
 
 /* Options for corio_queue_new (NULL: unbounded FIFO).
  *   order     FIFO, LIFO, or PRIORITY (smallest first by cmp; equal items
@@ -169,7 +174,8 @@ typedef struct corio_queue_opts {
 /* Create a queue of void * items (the queue stores the pointers; items are
  * the caller's).  Returns 0 and *out, or -EINVAL, -ENOMEM (*out = NULL).
  * Never suspends. */
-CORIO_API CORIO_NODISCARD int corio_queue_new(corio_queue **out, const corio_queue_opts *o);
+CORIO_API CORIO_NODISCARD int corio_queue_new(corio_queue **out,
+                                              const corio_queue_opts *o);
 
 /* Free q (NULL is a no-op).  Items still inside are not touched (they are
  * the caller's pointers).  Tasks still waiting on q are woken and their
@@ -233,7 +239,8 @@ typedef struct corio_limiter corio_limiter;
 /* Create a token bucket filled at `rate` tokens per second (> 0) holding at
  * most `burst` tokens (>= 1); it starts full.
  * Returns 0 and *out, or -EINVAL, -ENOMEM (*out = NULL). */
-CORIO_API CORIO_NODISCARD int corio_limiter_new(corio_limiter **out, double rate, int64_t burst);
+CORIO_API CORIO_NODISCARD int corio_limiter_new(corio_limiter **out,
+                                                double rate, int64_t burst);
 
 /* Free l (NULL is a no-op).  Tasks still waiting on it are woken and their
  * corio_limiter_acquire returns -EBADF (the destructor rule,
@@ -248,11 +255,13 @@ CORIO_API void corio_limiter_free(corio_limiter *l);
  *   -ECANCELED / -ETIMEDOUT, -EPERM.
  * Cancel-safe: yes.  On an error no token was taken; a waiter granted its
  * tokens in the tick it was cancelled returns 0. */
-CORIO_API CORIO_NODISCARD int corio_limiter_acquire(corio_limiter *l, int64_t n);
+CORIO_API CORIO_NODISCARD int corio_limiter_acquire(corio_limiter *l,
+                                                    int64_t n);
 
 /* Take n tokens if they are there and nobody waits.  Returns 0, -EAGAIN or
  * -EINVAL.  Never suspends. */
-CORIO_API CORIO_NODISCARD int corio_limiter_try_acquire(corio_limiter *l, int64_t n);
+CORIO_API CORIO_NODISCARD int corio_limiter_try_acquire(corio_limiter *l,
+                                                        int64_t n);
 
 /* ---- Block forms (see corio/scope.h) ------------------------------------
  *

@@ -46,10 +46,13 @@ typedef struct corio_task_opts {
  *   -EINVAL  fn is NULL.
  *   -ENOMEM  no stack could be allocated (*out is set to NULL).
  * Never suspends. */
-CORIO_API CORIO_NODISCARD int corio_task_spawn(corio_task **out, corio_fn fn, void *arg);
+CORIO_API CORIO_NODISCARD int corio_task_spawn(corio_task **out, corio_fn fn,
+                                               void *arg);
 
 /* corio_task_spawn() with options (o may be NULL).  Same returns. */
-CORIO_API CORIO_NODISCARD int corio_task_spawn_ex(corio_task **out, corio_fn fn, void *arg, const corio_task_opts *o);
+CORIO_API CORIO_NODISCARD int corio_task_spawn_ex(corio_task **out, corio_fn fn,
+                                                  void *arg,
+                                                  const corio_task_opts *o);
 
 /* Wait for t to finish, store its return value in *result (if result is not
  * NULL) and release the handle.
@@ -105,7 +108,8 @@ CORIO_API int corio_sleep(int64_t ns);
  *   -EINVAL  a handle is invalid (no handle was released).
  *   -EPERM   called outside a task.
  * Cancel-safe: yes; the handles are always released (except on -EINVAL). */
-CORIO_API CORIO_NODISCARD int corio_gather(corio_task **tasks, size_t n, int *results);
+CORIO_API CORIO_NODISCARD int corio_gather(corio_task **tasks, size_t n,
+                                           int *results);
 
 /* Wait for t for at most timeout_ns and always release the handle.
  *
@@ -117,7 +121,8 @@ CORIO_API CORIO_NODISCARD int corio_gather(corio_task **tasks, size_t n, int *re
  *   -EINVAL / -EDEADLK / -EBUSY / -EPERM  as for corio_task_join (the
  *               handle is then not released).
  * Cancel-safe: yes; t never outlives the call. */
-CORIO_API CORIO_NODISCARD int corio_wait_for(corio_task *t, int64_t timeout_ns, int *result);
+CORIO_API CORIO_NODISCARD int corio_wait_for(corio_task *t, int64_t timeout_ns,
+                                             int *result);
 
 /* Wait until one of the tasks finishes (asyncio.wait with
  * FIRST_COMPLETED); NULL entries are skipped.  The finished task's index

@@ -27,7 +27,8 @@ extern "C" {
  *   -EINVAL  fn is NULL.  -EAGAIN  no pool thread could be started.  -EPERM.
  * Cancel-safe: yes; fn never runs after this call returns, and arg is
  * borrowed until then. */
-CORIO_API CORIO_NODISCARD int corio_to_thread(corio_fn fn, void *arg, int *result);
+CORIO_API CORIO_NODISCARD int corio_to_thread(corio_fn fn, void *arg,
+                                              int *result);
 
 /* Inside a function run by corio_to_thread(): 1 once the waiting task was
  * cancelled or timed out (fn should stop early), else 0.  0 elsewhere. */

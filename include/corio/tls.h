@@ -106,8 +106,9 @@ typedef struct corio_tls_config {
  *   -EINVAL     bad role, version or ALPN list (a name of 0 or > 255 bytes).
  *   -ENOMEM.
  * On failure *out = NULL.  Never suspends.  Thread-safety: any thread. */
-CORIO_API CORIO_NODISCARD int corio_tls_ctx_new(corio_tls_ctx **out, enum corio_tls_role role,
-                                const corio_tls_config *c);
+CORIO_API CORIO_NODISCARD int corio_tls_ctx_new(corio_tls_ctx **out,
+                                                enum corio_tls_role role,
+                                                const corio_tls_config *c);
 
 /* Drop the caller's reference to ctx (NULL is a no-op).  Streams made with
  * it keep it alive until they are closed.  Thread-safety: any thread. */
@@ -152,15 +153,17 @@ typedef struct corio_tls_opts {
  * On failure *out = NULL.
  * Cancel-safe: an interrupted handshake closes `under` and returns
  * -ECANCELED / -ETIMEDOUT; nothing else is left behind. */
-CORIO_API CORIO_NODISCARD int corio_tls_client(corio_stream **out, corio_stream *under,
-                               const corio_tls_opts *o);
+CORIO_API CORIO_NODISCARD int corio_tls_client(corio_stream **out,
+                                               corio_stream *under,
+                                               const corio_tls_opts *o);
 
 /* Run a server handshake over `under` with o->ctx (a server context) and
  * return the TLS stream in *out; the same ownership and errors as
  * corio_tls_client (CORIO_ECERT: a client certificate refused under
  * CORIO_TLS_VERIFY_CLIENT). */
-CORIO_API CORIO_NODISCARD int corio_tls_server(corio_stream **out, corio_stream *under,
-                               const corio_tls_opts *o);
+CORIO_API CORIO_NODISCARD int corio_tls_server(corio_stream **out,
+                                               corio_stream *under,
+                                               const corio_tls_opts *o);
 
 /* On a TLS stream, every corio_stream call behaves as its header says,
  * with these particulars:

@@ -61,12 +61,14 @@ typedef struct corio_ws_opts {
  * name), -ENOMEM, stream errors.
  * Cancel-safe: yes (nothing is left open). */
 CORIO_API CORIO_NODISCARD int corio_ws_connect(corio_ws **out, const char *url,
-                               const corio_ws_opts *o);
+                                               const corio_ws_opts *o);
 
 /* Do the client handshake for url over a stream already connected (taken:
  * closed on failure too).  As corio_ws_connect otherwise. */
-CORIO_API CORIO_NODISCARD int corio_ws_handshake(corio_ws **out, corio_stream *conn,
-                                 const char *url, const corio_ws_opts *o);
+CORIO_API CORIO_NODISCARD int corio_ws_handshake(corio_ws **out,
+                                                 corio_stream *conn,
+                                                 const char *url,
+                                                 const corio_ws_opts *o);
 
 /* From an HTTP handler: check the upgrade request, take the connection
  * (corio_http_req_detach) and write the 101 response.  o->protocol is named
@@ -77,8 +79,8 @@ CORIO_API CORIO_NODISCARD int corio_ws_handshake(corio_ws **out, corio_stream *c
  * or a write error (the connection is then closed).  Use *out within the
  * handler, which should corio_ws_close it before returning.  -EINVAL: a CR
  * or LF in o->protocol, or one over 256 bytes. */
-CORIO_API CORIO_NODISCARD int corio_ws_accept(corio_ws **out, corio_http_req *req,
-                              const corio_ws_opts *o);
+CORIO_API CORIO_NODISCARD int
+corio_ws_accept(corio_ws **out, corio_http_req *req, const corio_ws_opts *o);
 
 /* Send one message (type CORIO_WS_TEXT or CORIO_WS_BINARY; text must be
  * UTF-8: -EINVAL otherwise) as one frame; a client masks it with a fresh
@@ -86,8 +88,8 @@ CORIO_API CORIO_NODISCARD int corio_ws_accept(corio_ws **out, corio_http_req *re
  * the connection failed or ended), -EBUSY (another task is sending), or a
  * write error.  Cancel-safe: no (the connection is closed: a partial frame
  * cannot be taken back). */
-CORIO_API CORIO_NODISCARD int corio_ws_send(corio_ws *ws, int type, const void *data,
-                            size_t len);
+CORIO_API CORIO_NODISCARD int corio_ws_send(corio_ws *ws, int type,
+                                            const void *data, size_t len);
 
 /* Send a ping with up to 125 bytes of payload (-EINVAL beyond).  The pong
  * is dropped by corio_ws_recv.  Returns 0, CORIO_ESHUTDOWN, or a write error.
@@ -104,7 +106,8 @@ CORIO_API int corio_ws_ping(corio_ws *ws, const void *data, size_t len);
  * CORIO_ESHUTDOWN, CORIO_EWS or CORIO_EOF, later calls return the same.
  * Cancel-safe: yes, at any point: a message (or frame) partly received
  * stays buffered and the next call continues it. */
-CORIO_API CORIO_NODISCARD ssize_t corio_ws_recv(corio_ws *ws, int *type, const void **data);
+CORIO_API CORIO_NODISCARD ssize_t corio_ws_recv(corio_ws *ws, int *type,
+                                                const void **data);
 
 /* Start the closing handshake with code (1000 normal; 0: none sent, and no
  * reason) and a reason (NULL or up to 123 bytes of UTF-8), then wait for
@@ -116,7 +119,8 @@ CORIO_API CORIO_NODISCARD ssize_t corio_ws_recv(corio_ws *ws, int *type, const v
  * 1007-1014 or 3000-4999; a reason too long or not UTF-8), CORIO_EWS,
  * CORIO_EOF, or a read / write error; the connection is shut down either
  * way.  Cancel-safe: yes (the connection is shut down). */
-CORIO_API int corio_ws_close_handshake(corio_ws *ws, int code, const char *reason);
+CORIO_API int corio_ws_close_handshake(corio_ws *ws, int code,
+                                       const char *reason);
 
 /* The close code the peer sent (1005 if its close had none, 0 if it has
  * not closed).  Never suspends. */

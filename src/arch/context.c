@@ -67,7 +67,8 @@ static void make_frame(corio__ctx *c, void *lo, size_t size,
                        void (*entry)(void *), void *arg)
 {
     uintptr_t top = ((uintptr_t)lo + size) & ~(uintptr_t)15;
-    ucontext_t *uc = (ucontext_t *)((top - sizeof(ucontext_t)) & ~(uintptr_t)15);
+    ucontext_t *uc =
+        (ucontext_t *)((top - sizeof(ucontext_t)) & ~(uintptr_t)15);
     uc_start *s = (uc_start *)((uintptr_t)uc - 32);
     s->entry = entry;
     s->arg = arg;
@@ -139,7 +140,8 @@ static inline void raw_switch(corio__ctx *from, corio__ctx *to)
 void corio__ctx_switch(corio__ctx *from, corio__ctx *to)
 {
 #ifdef CORIO__ASAN
-    __sanitizer_start_switch_fiber(&from->fake_stack, to->stack_lo, to->stack_size);
+    __sanitizer_start_switch_fiber(&from->fake_stack, to->stack_lo,
+                                   to->stack_size);
     raw_switch(from, to);
     __sanitizer_finish_switch_fiber(from->fake_stack, NULL, NULL);
 #else

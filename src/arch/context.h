@@ -3,8 +3,8 @@
  * On x86-64 and aarch64 a context is just a saved stack pointer: the
  * hand-written switch (switch_<cpu>.S) pushes every callee-saved register on
  * the old stack (x86-64: rbx, rbp, r12-r15, MXCSR and the x87 control word;
- * aarch64: x19-x30, d8-d15 and FPCR), stores the stack pointer, loads the new one
- * and pops the same set.  Other CPUs (or CORIO_FORCE_UCONTEXT) use
+ * aarch64: x19-x30, d8-d15 and FPCR), stores the stack pointer, loads the new
+ * one and pops the same set.  Other CPUs (or CORIO_FORCE_UCONTEXT) use
  * swapcontext, which is slower (it saves the signal mask with a syscall).
  *
  * corio__ctx_switch also tells AddressSanitizer and ThreadSanitizer about the
@@ -29,7 +29,8 @@
 #endif
 #endif
 
-#if defined(CORIO_FORCE_UCONTEXT) || !(defined(__x86_64__) || defined(__aarch64__))
+#if defined(CORIO_FORCE_UCONTEXT) ||                                           \
+    !(defined(__x86_64__) || defined(__aarch64__))
 #define CORIO__UCONTEXT 1
 #include <ucontext.h>
 #endif
@@ -52,7 +53,8 @@ typedef struct corio__ctx {
 #ifndef CORIO__UCONTEXT
 #include <stdint.h>
 #include <string.h>
-extern __thread __attribute__((tls_model("initial-exec"))) uint64_t corio__fp_control;
+extern __thread __attribute__((tls_model("initial-exec")))
+uint64_t corio__fp_control;
 void corio__trampoline(void);
 
 /* The frame corio__switch pops, at the top of [lo, lo + size): see
@@ -63,18 +65,18 @@ static inline void corio__ctx_frame(corio__ctx *c, void *lo, size_t size,
     uintptr_t top = ((uintptr_t)lo + size) & ~(uintptr_t)15;
 #if defined(__x86_64__)
     uint64_t *f = (uint64_t *)(top - 8 * 8); /* one cache line */
-    f[0] = corio__fp_control;            /* MXCSR | x87 control word */
-    f[1] = f[2] = f[3] = 0;              /* r15 r14 r13 */
-    f[4] = (uint64_t)(uintptr_t)arg;     /* r12 */
-    f[5] = (uint64_t)(uintptr_t)entry;   /* rbx */
-    f[6] = 0;                            /* rbp */
+    f[0] = corio__fp_control;                /* MXCSR | x87 control word */
+    f[1] = f[2] = f[3] = 0;                  /* r15 r14 r13 */
+    f[4] = (uint64_t)(uintptr_t)arg;         /* r12 */
+    f[5] = (uint64_t)(uintptr_t)entry;       /* rbx */
+    f[6] = 0;                                /* rbp */
     f[7] = (uint64_t)(uintptr_t)corio__trampoline;
 #elif defined(__aarch64__)
     uint64_t *f = (uint64_t *)(top - 16 - 176);
     memset(f, 0, 176);
-    f[20] = corio__fp_control;           /* FPCR */
-    f[0] = (uint64_t)(uintptr_t)arg;     /* x19 */
-    f[1] = (uint64_t)(uintptr_t)entry;   /* x20 */
+    f[20] = corio__fp_control;                      /* FPCR */
+    f[0] = (uint64_t)(uintptr_t)arg;                /* x19 */
+    f[1] = (uint64_t)(uintptr_t)entry;              /* x20 */
     f[11] = (uint64_t)(uintptr_t)corio__trampoline; /* x30 */
 #endif
     c->sp = f;
@@ -104,7 +106,7 @@ static inline void corio__ctx_switch(corio__ctx *from, corio__ctx *to)
     corio__switch(&from->sp, to->sp);
 }
 static inline __attribute__((noreturn)) void corio__ctx_exit(corio__ctx *from,
-                                                            corio__ctx *to)
+                                                             corio__ctx *to)
 {
     corio__switch(&from->sp, to->sp);
     __builtin_unreachable();
@@ -121,7 +123,8 @@ static inline void corio__ctx_free(corio__ctx *c)
  * switches back to from. */
 void corio__ctx_switch(corio__ctx *from, corio__ctx *to);
 /* Leave from for good (its stack is about to be reused). */
-void corio__ctx_exit(corio__ctx *from, corio__ctx *to) __attribute__((noreturn));
+void corio__ctx_exit(corio__ctx *from, corio__ctx *to)
+    __attribute__((noreturn));
 /* First call in a new context (sanitizer bookkeeping). */
 void corio__ctx_started(void);
 /* Release what corio__ctx_make acquired (a TSan fiber). */

@@ -23,7 +23,8 @@
 #define MAX_SLOTS 1024u
 #define CANARY 0xc0d1c0d1c0d1c0d1ull
 #define CANARY_WORDS 4
-#define CANARY_MARGIN 1024 /* bytes above lo the stack pointer must keep at a suspension */
+#define CANARY_MARGIN                                                          \
+    1024 /* bytes above lo the stack pointer must keep at a suspension */
 
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
 static int guard_mode;
@@ -36,10 +37,11 @@ static int probe_madvise(void)
 {
     int ok = 0, fds[2];
     char *p = corio__sys.mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return 0;
-    if (corio__sys.madvise(p, PAGE, MADV_GUARD_INSTALL) == 0 && pipe(fds) == 0) {
+    if (corio__sys.madvise(p, PAGE, MADV_GUARD_INSTALL) == 0 &&
+        pipe(fds) == 0) {
         ok = write(fds[1], p, 1) < 0 && errno == EFAULT;
         corio__sys.close(fds[0]);
         corio__sys.close(fds[1]);
@@ -76,7 +78,8 @@ static void probe(void)
     else if (force && !strcmp(force, "mprotect"))
         guard_mode = CORIO__GUARD_MPROTECT;
     else
-        guard_mode = probe_madvise() ? CORIO__GUARD_MADVISE : CORIO__GUARD_MPROTECT;
+        guard_mode =
+            probe_madvise() ? CORIO__GUARD_MADVISE : CORIO__GUARD_MPROTECT;
 }
 
 int corio__stack_guard_mode(void)
@@ -119,8 +122,9 @@ static int grow(corio__stack_class *c)
     corio__region *r = corio__sys.malloc(sizeof *r);
     if (!r)
         return -ENOMEM;
-    void *base = corio__sys.mmap(NULL, len, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *base =
+        corio__sys.mmap(NULL, len, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (base == MAP_FAILED) {
         free(r);
         return -ENOMEM;
@@ -160,7 +164,8 @@ static int install_guard(corio__stack_class *c, char *slot)
     return CORIO__GUARD_CANARY;
 }
 
-int corio__stack_alloc_slow(corio__stack_pool *p, size_t size, corio__stack *out)
+int corio__stack_alloc_slow(corio__stack_pool *p, size_t size,
+                            corio__stack *out)
 {
     corio__stack_class *c = class_for(p, size);
     if (!c)
@@ -187,7 +192,6 @@ int corio__stack_alloc_slow(corio__stack_pool *p, size_t size, corio__stack *out
     out->guard = (uint8_t)install_guard(c, slot);
     return 0;
 }
-
 
 void corio__stack_each(corio__stack_pool *p,
                        void (*fn)(char *lo, size_t size, void *ctx), void *ctx)

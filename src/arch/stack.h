@@ -39,15 +39,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum corio__guard { CORIO__GUARD_MADVISE = 1, CORIO__GUARD_MPROTECT, CORIO__GUARD_CANARY };
+enum corio__guard {
+    CORIO__GUARD_MADVISE = 1,
+    CORIO__GUARD_MPROTECT,
+    CORIO__GUARD_CANARY
+};
 
 typedef struct corio__stack_class corio__stack_class;
 
 typedef struct corio__stack {
-    char *lo;                 /* lowest usable byte, just above the guard */
-    size_t size;              /* usable bytes, including the task record */
+    char *lo;    /* lowest usable byte, just above the guard */
+    size_t size; /* usable bytes, including the task record */
     corio__stack_class *cls;
-    uint8_t guard;            /* enum corio__guard */
+    uint8_t guard; /* enum corio__guard */
 } corio__stack;
 
 typedef struct corio__stack_pool {
@@ -71,10 +75,10 @@ struct corio__free_slot {
 
 struct corio__stack_class {
     corio__stack_class *next;
-    size_t size;    /* usable bytes per slot */
+    size_t size;                   /* usable bytes per slot */
     struct corio__free_slot *free; /* freed slots */
     char *carve, *carve_end;
-    size_t nslots;  /* slots in the next region */
+    size_t nslots; /* slots in the next region */
     corio__region *regions;
 };
 
@@ -82,7 +86,8 @@ struct corio__stack_class {
 size_t corio__stack_round(size_t size);
 /* Take a slot of `size` usable bytes (already rounded).  0 or -ENOMEM.
  * The common case, a freed slot of the size used last, is inline. */
-int corio__stack_alloc_slow(corio__stack_pool *p, size_t size, corio__stack *out);
+int corio__stack_alloc_slow(corio__stack_pool *p, size_t size,
+                            corio__stack *out);
 static inline int corio__stack_alloc(corio__stack_pool *p, size_t size,
                                      corio__stack *out)
 {
@@ -116,7 +121,8 @@ void corio__stack_each(corio__stack_pool *p,
 void corio__stack_pool_destroy(corio__stack_pool *p);
 /* Canary guards: check the stack of the task being switched away from;
  * sp is an address in its current frame. */
-void corio__stack_check(const corio__stack *s, const void *sp, const char *name);
+void corio__stack_check(const corio__stack *s, const void *sp,
+                        const char *name);
 /* Print "corio: stack overflow in task 'name' (stack size N bytes)" on
  * stderr without stdio (safe on an exhausted stack or in a handler). */
 void corio__stack_report(const char *name, size_t size);

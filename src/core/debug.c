@@ -40,7 +40,8 @@ static void count_one(corio_task *t, void *ctx)
 
 static void dump_one(corio_task *t, void *ctx)
 {
-    const char *what = t->state == CORIO__PARKED && t->wait ? t->wait->what : "";
+    const char *what =
+        t->state == CORIO__PARKED && t->wait ? t->wait->what : "";
     fprintf(ctx, "  %-6llu %-24s %-8s %s%s\n", (unsigned long long)t->id,
             corio_task_name(t), state_name(t), what,
             t->cancelled && t->state != CORIO__DONE ? " (cancelled)" : "");
@@ -50,7 +51,8 @@ void corio__dump(corio__loop *L, FILE *out)
 {
     size_t n = 0;
     corio__each_task(L, count_one, &n);
-    fprintf(out, "corio: %zu task(s)%s\n", n, L->virtual_clock ? " (virtual clock)" : "");
+    fprintf(out, "corio: %zu task(s)%s\n", n,
+            L->virtual_clock ? " (virtual clock)" : "");
     fprintf(out, "  %-6s %-24s %-8s %s\n", "id", "name", "state", "waiting on");
     corio__each_task(L, dump_one, out);
     fflush(out);
@@ -74,9 +76,12 @@ static void *watchdog(void *arg)
     while (!atomic_load(&L->wd_stop)) {
         nanosleep(&tick, NULL);
         int64_t start = atomic_load(&L->wd_slice);
-        if (start && start != reported && corio__mono() - start > CORIO_SECOND) {
-            fprintf(stderr, "corio: debug: task '%s' has been running for over "
-                    "1 s without suspending\n", atomic_load(&L->wd_name));
+        if (start && start != reported &&
+            corio__mono() - start > CORIO_SECOND) {
+            fprintf(stderr,
+                    "corio: debug: task '%s' has been running for over "
+                    "1 s without suspending\n",
+                    atomic_load(&L->wd_name));
             reported = start;
         }
     }
@@ -89,7 +94,8 @@ void corio__debug_start(corio__loop *L)
     L->slice_start = corio__mono();
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    L->has_watchdog = corio__sys.pthread_create(&L->watchdog, NULL, watchdog, L) == 0;
+    L->has_watchdog =
+        corio__sys.pthread_create(&L->watchdog, NULL, watchdog, L) == 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
@@ -98,9 +104,11 @@ void corio__debug_suspend(corio__loop *L, corio_task *self)
     int64_t now = corio__mono();
     atomic_store(&L->wd_slice, 0); /* blocked in the scheduler: not stuck */
     if (self != &L->root && now - L->slice_start > L->slow_ns)
-        fprintf(stderr, "corio: debug: task '%s' ran %.1f ms without "
-                "suspending (slow_task_ns is %.1f ms)\n", corio_task_name(self),
-                (now - L->slice_start) / 1e6, L->slow_ns / 1e6);
+        fprintf(stderr,
+                "corio: debug: task '%s' ran %.1f ms without "
+                "suspending (slow_task_ns is %.1f ms)\n",
+                corio_task_name(self), (now - L->slice_start) / 1e6,
+                L->slow_ns / 1e6);
 }
 
 void corio__debug_resume(corio__loop *L, corio_task *next)
@@ -128,8 +136,10 @@ void corio__debug_stopping(corio__loop *L)
     if (L->stop_reported || corio__mono() - L->stopping_since < CORIO_SECOND)
         return;
     L->stop_reported = true;
-    fprintf(stderr, "corio: debug: main returned over 1 s ago; still waiting "
-            "for %zu cancelled task(s):\n", L->nalive);
+    fprintf(stderr,
+            "corio: debug: main returned over 1 s ago; still waiting "
+            "for %zu cancelled task(s):\n",
+            L->nalive);
     corio__dump(L, stderr);
 }
 
@@ -137,8 +147,10 @@ static void report_unowned(corio_task *t, void *ctx)
 {
     (void)ctx;
     if (t->owner == CORIO__OWNED)
-        fprintf(stderr, "corio: debug: task '%s' was never joined nor "
-                "detached\n", corio_task_name(t));
+        fprintf(stderr,
+                "corio: debug: task '%s' was never joined nor "
+                "detached\n",
+                corio_task_name(t));
 }
 
 void corio__debug_finish(corio__loop *L)
@@ -150,7 +162,8 @@ void corio__debug_finish(corio__loop *L)
     }
     corio__each_task(L, report_unowned, NULL);
     if (L->hiwater)
-        fprintf(stderr, "corio: debug: deepest stack use %zu KiB of %zu KiB "
-                "(task '%s')\n", L->hiwater / 1024, L->hiwater_size / 1024,
-                L->hiwater_task);
+        fprintf(stderr,
+                "corio: debug: deepest stack use %zu KiB of %zu KiB "
+                "(task '%s')\n",
+                L->hiwater / 1024, L->hiwater_size / 1024, L->hiwater_task);
 }

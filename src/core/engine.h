@@ -31,18 +31,21 @@ struct corio__engine {
      * return -errno, -ECANCELED / -ETIMEDOUT; an operation that completed
      * before its cancellation took effect returns its result. */
     ssize_t (*read)(corio__loop *L, int fd, bool sock, void *buf, size_t n);
-    ssize_t (*write)(corio__loop *L, int fd, bool sock, const void *buf, size_t n);
+    ssize_t (*write)(corio__loop *L, int fd, bool sock, const void *buf,
+                     size_t n);
     int (*poll)(corio__loop *L, int fd, int events);
     /* Regular-file I/O by the engine (NULL: the file pool does it): op is
      * CORIO__FILE_READ, _WRITE or _FSYNC, off < 0 the file position.  As
      * read/write above: the result, or the interruption if nothing moved. */
-    ssize_t (*file)(corio__loop *L, int op, int fd, void *buf, size_t n, off_t off);
+    ssize_t (*file)(corio__loop *L, int op, int fd, void *buf, size_t n,
+                    off_t off);
 };
 
 enum { CORIO__FILE_READ, CORIO__FILE_WRITE, CORIO__FILE_FSYNC };
 
 extern const corio__engine corio__epoll_engine;
-extern const corio__engine corio__uring_engine; /* .init is NULL without liburing */
+extern const corio__engine
+    corio__uring_engine; /* .init is NULL without liburing */
 
 /* core/loop.c: the wake-up eventfd fired (thread jobs, SIGINT). */
 void corio__loop_woken(corio__loop *L);

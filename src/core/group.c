@@ -21,7 +21,8 @@ int corio_group_new(corio_group **out)
     if (!g)
         return -ENOMEM;
     g->owner = self;
-    int rc = corio__scope_push(self, (corio__scope){.kind = CORIO__SCOPE_GROUP, .group = g});
+    int rc = corio__scope_push(
+        self, (corio__scope){.kind = CORIO__SCOPE_GROUP, .group = g});
     if (rc < 0) {
         free(g);
         return rc;
@@ -113,12 +114,12 @@ int corio_group_wait(corio_group *g)
         return -EINVAL;
     if (self != g->owner) {
         CORIO__MISUSE(corio__cur, "corio_group_wait called by a task that is "
-                      "not the group's owner");
+                                  "not the group's owner");
         return -EPERM;
     }
     if (!self->nscopes || self->scopes[self->nscopes - 1].group != g) {
         CORIO__MISUSE(corio__cur, "corio_group_wait: a scope opened inside "
-                      "the group is still open");
+                                  "the group is still open");
         return -EINVAL;
     }
     self->nscopes--;
@@ -135,8 +136,8 @@ int corio_group_wait(corio_group *g)
             self->noint--;
         }
     }
-    rc = g->first_error ? g->first_error
-         : rc            ? rc
+    rc = g->first_error       ? g->first_error
+         : rc                 ? rc
          : g->explicit_cancel ? -ECANCELED
                               : 0;
     free(g);

@@ -71,9 +71,10 @@ static int loop_init(corio__loop *L, const corio_options *o)
     memset(L, 0, sizeof *L);
     L->debug = (o && o->debug) || env_flag("CORIO_DEBUG");
     L->slow_ns = o && o->slow_task_ns > 0 ? o->slow_task_ns : 100 * CORIO_MS;
-    L->virtual_clock = (o && o->virtual_clock) || env_flag("CORIO_VIRTUAL_CLOCK");
-    L->default_stack = corio__stack_round(o && o->stack_size ? o->stack_size
-                                                             : DEFAULT_STACK);
+    L->virtual_clock =
+        (o && o->virtual_clock) || env_flag("CORIO_VIRTUAL_CLOCK");
+    L->default_stack =
+        corio__stack_round(o && o->stack_size ? o->stack_size : DEFAULT_STACK);
     L->vnow = corio__mono();
     L->wakefd = corio__sys.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (L->wakefd < 0)

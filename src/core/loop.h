@@ -82,9 +82,9 @@ typedef struct corio__locals {
  * reports), NULL when begun through the plain function. */
 typedef struct corio__scope {
     uint8_t kind;
-    uint8_t reported;   /* debug mode named it once already */
+    uint8_t reported; /* debug mode named it once already */
     int line;
-    int64_t deadline;   /* TIMEOUT */
+    int64_t deadline; /* TIMEOUT */
     union {
         corio_group *group;    /* GROUP */
         corio__scope_obj *obj; /* OBJECT: deadline and cancel live there */
@@ -108,35 +108,35 @@ struct corio__scope_obj {
  * of the task's stack. */
 struct corio_task {
     /* cache line 0: the scheduler's and spawn's fields */
-    corio__ctx ctx;          /* saved stack pointer while switched out */
-    corio_task *next;        /* ready-queue link */
+    corio__ctx ctx;   /* saved stack pointer while switched out */
+    corio_task *next; /* ready-queue link */
     corio__loop *loop;
-    uint8_t state;           /* enum corio__state */
-    uint8_t owner;           /* enum corio__owner */
-    uint8_t cancelled;       /* corio_task_cancel was called */
-    uint8_t interrupted;     /* the current wait was interrupted once */
-    uint8_t noint;           /* >0: waits ignore cancellation and scopes */
-    uint8_t named;           /* name[] holds the name (else made on demand) */
-    uint8_t gathered;        /* handed to the corio_gather under way */
-    uint8_t coop;            /* operations left before a checkpoint (sched.c) */
+    uint8_t state;       /* enum corio__state */
+    uint8_t owner;       /* enum corio__owner */
+    uint8_t cancelled;   /* corio_task_cancel was called */
+    uint8_t interrupted; /* the current wait was interrupted once */
+    uint8_t noint;       /* >0: waits ignore cancellation and scopes */
+    uint8_t named;       /* name[] holds the name (else made on demand) */
+    uint8_t gathered;    /* handed to the corio_gather under way */
+    uint8_t coop;        /* operations left before a checkpoint (sched.c) */
     uint16_t nscopes, capscopes;
     uint32_t magic;
-    int wake;                /* value the waker (or interrupter) delivers */
-    int result;              /* fn's return value once DONE */
+    int wake;   /* value the waker (or interrupter) delivers */
+    int result; /* fn's return value once DONE */
     corio_fn fn;
     void *arg;
     /* cache line 1 */
-    corio_task *joiner;      /* a task parked in join/gather/wait_for */
+    corio_task *joiner; /* a task parked in join/gather/wait_for */
     corio__stack stack;
     uint64_t id;
-    corio__wait *wait;       /* while PARKED */
-    corio_group *group;      /* CORIO__GROUPED only: the group and siblings */
-    corio__locals *locals;   /* task-local values, shared with the spawner
-                                until one side sets one (NULL: none) */
+    corio__wait *wait;     /* while PARKED */
+    corio_group *group;    /* CORIO__GROUPED only: the group and siblings */
+    corio__locals *locals; /* task-local values, shared with the spawner
+                              until one side sets one (NULL: none) */
     /* cache line 2 */
-    corio__timer timer;      /* deadline of the current wait */
+    corio__timer timer; /* deadline of the current wait */
     corio_task *gprev, *gnext;
-    corio__scope *scopes;    /* inline_scopes or heap; set at first use */
+    corio__scope *scopes; /* inline_scopes or heap; set at first use */
     corio__scope inline_scopes[CORIO__INLINE_SCOPES];
     char name[CORIO_TASK_NAME_MAX];
 };
@@ -148,29 +148,30 @@ struct corio_group {
     int first_error;
     bool cancelled;
     bool explicit_cancel; /* corio_group_cancel was called */
-    bool waiting; /* the owner is in corio_group_wait */
+    bool waiting;         /* the owner is in corio_group_wait */
 };
 
 struct corio__loop {
     corio_task *current;
     corio_task *ready_head, *ready_tail;
     size_t nready;
-    size_t pass_left;      /* tasks left in this pass before the next poll */
-    corio_task *zombie;    /* finished task whose stack awaits reuse */
-    corio_task *exiting;   /* finished task whose stack pick() runs on */
-    corio_task *post_caller; /* task whose pick() switched to the root to run posts */
-    corio_task root;       /* the thread's own stack (corio_run) */
-    corio_task *main;      /* the first task */
+    size_t pass_left;    /* tasks left in this pass before the next poll */
+    corio_task *zombie;  /* finished task whose stack awaits reuse */
+    corio_task *exiting; /* finished task whose stack pick() runs on */
+    corio_task
+        *post_caller; /* task whose pick() switched to the root to run posts */
+    corio_task root;  /* the thread's own stack (corio_run) */
+    corio_task *main; /* the first task */
     int main_result;
     bool main_done;
-    bool stopping;         /* main returned: everything left was cancelled */
-    int deadlock_level;    /* escalations so far (see sched.c) */
+    bool stopping;      /* main returned: everything left was cancelled */
+    int deadlock_level; /* escalations so far (see sched.c) */
     bool abandoned;
-    size_t nalive;         /* tasks not DONE */
+    size_t nalive; /* tasks not DONE */
     uint64_t next_id;
 
     corio__timer_heap timers;
-    int64_t vnow;          /* virtual clock: the current time */
+    int64_t vnow; /* virtual clock: the current time */
     bool virtual_clock;
 
     corio__stack_pool stacks;
@@ -178,10 +179,10 @@ struct corio__loop {
 
     /* I/O engine (core/engine.h). */
     const corio__engine *engine;
-    void *engine_data;     /* the engine's own state (io_uring's ring) */
-    int wakefd;            /* eventfd: thread jobs done, SIGINT */
-    corio__fdtab *fdtab;   /* io/fd.c's descriptor records */
-    size_t nfd_waiting;    /* tasks parked on fds */
+    void *engine_data;   /* the engine's own state (io_uring's ring) */
+    int wakefd;          /* eventfd: thread jobs done, SIGINT */
+    corio__fdtab *fdtab; /* io/fd.c's descriptor records */
+    size_t nfd_waiting;  /* tasks parked on fds */
 
     /* Work posted by other threads (core/post.h). */
     pthread_mutex_t post_lock;
@@ -199,16 +200,16 @@ struct corio__loop {
     /* Debug mode (core/debug.c). */
     bool debug;
     int64_t slow_ns;
-    int64_t slice_start;          /* real time the current task resumed */
-    _Atomic int64_t wd_slice;     /* same, for the watchdog thread */
+    int64_t slice_start;      /* real time the current task resumed */
+    _Atomic int64_t wd_slice; /* same, for the watchdog thread */
     _Atomic(const char *) wd_name;
     atomic_bool wd_stop;
     pthread_t watchdog;
     bool has_watchdog;
     int64_t stopping_since;
     bool stop_reported;
-    size_t hiwater;               /* deepest stack use seen */
-    size_t hiwater_size;          /* ... and that stack's size */
+    size_t hiwater;      /* deepest stack use seen */
+    size_t hiwater_size; /* ... and that stack's size */
     char hiwater_task[CORIO_TASK_NAME_MAX];
 };
 
@@ -249,7 +250,8 @@ CORIO__EXPORT void corio__wake(corio_task *t, int value);
 CORIO__EXPORT void corio__interrupt(corio_task *t, int code);
 void corio__schedule(corio__loop *L, corio_task *self);
 void corio__loop_drive(corio__loop *L);
-void corio__task_exit(corio__loop *L, corio_task *self) __attribute__((noreturn));
+void corio__task_exit(corio__loop *L, corio_task *self)
+    __attribute__((noreturn));
 void corio__task_entry(corio_task *t) __attribute__((noreturn));
 
 /* task.c */
@@ -261,7 +263,8 @@ int corio__join_wait(corio_task *t);
 void corio__cancel(corio_task *t);
 /* t's name without formatting into the record (async-signal-safe, little
  * stack): its name, or "task-<id>" written into buf. */
-const char *corio__task_label(const corio_task *t, char buf[CORIO_TASK_NAME_MAX]);
+const char *corio__task_label(const corio_task *t,
+                              char buf[CORIO_TASK_NAME_MAX]);
 /* Call fn for every task record of L not yet released, in slot order. */
 void corio__each_task(corio__loop *L, void (*fn)(corio_task *t, void *ctx),
                       void *ctx);
@@ -333,7 +336,8 @@ static inline int corio__join_check(corio_task *t, corio_task *self)
         return -EDEADLK;
     }
     if (!corio__handle_ok(t)) {
-        CORIO__MISUSE(corio__cur, "join: %p is not a live task handle", (void *)t);
+        CORIO__MISUSE(corio__cur, "join: %p is not a live task handle",
+                      (void *)t);
         return -EINVAL;
     }
     if (t->joiner && t->joiner != self)

@@ -16,7 +16,8 @@ void corio__post_send(corio__loop *L, corio__post *p)
          * Only EAGAIN (a full counter, so the loop is woken anyway) ends
          * the retries. */
         uint64_t one = 1;
-        while (corio__sys.write(L->wakefd, &one, sizeof one) < 0 && errno != EAGAIN)
+        while (corio__sys.write(L->wakefd, &one, sizeof one) < 0 &&
+               errno != EAGAIN)
             ;
     }
     pthread_mutex_unlock(&L->post_lock);

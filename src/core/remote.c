@@ -101,7 +101,8 @@ void corio_remote_close(corio_remote *r)
          * should say so instead of waiting forever.  The loop cannot end
          * meanwhile: it clears r->loop under r->lock first. */
         uint64_t one = 1;
-        while (corio__sys.write(r->loop->wakefd, &one, sizeof one) < 0 && errno != EAGAIN)
+        while (corio__sys.write(r->loop->wakefd, &one, sizeof one) < 0 &&
+               errno != EAGAIN)
             ;
     }
     unref(r);

@@ -120,8 +120,10 @@ static void cancel_one(corio_task *t, void *ctx)
 static void deadlock(corio__loop *L)
 {
     L->deadlock_level++;
-    fprintf(stderr, "corio: deadlock: all %zu tasks are blocked and nothing "
-            "can wake one (escalation %d)\n", L->nalive, L->deadlock_level);
+    fprintf(stderr,
+            "corio: deadlock: all %zu tasks are blocked and nothing "
+            "can wake one (escalation %d)\n",
+            L->nalive, L->deadlock_level);
     corio__dump(L, stderr);
     if (L->deadlock_level == 1 && L->main && !L->main_done) {
         cancel_main(L);
@@ -306,7 +308,8 @@ int corio_sleep(int64_t ns)
     if (ns <= 0)
         return corio_yield();
     int64_t now = corio__loop_now(t->loop);
-    corio__wait w = {NULL, "sleep", ns > INT64_MAX - now ? INT64_MAX - 1 : now + ns};
+    corio__wait w = {NULL, "sleep",
+                     ns > INT64_MAX - now ? INT64_MAX - 1 : now + ns};
     return corio__park(&w);
 }
 

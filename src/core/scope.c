@@ -160,12 +160,12 @@ int corio__timeout_begin_loc(int64_t timeout_ns, const char *file, int line)
     return corio__timeout_begin_at_loc(deadline_in(t, timeout_ns), file, line);
 }
 
-int (corio_timeout_begin)(int64_t timeout_ns)
+int(corio_timeout_begin)(int64_t timeout_ns)
 {
     return corio__timeout_begin_loc(timeout_ns, NULL, 0);
 }
 
-int (corio_timeout_begin_at)(int64_t deadline)
+int(corio_timeout_begin_at)(int64_t deadline)
 {
     return corio__timeout_begin_at_loc(deadline, NULL, 0);
 }
@@ -178,7 +178,7 @@ int corio_timeout_end(void)
     corio__scope *s = innermost(t);
     if (!s || s->kind != CORIO__SCOPE_TIMEOUT) {
         CORIO__MISUSE(t->loop, "corio_timeout_end: the innermost scope is not "
-                      "a timeout scope");
+                               "a timeout scope");
         return -EINVAL;
     }
     int64_t d = s->deadline;
@@ -196,7 +196,7 @@ int corio__shield_begin_loc(const char *file, int line)
                                                .line = line});
 }
 
-int (corio_shield_begin)(void)
+int(corio_shield_begin)(void)
 {
     return corio__shield_begin_loc(NULL, 0);
 }
@@ -209,7 +209,7 @@ int corio_shield_end(void)
     corio__scope *s = innermost(t);
     if (!s || s->kind != CORIO__SCOPE_SHIELD) {
         CORIO__MISUSE(t->loop, "corio_shield_end: the innermost scope is not "
-                      "a shield");
+                               "a shield");
         return -EINVAL;
     }
     t->nscopes--;
@@ -252,7 +252,7 @@ int corio__scope_begin_loc(corio_scope *s, int64_t deadline, const char *file,
     return rc;
 }
 
-int (corio_scope_begin)(corio_scope *s, int64_t deadline)
+int(corio_scope_begin)(corio_scope *s, int64_t deadline)
 {
     return corio__scope_begin_loc(s, deadline, NULL, 0);
 }

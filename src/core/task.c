@@ -96,7 +96,8 @@ int corio_task_spawn(corio_task **out, corio_fn fn, void *arg)
                         out ? CORIO__OWNED : CORIO__DETACHED);
 }
 
-int corio_task_spawn_ex(corio_task **out, corio_fn fn, void *arg, const corio_task_opts *o)
+int corio_task_spawn_ex(corio_task **out, corio_fn fn, void *arg,
+                        const corio_task_opts *o)
 {
     return corio__spawn(out, o, fn, arg, out ? CORIO__OWNED : CORIO__DETACHED);
 }
@@ -258,7 +259,8 @@ void corio_task_detach(corio_task *t)
         return;
     }
     if (t->state == CORIO__DONE && t == t->loop->exiting) {
-        t->owner = CORIO__DETACHED; /* its stack is in use: freed after the switch */
+        t->owner =
+            CORIO__DETACHED; /* its stack is in use: freed after the switch */
         t->loop->zombie = t;
     } else if (t->state == CORIO__DONE) {
         corio__task_release(t);
@@ -267,7 +269,8 @@ void corio_task_detach(corio_task *t)
     }
 }
 
-const char *corio__task_label(const corio_task *t, char buf[CORIO_TASK_NAME_MAX])
+const char *corio__task_label(const corio_task *t,
+                              char buf[CORIO_TASK_NAME_MAX])
 {
     char num[21], *p = num + sizeof num - 1;
     uint64_t v = t->id;
@@ -296,7 +299,8 @@ const char *corio_task_name(const corio_task *ct)
             return "";
     }
     if (!t->named) {
-        snprintf(t->name, sizeof t->name, "task-%llu", (unsigned long long)t->id);
+        snprintf(t->name, sizeof t->name, "task-%llu",
+                 (unsigned long long)t->id);
         t->named = 1;
     }
     return t->name;

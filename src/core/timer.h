@@ -28,7 +28,8 @@ typedef struct corio__timer_heap {
 /* Make room for cap timers.  0 or -ENOMEM. */
 int corio__timer_reserve(corio__timer_heap *h, size_t cap);
 /* Arm (or re-arm) t for `when`.  0 or -ENOMEM. */
-CORIO__EXPORT int corio__timer_arm(corio__timer_heap *h, corio__timer *t, int64_t when);
+CORIO__EXPORT int corio__timer_arm(corio__timer_heap *h, corio__timer *t,
+                                   int64_t when);
 /* Disarm t if armed. */
 CORIO__EXPORT void corio__timer_disarm(corio__timer_heap *h, corio__timer *t);
 /* The earliest deadline, or INT64_MAX. */

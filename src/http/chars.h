@@ -8,8 +8,8 @@
 #ifndef CORIO_HTTP_CHARS_H
 #define CORIO_HTTP_CHARS_H
 
-#define CORIO__HTTP_TCHAR  1u /* token character: method, field name, coding */
-#define CORIO__HTTP_VCHAR  2u /* field value byte: VCHAR, obs-text, SP, HTAB */
+#define CORIO__HTTP_TCHAR 1u  /* token character: method, field name, coding */
+#define CORIO__HTTP_VCHAR 2u  /* field value byte: VCHAR, obs-text, SP, HTAB */
 #define CORIO__HTTP_TARGET 4u /* request-target byte: VCHAR or obs-text */
 
 extern const unsigned char corio__http_chars[256];

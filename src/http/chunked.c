@@ -19,30 +19,30 @@
 #include <errno.h>
 #include <string.h>
 
-#define DEFAULT_MAX_LINE    (4u * 1024)
+#define DEFAULT_MAX_LINE (4u * 1024)
 #define DEFAULT_MAX_TRAILER (16u * 1024)
 
 enum {
-    S_SIZE0,     /* first hex digit of a chunk size (0: a zeroed struct works) */
-    S_SIZE,      /* more hex digits */
-    S_BWS,       /* whitespace after the size or a value: only ';' may follow */
-    S_NAME0,     /* after ';': BWS, then an extension name */
-    S_NAME,      /* in an extension name */
-    S_NAME_BWS,  /* whitespace after a name: '=' or ';' may follow */
-    S_VAL0,      /* after '=': BWS, then a token or a quoted string */
-    S_VAL,       /* in a token value */
-    S_QUOTED,    /* in a quoted-string value */
-    S_QESC,      /* after a backslash in a quoted string */
-    S_QEND,      /* after the closing quote */
-    S_SIZE_LF,   /* after the CR of a size line */
-    S_DATA,      /* chunk data: remaining bytes to go */
-    S_DATA_CR,   /* the CR after the data */
-    S_DATA_LF,   /* the LF after the data */
-    S_TR_START,  /* start of a trailer line, or the final CRLF */
-    S_TR_NAME,   /* in a trailer field name */
-    S_TR_VAL,    /* in a trailer field value */
-    S_TR_LF,     /* after the CR of a trailer line */
-    S_END_LF,    /* after the CR of the final blank line */
+    S_SIZE0,    /* first hex digit of a chunk size (0: a zeroed struct works) */
+    S_SIZE,     /* more hex digits */
+    S_BWS,      /* whitespace after the size or a value: only ';' may follow */
+    S_NAME0,    /* after ';': BWS, then an extension name */
+    S_NAME,     /* in an extension name */
+    S_NAME_BWS, /* whitespace after a name: '=' or ';' may follow */
+    S_VAL0,     /* after '=': BWS, then a token or a quoted string */
+    S_VAL,      /* in a token value */
+    S_QUOTED,   /* in a quoted-string value */
+    S_QESC,     /* after a backslash in a quoted string */
+    S_QEND,     /* after the closing quote */
+    S_SIZE_LF,  /* after the CR of a size line */
+    S_DATA,     /* chunk data: remaining bytes to go */
+    S_DATA_CR,  /* the CR after the data */
+    S_DATA_LF,  /* the LF after the data */
+    S_TR_START, /* start of a trailer line, or the final CRLF */
+    S_TR_NAME,  /* in a trailer field name */
+    S_TR_VAL,   /* in a trailer field value */
+    S_TR_LF,    /* after the CR of a trailer line */
+    S_END_LF,   /* after the CR of the final blank line */
     S_DONE,
 };
 
@@ -70,32 +70,47 @@ static int step(corio_http_chunked *c, unsigned char ch)
             c->remaining = c->remaining * 16 + (uint64_t)d;
             return S_SIZE;
         }
-        return ch == '\r' ? S_SIZE_LF : ch == ';' ? S_NAME0 : corio__http_ows(ch) ? S_BWS : -1;
+        return ch == '\r'            ? S_SIZE_LF
+               : ch == ';'           ? S_NAME0
+               : corio__http_ows(ch) ? S_BWS
+                                     : -1;
     case S_BWS:
         return corio__http_ows(ch) ? S_BWS : ch == ';' ? S_NAME0 : -1;
     case S_NAME0:
-        return corio__http_ows(ch) ? S_NAME0 : corio__http_is(ch, CORIO__HTTP_TCHAR) ? S_NAME : -1;
+        return corio__http_ows(ch)                     ? S_NAME0
+               : corio__http_is(ch, CORIO__HTTP_TCHAR) ? S_NAME
+                                                       : -1;
     case S_NAME:
         if (corio__http_is(ch, CORIO__HTTP_TCHAR))
             return S_NAME;
         /* what may follow a name: */
         __attribute__((fallthrough));
     case S_NAME_BWS:
-        return corio__http_ows(ch) ? S_NAME_BWS : ch == '=' ? S_VAL0 : ch == ';' ? S_NAME0
-             : ch == '\r' ? S_SIZE_LF : -1;
+        return corio__http_ows(ch) ? S_NAME_BWS
+               : ch == '='         ? S_VAL0
+               : ch == ';'         ? S_NAME0
+               : ch == '\r'        ? S_SIZE_LF
+                                   : -1;
     case S_VAL0:
-        return corio__http_ows(ch) ? S_VAL0 : ch == '"' ? S_QUOTED
-             : corio__http_is(ch, CORIO__HTTP_TCHAR) ? S_VAL : -1;
+        return corio__http_ows(ch)                     ? S_VAL0
+               : ch == '"'                             ? S_QUOTED
+               : corio__http_is(ch, CORIO__HTTP_TCHAR) ? S_VAL
+                                                       : -1;
     case S_VAL:
         if (corio__http_is(ch, CORIO__HTTP_TCHAR))
             return S_VAL;
         /* what may follow a value: */
         __attribute__((fallthrough));
     case S_QEND:
-        return corio__http_ows(ch) ? S_BWS : ch == ';' ? S_NAME0 : ch == '\r' ? S_SIZE_LF : -1;
+        return corio__http_ows(ch) ? S_BWS
+               : ch == ';'         ? S_NAME0
+               : ch == '\r'        ? S_SIZE_LF
+                                   : -1;
     case S_QUOTED:
-        return ch == '"' ? S_QEND : ch == '\\' ? S_QESC
-             : corio__http_is(ch, CORIO__HTTP_VCHAR) ? S_QUOTED : -1;
+        return ch == '"'                               ? S_QEND
+               : ch == '\\'                            ? S_QESC
+               : corio__http_is(ch, CORIO__HTTP_VCHAR) ? S_QUOTED
+                                                       : -1;
     case S_QESC:
         return corio__http_is(ch, CORIO__HTTP_VCHAR) ? S_QUOTED : -1;
     case S_SIZE_LF:
@@ -108,11 +123,17 @@ static int step(corio_http_chunked *c, unsigned char ch)
     case S_DATA_LF:
         return ch == '\n' ? S_SIZE0 : -1;
     case S_TR_START:
-        return ch == '\r' ? S_END_LF : corio__http_is(ch, CORIO__HTTP_TCHAR) ? S_TR_NAME : -1;
+        return ch == '\r'                              ? S_END_LF
+               : corio__http_is(ch, CORIO__HTTP_TCHAR) ? S_TR_NAME
+                                                       : -1;
     case S_TR_NAME:
-        return ch == ':' ? S_TR_VAL : corio__http_is(ch, CORIO__HTTP_TCHAR) ? S_TR_NAME : -1;
+        return ch == ':'                               ? S_TR_VAL
+               : corio__http_is(ch, CORIO__HTTP_TCHAR) ? S_TR_NAME
+                                                       : -1;
     case S_TR_VAL:
-        return ch == '\r' ? S_TR_LF : corio__http_is(ch, CORIO__HTTP_VCHAR) ? S_TR_VAL : -1;
+        return ch == '\r'                              ? S_TR_LF
+               : corio__http_is(ch, CORIO__HTTP_VCHAR) ? S_TR_VAL
+                                                       : -1;
     case S_TR_LF:
         c->line = 0;
         return ch == '\n' ? S_TR_START : -1;

@@ -50,7 +50,8 @@ bool corio__http_head_may_end(const char *d, size_t seen, size_t n)
 {
     const char *q = d + (seen > 3 ? seen - 3 : 0), *end = d + n;
     while ((q = memchr(q, '\n', (size_t)(end - q)))) {
-        if (q > d && (q[-1] == '\n' || (q[-1] == '\r' && q - 1 > d && q[-2] == '\n')))
+        if (q > d &&
+            (q[-1] == '\n' || (q[-1] == '\r' && q - 1 > d && q[-2] == '\n')))
             return true;
         q++;
     }
@@ -64,8 +65,8 @@ static bool crossed(size_t parsed, size_t n, size_t limit)
     return parsed <= limit && limit < n;
 }
 
-static ssize_t parse(const char *d, size_t n, corio_http_head *h, bool is_request,
-                     const corio_http_limits *lim)
+static ssize_t parse(const char *d, size_t n, corio_http_head *h,
+                     bool is_request, const corio_http_limits *lim)
 {
     return is_request ? corio_http_parse_request(h, d, n, lim)
                       : corio_http_parse_response(h, d, n, lim);
@@ -83,7 +84,8 @@ ssize_t corio__http_read_head(corio_stream *s, corio_http_head *h,
 {
     size_t max_line = lim && lim->max_start_line ? lim->max_start_line
                                                  : CORIO__HTTP_MAX_START_LINE;
-    size_t max_head = lim && lim->max_head ? lim->max_head : CORIO__HTTP_MAX_HEAD;
+    size_t max_head =
+        lim && lim->max_head ? lim->max_head : CORIO__HTTP_MAX_HEAD;
     size_t parsed = 0, seen = 0; /* buffered bytes at the last parse, look */
     for (;;) {
         const void *d;
@@ -93,8 +95,10 @@ ssize_t corio__http_read_head(corio_stream *s, corio_http_head *h,
         if (rc < 0)
             return rc;
         bool ready = n > 0 && !partial_blank;
-        if (ready && (parsed == 0 || n >= 2 * parsed || crossed(parsed, n, max_line) ||
-                      crossed(parsed, n, max_head) || corio__http_head_may_end(d, seen, n))) {
+        if (ready &&
+            (parsed == 0 || n >= 2 * parsed || crossed(parsed, n, max_line) ||
+             crossed(parsed, n, max_head) ||
+             corio__http_head_may_end(d, seen, n))) {
             ssize_t r = parse(d, n, h, is_request, lim);
             if (r != -EAGAIN)
                 return r;
@@ -119,7 +123,8 @@ ssize_t corio__http_read_head(corio_stream *s, corio_http_head *h,
         if (f == 0) {
             if (n == 0)
                 return 0;
-            ssize_t r = ready && parsed != n ? parse(d, n, h, is_request, lim) : -EAGAIN;
+            ssize_t r = ready && parsed != n ? parse(d, n, h, is_request, lim)
+                                             : -EAGAIN;
             return r == -EAGAIN ? CORIO_EOF : r;
         }
         if (f < 0)
@@ -133,7 +138,8 @@ void corio__http_body_init(corio__http_body *b, corio_stream *s, int kind,
     memset(b, 0, sizeof *b);
     b->s = s;
     b->kind = kind;
-    b->left = kind == CORIO_HTTP_BODY_LENGTH && length > 0 ? (uint64_t)length : 0;
+    b->left =
+        kind == CORIO_HTTP_BODY_LENGTH && length > 0 ? (uint64_t)length : 0;
     corio_http_chunked_init(&b->ch);
     b->done = kind == CORIO_HTTP_BODY_NONE ||
               (kind == CORIO_HTTP_BODY_LENGTH && b->left == 0);

@@ -15,7 +15,7 @@
 
 /* The parser's default limits (corio_http_limits with zero fields). */
 #define CORIO__HTTP_MAX_START_LINE (8u * 1024)
-#define CORIO__HTTP_MAX_HEAD       (64u * 1024)
+#define CORIO__HTTP_MAX_HEAD (64u * 1024)
 
 /* Could a head end in d[seen - 3 .. n): is there a blank line (LF LF or
  * LF CR LF) among the bytes that arrived after the first seen?  Readers of

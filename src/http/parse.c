@@ -36,21 +36,16 @@
 /* Generated from the RFC 9110 grammar: bit 1 tchar, 2 field-vchar / SP /
  * HTAB, 4 request-target byte (VCHAR or obs-text). */
 const unsigned char corio__http_chars[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    2, 7, 6, 7, 7, 7, 7, 7, 6, 6, 7, 7, 6, 7, 7, 6,
-    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6,
-    6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
-    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 7, 7,
-    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
-    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 7, 6, 7, 0,
-    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
-    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
-    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
-    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
-    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
-    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
-    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 2, 7, 6, 7, 7, 7, 7, 7, 6, 6, 7, 7, 6, 7, 7, 6,
+    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7,
+    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 7, 7,
+    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+    7, 7, 7, 6, 7, 6, 7, 0, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
     6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
 };
 
@@ -83,7 +78,8 @@ static size_t skip_class(const char *b, size_t p, size_t stop, unsigned cls)
             __m128i x = _mm_loadu_si128((const __m128i *)(b + p));
             /* Signed compares: obs-text bytes are negative, so "<= 0x20"
              * catches them with the controls and the space. */
-            __m128i bad = _mm_or_si128(_mm_cmplt_epi8(x, lo), _mm_cmpeq_epi8(x, lo));
+            __m128i bad =
+                _mm_or_si128(_mm_cmplt_epi8(x, lo), _mm_cmpeq_epi8(x, lo));
             bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, hi));
             int m = _mm_movemask_epi8(bad);
             if (m == 0) {
@@ -165,10 +161,10 @@ static int name_is(corio_http_str v, const char *lc, size_t n)
 
 /* The framing-relevant fields seen so far. */
 struct seen {
-    int64_t cl;          /* -1: no Content-Length */
-    int te;              /* a Transfer-Encoding field was seen */
-    int te_chunked;      /* its last coding is chunked */
-    int te_bad;          /* chunked appears before the last coding */
+    int64_t cl;     /* -1: no Content-Length */
+    int te;         /* a Transfer-Encoding field was seen */
+    int te_chunked; /* its last coding is chunked */
+    int te_bad;     /* chunked appears before the last coding */
     int conn_close, conn_keep, conn_upgrade, upgrade, expect, host;
 };
 
@@ -230,7 +226,8 @@ static void transfer_encoding(struct seen *s, corio_http_str v)
         if (t > i) {
             if (s->te_chunked)
                 s->te_bad = 1;
-            s->te_chunked = name_is((corio_http_str){v.p + i, t - i}, "chunked", 7);
+            s->te_chunked =
+                name_is((corio_http_str){v.p + i, t - i}, "chunked", 7);
         }
         i = e;
     }
@@ -246,7 +243,8 @@ static int field(struct seen *s, const corio_http_header *f, int is_request)
             return CORIO_EHTTP; /* RFC 9112 §3.2: more than one Host */
         break;
     case 6:
-        if (name_is(n, "expect", 6) && corio__http_str_eq(f->value, "100-continue"))
+        if (name_is(n, "expect", 6) &&
+            corio__http_str_eq(f->value, "100-continue"))
             s->expect = 1;
         break;
     case 7:
@@ -346,7 +344,8 @@ static int begin(struct cur *c, size_t *max_line, corio_http_head *h,
 {
     if (!h || !buf || (!h->headers && h->max_headers))
         return -EINVAL;
-    size_t ml = lim && lim->max_start_line ? lim->max_start_line : CORIO__HTTP_MAX_START_LINE;
+    size_t ml = lim && lim->max_start_line ? lim->max_start_line
+                                           : CORIO__HTTP_MAX_START_LINE;
     size_t mh = lim && lim->max_head ? lim->max_head : CORIO__HTTP_MAX_HEAD;
     *c = (struct cur){buf, len, len < mh ? len : mh, mh};
     /* The start line's bytes (terminator excluded) end at stop. */
@@ -360,8 +359,8 @@ static int begin(struct cur *c, size_t *max_line, corio_http_head *h,
     return 0;
 }
 
-ssize_t corio_http_parse_request(corio_http_head *h, const char *buf, size_t len,
-                                 const corio_http_limits *lim)
+ssize_t corio_http_parse_request(corio_http_head *h, const char *buf,
+                                 size_t len, const corio_http_limits *lim)
 {
     struct cur c;
     size_t stop, p;
@@ -391,8 +390,8 @@ ssize_t corio_http_parse_request(corio_http_head *h, const char *buf, size_t len
     return fields(&c, (size_t)r, h, 1);
 }
 
-ssize_t corio_http_parse_response(corio_http_head *h, const char *buf, size_t len,
-                                  const corio_http_limits *lim)
+ssize_t corio_http_parse_response(corio_http_head *h, const char *buf,
+                                  size_t len, const corio_http_limits *lim)
 {
     struct cur c;
     size_t stop, p;
@@ -413,7 +412,8 @@ ssize_t corio_http_parse_response(corio_http_head *h, const char *buf, size_t le
         if (i == 0 ? ch != ' ' : (ch < '0' || ch > '9'))
             return CORIO_EHTTP;
     }
-    h->status = (buf[p + 1] - '0') * 100 + (buf[p + 2] - '0') * 10 + (buf[p + 3] - '0');
+    h->status =
+        (buf[p + 1] - '0') * 100 + (buf[p + 2] - '0') * 10 + (buf[p + 3] - '0');
     if (h->status < 100)
         return CORIO_EHTTP;
     p += 4;
@@ -475,7 +475,8 @@ bool corio__http_str_eq(corio_http_str v, const char *s)
     return s[i] == '\0';
 }
 
-const corio_http_str *corio_http_head_get(const corio_http_head *h, const char *name)
+const corio_http_str *corio_http_head_get(const corio_http_head *h,
+                                          const char *name)
 {
     if (!h || !name)
         return NULL;

@@ -175,8 +175,7 @@ static int dial(corio_http_session *s, corio_stream **out, const corio_url *u,
 }
 
 int corio__http_pool_acquire(corio_http_session *s, const corio_url *u,
-                             corio__http_conn **out,
-                             corio_error_detail *detail)
+                             corio__http_conn **out, corio_error_detail *detail)
 {
     corio__http_origin *o;
     int rc = origin_get(s, u, &o);

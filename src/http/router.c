@@ -140,8 +140,9 @@ int corio_http_router_add(corio_http_router *r, const char *method,
     rt->pattern = corio__strdup(pattern);
     if (method)
         rt->method = corio__strdup(method);
-    int rc = !rt->pattern || (method && !rt->method) ? -ENOMEM
-                                                      : parse_pattern(rt, rt->pattern, maxseg);
+    int rc = !rt->pattern || (method && !rt->method)
+                 ? -ENOMEM
+                 : parse_pattern(rt, rt->pattern, maxseg);
     for (size_t i = 0; rc == 0 && i < r->n; i++)
         if (same_shape(r->v[i], rt))
             rc = -EEXIST;
@@ -179,7 +180,8 @@ static bool seg_eq(const char *p, size_t n, const char *lit, size_t litn)
     for (size_t i = 0; i < n; i++, j++) {
         char c = p[i];
         if (c == '%' && i + 2 < n) {
-            int hi = corio__http_hexval(p[i + 1]), lo = corio__http_hexval(p[i + 2]);
+            int hi = corio__http_hexval(p[i + 1]),
+                lo = corio__http_hexval(p[i + 2]);
             if (hi < 0 || lo < 0)
                 return false;
             c = (char)(hi << 4 | lo);
@@ -256,7 +258,8 @@ static const char *allow_list(corio_http_router *r, corio_http_req *req)
         const route *rt = r->v[i];
         if (!rt->method || !match(rt, req->raw_path, req->raw_len, caps))
             continue;
-        const char *ms[2] = {rt->method, !strcmp(rt->method, "GET") ? "HEAD" : NULL};
+        const char *ms[2] = {rt->method,
+                             !strcmp(rt->method, "GET") ? "HEAD" : NULL};
         for (int k = 0; k < 2 && ms[k]; k++) {
             size_t ml = strlen(ms[k]);
             bool dup = false;

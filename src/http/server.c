@@ -25,6 +25,7 @@
 #include "core/loop.h"
 #include "http/server.h"
 #include "net/net.h"
+#include "stream/transport.h"
 
 #include <string.h>
 
@@ -33,6 +34,9 @@
 #define BODY_TIMEOUT (30 * CORIO_SECOND)
 #define MAX_BODY ((uint64_t)1 << 20)
 #define MAX_HEADERS 100
+#define BODY_MIN_RATE 500 /* bytes per second, as Apache's MinRate */
+#define SEND_TIMEOUT (60 * CORIO_SECOND)
+#define HANDSHAKE_TIMEOUT (10 * CORIO_SECOND)
 #define REFUSE_TIMEOUT (1 * CORIO_SECOND) /* to hand a refusal over */
 #define LINGER_TIMEOUT (1 * CORIO_SECOND)
 #define LINGER_MAX ((uint64_t)1 << 20)
@@ -44,9 +48,17 @@ void corio__http_conf_init(corio__http_conf *c, const corio_http_server_opts *o)
         o = &none;
     c->stop = o->stop;
     c->shutdown = NULL;
-    c->header_timeout_ns = o->header_timeout_ns > 0 ? o->header_timeout_ns : HEADER_TIMEOUT;
-    c->idle_timeout_ns = o->idle_timeout_ns > 0 ? o->idle_timeout_ns : IDLE_TIMEOUT;
-    c->body_timeout_ns = o->body_timeout_ns > 0 ? o->body_timeout_ns : BODY_TIMEOUT;
+    c->header_timeout_ns =
+        o->header_timeout_ns > 0 ? o->header_timeout_ns : HEADER_TIMEOUT;
+    c->idle_timeout_ns =
+        o->idle_timeout_ns > 0 ? o->idle_timeout_ns : IDLE_TIMEOUT;
+    c->body_timeout_ns =
+        o->body_timeout_ns > 0 ? o->body_timeout_ns : BODY_TIMEOUT;
+    c->body_min_rate = o->body_min_rate < 0   ? 0
+                       : o->body_min_rate > 0 ? o->body_min_rate
+                                              : BODY_MIN_RATE;
+    c->send_timeout_ns =
+        o->send_timeout_ns > 0 ? o->send_timeout_ns : SEND_TIMEOUT;
     c->max_body = o->max_body ? o->max_body : MAX_BODY;
     c->max_headers = o->max_headers ? o->max_headers : MAX_HEADERS;
     c->limits = o->limits;
@@ -82,7 +94,8 @@ static ssize_t next_head(corio_http_req *req, bool first, const char **buf)
          * parsed: it is parsed when a blank line arrives, or when the buffer
          * has doubled since the last parse (so the limits still apply, at
          * most one doubling late). */
-        if (len && (!parsed || len >= 2 * parsed || corio__http_head_may_end(p, seen, len))) {
+        if (len && (!parsed || len >= 2 * parsed ||
+                    corio__http_head_may_end(p, seen, len))) {
             req->h.headers = req->hv;
             req->h.max_headers = cf->max_headers;
             ssize_t n = corio_http_parse_request(&req->h, p, len, &cf->limits);
@@ -101,7 +114,8 @@ static ssize_t next_head(corio_http_req *req, bool first, const char **buf)
          * that has a byte of the head, the idle one from the first wait. */
         int64_t now = corio_now();
         if (idle && !idle_end)
-            idle_end = now + (first ? cf->header_timeout_ns : cf->idle_timeout_ns);
+            idle_end =
+                now + (first ? cf->header_timeout_ns : cf->idle_timeout_ns);
         if (!idle && !head_end)
             head_end = now + cf->header_timeout_ns;
         if ((rc = corio_timeout_begin_at(idle ? idle_end : head_end)) < 0)
@@ -185,11 +199,13 @@ static int serve_one(corio_http_req *req, corio_http_router *r, const char *buf,
         req->keep = false;
         return corio__http_reply_simple(req, rc == -ENOMEM ? 500 : 400, NULL);
     }
-    if (kind == CORIO_HTTP_BODY_LENGTH && (uint64_t)h->content_length > req->conf->max_body) {
+    if (kind == CORIO_HTTP_BODY_LENGTH &&
+        (uint64_t)h->content_length > req->conf->max_body) {
         req->keep = false; /* the body is not read: the connection is done */
         return corio__http_reply_simple(req, 413, NULL);
     }
-    req->expect_continue = (h->flags & CORIO_HTTP_CONTINUE) && kind != CORIO_HTTP_BODY_NONE;
+    req->expect_continue =
+        (h->flags & CORIO_HTTP_CONTINUE) && kind != CORIO_HTTP_BODY_NONE;
 
     corio_http_handler_fn fn = NULL;
     void *arg = NULL;
@@ -209,7 +225,8 @@ static int serve_one(corio_http_req *req, corio_http_router *r, const char *buf,
                 return hrc;
             }
             if (hrc >= 0)
-                CORIO__MISUSE(corio__cur, "http handler for %s %s returned without a reply",
+                CORIO__MISUSE(corio__cur,
+                              "http handler for %s %s returned without a reply",
                               req->method, req->path);
             rc = corio__http_reply_simple(req, failure_status(req), NULL);
         } else if (req->state != CORIO__REPLY_DONE) {
@@ -231,7 +248,8 @@ static void linger(corio_http_req *req)
 {
     char buf[4096];
     uint64_t total = 0;
-    if (corio_stream_shutdown(req->s) < 0 || corio_timeout_begin(LINGER_TIMEOUT) < 0)
+    if (corio_stream_shutdown(req->s) < 0 ||
+        corio_timeout_begin(LINGER_TIMEOUT) < 0)
         return;
     for (;;) {
         ssize_t n = corio_stream_read(req->s, buf, sizeof buf);
@@ -260,6 +278,7 @@ static int serve_conn(corio_stream *conn, corio_http_router *r,
     memset(&req, 0, sizeof req);
     req.s = conn;
     req.conf = &cf;
+    corio__stream_set_write_timeout(conn, cf.send_timeout_ns);
     req.hv = corio__sys.malloc(cf.max_headers * sizeof *req.hv);
     if (!req.hv)
         return -ENOMEM;
@@ -299,7 +318,8 @@ static int serve_conn(corio_stream *conn, corio_http_router *r,
             req.next->prev = req.prev;
     }
     bool detached = req.detached;
-    if (!detached && req.unflushed && corio_timeout_begin(cf.idle_timeout_ns) == 0) {
+    if (!detached && req.unflushed &&
+        corio_timeout_begin(cf.idle_timeout_ns) == 0) {
         int frc = corio__http_req_flush(&req); /* a client that reads nothing */
         corio_timeout_end();                   /* cannot hold the task */
         if (rc == 0)
@@ -319,9 +339,34 @@ int corio_http_serve_conn(corio_stream *conn, corio_http_router *r,
     return serve_conn(conn, r, o, NULL);
 }
 
+/* HTTPS: the handshake under its own timeout, then HTTP over the TLS
+ * stream, which owns the TCP one: corio_serve must not close that, so this
+ * returns CORIO_SERVE_KEPT once it has closed (or handed over) the TLS
+ * stream itself. */
+static int serve_tls(corio_stream *conn, served *sv)
+{
+    const corio_http_server_opts *o = sv->o;
+    int64_t hs = o->handshake_timeout_ns > 0 ? o->handshake_timeout_ns
+                                             : HANDSHAKE_TIMEOUT;
+    corio_tls_opts to = {.ctx = o->tls};
+    corio_stream *ts = NULL;
+    int rc;
+    CORIO_WITH_TIMEOUT(hs, rc)
+    {
+        rc = corio_tls_server(&ts, conn, &to); /* takes conn, even failing */
+    }
+    if (rc < 0)
+        return CORIO_SERVE_KEPT; /* conn was closed by the failed handshake */
+    if (serve_conn(ts, sv->r, o, sv) != CORIO_HTTP_DETACHED)
+        corio_stream_close(ts);
+    return CORIO_SERVE_KEPT;
+}
+
 static int serve_fn(corio_stream *conn, void *arg)
 {
     served *sv = arg;
+    if (sv->o && sv->o->tls)
+        return serve_tls(conn, sv);
     return serve_conn(conn, sv->r, sv->o, sv) == CORIO_HTTP_DETACHED
                ? CORIO_SERVE_KEPT
                : 0;

@@ -1,5 +1,5 @@
-/* http/server_reply.c — the response side of corio_http_req: header fields added
- * by the handler, the response head, whole replies, streamed replies
+/* http/server_reply.c — the response side of corio_http_req: header fields
+ * added by the handler, the response head, whole replies, streamed replies
  * (with a length or chunked) and the server's own short replies.
  *
  * Parts:
@@ -95,12 +95,14 @@ static bool valid_field(const char *s, bool name)
     if (!*s && name)
         return false;
     for (; *s; s++)
-        if (*s == '\r' || *s == '\n' || (name && (*s == ':' || *s == ' ' || *s == '\t')))
+        if (*s == '\r' || *s == '\n' ||
+            (name && (*s == ':' || *s == ' ' || *s == '\t')))
             return false;
     return true;
 }
 
-int corio_http_reply_header(corio_http_req *req, const char *name, const char *value)
+int corio_http_reply_header(corio_http_req *req, const char *name,
+                            const char *value)
 {
     if (!req || !name || !value)
         return -EINVAL;
@@ -145,7 +147,8 @@ static void head(corio_http_req *req, out *o, int status, const char *ctype,
 {
     char line[64];
     req->status = status;
-    req->no_body = req->is_head || status < 200 || status == 204 || status == 304;
+    req->no_body =
+        req->is_head || status < 200 || status == 204 || status == 304;
     req->chunked = false;
     /* A client told to wait for "100 Continue" that never came may still
      * send its body or not: the connection cannot be reused. */
@@ -292,7 +295,8 @@ int corio_http_reply_end(corio_http_req *req)
 int corio__http_reply_simple(corio_http_req *req, int status, const char *allow)
 {
     char body[64];
-    int n = snprintf(body, sizeof body, "%d %s\n", status, corio_http_reason(status));
+    int n = snprintf(body, sizeof body, "%d %s\n", status,
+                     corio_http_reason(status));
     out o = {.s = req->s};
     req->hdrs_len = 0; /* the handler's fields were for its own reply */
     req->state = CORIO__REPLY_NONE;

@@ -116,7 +116,7 @@ typedef struct corio__http_call {
     corio_stream *body_stream;
     bool has_body;
     unsigned flags;
-    int64_t deadline; /* INT64_MAX: none */
+    int64_t deadline;           /* INT64_MAX: none */
     corio_error_detail *detail; /* the request's, or NULL */
 } corio__http_call;
 

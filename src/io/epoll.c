@@ -49,7 +49,8 @@ static int ep_init(corio__loop *L)
     /* The probe calls the kernel directly: a fault injected here would
      * answer a different question.  (qemu-user lacks epoll_pwait2.) */
     struct timespec zero = {0, 0};
-    st->pwait2 = epoll_pwait2(st->epfd, &ev, 1, &zero, NULL) >= 0 || errno != ENOSYS;
+    st->pwait2 =
+        epoll_pwait2(st->epfd, &ev, 1, &zero, NULL) >= 0 || errno != ENOSYS;
     L->engine_data = st;
     return 0;
 }
@@ -84,7 +85,8 @@ static int ep_wait(corio__loop *L, int64_t timeout_ns)
     struct epoll_event *evs = st->evs;
     int n;
     if (st->pwait2) {
-        struct timespec ts = {timeout_ns / CORIO_SECOND, timeout_ns % CORIO_SECOND};
+        struct timespec ts = {timeout_ns / CORIO_SECOND,
+                              timeout_ns % CORIO_SECOND};
         n = corio__sys.epoll_pwait2(st->epfd, evs, MAX_EVENTS,
                                     timeout_ns < 0 ? NULL : &ts, NULL);
         if (n < 0 && errno == ENOSYS)
@@ -119,5 +121,6 @@ static int ep_wait(corio__loop *L, int64_t timeout_ns)
 }
 
 const corio__engine corio__epoll_engine = {
-    "epoll", ep_init, ep_close, ep_watch, ep_unwatch, ep_wait, NULL, NULL, NULL, NULL,
+    "epoll", ep_init, ep_close, ep_watch, ep_unwatch,
+    ep_wait, NULL,    NULL,     NULL,     NULL,
 };

@@ -16,7 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 static size_t nfds(const corio__loop *L)
 {
     return L->fdtab ? L->fdtab->n : 0;
@@ -31,7 +30,8 @@ static corio__fdrec *record(corio__loop *L, int fd)
         size_t n = have ? have : 64;
         while (n <= (size_t)fd)
             n *= 2;
-        corio__fdtab *t = corio__sys.realloc(L->fdtab, sizeof *t + n * sizeof t->v[0]);
+        corio__fdtab *t =
+            corio__sys.realloc(L->fdtab, sizeof *t + n * sizeof t->v[0]);
         if (!t)
             return NULL;
         memset(t->v + have, 0, (n - have) * sizeof t->v[0]);
@@ -56,13 +56,15 @@ static int setup(corio__loop *L, int fd, corio__fdrec **out)
         return -errno;
     /* Regular files and directories are always ready (and epoll refuses
      * them with EPERM anyway). */
-    int rc = S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) ? -EPERM
-                                                        : L->engine->watch(L, fd);
+    int rc = S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)
+                 ? -EPERM
+                 : L->engine->watch(L, fd);
     if (rc == -EPERM) {
         r->always = 1; /* regular files and directories: always ready */
     } else if (rc < 0) {
         return rc;
-    } else if (!(flags & O_NONBLOCK) && corio__sys.fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    } else if (!(flags & O_NONBLOCK) &&
+               corio__sys.fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
         rc = -errno;
         L->engine->unwatch(L, fd);
         return rc;
@@ -138,7 +140,8 @@ static int park_on(corio__loop *L, int fd, int events)
     L->nfd_waiting++;
     int rc = corio__park(&fw.w);
     if (rc < 0)
-        unlink_waiter(L, &L->fdtab->v[fd], self); /* interrupted before sleeping */
+        unlink_waiter(L, &L->fdtab->v[fd],
+                      self); /* interrupted before sleeping */
     return rc;
 }
 
@@ -148,16 +151,18 @@ static ssize_t engine_op(corio__loop *L, int fd, int dir, void *buf, size_t n)
 {
     corio__fdrec *r = &L->fdtab->v[fd];
     corio_task *self = L->current;
-    if (((dir & CORIO_READABLE) && r->reader) || ((dir & CORIO_WRITABLE) && r->writer))
+    if (((dir & CORIO_READABLE) && r->reader) ||
+        ((dir & CORIO_WRITABLE) && r->writer))
         return -EBUSY;
     if (dir & CORIO_READABLE)
         r->reader = self;
     if (dir & CORIO_WRITABLE)
         r->writer = self;
     bool sock = r->sock;
-    ssize_t rc = !buf                      ? L->engine->poll(L, fd, dir)
-                 : dir == CORIO_READABLE ? L->engine->read(L, fd, sock, buf, n)
-                                         : L->engine->write(L, fd, sock, buf, n);
+    ssize_t rc = !buf ? L->engine->poll(L, fd, dir)
+                 : dir == CORIO_READABLE
+                     ? L->engine->read(L, fd, sock, buf, n)
+                     : L->engine->write(L, fd, sock, buf, n);
     r = &L->fdtab->v[fd]; /* the table may have moved meanwhile */
     if (dir & CORIO_READABLE)
         r->reader = NULL;
@@ -181,8 +186,10 @@ int corio_fd_wait(int fd, int events)
     if (r->always)
         return events;
     /* Edges seen while nobody waited are not kept: ask the kernel. */
-    struct pollfd p = {fd, (short)((events & CORIO_READABLE ? POLLIN : 0) |
-                                   (events & CORIO_WRITABLE ? POLLOUT : 0)), 0};
+    struct pollfd p = {fd,
+                       (short)((events & CORIO_READABLE ? POLLIN : 0) |
+                               (events & CORIO_WRITABLE ? POLLOUT : 0)),
+                       0};
     if (corio__sys.poll(&p, 1, 0) == 1 && p.revents) {
         if (p.revents & POLLNVAL)
             return -EBADF;
@@ -251,9 +258,10 @@ ssize_t corio_fd_write(int fd, const void *buf, size_t n)
     while (done < n) {
         /* Sockets: send with MSG_NOSIGNAL, so a peer that went away is
          * -EPIPE here rather than a SIGPIPE that kills the process. */
-        ssize_t put = sock ? corio__sys.sendto(fd, (const char *)buf + done,
-                                               n - done, MSG_NOSIGNAL, NULL, 0)
-                           : corio__sys.write(fd, (const char *)buf + done, n - done);
+        ssize_t put =
+            sock ? corio__sys.sendto(fd, (const char *)buf + done, n - done,
+                                     MSG_NOSIGNAL, NULL, 0)
+                 : corio__sys.write(fd, (const char *)buf + done, n - done);
         if (put >= 0) {
             done += (size_t)put;
             continue;
@@ -272,8 +280,9 @@ ssize_t corio_fd_write(int fd, const void *buf, size_t n)
 static void restore(corio__fdrec *r, int fd)
 {
     struct stat st;
-    if (!(r->orig_flags & O_NONBLOCK) && !r->always && corio__sys.fstat(fd, &st) == 0 &&
-        st.st_dev == r->dev && st.st_ino == r->ino) {
+    if (!(r->orig_flags & O_NONBLOCK) && !r->always &&
+        corio__sys.fstat(fd, &st) == 0 && st.st_dev == r->dev &&
+        st.st_ino == r->ino) {
         int flags = corio__sys.fcntl(fd, F_GETFL, 0);
         if (flags >= 0)
             corio__sys.fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);

@@ -9,12 +9,12 @@
  * -EBUSY rule of corio_fd_wait. */
 typedef struct corio__fdrec {
     corio_task *reader, *writer;
-    uint8_t sock;    /* a socket (completion engines use recv/send) */
-    dev_t dev;       /* identity when first seen, to restore flags safely */
+    uint8_t sock; /* a socket (completion engines use recv/send) */
+    dev_t dev;    /* identity when first seen, to restore flags safely */
     ino_t ino;
     int orig_flags;
-    uint8_t setup;   /* O_NONBLOCK set and watched (or found to be a file) */
-    uint8_t always;  /* a regular file: always ready */
+    uint8_t setup;  /* O_NONBLOCK set and watched (or found to be a file) */
+    uint8_t always; /* a regular file: always ready */
 } corio__fdrec;
 
 /* The table, indexed by descriptor; grown by doubling. */

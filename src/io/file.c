@@ -33,7 +33,7 @@
 
 struct corio_file {
     int fd;
-    int busy;     /* calls in flight: close must not pull the fd from under them */
+    int busy; /* calls in flight: close must not pull the fd from under them */
     bool closing; /* closed while busy: the last call out closes and frees */
 };
 
@@ -90,7 +90,8 @@ static int run_op(void *arg)
 static ssize_t file_submit(file_op *o)
 {
     corio__loop *L = corio__cur;
-    if (L && L->engine->file && (o->op == OP_READ || o->op == OP_WRITE || o->op == OP_FSYNC)) {
+    if (L && L->engine->file &&
+        (o->op == OP_READ || o->op == OP_WRITE || o->op == OP_FSYNC)) {
         int op = o->op == OP_READ    ? CORIO__FILE_READ
                  : o->op == OP_WRITE ? CORIO__FILE_WRITE
                                      : CORIO__FILE_FSYNC;

@@ -37,7 +37,7 @@ struct corio__job {
     void (*detached)(void *arg); /* corio__pool_submit: no task, no post */
     void *arg;
     int result;
-    int code;      /* interrupt code delivered while running */
+    int code; /* interrupt code delivered while running */
     int state;
     bool reaped;
     atomic_int cancelled;
@@ -58,9 +58,15 @@ typedef struct corio__pool {
 #define MAX_LENT 64
 
 static corio__pool pools[CORIO__POOL_KINDS] = {
-    [CORIO__POOL_CPU] = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .max = 0},
-    [CORIO__POOL_DNS] = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .max = 4},
-    [CORIO__POOL_FILE] = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .max = 4},
+    [CORIO__POOL_CPU] = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                         .cond = PTHREAD_COND_INITIALIZER,
+                         .max = 0},
+    [CORIO__POOL_DNS] = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                         .cond = PTHREAD_COND_INITIALIZER,
+                         .max = 4},
+    [CORIO__POOL_FILE] = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                          .cond = PTHREAD_COND_INITIALIZER,
+                          .max = 4},
 };
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static CORIO__TLS corio__job *cur_job;

@@ -32,7 +32,7 @@ typedef struct uop {
     corio__wait w; /* first: the scheduler hands back &w */
     corio_task *task;
     int res;
-    int code;      /* the interruption, once cancelled */
+    int code; /* the interruption, once cancelled */
     bool done;
 } uop;
 
@@ -144,7 +144,8 @@ static int ur_wait(corio__loop *L, int64_t timeout_ns)
     (void)rc; /* -ETIME, -EINTR: the caller re-checks everything */
     int n = 0;
     unsigned head;
-    io_uring_for_each_cqe(ring, head, cqe) {
+    io_uring_for_each_cqe(ring, head, cqe)
+    {
         complete(L, cqe);
         n++;
     }
@@ -165,7 +166,8 @@ static bool uop_cancel(corio__wait *w, corio_task *t, int code)
 }
 
 /* Queue sqe (prepared by the caller) for op and park until it completes. */
-static int run(corio__loop *L, struct io_uring_sqe *sqe, uop *op, const char *what)
+static int run(corio__loop *L, struct io_uring_sqe *sqe, uop *op,
+               const char *what)
 {
     op->w.cancel = uop_cancel;
     op->w.what = what;
@@ -239,7 +241,8 @@ static ssize_t ur_read(corio__loop *L, int fd, bool sock, void *buf, size_t n)
         if (rc < 0) {
             /* Level-triggered cancellation, but data already there is
              * still returned: try once without waiting. */
-            ssize_t got = corio__sys.recvfrom(fd, buf, n, MSG_DONTWAIT, NULL, NULL);
+            ssize_t got =
+                corio__sys.recvfrom(fd, buf, n, MSG_DONTWAIT, NULL, NULL);
             return got >= 0 ? got : rc;
         }
         uop op;
@@ -249,7 +252,8 @@ static ssize_t ur_read(corio__loop *L, int fd, bool sock, void *buf, size_t n)
     }
 }
 
-static ssize_t ur_write(corio__loop *L, int fd, bool sock, const void *buf, size_t n)
+static ssize_t ur_write(corio__loop *L, int fd, bool sock, const void *buf,
+                        size_t n)
 {
     if (n > MAX_IO)
         n = MAX_IO;
@@ -278,7 +282,8 @@ static ssize_t ur_write(corio__loop *L, int fd, bool sock, const void *buf, size
  * block on its own workers) in place of a file-pool thread and its
  * hand-off.  Cancellation as for sockets: the task stays parked until the
  * operation's own completion, so bytes moved are returned, never lost. */
-static ssize_t ur_file(corio__loop *L, int op, int fd, void *buf, size_t n, off_t off)
+static ssize_t ur_file(corio__loop *L, int op, int fd, void *buf, size_t n,
+                       off_t off)
 {
     int64_t none = INT64_MAX;
     int rc = corio__interrupt_code(L->current, &none);
@@ -288,7 +293,8 @@ static ssize_t ur_file(corio__loop *L, int op, int fd, void *buf, size_t n, off_
         n = MAX_IO;
     uop uo;
     struct io_uring_sqe *sqe = sqe_get(L);
-    uint64_t at = off < 0 ? (uint64_t)-1 : (uint64_t)off; /* -1: the file position */
+    uint64_t at =
+        off < 0 ? (uint64_t)-1 : (uint64_t)off; /* -1: the file position */
     if (op == CORIO__FILE_READ)
         io_uring_prep_read(sqe, fd, buf, (unsigned)n, at);
     else if (op == CORIO__FILE_WRITE)
@@ -305,10 +311,18 @@ static ssize_t ur_file(corio__loop *L, int op, int fd, void *buf, size_t n, off_
 }
 
 const corio__engine corio__uring_engine = {
-    "io_uring", ur_init, ur_close, ur_watch, ur_unwatch, ur_wait,
-    ur_read, ur_write, ur_poll, ur_file,
+    "io_uring", ur_init, ur_close, ur_watch, ur_unwatch,
+    ur_wait,    ur_read, ur_write, ur_poll,  ur_file,
 };
 #else
-const corio__engine corio__uring_engine = {"io_uring (not built)", NULL, NULL,
-                                           NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+const corio__engine corio__uring_engine = {"io_uring (not built)",
+                                           NULL,
+                                           NULL,
+                                           NULL,
+                                           NULL,
+                                           NULL,
+                                           NULL,
+                                           NULL,
+                                           NULL,
+                                           NULL};
 #endif

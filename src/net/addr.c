@@ -44,7 +44,8 @@ int corio__addr_numeric(corio_addr *out, const char *host, int port)
         unsigned long id = strtoul(pct + 1, &end, 10);
         if (!pct[1])
             return -EINVAL;
-        if (*end) /* a name: if_nametoindex reads a table, never suspends long */
+        if (*end) /* a name: if_nametoindex reads a table, never suspends long
+                   */
             id = if_nametoindex(pct + 1);
         if (!id)
             return -EINVAL;
@@ -96,13 +97,15 @@ int corio_addr_format(const corio_addr *a, char *buf, size_t cap)
         inet_ntop(AF_INET6, &a->u.in6.sin6_addr, ip, sizeof ip);
         if (a->u.in6.sin6_scope_id)
             snprintf(scope, sizeof scope, "%%%u", a->u.in6.sin6_scope_id);
-        n = snprintf(buf, cap, "[%s%s]:%u", ip, scope, ntohs(a->u.in6.sin6_port));
+        n = snprintf(buf, cap, "[%s%s]:%u", ip, scope,
+                     ntohs(a->u.in6.sin6_port));
         break;
     case AF_UNIX: {
         size_t off = offsetof(struct sockaddr_un, sun_path);
         size_t len = a->len > off ? a->len - off : 0;
         if (len && a->u.un.sun_path[0] == 0) { /* abstract */
-            n = snprintf(buf, cap, "@%.*s", (int)(len - 1), a->u.un.sun_path + 1);
+            n = snprintf(buf, cap, "@%.*s", (int)(len - 1),
+                         a->u.un.sun_path + 1);
         } else {
             n = snprintf(buf, cap, "%.*s", (int)strnlen(a->u.un.sun_path, len),
                          a->u.un.sun_path);
@@ -128,7 +131,8 @@ int corio_addr_port(const corio_addr *a)
 
 void corio__addr_unmap(corio_addr *a)
 {
-    if (a->u.sa.sa_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&a->u.in6.sin6_addr))
+    if (a->u.sa.sa_family != AF_INET6 ||
+        !IN6_IS_ADDR_V4MAPPED(&a->u.in6.sin6_addr))
         return;
     struct sockaddr_in v4;
     memset(&v4, 0, sizeof v4);
@@ -140,7 +144,8 @@ void corio__addr_unmap(corio_addr *a)
     a->len = sizeof v4;
 }
 
-const corio_addr *corio__addr_for(const corio_addr *a, int family, corio_addr *tmp)
+const corio_addr *corio__addr_for(const corio_addr *a, int family,
+                                  corio_addr *tmp)
 {
     if (family != AF_INET6 || a->u.sa.sa_family != AF_INET)
         return a;

@@ -36,11 +36,11 @@
 typedef struct dns_req {
     corio__post post; /* first: the loop hands back &post */
     pthread_mutex_t lock;
-    bool running;     /* the thread is inside getaddrinfo */
-    bool done;        /* the thread is finished with getaddrinfo */
-    bool abandoned;   /* the task left; the thread frees everything */
-    bool lent;        /* abandoned while running: its thread was lent */
-    bool woken;       /* the post ran (loop thread only) */
+    bool running;   /* the thread is inside getaddrinfo */
+    bool done;      /* the thread is finished with getaddrinfo */
+    bool abandoned; /* the task left; the thread frees everything */
+    bool lent;      /* abandoned while running: its thread was lent */
+    bool woken;     /* the post ran (loop thread only) */
     corio__loop *loop;
     corio_task *task;
     struct addrinfo hints;
@@ -53,7 +53,7 @@ typedef struct dns_req {
 typedef struct dns_wait {
     corio__wait w; /* first: the scheduler hands back &w */
     dns_req *req;
-    bool left;     /* abandoned: req may be freed by now, never touch it */
+    bool left; /* abandoned: req may be freed by now, never touch it */
 } dns_wait;
 
 int corio__dns_error(int eai, int err)
@@ -100,7 +100,8 @@ static void lookup(void *arg)
     r->running = !skip;
     pthread_mutex_unlock(&r->lock);
     if (!skip) {
-        r->eai = corio__sys.getaddrinfo(r->host, r->service, &r->hints, &r->res);
+        r->eai =
+            corio__sys.getaddrinfo(r->host, r->service, &r->hints, &r->res);
         r->err = errno;
     }
     pthread_mutex_lock(&r->lock);

@@ -18,18 +18,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PAUSE     (100 * CORIO_MS)
-#define SHED_MAX  1024 /* connections shed per call */
+#define PAUSE (100 * CORIO_MS)
+#define SHED_MAX 1024 /* connections shed per call */
 
 struct corio_listener {
     int fd;
-    int spare;      /* held for EMFILE, or -1 */
+    int spare; /* held for EMFILE, or -1 */
     bool tcp;
     int nodelay;
     int64_t keepalive_ns;
     corio_stream_opts stream;
-    char *path;     /* Unix socket file to remove at close, or NULL */
-    dev_t dev;      /* ... as long as it is still this file */
+    char *path; /* Unix socket file to remove at close, or NULL */
+    dev_t dev;  /* ... as long as it is still this file */
     ino_t ino;
 };
 
@@ -39,8 +39,8 @@ static int open_spare(void)
     return fd < 0 ? -1 : fd;
 }
 
-int corio__listener_new(corio_listener **out, int fd, const corio_listen_opts *o,
-                        int tcp, const char *path)
+int corio__listener_new(corio_listener **out, int fd,
+                        const corio_listen_opts *o, int tcp, const char *path)
 {
     int backlog = o && o->backlog > 0 ? o->backlog : SOMAXCONN;
     *out = NULL;
@@ -115,7 +115,8 @@ int corio__listener_accept_fd(corio_listener *l, int *fdp, corio_addr *peer)
     for (;;) {
         corio_addr a;
         a.len = sizeof a.u;
-        int c = corio__sys.accept4(l->fd, &a.u.sa, &a.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int c = corio__sys.accept4(l->fd, &a.u.sa, &a.len,
+                                   SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c >= 0) {
             if (l->tcp) {
                 int rc = corio__tcp_setup(c, l->nodelay, l->keepalive_ns);
@@ -173,7 +174,8 @@ int corio__listener_accept_fd(corio_listener *l, int *fdp, corio_addr *peer)
     }
 }
 
-int corio_listener_accept(corio_listener *l, corio_stream **out, corio_addr *peer)
+int corio_listener_accept(corio_listener *l, corio_stream **out,
+                          corio_addr *peer)
 {
     int fd;
     if (!out)
@@ -208,7 +210,8 @@ void corio_listener_close(corio_listener *l)
     corio__fd_close_any(l->fd);
     if (l->spare >= 0)
         corio__sys.close(l->spare);
-    if (l->path && corio__sys.fstatat(AT_FDCWD, l->path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+    if (l->path &&
+        corio__sys.fstatat(AT_FDCWD, l->path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
         st.st_dev == l->dev && st.st_ino == l->ino)
         corio__sys.unlinkat(AT_FDCWD, l->path, 0);
     free(l);
@@ -244,11 +247,14 @@ int corio_tcp_listen(corio_listener **out, const char *host, int port,
     if (fd < 0)
         return fd;
     int v6only = o && o->v6only;
-    if (corio__sys.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+    if (corio__sys.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) <
+            0 ||
         (o && o->reuseport &&
-         corio__sys.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) ||
+         corio__sys.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) <
+             0) ||
         (a.u.sa.sa_family == AF_INET6 &&
-         corio__sys.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) < 0) ||
+         corio__sys.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
+                               sizeof v6only) < 0) ||
         corio__sys.bind(fd, &a.u.sa, a.len) < 0) {
         rc = -errno;
         corio__fd_close_any(fd);

@@ -35,7 +35,8 @@ int corio__tcp_setup(int fd, int nodelay, int64_t keepalive_ns);
 void corio__addr_unmap(corio_addr *a);
 /* addr.c: a as it must be given to a socket of `family`: an IPv4 address
  * for an AF_INET6 socket becomes IPv4-mapped.  Returns a or tmp. */
-const corio_addr *corio__addr_for(const corio_addr *a, int family, corio_addr *tmp);
+const corio_addr *corio__addr_for(const corio_addr *a, int family,
+                                  corio_addr *tmp);
 /* addr.c: parse a numeric host (NULL: none) with brackets allowed. */
 int corio__addr_numeric(corio_addr *out, const char *host, int port);
 /* addr.c: same address (family, bytes, port; scope for IPv6). */
@@ -47,13 +48,14 @@ int corio__dns_error(int eai, int err);
 
 /* tcp.c: happy eyeballs over addrs; *fd is the connected socket (options
  * applied). */
-int corio__tcp_dial(int *fd, const corio_addr *addrs, size_t n, const corio_tcp_opts *o);
+int corio__tcp_dial(int *fd, const corio_addr *addrs, size_t n,
+                    const corio_tcp_opts *o);
 
 /* listener.c: a listener over the listening socket fd (taken; closed on
  * failure).  tcp: apply nodelay/keepalive to accepted sockets.  path: the
  * Unix socket file to remove at close (copied; NULL: none). */
-int corio__listener_new(corio_listener **out, int fd, const corio_listen_opts *o,
-                        int tcp, const char *path);
+int corio__listener_new(corio_listener **out, int fd,
+                        const corio_listen_opts *o, int tcp, const char *path);
 /* listener.c: accept one connection as a descriptor. */
 int corio__listener_accept_fd(corio_listener *l, int *fd, corio_addr *peer);
 

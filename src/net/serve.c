@@ -43,9 +43,9 @@ struct server {
     void *arg;
     corio_group *g;
     corio_event *user_stop;
-    corio_event stop;  /* shutdown requested */
-    corio_event idle;  /* no connection running */
-    corio_event slot;  /* below max_connections again */
+    corio_event stop; /* shutdown requested */
+    corio_event idle; /* no connection running */
+    corio_event slot; /* below max_connections again */
     size_t live, max;
     void (*on_shutdown)(void *arg);
     conn *conns;
@@ -128,7 +128,8 @@ static int acceptor(void *arg)
             unlink_conn(sv, c);
             if (rc == -ECANCELED)
                 return rc;
-            if ((rc = corio_sleep(PAUSE)) < 0) /* -ENOMEM: let memory come back */
+            if ((rc = corio_sleep(PAUSE)) <
+                0) /* -ENOMEM: let memory come back */
                 return rc;
         }
     }
@@ -180,7 +181,8 @@ int corio_serve(corio_listener *l, corio_serve_fn fn, void *arg,
         }
     }
     if (rc == 0) {
-        rc = corio_event_wait(&sv.stop); /* -ECANCELED / -ETIMEDOUT: the caller's */
+        rc = corio_event_wait(
+            &sv.stop); /* -ECANCELED / -ETIMEDOUT: the caller's */
         if (rc == 0)
             rc = sv.accept_err;
     }
@@ -193,7 +195,8 @@ int corio_serve(corio_listener *l, corio_serve_fn fn, void *arg,
     for (size_t i = 0; i < ntasks; i++)
         corio_task_cancel(tasks[i]);
     if (ntasks)
-        CORIO_IGNORE(corio_gather(tasks, ntasks, NULL)); /* always releases the handles */
+        CORIO_IGNORE(corio_gather(tasks, ntasks,
+                                  NULL)); /* always releases the handles */
     if (shielded) {
         if (grace > 0 && sv.live && corio_timeout_begin(grace) == 0) {
             CORIO_IGNORE(corio_event_wait(&sv.idle));
@@ -202,8 +205,9 @@ int corio_serve(corio_listener *l, corio_serve_fn fn, void *arg,
         corio_shield_end();
     }
     corio_group_cancel(sv.g);
-    CORIO_IGNORE(corio_group_wait(sv.g)); /* cancelled: -ECANCELED; every child is done */
-    while (sv.conns)        /* connections cancelled before they ran */
+    CORIO_IGNORE(corio_group_wait(
+        sv.g));      /* cancelled: -ECANCELED; every child is done */
+    while (sv.conns) /* connections cancelled before they ran */
         unlink_conn(&sv, sv.conns);
 out:
     corio_event_destroy(&sv.stop);

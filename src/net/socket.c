@@ -59,7 +59,8 @@ int corio_socket_set_keepalive(int fd, int64_t idle_ns)
         return 0;
     int64_t s64 = (idle_ns + CORIO_SECOND - 1) / CORIO_SECOND;
     int s = s64 > 32767 ? 32767 : (int)s64; /* the kernel's MAX_TCP_KEEPIDLE */
-    if (corio__sys.setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &s, sizeof s) < 0 ||
+    if (corio__sys.setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &s, sizeof s) <
+            0 ||
         corio__sys.setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &s, sizeof s) < 0)
         return -errno;
     return 0;

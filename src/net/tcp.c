@@ -105,7 +105,8 @@ static int race(attempt *v, size_t n, int64_t stagger, dial *d)
                 w = corio_timeout_begin(stagger);
                 if (w == 0) {
                     w = corio_sem_acquire(&d->done);
-                    timed = corio_timeout_end() == -ETIMEDOUT && w == -ETIMEDOUT;
+                    timed =
+                        corio_timeout_end() == -ETIMEDOUT && w == -ETIMEDOUT;
                 }
             } else {
                 w = corio_sem_acquire(&d->done);
@@ -133,7 +134,8 @@ static int race(attempt *v, size_t n, int64_t stagger, dial *d)
         }
     }
     corio_group_cancel(g);
-    CORIO_IGNORE(corio_group_wait(g)); /* cancelled, so -ECANCELED; drains uninterruptibly */
+    CORIO_IGNORE(corio_group_wait(
+        g)); /* cancelled, so -ECANCELED; drains uninterruptibly */
     int fd = -1;
     for (size_t i = 0; i < started; i++) {
         if (v[i].fd < 0)
@@ -146,7 +148,8 @@ static int race(attempt *v, size_t n, int64_t stagger, dial *d)
     return rc == 0 ? fd : rc;
 }
 
-int corio__tcp_dial(int *fdp, const corio_addr *addrs, size_t n, const corio_tcp_opts *o)
+int corio__tcp_dial(int *fdp, const corio_addr *addrs, size_t n,
+                    const corio_tcp_opts *o)
 {
     int family = o ? o->family : 0;
     const corio_addr *local = o ? o->local : NULL;
@@ -211,8 +214,8 @@ int corio__tcp_dial(int *fdp, const corio_addr *addrs, size_t n, const corio_tcp
     return 0;
 }
 
-int corio_tcp_connect_addrs(corio_stream **out, const corio_addr *addrs, size_t n,
-                            const corio_tcp_opts *o)
+int corio_tcp_connect_addrs(corio_stream **out, const corio_addr *addrs,
+                            size_t n, const corio_tcp_opts *o)
 {
     int fd;
     if (!out)

@@ -15,7 +15,8 @@ struct corio_udp {
     int family;
 };
 
-int corio_udp_open(corio_udp **out, const char *host, int port, const corio_udp_opts *o)
+int corio_udp_open(corio_udp **out, const char *host, int port,
+                   const corio_udp_opts *o)
 {
     corio_addr a;
     int one = 1, zero = 0, rc;
@@ -29,7 +30,8 @@ int corio_udp_open(corio_udp **out, const char *host, int port, const corio_udp_
     if (family != AF_INET && family != AF_INET6)
         return -EINVAL;
     if (wild)
-        rc = corio__addr_numeric(&a, family == AF_INET ? "0.0.0.0" : "::", port);
+        rc =
+            corio__addr_numeric(&a, family == AF_INET ? "0.0.0.0" : "::", port);
     else
         rc = corio__addr_numeric(&a, host, port);
     if (rc < 0)
@@ -42,11 +44,14 @@ int corio_udp_open(corio_udp **out, const char *host, int port, const corio_udp_
     if (fd < 0)
         return fd;
     if ((o && o->reuseport &&
-         corio__sys.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) ||
+         corio__sys.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) <
+             0) ||
         (o && o->broadcast &&
-         corio__sys.setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) < 0) ||
+         corio__sys.setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) <
+             0) ||
         (a.u.sa.sa_family == AF_INET6 &&
-         corio__sys.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) < 0) ||
+         corio__sys.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
+                               sizeof zero) < 0) ||
         corio__sys.bind(fd, &a.u.sa, a.len) < 0) {
         rc = -errno;
         corio__fd_close_any(fd);
@@ -74,15 +79,16 @@ int corio_udp_connect(corio_udp *u, const corio_addr *peer)
     return 0;
 }
 
-ssize_t corio_udp_sendto(corio_udp *u, const void *buf, size_t n, const corio_addr *to)
+ssize_t corio_udp_sendto(corio_udp *u, const void *buf, size_t n,
+                         const corio_addr *to)
 {
     corio_addr tmp;
     if (!u)
         return -EINVAL;
     const corio_addr *a = to ? corio__addr_for(to, u->family, &tmp) : NULL;
     for (;;) {
-        ssize_t r = corio__sys.sendto(u->fd, buf, n, MSG_NOSIGNAL, a ? &a->u.sa : NULL,
-                                      a ? a->len : 0);
+        ssize_t r = corio__sys.sendto(u->fd, buf, n, MSG_NOSIGNAL,
+                                      a ? &a->u.sa : NULL, a ? a->len : 0);
         if (r >= 0)
             return r;
         if (errno == EINTR)
@@ -102,7 +108,8 @@ ssize_t corio_udp_recvfrom(corio_udp *u, void *buf, size_t n, corio_addr *from)
     for (;;) {
         corio_addr a;
         a.len = sizeof a.u;
-        ssize_t r = corio__sys.recvfrom(u->fd, buf, n, MSG_TRUNC, &a.u.sa, &a.len);
+        ssize_t r =
+            corio__sys.recvfrom(u->fd, buf, n, MSG_TRUNC, &a.u.sa, &a.len);
         if (r >= 0) {
             if (from) {
                 corio__addr_unmap(&a);

@@ -13,7 +13,8 @@
 #define PAUSE_MIN (1 * CORIO_MS)
 #define PAUSE_MAX (100 * CORIO_MS)
 
-int corio_unix_connect(corio_stream **out, const char *path, const corio_stream_opts *o)
+int corio_unix_connect(corio_stream **out, const char *path,
+                       const corio_stream_opts *o)
 {
     corio_addr a;
     if (!out)
@@ -62,7 +63,8 @@ static int clear_stale(const char *path, const corio_addr *a)
     return 0;
 }
 
-int corio_unix_listen(corio_listener **out, const char *path, const corio_listen_opts *o)
+int corio_unix_listen(corio_listener **out, const char *path,
+                      const corio_listen_opts *o)
 {
     corio_addr a;
     if (!out)

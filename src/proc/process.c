@@ -6,11 +6,10 @@
  *   spawn        in steps (prepare, start, await_exec; spawn_undo on any
  *                failure): everything that can fail is prepared before
  *                fork (exec candidates from PATH, pipes, /dev/null, the
- *                streams, the record); between fork and exec the child only makes
- *                async-signal-safe system calls, directly rather than
- *                through corio__sys (the table's fault injection is for the
- *                parent; the child is a copy about to be replaced).  An
- *                exec or chdir failure travels back as an errno over a
+ *                streams, the record); between fork and exec the child only
+ * makes async-signal-safe system calls, directly rather than through corio__sys
+ * (the table's fault injection is for the parent; the child is a copy about to
+ * be replaced).  An exec or chdir failure travels back as an errno over a
  *                close-on-exec pipe, which reads end of file once exec
  *                succeeded.
  *   reaping      waitid(P_PID, pid, WNOHANG): corio reaps nothing but its
@@ -346,7 +345,7 @@ typedef struct spawn {
 /* The parent's end of stdio pipe i: stdin's write end, else the read end.
  * The child's end is the other one. */
 #define PARENT_END(i) ((i) == 0 ? 1 : 0)
-#define CHILD_END(i)  ((i) == 0 ? 0 : 1)
+#define CHILD_END(i) ((i) == 0 ? 0 : 1)
 
 static void spawn_init(spawn *sp, const corio_process_opts *o)
 {
@@ -487,8 +486,8 @@ static int await_exec(spawn *sp)
     int err = 0;
     size_t got = 0;
     while (got < sizeof err) {
-        ssize_t n = corio_fd_read(sp->errpipe[0], (char *)&err + got,
-                                  sizeof err - got);
+        ssize_t n =
+            corio_fd_read(sp->errpipe[0], (char *)&err + got, sizeof err - got);
         if (n < 0)
             return (int)n; /* interrupted: the undo kills the child */
         if (n == 0)

@@ -68,7 +68,8 @@ static void fdt_close(corio__transport *t)
 {
     fd_transport *f = (fd_transport *)t;
     if (f->owned && f->fd >= 0)
-        (void)corio__fd_close_any(f->fd); /* -EBUSY: another task waits on fd (misuse) */
+        (void)corio__fd_close_any(
+            f->fd); /* -EBUSY: another task waits on fd (misuse) */
     free(f);
 }
 

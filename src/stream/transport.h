@@ -8,10 +8,10 @@
  *
  * The stream calls read from one task at a time, and write and shutdown
  * from one task at a time (a read and a write may be under way together,
- * in two tasks); it calls close only once no task is inside the others.  When a stream is closed while a task waits inside
- * read or write, that task's wait is interrupted with -EBADF (as
- * corio__interrupt does for cancellation): pass the code up like any other
- * interruption. */
+ * in two tasks); it calls close only once no task is inside the others.  When a
+ * stream is closed while a task waits inside read or write, that task's wait is
+ * interrupted with -EBADF (as corio__interrupt does for cancellation): pass the
+ * code up like any other interruption. */
 #ifndef CORIO_STREAM_TRANSPORT_H
 #define CORIO_STREAM_TRANSPORT_H
 
@@ -46,9 +46,13 @@ struct corio__transport {
  * when this fails: -ENOMEM, or -EINVAL for a limit above
  * CORIO_STREAM_BUFFER_MAX).  o may be NULL.  Never suspends. */
 CORIO__EXPORT int corio__stream_new(corio_stream **out, corio__transport *t,
-                      const corio_stream_opts *o);
+                                    const corio_stream_opts *o);
 
 /* The transport under s, or NULL (how the TLS queries find a session). */
+/* Bound each transport write of s by ns (0: none): the HTTP server's send
+ * timeout.  A write that times out returns -ETIMEDOUT; what the transport
+ * did not take stays buffered, as for any interrupted write. */
+CORIO__EXPORT void corio__stream_set_write_timeout(corio_stream *s, int64_t ns);
 CORIO__EXPORT corio__transport *corio__stream_transport(const corio_stream *s);
 
 #endif

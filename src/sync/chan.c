@@ -29,8 +29,8 @@ struct corio_chan {
     void **ring;
     size_t head, n, cap;
     bool closed;
-    bool freed;    /* corio_chan_free ran: the last call inside frees */
-    int inside;    /* calls under way (tasks or threads, waiting or not) */
+    bool freed; /* corio_chan_free ran: the last call inside frees */
+    int inside; /* calls under way (tasks or threads, waiting or not) */
     int thread_waiters;
     chan_waiter *getters, *putters;
 };
@@ -152,8 +152,16 @@ static int try_get(corio_chan *c, void **item)
 static int task_wait(corio_chan *c, chan_waiter **list, corio_task *self,
                      const char *what)
 {
-    chan_waiter w = {{chan_cancel, what, INT64_MAX}, {NULL, kicked, NULL},
-                     NULL, *list, list, c, self, 0, false, false};
+    chan_waiter w = {{chan_cancel, what, INT64_MAX},
+                     {NULL, kicked, NULL},
+                     NULL,
+                     *list,
+                     list,
+                     c,
+                     self,
+                     0,
+                     false,
+                     false};
     if (*list)
         (*list)->prev = &w;
     *list = &w;

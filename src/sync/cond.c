@@ -64,7 +64,8 @@ int corio_cond_wait(corio_cond *c)
     (void)corio_lock_release(lock);
     int rc = corio__waitq_park(&k->q, &w, "condition", NULL);
     self->noint++;
-    CORIO_IGNORE(corio_lock_acquire(lock)); /* cannot fail: not interruptible, not held */
+    CORIO_IGNORE(corio_lock_acquire(
+        lock)); /* cannot fail: not interruptible, not held */
     self->noint--;
     return rc;
 }

@@ -11,7 +11,8 @@ typedef struct event_impl {
     uint32_t magic;
 } event_impl;
 
-static_assert(sizeof(event_impl) <= sizeof(corio_event), "corio_event too small");
+static_assert(sizeof(event_impl) <= sizeof(corio_event),
+              "corio_event too small");
 
 static event_impl *impl(const corio_event *e)
 {

@@ -17,7 +17,7 @@
 #define NANO 1e9
 
 struct corio_limiter {
-    double rate;  /* tokens per second = nano-tokens per ns */
+    double rate; /* tokens per second = nano-tokens per ns */
     int64_t burst;
     double units; /* nano-tokens available */
     int64_t stamp;
@@ -31,7 +31,8 @@ int corio_limiter_new(corio_limiter **out, double rate, int64_t burst)
     if (!out)
         return -EINVAL;
     *out = NULL;
-    if (!(rate > 0) || !isfinite(rate) || burst < 1 || burst > INT64_MAX / 1000000000)
+    if (!(rate > 0) || !isfinite(rate) || burst < 1 ||
+        burst > INT64_MAX / 1000000000)
         return -EINVAL;
     corio_limiter *l = corio__sys.calloc(1, sizeof *l);
     if (!l)
@@ -67,7 +68,8 @@ static void refill(corio_limiter *l, int64_t now)
             l->stamp = now;
         return;
     }
-    double cap = (double)l->burst * NANO + (corio__waitq_empty(&l->q) ? 0 : l->rate);
+    double cap =
+        (double)l->burst * NANO + (corio__waitq_empty(&l->q) ? 0 : l->rate);
     l->units += (double)(now - l->stamp) * l->rate;
     if (l->units > cap)
         l->units = cap;
@@ -81,7 +83,8 @@ static void serve(corio__timer *t);
 static int64_t when_for(double need, double rate, int64_t now)
 {
     double w = need > 0 ? ceil(need / rate) : 0;
-    return w >= (double)(INT64_MAX - 1 - now) ? INT64_MAX - 1 : now + (int64_t)w;
+    return w >= (double)(INT64_MAX - 1 - now) ? INT64_MAX - 1
+                                              : now + (int64_t)w;
 }
 
 /* Arm the timer for the moment the head's tokens will be there. */
@@ -99,7 +102,8 @@ static void arm_for_head(corio_limiter *l, int64_t now)
 
 static void serve(corio__timer *t)
 {
-    corio_limiter *l = (corio_limiter *)((char *)t - offsetof(corio_limiter, timer));
+    corio_limiter *l =
+        (corio_limiter *)((char *)t - offsetof(corio_limiter, timer));
     int64_t now = corio__loop_now(l->loop);
     refill(l, now);
     corio__waiter *h;

@@ -232,7 +232,8 @@ int corio_queue_task_done(corio_queue *q)
     if (!q)
         return -EINVAL;
     if (q->unfinished == 0) {
-        CORIO__MISUSE(corio__cur, "corio_queue_task_done called too many times");
+        CORIO__MISUSE(corio__cur,
+                      "corio_queue_task_done called too many times");
         return -EINVAL;
     }
     if (--q->unfinished == 0)

@@ -26,10 +26,10 @@ struct corio__waiter {
     corio__waiter *prev, *next;
     corio__waitq *q; /* NULL once served or unlinked */
     corio_task *task;
-    void *item;      /* queue hand-off */
-    int64_t n;       /* tokens wanted (limiter) */
-    void *owner;     /* the primitive, for hooks that need it */
-    void *sel;       /* a corio_select case (sync/select.c), else NULL */
+    void *item;  /* queue hand-off */
+    int64_t n;   /* tokens wanted (limiter) */
+    void *owner; /* the primitive, for hooks that need it */
+    void *sel;   /* a corio_select case (sync/select.c), else NULL */
 };
 
 /* sync/select.c: w, a select case's waiter, was just unlinked and served
@@ -51,8 +51,9 @@ void corio__waitq_link(corio__waitq *q, corio__waiter *w);
 /* Park the calling task on q.  cancel (NULL: just unlink) runs when the
  * wait is interrupted.  Returns the value the granter woke it with, or the
  * interrupt code. */
-CORIO__EXPORT int corio__waitq_park(corio__waitq *q, corio__waiter *w, const char *what,
-                      bool (*cancel)(corio__wait *, corio_task *, int));
+CORIO__EXPORT int
+corio__waitq_park(corio__waitq *q, corio__waiter *w, const char *what,
+                  bool (*cancel)(corio__wait *, corio_task *, int));
 /* Unlink the first waiter and wake it with value.  Returns it, or NULL. */
 CORIO__EXPORT corio__waiter *corio__waitq_grant(corio__waitq *q, int value);
 /* Wake every waiter with value; returns how many. */

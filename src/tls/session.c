@@ -483,9 +483,8 @@ int corio_tls_client(corio_stream **out, corio_stream *under,
     const char *name =
         o->server_name && *o->server_name ? o->server_name : NULL;
     if (verify && !name) {
-        corio__tls_err(why,
-                       "corio_tls_client: server_name is needed to verify "
-                       "the certificate");
+        corio__tls_err(why, "corio_tls_client: server_name is needed to verify "
+                            "the certificate");
         corio__tls_ctx_unref(ctx);
         corio_stream_close(under);
         return -EINVAL;
@@ -547,9 +546,8 @@ int corio_tls_server(corio_stream **out, corio_stream *under,
 
     char *why = begin(out, o);
     if (!out || !under || !o || !o->ctx || o->ctx->role != CORIO_TLS_SERVER) {
-        corio__tls_err(why,
-                       "corio_tls_server: bad arguments (a server context "
-                       "is needed)");
+        corio__tls_err(why, "corio_tls_server: bad arguments (a server context "
+                            "is needed)");
         corio_stream_close(under);
         return -EINVAL;
     }

@@ -72,7 +72,8 @@ void fetch_usage(FILE *out)
         "  -q, --quiet           no progress, failure lines or summary\n"
         "Load mode (hey, oha):\n"
         "  -n, --requests N      fetch the one URL N times\n"
-        "  -z, --duration TIME   ... or for TIME (both: whichever ends first);\n"
+        "  -z, --duration TIME   ... or for TIME (both: whichever ends "
+        "first);\n"
         "                        a latency histogram, p50/p90/p99/p99.9/max,\n"
         "                        status counts, error kinds, requests/s\n"
         "Other:\n"
@@ -83,7 +84,8 @@ void fetch_usage(FILE *out)
         "                        (defaults -c 50 --rate 2000/s --timeout 2s\n"
         "                        --retries 2)\n"
         "      --serve-demo [PORT]  only run the demo server (until Ctrl-C)\n"
-        "  -V, --version         corio-fetch's, corio's and OpenSSL's versions\n"
+        "  -V, --version         corio-fetch's, corio's and OpenSSL's "
+        "versions\n"
         "  -h, --help            this text\n"
         "\n"
         "Progress goes to stderr (a bar on a terminal, fitted to its width),\n"
@@ -138,7 +140,8 @@ static int parse_pos(const char *s, double *out, const char **unit)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || !isfinite(v) || v <= 0 || isspace((unsigned char)*s))
+    if (errno || end == s || !isfinite(v) || v <= 0 ||
+        isspace((unsigned char)*s))
         return -EINVAL;
     *out = v;
     *unit = end;
@@ -150,8 +153,8 @@ int64_t fetch_parse_time(const char *s)
     static const struct {
         const char *unit;
         double ns;
-    } units[] = {{"", 1e9}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9},
-                 {"min", 60e9}, {"h", 3600e9}};
+    } units[] = {{"", 1e9},   {"ms", 1e6},   {"s", 1e9},
+                 {"m", 60e9}, {"min", 60e9}, {"h", 3600e9}};
     double v;
     const char *u;
     if (!s || parse_pos(s, &v, &u) < 0)
@@ -172,7 +175,7 @@ double fetch_parse_rate(const char *s)
     static const struct {
         const char *unit;
         double per_s;
-    } units[] = {{"", 1},       {"/s", 1},         {"/sec", 1},
+    } units[] = {{"", 1},          {"/s", 1},          {"/sec", 1},
                  {"/m", 1 / 60.0}, {"/min", 1 / 60.0}, {"/h", 1 / 3600.0}};
     double v;
     const char *u;
@@ -257,8 +260,8 @@ static int read_file(const char *path, char **out, size_t *len)
 /* Add DATA (or @FILE's bytes) to the body: -d joins parts with '&' and
  * drops CR and LF from files, as curl does; --data-binary and --json-body
  * take the bytes as they are. */
-static int add_body(struct fetch_opts *o, const char *v, int binary,
-                    char *err, size_t errlen)
+static int add_body(struct fetch_opts *o, const char *v, int binary, char *err,
+                    size_t errlen)
 {
     char *part = NULL;
     size_t len = 0;
@@ -443,8 +446,8 @@ int fetch_args_parse(struct fetch_opts *o, int argc, char **argv, char *err,
              * number (a URL never is). */
             if (eq) {
                 if (parse_int(eq + 1, lo, hi, n) < 0)
-                    return fail(err, errlen, "%.*s: not a %s: %s", (int)nlen,
-                                a, serve ? "port" : "count", eq + 1);
+                    return fail(err, errlen, "%.*s: not a %s: %s", (int)nlen, a,
+                                serve ? "port" : "count", eq + 1);
             } else if (i + 1 < argc && parse_int(argv[i + 1], lo, hi, n) == 0) {
                 i++;
             }
@@ -489,7 +492,8 @@ int fetch_args_parse(struct fetch_opts *o, int argc, char **argv, char *err,
             if (!(v = value_of(argc, argv, &i, eq)) || !*v)
                 return fail(err, errlen, "%s needs a method", oname);
             for (const char *p = v; *p; p++)
-                if (!isalnum((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~", *p))
+                if (!isalnum((unsigned char)*p) &&
+                    !strchr("!#$%&'*+-.^_`|~", *p))
                     return fail(err, errlen, "%s: not a method: %s", oname, v);
             o->method = v;
         } else if (IS("-H") || IS("--header")) {
@@ -548,8 +552,8 @@ int fetch_args_parse(struct fetch_opts *o, int argc, char **argv, char *err,
         } else if (IS("-z") || IS("--duration")) {
             if (!(v = value_of(argc, argv, &i, eq)) ||
                 (o->duration_ns = fetch_parse_time(v)) < 0)
-                return fail(err, errlen,
-                            "%s needs a time > 0: 10s, 500ms, 2m", oname);
+                return fail(err, errlen, "%s needs a time > 0: 10s, 500ms, 2m",
+                            oname);
             o->load = 1;
         } else {
             return fail(err, errlen, "unknown option %s (see --help)", a);

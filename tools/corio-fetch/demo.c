@@ -189,16 +189,15 @@ static int h_echo(corio_http_req *req, void *arg)
     if (rc < 0)
         return rc;
     static const char *const names[] = {"User-Agent", "Content-Type",
-                                        "Accept", "Accept-Encoding",
-                                        "X-Test", "Authorization"};
+                                        "Accept",     "Accept-Encoding",
+                                        "X-Test",     "Authorization"};
     json_t *o = json_object(), *h = json_object();
     if (!o || !h) {
         json_decref(o);
         json_decref(h);
         return -ENOMEM;
     }
-    json_object_set_new(o, "method",
-                        json_string(corio_http_req_method(req)));
+    json_object_set_new(o, "method", json_string(corio_http_req_method(req)));
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const char *v = corio_http_req_header(req, names[i]);
         if (v)
@@ -311,8 +310,7 @@ int fetch_demo_start_port(struct fetch_demo **out, int port)
         if ((rc = corio_http_router_add(d->router, "GET", routes[i].pattern,
                                         routes[i].fn, d)) < 0)
             goto fail;
-    if ((rc = corio_http_router_add(d->router, NULL, "/echo", h_echo, d)) <
-        0)
+    if ((rc = corio_http_router_add(d->router, NULL, "/echo", h_echo, d)) < 0)
         goto fail;
     if ((rc = corio_tcp_listen(&d->listener, "127.0.0.1", port, NULL)) < 0 ||
         (rc = corio_listener_addr(d->listener, &addr)) < 0)
@@ -338,7 +336,8 @@ void fetch_demo_stop(struct fetch_demo *d)
     corio_event_set(&d->stop);
     /* Shielded so a Ctrl-C during the stop still reaps the server. */
     int shield;
-    CORIO_WITH_SHIELD(shield) {
+    CORIO_WITH_SHIELD(shield)
+    {
         CORIO_IGNORE(corio_task_join(d->server, NULL));
     }
     corio_listener_close(d->listener);

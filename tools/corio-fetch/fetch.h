@@ -38,10 +38,9 @@ struct fetch_resolve {
 };
 
 struct fetch_opts {
-    int concurrency; /* -c N: requests in flight at most (default 10) */
-    double rate;     /* --rate N[/s|/min|/h]: request starts per second */
-    int64_t
-        timeout_ns; /* --timeout TIME: per request attempt (default 30 s) */
+    int concurrency;    /* -c N: requests in flight at most (default 10) */
+    double rate;        /* --rate N[/s|/min|/h]: request starts per second */
+    int64_t timeout_ns; /* --timeout TIME: per request attempt (default 30 s) */
     int retries;    /* --retries N: extra attempts when retryable (default 0) */
     int json;       /* --json: one JSON line per URL (load mode: a summary) */
     int quiet;      /* -q: no progress, no per-URL failure lines */
@@ -55,10 +54,10 @@ struct fetch_opts {
     int create_dirs;    /* --create-dirs: make -o DIR (and parents) */
     int remote_name;    /* -O: save under the URL's last path segment */
     /* The request. */
-    const char *method;     /* -X (NULL: GET, POST with a body) */
-    char **headers;         /* -H: name, value, ..., NULL (owned) */
-    size_t nheaders;        /* pairs */
-    char *body;             /* -d / --data-binary / --json-body (owned) */
+    const char *method; /* -X (NULL: GET, POST with a body) */
+    char **headers;     /* -H: name, value, ..., NULL (owned) */
+    size_t nheaders;    /* pairs */
+    char *body;         /* -d / --data-binary / --json-body (owned) */
     size_t body_len;
     int has_body;
     const char *body_type;  /* Content-Type sent unless -H gives one */
@@ -67,9 +66,9 @@ struct fetch_opts {
     int max_redirs;         /* --max-redirs N (default 10; 0: none) */
     int no_compressed;      /* --no-compressed: no Accept-Encoding */
     /* TLS. */
-    const char *cacert; /* --cacert FILE */
-    const char *capath; /* --capath DIR */
-    int insecure;       /* -k: no certificate verification */
+    const char *cacert;            /* --cacert FILE */
+    const char *capath;            /* --capath DIR */
+    int insecure;                  /* -k: no certificate verification */
     struct fetch_resolve *resolve; /* --resolve (owned) */
     int nresolve;
     /* Load mode: -n N requests and/or -z TIME against one URL. */
@@ -183,12 +182,12 @@ int64_t fetch_retry_after_ns(const char *v, int64_t cap_ns);
 
 /* One URL's outcome. */
 struct fetch_result {
-    const char *url; /* borrowed from the URL list */
-    int status;      /* HTTP status of the last attempt, 0 if none */
-    int err;         /* 0, or the error of the last attempt */
-    uint64_t bytes;  /* body bytes of the last attempt (decoded) */
-    int64_t ns;      /* time from the first attempt's start to the end */
-    int attempts;    /* attempts made (1 + retries) */
+    const char *url;    /* borrowed from the URL list */
+    int status;         /* HTTP status of the last attempt, 0 if none */
+    int err;            /* 0, or the error of the last attempt */
+    uint64_t bytes;     /* body bytes of the last attempt (decoded) */
+    int64_t ns;         /* time from the first attempt's start to the end */
+    int attempts;       /* attempts made (1 + retries) */
     const char *detail; /* why, in words (TLS: "certificate verify failed:
                            self-signed certificate"); interned by
                            fetch_stats_reason, or NULL */
@@ -200,15 +199,15 @@ struct fetch_result {
 int fetch_result_failed(const struct fetch_result *r);
 
 struct fetch_stats {
-    size_t total;           /* URLs (or -n requests) to do; 0: unknown (-z) */
-    size_t done;            /* finished */
-    size_t failed;          /* of which fetch_result_failed */
-    size_t errors;          /* of which ended with an error (no response) */
-    size_t attempts;        /* attempts in all */
-    size_t inflight;        /* taken and not finished (for the bar) */
-    size_t cancelled;       /* stopped in flight (Ctrl-C, end of -z) */
-    uint64_t bytes;         /* body bytes in all (decoded) */
-    size_t status_class[6]; /* [1]..[5]: 1xx..5xx */
+    size_t total;             /* URLs (or -n requests) to do; 0: unknown (-z) */
+    size_t done;              /* finished */
+    size_t failed;            /* of which fetch_result_failed */
+    size_t errors;            /* of which ended with an error (no response) */
+    size_t attempts;          /* attempts in all */
+    size_t inflight;          /* taken and not finished (for the bar) */
+    size_t cancelled;         /* stopped in flight (Ctrl-C, end of -z) */
+    uint64_t bytes;           /* body bytes in all (decoded) */
+    size_t status_class[6];   /* [1]..[5]: 1xx..5xx */
     size_t status_code[1000]; /* per status code */
     size_t kind[FETCH_NKINDS];
     /* Latencies: of responses (any status), and apart, of errors. */
@@ -217,10 +216,10 @@ struct fetch_stats {
     int64_t *err_latency;
     size_t nerr_latency, err_latency_cap;
     struct fetch_reason *reasons; /* distinct failure reasons, counted */
-    int64_t start_ns;    /* when fetching began */
-    int64_t duration_ns; /* -z: how long the run lasts (ETA), else 0 */
-    int load;            /* load mode: "requests", a histogram */
-    int sorted;          /* the latency arrays are sorted */
+    int64_t start_ns;             /* when fetching began */
+    int64_t duration_ns;          /* -z: how long the run lasts (ETA), else 0 */
+    int load;                     /* load mode: "requests", a histogram */
+    int sorted;                   /* the latency arrays are sorted */
 };
 
 struct fetch_reason {

@@ -143,9 +143,8 @@ static int app_main(void *arg)
                     "corio-fetch: demo server on %.*s; fetching %d URL%s "
                     "with -c %d --rate %.0f/s --timeout %.3gs --retries %d\n",
                     (int)(strstr(url, "/fast") - url), url, o->demo_count,
-                    fetch_plural((size_t)o->demo_count),
-                    o->concurrency, o->rate,
-                    (double)o->timeout_ns / CORIO_SECOND, o->retries);
+                    fetch_plural((size_t)o->demo_count), o->concurrency,
+                    o->rate, (double)o->timeout_ns / CORIO_SECOND, o->retries);
         }
     }
 
@@ -264,8 +263,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < a.opts.nurls; i++)
         if (fetch_urls_add(&a.urls, a.opts.urls[i]) < 0)
             goto nomem;
-    if (!a.opts.serve &&
-        (a.opts.input || (!a.opts.nurls && !a.opts.demo))) {
+    if (!a.opts.serve && (a.opts.input || (!a.opts.nurls && !a.opts.demo))) {
         const char *path = a.opts.input ? a.opts.input : "-";
         FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
         if (!in) {

@@ -124,8 +124,8 @@ int fetch_progress_format(char *buf, size_t cap, const struct fetch_stats *s,
         line[len++] = ' ';
     }
     for (int i = 0; i < keep; i++) {
-        int k = snprintf(line + len, sizeof line - len, "%s%s", i ? " " : "",
-                         f[i]);
+        int k =
+            snprintf(line + len, sizeof line - len, "%s%s", i ? " " : "", f[i]);
         if (k > 0)
             len += (size_t)k;
         if (len >= sizeof line)
@@ -200,7 +200,8 @@ void fetch_progress_stop(struct fetch_progress *p)
      * still reap the task. */
     corio_task_cancel(p->task);
     int shield;
-    CORIO_WITH_SHIELD(shield) {
+    CORIO_WITH_SHIELD(shield)
+    {
         CORIO_IGNORE(corio_task_join(p->task, NULL));
     }
     p->task = NULL;

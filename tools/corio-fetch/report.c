@@ -53,9 +53,9 @@ int fetch_report_json(FILE *out, const struct fetch_result *r, size_t index)
     if (r->err < 0) {
         char m[400];
         message(m, sizeof m, r);
-        json_t *e = json_pack("{s:s, s:s}", "kind",
-                              fetch_kind_name(fetch_error_kind(r->err)),
-                              "message", m);
+        json_t *e =
+            json_pack("{s:s, s:s}", "kind",
+                      fetch_kind_name(fetch_error_kind(r->err)), "message", m);
         bad |= json_object_set_new(o, "error", e);
     } else {
         bad |= json_object_set_new(o, "error", json_null());

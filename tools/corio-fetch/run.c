@@ -296,8 +296,7 @@ static int build_headers(struct fetch_run *run)
         return -ENOMEM;
     for (size_t k = 0; k < n; k++)
         h[k] = o->headers[k];
-    if (o->has_body && o->body_type &&
-        !(o->given & FETCH_GIVEN_CONTENT_TYPE)) {
+    if (o->has_body && o->body_type && !(o->given & FETCH_GIVEN_CONTENT_TYPE)) {
         h[n++] = "Content-Type";
         h[n++] = o->body_type;
     }

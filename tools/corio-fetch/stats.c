@@ -121,8 +121,7 @@ static void sort_all(struct fetch_stats *s)
     if (s->nlatency) /* an empty array may be NULL: not for qsort */
         qsort(s->latency, s->nlatency, sizeof *s->latency, cmp_i64);
     if (s->nerr_latency)
-        qsort(s->err_latency, s->nerr_latency, sizeof *s->err_latency,
-              cmp_i64);
+        qsort(s->err_latency, s->nerr_latency, sizeof *s->err_latency, cmp_i64);
     s->sorted = 1;
 }
 
@@ -177,7 +176,11 @@ size_t fetch_histogram(const int64_t *lat, size_t n, size_t nb, int64_t *upto,
 static void fmt_ms(char *buf, size_t cap, int64_t ns)
 {
     double ms = (double)ns / CORIO_MS;
-    snprintf(buf, cap, "%.*f ms", ms < 1 ? 3 : ms < 10 ? 2 : ms < 100 ? 1 : 0,
+    snprintf(buf, cap, "%.*f ms",
+             ms < 1     ? 3
+             : ms < 10  ? 2
+             : ms < 100 ? 1
+                        : 0,
              ms);
 }
 
@@ -207,8 +210,8 @@ static void print_histogram(struct fetch_stats *s, FILE *out)
 {
     int64_t upto[HIST_BUCKETS];
     size_t count[HIST_BUCKETS], most = 0;
-    size_t nb = fetch_histogram(s->latency, s->nlatency, HIST_BUCKETS, upto,
-                                count);
+    size_t nb =
+        fetch_histogram(s->latency, s->nlatency, HIST_BUCKETS, upto, count);
     for (size_t b = 0; b < nb; b++)
         if (count[b] > most)
             most = count[b];
@@ -329,8 +332,7 @@ int fetch_stats_json(struct fetch_stats *s, FILE *out, int64_t now_ns,
     size_t n = s->nlatency;
     sort_all(s);
     json_t *o = json_object(), *status = json_object(), *kinds = json_object(),
-           *lat = json_object(), *hist = json_array(),
-           *reasons = json_object();
+           *lat = json_object(), *hist = json_array(), *reasons = json_object();
     int bad = !o || !status || !kinds || !lat || !hist || !reasons;
     if (bad) {
         json_decref(o);
@@ -342,23 +344,25 @@ int fetch_stats_json(struct fetch_stats *s, FILE *out, int64_t now_ns,
         return -ENOMEM;
     }
     bad |= json_object_set_new(o, "url", json_string(url ? url : ""));
-    bad |= json_object_set_new(o, "requests", json_integer((json_int_t)s->done));
+    bad |=
+        json_object_set_new(o, "requests", json_integer((json_int_t)s->done));
     bad |= json_object_set_new(o, "responses", json_integer((json_int_t)n));
-    bad |= json_object_set_new(o, "errors", json_integer((json_int_t)s->errors));
+    bad |=
+        json_object_set_new(o, "errors", json_integer((json_int_t)s->errors));
     bad |= json_object_set_new(o, "cancelled",
                                json_integer((json_int_t)s->cancelled));
     bad |= json_object_set_new(o, "seconds", json_real(wall));
-    bad |= json_object_set_new(
-        o, "requests_per_second",
-        json_real(wall > 0 ? (double)s->done / wall : 0.0));
+    bad |=
+        json_object_set_new(o, "requests_per_second",
+                            json_real(wall > 0 ? (double)s->done / wall : 0.0));
     bad |= json_object_set_new(o, "bytes", json_integer((json_int_t)s->bytes));
     for (int code = 100; code <= 999; code++) {
         if (!s->status_code[code])
             continue;
         char k[8];
         snprintf(k, sizeof k, "%d", code);
-        bad |= json_object_set_new(status, k,
-                                   json_integer((json_int_t)s->status_code[code]));
+        bad |= json_object_set_new(
+            status, k, json_integer((json_int_t)s->status_code[code]));
     }
     bad |= json_object_set_new(o, "status", status);
     for (int k = FETCH_OK + 1; k < FETCH_NKINDS; k++)
@@ -376,7 +380,8 @@ int fetch_stats_json(struct fetch_stats *s, FILE *out, int64_t now_ns,
         for (size_t i = 0; i < n; i++)
             sum += (double)s->latency[i];
         bad |= json_object_set_new(lat, "min", json_real(ms_of(s->latency[0])));
-        bad |= json_object_set_new(lat, "mean", json_real(sum / (double)n / CORIO_MS));
+        bad |= json_object_set_new(lat, "mean",
+                                   json_real(sum / (double)n / CORIO_MS));
         static const struct {
             const char *name;
             double p;
