@@ -16,30 +16,31 @@ int corio__http_resolve(const char *base, const corio_url *bu, const char *loc,
 {
     const char *auth = strstr(base, "://") + 3;
     size_t authend = (size_t)(auth - base) + strcspn(auth, "/?#");
-    size_t pre, ll = strlen(loc);
+    size_t pre, keep = 0, ll = strlen(loc);
     const char *tgt = bu->target.p;
     size_t tl = bu->target.n;
     const char *colon = strchr(loc, ':');
-    if (colon && colon == loc + strcspn(loc, ":/?#"))
+    if (colon && colon == loc + strcspn(loc, ":/?#")) {
         pre = 0; /* has a scheme: absolute */
-    else if (loc[0] == '/' && loc[1] == '/')
+    } else if (loc[0] == '/' && loc[1] == '/') {
         pre = (size_t)(strchr(base, ':') - base) + 1; /* "https:" */
-    else if (loc[0] == '/')
+    } else if (loc[0] == '/') {
         pre = authend;
-    else if (loc[0] == '?' || !loc[0])
-        pre = SIZE_MAX; /* authority + path of the target */
-    else
-        pre = SIZE_MAX - 1; /* authority + directory of the target */
-    size_t keep = 0;
-    if (pre >= SIZE_MAX - 1) {
-        size_t path = strcspn(tgt, "?#");
-        if (path > tl)
-            path = tl;
-        if (pre == SIZE_MAX - 1)
-            while (path && tgt[path - 1] != '/')
-                path--;
-        keep = path;
+    } else {
+        /* The authority, then the target's path and query (an empty or
+         * fragment-only reference: RFC 3986 §5.2.2 keeps the query), its
+         * path ("?query") or its directory (a relative path). */
         pre = authend;
+        if (loc[0] == '#' || !loc[0]) {
+            keep = tl;
+        } else {
+            keep = strcspn(tgt, "?#");
+            if (keep > tl)
+                keep = tl;
+            if (loc[0] != '?')
+                while (keep && tgt[keep - 1] != '/')
+                    keep--;
+        }
     }
     char *s = corio__sys.malloc(pre + keep + ll + 2);
     if (!s)

@@ -7,8 +7,9 @@
  *                  sent again: such a response is returned as it is);
  *   another origin Authorization and Cookie are no longer sent;
  *   Location       absolute, scheme-relative ("//host/p"), absolute-path,
- *                  query-only or relative to the current URL's directory
- *                  (dot segments are left to the server).
+ *                  query-only, fragment-only or relative to the current
+ *                  URL's directory (dot segments are left to the server):
+ *                  corio__http_resolve in resolve.c.
  * Each hop takes a connection from the pool (client.c); the body of a
  * redirect response is read and dropped when short, so its connection is
  * reused. */

@@ -172,11 +172,13 @@ void corio__http_decoder_free(corio__http_decoder *d);
 /* ---- resolve.c ---- */
 
 /* Resolve a redirect's Location value loc against the URL base (parsed as
- * bu, whose target is a view of base or of a string with the same target):
- * absolute ("scheme:..."), scheme-relative ("//host/p"), absolute-path,
- * query-only or relative to the directory of base's path.  Returns 0 and
- * *out (malloc'd, NUL-terminated; it may not parse as a URL: the caller
- * checks), or -ENOMEM. */
+ * bu, whose target is a view of base or of a string with the same target),
+ * as RFC 3986 §5.2.2 does but leaving dot segments to the server: absolute
+ * ("scheme:..."), scheme-relative ("//host/p"), absolute-path, query-only,
+ * fragment-only or empty (base's path and query kept), or relative to the
+ * directory of base's path.  Returns 0 and *out (malloc'd, NUL-terminated;
+ * it may not parse as a URL: the caller checks), or -ENOMEM.  Checked
+ * against a reference by fuzz/resolve.c. */
 int corio__http_resolve(const char *base, const corio_url *bu, const char *loc,
                         char **out);
 
