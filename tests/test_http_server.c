@@ -867,6 +867,106 @@ TEST(http_server, body_timeout)
     CHECK_EQ(tst_run(body_timeout_main, NULL), 0);
 }
 
+/* A body trickled a byte every 2 s never trips the 3 s silence timer, but
+ * falls below the minimum rate (issue 9): 408 once first read + 3 s +
+ * bytes / rate has passed, not after the 100 s the trickle would take. */
+typedef struct trickle {
+    corio_stream *s;
+    int n;
+} trickle;
+
+static int trickler(void *arg)
+{
+    trickle *t = arg;
+    for (int i = 0; i < t->n; i++) {
+        if (corio_stream_write(t->s, "x", 1) < 0 ||
+            corio_stream_flush(t->s) < 0)
+            break;
+        if (corio_sleep(2 * CORIO_SECOND) < 0)
+            break;
+    }
+    return 0;
+}
+
+static int slow_body_main(void *arg)
+{
+    (void)arg;
+    fx f;
+    fx_init(&f);
+    f.o.body_timeout_ns = 3 * CORIO_SECOND;
+    f.o.body_min_rate = 1; /* a byte a second on average */
+    CHECK_EQ(corio_http_router_add(f.r, "POST", "/", h_body, NULL), 0);
+    fx_start(&f);
+    corio_stream *s = fx_connect(&f);
+    send_str(s, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 50\r\n\r\n");
+    trickle tr = {s, 50};
+    corio_task *t;
+    CHECK_EQ(corio_task_spawn(&t, trickler, &tr), 0);
+    int64_t t1 = corio_now();
+    resp r;
+    CHECK(read_resp(s, &r) >= 0);
+    CHECK_EQ(r.status, 408);
+    /* ~3 s + 1 s per byte against 2 s per byte: well before the end. */
+    CHECK(corio_now() - t1 < 20 * CORIO_SECOND);
+    corio_task_cancel(t);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    corio_stream_close(s);
+    fx_finish(&f);
+    return 0;
+}
+
+TEST(http_server, slow_body_below_min_rate)
+{
+    CHECK_EQ(tst_run(slow_body_main, NULL), 0);
+}
+
+/* A client that never reads: the handler's writes time out after
+ * send_timeout_ns (issue 9) and the connection is closed. */
+static int send_rc = 1;
+
+static int big_reply_rc(corio_http_req *req, void *arg)
+{
+    (void)arg;
+    static char chunk[65536];
+    memset(chunk, 'b', sizeof chunk);
+    int rc = corio_http_reply_begin(req, 200, -1);
+    for (int i = 0; rc == 0 && i < 1000; i++)
+        rc = corio_http_reply_write(req, chunk, sizeof chunk);
+    if (rc == 0)
+        rc = corio_http_reply_end(req);
+    send_rc = rc;
+    return rc;
+}
+
+static int send_timeout_main(void *arg)
+{
+    (void)arg;
+    fx f;
+    fx_init(&f);
+    f.o.send_timeout_ns = 4 * CORIO_SECOND;
+    CHECK_EQ(corio_http_router_add(f.r, "GET", "/big", big_reply_rc, NULL), 0);
+    fx_start(&f);
+    corio_stream *s = fx_connect(&f);
+    send_str(s, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
+    int64_t t1 = corio_now();
+    /* Read nothing; wait until the server gave up. */
+    while (send_rc == 1)
+        CHECK_EQ(corio_sleep(CORIO_SECOND), 0);
+    CHECK_EQ(send_rc, -ETIMEDOUT);
+    /* A write that moved some bytes before it stalled counts as progress
+     * (nginx's rule: the timeout runs between two writes), so the kernel's
+     * buffers may take one timeout more to fill. */
+    CHECK(corio_now() - t1 <= 3 * 4 * CORIO_SECOND);
+    corio_stream_close(s);
+    fx_finish(&f);
+    return 0;
+}
+
+TEST(http_server, send_timeout_for_a_client_that_never_reads)
+{
+    CHECK_EQ(tst_run(send_timeout_main, NULL), 0);
+}
+
 /* ---- handlers failing, streamed replies ------------------------------------
  */
 
@@ -1226,6 +1326,130 @@ TEST(http_server, curl)
 {
     corio_options o = {0}; /* real clock: curl runs in real time */
     CHECK_EQ(tst_run_ex(&o, curl_main, NULL), 0);
+}
+
+/* ---- HTTPS through corio_http_serve (issue 9) ------------------------------
+ */
+
+static char tls_dir[64];
+
+static void tls_cert(void)
+{
+    snprintf(tls_dir, sizeof tls_dir, "/tmp/corio-https-XXXXXX");
+    CHECK(mkdtemp(tls_dir) != NULL);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && openssl req -x509 -newkey ec -pkeyopt "
+             "ec_paramgen_curve:prime256v1 -nodes -keyout key.pem -out "
+             "cert.pem -days 2 -subj /CN=localhost -addext "
+             "subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null",
+             tls_dir);
+    CHECK_EQ(system(cmd), 0);
+}
+
+static void tls_cert_remove(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tls_dir);
+    CHECK_EQ(system(cmd), 0);
+}
+
+static corio_tls_ctx *https_ctx(void)
+{
+    char cert[128], key[128];
+    snprintf(cert, sizeof cert, "%s/cert.pem", tls_dir);
+    snprintf(key, sizeof key, "%s/key.pem", tls_dir);
+    corio_tls_config c = {
+        .cert_file = cert, .key_file = key, .alpn = "http/1.1"};
+    corio_tls_ctx *ctx;
+    CHECK_EQ(corio_tls_ctx_new(&ctx, CORIO_TLS_SERVER, &c), 0);
+    return ctx;
+}
+
+static int https_main(void *arg)
+{
+    (void)arg;
+    fx f;
+    fx_init(&f);
+    f.o.tls = https_ctx();
+    CHECK_EQ(corio_http_router_add(f.r, "GET", "/hello", h_text, "hello\n"), 0);
+    CHECK_EQ(corio_http_router_add(f.r, "POST", "/echo", h_body, NULL), 0);
+    fx_start(&f);
+    char u1[128], u2[128], ca[128];
+    snprintf(u1, sizeof u1, "https://localhost:%d/hello", f.port);
+    snprintf(u2, sizeof u2, "https://localhost:%d/echo", f.port);
+    snprintf(ca, sizeof ca, "%s/cert.pem", tls_dir);
+    CHECK(!strcmp(curl((const char *[]){"--cacert", ca, u1, NULL}), "hello\n"));
+    CHECK(!strcmp(
+        curl((const char *[]){"--cacert", ca, "-d", "over tls", u2, NULL}),
+        "8:over tls"));
+    /* Keep-alive over TLS, and ALPN settled on http/1.1. */
+    const char *out = curl(
+        (const char *[]){"--cacert", ca, "-v", "--stderr", "-", u1, u1, NULL});
+    CHECK(strstr(out, "ALPN: server accepted http/1.1") != NULL ||
+          strstr(out, "ALPN, server accepted to use http/1.1") != NULL);
+    CHECK(strstr(out, "Re-using existing connection") != NULL ||
+          strstr(out, "Reusing existing connection") != NULL);
+    /* openssl s_client too. */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "printf 'GET /hello HTTP/1.1\\r\\nHost: x\\r\\nConnection: "
+             "close\\r\\n\\r\\n' | openssl s_client -quiet -connect "
+             "127.0.0.1:%d -CAfile %s -verify_return_error 2>/dev/null",
+             f.port, ca);
+    const char *argv[] = {"sh", "-c", cmd, NULL};
+    corio_process_opts po = {.stdout_mode = CORIO_STDIO_PIPE};
+    corio_process *p;
+    CHECK_EQ(corio_process_spawn(&p, argv, &po), 0);
+    corio_process_output res;
+    CHECK_EQ(corio_process_communicate(p, NULL, 0, 0, &res), 0);
+    CHECK(res.out && strstr(res.out, "HTTP/1.1 200") != NULL);
+    CHECK(strstr(res.out, "hello") != NULL);
+    corio_process_output_destroy(&res);
+    corio_process_close(p);
+    fx_finish(&f);
+    corio_tls_ctx_free(f.o.tls);
+    return 0;
+}
+
+TEST_T(http_server, https_with_curl_and_s_client, 60)
+{
+    tls_cert();
+    corio_options o = {0}; /* real clock: curl runs in real time */
+    CHECK_EQ(tst_run_ex(&o, https_main, NULL), 0);
+    tls_cert_remove();
+}
+
+/* A connection that never completes its handshake is closed at the
+ * handshake timeout; the server keeps serving meanwhile. */
+static int stalled_handshake_main(void *arg)
+{
+    (void)arg;
+    fx f;
+    fx_init(&f);
+    f.o.tls = https_ctx();
+    f.o.handshake_timeout_ns = 2 * CORIO_SECOND;
+    CHECK_EQ(corio_http_router_add(f.r, "GET", "/hello", h_text, "hello\n"), 0);
+    fx_start(&f);
+    corio_stream *s[20];
+    for (int i = 0; i < 20; i++)
+        s[i] = fx_connect(&f); /* and say nothing */
+    int64_t t1 = corio_now();
+    for (int i = 0; i < 20; i++) {
+        check_closed(s[i]);
+        corio_stream_close(s[i]);
+    }
+    CHECK_EQ(corio_now() - t1, 2 * CORIO_SECOND);
+    fx_finish(&f);
+    corio_tls_ctx_free(f.o.tls);
+    return 0;
+}
+
+TEST(http_server, https_handshake_timeout)
+{
+    tls_cert();
+    CHECK_EQ(tst_run(stalled_handshake_main, NULL), 0);
+    tls_cert_remove();
 }
 
 /* ---- the in-process test session

@@ -87,6 +87,21 @@ corio_http_router_add(corio_http_router *r, const char *method,
  *                      first byte, then close quietly (default 60 s).
  *   body_timeout_ns    the longest wait for more bytes of a request body
  *                      (default 30 s; the read returns -ETIMEDOUT).
+ *   body_min_rate      bytes per second a body must keep up on average
+ *                      (Apache mod_reqtimeout's MinRate; default 500; < 0:
+ *                      no minimum): the body's reads must end by
+ *                      first read + body_timeout_ns + bytes so far / rate,
+ *                      so a body trickled a byte every few seconds times
+ *                      out although no single wait is long.
+ *   send_timeout_ns    the longest the peer may leave the server's output
+ *                      unread: each write of up to the stream's write buffer
+ *                      must complete within it (nginx's send_timeout;
+ *                      default 60 s), else the connection is closed.
+ *   tls                a server TLS context (borrowed): serve HTTPS.  Give
+ *                      it the ALPN list "http/1.1" (corio_tls_config.alpn)
+ *                      so clients that offer h2 settle on HTTP/1.1.
+ *   handshake_timeout_ns  the TLS handshake must end within this (default
+ *                      10 s), else the connection is closed.
  *   max_body           bytes of a request body (default 1 MiB) -> 413.
  *   max_headers        fields of a request head (default 100) -> 431.
  *   limits             head limits (corio/http.h) -> 414 / 431.
@@ -105,6 +120,10 @@ typedef struct corio_http_server_opts {
     size_t max_headers;
     corio_http_limits limits;
     size_t max_requests;
+    int64_t body_min_rate;
+    int64_t send_timeout_ns;
+    corio_tls_ctx *tls;
+    int64_t handshake_timeout_ns;
 } corio_http_server_opts;
 
 /* Serve HTTP on l with router r until shutdown (see corio_serve for how it

@@ -25,6 +25,7 @@
 #include "core/loop.h"
 #include "http/server.h"
 #include "net/net.h"
+#include "stream/transport.h"
 
 #include <string.h>
 
@@ -33,6 +34,9 @@
 #define BODY_TIMEOUT (30 * CORIO_SECOND)
 #define MAX_BODY ((uint64_t)1 << 20)
 #define MAX_HEADERS 100
+#define BODY_MIN_RATE 500 /* bytes per second, as Apache's MinRate */
+#define SEND_TIMEOUT (60 * CORIO_SECOND)
+#define HANDSHAKE_TIMEOUT (10 * CORIO_SECOND)
 #define REFUSE_TIMEOUT (1 * CORIO_SECOND) /* to hand a refusal over */
 #define LINGER_TIMEOUT (1 * CORIO_SECOND)
 #define LINGER_MAX ((uint64_t)1 << 20)
@@ -50,6 +54,11 @@ void corio__http_conf_init(corio__http_conf *c, const corio_http_server_opts *o)
         o->idle_timeout_ns > 0 ? o->idle_timeout_ns : IDLE_TIMEOUT;
     c->body_timeout_ns =
         o->body_timeout_ns > 0 ? o->body_timeout_ns : BODY_TIMEOUT;
+    c->body_min_rate = o->body_min_rate < 0   ? 0
+                       : o->body_min_rate > 0 ? o->body_min_rate
+                                              : BODY_MIN_RATE;
+    c->send_timeout_ns =
+        o->send_timeout_ns > 0 ? o->send_timeout_ns : SEND_TIMEOUT;
     c->max_body = o->max_body ? o->max_body : MAX_BODY;
     c->max_headers = o->max_headers ? o->max_headers : MAX_HEADERS;
     c->limits = o->limits;
@@ -269,6 +278,7 @@ static int serve_conn(corio_stream *conn, corio_http_router *r,
     memset(&req, 0, sizeof req);
     req.s = conn;
     req.conf = &cf;
+    corio__stream_set_write_timeout(conn, cf.send_timeout_ns);
     req.hv = corio__sys.malloc(cf.max_headers * sizeof *req.hv);
     if (!req.hv)
         return -ENOMEM;
@@ -329,9 +339,34 @@ int corio_http_serve_conn(corio_stream *conn, corio_http_router *r,
     return serve_conn(conn, r, o, NULL);
 }
 
+/* HTTPS: the handshake under its own timeout, then HTTP over the TLS
+ * stream, which owns the TCP one: corio_serve must not close that, so this
+ * returns CORIO_SERVE_KEPT once it has closed (or handed over) the TLS
+ * stream itself. */
+static int serve_tls(corio_stream *conn, served *sv)
+{
+    const corio_http_server_opts *o = sv->o;
+    int64_t hs = o->handshake_timeout_ns > 0 ? o->handshake_timeout_ns
+                                             : HANDSHAKE_TIMEOUT;
+    corio_tls_opts to = {.ctx = o->tls};
+    corio_stream *ts = NULL;
+    int rc;
+    CORIO_WITH_TIMEOUT(hs, rc)
+    {
+        rc = corio_tls_server(&ts, conn, &to); /* takes conn, even failing */
+    }
+    if (rc < 0)
+        return CORIO_SERVE_KEPT; /* conn was closed by the failed handshake */
+    if (serve_conn(ts, sv->r, o, sv) != CORIO_HTTP_DETACHED)
+        corio_stream_close(ts);
+    return CORIO_SERVE_KEPT;
+}
+
 static int serve_fn(corio_stream *conn, void *arg)
 {
     served *sv = arg;
+    if (sv->o && sv->o->tls)
+        return serve_tls(conn, sv);
     return serve_conn(conn, sv->r, sv->o, sv) == CORIO_HTTP_DETACHED
                ? CORIO_SERVE_KEPT
                : 0;

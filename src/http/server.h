@@ -40,6 +40,8 @@ typedef struct corio__http_conf {
     int64_t header_timeout_ns;
     int64_t idle_timeout_ns;
     int64_t body_timeout_ns;
+    int64_t body_min_rate; /* bytes/s, 0: none */
+    int64_t send_timeout_ns;
     uint64_t max_body;
     size_t max_headers;
     corio_http_limits limits;
@@ -90,9 +92,10 @@ struct corio_http_req {
     bool expect_continue; /* "100 Continue" still to send before reading */
     bool detached;
     corio__http_body body;
-    uint64_t body_got; /* body bytes read so far */
-    int body_err;      /* the error a body read returned, or 0 */
-    char *whole;       /* corio_http_req_body's buffer (kept) */
+    uint64_t body_got;  /* body bytes read so far */
+    int64_t body_start; /* the time of the body's first read (0: none yet) */
+    int body_err;       /* the error a body read returned, or 0 */
+    char *whole;        /* corio_http_req_body's buffer (kept) */
     size_t whole_len, whole_cap;
     bool whole_done;
 

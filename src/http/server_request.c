@@ -83,6 +83,7 @@ void corio__http_req_reset(corio_http_req *req)
     req->chunked = req->no_body = req->sized = false;
     req->left = 0;
     req->body_got = 0;
+    req->body_start = 0;
     req->body_err = 0;
     req->expect_continue = false;
 }
@@ -285,13 +286,36 @@ int corio__http_req_flush(corio_http_req *req)
     return rc;
 }
 
-/* One body read under body_timeout_ns; errors end keep-alive. */
+/* The deadline of the next body read: body_timeout_ns of silence at most,
+ * and the minimum rate on average since the body's first read. */
+static int64_t body_deadline(corio_http_req *req)
+{
+    const corio__http_conf *cf = req->conf;
+    int64_t now = corio_now();
+    int64_t d = now + cf->body_timeout_ns;
+    if (!req->body_start)
+        req->body_start = now;
+    if (cf->body_min_rate > 0) {
+        uint64_t per = (uint64_t)CORIO_SECOND / (uint64_t)cf->body_min_rate;
+        uint64_t got = req->body_got;
+        int64_t allowed = got > (uint64_t)INT64_MAX / (per ? per : 1)
+                              ? INT64_MAX
+                              : (int64_t)(got * per);
+        int64_t rate_d = req->body_start + cf->body_timeout_ns;
+        rate_d = allowed > INT64_MAX - rate_d ? INT64_MAX : rate_d + allowed;
+        if (rate_d < d)
+            d = rate_d;
+    }
+    return d;
+}
+
+/* One body read under body_deadline; errors end keep-alive. */
 static ssize_t body_read(corio_http_req *req, void *buf, size_t n)
 {
     int rc = corio__http_req_flush(req); /* a pipelined answer may wait */
     if (rc < 0)
         return rc;
-    if ((rc = corio_timeout_begin(req->conf->body_timeout_ns)) < 0)
+    if ((rc = corio_timeout_begin_at(body_deadline(req))) < 0)
         return rc;
     ssize_t r = corio__http_body_read(&req->body, buf, n);
     corio_timeout_end();
@@ -384,7 +408,7 @@ int corio__http_req_drain(corio_http_req *req)
     int rc = corio__http_req_flush(req);
     if (rc < 0)
         return rc;
-    if ((rc = corio_timeout_begin(req->conf->body_timeout_ns)) < 0)
+    if ((rc = corio_timeout_begin_at(body_deadline(req))) < 0)
         return rc;
     rc = corio__http_body_skip(&req->body, req->conf->max_body - req->body_got);
     corio_timeout_end();

@@ -48,7 +48,28 @@ struct corio_stream {
 
     corio_task *reader, *writer; /* tasks inside a call, per direction */
     bool closing;                /* close() ran while a call was inside */
+    int64_t write_timeout;       /* > 0: bound on each transport write */
 };
+
+void corio__stream_set_write_timeout(corio_stream *s, int64_t ns)
+{
+    s->write_timeout = ns;
+}
+
+/* One transport write, bounded by the stream's write timeout if it has
+ * one: a peer that stops reading cannot hold the writer forever (nginx's
+ * send_timeout). */
+static ssize_t twrite(corio_stream *s, const void *buf, size_t n)
+{
+    if (s->write_timeout <= 0)
+        return s->t->ops->write(s->t, buf, n);
+    ssize_t rc = corio_timeout_begin(s->write_timeout);
+    if (rc < 0)
+        return rc;
+    rc = s->t->ops->write(s->t, buf, n);
+    (void)corio_timeout_end();
+    return rc;
+}
 
 static int check_opts(const corio_stream_opts *o, size_t *rl, size_t *wl)
 {
@@ -396,7 +417,7 @@ static void wreset(corio_stream *s)
 static int drain(corio_stream *s)
 {
     while (s->whi > s->wlo) {
-        ssize_t put = s->t->ops->write(s->t, s->wbuf + s->wlo, s->whi - s->wlo);
+        ssize_t put = twrite(s, s->wbuf + s->wlo, s->whi - s->wlo);
         if (s->closing)
             return -EBADF;
         if (put < 0)
@@ -441,7 +462,7 @@ int corio_stream_write(corio_stream *s, const void *buf, size_t n)
     s->wbuf = spare;
     s->wcap = n;
     s->wlo = s->whi = 0;
-    ssize_t put = s->t->ops->write(s->t, buf, n);
+    ssize_t put = twrite(s, buf, n);
     if (s->closing)
         return (int)leave(s, &s->writer, -EBADF);
     if (put <= 0) {

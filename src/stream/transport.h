@@ -49,6 +49,10 @@ CORIO__EXPORT int corio__stream_new(corio_stream **out, corio__transport *t,
                                     const corio_stream_opts *o);
 
 /* The transport under s, or NULL (how the TLS queries find a session). */
+/* Bound each transport write of s by ns (0: none): the HTTP server's send
+ * timeout.  A write that times out returns -ETIMEDOUT; what the transport
+ * did not take stays buffered, as for any interrupted write. */
+CORIO__EXPORT void corio__stream_set_write_timeout(corio_stream *s, int64_t ns);
 CORIO__EXPORT corio__transport *corio__stream_transport(const corio_stream *s);
 
 #endif
