@@ -3,9 +3,10 @@
  * the main compiler) replays every seed and every crasher ever found.
  *
  * Usage: fuzz_replay NAME DIR [NAME DIR ...] — NAME is a harness (parse,
- * differential), DIR its corpus; every regular file in DIR is one input.
- * The harnesses abort() on a violation; this prints the file first.  The
- * last line is "N passed, 0 failed" like the test runner's. */
+ * differential, utf8, ws_frame, decode, resolve), DIR its corpus; every regular
+ * file in DIR is one input. The harnesses abort() on a violation; this prints
+ * the file first.  The last line is "N passed, 0 failed" like the test
+ * runner's. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,13 +15,18 @@
 
 int fuzz_parse_one(const unsigned char *data, size_t size);
 int fuzz_differential_one(const unsigned char *data, size_t size);
+int fuzz_utf8_one(const unsigned char *data, size_t size);
+int fuzz_ws_frame_one(const unsigned char *data, size_t size);
+int fuzz_decode_one(const unsigned char *data, size_t size);
+int fuzz_resolve_one(const unsigned char *data, size_t size);
 
 static const struct {
     const char *name;
     int (*fn)(const unsigned char *, size_t);
 } harnesses[] = {
-    {"parse", fuzz_parse_one},
-    {"differential", fuzz_differential_one},
+    {"parse", fuzz_parse_one},   {"differential", fuzz_differential_one},
+    {"utf8", fuzz_utf8_one},     {"ws_frame", fuzz_ws_frame_one},
+    {"decode", fuzz_decode_one}, {"resolve", fuzz_resolve_one},
 };
 
 static int cmp(const void *a, const void *b)

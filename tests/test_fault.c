@@ -124,7 +124,9 @@ TEST(fault, epoll_pwait2_enosys_falls_back)
     corio__sys.epoll_pwait2 = enosys_pwait2;
     corio_options o = {0}; /* real clock: the engine really waits */
     CHECK_EQ(tst_run_ex(&o, naps, NULL), 0);
-    CHECK_EQ(pwait2_calls, 1); /* asked once, then epoll_wait: no spinning */
+    /* Asked once at most (none where the probe found no epoll_pwait2, as
+     * under qemu-user), then epoll_wait: no spinning. */
+    CHECK(pwait2_calls <= 1);
 }
 
 /* A failing epoll_wait or io_uring submit (fault injection) is a wait that

@@ -3,11 +3,16 @@
  *
  * inflateInit2(15 + 32) reads both gzip and zlib framing (it detects which
  * from the first bytes).  "deflate" is meant to be zlib-wrapped (RFC 9110
- * §8.4.1.2) but some servers send raw deflate: when the first input is
- * refused before any output, the decoder restarts in raw mode (-15) on the
- * same input, as curl and browsers do.  Once the compressed stream ends,
- * whatever is left of the body is read and dropped so the connection can
- * be reused. */
+ * §8.4.1.2) but some servers send raw deflate: when the input is refused
+ * before any output and within its first IN_BUF bytes, the decoder
+ * restarts in raw mode (-15) from the body's first byte, as curl and
+ * browsers do.  Until that decision is past, reads append to in[] instead
+ * of overwriting it, so the answer does not depend on how the body was cut
+ * into reads.  An empty body is an empty coding (no bytes at all, as some
+ * servers send with Content-Length: 0).  Once the compressed stream ends,
+ * whatever is left of the body (counting what was already read) is read
+ * and dropped, up to TRAILING_MAX, so the connection can be reused.
+ * fuzz/decode.c checks all of this against zlib in one call. */
 #include "http/session.h"
 
 #include "os/sys.h"
@@ -28,7 +33,9 @@ struct corio__http_decoder {
     bool raw_tried; /* restarted as raw deflate */
     bool ended;     /* Z_STREAM_END seen */
     bool in_eof;    /* the body ended */
-    size_t in_len;  /* bytes in in[] since the last refill */
+    bool any;       /* a body byte was read */
+    size_t in_len;  /* bytes in in[]: since the first (while appending) or
+                       the last refill */
     unsigned char in[IN_BUF];
 };
 
@@ -43,7 +50,7 @@ int corio__http_decoder_new(corio__http_decoder **out, corio_http_str coding)
     if (!d)
         return -ENOMEM;
     memset(&d->z, 0, sizeof d->z);
-    d->raw_tried = d->ended = d->in_eof = false;
+    d->raw_tried = d->ended = d->in_eof = d->any = false;
     d->in_len = 0;
     if (inflateInit2(&d->z, 15 + 32) != Z_OK) {
         free(d);
@@ -59,26 +66,40 @@ ssize_t corio__http_decoder_read(corio__http_decoder *d, corio__http_body *b,
     if (n > UINT_MAX)
         n = UINT_MAX;
     while (!d->ended) {
-        if (!d->z.avail_in) {
-            if (d->in_eof)
-                return CORIO_EHTTP; /* truncated compressed data */
-            ssize_t got = corio__http_body_read(b, d->in, sizeof d->in);
+        if (!d->z.avail_in && !d->in_eof) {
+            /* Before any output, while all that was read is in in[] (up
+             * to IN_BUF), append: the raw retry below starts from it. */
+            size_t at = !d->raw_tried && d->z.total_out == 0 &&
+                                d->z.total_in == d->in_len &&
+                                d->in_len < sizeof d->in
+                            ? d->in_len
+                            : 0;
+            ssize_t got =
+                corio__http_body_read(b, d->in + at, sizeof d->in - at);
             if (got < 0)
                 return got;
             if (got == 0) {
                 d->in_eof = true;
-                continue;
+                if (!d->any) { /* an empty body */
+                    d->ended = true;
+                    break;
+                }
+            } else {
+                d->any = true;
+                d->in_len = at + (size_t)got;
+                d->z.next_in = d->in + at;
+                d->z.avail_in = (uInt)got;
             }
-            d->in_len = (size_t)got;
-            d->z.next_in = d->in;
-            d->z.avail_in = (uInt)got;
         }
+        /* At the end of the body inflate still runs (with no input): it
+         * may hold output that did not fit the last call's buffer. */
         d->z.next_out = buf;
         d->z.avail_out = (uInt)n;
         int zr = inflate(&d->z, Z_NO_FLUSH);
         if (zr == Z_DATA_ERROR && !d->raw_tried && d->z.total_out == 0 &&
             d->z.total_in <= d->in_len) {
-            /* Not zlib or gzip framing: try raw deflate on the same bytes. */
+            /* Not zlib or gzip framing: try raw deflate from the first
+             * byte. */
             d->raw_tried = true;
             if (inflateReset2(&d->z, -15) != Z_OK)
                 return CORIO_EHTTP;
@@ -88,13 +109,16 @@ ssize_t corio__http_decoder_read(corio__http_decoder *d, corio__http_body *b,
         }
         if (zr == Z_STREAM_END)
             d->ended = true;
+        else if (zr == Z_BUF_ERROR && d->in_eof)
+            return CORIO_EHTTP; /* no progress, no more input: truncated */
         else if (zr != Z_OK && zr != Z_BUF_ERROR)
             return CORIO_EHTTP;
         size_t out = n - d->z.avail_out;
         if (out)
             return (ssize_t)out;
     }
-    int rc = corio__http_body_skip(b, TRAILING_MAX);
+    /* The bytes after the stream's end already read count as trailing. */
+    int rc = corio__http_body_skip(b, TRAILING_MAX - d->z.avail_in);
     return rc < 0 ? rc : 0;
 }
 

@@ -7,8 +7,9 @@
  *                  sent again: such a response is returned as it is);
  *   another origin Authorization and Cookie are no longer sent;
  *   Location       absolute, scheme-relative ("//host/p"), absolute-path,
- *                  query-only or relative to the current URL's directory
- *                  (dot segments are left to the server).
+ *                  query-only, fragment-only or relative to the current
+ *                  URL's directory (dot segments are left to the server):
+ *                  corio__http_resolve in resolve.c.
  * Each hop takes a connection from the pool (client.c); the body of a
  * redirect response is read and dropped when short, so its connection is
  * reused. */
@@ -106,55 +107,6 @@ static int with_query(const char *url, const char *const *q, char **out)
     return 0;
 }
 
-/* Resolve a Location value against the URL base (parsed as bu).  Returns 0
- * and *out (malloc'd), CORIO_EURL, or -ENOMEM. */
-static int resolve(const char *base, const corio_url *bu, const char *loc,
-                   char **out)
-{
-    const char *auth = strstr(base, "://") + 3;
-    size_t authend = (size_t)(auth - base) + strcspn(auth, "/?#");
-    size_t pre, ll = strlen(loc);
-    const char *tgt = bu->target.p;
-    size_t tl = bu->target.n;
-    const char *colon = strchr(loc, ':');
-    if (colon && colon == loc + strcspn(loc, ":/?#"))
-        pre = 0; /* has a scheme: absolute */
-    else if (loc[0] == '/' && loc[1] == '/')
-        pre = (size_t)(strchr(base, ':') - base) + 1; /* "https:" */
-    else if (loc[0] == '/')
-        pre = authend;
-    else if (loc[0] == '?' || !loc[0])
-        pre = SIZE_MAX; /* authority + path of the target */
-    else
-        pre = SIZE_MAX - 1; /* authority + directory of the target */
-    size_t keep = 0;
-    if (pre >= SIZE_MAX - 1) {
-        size_t path = strcspn(tgt, "?#");
-        if (path > tl)
-            path = tl;
-        if (pre == SIZE_MAX - 1)
-            while (path && tgt[path - 1] != '/')
-                path--;
-        keep = path;
-        pre = authend;
-    }
-    char *s = corio__sys.malloc(pre + keep + ll + 2);
-    if (!s)
-        return -ENOMEM;
-    memcpy(s, base, pre);
-    if (keep) {
-        /* The target is a view of base[] itself or of a string with the
-         * same target (the URL parser only drops the fragment). */
-        memcpy(s + pre, tgt, keep);
-    } else if (pre == authend && loc[0] != '/') {
-        s[pre] = '/';
-        keep = 1;
-    }
-    memcpy(s + pre + keep, loc, ll + 1);
-    *out = s;
-    return 0;
-}
-
 static bool is_redirect(int st)
 {
     return st == 301 || st == 302 || st == 303 || st == 307 || st == 308;
@@ -234,7 +186,7 @@ int corio_http_session_send(corio_http_session *s,
         int status = r->status;
         if (hops == s->o.max_redirects)
             rc = CORIO_EREDIRECTS;
-        else if ((rc = resolve(c.url, &c.u, loc, &next)) == 0 &&
+        else if ((rc = corio__http_resolve(c.url, &c.u, loc, &next)) == 0 &&
                  (rc = parse_http_url(&nu, next)) == 0 &&
                  !same_origin(&c.u, &nu))
             c.strip_credentials = true;

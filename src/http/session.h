@@ -8,6 +8,7 @@
  *   http/response.c  the response: header lookup, body reads, body, text,
  *                    JSON.
  *   http/decode.c    gzip / deflate decoding of a body.
+ *   http/resolve.c   a redirect's Location resolved against the URL.
  *
  * Lifetime: the session counts its references (itself until
  * corio_http_session_free, and each response not yet freed).  A connection
@@ -104,7 +105,7 @@ void corio__http_pool_free(corio_http_session *s);
 
 /* ---- client.c ---- */
 
-/* What one hop of a request sends (redirect.c fills it). */
+/* What one hop of a request sends (send.c fills it). */
 typedef struct corio__http_call {
     const char *method;
     const char *url; /* NUL-terminated */
@@ -167,5 +168,18 @@ ssize_t corio__http_decoder_read(corio__http_decoder *d, corio__http_body *b,
                                  void *buf, size_t n);
 
 void corio__http_decoder_free(corio__http_decoder *d);
+
+/* ---- resolve.c ---- */
+
+/* Resolve a redirect's Location value loc against the URL base (parsed as
+ * bu, whose target is a view of base or of a string with the same target),
+ * as RFC 3986 §5.2.2 does but leaving dot segments to the server: absolute
+ * ("scheme:..."), scheme-relative ("//host/p"), absolute-path, query-only,
+ * fragment-only or empty (base's path and query kept), or relative to the
+ * directory of base's path.  Returns 0 and *out (malloc'd, NUL-terminated;
+ * it may not parse as a URL: the caller checks), or -ENOMEM.  Checked
+ * against a reference by fuzz/resolve.c. */
+int corio__http_resolve(const char *base, const corio_url *bu, const char *loc,
+                        char **out);
 
 #endif

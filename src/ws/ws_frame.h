@@ -67,7 +67,7 @@ size_t corio__ws_frame_encode(uint8_t out[CORIO__WS_HEAD_MAX], bool fin,
 void corio__ws_mask(void *dst, const void *src, size_t n, const uint8_t key[4],
                     uint64_t pos);
 
-/* May code appear in a close frame (1000-1003, 1007-1011, 3000-4999)? */
+/* May code appear in a close frame (1000-1003, 1007-1014, 3000-4999)? */
 bool corio__ws_close_code_valid(int code);
 
 #endif
