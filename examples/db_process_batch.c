@@ -119,8 +119,7 @@ static int run(void *arg)
     for (int i = 0; i < NITEMS; i++) {
         if (results[i] < 0) {
             printf("item %d: failed: %s\n", i + 1,
-                   items[i].err[0] ? items[i].err
-                                   : corio_pg_strerror(results[i]));
+                   items[i].err[0] ? items[i].err : corio_strerror(results[i]));
         } else {
             printf("item %d: stored as row %lld\n", i + 1,
                    (long long)items[i].id);

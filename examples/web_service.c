@@ -280,7 +280,7 @@ static int run(void *arg)
     corio_pg_pool_opts po = {.max_size = 4};
     int rc = corio_pg_pool_new(&pool, a->url, &po);
     if (rc < 0) {
-        fprintf(stderr, "pool: %s\n", corio_pg_strerror(rc));
+        fprintf(stderr, "pool: %s\n", corio_strerror(rc));
         return 1;
     }
     corio_http_router *router = NULL;
@@ -317,7 +317,7 @@ static int run(void *arg)
     corio_http_router_free(router);
     corio_pg_pool_free(pool);
     if (rc < 0 && rc != -ECANCELED)
-        fprintf(stderr, "web_service: %s\n", corio_pg_strerror(rc));
+        fprintf(stderr, "web_service: %s\n", corio_strerror(rc));
     return rc < 0 && rc != -ECANCELED ? 1 : 0;
 }
 

@@ -50,7 +50,7 @@ static int run(void *arg)
     for (int i = 0; i < nconns; i++) {
         int rc = corio_pg_connect(&conns[i], dsn);
         if (rc < 0) {
-            fprintf(stderr, "connect: %s\n", corio_pg_strerror(rc));
+            fprintf(stderr, "connect: %s\n", corio_strerror(rc));
             return 1;
         }
         corio_pg_result *r; /* warm the statement cache */

@@ -47,6 +47,8 @@ extern "C" {
     X(EWS, 46, "WebSocket protocol violation by the peer")                     \
     X(EJSON, 47, "body is not valid JSON")                                     \
     X(EHTTPSTATUS, 48, "HTTP error status (4xx or 5xx)")                       \
+    X(EPG, 100, "the PostgreSQL server reported an error (see its SQLSTATE)")  \
+    X(EPGCONN, 101, "PostgreSQL connection lost or refused")                   \
     X(EREDIS, 200, "the Redis server answered with an error reply")            \
     X(EREDIS_PROTO, 201,                                                       \
       "Redis protocol error: the server sent something unexpected")            \

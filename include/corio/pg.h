@@ -44,15 +44,8 @@
 extern "C" {
 #endif
 
-/* Library errors of corio-pg (the PostgreSQL range of corio/errno.h,
- * -100 .. -199 below CORIO_ERRBASE).  TODO(errno): move into
- * CORIO_ERRNO_MAP so corio_strerror and corio_err_name know them. */
-#ifndef CORIO_EPG
-#define CORIO_EPG                                                              \
-    (CORIO_ERRBASE - 100) /* the server reported an error (SQLSTATE) */
-#define CORIO_EPGCONN                                                          \
-    (CORIO_ERRBASE - 101) /* PostgreSQL connection lost or refused */
-#endif
+/* Library errors of corio-pg: CORIO_EPG and CORIO_EPGCONN, in the
+ * PostgreSQL range of corio/errno.h's table. */
 
 typedef struct corio_pg corio_pg;
 typedef struct corio_pg_result corio_pg_result;
@@ -485,10 +478,6 @@ CORIO_API void corio_pg_pool_conn_cleanup(corio_pg_pool_conn *pc);
 /* Block form of connect/close (`async with database_connection(url)`). */
 CORIO_API void corio_pg_cleanup(corio_pg **c);
 #define CORIO_PG_AUTO __attribute__((cleanup(corio_pg_cleanup)))
-
-/* A static name for a corio-pg error code (CORIO_EPG, CORIO_EPGCONN), else
- * corio_strerror's text. */
-CORIO_API const char *corio_pg_strerror(int err);
 
 #ifdef __cplusplus
 }

@@ -884,15 +884,3 @@ void *corio_pg_libpq(corio_pg *c)
 {
     return c ? c->pq : NULL;
 }
-
-const char *corio_pg_strerror(int err)
-{
-    switch (err) {
-    case CORIO_EPG:
-        return "PostgreSQL error";
-    case CORIO_EPGCONN:
-        return "PostgreSQL connection lost or refused";
-    default:
-        return corio_strerror(err);
-    }
-}

@@ -59,7 +59,7 @@ static inline corio_pg *pg_connect(void)
     corio_pg_opts o = {.detail = &d};
     int rc = corio_pg_connect_ex(&c, pg_dsn(), &o);
     if (rc < 0)
-        fprintf(stderr, "    connect: %s: %s\n", corio_pg_strerror(rc), d.text);
+        fprintf(stderr, "    connect: %s: %s\n", corio_strerror(rc), d.text);
     CHECK_EQ(rc, 0);
     return c;
 }
@@ -69,7 +69,7 @@ static inline int64_t pg_int(corio_pg *c, const char *sql)
     corio_pg_result *r;
     int rc = corio_pg_query(c, sql, NULL, 0, &r);
     if (rc < 0)
-        fprintf(stderr, "    %s: %s %s\n", sql, corio_pg_strerror(rc),
+        fprintf(stderr, "    %s: %s %s\n", sql, corio_strerror(rc),
                 corio_pg_last_error(c)->message);
     CHECK_EQ(rc, 0);
     int64_t v = -1;
@@ -86,7 +86,7 @@ static inline void pg_ok(corio_pg *c, const char *sql)
 {
     int rc = corio_pg_exec(c, sql, NULL, 0, NULL);
     if (rc < 0)
-        fprintf(stderr, "    %s: %s %s\n", sql, corio_pg_strerror(rc),
+        fprintf(stderr, "    %s: %s %s\n", sql, corio_strerror(rc),
                 corio_pg_last_error(c)->message);
     CHECK_EQ(rc, 0);
 }

@@ -220,7 +220,7 @@ static int sweep(void *arg)
         else if (res == -ECANCELED)
             interrupted++;
         else
-            fprintf(stderr, "    step %d: %s\n", step, corio_pg_strerror(res));
+            fprintf(stderr, "    step %d: %s\n", step, corio_strerror(res));
         CHECK(res == 0 || res == -ECANCELED);
         conserved(c, check, fds);
     }
