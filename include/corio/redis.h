@@ -26,9 +26,15 @@
  * a command, all of its bytes are sent (or the connection fails).
  *
  * Time limits come from the caller's scope: corio_timeout_begin(...) around
- * a command (or a connect) is its timeout.  Blocking commands (BLPOP, XREAD
- * BLOCK) should run on a connection of their own (corio_redis_pool_acquire
- * or corio_redis_connect), never on one shared by other tasks.
+ * a command (or a connect) is its timeout.  A blocking command (BLPOP,
+ * BRPOP, BLMOVE, BZPOPMIN, WAIT, XREAD BLOCK, ...) sent on a connection made
+ * by corio_redis_connect runs on a connection of its own, made for it from
+ * the same URL and options (AUTH and SELECT as at connect) and closed
+ * after it, so it never stalls the commands other tasks share the
+ * connection with; a TLS context given in the options must therefore
+ * outlive the connection.  Inside MULTI, on a pooled connection (one user
+ * at a time) or on one made by corio_redis_from_stream it runs where it is
+ * sent.
  *
  * Errors (besides those below): every call that can suspend can return
  * -ECANCELED and -ETIMEDOUT, and -EPERM outside a task.  A connection that

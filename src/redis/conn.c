@@ -137,6 +137,7 @@ static void conn_free(corio_redis *c)
     }
     corio_event_destroy(&c->work);
     corio_event_destroy(&c->msg);
+    free(c->url);
     free(c);
 }
 
@@ -500,6 +501,26 @@ bool corio__redis_is_blocking(const char *cmd, size_t len)
 /* ---- submitting
  * ---------------------------------------------------------------------- */
 
+/* A blocking command (BLPOP & co.) on a shared connection would hold back
+ * every other task's command behind it: it runs on a connection of its own,
+ * made from the same URL and options (AUTH and SELECT included), for its
+ * time only.  Its time limit is the caller's scope, as always. */
+static int on_own_connection(corio_redis *c, char *cmd, size_t len,
+                             size_t nreplies, int kind, corio_redis_reply **out,
+                             bool *unsent)
+{
+    corio_redis *own;
+    int rc = corio_redis_connect_ex(&own, c->url, &c->opts);
+    if (rc < 0) {
+        free(cmd);
+        return rc;
+    }
+    own->exclusive = true;
+    rc = corio__redis_submit(own, cmd, len, nreplies, kind, out, unsent);
+    corio_redis_close(own);
+    return rc;
+}
+
 int corio__redis_submit(corio_redis *c, char *cmd, size_t len, size_t nreplies,
                         int kind, corio_redis_reply **out, bool *unsent)
 {
@@ -527,6 +548,8 @@ int corio__redis_submit(corio_redis *c, char *cmd, size_t len, size_t nreplies,
     size_t wl;
     if (first_word(cmd, len, &w, &wl) && strchr("BbWwXxMmEeDdUu", w[0])) {
         blocking = corio__redis_is_blocking(cmd, len);
+        if (blocking && c->url && !c->exclusive && !c->in_multi)
+            return on_own_connection(c, cmd, len, nreplies, kind, out, unsent);
         track_state(c, cmd, len);
     }
     corio__redis_req *r = req_new(cmd, len, nreplies, kind);

@@ -96,10 +96,17 @@ int corio_redis_connect_ex(corio_redis **out, const char *url,
     if (rc == 0)
         rc = handshake(c, &u, o->detail);
     corio__redis_url_free(&u);
+    size_t ul = strlen(url) + 1;
+    if (rc == 0 && !(c->url = corio__redis_malloc(ul)))
+        rc = -ENOMEM;
+    if (rc == 0)
+        memcpy(c->url, url, ul);
     if (rc < 0) {
         corio_redis_close(c);
         return rc;
     }
+    c->opts = *o;
+    c->opts.detail = NULL; /* the caller's, for this call only */
     *out = c;
     return 0;
 }

@@ -116,6 +116,7 @@ static int get_conn(corio_redis_pool *p, corio_redis **out)
     for (;;) {
         int rc = corio_redis_connect_ex(out, p->url, &p->conn);
         if (rc == 0) {
+            (*out)->exclusive = true; /* one user at a time: block in place */
             p->open++;
             return 0;
         }

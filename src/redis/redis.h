@@ -83,6 +83,10 @@ struct corio_redis {
     long nchannels, npatterns; /* as the server last counted them */
     struct corio__redis_msg *mhead, *mtail;
     corio_event msg; /* set when a message was queued */
+    /* how it was made, for blocking commands' own connections */
+    char *url;             /* NULL: made from a stream (no side connection) */
+    corio_redis_opts opts; /* tls borrowed, detail dropped */
+    bool exclusive;        /* a pooled connection: one user at a time */
     /* pool bookkeeping */
     int64_t idle_since;
     corio_redis *pool_next;

@@ -546,10 +546,63 @@ static int blocking_main(void *arg)
     CHECK_EQ(corio_redis_command(o, &r, "XREAD BLOCK 0 STREAMS bl:s $"),
              -ETIMEDOUT);
     corio_timeout_end();
-    CHECK(corio_redis_error(o) < 0);
+    /* o is shared: the blocking command ran on a connection of its own,
+     * which was closed; o itself is intact. */
+    CHECK_EQ(corio_redis_error(o), 0);
+    CHECK_EQ(corio_redis_command(o, &r, "PING"), 0);
+    corio_redis_reply_free(r);
     corio_redis_close(o);
     corio_redis_pool_free(pool);
     return 0;
+}
+
+/* A BLPOP on a connection other tasks share never stalls their commands
+ * (issue 12): they are answered while it waits. */
+typedef struct blocker {
+    corio_redis *c;
+    int rc;
+    int64_t done_at;
+} blocker;
+
+static int blpop_task(void *arg)
+{
+    blocker *b = arg;
+    corio_redis_reply *r = NULL;
+    CHECK_EQ(corio_timeout_begin(300 * CORIO_MS), 0);
+    b->rc = corio_redis_command(b->c, &r, "BLPOP bl:never 0");
+    corio_timeout_end();
+    corio_redis_reply_free(r);
+    b->done_at = corio_now();
+    return 0;
+}
+
+static int shared_blocking_main(void *arg)
+{
+    (void)arg;
+    corio_redis *c = conn();
+    corio_redis_reply *r;
+    blocker b = {c, 1, 0};
+    corio_task *t;
+    CHECK_EQ(corio_task_spawn(&t, blpop_task, &b), 0);
+    CHECK_EQ(corio_sleep(20 * CORIO_MS), 0); /* the BLPOP is waiting */
+    for (int i = 0; i < 10; i++) {
+        CHECK_EQ(corio_redis_command(c, &r, "SET bl:k%d v", i), 0);
+        corio_redis_reply_free(r);
+    }
+    CHECK_EQ(b.done_at, 0); /* all answered while the BLPOP still waits */
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    CHECK_EQ(b.rc, -ETIMEDOUT);
+    CHECK_EQ(corio_redis_error(c), 0);
+    CHECK_EQ(corio_redis_command(c, &r, "GET bl:k9"), 0);
+    CHECK(!strcmp(corio_redis_reply_string(r, NULL), "v"));
+    corio_redis_reply_free(r);
+    corio_redis_close(c);
+    return 0;
+}
+
+TEST(redis, blocking_command_on_a_shared_connection_runs_on_its_own)
+{
+    CHECK_EQ(run_real(shared_blocking_main, NULL), 0);
 }
 
 TEST(redis, blocking_commands_timeout_closes_their_connection)
