@@ -8,17 +8,6 @@
 
 #include "os/sys.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HAVE_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HAVE_LSAN 1
-#endif
-#endif
-#ifdef HAVE_LSAN
-#include <sanitizer/lsan_interface.h>
-#endif
-
 static char dsn[600];
 
 static int scenario(void *arg)
@@ -96,7 +85,5 @@ TEST_T(pg_fault, sweep_connect_and_query, 300)
             n - 1, failures);
     CHECK(n > 20);
     CHECK(failures > 0);
-#ifdef HAVE_LSAN
-    CHECK_EQ(__lsan_do_recoverable_leak_check(), 0);
-#endif
+    tst_leak_check();
 }

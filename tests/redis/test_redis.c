@@ -7,7 +7,6 @@
  * waits, CLIENT KILL, a server restart under load), a cancel sweep with
  * real I/O, and the fault sweep. */
 #include "server_env.h"
-#include "leak_check.h"
 
 #include <corio/redis.h>
 #include "os/sys.h"
@@ -343,7 +342,7 @@ static int pipeline_main(void *arg)
 TEST(redis, many_tasks_pipelined_on_one_connection)
 {
     CHECK_EQ(run_real(pipeline_main, NULL), 0);
-    CHECK_EQ(leak_check(), 0);
+    tst_leak_check();
 }
 
 /* ---- DEBUG SLEEP against a scope --------------------------------------------
@@ -447,7 +446,7 @@ static int pubsub_main(void *arg)
 TEST(redis, pubsub_across_two_connections)
 {
     CHECK_EQ(run_real(pubsub_main, NULL), 0);
-    CHECK_EQ(leak_check(), 0);
+    tst_leak_check();
 }
 
 /* ---- transactions -----------------------------------------------------------
@@ -692,7 +691,7 @@ static int pool_main(void *arg)
 TEST(redis, pool_fifo_wait_and_client_kill)
 {
     CHECK_EQ(run_real(pool_main, NULL), 0);
-    CHECK_EQ(leak_check(), 0);
+    tst_leak_check();
 }
 
 typedef struct load_arg {
@@ -850,7 +849,7 @@ static int real_sweep_main(void *arg)
 TEST_T(redis, cancel_sweep_real_server, 60)
 {
     CHECK_EQ(run_real(real_sweep_main, NULL), 0);
-    CHECK_EQ(leak_check(), 0);
+    tst_leak_check();
 }
 
 /* ---- fault sweep
@@ -919,5 +918,5 @@ TEST_T(redis, fault_sweep, 120)
                 n - 1, failures);
     CHECK(n > 10);
     CHECK(failures > 0);
-    CHECK_EQ(leak_check(), 0);
+    tst_leak_check();
 }

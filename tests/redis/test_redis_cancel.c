@@ -8,7 +8,6 @@
  * (LeakSanitizer in the sanitizer build).  A fake server on a memory pair
  * with tiny buffers makes writes partial and the schedule deterministic. */
 #include "fake_server.h"
-#include "leak_check.h"
 
 #define NTASK 24
 
@@ -166,7 +165,7 @@ static void run_sweep(int mode, long kmax)
     CHECK(intr > 0);
     CHECK(unsent > 0);
     CHECK(intr > unsent);
-    CHECK_EQ(leak_check(), 0); /* abandoned requests and replies freed */
+    tst_leak_check(); /* abandoned requests and replies freed */
 }
 
 TEST_T(redis_cancel, sweep_explicit_cancel_at_every_turn, 120)
@@ -207,5 +206,5 @@ static int queued_main(void *arg)
 TEST(redis_cancel, interrupted_before_written_is_never_sent)
 {
     CHECK_EQ(tst_run(queued_main, NULL), 0);
-    CHECK_EQ(leak_check(), 0);
+    tst_leak_check();
 }
