@@ -34,6 +34,7 @@ struct corio__http_decoder {
     bool ended;     /* Z_STREAM_END seen */
     bool in_eof;    /* the body ended */
     bool any;       /* a body byte was read */
+    int err;        /* a data error found after output: the next read's */
     size_t in_len;  /* bytes in in[]: since the first (while appending) or
                        the last refill */
     unsigned char in[IN_BUF];
@@ -51,6 +52,7 @@ int corio__http_decoder_new(corio__http_decoder **out, corio_http_str coding)
         return -ENOMEM;
     memset(&d->z, 0, sizeof d->z);
     d->raw_tried = d->ended = d->in_eof = d->any = false;
+    d->err = 0;
     d->in_len = 0;
     if (inflateInit2(&d->z, 15 + 32) != Z_OK) {
         free(d);
@@ -65,6 +67,8 @@ ssize_t corio__http_decoder_read(corio__http_decoder *d, corio__http_body *b,
 {
     if (n > UINT_MAX)
         n = UINT_MAX;
+    if (d->err)
+        return d->err;
     while (!d->ended) {
         if (!d->z.avail_in && !d->in_eof) {
             /* Before any output, while all that was read is in in[] (up
@@ -107,13 +111,17 @@ ssize_t corio__http_decoder_read(corio__http_decoder *d, corio__http_body *b,
             d->z.avail_in = (uInt)d->in_len;
             continue;
         }
-        if (zr == Z_STREAM_END)
-            d->ended = true;
-        else if (zr == Z_BUF_ERROR && d->in_eof)
-            return CORIO_EHTTP; /* no progress, no more input: truncated */
-        else if (zr != Z_OK && zr != Z_BUF_ERROR)
-            return CORIO_EHTTP;
         size_t out = n - d->z.avail_out;
+        if (zr == Z_STREAM_END) {
+            d->ended = true;
+        } else if ((zr == Z_BUF_ERROR && d->in_eof) || /* truncated */
+                   (zr != Z_OK && zr != Z_BUF_ERROR)) {
+            /* The bytes decoded before the bad data are delivered first;
+             * the error is the next read's (nothing valid is lost). */
+            if (!out)
+                return CORIO_EHTTP;
+            d->err = CORIO_EHTTP;
+        }
         if (out)
             return (ssize_t)out;
     }
