@@ -108,7 +108,8 @@ void corio__pg_infl_push(corio_pg *c, pg_req *r)
     else
         c->infl_head = r;
     c->infl_tail = r;
-    c->ninflight++;
+    if (++c->ninflight > c->ninflight_max)
+        c->ninflight_max = c->ninflight;
 }
 
 static pg_req *infl_pop(corio_pg *c)

@@ -136,6 +136,7 @@ struct corio_pg {
     pg_req *pend_head, *pend_tail;
     pg_req *infl_head, *infl_tail;
     int ninflight;
+    int ninflight_max; /* the most in flight at once (tests) */
     /* Transactions. */
     corio_task *tx_owner; /* set while a transaction is open (or sent) */
     int tx_depth;         /* levels the owner has opened */
