@@ -208,8 +208,10 @@ CORIO_API CORIO_NODISCARD int corio_pg_query_prepared(corio_pg *c,
 /* Free r (NULL is a no-op). */
 CORIO_API void corio_pg_result_free(corio_pg_result *r);
 
-/* Rows and columns of r. */
+/* The number of rows of r (0 for NULL).  Never suspends; r is the
+ * caller's until corio_pg_result_free. */
 CORIO_API int corio_pg_result_rows(const corio_pg_result *r);
+/* The number of columns of r (0 for NULL).  Never suspends. */
 CORIO_API int corio_pg_result_cols(const corio_pg_result *r);
 /* The name of column col (NULL if out of range). */
 CORIO_API const char *corio_pg_result_colname(const corio_pg_result *r,
@@ -233,18 +235,33 @@ CORIO_API int corio_pg_isnull(const corio_pg_result *r, int row, int col);
  * Integers read int2/int4/int8 (and oid); floats read float4/float8 (and
  * integers); bool reads bool; timestamps give nanoseconds since the Unix
  * epoch (timestamp: as if UTC; date: midnight). */
+/* Value (row, col) as int16 (int2/int4/int8/oid; -ERANGE if it does not
+ * fit).  Returns as above.  Never suspends; reads r only. */
 CORIO_API int corio_pg_get_int16(const corio_pg_result *r, int row, int col,
                                  int16_t *v);
+/* Value (row, col) as int32 (int2/int4/int8/oid; -ERANGE if it does not
+ * fit).  Returns as above.  Never suspends; reads r only. */
 CORIO_API int corio_pg_get_int32(const corio_pg_result *r, int row, int col,
                                  int32_t *v);
+/* Value (row, col) as int64 (int2/int4/int8/oid).  Returns as above.
+ * Never suspends; reads r only. */
 CORIO_API int corio_pg_get_int64(const corio_pg_result *r, int row, int col,
                                  int64_t *v);
+/* Value (row, col) as float (float4/float8 and integers, rounded to the
+ * nearest float).  Returns as above.  Never suspends; reads r only. */
 CORIO_API int corio_pg_get_float(const corio_pg_result *r, int row, int col,
                                  float *v);
+/* Value (row, col) as double (float4/float8 and integers).  Returns as
+ * above.  Never suspends; reads r only. */
 CORIO_API int corio_pg_get_double(const corio_pg_result *r, int row, int col,
                                   double *v);
+/* Value (row, col) as bool (bool columns only).  Returns as above.  Never
+ * suspends; reads r only. */
 CORIO_API int corio_pg_get_bool(const corio_pg_result *r, int row, int col,
                                 bool *v);
+/* Value (row, col) as nanoseconds since the Unix epoch (timestamptz;
+ * timestamp as if UTC; date at midnight).  Returns as above.  Never suspends;
+ * reads r only. */
 CORIO_API int corio_pg_get_time(const corio_pg_result *r, int row, int col,
                                 int64_t *ns);
 
@@ -316,9 +333,16 @@ typedef struct corio_pg_tx {
     int open; /* 1 until committed or rolled back */
 } corio_pg_tx;
 
+/* The block's end (CORIO_PG_TX's cleanup): if tx is still open, roll its
+ * transaction back as corio_pg_tx_rollback does (never waits for a
+ * cancelled task; errors are not reported — there is no one to report
+ * them to).  A no-op once committed, rolled back, or if the begin failed. */
 CORIO_API void corio_pg_tx_cleanup(corio_pg_tx *tx);
 /* Commit the block's transaction.  Returns as corio_pg_tx_commit. */
 CORIO_API CORIO_NODISCARD int corio_pg_tx_done(corio_pg_tx *tx);
+/* The block's start: corio_pg_tx_begin(c, opts), its result in .rc
+ * (check it before using the block; the block does nothing if it is < 0).
+ * Suspends and is cancel-safe as corio_pg_tx_begin. */
 CORIO_API corio_pg_tx corio_pg_tx_start(corio_pg *c,
                                         const corio_pg_tx_opts *opts);
 

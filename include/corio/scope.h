@@ -139,7 +139,16 @@ CORIO_API int64_t corio_scope_deadline(const corio_scope *s);
  * The begin macros also record the file and line for debug mode's reports.
  * Available with GCC and Clang (the cleanup attribute). */
 
-/* Internals of the block forms and of the located begins. */
+/* Internals of the block forms and of the located begins (not to be
+ * called directly: use the names above, which pass the caller's file and
+ * line for debug mode's reports).
+ *   corio__timeout_begin_loc, corio__timeout_begin_at_loc,
+ *   corio__shield_begin_loc, corio__scope_begin_loc
+ *        as corio_timeout_begin, corio_timeout_begin_at, corio_shield_begin
+ *        and corio_scope_begin: same returns, none suspends, loop thread.
+ *   corio__scope_guard_end
+ *        CORIO_SCOPE_AUTO's cleanup: ends s if it is still open (as
+ *        corio_scope_end, its result dropped), else does nothing. */
 CORIO_API CORIO_NODISCARD int
 corio__timeout_begin_loc(int64_t timeout_ns, const char *file, int line);
 CORIO_API CORIO_NODISCARD int

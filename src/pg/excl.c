@@ -179,6 +179,25 @@ static int finish(corio_pg *c, int rc, PGresult *err)
     return rc;
 }
 
+/* Both COPY directions open the same way: take the connection for
+ * ourselves, send the statement and read its first result.  On failure the
+ * connection is already finished (given back) and the error returned. */
+static int copy_begin(corio_pg *c, const char *sql, PGresult **res)
+{
+    int rc = corio__pg_excl_begin(c);
+    if (rc < 0)
+        return rc;
+    if (!PQsendQueryParams(c->pq, sql, 0, NULL, NULL, NULL, NULL, 0))
+        return finish(c, CORIO_EPGCONN, NULL);
+    rc = next_result(c, res);
+    if (rc < 0) {
+        if (rc != CORIO_EPGCONN)
+            drain(c, true, false, NULL);
+        return finish(c, rc, NULL);
+    }
+    return 0;
+}
+
 int corio_pg_copy_in(corio_pg *c, const char *sql, corio_pg_copy_in_fn fn,
                      void *arg, int64_t *rows)
 {
@@ -186,19 +205,11 @@ int corio_pg_copy_in(corio_pg *c, const char *sql, corio_pg_copy_in_fn fn,
         *rows = 0;
     if (!c || !sql || !fn)
         return -EINVAL;
-    int rc = corio__pg_excl_begin(c);
+    PGresult *res = NULL, *err = NULL;
+    int rc = copy_begin(c, sql, &res);
     if (rc < 0)
         return rc;
     PGconn *pq = c->pq;
-    PGresult *res = NULL, *err = NULL;
-    if (!PQsendQueryParams(pq, sql, 0, NULL, NULL, NULL, NULL, 0))
-        return finish(c, CORIO_EPGCONN, NULL);
-    rc = next_result(c, &res);
-    if (rc < 0) {
-        if (rc != CORIO_EPGCONN)
-            drain(c, true, false, NULL);
-        return finish(c, rc, NULL);
-    }
     if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
         /* Not a COPY FROM STDIN (or refused): read it to the end. */
         ExecStatusType st = res ? PQresultStatus(res) : PGRES_EMPTY_QUERY;
@@ -302,19 +313,11 @@ int corio_pg_copy_out(corio_pg *c, const char *sql, corio_pg_copy_out_fn fn,
         *rows = 0;
     if (!c || !sql || !fn)
         return -EINVAL;
-    int rc = corio__pg_excl_begin(c);
+    PGresult *res = NULL, *err = NULL;
+    int rc = copy_begin(c, sql, &res);
     if (rc < 0)
         return rc;
     PGconn *pq = c->pq;
-    PGresult *res = NULL, *err = NULL;
-    if (!PQsendQueryParams(pq, sql, 0, NULL, NULL, NULL, NULL, 0))
-        return finish(c, CORIO_EPGCONN, NULL);
-    rc = next_result(c, &res);
-    if (rc < 0) {
-        if (rc != CORIO_EPGCONN)
-            drain(c, true, false, NULL);
-        return finish(c, rc, NULL);
-    }
     if (!res || PQresultStatus(res) != PGRES_COPY_OUT) {
         ExecStatusType st = res ? PQresultStatus(res) : PGRES_EMPTY_QUERY;
         if (st == PGRES_FATAL_ERROR)
