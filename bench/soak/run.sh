@@ -13,9 +13,14 @@
 # together, make one request each and close; RSS is read before the first
 # burst and IDLE seconds after each (core/trim.c gives memory back once the
 # loop idles).
+# CRLF flood: a fresh server; the probe alone for FLOOD_SECS (the baseline),
+# then beside a separate process streaming "\r\n" as fast as the server reads:
+# the probe's p99 beside the baseline's, and when the server closed the
+# flood (its header deadline, 10 s by default).
 #
 # Environment: ENGINES (uring epoll), CONNS (10000), SECS (600),
 # INTERVAL_MS (1000), BURST_CONNS (15000), BURST_ROUNDS (3), IDLE (3),
+# FLOOD_SECS (20),
 # PORT (7990), SERVER_CPU (0), CLIENT_CPU (1).  Raw lines go to
 # BUILD_DIR/soak/results.txt, the table to BUILD_DIR/soak/table.md.
 set -eu
@@ -32,6 +37,7 @@ INTERVAL_MS=${INTERVAL_MS:-1000}
 BURST_CONNS=${BURST_CONNS:-15000}
 BURST_ROUNDS=${BURST_ROUNDS:-3}
 IDLE=${IDLE:-3}
+FLOOD_SECS=${FLOOD_SECS:-20}
 PORT=${PORT:-7990}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
@@ -62,6 +68,8 @@ start_server() { # ENGINE
         [ $i -gt 100 ] && { say "the server did not start"; exit 1; }
         sleep 0.1
     done
+    # Something else on PORT would answer instead of a server that died.
+    kill -0 "$spid" 2>/dev/null || { say "the server failed"; exit 1; }
 }
 stop_server() {
     kill "$spid" 2>/dev/null || :
@@ -121,5 +129,29 @@ for e in $ENGINES; do
     stop_server
     echo "$e burst $row" >>"$OUT/results.txt"
     echo "$row |" >>"$OUT/table.md"
+done
+printf '\n| engine | probe p50 / p99 alone (µs) | with a CRLF flood | p99 ratio | flood closed after |\n|---|---|---|---:|---:|\n' >>"$OUT/table.md"
+for e in $ENGINES; do
+    start_server "$e"
+    taskset -c "$CLIENT_CPU" "$CLIENT" --probe "$PORT" "$FLOOD_SECS" \
+        >"$OUT/flood-$e.txt"
+    taskset -c "$CLIENT_CPU" "$CLIENT" --flood "$PORT" "$FLOOD_SECS" \
+        >"$OUT/flood-only-$e.txt" &
+    fpid=$!
+    taskset -c "$CLIENT_CPU" "$CLIENT" --probe "$PORT" "$FLOOD_SECS" |
+        sed 's/^probe:/flooded:/' >>"$OUT/flood-$e.txt"
+    wait "$fpid"
+    cat "$OUT/flood-only-$e.txt" >>"$OUT/flood-$e.txt"
+    stop_server
+    cat "$OUT/flood-$e.txt" >&2
+    sed "s/^/$e flood /" "$OUT/flood-$e.txt" >>"$OUT/results.txt"
+    awk -v e="$e" '
+        /^probe:/ { b50 = $7; b99 = $9 }
+        /^flooded:/ { f50 = $7; f99 = $9 }
+        /^flood closed/ { closed = $7 " s" }
+        /^flood never/ { closed = "never" }
+        END { printf "| %s | %s / %s | %s / %s | %.2f | %s |\n",
+                     e, b50, b99, f50, f99, b99 ? f99 / b99 : 0, closed }' \
+        "$OUT/flood-$e.txt" >>"$OUT/table.md"
 done
 cat "$OUT/table.md"
