@@ -89,9 +89,8 @@ for e in $ENGINES; do
     samples=$OUT/rss-$e.txt
     : >"$samples"
     t=0
-    while kill -0 "$cpid" 2>/dev/null; do
-        sleep 10
-        t=$((t + 10))
+    while sleep 10 && kill -0 "$cpid" 2>/dev/null; do
+        t=$((t + 10)) # samples while the load is on only
         echo "$t $(rss_kb "$spid")" >>"$samples"
     done
     status=0
