@@ -39,6 +39,7 @@ bench: deps
 	@cmake --build build-bench -j $(JOBS)
 	@bench/run.sh build-bench
 	@bench/echo/run.sh build-bench
+	@CONFIG=photon bench/echo/run.sh build-bench
 	@bench/http/run.sh build-bench
 	@bench/fetch/run.sh build-bench
 	@bench/redis/run.sh build-bench
