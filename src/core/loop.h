@@ -34,7 +34,8 @@
 
 typedef struct corio__loop corio__loop;
 typedef struct corio__engine corio__engine;
-typedef struct corio__fdtab corio__fdtab; /* io/fd.h; opaque here */
+typedef struct corio__fdtab corio__fdtab;         /* io/fd.h; opaque here */
+typedef struct corio__turn_hook corio__turn_hook; /* core/turn.h */
 
 enum corio__state {
     CORIO__NEW,     /* spawned, queued, never run */
@@ -183,6 +184,10 @@ struct corio__loop {
     int wakefd;          /* eventfd: thread jobs done, SIGINT */
     corio__fdtab *fdtab; /* io/fd.c's descriptor records */
     size_t nfd_waiting;  /* tasks parked on fds */
+
+    /* Work run before each poll (core/turn.h): coalesced writes. */
+    corio__turn_hook *turn_head;
+    corio__turn_hook **turn_tail;
 
     /* Work posted by other threads (core/post.h). */
     pthread_mutex_t post_lock;

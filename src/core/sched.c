@@ -15,10 +15,13 @@
  * Passes: the tasks that are ready when a pass starts run once each, in FIFO
  * order; before the next pass, I/O readiness and timers are checked (without
  * blocking), so a task that keeps yielding cannot starve I/O.  The check is
- * skipped when nothing could be ready (no fd waiter, thread job or timer). */
+ * skipped when nothing could be ready (no fd waiter, thread job or timer).
+ * The turn's hooks (core/turn.h: coalesced writes) run before every poll,
+ * blocking or not, and before the root is resumed at the end of the run. */
 #include "core/loop.h"
 #include "core/engine.h"
 #include "core/post.h"
+#include "core/turn.h"
 
 #include <string.h>
 
@@ -182,6 +185,8 @@ static void block(corio__loop *L)
 static corio_task *pick_slow(corio__loop *L)
 {
     for (;;) {
+        if (L->turn_head)
+            corio__turn_run(L);
         if (!L->nready) {
             if (!L->nalive || L->abandoned)
                 return &L->root;
