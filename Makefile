@@ -43,6 +43,7 @@ bench: deps
 	@bench/http/run.sh build-bench
 	@bench/fetch/run.sh build-bench
 	@bench/redis/run.sh build-bench
+	@bench/plot.sh build-bench docs/img
 
 install: all
 	@cmake --install $(BUILD) --prefix $(PREFIX)

@@ -273,7 +273,8 @@ TEST(coalesce, cancelled_wait_for_the_flusher_loses_nothing)
     tst_leak_check();
 }
 
-/* ---- errors --------------------------------------------------------------- */
+/* ---- errors ---------------------------------------------------------------
+ */
 
 static int error_main(void *arg)
 {
@@ -299,7 +300,8 @@ TEST(coalesce, deferred_error_is_the_next_flushs)
     tst_leak_check();
 }
 
-/* ---- the fallback: flushed at once ---------------------------------------- */
+/* ---- the fallback: flushed at once ----------------------------------------
+ */
 
 static int fallback_main(void *arg)
 {

@@ -295,6 +295,14 @@ void corio__locals_release(corio__locals *m);
 
 /* scope.c */
 int corio__interrupt_code(corio_task *t, int64_t *deadline);
+/* The same, with the common case inline (no scope open, not cancelled:
+ * nothing to deliver and no deadline), for the scheduler's hot paths. */
+static inline int corio__interrupt_check(corio_task *t, int64_t *deadline)
+{
+    if (CORIO__LIKELY(!t->nscopes && !t->cancelled))
+        return 0;
+    return corio__interrupt_code(t, deadline);
+}
 void corio__recheck(corio_task *t);
 /* sched.c: t's scopes changed (a deadline moved): if t is parked,
  * interrupt it or re-arm its timer at the new earliest deadline. */

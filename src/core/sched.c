@@ -80,7 +80,7 @@ static void task_timer_fire(corio__timer *tm)
 {
     corio_task *t = (corio_task *)((char *)tm - offsetof(corio_task, timer));
     int64_t deadline = t->wait->until;
-    int rc = corio__interrupt_code(t, &deadline);
+    int rc = corio__interrupt_check(t, &deadline);
     if (rc < 0)
         corio__interrupt(t, rc);
     else if (t->wait->until <= corio__loop_now(t->loop))
@@ -97,7 +97,10 @@ static void cancel_main(corio__loop *L)
 
 static void check_sigint(corio__loop *L)
 {
-    if (atomic_exchange(&L->sigint, 0))
+    /* A plain load first: the exchange is a locked instruction, paid at
+     * every pass otherwise. */
+    if (atomic_load_explicit(&L->sigint, memory_order_relaxed) &&
+        atomic_exchange(&L->sigint, 0))
         cancel_main(L);
 }
 
@@ -247,7 +250,7 @@ void corio__rearm(corio_task *t)
     if (!t || t->state != CORIO__PARKED || t->interrupted)
         return;
     int64_t deadline = t->wait->until;
-    int rc = corio__interrupt_code(t, &deadline);
+    int rc = corio__interrupt_check(t, &deadline);
     if (rc < 0) {
         corio__interrupt(t, rc);
     } else if (deadline != INT64_MAX) {
@@ -261,7 +264,7 @@ int corio__park(corio__wait *w)
     corio__loop *L = corio__cur;
     corio_task *t = L->current;
     int64_t deadline = w->until;
-    int rc = corio__interrupt_code(t, &deadline);
+    int rc = corio__interrupt_check(t, &deadline);
     if (rc < 0) {
         if (CORIO__UNLIKELY(L->debug) && rc == -ETIMEDOUT)
             corio__scope_report_poisoned(t);
@@ -295,7 +298,7 @@ int corio_yield(void)
     if (!t)
         return -EPERM;
     int64_t none = INT64_MAX;
-    int rc = corio__interrupt_code(t, &none);
+    int rc = corio__interrupt_check(t, &none);
     if (rc < 0)
         return rc;
     t->state = CORIO__READY;

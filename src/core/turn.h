@@ -14,7 +14,7 @@
 
 struct corio__turn_hook {
     corio__turn_hook *next, **pprev; /* pprev NULL: not queued */
-    corio__loop *loop;                /* while queued */
+    corio__loop *loop;               /* while queued */
     void (*run)(corio__turn_hook *h);
 };
 
