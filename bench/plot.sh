@@ -8,7 +8,8 @@
 #   echo.png, echo-photon.png          bench/echo/run.sh (CONFIG=bulk, photon):
 #                                    messages/s per server, streaming and
 #                                    ping-pong
-#   http-server.png                  bench/http/run.sh: requests/s and server
+#   http-server.png, http-server-cpu.png
+#                                    bench/http/run.sh: requests/s and server
 #                                    CPU µs per request, per server
 #   http-client.png                  bench/http/run.sh: requests/s per client
 #   core.png                         bench/run.sh: spawn+join and switch ns,
