@@ -26,6 +26,11 @@
 #include <unistd.h>
 
 #define RING_ENTRIES 256
+/* Completions: every waiting socket may complete in the same turn (a
+ * server with thousands of connections); a CQE that does not fit the CQ
+ * ring waits on the kernel's overflow list until a later turn, which is
+ * unfair to its task, so the CQ ring is sized for many (16 B each). */
+#define CQ_ENTRIES 16384
 #define WAKE_TAG 1 /* user_data of the eventfd poll; 0 marks cancel SQEs */
 
 typedef struct uop {
@@ -68,10 +73,14 @@ static int ur_init(corio__loop *L)
      * cross-thread machinery where it can (Linux 6.0/6.1), else plain. */
     struct io_uring_params p;
     memset(&p, 0, sizeof p);
-    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+              IORING_SETUP_CQSIZE;
+    p.cq_entries = CQ_ENTRIES;
     int rc = corio__sys.uring_queue_init_params(RING_ENTRIES, ring, &p);
     if (rc == -EINVAL) {
         memset(&p, 0, sizeof p);
+        p.flags = IORING_SETUP_CQSIZE;
+        p.cq_entries = CQ_ENTRIES;
         rc = corio__sys.uring_queue_init_params(RING_ENTRIES, ring, &p);
     }
     /* Fast poll (5.7) and multishot poll (5.13, IORING_FEAT_... has no bit:
