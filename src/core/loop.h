@@ -171,8 +171,12 @@ struct corio__loop {
     uint64_t next_id;
 
     corio__timer_heap timers;
-    int64_t vnow; /* virtual clock: the current time */
+    int64_t start; /* the clock when the loop started */
+    int64_t vnow;  /* virtual clock: the current time */
     bool virtual_clock;
+    int64_t autojump; /* virtual clock: real time to wait for I/O before
+                         jumping to the next timer (0: none; CORIO_NEVER:
+                         never jump, the test kit's manual clock) */
 
     corio__stack_pool stacks;
     size_t default_stack;
@@ -246,6 +250,11 @@ static inline bool corio__handle_ok(const corio_task *t)
 
 /* sched.c */
 CORIO__EXPORT int corio__park(corio__wait *w);
+/* Called with the task at each of its suspension points (every
+ * corio__park and corio_yield, before the interrupt rule is asked), when
+ * set: the test kit's cancel sweep counts them and cancels the task at one
+ * of them.  NULL outside tests. */
+extern CORIO__EXPORT void (*corio__suspend_hook)(corio_task *t);
 CORIO__EXPORT void corio__wake(corio_task *t, int value);
 CORIO__EXPORT void corio__interrupt(corio_task *t, int code);
 void corio__schedule(corio__loop *L, corio_task *self);
@@ -304,7 +313,7 @@ void corio__group_child_done(corio_task *t);
 
 /* clock.c */
 int64_t corio__mono(void);
-int64_t corio__loop_now(corio__loop *L);
+CORIO__EXPORT int64_t corio__loop_now(corio__loop *L);
 
 /* sigint.c */
 void corio__sigint_install(corio__loop *L);
