@@ -205,7 +205,7 @@ TEST(testing, run_is_a_fresh_loop_on_the_virtual_clock)
 {
     CHECK_EQ(corio_test_run(ten_seconds, NULL), 42);
     CHECK_EQ(corio_test_run(ten_seconds, NULL), 42); /* the same again */
-    CHECK_EQ(corio_test_now(), 0);                    /* outside a loop */
+    CHECK_EQ(corio_test_now(), 0);                   /* outside a loop */
 }
 
 static int sleeper(void *arg)

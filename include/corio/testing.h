@@ -77,7 +77,7 @@ CORIO_API int corio_test_main(int argc, char **argv);
  * it outlives timeout_s seconds. */
 #define CORIO_TEST_T(suite, name, timeout_s)                                   \
     static void corio_test_##suite##_##name(void);                             \
-    __attribute__((constructor)) static void corio_test_reg_##suite##_##name( \
+    __attribute__((constructor)) static void corio_test_reg_##suite##_##name(  \
         void)                                                                  \
     {                                                                          \
         corio_test_register(#suite, #name, corio_test_##suite##_##name,        \
@@ -118,8 +118,8 @@ CORIO_API int corio_test_slow(void);
                          (int)(err))
 
 /* End the test now with a message (printf format) at file:line. */
-CORIO_API void corio_test_fail(const char *file, int line, const char *fmt,
-                               ...) __attribute__((noreturn, format(printf, 3, 4)));
+CORIO_API void corio_test_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 3, 4)));
 /* Say what the test is doing, printed with any failure until changed
  * ("victim 3, cancelled while queued"); NULL clears it.  Copied. */
 CORIO_API void corio_test_context(const char *fmt, ...)
@@ -147,8 +147,7 @@ CORIO_API void corio_test_check_err(const char *file, int line,
  * result. */
 CORIO_API int corio_test_run(corio_fn fn, void *arg);
 /* The same with options (o may be NULL: the real clock and defaults). */
-CORIO_API int corio_test_run_ex(corio_fn fn, void *arg,
-                                const corio_options *o);
+CORIO_API int corio_test_run_ex(corio_fn fn, void *arg, const corio_options *o);
 
 /* ---- Clock -------------------------------------------------------------
  * On a loop with the virtual clock; from a task of it. */

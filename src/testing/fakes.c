@@ -43,8 +43,8 @@ static fake_name *find(const char *host)
 static int answer(const char *host, int port, corio_addr *out)
 {
     fake_name *f = find(host);
-    return f && corio_addr_parse(out, f->ip, f->port >= 0 ? f->port : port) ==
-                    0;
+    return f &&
+           corio_addr_parse(out, f->ip, f->port >= 0 ? f->port : port) == 0;
 }
 
 /* Split "ip", "ip4:port", "[ip6]:port" into ip and port (-1: none). */

@@ -152,8 +152,8 @@ static int run_sweep(sweep *sw)
             snprintf(what, sizeof what,
                      "cancelled at suspension point %ld of %ld", k, sw->n);
         else
-            snprintf(what, sizeof what, "call %ld of %ld (%s) failed", k,
-                     sw->n, corio__sys_name(entry));
+            snprintf(what, sizeof what, "call %ld of %ld (%s) failed", k, sw->n,
+                     corio__sys_name(entry));
         bad += judge(sw, k, what, rc);
     }
     corio_test_context(NULL);

@@ -91,8 +91,8 @@ void corio_test_check_str(const char *file, int line, const char *a,
 {
     if (va == vb || (va && vb && !strcmp(va, vb)))
         return;
-    corio_test_fail(file, line, "CHECK_STR(%s, %s) failed: %s%s%s != %s%s%s",
-                    a, b, va ? "\"" : "", va ? va : "NULL", va ? "\"" : "",
+    corio_test_fail(file, line, "CHECK_STR(%s, %s) failed: %s%s%s != %s%s%s", a,
+                    b, va ? "\"" : "", va ? va : "NULL", va ? "\"" : "",
                     vb ? "\"" : "", vb ? vb : "NULL", vb ? "\"" : "");
 }
 
@@ -239,8 +239,8 @@ int corio_test_main(int argc, char **argv)
         int rc = run_one(c);
         rc == 0 ? passed++ : failed++;
         if (tap)
-            printf("%sok %d - %s.%s\n", rc == 0 ? "" : "not ",
-                   passed + failed, c->suite, c->name);
+            printf("%sok %d - %s.%s\n", rc == 0 ? "" : "not ", passed + failed,
+                   c->suite, c->name);
         else
             printf("%s %s.%s (%.0f ms)\n", rc == 0 ? "PASS" : "FAIL", c->suite,
                    c->name, now_ms() - t0);
