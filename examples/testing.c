@@ -91,12 +91,11 @@ static int test_fetch_data(void *arg)
     json_t *result;
     CORIO_CHECK(app != NULL);
     CORIO_CHECK_ERR(corio_http_test_session_new(&client, app, NULL, NULL), 0);
-    CORIO_CHECK_ERR(
-        fetch_data(client, "https://api.example.com/data", &result), 0);
+    CORIO_CHECK_ERR(fetch_data(client, "https://api.example.com/data", &result),
+                    0);
     CORIO_CHECK(result != NULL);
     CORIO_CHECK(json_object_get(result, "key") != NULL);
-    CORIO_CHECK_STR(json_string_value(json_object_get(result, "key")),
-                    "value");
+    CORIO_CHECK_STR(json_string_value(json_object_get(result, "key")), "value");
     CORIO_CHECK_EQ(corio_test_now(), CORIO_SECOND); /* virtual time */
     json_decref(result);
     corio_http_session_free(client);
@@ -141,8 +140,7 @@ static int offline_by_name(void *arg)
     CORIO_CHECK_ERR(corio_http_session_new(&client, NULL), 0);
     CORIO_CHECK_ERR(fetch_data(client, "http://api.example.com/data", &result),
                     0);
-    CORIO_CHECK_STR(json_string_value(json_object_get(result, "key")),
-                    "value");
+    CORIO_CHECK_STR(json_string_value(json_object_get(result, "key")), "value");
     json_decref(result);
     corio_http_session_free(client);
     corio_task_cancel(server); /* how a server is stopped */
