@@ -18,8 +18,11 @@
 
 /* leaks.c: take the descriptor baseline (the runner, as a test starts). */
 void corio__test_fd_baseline(void);
-/* leaks.c: true when the heap is counted by a sanitizer's allocator. */
-int corio__test_sanitized_heap(void);
+/* leaks.c: true when heap counts are exact: a sanitizer's allocator, or
+ * glibc's with its per-thread cache off (CORIO__TCACHE_OFF among the
+ * tunables, as corio_test_main arranges). */
+#define CORIO__TCACHE_OFF "glibc.malloc.tcache_count=0"
+int corio__test_heap_exact(void);
 /* leaks.c: compare now with *before (heap bytes too if heap): what leaked
  * first, with a description in buf, else 0. */
 enum { CORIO__LEAK_FDS = 1, CORIO__LEAK_HEAP, CORIO__LEAK_LSAN };
