@@ -171,8 +171,9 @@ struct corio__loop {
     uint64_t next_id;
 
     corio__timer_heap timers;
-    int64_t start; /* the clock when the loop started */
-    int64_t vnow;  /* virtual clock: the current time */
+    int64_t start;   /* the clock when the loop started */
+    int64_t vnow;    /* virtual clock: the current time */
+    int64_t trim_at; /* core/trim.c: no trimming before this time */
     bool virtual_clock;
     int64_t autojump; /* virtual clock: real time to wait for I/O before
                          jumping to the next timer (0: none; CORIO_NEVER:
@@ -313,6 +314,10 @@ void corio__group_child_done(corio_task *t);
 
 /* clock.c */
 int64_t corio__mono(void);
+/* The loop is about to sleep: give back memory left by a burst (trim.c).
+ * Returns when the loop should wake up at the latest to do it (INT64_MAX:
+ * nothing to do). */
+int64_t corio__trim_idle(corio__loop *L, int64_t now);
 CORIO__EXPORT int64_t corio__loop_now(corio__loop *L);
 
 /* sigint.c */

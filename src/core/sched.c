@@ -152,7 +152,9 @@ static void block(corio__loop *L)
             /* Time stands still while a thread job is pending or I/O is
              * ready; otherwise jump to the next timer (after waiting
              * `autojump` of real time for I/O).  A manual clock never
-             * jumps: with only timers left nothing can wake a task. */
+             * jumps: with only timers left nothing can wake a task.
+             * Trimming sees the time the loop is jumping to. */
+            corio__trim_idle(L, next == INT64_MAX ? L->vnow : next);
             if (L->jobs_pending || next == INT64_MAX) {
                 L->engine->wait(L, -1);
             } else if (L->autojump == CORIO_NEVER) {
@@ -169,9 +171,15 @@ static void block(corio__loop *L)
             }
             continue;
         }
+        int64_t now = corio__mono();
+        if (next > now) { /* about to sleep: perhaps trim first */
+            int64_t trim = corio__trim_idle(L, now);
+            if (trim < next)
+                next = trim;
+        }
         int64_t timeout = -1;
         if (next != INT64_MAX) {
-            timeout = next - corio__mono();
+            timeout = next - now;
             if (timeout < 0)
                 timeout = 0;
         }

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# bench/soak/run.sh BUILD_DIR — `make soak`: the HTTP server under a long,
+# wide load, once per I/O engine, then its memory after bursts.
+#
+# Soak: bench/http's corio server (pinned to SERVER_CPU) holds CONNS
+# keep-alive connections from soak_client (a separate process, pinned to
+# CLIENT_CPU), each sending GET / every INTERVAL_MS, for SECS seconds; a
+# probe connection beside them (a "normal client") sends GET / every 10 ms
+# and its round trips give the p50/p99/p99.9.  The server's RSS is sampled
+# every 10 s; "drift" compares the samples after the first minute (the
+# ramp) — flat means within 5 %.  Any client error fails the run.
+# Bursts: a fresh server; BURST_ROUNDS times, BURST_CONNS connections open
+# together, make one request each and close; RSS is read before the first
+# burst and IDLE seconds after each (core/trim.c gives memory back once the
+# loop idles).
+#
+# Environment: ENGINES (uring epoll), CONNS (10000), SECS (600),
+# INTERVAL_MS (1000), BURST_CONNS (15000), BURST_ROUNDS (3), IDLE (3),
+# PORT (7990), SERVER_CPU (0), CLIENT_CPU (1).  Raw lines go to
+# BUILD_DIR/soak/results.txt, the table to BUILD_DIR/soak/table.md.
+set -eu
+
+if [ $# -ne 1 ]; then
+    echo "usage: $0 BUILD_DIR" >&2
+    exit 2
+fi
+BUILD=$(cd "$1" && pwd)
+ENGINES=${ENGINES:-uring epoll}
+CONNS=${CONNS:-10000}
+SECS=${SECS:-600}
+INTERVAL_MS=${INTERVAL_MS:-1000}
+BURST_CONNS=${BURST_CONNS:-15000}
+BURST_ROUNDS=${BURST_ROUNDS:-3}
+IDLE=${IDLE:-3}
+PORT=${PORT:-7990}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+SERVER=$BUILD/bench/http_corio_server
+CLIENT=$BUILD/bench/soak_client
+OUT=$BUILD/soak
+mkdir -p "$OUT"
+: >"$OUT/results.txt"
+
+say() { echo "soak: $*" >&2; }
+
+need=$((BURST_CONNS > CONNS ? BURST_CONNS : CONNS))
+need=$((need + 100))
+ulimit -n "$need" 2>/dev/null || :
+if [ "$(ulimit -n)" -lt "$need" ]; then
+    say "needs $need descriptors (ulimit -n is $(ulimit -n))"
+    exit 1
+fi
+
+spid=""
+start_server() { # ENGINE
+    CORIO_ENGINE=$1 taskset -c "$SERVER_CPU" "$SERVER" "$PORT" \
+        2>"$OUT/server-$1.err" &
+    spid=$!
+    i=0
+    until (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -gt 100 ] && { say "the server did not start"; exit 1; }
+        sleep 0.1
+    done
+}
+stop_server() {
+    kill "$spid" 2>/dev/null || :
+    wait "$spid" 2>/dev/null || :
+}
+trap 'stop_server' EXIT
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+
+printf '| engine | connections | requests | errors | probe p50 / p99 / p99.9 / max (µs) | RSS after 1 min → end (kB) | drift |\n|---|---:|---:|---:|---|---|---:|\n' >"$OUT/table.md"
+for e in $ENGINES; do
+    say "$e: $CONNS connections for ${SECS}s"
+    start_server "$e"
+    taskset -c "$CLIENT_CPU" "$CLIENT" "$PORT" "$CONNS" "$SECS" \
+        "$INTERVAL_MS" >"$OUT/client-$e.txt" 2>&1 &
+    cpid=$!
+    samples=$OUT/rss-$e.txt
+    : >"$samples"
+    t=0
+    while kill -0 "$cpid" 2>/dev/null; do
+        sleep 10
+        t=$((t + 10))
+        echo "$t $(rss_kb "$spid")" >>"$samples"
+    done
+    status=0
+    wait "$cpid" || status=$?
+    stop_server
+    cat "$OUT/client-$e.txt" >&2
+    last=$(tail -1 "$OUT/client-$e.txt")
+    echo "$e $last" >>"$OUT/results.txt"
+    [ "$status" = 0 ] || { say "$e: the client failed ($status)"; exit 1; }
+    set -- $last # requests N errors E p50 X p99 Y p999 Z max W us
+    row=$(awk -v e="$e" -v c="$CONNS" -v req="$2" -v err="$4" \
+        -v lat="$6 / ${8} / ${10} / ${12}" '
+        $1 >= 60 { if (!n++) first = $2; if ($2 > max) max = $2;
+                   if (min == "" || $2 < min) min = $2; last = $2 }
+        END { printf "| %s | %d | %d | %d | %s | %d → %d (max %d) | %.1f %% |",
+                     e, c, req, err, lat, first, last, max,
+                     min ? 100 * (max - min) / min : 0 }' "$samples")
+    echo "$row" >>"$OUT/table.md"
+done
+
+printf '\n| engine | RSS before | peak | after burst 1 | 2 | 3 (kB) |\n|---|---:|---:|---:|---:|---:|\n' >>"$OUT/table.md"
+for e in $ENGINES; do
+    start_server "$e"
+    sleep 1
+    before=$(rss_kb "$spid")
+    after=""
+    r=1
+    while [ $r -le "$BURST_ROUNDS" ]; do
+        taskset -c "$CLIENT_CPU" "$CLIENT" --burst "$PORT" "$BURST_CONNS" >&2
+        sleep "$IDLE"
+        after="$after | $(rss_kb "$spid")"
+        r=$((r + 1))
+    done
+    row="| $e | $before | $(hwm_kb "$spid")$after"
+    stop_server
+    echo "$e burst $row" >>"$OUT/results.txt"
+    echo "$row |" >>"$OUT/table.md"
+done
+cat "$OUT/table.md"
