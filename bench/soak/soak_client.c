@@ -34,8 +34,9 @@ static int get(corio_stream *s)
     int rc = corio_stream_write(s, REQ, sizeof REQ - 1);
     if (rc == 0)
         rc = corio_stream_flush(s);
-    ssize_t n = rc < 0 ? rc : corio_stream_read_until(s, "\r\n\r\n", 4, head,
-                                                       sizeof head);
+    ssize_t n =
+        rc < 0 ? rc
+               : corio_stream_read_until(s, "\r\n\r\n", 4, head, sizeof head);
     if (n < 0)
         return (int)n;
     if (n < 12 || memcmp(head, "HTTP/1.1 200", 12) != 0)

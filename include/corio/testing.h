@@ -274,6 +274,8 @@ typedef struct corio_test_counts {
                              taken for a leak */
     long tasks;           /* tasks alive in the calling thread's loop (0
                              outside one) */
+    long threads;         /* threads of the process (a new pool thread
+                             takes heap for its thread-local storage) */
 } corio_test_counts;
 
 /* Fill *out. */

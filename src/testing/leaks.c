@@ -25,17 +25,23 @@ extern int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
 static corio_test_counts base;
 static int have_fds, have_heap;
 
-static long count_fds(void)
+/* Entries of a /proc/self directory. */
+static long count_entries(const char *dir)
 {
     long n = 0;
     struct dirent *e;
-    DIR *d = opendir("/proc/self/fd");
+    DIR *d = opendir(dir);
     if (!d)
         return -1;
     while ((e = readdir(d)))
         n += e->d_name[0] != '.';
     closedir(d);
-    return n - 1; /* the DIR's own descriptor */
+    return n;
+}
+
+static long count_fds(void)
+{
+    return count_entries("/proc/self/fd") - 1; /* the DIR's own */
 }
 
 int corio__test_heap_exact(void)
@@ -60,6 +66,7 @@ void corio_test_counts_get(corio_test_counts *out)
     out->heap_bytes = heap_bytes();
     out->heap_exact = corio__test_heap_exact();
     out->tasks = L ? (long)L->nalive : 0;
+    out->threads = count_entries("/proc/self/task");
 }
 
 void corio__test_fd_baseline(void)
