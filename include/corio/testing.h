@@ -76,14 +76,13 @@ CORIO_API int corio_test_main(int argc, char **argv);
  * its own child process; it passes unless a check fails, it crashes, or
  * it outlives timeout_s seconds. */
 #define CORIO_TEST_T(suite, name, timeout_s)                                   \
-    static void corio_test_##suite##_##name(void);                             \
-    __attribute__((constructor)) static void corio_test_reg_##suite##_##name(  \
-        void)                                                                  \
+    static void corio__tc_##suite##__##name(void);                             \
+    __attribute__((constructor)) static void corio__tr_##suite##__##name(void) \
     {                                                                          \
-        corio_test_register(#suite, #name, corio_test_##suite##_##name,        \
+        corio_test_register(#suite, #name, corio__tc_##suite##__##name,        \
                             timeout_s);                                        \
     }                                                                          \
-    static void corio_test_##suite##_##name(void)
+    static void corio__tc_##suite##__##name(void)
 #define CORIO_TEST(suite, name) CORIO_TEST_T(suite, name, 30)
 
 /* True when built with a sanitizer or CORIO_TEST_SLOW is set (qemu): large
