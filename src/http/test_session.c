@@ -13,6 +13,7 @@
  *                    a client failing right after the dial ended the run
  *                    with the task unstarted, leaking the pair). */
 #include "os/sys.h"
+#include "core/loop.h"
 #include "http/server.h"
 #include "http/session.h"
 
@@ -69,13 +70,13 @@ static int dial(corio_stream **out, const corio_url *u, void *arg)
     /* Let the serving task start before going on: a task cancelled before
      * it started never runs, and this one owns ct and the server end (the
      * loop's end cancels what is left when a client gives up at once).
-     * Shielded, so the caller's cancellation cannot skip it. */
-    int src;
-    CORIO_WITH_SHIELD(src)
-    {
+     * Uninterruptibly, so the caller's cancellation cannot skip it. */
+    corio_task *self = corio__self();
+    if (self) {
+        self->noint++;
         CORIO_IGNORE(corio_yield());
+        self->noint--;
     }
-    (void)src;
     *out = client;
     return 0;
 }

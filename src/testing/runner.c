@@ -213,7 +213,9 @@ static void without_tcache(char **argv)
 int corio_test_main(int argc, char **argv)
 {
     int passed = 0, failed = 0, list = 0, tap = 0, npats = 0, total = 0;
-    char **pats = calloc((size_t)argc + 1, sizeof *pats);
+    /* Static: the forked tests' LeakSanitizer checks must reach it. */
+    static char **pats;
+    pats = calloc((size_t)argc + 1, sizeof *pats);
     if (!pats)
         return 2;
     for (int i = 1; i < argc; i++) {
