@@ -68,6 +68,9 @@ CORIO_API void corio_test_register(const char *suite, const char *name,
  *   -l, --list   print the names of the selected tests, run nothing.
  *   --tap        TAP output: "1..N", "ok K - suite.name", and the closing
  *                line as a comment.
+ * To make heap counts exact (corio_test_sweep), it first re-executes the
+ * program once with glibc's per-thread cache off (GLIBC_TUNABLES), except
+ * under a sanitizer or when CORIO_TEST_SLOW is set (emulators).
  * Returns the exit status for main: 0 if every test passed, 1 if one
  * failed, 2 on a bad argument. */
 CORIO_API int corio_test_main(int argc, char **argv);
