@@ -10,6 +10,13 @@
  *   soak_client --burst PORT CONNS
  *       Opens CONNS connections, makes one request on each while all are
  *       open, then closes them all: prints "burst ok N errors E".
+ *   soak_client --probe PORT SECONDS
+ *       The probe alone for SECONDS: prints its figures.
+ *   soak_client --flood PORT SECONDS
+ *       One connection streaming "\r\n" (blank lines a server skips
+ *       before a request line) as fast as the server takes them, for
+ *       SECONDS or until the server hangs up: prints when it did.  Run
+ *       beside --probe, as a separate process (bench/soak/run.sh).
  *
  * An error is a connection that failed, ended, or answered anything but
  * "HTTP/1.1 200" with a 13-byte body (bench/http/corio_server's page). */
@@ -152,6 +159,55 @@ static int soak(void *arg)
     return rc < 0 ? rc : wrc;
 }
 
+/* --flood: a hostile connection beside the probe. */
+static int64_t flood_closed = -1;
+
+static int flood(void *arg)
+{
+    int64_t start = corio_now(), end = *(int64_t *)arg;
+    static char crlf[16384];
+    corio_stream *s;
+    for (size_t i = 0; i < sizeof crlf; i += 2)
+        memcpy(crlf + i, "\r\n", 2);
+    if (corio_tcp_connect(&s, "127.0.0.1", port) < 0) {
+        errors++;
+        return 0;
+    }
+    int rc = 0;
+    while (rc == 0 && corio_now() < end) {
+        rc = corio_stream_write(s, crlf, sizeof crlf);
+        if (rc == 0)
+            rc = corio_stream_flush(s);
+    }
+    if (rc < 0 && rc != -ECANCELED)
+        flood_closed = corio_now() - start; /* the server hung up */
+    corio_stream_close(s);
+    return 0;
+}
+
+static int probe_only(void *arg)
+{
+    int64_t end = corio_now() + (int64_t) * (int *)arg * CORIO_SECOND;
+    int rc = probe(&end);
+    qsort(lat, nlat, sizeof *lat, cmp64);
+    printf("probe: requests %zu errors %ld p50 %.0f p99 %.0f p999 %.0f max "
+           "%.0f us\n",
+           nlat, errors, pct_us(0.5), pct_us(0.99), pct_us(0.999), pct_us(1.0));
+    return rc;
+}
+
+static int flood_only(void *arg)
+{
+    int64_t end = corio_now() + (int64_t) * (int *)arg * CORIO_SECOND;
+    int rc = flood(&end);
+    if (flood_closed >= 0)
+        printf("flood closed by the server after %.3f s\n",
+               (double)flood_closed / CORIO_SECOND);
+    else
+        printf("flood never closed\n");
+    return rc;
+}
+
 /* --burst: every connection opens, answers once, and waits for all. */
 static corio_event all_open;
 static int opened, ok;
@@ -192,7 +248,13 @@ int main(int argc, char **argv)
 {
     int result = 0, rc;
     signal(SIGPIPE, SIG_IGN);
-    if (argc == 4 && strcmp(argv[1], "--burst") == 0) {
+    if (argc == 4 &&
+        (strcmp(argv[1], "--flood") == 0 || strcmp(argv[1], "--probe") == 0)) {
+        port = atoi(argv[2]);
+        secs = atoi(argv[3]);
+        rc = corio_run(argv[1][2] == 'f' ? flood_only : probe_only, &secs,
+                       &result);
+    } else if (argc == 4 && strcmp(argv[1], "--burst") == 0) {
         port = atoi(argv[2]);
         conns = atoi(argv[3]);
         rc = corio_run(burst, NULL, &result);
@@ -204,7 +266,9 @@ int main(int argc, char **argv)
         rc = corio_run(soak, NULL, &result);
     } else {
         fprintf(stderr, "usage: soak_client PORT CONNS SECONDS INTERVAL_MS\n"
-                        "       soak_client --burst PORT CONNS\n");
+                        "       soak_client --burst PORT CONNS\n"
+                        "       soak_client --probe PORT SECONDS\n"
+                        "       soak_client --flood PORT SECONDS\n");
         return 2;
     }
     if (rc < 0 || result < 0)

@@ -34,7 +34,8 @@
 
 typedef struct corio__loop corio__loop;
 typedef struct corio__engine corio__engine;
-typedef struct corio__fdtab corio__fdtab; /* io/fd.h; opaque here */
+typedef struct corio__fdtab corio__fdtab;         /* io/fd.h; opaque here */
+typedef struct corio__turn_hook corio__turn_hook; /* core/turn.h */
 
 enum corio__state {
     CORIO__NEW,     /* spawned, queued, never run */
@@ -189,6 +190,10 @@ struct corio__loop {
     corio__fdtab *fdtab; /* io/fd.c's descriptor records */
     size_t nfd_waiting;  /* tasks parked on fds */
 
+    /* Work run before each poll (core/turn.h): coalesced writes. */
+    corio__turn_hook *turn_head;
+    corio__turn_hook **turn_tail;
+
     /* Work posted by other threads (core/post.h). */
     pthread_mutex_t post_lock;
     struct corio__post *posts; /* newest first */
@@ -252,9 +257,11 @@ static inline bool corio__handle_ok(const corio_task *t)
 /* sched.c */
 CORIO__EXPORT int corio__park(corio__wait *w);
 /* Called with the task at each of its suspension points (every
- * corio__park and corio_yield, before the interrupt rule is asked), when
- * set: the test kit's cancel sweep counts them and cancels the task at one
- * of them.  NULL outside tests. */
+ * corio__park and corio_yield, before the interrupt rule is asked) when
+ * set, but only on the slow path of that check (a scope open, or the task
+ * cancelled), so the hot path pays nothing: the test kit's cancel sweep
+ * keeps a scope open on the task it watches, counts its suspension points
+ * and cancels it at one of them.  NULL outside tests. */
 extern CORIO__EXPORT void (*corio__suspend_hook)(corio_task *t);
 CORIO__EXPORT void corio__wake(corio_task *t, int value);
 CORIO__EXPORT void corio__interrupt(corio_task *t, int code);
@@ -300,6 +307,23 @@ void corio__locals_release(corio__locals *m);
 
 /* scope.c */
 int corio__interrupt_code(corio_task *t, int64_t *deadline);
+/* The same, with the common case inline (no scope open, not cancelled:
+ * nothing to deliver and no deadline), for the scheduler's hot paths. */
+static inline int corio__interrupt_check(corio_task *t, int64_t *deadline)
+{
+    if (CORIO__LIKELY(!t->nscopes && !t->cancelled))
+        return 0;
+    return corio__interrupt_code(t, deadline);
+}
+/* sched.c: corio__interrupt_check at a suspension point, where the slow
+ * path also calls corio__suspend_hook. */
+int corio__suspend_slow(corio_task *t, int64_t *deadline);
+static inline int corio__suspend_check(corio_task *t, int64_t *deadline)
+{
+    if (CORIO__LIKELY(!t->nscopes && !t->cancelled))
+        return 0;
+    return corio__suspend_slow(t, deadline);
+}
 void corio__recheck(corio_task *t);
 /* sched.c: t's scopes changed (a deadline moved): if t is parked,
  * interrupt it or re-arm its timer at the new earliest deadline. */

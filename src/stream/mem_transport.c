@@ -216,7 +216,11 @@ static int mem_fd(const corio__transport *t)
 }
 
 static const corio__transport_ops mem_ops = {
-    mem_read, mem_write, mem_shutdown, mem_close, mem_fd,
+    .read = mem_read,
+    .write = mem_write,
+    .shutdown = mem_shutdown,
+    .close = mem_close,
+    .fd = mem_fd,
 };
 
 int corio__mem_faults(corio_stream *s, size_t max_read, size_t max_write,
