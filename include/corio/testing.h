@@ -224,10 +224,10 @@ CORIO_API int corio_test_sweep(corio_fn scenario, void *arg);
  * the task cancelled at its k-th suspension point: that wait and every
  * later one fail with -ECANCELED, so the scenario must finish its checks
  * without waiting (or under CORIO_WITH_SHIELD).  The scenario runs inside
- * a timeout scope that never expires (how the kit sees each point).  The same checks as
- * corio_test_sweep after each run: 0 or an error, never a wrong answer;
- * nothing leaked.  Returns the number of bad runs, or -EINVAL / -EPERM as
- * corio_test_sweep. */
+ * a timeout scope that never expires (how the kit sees each point).  The same
+ * checks as corio_test_sweep after each run: 0 or an error, never a wrong
+ * answer; nothing leaked.  Returns the number of bad runs, or -EINVAL / -EPERM
+ * as corio_test_sweep. */
 CORIO_API int corio_test_cancel_sweep(corio_fn scenario, void *arg);
 
 /* ---- Fakes -------------------------------------------------------------- */
