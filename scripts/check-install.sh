@@ -10,7 +10,7 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 make --no-print-directory install PREFIX="$dir/prefix" >/dev/null
 P=$dir/prefix
-components="corio corio-tls corio-http"
+components="corio corio-tls corio-http corio-testing"
 # corio-redis is built only where hiredis is (libhiredis-dev).
 [ -e "$P/lib/pkgconfig/corio-redis.pc" ] && components="$components corio-redis"
 # corio-pg is built only where libpq is (libpq-dev).
@@ -23,7 +23,7 @@ for c in $components; do
     [ "$soname" = "lib$c.so.0" ] || { echo "$c: soname is '$soname'" >&2; exit 1; }
 done
 for f in include/corio.h include/corio/task.h include/corio/errno.h \
-         include/corio/http_json.h bin/corio-fetch \
+         include/corio/http_json.h include/corio/testing.h bin/corio-fetch \
          share/man/man1/corio-fetch.1 \
          share/bash-completion/completions/corio-fetch; do
     [ -e "$P/$f" ] || { echo "missing $f" >&2; exit 1; }
@@ -95,6 +95,25 @@ int main(void)
     return rc == 0 && result == 0 ? 0 : 1;
 }
 C
+cat > "$dir/testing.c" <<'C'
+#include <corio.h>
+#include <corio/testing.h>
+static int body(void *arg)
+{
+    (void)arg;
+    CORIO_CHECK_ERR(corio_sleep(CORIO_SECOND), 0);
+    CORIO_CHECK_EQ(corio_test_now(), CORIO_SECOND);
+    return 0;
+}
+CORIO_TEST(kit, virtual_sleep)
+{
+    CORIO_CHECK_EQ(corio_test_run(body, NULL), 0);
+}
+int main(int argc, char **argv)
+{
+    return corio_test_main(argc, argv);
+}
+C
 cat > "$dir/redis.c" <<'C'
 #include <corio.h>
 #include <corio/redis.h>
@@ -140,7 +159,7 @@ int main(void)
     return corio_run(m, NULL, &result) == 0 && result == 7 ? 0 : 1;
 }
 C
-pairs="core:corio tls:corio-tls http:corio-http"
+pairs="core:corio tls:corio-tls http:corio-http testing:corio-testing"
 case "$components" in *corio-redis*) pairs="$pairs redis:corio-redis" ;; esac
 case "$components" in *corio-pg*) pairs="$pairs pg:corio-pg" ;; esac
 for pair in $pairs; do
@@ -166,9 +185,12 @@ for pair in $pairs; do
     c++ -std=c++11 -Wall -Werror -fpermissive -w -c "$dir/$t.cc" -o "$dir/$t.o" \
         $(pkg-config --cflags "$mod")
 done
-# A libcorio-only program links without OpenSSL, zlib or jansson.
-ldd "$dir/core" | grep -E 'ssl|crypto|libz|jansson' && {
-    echo "a libcorio-only program pulled in a heavy dependency" >&2
-    exit 1
-}
+# A libcorio-only program, and a test program using the kit, link without
+# OpenSSL, zlib or jansson.
+for t in core testing; do
+    ldd "$dir/$t" | grep -E 'ssl|crypto|libz|jansson|corio-http' && {
+        echo "$t pulled in a heavy dependency" >&2
+        exit 1
+    }
+done
 echo "install layout ok: $(cd "$P" && find . -type f | sort | tr '\n' ' ')"

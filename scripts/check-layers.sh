@@ -3,7 +3,7 @@
 # from folders below it.  Prints the include graph between folders, and
 # every include that points up; fails if there is one.
 cd "$(dirname "$0")/.." || exit 2
-order="os arch core io sync stream net proc tls http ws pg redis"
+order="os arch core io sync stream net proc tls http ws pg redis testing"
 rank() {
     i=0
     for l in $order; do

@@ -83,6 +83,7 @@ run http_semaphore "async with semaphore: session.get(url): 50 fetches, 10 at on
 run http_shared_session "fetch_multiple_apis: one ClientSession for every request, response.json()"
 run http_task_group "async with asyncio.TaskGroup(): all results, or the rest cancelled"
 run http_test_client "pytest + httpx.AsyncClient(app=app): an HTTP app tested in-process, no sockets"
+run testing "@pytest.mark.asyncio test_fetch_data on corio's test kit, then a timeout, a fault sweep and a cancel sweep"
 echo
 if [ "$failed" -ne 0 ]; then
     echo "demo: some examples failed" >&2

@@ -32,24 +32,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* The configuration being run, printed when a check fails. */
-static char cfg[160];
-
-#define SCHECK(c)                                                              \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            fprintf(stderr, "    in %s\n", cfg);                               \
-            tst_fail(__FILE__, __LINE__, #c);                                  \
-        }                                                                      \
-    } while (0)
-#define SCHECK_EQ(a, b)                                                        \
-    do {                                                                       \
-        long long va_ = (long long)(a), vb_ = (long long)(b);                  \
-        if (va_ != vb_) {                                                      \
-            fprintf(stderr, "    in %s\n", cfg);                               \
-            tst_fail_eq(__FILE__, __LINE__, #a, #b, va_, vb_);                 \
-        }                                                                      \
-    } while (0)
+/* The configuration being run is the kit's context
+ * (corio_test_context), printed when a check fails. */
 
 static uint64_t rng_state = 88172645463325252ull;
 
@@ -164,28 +148,28 @@ static int forms_main(void *arg)
     corio_task *ft;
     CHECK_EQ(corio_task_spawn(&ft, feeder, &f), 0);
 
-    SCHECK_EQ(corio_stream_read_line(r, buf, sizeof buf), 6);
-    SCHECK(strcmp(buf, "hello\n") == 0);
-    SCHECK_EQ(corio_stream_read_until(r, "\r\n", 2, buf, sizeof buf), 7);
-    SCHECK(memcmp(buf, "world\r\n", 7) == 0);
-    SCHECK_EQ(corio_stream_read_until(r, "\r\n\r\n", 4, buf, sizeof buf), 8);
-    SCHECK(memcmp(buf, "HEAD\r\n\r\n", 8) == 0);
-    SCHECK_EQ(corio_stream_read_exactly(r, buf, 4), 0);
-    SCHECK(memcmp(buf, "body", 4) == 0);
-    SCHECK_EQ(corio_stream_read_exactly(r, buf, 8), 0);
-    SCHECK(memcmp(buf, "12345678", 8) == 0);
-    SCHECK_EQ(corio_stream_read_line(r, buf, sizeof buf), 20);
-    SCHECK(strcmp(buf, "tail-without-newline") == 0);
+    CHECK_EQ(corio_stream_read_line(r, buf, sizeof buf), 6);
+    CHECK(strcmp(buf, "hello\n") == 0);
+    CHECK_EQ(corio_stream_read_until(r, "\r\n", 2, buf, sizeof buf), 7);
+    CHECK(memcmp(buf, "world\r\n", 7) == 0);
+    CHECK_EQ(corio_stream_read_until(r, "\r\n\r\n", 4, buf, sizeof buf), 8);
+    CHECK(memcmp(buf, "HEAD\r\n\r\n", 8) == 0);
+    CHECK_EQ(corio_stream_read_exactly(r, buf, 4), 0);
+    CHECK(memcmp(buf, "body", 4) == 0);
+    CHECK_EQ(corio_stream_read_exactly(r, buf, 8), 0);
+    CHECK(memcmp(buf, "12345678", 8) == 0);
+    CHECK_EQ(corio_stream_read_line(r, buf, sizeof buf), 20);
+    CHECK(strcmp(buf, "tail-without-newline") == 0);
     /* End of stream, in every form, and it stays so. */
-    SCHECK_EQ(corio_stream_read_line(r, buf, sizeof buf), 0);
-    SCHECK_EQ(buf[0], 0);
-    SCHECK_EQ(corio_stream_read(r, buf, sizeof buf), 0);
-    SCHECK_EQ(corio_stream_read_exactly(r, buf, 1), CORIO_EOF);
-    SCHECK_EQ(corio_stream_read_until(r, "\n", 1, buf, sizeof buf), CORIO_EOF);
-    SCHECK_EQ(corio_stream_read(r, buf, sizeof buf), 0);
+    CHECK_EQ(corio_stream_read_line(r, buf, sizeof buf), 0);
+    CHECK_EQ(buf[0], 0);
+    CHECK_EQ(corio_stream_read(r, buf, sizeof buf), 0);
+    CHECK_EQ(corio_stream_read_exactly(r, buf, 1), CORIO_EOF);
+    CHECK_EQ(corio_stream_read_until(r, "\n", 1, buf, sizeof buf), CORIO_EOF);
+    CHECK_EQ(corio_stream_read(r, buf, sizeof buf), 0);
 
     CHECK_EQ(corio_task_join(ft, NULL), 0);
-    SCHECK_EQ(f.rc, 0);
+    CHECK_EQ(f.rc, 0);
     corio_stream_close(w);
     corio_stream_close(r);
     return 0;
@@ -200,8 +184,8 @@ TEST(stream, read_forms_every_transport_split_pieces)
         for (size_t i = 0; i < sizeof chunks / sizeof *chunks; i++)
             for (size_t j = 0; j < sizeof rbufs / sizeof *rbufs; j++) {
                 forms_case c = {k, chunks[i], rbufs[j]};
-                snprintf(cfg, sizeof cfg, "%s chunk %zu read_buffer %zu",
-                         kind_name[k], chunks[i], rbufs[j]);
+                corio_test_context("%s chunk %zu read_buffer %zu", kind_name[k],
+                                   chunks[i], rbufs[j]);
                 CHECK_EQ(tst_run(forms_main, &c), 0);
             }
     tst_leak_check();
@@ -219,30 +203,30 @@ static int eof_main(void *arg)
     CHECK_EQ(corio_stream_shutdown(w), 0);
 
     /* read_exactly meets EOF: CORIO_EOF, the six bytes stay buffered. */
-    SCHECK_EQ(corio_stream_read_exactly(r, buf, 10), CORIO_EOF);
-    SCHECK_EQ(corio_stream_read_exactly(r, buf, 10), CORIO_EOF);
+    CHECK_EQ(corio_stream_read_exactly(r, buf, 10), CORIO_EOF);
+    CHECK_EQ(corio_stream_read_exactly(r, buf, 10), CORIO_EOF);
     /* read_until meets EOF: the same. */
-    SCHECK_EQ(corio_stream_read_until(r, "\n", 1, buf, sizeof buf), CORIO_EOF);
-    SCHECK_EQ(corio_stream_read_until(r, "zz", 2, buf, sizeof buf), CORIO_EOF);
-    SCHECK_EQ(corio_stream_read_exactly(r, buf, 2), 0);
-    SCHECK(memcmp(buf, "ab", 2) == 0);
-    SCHECK_EQ(corio_stream_read(r, buf, 3), 3);
-    SCHECK(memcmp(buf, "cde", 3) == 0);
-    SCHECK_EQ(corio_stream_read_line(r, buf, sizeof buf), 1);
-    SCHECK(strcmp(buf, "f") == 0);
-    SCHECK_EQ(corio_stream_read(r, buf, sizeof buf), 0);
-    SCHECK_EQ(corio_stream_read_line(r, buf, sizeof buf), 0);
+    CHECK_EQ(corio_stream_read_until(r, "\n", 1, buf, sizeof buf), CORIO_EOF);
+    CHECK_EQ(corio_stream_read_until(r, "zz", 2, buf, sizeof buf), CORIO_EOF);
+    CHECK_EQ(corio_stream_read_exactly(r, buf, 2), 0);
+    CHECK(memcmp(buf, "ab", 2) == 0);
+    CHECK_EQ(corio_stream_read(r, buf, 3), 3);
+    CHECK(memcmp(buf, "cde", 3) == 0);
+    CHECK_EQ(corio_stream_read_line(r, buf, sizeof buf), 1);
+    CHECK(strcmp(buf, "f") == 0);
+    CHECK_EQ(corio_stream_read(r, buf, sizeof buf), 0);
+    CHECK_EQ(corio_stream_read_line(r, buf, sizeof buf), 0);
 
     /* The empty stream: EOF at once in every form. */
     corio_stream_close(w);
     corio_stream_close(r);
     mk(kind, &w, &r, 0, NULL);
     CHECK_EQ(corio_stream_shutdown(w), 0);
-    SCHECK_EQ(corio_stream_read_exactly(r, buf, 1), CORIO_EOF);
-    SCHECK_EQ(corio_stream_read_until(r, "\n", 1, buf, sizeof buf), CORIO_EOF);
-    SCHECK_EQ(corio_stream_read_line(r, buf, sizeof buf), 0);
-    SCHECK_EQ(corio_stream_read(r, buf, sizeof buf), 0);
-    SCHECK_EQ(corio_stream_read_exactly(r, buf, 0), 0); /* nothing asked */
+    CHECK_EQ(corio_stream_read_exactly(r, buf, 1), CORIO_EOF);
+    CHECK_EQ(corio_stream_read_until(r, "\n", 1, buf, sizeof buf), CORIO_EOF);
+    CHECK_EQ(corio_stream_read_line(r, buf, sizeof buf), 0);
+    CHECK_EQ(corio_stream_read(r, buf, sizeof buf), 0);
+    CHECK_EQ(corio_stream_read_exactly(r, buf, 0), 0); /* nothing asked */
     corio_stream_close(w);
     corio_stream_close(r);
     return 0;
@@ -252,7 +236,7 @@ TEST(stream, eof_keeps_partial_data_buffered)
 {
     signal(SIGPIPE, SIG_IGN);
     for (int k = 0; k < NKINDS; k++) {
-        snprintf(cfg, sizeof cfg, "%s", kind_name[k]);
+        corio_test_context("%s", kind_name[k]);
         CHECK_EQ(tst_run(eof_main, &k), 0);
     }
     tst_leak_check();
@@ -274,30 +258,30 @@ static int toolong_main(void *arg)
     CHECK_EQ(corio_task_spawn(&ft, feeder, &f), 0);
 
     /* No '\n' within read_buffer (16) bytes: CORIO_ETOOLONG, and again. */
-    SCHECK_EQ(corio_stream_read_line(r, buf, sizeof buf), CORIO_ETOOLONG);
-    SCHECK_EQ(corio_stream_read_until(r, "\n", 1, buf, sizeof buf),
-              CORIO_ETOOLONG);
+    CHECK_EQ(corio_stream_read_line(r, buf, sizeof buf), CORIO_ETOOLONG);
+    CHECK_EQ(corio_stream_read_until(r, "\n", 1, buf, sizeof buf),
+             CORIO_ETOOLONG);
     /* Nothing was lost: skip part of it, then the rest is a line. */
-    SCHECK_EQ(corio_stream_read(r, buf, 10), 10);
-    SCHECK(memcmp(buf, "0123456789", 10) == 0);
-    SCHECK_EQ(corio_stream_read_line(r, buf, sizeof buf), 10);
-    SCHECK(strcmp(buf, "abcdefXYZ\n") == 0);
+    CHECK_EQ(corio_stream_read(r, buf, 10), 10);
+    CHECK(memcmp(buf, "0123456789", 10) == 0);
+    CHECK_EQ(corio_stream_read_line(r, buf, sizeof buf), 10);
+    CHECK(strcmp(buf, "abcdefXYZ\n") == 0);
     /* Limited by cap: "short\n" needs 6 bytes, and 7 with the NUL. */
-    SCHECK_EQ(corio_stream_read_line(r, buf, 6), CORIO_ETOOLONG);
-    SCHECK_EQ(corio_stream_read_until(r, "\n", 1, buf, 5), CORIO_ETOOLONG);
-    SCHECK_EQ(corio_stream_read_until(r, "\n", 1, buf, 6), 6);
-    SCHECK(memcmp(buf, "short\n", 6) == 0);
+    CHECK_EQ(corio_stream_read_line(r, buf, 6), CORIO_ETOOLONG);
+    CHECK_EQ(corio_stream_read_until(r, "\n", 1, buf, 5), CORIO_ETOOLONG);
+    CHECK_EQ(corio_stream_read_until(r, "\n", 1, buf, 6), 6);
+    CHECK(memcmp(buf, "short\n", 6) == 0);
     /* A delimiter found, but past cap: still too long, still buffered. */
-    SCHECK_EQ(corio_stream_read_until(r, "f\n", 2, buf, 6), CORIO_ETOOLONG);
-    SCHECK_EQ(corio_stream_read_until(r, "f\n", 2, buf, 7), 7);
-    SCHECK(memcmp(buf, "abcdef\n", 7) == 0);
+    CHECK_EQ(corio_stream_read_until(r, "f\n", 2, buf, 6), CORIO_ETOOLONG);
+    CHECK_EQ(corio_stream_read_until(r, "f\n", 2, buf, 7), 7);
+    CHECK(memcmp(buf, "abcdef\n", 7) == 0);
     /* The last line, cut by EOF, counts as if it ended in '\n': "last"
      * needs cap 6 like "last\n" (so the answer never depends on whether
      * the EOF has arrived yet). */
-    SCHECK_EQ(corio_stream_read_line(r, buf, 5), CORIO_ETOOLONG);
-    SCHECK_EQ(corio_stream_read_line(r, buf, 6), 4);
-    SCHECK(strcmp(buf, "last") == 0);
-    SCHECK_EQ(corio_stream_read_line(r, buf, 6), 0);
+    CHECK_EQ(corio_stream_read_line(r, buf, 5), CORIO_ETOOLONG);
+    CHECK_EQ(corio_stream_read_line(r, buf, 6), 4);
+    CHECK(strcmp(buf, "last") == 0);
+    CHECK_EQ(corio_stream_read_line(r, buf, 6), 0);
 
     CHECK_EQ(corio_task_join(ft, NULL), 0);
     corio_stream_close(w);
@@ -309,7 +293,7 @@ TEST(stream, too_long_line_stays_buffered)
 {
     signal(SIGPIPE, SIG_IGN);
     for (int k = 0; k < NKINDS; k++) {
-        snprintf(cfg, sizeof cfg, "%s", kind_name[k]);
+        corio_test_context("%s", kind_name[k]);
         CHECK_EQ(tst_run(toolong_main, &k), 0);
     }
     tst_leak_check();
@@ -378,7 +362,7 @@ static int args_main(void *arg)
 TEST(stream, argument_checks)
 {
     corio_stream *a = NULL, *b = NULL;
-    snprintf(cfg, sizeof cfg, "args");
+    corio_test_context("args");
     CHECK_EQ(corio_stream_pair(&a, &b, 0), -EPERM); /* outside a loop */
     CHECK(a == NULL && b == NULL);
     CHECK_EQ(tst_run(args_main, NULL), 0);
@@ -432,7 +416,7 @@ static int peek_main(void *arg)
 
 TEST(stream, peek_fill_consume)
 {
-    snprintf(cfg, sizeof cfg, "peek");
+    corio_test_context("peek");
     CHECK_EQ(tst_run(peek_main, NULL), 0);
     tst_leak_check();
 }
@@ -455,8 +439,8 @@ typedef struct sink {
 
 static void sink_take(sink *k, const void *p, size_t n)
 {
-    SCHECK(k->got + n <= k->wantlen);
-    SCHECK(memcmp(p, k->want + k->got, n) == 0);
+    CHECK(k->got + n <= k->wantlen);
+    CHECK(memcmp(p, k->want + k->got, n) == 0);
     k->got += n;
 }
 
@@ -474,7 +458,7 @@ static ssize_t sink_op(sink *k, int form)
         n = 1 + rnd() % 300;
         rc = corio_stream_read(k->r, buf, n);
         if (rc > 0) {
-            SCHECK((size_t)rc <= n);
+            CHECK((size_t)rc <= n);
             sink_take(k, buf, (size_t)rc);
         } else if (rc == 0) {
             k->eof = 1;
@@ -494,10 +478,10 @@ static ssize_t sink_op(sink *k, int form)
         size_t cap = dlen + rnd() % 200;
         rc = corio_stream_read_until(k->r, d, dlen, buf, cap);
         if (rc > 0) {
-            SCHECK((size_t)rc >= dlen && (size_t)rc <= cap);
-            SCHECK(memcmp(buf + rc - dlen, d, dlen) == 0);
+            CHECK((size_t)rc >= dlen && (size_t)rc <= cap);
+            CHECK(memcmp(buf + rc - dlen, d, dlen) == 0);
             /* The first occurrence: none ends earlier. */
-            SCHECK(memmem(buf, (size_t)rc - 1, d, dlen) == NULL);
+            CHECK(memmem(buf, (size_t)rc - 1, d, dlen) == NULL);
             sink_take(k, buf, (size_t)rc);
         }
         return rc;
@@ -506,12 +490,12 @@ static ssize_t sink_op(sink *k, int form)
         size_t cap = 2 + rnd() % 200;
         rc = corio_stream_read_line(k->r, (char *)buf, cap);
         if (rc > 0) {
-            SCHECK((size_t)rc < cap);
-            SCHECK_EQ(buf[rc], 0);
-            SCHECK(memchr(buf, '\n', (size_t)rc - 1) == NULL);
+            CHECK((size_t)rc < cap);
+            CHECK_EQ(buf[rc], 0);
+            CHECK(memchr(buf, '\n', (size_t)rc - 1) == NULL);
             sink_take(k, buf, (size_t)rc);
             if (buf[rc - 1] != '\n')
-                SCHECK_EQ(k->got, k->wantlen); /* only the last line */
+                CHECK_EQ(k->got, k->wantlen); /* only the last line */
         } else if (rc == 0) {
             k->eof = 1;
         }
@@ -562,8 +546,8 @@ static int sink_run(sink *k)
             CHECK_EQ(corio_timeout_begin(pick_delay(k->tick)), 0);
             rc = sink_op(k, form);
             int end = corio_timeout_end();
-            SCHECK(end == 0 || end == -ETIMEDOUT);
-            SCHECK(rc != -ETIMEDOUT || end == -ETIMEDOUT);
+            CHECK(end == 0 || end == -ETIMEDOUT);
+            CHECK(rc != -ETIMEDOUT || end == -ETIMEDOUT);
         } else if (k->mode == 2) {
             sink_call c = {k, form, 1};
             corio_task *t;
@@ -582,7 +566,7 @@ static int sink_run(sink *k)
             rc = sink_op(k, form);
         }
         if (rc == -ETIMEDOUT || rc == -ECANCELED) {
-            SCHECK(k->mode != 0);
+            CHECK(k->mode != 0);
             k->interrupted[form]++;
             continue;
         }
@@ -594,10 +578,10 @@ static int sink_run(sink *k)
             k->eofs++;
             continue;
         }
-        SCHECK(rc >= 0);
+        CHECK(rc >= 0);
         k->ok[form]++;
     }
-    SCHECK_EQ(k->got, k->wantlen);
+    CHECK_EQ(k->got, k->wantlen);
     return 0;
 }
 
@@ -667,7 +651,7 @@ static int sweep_main(void *arg)
     CHECK_EQ(corio_task_spawn(&ft, feeder, &f), 0);
     sink_run(&k);
     CHECK_EQ(corio_task_join(ft, NULL), 0);
-    SCHECK_EQ(f.rc, 0);
+    CHECK_EQ(f.rc, 0);
     c->interrupted = 0;
     for (int i = 0; i < 4; i++) {
         c->interrupted += k.interrupted[i];
@@ -697,9 +681,9 @@ TEST(stream, random_forms_tiny_buffers)
                                 .len = 3000,
                                 .max_line = 12,
                                 .seed = 1 + i * 10 + j};
-                snprintf(cfg, sizeof cfg,
-                         "%s rbuf %zu wbuf %zu cap %zu chunk %zu",
-                         kind_name[kind], c.rbuf, c.wbuf, c.capacity, c.chunk);
+                corio_test_context("%s rbuf %zu wbuf %zu cap %zu chunk %zu",
+                                   kind_name[kind], c.rbuf, c.wbuf, c.capacity,
+                                   c.chunk);
                 CHECK_EQ(tst_run(sweep_main, &c), 0);
                 toolong += c.toolong;
             }
@@ -728,9 +712,9 @@ TEST_T(stream, reads_interrupted_conserve_bytes, 120)
                                 .mode = mode,
                                 .gap = CORIO_MS,
                                 .seed = seed};
-                snprintf(cfg, sizeof cfg, "%s %s seed %llu", kind_name[kind],
-                         mode == 1 ? "timeouts" : "cancel",
-                         (unsigned long long)seed);
+                corio_test_context("%s %s seed %llu", kind_name[kind],
+                                   mode == 1 ? "timeouts" : "cancel",
+                                   (unsigned long long)seed);
                 CHECK_EQ(tst_run(sweep_main, &c), 0);
                 CHECK(c.interrupted > 0);
                 interrupted += c.interrupted;
@@ -846,7 +830,7 @@ static int writes_main(void *arg)
             rc = n ? corio_stream_write(w, data + taken, n)
                    : corio_stream_flush(w);
             int end = corio_timeout_end();
-            SCHECK(end == 0 || end == -ETIMEDOUT);
+            CHECK(end == 0 || end == -ETIMEDOUT);
         } else {
             wcall call = {w, data + taken, n, 1};
             corio_task *t;
@@ -866,19 +850,19 @@ static int writes_main(void *arg)
                 c->fl_int++;
             continue; /* nothing of data + taken was taken */
         }
-        SCHECK_EQ(rc, 0);
+        CHECK_EQ(rc, 0);
         if (n) {
             c->wr_ok++;
             c->big_ok += n > c->wbuf;
         }
         taken += n;
     }
-    SCHECK_EQ(corio_stream_flush(w), 0);
-    SCHECK_EQ(corio_stream_shutdown(w), 0);
+    CHECK_EQ(corio_stream_flush(w), 0);
+    CHECK_EQ(corio_stream_shutdown(w), 0);
     CHECK_EQ(corio_task_join(rt, NULL), 0);
-    SCHECK_EQ(sr.rc, 0);
-    SCHECK_EQ(sr.n, c->len);
-    SCHECK(memcmp(sr.got, data, c->len) == 0);
+    CHECK_EQ(sr.rc, 0);
+    CHECK_EQ(sr.n, c->len);
+    CHECK(memcmp(sr.got, data, c->len) == 0);
     corio_stream_close(w);
     corio_stream_close(r);
     free(sr.got);
@@ -900,9 +884,9 @@ TEST_T(stream, writes_interrupted_conserve_bytes, 120)
                            .len = kind == MEM ? 30000 : 200000,
                            .mode = mode,
                            .seed = seed};
-                snprintf(cfg, sizeof cfg, "%s %s seed %llu wbuf %zu",
-                         kind_name[kind], mode == 1 ? "timeouts" : "cancel",
-                         (unsigned long long)seed, c.wbuf);
+                corio_test_context("%s %s seed %llu wbuf %zu", kind_name[kind],
+                                   mode == 1 ? "timeouts" : "cancel",
+                                   (unsigned long long)seed, c.wbuf);
                 CHECK_EQ(tst_run(writes_main, &c), 0);
                 wr_int += c.wr_int;
                 fl_int += c.fl_int;
@@ -996,7 +980,7 @@ TEST(stream, flush_waits_for_slow_reader)
 {
     signal(SIGPIPE, SIG_IGN);
     for (int k = 0; k < NKINDS; k++) {
-        snprintf(cfg, sizeof cfg, "%s", kind_name[k]);
+        corio_test_context("%s", kind_name[k]);
         CHECK_EQ(tst_run(backpressure_main, &k), 0);
     }
     tst_leak_check();
@@ -1037,7 +1021,7 @@ TEST(stream, large_write_goes_direct)
 {
     signal(SIGPIPE, SIG_IGN);
     for (int k = 0; k < NKINDS; k++) {
-        snprintf(cfg, sizeof cfg, "%s", kind_name[k]);
+        corio_test_context("%s", kind_name[k]);
         CHECK_EQ(tst_run(bigwrite_main, &k), 0);
     }
     tst_leak_check();
@@ -1099,7 +1083,7 @@ TEST(stream, shutdown_peer_sees_eof_and_answers)
     signal(SIGPIPE, SIG_IGN);
     int kinds[] = {MEM, SOCK};
     for (int i = 0; i < 2; i++) {
-        snprintf(cfg, sizeof cfg, "%s", kind_name[kinds[i]]);
+        corio_test_context("%s", kind_name[kinds[i]]);
         CHECK_EQ(tst_run(shutdown_main, &kinds[i]), 0);
     }
     CHECK_EQ(tst_run(pipe_shutdown_main, NULL), 0);
@@ -1156,7 +1140,7 @@ TEST(stream, close_gives_eof_and_epipe)
 {
     signal(SIGPIPE, SIG_IGN);
     for (int k = 0; k < NKINDS; k++) {
-        snprintf(cfg, sizeof cfg, "%s", kind_name[k]);
+        corio_test_context("%s", kind_name[k]);
         CHECK_EQ(tst_run(close_main, &k), 0);
     }
     tst_leak_check();
@@ -1223,7 +1207,7 @@ TEST(stream, peer_close_wakes_parked_calls)
 {
     signal(SIGPIPE, SIG_IGN);
     for (int k = 0; k < NKINDS; k++) {
-        snprintf(cfg, sizeof cfg, "%s", kind_name[k]);
+        corio_test_context("%s", kind_name[k]);
         CHECK_EQ(tst_run(parked_peer_close_main, &k), 0);
     }
     tst_leak_check();
@@ -1293,7 +1277,7 @@ TEST(stream, close_while_inside_a_call)
 {
     signal(SIGPIPE, SIG_IGN);
     for (int k = 0; k < NKINDS; k++) {
-        snprintf(cfg, sizeof cfg, "%s", kind_name[k]);
+        corio_test_context("%s", kind_name[k]);
         own_close_n = 100000;
         CHECK_EQ(tst_run(own_close_main, &k), 0);
         own_close_n = 60000;
@@ -1351,7 +1335,7 @@ TEST(stream, one_reader_one_writer)
 {
     signal(SIGPIPE, SIG_IGN);
     for (int k = 0; k < NKINDS; k++) {
-        snprintf(cfg, sizeof cfg, "%s", kind_name[k]);
+        corio_test_context("%s", kind_name[k]);
         CHECK_EQ(tst_run(busy_main, &k), 0);
     }
     tst_leak_check();
@@ -1477,7 +1461,7 @@ static int from_fd_sweep_main(void *arg)
 TEST(stream, allocation_failures_lose_nothing)
 {
     signal(SIGPIPE, SIG_IGN);
-    snprintf(cfg, sizeof cfg, "nomem");
+    corio_test_context("nomem");
     CHECK_EQ(tst_run(nomem_main, NULL), 0);
     CHECK_EQ(tst_run(from_fd_sweep_main, NULL), 0);
     tst_leak_check();

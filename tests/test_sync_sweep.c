@@ -32,24 +32,8 @@
 #define MAXW 6
 #define P (10 * CORIO_MS) /* the sweeps' time step */
 
-/* The configuration being run, printed when a check fails. */
-static char cfg[128];
-
-#define SCHECK(c)                                                              \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            fprintf(stderr, "    in %s\n", cfg);                               \
-            tst_fail(__FILE__, __LINE__, #c);                                  \
-        }                                                                      \
-    } while (0)
-#define SCHECK_EQ(a, b)                                                        \
-    do {                                                                       \
-        long long va_ = (long long)(a), vb_ = (long long)(b);                  \
-        if (va_ != vb_) {                                                      \
-            fprintf(stderr, "    in %s\n", cfg);                               \
-            tst_fail_eq(__FILE__, __LINE__, #a, #b, va_, vb_);                 \
-        }                                                                      \
-    } while (0)
+/* The configuration being run is the kit's context
+ * (corio_test_context), printed when a check fails. */
 
 enum moment { QUEUED, CANCEL_RELEASE, RELEASE_CANCEL, AFTER_GRANT, NMOMENTS };
 static const char *const moment_name[NMOMENTS] = {
@@ -94,9 +78,9 @@ static int check_results(const int *rc, int n, int victim, int expect)
     int served = 0;
     for (int i = 0; i < n; i++) {
         if (i == victim && expect == EITHER)
-            SCHECK(rc[i] == 0 || rc[i] == -ETIMEDOUT);
+            CHECK(rc[i] == 0 || rc[i] == -ETIMEDOUT);
         else
-            SCHECK_EQ(rc[i], i == victim ? expect : 0);
+            CHECK_EQ(rc[i], i == victim ? expect : 0);
         served += rc[i] == 0;
     }
     return served;
@@ -150,11 +134,11 @@ static void do_release(sweep *sw)
     if (hook && sw->moment == CANCEL_RELEASE)
         corio_task_cancel(v);
     if (hook && sw->moment == AFTER_GRANT)
-        SCHECK_EQ(corio_task_spawn(NULL, canceller, v), 0); /* runs before v */
+        CHECK_EQ(corio_task_spawn(NULL, canceller, v), 0); /* runs before v */
     if (sw->kind == LOCK)
-        SCHECK_EQ(corio_lock_release(&sw->lock), 0);
+        CHECK_EQ(corio_lock_release(&sw->lock), 0);
     else
-        SCHECK_EQ(corio_sem_release(&sw->sem), 0); /* bounded: no overflow */
+        CHECK_EQ(corio_sem_release(&sw->sem), 0); /* bounded: no overflow */
     if (hook && sw->moment == RELEASE_CANCEL)
         corio_task_cancel(v);
 }
@@ -165,28 +149,28 @@ static int res_waiter(void *arg)
     sweep *sw = a->sw;
     int timed = sw->offset >= 0 && a->i == sw->victim;
     if (timed)
-        SCHECK_EQ(corio_timeout_begin(sw->deadline - corio_now()), 0);
+        CHECK_EQ(corio_timeout_begin(sw->deadline - corio_now()), 0);
     int rc = res_acquire(sw);
     sw->rc[a->i] = rc;
     if (rc == 0) {
         sw->order[sw->norder++] = a->i;
         sw->holders++;
-        SCHECK(sw->holders <= sw->cap); /* never granted twice */
+        CHECK(sw->holders <= sw->cap); /* never granted twice */
         /* Hold for P; the victim's sleep is cut short by its cancellation
          * or deadline, and it must still release what it holds. */
         int s = corio_sleep(P);
-        SCHECK(s == 0 || a->i == sw->victim);
+        CHECK(s == 0 || a->i == sw->victim);
         sw->holders--;
         do_release(sw);
     } else {
-        SCHECK_EQ(a->i, sw->victim);
-        SCHECK(rc == (timed ? -ETIMEDOUT : -ECANCELED));
+        CHECK_EQ(a->i, sw->victim);
+        CHECK(rc == (timed ? -ETIMEDOUT : -ECANCELED));
         if (sw->kind == LOCK)
-            SCHECK_EQ(corio_lock_release(&sw->lock), -EPERM); /* not ours */
+            CHECK_EQ(corio_lock_release(&sw->lock), -EPERM); /* not ours */
     }
     if (timed) {
         int e = corio_timeout_end();
-        SCHECK(e == 0 || e == -ETIMEDOUT);
+        CHECK(e == 0 || e == -ETIMEDOUT);
     }
     return 0;
 }
@@ -198,47 +182,47 @@ static int res_main(void *arg)
     int results[MAXW];
     sw->t0 = corio_now();
     for (int j = 0; j < sw->cap; j++)
-        SCHECK_EQ(res_acquire(sw), 0);
+        CHECK_EQ(res_acquire(sw), 0);
     sw->holders = sw->cap;
     for (int i = 0; i < sw->n; i++) {
         a[i] = (warg){sw, i};
         sw->rc[i] = 1;
-        SCHECK_EQ(corio_task_spawn(&sw->tasks[i], res_waiter, &a[i]), 0);
+        CHECK_EQ(corio_task_spawn(&sw->tasks[i], res_waiter, &a[i]), 0);
     }
     /* Waiter i is served at P (1 + i / cap) unless someone drops out. */
     sw->deadline =
         sw->t0 + deadline_for(sw->offset, P * (1 + sw->victim / sw->cap));
-    SCHECK_EQ(corio_sleep(P), 0); /* all queue, in index order */
-    SCHECK_EQ(sw->norder, 0);
+    CHECK_EQ(corio_sleep(P), 0); /* all queue, in index order */
+    CHECK_EQ(sw->norder, 0);
     if (sw->kind == SEM)
-        SCHECK_EQ(corio_sem_value(&sw->sem), 0);
+        CHECK_EQ(corio_sem_value(&sw->sem), 0);
     if (sw->moment == QUEUED) {
         corio_task_cancel(sw->tasks[sw->victim]);
-        SCHECK_EQ(corio_yield(), 0); /* it leaves the queue */
-        SCHECK_EQ(sw->rc[sw->victim], -ECANCELED);
+        CHECK_EQ(corio_yield(), 0); /* it leaves the queue */
+        CHECK_EQ(sw->rc[sw->victim], -ECANCELED);
     }
     for (int j = 0; j < sw->cap; j++) {
         sw->holders--;
         do_release(sw);
     }
-    SCHECK_EQ(corio_gather(sw->tasks, (size_t)sw->n, results), 0);
+    CHECK_EQ(corio_gather(sw->tasks, (size_t)sw->n, results), 0);
 
     /* Outcomes. */
     int expect = expected(sw->moment, sw->offset);
     int served = check_results(sw->rc, sw->n, sw->victim, expect);
     /* Served in FIFO order, each exactly once. */
-    SCHECK_EQ(sw->norder, served);
+    CHECK_EQ(sw->norder, served);
     for (int j = 1; j < sw->norder; j++)
-        SCHECK(sw->order[j - 1] < sw->order[j]);
+        CHECK(sw->order[j - 1] < sw->order[j]);
 
     /* Conservation: everything given out came back. */
-    SCHECK_EQ(sw->holders, 0);
+    CHECK_EQ(sw->holders, 0);
     if (sw->kind == LOCK) {
-        SCHECK_EQ(corio_lock_try_acquire(&sw->lock), 0); /* free */
-        SCHECK_EQ(corio_lock_release(&sw->lock), 0);
+        CHECK_EQ(corio_lock_try_acquire(&sw->lock), 0); /* free */
+        CHECK_EQ(corio_lock_release(&sw->lock), 0);
         corio_lock_destroy(&sw->lock); /* no waiter left */
     } else {
-        SCHECK_EQ(corio_sem_value(&sw->sem), sw->cap);
+        CHECK_EQ(corio_sem_value(&sw->sem), sw->cap);
         corio_sem_destroy(&sw->sem);
     }
     return 0;
@@ -251,14 +235,14 @@ static void res_run(int kind, int cap, int n, int victim, int moment,
     memset(&sw, 0, sizeof sw);
     sw.kind = kind, sw.cap = cap, sw.n = n, sw.victim = victim;
     sw.moment = moment, sw.offset = offset;
-    snprintf(cfg, sizeof cfg, "%s cap=%d n=%d victim=%d %s",
-             kind == LOCK ? "lock" : "sem", cap, n, victim,
-             moment >= 0 ? moment_name[moment] : offset_name[offset]);
+    corio_test_context("%s cap=%d n=%d victim=%d %s",
+                       kind == LOCK ? "lock" : "sem", cap, n, victim,
+                       moment >= 0 ? moment_name[moment] : offset_name[offset]);
     if (kind == LOCK)
-        SCHECK_EQ(corio_lock_init(&sw.lock), 0);
+        CHECK_EQ(corio_lock_init(&sw.lock), 0);
     else
-        SCHECK_EQ(corio_sem_init_bounded(&sw.sem, cap), 0);
-    SCHECK_EQ(tst_run(res_main, &sw), 0);
+        CHECK_EQ(corio_sem_init_bounded(&sw.sem, cap), 0);
+    CHECK_EQ(tst_run(res_main, &sw), 0);
 }
 
 static void res_sweep(int kind, int cap, int timeouts)
@@ -326,34 +310,34 @@ static int cond_waiter(void *arg)
     carg *a = arg;
     csweep *cs = a->cs;
     int timed = cs->offset >= 0 && a->i == cs->victim;
-    SCHECK_EQ(corio_lock_acquire(&cs->lock), 0);
+    CHECK_EQ(corio_lock_acquire(&cs->lock), 0);
     if (timed)
-        SCHECK_EQ(corio_timeout_begin(cs->deadline - corio_now()), 0);
+        CHECK_EQ(corio_timeout_begin(cs->deadline - corio_now()), 0);
     cs->waiting++;
     int rc = corio_cond_wait(&cs->cond);
     cs->waiting--;
     if (timed) {
         int e = corio_timeout_end();
-        SCHECK(e == 0 || e == -ETIMEDOUT);
+        CHECK(e == 0 || e == -ETIMEDOUT);
     }
     cs->rc[a->i] = rc;
     /* The lock is ours on every return. */
-    SCHECK_EQ(corio_lock_acquire(&cs->lock), -EDEADLK);
+    CHECK_EQ(corio_lock_acquire(&cs->lock), -EDEADLK);
     cs->holders++;
-    SCHECK_EQ(cs->holders, 1);
+    CHECK_EQ(cs->holders, 1);
     if (rc == 0) {
         cs->order[cs->norder++] = a->i;
     } else {
-        SCHECK_EQ(a->i, cs->victim);
-        SCHECK(rc == (timed ? -ETIMEDOUT : -ECANCELED));
+        CHECK_EQ(a->i, cs->victim);
+        CHECK(rc == (timed ? -ETIMEDOUT : -ECANCELED));
     }
     /* Hold it a little, shielded so the victim holds it too. */
-    SCHECK_EQ(corio_shield_begin(), 0);
-    SCHECK_EQ(corio_sleep(CORIO_MS), 0);
-    SCHECK_EQ(corio_shield_end(), 0);
+    CHECK_EQ(corio_shield_begin(), 0);
+    CHECK_EQ(corio_sleep(CORIO_MS), 0);
+    CHECK_EQ(corio_shield_end(), 0);
     cs->holders--;
     cs->done++;
-    SCHECK_EQ(corio_lock_release(&cs->lock), 0);
+    CHECK_EQ(corio_lock_release(&cs->lock), 0);
     return 0;
 }
 
@@ -368,47 +352,47 @@ static int cond_main(void *arg)
     for (int i = 0; i < cs->n; i++) {
         a[i] = (carg){cs, i};
         cs->rc[i] = 1;
-        SCHECK_EQ(corio_task_spawn(&cs->tasks[i], cond_waiter, &a[i]), 0);
+        CHECK_EQ(corio_task_spawn(&cs->tasks[i], cond_waiter, &a[i]), 0);
     }
-    SCHECK_EQ(corio_yield(), 0); /* all wait, in index order */
-    if (cs->offset != EXPIRED)   /* an expired victim is already back */
-        SCHECK_EQ(cs->waiting, cs->n);
+    CHECK_EQ(corio_yield(), 0); /* all wait, in index order */
+    if (cs->offset != EXPIRED)  /* an expired victim is already back */
+        CHECK_EQ(cs->waiting, cs->n);
     corio_task *v = cs->tasks[cs->victim];
     if (cs->moment == QUEUED) {
         corio_task_cancel(v);
-        SCHECK_EQ(corio_yield(), 0);
-        SCHECK_EQ(corio_sleep(CORIO_MS), 0); /* it re-takes the lock */
-        SCHECK_EQ(cs->rc[cs->victim], -ECANCELED);
+        CHECK_EQ(corio_yield(), 0);
+        CHECK_EQ(corio_sleep(CORIO_MS), 0); /* it re-takes the lock */
+        CHECK_EQ(cs->rc[cs->victim], -ECANCELED);
     }
     for (int round = 1; cs->done < cs->n; round++) {
-        SCHECK(round <= cs->n + 1); /* a lost notification would loop */
-        SCHECK_EQ(corio_sleep(cs->t0 + round * P - corio_now()), 0);
-        SCHECK_EQ(corio_lock_acquire(&cs->lock), 0);
+        CHECK(round <= cs->n + 1); /* a lost notification would loop */
+        CHECK_EQ(corio_sleep(cs->t0 + round * P - corio_now()), 0);
+        CHECK_EQ(corio_lock_acquire(&cs->lock), 0);
         int hook = cs->moment >= 0 && ++cs->notifies == cs->victim + 1;
         if (hook && cs->moment == CANCEL_RELEASE)
             corio_task_cancel(v);
         if (hook && cs->moment == AFTER_GRANT)
-            SCHECK_EQ(corio_task_spawn(NULL, canceller, v), 0);
+            CHECK_EQ(corio_task_spawn(NULL, canceller, v), 0);
         int woke = corio_cond_notify(&cs->cond, 1);
-        SCHECK(woke == 0 || woke == 1);
+        CHECK(woke == 0 || woke == 1);
         delivered += woke;
         if (hook && cs->moment == RELEASE_CANCEL)
             corio_task_cancel(v);
-        SCHECK_EQ(corio_lock_release(&cs->lock), 0);
+        CHECK_EQ(corio_lock_release(&cs->lock), 0);
     }
-    SCHECK_EQ(corio_gather(cs->tasks, (size_t)cs->n, results), 0);
+    CHECK_EQ(corio_gather(cs->tasks, (size_t)cs->n, results), 0);
 
     int expect = expected(cs->moment, cs->offset);
     int served = check_results(cs->rc, cs->n, cs->victim, expect);
     /* No notification lost or duplicated: one wake-up each. */
-    SCHECK_EQ(delivered, served);
-    SCHECK_EQ(cs->norder, served);
+    CHECK_EQ(delivered, served);
+    CHECK_EQ(cs->norder, served);
     for (int j = 1; j < cs->norder; j++)
-        SCHECK(cs->order[j - 1] < cs->order[j]);
-    SCHECK_EQ(cs->holders, 0);
-    SCHECK_EQ(cs->waiting, 0);
-    SCHECK_EQ(corio_lock_try_acquire(&cs->lock), 0);
-    SCHECK_EQ(corio_lock_release(&cs->lock), 0);
+        CHECK(cs->order[j - 1] < cs->order[j]);
+    CHECK_EQ(cs->holders, 0);
+    CHECK_EQ(cs->waiting, 0);
+    CHECK_EQ(corio_lock_try_acquire(&cs->lock), 0);
+    CHECK_EQ(corio_lock_release(&cs->lock), 0);
     corio_cond_destroy(&cs->cond);
     corio_lock_destroy(&cs->lock);
     return 0;
@@ -419,11 +403,11 @@ static void cond_run(int n, int victim, int moment, int offset)
     csweep cs;
     memset(&cs, 0, sizeof cs);
     cs.n = n, cs.victim = victim, cs.moment = moment, cs.offset = offset;
-    snprintf(cfg, sizeof cfg, "cond n=%d victim=%d %s", n, victim,
-             moment >= 0 ? moment_name[moment] : offset_name[offset]);
-    SCHECK_EQ(corio_lock_init(&cs.lock), 0);
-    SCHECK_EQ(corio_cond_init(&cs.cond, &cs.lock), 0);
-    SCHECK_EQ(tst_run(cond_main, &cs), 0);
+    corio_test_context("cond n=%d victim=%d %s", n, victim,
+                       moment >= 0 ? moment_name[moment] : offset_name[offset]);
+    CHECK_EQ(corio_lock_init(&cs.lock), 0);
+    CHECK_EQ(corio_cond_init(&cs.cond, &cs.lock), 0);
+    CHECK_EQ(tst_run(cond_main, &cs), 0);
 }
 
 TEST(sync_sweep, cond_cancel)
@@ -468,13 +452,13 @@ static int event_waiter(void *arg)
     esweep *es = a->es;
     int timed = es->offset >= 0 && a->i == es->victim;
     if (timed)
-        SCHECK_EQ(corio_timeout_begin(es->deadline - corio_now()), 0);
+        CHECK_EQ(corio_timeout_begin(es->deadline - corio_now()), 0);
     es->waiting++;
     es->rc[a->i] = corio_event_wait(&es->ev);
     es->waiting--;
     if (timed) {
         int e = corio_timeout_end();
-        SCHECK(e == 0 || e == -ETIMEDOUT);
+        CHECK(e == 0 || e == -ETIMEDOUT);
     }
     return 0;
 }
@@ -489,32 +473,32 @@ static int event_main(void *arg)
     for (int i = 0; i < es->n; i++) {
         a[i] = (earg){es, i};
         es->rc[i] = 1;
-        SCHECK_EQ(corio_task_spawn(&es->tasks[i], event_waiter, &a[i]), 0);
+        CHECK_EQ(corio_task_spawn(&es->tasks[i], event_waiter, &a[i]), 0);
     }
-    SCHECK_EQ(corio_sleep(P), 0);
+    CHECK_EQ(corio_sleep(P), 0);
     corio_task *v = es->tasks[es->victim];
     if (es->moment == QUEUED) {
         corio_task_cancel(v);
-        SCHECK_EQ(corio_yield(), 0);
-        SCHECK_EQ(es->rc[es->victim], -ECANCELED);
+        CHECK_EQ(corio_yield(), 0);
+        CHECK_EQ(es->rc[es->victim], -ECANCELED);
     } else if (es->offset != EXPIRED) { /* an expired victim is back */
-        SCHECK_EQ(es->waiting, es->n);
+        CHECK_EQ(es->waiting, es->n);
     }
-    SCHECK_EQ(corio_sleep(P), 0); /* 2P: set */
+    CHECK_EQ(corio_sleep(P), 0); /* 2P: set */
     if (es->moment == CANCEL_RELEASE)
         corio_task_cancel(v);
     if (es->moment == AFTER_GRANT)
-        SCHECK_EQ(corio_task_spawn(NULL, canceller, v), 0);
+        CHECK_EQ(corio_task_spawn(NULL, canceller, v), 0);
     corio_event_set(&es->ev);
     if (es->clear)
         corio_event_clear(&es->ev);
     if (es->moment == RELEASE_CANCEL)
         corio_task_cancel(v);
-    SCHECK_EQ(corio_gather(es->tasks, (size_t)es->n, results), 0);
+    CHECK_EQ(corio_gather(es->tasks, (size_t)es->n, results), 0);
 
     check_results(es->rc, es->n, es->victim, expected(es->moment, es->offset));
-    SCHECK_EQ(es->waiting, 0);
-    SCHECK_EQ(corio_event_is_set(&es->ev), !es->clear);
+    CHECK_EQ(es->waiting, 0);
+    CHECK_EQ(corio_event_is_set(&es->ev), !es->clear);
     corio_event_destroy(&es->ev); /* no waiter left queued */
     return 0;
 }
@@ -525,11 +509,11 @@ static void event_run(int n, int victim, int moment, int offset, int clear)
     memset(&es, 0, sizeof es);
     es.n = n, es.victim = victim, es.moment = moment, es.offset = offset;
     es.clear = clear;
-    snprintf(cfg, sizeof cfg, "event n=%d victim=%d %s%s", n, victim,
-             moment >= 0 ? moment_name[moment] : offset_name[offset],
-             clear ? " +clear" : "");
-    SCHECK_EQ(corio_event_init(&es.ev), 0);
-    SCHECK_EQ(tst_run(event_main, &es), 0);
+    corio_test_context("event n=%d victim=%d %s%s", n, victim,
+                       moment >= 0 ? moment_name[moment] : offset_name[offset],
+                       clear ? " +clear" : "");
+    CHECK_EQ(corio_event_init(&es.ev), 0);
+    CHECK_EQ(tst_run(event_main, &es), 0);
 }
 
 TEST(sync_sweep, event_cancel)

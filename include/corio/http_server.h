@@ -266,8 +266,9 @@ CORIO_API corio_stream *corio_http_req_detach(corio_http_req *req);
  * the session: requests go through the real client and server code, without
  * sockets.  Any host and port reach r.  co may be NULL; its dial fields are
  * replaced.  Free it with corio_http_session_free; each serving task (a
- * detached task) ends when its connection's client side is closed.  r must
- * outlive the session.  Returns 0 and *out, or -EINVAL, -ENOMEM. */
+ * detached task) ends when its connection's client side is closed, so it
+ * may outlive the session: r must outlive the serving tasks (free it after
+ * the loop has ended).  Returns 0 and *out, or -EINVAL, -ENOMEM. */
 CORIO_API CORIO_NODISCARD int
 corio_http_test_session_new(corio_http_session **out, corio_http_router *r,
                             const corio_http_server_opts *so,

@@ -124,7 +124,8 @@ typedef struct corio_dns_opts {
  * Cancel-safe: yes, and at once: an interrupted call returns without
  * waiting for the lookup thread (a stuck resolver cannot hold the task or
  * the loop's end); the lookup then finishes on its own and its result is
- * freed by the thread.  host is copied. */
+ * freed by the thread.  host is copied.  A name given to the test kit's
+ * corio_test_dns_add (corio/testing.h) is answered from there. */
 CORIO_API CORIO_NODISCARD ssize_t corio_dns_resolve(corio_addr **out,
                                                     const char *host, int port,
                                                     const corio_dns_opts *o);

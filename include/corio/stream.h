@@ -83,7 +83,9 @@ CORIO_API CORIO_NODISCARD int corio_stream_from_fd(corio_stream **out, int fd,
  * most `capacity` bytes in flight (0: 64 KiB): Trio's memory stream pair,
  * for tests.  Closing or shutting down one end is end of stream for the
  * other once it has read what was sent; writing towards a closed end
- * returns -EPIPE (no signal).  corio_stream_fd gives -1.
+ * returns -EPIPE (no signal).  corio_stream_fd gives -1.  Faults for
+ * tests (short reads and writes, a stall, a reset):
+ * corio_test_stream_set_faults in corio/testing.h.
  * Returns 0 and *a, *b, or (*a = *b = NULL) -ENOMEM, -EINVAL (capacity
  * above CORIO_STREAM_BUFFER_MAX), -EPERM (outside a loop).  Never
  * suspends. */

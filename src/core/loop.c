@@ -75,7 +75,7 @@ static int loop_init(corio__loop *L, const corio_options *o)
         (o && o->virtual_clock) || env_flag("CORIO_VIRTUAL_CLOCK");
     L->default_stack =
         corio__stack_round(o && o->stack_size ? o->stack_size : DEFAULT_STACK);
-    L->vnow = corio__mono();
+    L->vnow = L->start = corio__mono();
     L->turn_tail = &L->turn_head;
     L->wakefd = corio__sys.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (L->wakefd < 0)

@@ -172,9 +172,13 @@ struct corio__loop {
     uint64_t next_id;
 
     corio__timer_heap timers;
+    int64_t start;   /* the clock when the loop started */
     int64_t vnow;    /* virtual clock: the current time */
     int64_t trim_at; /* core/trim.c: no trimming before this time */
     bool virtual_clock;
+    int64_t autojump; /* virtual clock: real time to wait for I/O before
+                         jumping to the next timer (0: none; CORIO_NEVER:
+                         never jump, the test kit's manual clock) */
 
     corio__stack_pool stacks;
     size_t default_stack;
@@ -252,6 +256,13 @@ static inline bool corio__handle_ok(const corio_task *t)
 
 /* sched.c */
 CORIO__EXPORT int corio__park(corio__wait *w);
+/* Called with the task at each of its suspension points (every
+ * corio__park and corio_yield, before the interrupt rule is asked) when
+ * set, but only on the slow path of that check (a scope open, or the task
+ * cancelled), so the hot path pays nothing: the test kit's cancel sweep
+ * keeps a scope open on the task it watches, counts its suspension points
+ * and cancels it at one of them.  NULL outside tests. */
+extern CORIO__EXPORT void (*corio__suspend_hook)(corio_task *t);
 CORIO__EXPORT void corio__wake(corio_task *t, int value);
 CORIO__EXPORT void corio__interrupt(corio_task *t, int code);
 void corio__schedule(corio__loop *L, corio_task *self);
@@ -304,6 +315,15 @@ static inline int corio__interrupt_check(corio_task *t, int64_t *deadline)
         return 0;
     return corio__interrupt_code(t, deadline);
 }
+/* sched.c: corio__interrupt_check at a suspension point, where the slow
+ * path also calls corio__suspend_hook. */
+int corio__suspend_slow(corio_task *t, int64_t *deadline);
+static inline int corio__suspend_check(corio_task *t, int64_t *deadline)
+{
+    if (CORIO__LIKELY(!t->nscopes && !t->cancelled))
+        return 0;
+    return corio__suspend_slow(t, deadline);
+}
 void corio__recheck(corio_task *t);
 /* sched.c: t's scopes changed (a deadline moved): if t is parked,
  * interrupt it or re-arm its timer at the new earliest deadline. */
@@ -322,7 +342,7 @@ int64_t corio__mono(void);
  * Returns when the loop should wake up at the latest to do it (INT64_MAX:
  * nothing to do). */
 int64_t corio__trim_idle(corio__loop *L, int64_t now);
-int64_t corio__loop_now(corio__loop *L);
+CORIO__EXPORT int64_t corio__loop_now(corio__loop *L);
 
 /* sigint.c */
 void corio__sigint_install(corio__loop *L);

@@ -156,12 +156,21 @@ static void block(corio__loop *L)
         }
         if (L->virtual_clock) {
             /* Time stands still while a thread job is pending or I/O is
-             * ready; otherwise jump to the next timer.  Trimming sees the
-             * time the loop is jumping to. */
+             * ready; otherwise jump to the next timer (after waiting
+             * `autojump` of real time for I/O).  A manual clock never
+             * jumps: with only timers left nothing can wake a task.
+             * Trimming sees the time the loop is jumping to. */
             corio__trim_idle(L, next == INT64_MAX ? L->vnow : next);
             if (L->jobs_pending || next == INT64_MAX) {
                 L->engine->wait(L, -1);
-            } else if (L->engine->wait(L, 0) == 0) {
+            } else if (L->autojump == CORIO_NEVER) {
+                if (!L->nfd_waiting && !atomic_load(&L->remotes_open) &&
+                    !atomic_load(&L->wake_armed)) {
+                    deadlock(L);
+                    continue;
+                }
+                L->engine->wait(L, -1);
+            } else if (L->engine->wait(L, L->autojump) == 0) {
                 if (next > L->vnow)
                     L->vnow = next;
                 corio__timer_run(&L->timers, L->vnow);
@@ -267,12 +276,21 @@ void corio__rearm(corio_task *t)
     }
 }
 
+void (*corio__suspend_hook)(corio_task *t);
+
+int corio__suspend_slow(corio_task *t, int64_t *deadline)
+{
+    if (CORIO__UNLIKELY(corio__suspend_hook))
+        corio__suspend_hook(t);
+    return corio__interrupt_code(t, deadline);
+}
+
 int corio__park(corio__wait *w)
 {
     corio__loop *L = corio__cur;
     corio_task *t = L->current;
     int64_t deadline = w->until;
-    int rc = corio__interrupt_check(t, &deadline);
+    int rc = corio__suspend_check(t, &deadline);
     if (rc < 0) {
         if (CORIO__UNLIKELY(L->debug) && rc == -ETIMEDOUT)
             corio__scope_report_poisoned(t);
@@ -306,7 +324,7 @@ int corio_yield(void)
     if (!t)
         return -EPERM;
     int64_t none = INT64_MAX;
-    int rc = corio__interrupt_check(t, &none);
+    int rc = corio__suspend_check(t, &none);
     if (rc < 0)
         return rc;
     t->state = CORIO__READY;

@@ -38,7 +38,7 @@ static inline int64_t corio__timer_next(const corio__timer_heap *h)
     return h->n ? h->v[0]->when : INT64_MAX;
 }
 /* Fire (disarm, then call) every timer due at or before now. */
-void corio__timer_run(corio__timer_heap *h, int64_t now);
+CORIO__EXPORT void corio__timer_run(corio__timer_heap *h, int64_t now);
 void corio__timer_heap_free(corio__timer_heap *h);
 
 #endif

@@ -8,8 +8,12 @@
  *   a serving task   owns the server end of one pair and a copy of the
  *                    options, so it may outlive the session: it ends when
  *                    the client end is closed (end of stream) and closes
- *                    its end, unless a handler detached it. */
+ *                    its end, unless a handler detached it.  The dial lets
+ *                    it start before returning (found by corio_test_sweep:
+ *                    a client failing right after the dial ended the run
+ *                    with the task unstarted, leaking the pair). */
 #include "os/sys.h"
+#include "core/loop.h"
 #include "http/server.h"
 #include "http/session.h"
 
@@ -63,6 +67,16 @@ static int dial(corio_stream **out, const corio_url *u, void *arg)
         return rc;
     }
     corio_task_detach(t);
+    /* Let the serving task start before going on: a task cancelled before
+     * it started never runs, and this one owns ct and the server end (the
+     * loop's end cancels what is left when a client gives up at once).
+     * Uninterruptibly, so the caller's cancellation cannot skip it. */
+    corio_task *self = corio__self();
+    if (self) {
+        self->noint++;
+        CORIO_IGNORE(corio_yield());
+        self->noint--;
+    }
     *out = client;
     return 0;
 }

@@ -42,6 +42,12 @@ int corio__addr_numeric(corio_addr *out, const char *host, int port);
 /* addr.c: same address (family, bytes, port; scope for IPv6). */
 int corio__addr_equal(const corio_addr *a, const corio_addr *b);
 
+/* dns.c: when set, asked first by corio_dns_resolve: 1 and *out when host
+ * is one of the test kit's fake names (testing/dns.c), else 0.  Loop
+ * thread only; NULL outside tests. */
+extern CORIO__EXPORT int (*corio__dns_fake)(const char *host, int port,
+                                            corio_addr *out);
+
 /* dns.c: map getaddrinfo's return (and errno for EAI_SYSTEM) to corio's
  * codes. */
 int corio__dns_error(int eai, int err);

@@ -108,17 +108,22 @@ corio__sys_table corio__sys = {CORIO__SYSCALLS(REAL)};
 #undef REAL
 
 static atomic_long calls, target;
-static atomic_int fired;
+static atomic_int fired, fired_entry = -1;
 static int fault_errno;
+static unsigned long long fault_mask;
+
+_Static_assert(CORIO__SYS_COUNT <= 64, "the fault mask has 64 bits");
 
 #define CORIO__FAIL_NEG (-fault_errno)
 
-/* True if this call is the one to fail. */
-static int hit(void)
+/* True if this call of entry i is the one to fail. */
+static int hit(int i)
 {
-    if (atomic_fetch_add(&calls, 1) + 1 != atomic_load(&target))
+    if (!(fault_mask >> i & 1) ||
+        atomic_fetch_add(&calls, 1) + 1 != atomic_load(&target))
         return 0;
     atomic_store(&fired, 1);
+    atomic_store(&fired_entry, i);
     errno = fault_errno;
     return 1;
 }
@@ -131,9 +136,9 @@ static int hit(void)
     {                                                                          \
         if (after) {                                                           \
             ret r_ = real.name args;                                           \
-            return hit() ? (ret)(fail) : r_;                                   \
+            return hit(CORIO__SYS_##name) ? (ret)(fail) : r_;                  \
         }                                                                      \
-        return hit() ? (ret)(fail) : real.name args;                           \
+        return hit(CORIO__SYS_##name) ? (ret)(fail) : real.name args;          \
     }
 CORIO__SYSCALLS(WRAP)
 #undef WRAP
@@ -153,13 +158,39 @@ char *corio__strdup(const char *s)
     return d;
 }
 
-void corio__fault_arm(long n, int err)
+static const char *const names[] = {
+#define NAME(ret, name, params, args, impl, fail, after) #name,
+    CORIO__SYSCALLS(NAME)
+#undef NAME
+};
+
+int corio__sys_index(const char *name)
+{
+    for (int i = 0; name && i < CORIO__SYS_COUNT; i++)
+        if (!strcmp(names[i], name))
+            return i;
+    return -1;
+}
+
+const char *corio__sys_name(int i)
+{
+    return i >= 0 && i < CORIO__SYS_COUNT ? names[i] : "?";
+}
+
+void corio__fault_arm_only(unsigned long long mask, long n, int err)
 {
     fault_errno = err;
+    fault_mask = mask;
     atomic_store(&calls, 0);
     atomic_store(&fired, 0);
+    atomic_store(&fired_entry, -1);
     atomic_store(&target, n);
     corio__sys = counting;
+}
+
+void corio__fault_arm(long n, int err)
+{
+    corio__fault_arm_only(CORIO__SYS_ALL, n, err);
 }
 
 long corio__fault_disarm(void)
@@ -172,4 +203,9 @@ long corio__fault_disarm(void)
 int corio__fault_fired(void)
 {
     return atomic_load(&fired);
+}
+
+int corio__fault_entry(void)
+{
+    return atomic_load(&fired_entry);
 }

@@ -166,13 +166,37 @@ extern CORIO__EXPORT corio__sys_table corio__sys;
  * reach it), or NULL when s is NULL or the allocation failed. */
 CORIO__EXPORT char *corio__strdup(const char *s);
 
+/* The index of each entry (CORIO__SYS_malloc, ...), in table order. */
+enum {
+#define CORIO__SYS_INDEX(ret, name, params, args, impl, fail, after)           \
+    CORIO__SYS_##name,
+    CORIO__SYSCALLS(CORIO__SYS_INDEX)
+#undef CORIO__SYS_INDEX
+        CORIO__SYS_COUNT
+};
+/* Sets of entries for corio__fault_arm_only: bit i is entry i. */
+#define CORIO__SYS_ALL (~0ull)
+#define CORIO__SYS_ALLOC                                                       \
+    ((1ull << CORIO__SYS_malloc) | (1ull << CORIO__SYS_calloc) |               \
+     (1ull << CORIO__SYS_realloc))
+
+/* The index of the entry called name ("malloc", "connect"), or -1. */
+CORIO__EXPORT int corio__sys_index(const char *name);
+/* The name of entry i (0 <= i < CORIO__SYS_COUNT). */
+CORIO__EXPORT const char *corio__sys_name(int i);
+
 /* Fault sweep: from now on, calls through the table are counted and the
- * n-th one (n >= 1) fails (see CORIO__SYSCALLS for what a failed call
- * returns).  corio__fault_disarm() restores the real entries and returns
- * how many calls were counted. */
-void corio__fault_arm(long n, int err);
-long corio__fault_disarm(void);
+ * n-th one (n >= 1; 0: none, just count) fails with err (see
+ * CORIO__SYSCALLS for what a failed call returns).  corio__fault_disarm()
+ * restores the real entries and returns how many calls were counted.
+ * corio__fault_arm_only counts (and fails) only the entries in mask. */
+CORIO__EXPORT void corio__fault_arm(long n, int err);
+CORIO__EXPORT void corio__fault_arm_only(unsigned long long mask, long n,
+                                         int err);
+CORIO__EXPORT long corio__fault_disarm(void);
 /* True once the armed fault has fired. */
-int corio__fault_fired(void);
+CORIO__EXPORT int corio__fault_fired(void);
+/* The index of the entry whose call was failed, or -1. */
+CORIO__EXPORT int corio__fault_entry(void);
 
 #endif

@@ -10,7 +10,7 @@
  *   mem_shared  both directions and a count of the open ends; freed when
  *               the second end closes.
  *   mem_end     a transport: end 0 writes dir[0] and reads dir[1], end 1
- *               the other way round.
+ *               the other way round; and its test faults (below).
  *
  *   end 0 --write--> [ dir[0] ring ] --read--> end 1
  *   end 0 <--read--- [ dir[1] ring ] <-write-- end 1
@@ -18,7 +18,14 @@
  * Cancel safety: a waiter is only told to look again (woken with 0); bytes
  * move between a ring and a caller's buffer only while that caller runs.
  * So an interrupted read has taken nothing and an interrupted write reports
- * exactly what it put in the ring, which the reader will get. */
+ * exactly what it put in the ring, which the reader will get.
+ *
+ * Test faults (corio_test_stream_faults, corio/testing.h), per end: reads
+ * that return at most max_read bytes; writes that put at most max_write
+ * bytes in the ring at a time and yield between pieces, so the reader sees
+ * each piece on its own; a stall that parks the end's reads and writes
+ * until it is lifted; and a reset, of the whole pair, that fails every
+ * later read and write of both ends with -ECONNRESET. */
 #include "os/sys.h"
 #include "core/loop.h"
 #include "stream/transport.h"
@@ -41,13 +48,16 @@ typedef struct mem_dir {
 
 typedef struct mem_shared {
     mem_dir dir[2];
-    int open; /* ends not yet closed */
+    int open;   /* ends not yet closed */
+    bool reset; /* test fault: both ends fail with -ECONNRESET */
 } mem_shared;
 
 typedef struct mem_end {
     corio__transport base; /* first: the stream hands back &base */
     mem_shared *sh;
     int side;
+    size_t max_read, max_write; /* test faults: 0 is no limit */
+    bool stall;                 /* test fault: reads and writes park */
 } mem_end;
 
 struct mem_waiter {
@@ -100,8 +110,18 @@ static ssize_t mem_read(corio__transport *t, void *buf, size_t n)
     if (rc < 0)
         return rc;
     for (;;) {
+        if (e->sh->reset)
+            return -ECONNRESET;
+        if (e->stall) {
+            rc = park_on(&d->rwait, "memory stream read (stalled)");
+            if (rc < 0)
+                return rc;
+            continue;
+        }
         if (d->len) {
             size_t k = n < d->len ? n : d->len;
+            if (e->max_read && k > e->max_read)
+                k = e->max_read;
             size_t first = d->cap - d->head < k ? d->cap - d->head : k;
             memcpy(buf, d->ring + d->head, first);
             memcpy((unsigned char *)buf + first, d->ring, k - first);
@@ -128,11 +148,17 @@ static ssize_t mem_write(corio__transport *t, const void *buf, size_t n)
     if (crc < 0)
         return crc;
     while (done < n) {
+        if (e->sh->reset)
+            return done ? (ssize_t)done : -ECONNRESET;
         if (d->rgone || d->wdone)
             return done ? (ssize_t)done : -EPIPE;
         size_t room = d->cap - d->len;
+        if (e->stall)
+            room = 0;
         if (room) {
             size_t k = n - done < room ? n - done : room;
+            if (e->max_write && k > e->max_write)
+                k = e->max_write;
             size_t tail = (d->head + d->len) % d->cap;
             size_t first = d->cap - tail < k ? d->cap - tail : k;
             memcpy(d->ring + tail, (const unsigned char *)buf + done, first);
@@ -141,6 +167,12 @@ static ssize_t mem_write(corio__transport *t, const void *buf, size_t n)
             d->len += k;
             done += k;
             kick(&d->rwait);
+            if (e->max_write && done < n) {
+                /* A short write: the reader sees this piece alone. */
+                int rc = corio_yield();
+                if (rc < 0)
+                    return (ssize_t)done;
+            }
             continue;
         }
         int rc = park_on(&d->wwait, "memory stream write");
@@ -191,6 +223,25 @@ static const corio__transport_ops mem_ops = {
     .fd = mem_fd,
 };
 
+int corio__mem_faults(corio_stream *s, size_t max_read, size_t max_write,
+                      bool stall, bool reset)
+{
+    corio__transport *t = s ? corio__stream_transport(s) : NULL;
+    if (!t || t->ops != &mem_ops)
+        return -EINVAL;
+    mem_end *e = (mem_end *)t;
+    mem_shared *sh = e->sh;
+    e->max_read = max_read;
+    e->max_write = max_write;
+    e->stall = stall;
+    sh->reset = sh->reset || reset;
+    for (int i = 0; i < 2; i++) { /* everyone looks again */
+        kick(&sh->dir[i].rwait);
+        kick(&sh->dir[i].wwait);
+    }
+    return 0;
+}
+
 int corio_stream_pair_ex(corio_stream **a, corio_stream **b, size_t capacity,
                          const corio_stream_opts *o)
 {
@@ -219,9 +270,7 @@ int corio_stream_pair_ex(corio_stream **a, corio_stream **b, size_t capacity,
         e[i] = corio__sys.malloc(sizeof *e[i]);
         if (!sh->dir[i].ring || !e[i])
             goto nomem;
-        e[i]->base.ops = &mem_ops;
-        e[i]->sh = sh;
-        e[i]->side = i;
+        *e[i] = (mem_end){.base.ops = &mem_ops, .sh = sh, .side = i};
     }
     sh->open = 2;
     rc = corio__stream_new(&s0, &e[0]->base, o);

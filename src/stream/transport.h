@@ -16,6 +16,7 @@
 #define CORIO_STREAM_TRANSPORT_H
 
 #include <corio.h>
+#include <stdbool.h>
 
 typedef struct corio__transport corio__transport;
 
@@ -59,5 +60,12 @@ CORIO__EXPORT int corio__stream_new(corio_stream **out, corio__transport *t,
  * did not take stays buffered, as for any interrupted write. */
 CORIO__EXPORT void corio__stream_set_write_timeout(corio_stream *s, int64_t ns);
 CORIO__EXPORT corio__transport *corio__stream_transport(const corio_stream *s);
+
+/* mem_transport.c: set the test faults of s, one end of a memory pair
+ * (corio_test_stream_faults in corio/testing.h; a reset cannot be undone)
+ * and wake its waiters to look again.  0, or -EINVAL if s is not a memory
+ * stream. */
+CORIO__EXPORT int corio__mem_faults(corio_stream *s, size_t max_read,
+                                    size_t max_write, bool stall, bool reset);
 
 #endif
