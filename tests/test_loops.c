@@ -50,8 +50,7 @@ static void identity(size_t n)
 {
     memset(&id, 0, sizeof id);
     int result = -1;
-    CHECK_EQ(corio_run_loops(n, &vopts, id_main, (void *)(uintptr_t)n,
-                             &result),
+    CHECK_EQ(corio_run_loops(n, &vopts, id_main, (void *)(uintptr_t)n, &result),
              0);
     CHECK_EQ(result, 10); /* loop 0's main */
     for (size_t i = 0; i < n; i++) {
@@ -133,9 +132,9 @@ TEST(loops, n_0_is_one_loop_per_cpu_and_pinning_works)
             cpu0 = c;
     corio_loops_opts o = {.cpus = &cpu0, .ncpus = 1};
     int result = -1;
-    CHECK_EQ(corio_run_loops(0, &o, pinned_main, (void *)(uintptr_t)ncpu,
-                             &result),
-             0);
+    CHECK_EQ(
+        corio_run_loops(0, &o, pinned_main, (void *)(uintptr_t)ncpu, &result),
+        0);
     CHECK_EQ(result, 10);
     for (int i = 0; i < ncpu && i < MAXL; i++)
         CHECK_EQ(atomic_load(&id.ran[i]), 1);
@@ -263,8 +262,7 @@ TEST(loops, a_loop_waiting_on_another_is_not_deadlocked)
     pthread_t th;
     CHECK_EQ(pthread_create(&th, NULL, slow_putter, NULL), 0);
     int result = 0;
-    CHECK_EQ(corio_run_loops(2, &vopts, waits_on_other_loop, NULL, &result),
-             0);
+    CHECK_EQ(corio_run_loops(2, &vopts, waits_on_other_loop, NULL, &result), 0);
     pthread_join(th, NULL);
     CHECK_EQ(result, 7);
     corio_chan_free(slow_chan);

@@ -22,7 +22,7 @@
 #include "core/post.h"
 
 typedef struct call {
-    corio__wait w; /* first: the scheduler hands back &w */
+    corio__wait w;             /* first: the scheduler hands back &w */
     corio__post start, cancel; /* to B */
     corio__post done, ack;     /* to A */
     corio__loop *to;
@@ -30,13 +30,13 @@ typedef struct call {
     corio_task *task; /* T while it lives (B's thread only) */
     corio_fn fn;
     void *arg;
-    int result;         /* fn's, or why it never ran */
-    int status;         /* 0: T ran (or was cancelled); < 0: never made */
-    int code;           /* the caller's interruption */
+    int result;          /* fn's, or why it never ran */
+    int status;          /* 0: T ran (or was cancelled); < 0: never made */
+    int code;            /* the caller's interruption */
     int arrived, needed; /* posts back on A */
 } call;
 
-#define CALL_OF(p, field) ((call *)((char *)(p) - offsetof(call, field)))
+#define CALL_OF(p, field) ((call *)((char *)(p)-offsetof(call, field)))
 
 /* On A. */
 static void came_back(call *c)
@@ -75,9 +75,9 @@ static void on_start(corio__post *p)
     call *c = CALL_OF(p, start);
     corio__loop *B = c->to;
     corio_task_opts to = {.name = "loop call"};
-    int rc = B->stopping ? -ESHUTDOWN
-                         : corio__spawn(&c->task, &to, call_main, c,
-                                        CORIO__CALLED);
+    int rc = B->stopping
+                 ? -ESHUTDOWN
+                 : corio__spawn(&c->task, &to, call_main, c, CORIO__CALLED);
     if (rc < 0) {
         c->task = NULL;
         c->status = c->result = rc;

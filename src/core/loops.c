@@ -24,11 +24,11 @@
 typedef struct member {
     corio__loop L;
     pthread_t thread;
-    bool started;  /* thread created */
-    bool made;     /* corio__loop_init succeeded */
-    int rc;        /* corio__loop_init's, then corio__loop_run's */
-    int result;    /* its main's */
-    bool all_done; /* every main has returned (loop thread only) */
+    bool started;        /* thread created */
+    bool made;           /* corio__loop_init succeeded */
+    int rc;              /* corio__loop_init's, then corio__loop_run's */
+    int result;          /* its main's */
+    bool all_done;       /* every main has returned (loop thread only) */
     corio_task *waiting; /* loop_main parked until all_done */
     corio__post cancel_post, done_post;
     atomic_bool cancel_sent;
@@ -191,8 +191,8 @@ int corio_run_loops(size_t n, const corio_loops_opts *opts, corio_fn main,
     if (n == 0)
         n = cpus_here();
     cpu_set_t saved;
-    bool restore = opts && opts->ncpus &&
-                   sched_getaffinity(0, sizeof saved, &saved) == 0;
+    bool restore =
+        opts && opts->ncpus && sched_getaffinity(0, sizeof saved, &saved) == 0;
     corio__loops s = {.n = n, .opts = opts, .main = main, .arg = arg};
     s.m = corio__sys.calloc(n, sizeof *s.m);
     if (!s.m)
