@@ -19,7 +19,8 @@
 
 static corio_loops_opts vopts = {.loop = {.virtual_clock = 1}};
 
-/* ---- ping-pong ------------------------------------------------------------ */
+/* ---- ping-pong ------------------------------------------------------------
+ */
 
 static atomic_int wrong_loop;
 
@@ -86,7 +87,8 @@ TEST(loop_call, refuses_misuse)
     CHECK_EQ(rc, -EPERM);
 }
 
-/* ---- cancellation at every point ------------------------------------------ */
+/* ---- cancellation at every point ------------------------------------------
+ */
 
 typedef struct remote {
     atomic_int started, finished, active;
@@ -363,7 +365,7 @@ TEST(loop_call, a_loop_shutting_down_refuses_calls)
 
 static struct {
     corio_chan *c;
-    atomic_int next;        /* next item to put */
+    atomic_int next; /* next item to put */
     atomic_int put_ok[ITEMS];
     atomic_int got[ITEMS];
     atomic_int interrupted;
@@ -430,10 +432,9 @@ static int chan_main(void *arg)
     bool put = corio_loop_index() % 2 == 0;
     corio_task *t[WORKERS];
     for (int i = 0; i < WORKERS; i++)
-        CHECK_EQ(corio_task_spawn(&t[i], put ? putter : getter,
-                                  (void *)(uintptr_t)(corio_loop_index() *
-                                                          WORKERS +
-                                                      i + 1)),
+        CHECK_EQ(corio_task_spawn(
+                     &t[i], put ? putter : getter,
+                     (void *)(uintptr_t)(corio_loop_index() * WORKERS + i + 1)),
                  0);
     for (int i = 0; i < WORKERS; i++)
         CHECK_EQ(corio_task_join(t[i], NULL), 0);
@@ -442,8 +443,7 @@ static int chan_main(void *arg)
     return 0;
 }
 
-TEST_T(loop_call, channel_conserves_items_across_loops_under_cancellation,
-       120)
+TEST_T(loop_call, channel_conserves_items_across_loops_under_cancellation, 120)
 {
     for (size_t n = 2; n <= 4; n += 2) {
         memset(&ch, 0, sizeof ch);

@@ -186,8 +186,7 @@ static void *open_clients(void *arg)
     for (size_t i = 0; i < S.n; i++)
         CHECK(atomic_load(&S.live[i]) > 0); /* open on every loop */
     /* The shutdown starts on the last loop only. */
-    CHECK_EQ(corio_loop_post(S.loop[S.n - 1], cancel_main, S.main[S.n - 1]),
-             0);
+    CHECK_EQ(corio_loop_post(S.loop[S.n - 1], cancel_main, S.main[S.n - 1]), 0);
     for (int k = 0; k < OPEN; k++) {
         struct pollfd p = {fd[k], POLLIN, 0};
         CHECK_EQ(poll(&p, 1, 5000), 1);
