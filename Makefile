@@ -42,6 +42,7 @@ bench: deps
 	@bench/http/run.sh build-bench
 	@bench/fetch/run.sh build-bench
 	@bench/redis/run.sh build-bench
+	@bench/multicore/run.sh build-bench
 
 install: all
 	@cmake --install $(BUILD) --prefix $(PREFIX)
