@@ -11,6 +11,7 @@
 #include "net_util.h"
 
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <stdbool.h>
 
@@ -28,7 +29,8 @@ static struct {
     atomic_int served[MAXL];
     atomic_int live[MAXL];
     atomic_int cancelled;
-    bool hold; /* handlers keep the connection until the client closes */
+    bool hold;  /* handlers keep the connection until the client closes */
+    bool steer; /* listeners with steer_cpu */
 } S;
 
 static int hold_port(void)
@@ -71,7 +73,7 @@ static int server_main(void *arg)
     (void)arg;
     size_t i = corio_loop_index();
     corio_listener *l;
-    corio_listen_opts lo = {.reuseport = 1};
+    corio_listen_opts lo = {.reuseport = 1, .steer_cpu = S.steer};
     CHECK_EQ(corio_tcp_listen(&l, "127.0.0.1", S.port, &lo), 0);
     corio_event_init(&S.stop[i]);
     S.loop[i] = corio_loop_current();
@@ -219,4 +221,65 @@ TEST(reuseport, shutdown_reaches_every_loop_with_connections_open)
         close(held);
         CHECK_EQ(net_count_fds(), fds);
     }
+}
+
+/* ---- steering by CPU ------------------------------------------------------
+ */
+
+static int cpus[2];
+
+/* Connections made from a thread pinned to cpus[k]: loopback handles the
+ * SYN on the sending CPU, so every one is received on cpus[k]. */
+static void *steered_clients(void *arg)
+{
+    (void)arg;
+    wait_ready();
+    for (int k = 0; k < 2; k++) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpus[k], &set);
+        CHECK_EQ(pthread_setaffinity_np(pthread_self(), sizeof set, &set), 0);
+        for (int i = 0; i < 20; i++) {
+            int fd = dial();
+            char c = 0;
+            CHECK_EQ(read(fd, &c, 1), 1);
+            CHECK_EQ(c, '0' + k); /* the loop pinned to that CPU */
+            atomic_fetch_add(&answered[k], 1);
+            close(fd);
+        }
+    }
+    for (size_t i = 0; i < S.n; i++)
+        CHECK_EQ(corio_loop_post(S.loop[i], set_stop, &S.stop[i]), 0);
+    return NULL;
+}
+
+TEST(reuseport, steer_cpu_serves_a_connection_on_the_cpu_that_received_it)
+{
+    cpu_set_t mine;
+    CHECK_EQ(sched_getaffinity(0, sizeof mine, &mine), 0);
+    int n = 0;
+    for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+        if (CPU_ISSET(c, &mine))
+            cpus[n++] = c;
+    if (n < 2 || tst_slow_env()) {
+        /* One CPU (or qemu, whose threads the host schedules anywhere):
+         * nothing to steer between. */
+        printf("    skipped: needs two CPUs on a native run\n");
+        return;
+    }
+    reset(2, false);
+    S.steer = true;
+    int held = hold_port();
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, steered_clients, NULL), 0);
+    corio_loops_opts o = vopts;
+    o.cpus = cpus;
+    o.ncpus = 2;
+    int result = -1;
+    CHECK_EQ(corio_run_loops(2, &o, server_main, NULL, &result), 0);
+    pthread_join(th, NULL);
+    CHECK_EQ(result, 0);
+    CHECK_EQ(atomic_load(&answered[0]), 20);
+    CHECK_EQ(atomic_load(&answered[1]), 20);
+    close(held);
 }
