@@ -413,6 +413,9 @@ static int post_after_end(void *arg)
         return 0;
     CHECK_EQ(corio_loop_post(NULL, late, NULL), -EINVAL);
     CHECK_EQ(corio_loop_post(corio_loop_at(1), NULL, NULL), -EINVAL);
+    /* This main runs: loop 1 cannot have ended yet. */
+    CHECK_EQ(corio_loop_post(corio_loop_at(1), late, NULL), 0);
+    accepted_posts++;
     CHECK_EQ(corio_task_spawn(NULL, late_poster, &accepted_posts), 0);
     return 0;
 }
@@ -420,6 +423,5 @@ static int post_after_end(void *arg)
 TEST(loops, a_post_to_an_ended_loop_is_refused_and_none_accepted_is_lost)
 {
     CHECK_EQ(corio_run_loops(2, &vopts, post_after_end, NULL, NULL), 0);
-    CHECK(accepted_posts >= 1);
     CHECK_EQ(atomic_load(&late_ran), accepted_posts);
 }
