@@ -15,7 +15,9 @@
 #    beside Go's channels (GOMAXPROCS=2).  Tokio is not built here.
 #
 # Nothing is pinned in 1 and 2: the servers and wrk share the machine's
-# cores, as they would in production.  REPS rounds, the order rotating;
+# cores, as they would in production.  The load average is recorded with
+# the results: on a machine shared with other work, requests/s say little
+# and CPU per request says more.  REPS rounds, the order rotating;
 # medians.  Environment: REPS (3), SECS (5), PORT (7990), GO (go).
 # Raw lines go to BUILD_DIR/multicore/results.txt, the table to
 # BUILD_DIR/multicore/table.md.
@@ -96,13 +98,12 @@ stop_server() {
     spid=""
 }
 
-# CPU ticks (user + system) of a process and its children (nginx's
-# workers are its children: the master's own is near zero, so the
-# workers' ticks are read through the process group).
+# CPU ticks (user + system) of a server process and its children (nginx's
+# workers are the master's children).
 cpu_ticks() {
-    ps -o pid= -g "$(ps -o pgid= -p "$1" | tr -d ' ')" 2>/dev/null |
-        while read -r p; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || :; done |
-        awk '{ s += $1 } END { print s + 0 }'
+    for p in "$1" $(pgrep -P "$1"); do
+        awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || :
+    done | awk '{ s += $1 } END { print s + 0 }'
 }
 
 wrk_rate() {
@@ -130,6 +131,7 @@ measure() {
     echo "$part $impl $round $rate $us" >>"$RAW"
 }
 
+say "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 round=1
 while [ $round -le "$REPS" ]; do
     for impl in $(rotate "corio-2 corio-1 corio-1-to_thread go" "$round"); do
@@ -142,8 +144,8 @@ while [ $round -le "$REPS" ]; do
     done
     for impl in $(rotate "corio go" "$round"); do
         case $impl in
-        corio) out=$("$BUILD/bench/messaging" 200000 2000000 0 1) ;;
-        go) out=$(env GOMAXPROCS=2 taskset -c 0,1 "$OUT/go/go_chan" 200000 2000000) ;;
+        corio) out=$("$BUILD/bench/messaging" 20000 1000000 0 1) ;;
+        go) out=$(env GOMAXPROCS=2 taskset -c 0,1 "$OUT/go/go_chan" 200000 1000000) ;;
         esac
         echo "$out" | while read -r kind rate; do
             say "msg $impl-$kind round $round: $rate/s"
@@ -153,6 +155,7 @@ while [ $round -le "$REPS" ]; do
     round=$((round + 1))
 done
 
+say "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 awk '
 function median(part, impl, col,   n, i, j, t, v) {
     n = 0
