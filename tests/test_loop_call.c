@@ -5,7 +5,8 @@
  * before it ever runs), while the remote task waits, and at a sweep of
  * points around its completion — always leaves the remote task finished
  * and awaited, ran at most once, reported once, nothing leaked; a deadline
- * crossing loops; a loop that is shutting down refuses calls; a channel's
+ * crossing loops; a loop that is shutting down refuses calls, and so does
+ * a plain corio_run loop that ends with the call still queued; a channel's
  * items are conserved between loops while getters and putters are
  * interrupted at random.
  *
@@ -463,4 +464,60 @@ TEST_T(loop_call, channel_conserves_items_across_loops_under_cancellation, 120)
         corio_chan_free(ch.c);
     }
     tst_leak_check();
+}
+
+/* ---- a plain corio_run loop ending with the call still queued ----------- */
+
+static _Atomic(corio_loop *) plain_b;
+static atomic_int call_sent;
+
+static int b_main(void *arg)
+{
+    (void)arg;
+    atomic_store(&plain_b, corio_loop_current());
+    /* Returns without ever suspending once the call is queued: the loop
+     * ends without running it and drops it. */
+    for (int i = 0; i < 5000 && !atomic_load(&call_sent); i++)
+        tst_nap_ms(1);
+    CHECK(atomic_load(&call_sent));
+    return 0;
+}
+
+static void *b_thread(void *arg)
+{
+    (void)arg;
+    CHECK_EQ(corio_run(b_main, NULL, NULL), 0);
+    return NULL;
+}
+
+static int a_caller(void *arg)
+{
+    caller_arg *c = arg;
+    c->rc =
+        corio_loop_call(atomic_load(&plain_b), add_one, &c->result, &c->result);
+    return 0;
+}
+
+static int a_main(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&plain_b))
+        tst_nap_ms(1);
+    caller_arg c = {1, 5};
+    corio_task *t;
+    CHECK_EQ(corio_task_spawn(&t, a_caller, &c), 0);
+    CHECK_EQ(corio_yield(), 0); /* the call is queued on b, t waits */
+    atomic_store(&call_sent, 1);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    CHECK_EQ(c.rc, -ESHUTDOWN);
+    CHECK_EQ(c.result, -ESHUTDOWN);
+    return 0;
+}
+
+TEST(loop_call, a_plain_loop_ending_with_the_call_queued_refuses_it)
+{
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, b_thread, NULL), 0);
+    CHECK_EQ(corio_run(a_main, NULL, NULL), 0);
+    pthread_join(th, NULL);
 }

@@ -70,19 +70,36 @@ void corio__call_done(corio_task *t)
     corio__post_send(c->caller->loop, &c->done);
 }
 
+/* On B: no task will run; report why. */
+static void refuse(call *c, int rc)
+{
+    c->task = NULL;
+    c->status = c->result = rc;
+    corio__post_send(c->caller->loop, &c->done);
+}
+
 static void on_start(corio__post *p)
 {
     call *c = CALL_OF(p, start);
-    corio__loop *B = c->to;
     corio_task_opts to = {.name = "loop call"};
-    int rc = B->stopping
+    int rc = c->to->stopping
                  ? -ESHUTDOWN
                  : corio__spawn(&c->task, &to, call_main, c, CORIO__CALLED);
-    if (rc < 0) {
-        c->task = NULL;
-        c->status = c->result = rc;
-        corio__post_send(c->caller->loop, &c->done);
-    }
+    if (rc < 0)
+        refuse(c, rc);
+}
+
+/* A plain corio_run loop drops the posts still queued when it ends (a
+ * corio_run_loops loop runs them): the caller still hears back. */
+static void start_dropped(corio__post *p)
+{
+    refuse(CALL_OF(p, start), -ESHUTDOWN);
+}
+
+static void cancel_dropped(corio__post *p)
+{
+    call *c = CALL_OF(p, cancel);
+    corio__post_send(c->caller->loop, &c->ack);
 }
 
 static void on_cancel(corio__post *p)
@@ -90,7 +107,7 @@ static void on_cancel(corio__post *p)
     call *c = CALL_OF(p, cancel);
     if (c->task)
         corio__cancel(c->task);
-    corio__post_send(c->caller->loop, &c->ack);
+    cancel_dropped(p);
 }
 
 /* On A, from the caller's interruption (or its failed park). */
@@ -126,8 +143,8 @@ int corio_loop_call(corio_loop *loop, corio_fn fn, void *arg, int *result)
     }
     call c = {
         .w = {call_interrupted, "loop call", INT64_MAX},
-        .start = {.fn = on_start},
-        .cancel = {.fn = on_cancel},
+        .start = {.fn = on_start, .drop = start_dropped},
+        .cancel = {.fn = on_cancel, .drop = cancel_dropped},
         .done = {.fn = on_done},
         .ack = {.fn = on_ack},
         .to = (corio__loop *)loop,
