@@ -15,9 +15,11 @@
  *   ./multicore_server PORT [LOOPS]    serve on PORT with LOOPS loops (0 or
  *                                      absent: one per CPU) until Ctrl-C
  *
- * The loops meet only twice: loops other than 0 ask loop 0 for the port
- * it bound (corio_loop_call, which waits until loop 0 has listened), and
- * the self-test's client tells every loop to stop (corio_loop_post).
+ * The loops meet only where they must: loops other than 0 ask loop 0 for
+ * the port it bound (corio_loop_call, which waits until loop 0 has
+ * listened), every loop tells loop 0 it is listening (corio_loop_post; the
+ * self-test's client starts once all are), and the client tells every
+ * loop to stop (corio_loop_post).
  * Ctrl-C cancels the main of the loop holding SIGINT; corio_run_loops
  * then cancels every other main, and each server shuts down gracefully. */
 #include <corio.h>
@@ -29,8 +31,10 @@
 #define MAX_LOOPS 256
 
 typedef struct app {
-    int port;          /* given, or bound by loop 0 */
-    corio_event bound; /* loop 0 is listening (a loop-0 object) */
+    int port;              /* given, or bound by loop 0 */
+    corio_event bound;     /* loop 0 is listening (a loop-0 object) */
+    size_t nlistening;     /* loops listening (loop 0's count) */
+    corio_event listening; /* ... all of them (a loop-0 object) */
     corio_event *stop[MAX_LOOPS];
     int served[MAX_LOOPS];
     int self_test;
@@ -103,6 +107,14 @@ static int get_port(void *arg)
     return rc < 0 ? rc : a->port;
 }
 
+/* On loop 0: one more loop is listening. */
+static void one_listening(void *arg)
+{
+    app *a = arg;
+    if (++a->nlistening == corio_loop_count())
+        corio_event_set(&a->listening);
+}
+
 static int serve_loop(void *arg)
 {
     app *a = arg;
@@ -133,6 +145,8 @@ static int serve_loop(void *arg)
         a->port = corio_addr_port(&addr);
         corio_event_set(&a->bound);
     }
+    if (rc == 0)
+        rc = corio_loop_post(corio_loop_at(0), one_listening, a);
     if (rc == 0) {
         corio_http_server_opts so = {.stop = &stop};
         rc = corio_http_serve(l, r, &so);
@@ -188,7 +202,7 @@ static int client(void *arg)
     return rc < 0 ? rc : 0;
 }
 
-/* Loop 0 of the self-test also runs the client, once it has listened. */
+/* Loop 0 of the self-test also runs the client, once every loop listens. */
 static int self_test_loop(void *arg)
 {
     app *a = arg;
@@ -199,9 +213,8 @@ static int self_test_loop(void *arg)
     if (rc < 0)
         return rc;
     int crc = -1, src = -1;
-    if (corio_loop_call(corio_loop_current(), get_port, a, &rc) == 0 &&
-        rc > 0 && corio_task_spawn(&c, client, a) == 0 &&
-        corio_task_join(c, &crc) < 0)
+    if (corio_event_wait(&a->listening) == 0 &&
+        corio_task_spawn(&c, client, a) == 0 && corio_task_join(c, &crc) < 0)
         crc = -1;
     if (crc < 0)
         corio_task_cancel(server);
@@ -222,9 +235,11 @@ int main(int argc, char **argv)
     if (loops > MAX_LOOPS)
         loops = MAX_LOOPS;
     corio_event_init(&a.bound);
+    corio_event_init(&a.listening);
     int result = 0;
     int rc = corio_run_loops(loops, NULL, fn, &a, &result);
     corio_event_destroy(&a.bound);
+    corio_event_destroy(&a.listening);
     if (rc < 0 || (result < 0 && result != -ECANCELED)) {
         fprintf(stderr, "multicore_server: %s\n",
                 corio_strerror(rc < 0 ? rc : result));
