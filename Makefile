@@ -40,10 +40,12 @@ bench: deps
 	@cmake --build build-bench -j $(JOBS)
 	@bench/run.sh build-bench
 	@bench/echo/run.sh build-bench
+	@CONFIG=photon bench/echo/run.sh build-bench
 	@bench/http/run.sh build-bench
 	@bench/fetch/run.sh build-bench
 	@bench/redis/run.sh build-bench
 	@bench/multicore/run.sh build-bench
+	@bench/plot.sh build-bench docs/img
 
 # 10,000 keep-alive connections for 10 minutes per engine, then memory
 # after bursts of 15,000 (bench/soak/run.sh; about 25 minutes).

@@ -1150,3 +1150,96 @@ TEST_T(fd, uring_socket_io_of_4_gib_is_clamped, 10)
 {
     CHECK_EQ(tst_run(huge_io_main, NULL), 0);
 }
+
+/* ---- epoll: after a short read, the next read parks first --------------- */
+
+static int reads; /* read(2) calls through the syscall table */
+static ssize_t (*real_read)(int, void *, size_t);
+
+static ssize_t count_read(int fd, void *buf, size_t n)
+{
+    reads++;
+    return real_read(fd, buf, n);
+}
+
+typedef struct talker {
+    int fd;
+    int n; /* messages, each after a millisecond */
+} talker;
+
+static int talk(void *arg)
+{
+    talker *t = arg;
+    for (int i = 0; i < t->n; i++) {
+        if (corio_sleep(CORIO_MS) < 0 || write(t->fd, "ping", 4) != 4)
+            return -1;
+    }
+    return 0;
+}
+
+static int drained_main(void *arg)
+{
+    int kind = *(int *)arg; /* 0: socketpair, 1: pipe, 2: datagram */
+    int sv[2];
+    char buf[64];
+    if (kind == 1)
+        make_pipe(sv);
+    else
+        CHECK_EQ(socketpair(AF_UNIX,
+                            (kind ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0,
+                            sv),
+                 0);
+    int rd = sv[0], wr = sv[1];
+    real_read = corio__sys.read;
+    corio__sys.read = count_read;
+    reads = 0;
+    talker t = {wr, 10};
+    corio_task *tt;
+    CHECK_EQ(corio_task_spawn(&tt, talk, &t), 0);
+    for (int i = 0; i < 10; i++)
+        CHECK_EQ(corio_fd_read(rd, buf, sizeof buf), 4);
+    CHECK_EQ(corio_task_join(tt, NULL), 0);
+    /* A byte stream: one read per message, none that says EAGAIN (the
+     * first read of all finds nothing yet).  Datagrams: every read is
+     * tried first. */
+    if (kind == 2)
+        CHECK_EQ(reads, 20);
+    else
+        CHECK_EQ(reads, 11);
+
+    /* An edge that comes while nobody waits is kept: the message written
+     * while this task sleeps (the loop polls meanwhile) is read at once. */
+    CHECK_EQ(write(wr, "late", 4), 4);
+    CHECK_EQ(corio_sleep(CORIO_MS), 0);
+    CHECK_EQ(corio_fd_read(rd, buf, sizeof buf), 4);
+    /* Two messages at once, read one byte at a time: full reads, then the
+     * short one parks the next. */
+    CHECK_EQ(write(wr, "ab", 2), 2);
+    CHECK_EQ(corio_sleep(CORIO_MS), 0);
+    if (kind != 2) {
+        CHECK_EQ(corio_fd_read(rd, buf, 1), 1);
+        CHECK_EQ(corio_fd_read(rd, buf, 1), 1);
+    } else {
+        CHECK_EQ(corio_fd_read(rd, buf, sizeof buf), 2);
+    }
+    /* The peer writes and hangs up while nobody waits: the short read of
+     * the last bytes is followed by end of stream, which brings no further
+     * edge, so the next read must not park first. */
+    CHECK_EQ(write(wr, "x", 1), 1);
+    CHECK_EQ(corio_sleep(CORIO_MS), 0);
+    close(wr);
+    CHECK_EQ(corio_sleep(CORIO_MS), 0);
+    CHECK_EQ(corio_fd_read(rd, buf, sizeof buf), 1);
+    if (kind != 2) /* a datagram pair's end is not end of file */
+        CHECK_EQ(corio_fd_read(rd, buf, sizeof buf), 0);
+    corio__sys.read = real_read;
+    corio_fd_close(rd);
+    return 0;
+}
+
+TEST(fd, epoll_short_read_parks_before_the_next)
+{
+    setenv("CORIO_ENGINE", "epoll", 1);
+    for (int kind = 0; kind < 3; kind++)
+        CHECK_EQ(tst_run(drained_main, &kind), 0);
+}

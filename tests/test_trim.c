@@ -34,6 +34,7 @@ static int burst_task(void *arg)
 }
 
 static long before, peak, after;
+static size_t untrimmed;
 
 static int burst(void *arg)
 {
@@ -50,17 +51,23 @@ static int burst(void *arg)
     for (int i = 0; i < 3; i++)
         CHECK_EQ(corio_sleep(CORIO_SECOND / 2), 0);
     after = rss_bytes();
+    untrimmed = corio__stack_untrimmed(&corio__cur->stacks);
     return 0;
 }
 
 /* A burst of 2,000 tasks, each touching 48 KiB of stack, grows the
  * process by ~100 MB; after it, RSS falls back to within 10 % of the
- * burst's growth (the 16 slots kept warm are under 1 MB). */
+ * burst's growth (the 16 slots kept warm are under 1 MB).  Under a
+ * sanitizer RSS also holds its shadow and quarantine, which corio does not
+ * manage: there the slots given back are checked, not RSS. */
 static void burst_returns(void)
 {
     CHECK_EQ(tst_run(burst, (void *)(intptr_t)2000), 0);
     fprintf(stderr, "rss before %ld kB, peak %ld kB, after %ld kB\n",
             before / 1024, peak / 1024, after / 1024);
+    CHECK_EQ(untrimmed, 16);
+    if (tst_slow_env())
+        return;
     CHECK(peak - before > 80L * 1024 * 1024);
     CHECK(after - before < (peak - before) / 10);
 }

@@ -1,13 +1,13 @@
 /* bench/echo/corio_echo.c — corio's TCP echo server for bench/echo.
  *
- *   corio_echo PORT [HOST] [--raw]      (HOST default 127.0.0.1)
+ *   corio_echo PORT [HOST] [--raw] [--read N]      (HOST default 127.0.0.1)
  *
- * corio_serve runs each connection as a task: read up to 16 KiB from its
- * stream, write the bytes back, flush.  --raw bypasses the stream's buffers
- * (corio_fd_read / corio_fd_write on its descriptor), to show what the
- * stream layer costs.  The engine is the loop's default
- * (io_uring where the kernel has it, else epoll); CORIO_ENGINE=epoll|uring
- * forces one.  Runs until killed (SIGINT cancels the serve call: graceful). */
+ * corio_serve runs each connection as a task: read up to N bytes (default
+ * 16 KiB) from its stream, write the bytes back, flush.  --raw bypasses the
+ * stream's buffers (corio_fd_read / corio_fd_write on its descriptor), to show
+ * what the stream layer costs.  The engine is the loop's default (io_uring
+ * where the kernel has it, else epoll); CORIO_ENGINE=epoll|uring forces one.
+ * Runs until killed (SIGINT cancels the serve call: graceful). */
 #define _GNU_SOURCE
 #include <corio.h>
 
@@ -19,13 +19,14 @@
 #define BUFSZ 16384
 
 static int port, raw;
+static size_t readsz = BUFSZ;
 static const char *host = "127.0.0.1";
 
 static int echo_raw(int fd)
 {
     char buf[BUFSZ];
     for (;;) {
-        ssize_t n = corio_fd_read(fd, buf, sizeof buf);
+        ssize_t n = corio_fd_read(fd, buf, readsz);
         if (n <= 0)
             return 0;
         for (ssize_t off = 0; off < n;) {
@@ -44,7 +45,7 @@ static int echo_conn(corio_stream *s, void *arg)
         return echo_raw(corio_stream_fd(s));
     char buf[BUFSZ];
     for (;;) {
-        ssize_t n = corio_stream_read(s, buf, sizeof buf);
+        ssize_t n = corio_stream_read(s, buf, readsz);
         if (n <= 0)
             return 0;
         if (corio_stream_write(s, buf, (size_t)n) < 0 ||
@@ -79,6 +80,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--raw"))
             raw = 1;
+        else if (!strcmp(argv[i], "--read") && i + 1 < argc)
+            readsz = (size_t)atoi(argv[++i]);
         else if (pos == 0)
             port = atoi(argv[i]), pos++;
         else if (pos == 1)
@@ -86,8 +89,8 @@ int main(int argc, char **argv)
         else
             pos = 99;
     }
-    if (pos < 1 || pos > 2) {
-        fprintf(stderr, "usage: corio_echo PORT [HOST] [--raw]\n");
+    if (pos < 1 || pos > 2 || readsz < 1 || readsz > BUFSZ) {
+        fprintf(stderr, "usage: corio_echo PORT [HOST] [--raw] [--read N]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN); /* peers that go away give -EPIPE, not a signal */

@@ -65,7 +65,7 @@ fi
 command -v wrk >/dev/null || { say "no wrk: nothing to measure"; exit 1; }
 
 CFLAGS="-O2 -Wall -Wextra"
-libs="$BUILD/libcorio.a $(pkg-config --libs libssl libcrypto zlib jansson) $(pkg-config --libs liburing 2>/dev/null || :) -lpthread -lm"
+libs="$BUILD/libcorio-http.a $BUILD/libcorio-tls.a $BUILD/libcorio.a $(pkg-config --libs libssl libcrypto zlib jansson) $(pkg-config --libs liburing 2>/dev/null || :) -lpthread -lm"
 for p in corio_server corio_client; do
     $CC $CFLAGS -I"$SRC/include" -o "$OUT/$p" "$HERE/$p.c" $libs || say "$p not built"
 done

@@ -5,7 +5,8 @@
  * A stream owns a read buffer and a write buffer, both with explicit
  * limits (corio_stream_opts).  Reads take from the read buffer and refill
  * it from the transport; writes append to the write buffer, which is
- * flushed when it passes its limit and by corio_stream_flush.  Nothing is
+ * flushed when it passes its limit and by corio_stream_flush (on sockets
+ * once per loop turn: see there).  Nothing is
  * ever dropped silently: a line longer than its limit is an error and stays
  * in the buffer; a read_exactly that meets end-of-file leaves what it got in
  * the buffer.
@@ -183,10 +184,29 @@ CORIO_API int corio_stream_consume(corio_stream *s, size_t n);
 CORIO_API CORIO_NODISCARD int corio_stream_write(corio_stream *s,
                                                  const void *buf, size_t n);
 
-/* Write out everything buffered (asyncio's drain).  Returns 0, -errno,
+/* Send everything buffered (asyncio's drain).  On a socket, a flush with
+ * at most write_buffer bytes buffered only queues the stream on the loop
+ * and returns 0 at once: the loop writes the buffer with one send(2) just
+ * before it next polls or blocks, that is once the calling task (and every
+ * other task ready in the same turn) waits on anything, so the replies of
+ * one turn leave together.  What the kernel does not take then is written
+ * in the background while the task goes on; later writing calls (write,
+ * flush, shutdown) wait for that first.  So a flush never leaves data
+ * unsent while the task waits elsewhere, and closing the stream after a
+ * flush still sends everything (the close returns at once; the stream is
+ * freed once the data is out, or when the run ends).  Other transports
+ * (TLS, which queues on its socket's stream, memory pairs, pipes), and a
+ * buffer past write_buffer, are written at once, suspending until the
+ * transport took everything.
+ * If that send fails, the data stays buffered, the next flush writes at
+ * once and reports what the kernel says, and a read on the stream that
+ * waits (or would) fails with the error: the answer the task may be
+ * waiting for cannot come.
+ * Returns 0, -errno,
  * -ECANCELED / -ETIMEDOUT, -EBUSY, -EPERM, -EBADF.
  * Cancel-safe: what was not written stays buffered; calling again goes on
- * where this stopped. */
+ * where this stopped.  A queued flush does not suspend, and succeeds even
+ * in a cancelled task. */
 CORIO_API CORIO_NODISCARD int corio_stream_flush(corio_stream *s);
 
 /* Flush, then signal end of stream to the peer (asyncio's write_eof), and

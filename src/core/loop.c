@@ -76,6 +76,7 @@ int corio__loop_init(corio__loop *L, const corio_options *o)
     L->default_stack =
         corio__stack_round(o && o->stack_size ? o->stack_size : DEFAULT_STACK);
     L->vnow = corio__mono();
+    L->turn_tail = &L->turn_head;
     L->wakefd = corio__sys.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (L->wakefd < 0)
         return -errno;

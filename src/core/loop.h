@@ -34,7 +34,8 @@
 
 typedef struct corio__loop corio__loop;
 typedef struct corio__engine corio__engine;
-typedef struct corio__fdtab corio__fdtab; /* io/fd.h; opaque here */
+typedef struct corio__fdtab corio__fdtab;         /* io/fd.h; opaque here */
+typedef struct corio__turn_hook corio__turn_hook; /* core/turn.h */
 
 enum corio__state {
     CORIO__NEW,     /* spawned, queued, never run */
@@ -186,6 +187,10 @@ struct corio__loop {
     corio__fdtab *fdtab; /* io/fd.c's descriptor records */
     size_t nfd_waiting;  /* tasks parked on fds */
 
+    /* Work run before each poll (core/turn.h): coalesced writes. */
+    corio__turn_hook *turn_head;
+    corio__turn_hook **turn_tail;
+
     /* Work posted by other threads (core/post.h). */
     pthread_mutex_t post_lock;
     struct corio__post *posts; /* newest first */
@@ -297,6 +302,14 @@ void corio__locals_release(corio__locals *m);
 
 /* scope.c */
 int corio__interrupt_code(corio_task *t, int64_t *deadline);
+/* The same, with the common case inline (no scope open, not cancelled:
+ * nothing to deliver and no deadline), for the scheduler's hot paths. */
+static inline int corio__interrupt_check(corio_task *t, int64_t *deadline)
+{
+    if (CORIO__LIKELY(!t->nscopes && !t->cancelled))
+        return 0;
+    return corio__interrupt_code(t, deadline);
+}
 void corio__recheck(corio_task *t);
 /* sched.c: t's scopes changed (a deadline moved): if t is parked,
  * interrupt it or re-arm its timer at the new earliest deadline. */

@@ -15,10 +15,13 @@
  * Passes: the tasks that are ready when a pass starts run once each, in FIFO
  * order; before the next pass, I/O readiness and timers are checked (without
  * blocking), so a task that keeps yielding cannot starve I/O.  The check is
- * skipped when nothing could be ready (no fd waiter, thread job or timer). */
+ * skipped when nothing could be ready (no fd waiter, thread job or timer).
+ * The turn's hooks (core/turn.h: coalesced writes) run before every poll,
+ * blocking or not, and before the root is resumed at the end of the run. */
 #include "core/loop.h"
 #include "core/engine.h"
 #include "core/post.h"
+#include "core/turn.h"
 
 #include <string.h>
 
@@ -77,7 +80,7 @@ static void task_timer_fire(corio__timer *tm)
 {
     corio_task *t = (corio_task *)((char *)tm - offsetof(corio_task, timer));
     int64_t deadline = t->wait->until;
-    int rc = corio__interrupt_code(t, &deadline);
+    int rc = corio__interrupt_check(t, &deadline);
     if (rc < 0)
         corio__interrupt(t, rc);
     else if (t->wait->until <= corio__loop_now(t->loop))
@@ -94,7 +97,10 @@ static void cancel_main(corio__loop *L)
 
 static void check_sigint(corio__loop *L)
 {
-    if (atomic_exchange(&L->sigint, 0))
+    /* A plain load first: the exchange is a locked instruction, paid at
+     * every pass otherwise. */
+    if (atomic_load_explicit(&L->sigint, memory_order_relaxed) &&
+        atomic_exchange(&L->sigint, 0))
         cancel_main(L);
 }
 
@@ -190,6 +196,8 @@ static void block(corio__loop *L)
 static corio_task *pick_slow(corio__loop *L)
 {
     for (;;) {
+        if (L->turn_head)
+            corio__turn_run(L);
         if (!L->nready) {
             if (!L->nalive || L->abandoned)
                 return &L->root;
@@ -250,7 +258,7 @@ void corio__rearm(corio_task *t)
     if (!t || t->state != CORIO__PARKED || t->interrupted)
         return;
     int64_t deadline = t->wait->until;
-    int rc = corio__interrupt_code(t, &deadline);
+    int rc = corio__interrupt_check(t, &deadline);
     if (rc < 0) {
         corio__interrupt(t, rc);
     } else if (deadline != INT64_MAX) {
@@ -264,7 +272,7 @@ int corio__park(corio__wait *w)
     corio__loop *L = corio__cur;
     corio_task *t = L->current;
     int64_t deadline = w->until;
-    int rc = corio__interrupt_code(t, &deadline);
+    int rc = corio__interrupt_check(t, &deadline);
     if (rc < 0) {
         if (CORIO__UNLIKELY(L->debug) && rc == -ETIMEDOUT)
             corio__scope_report_poisoned(t);
@@ -298,7 +306,7 @@ int corio_yield(void)
     if (!t)
         return -EPERM;
     int64_t none = INT64_MAX;
-    int rc = corio__interrupt_code(t, &none);
+    int rc = corio__interrupt_check(t, &none);
     if (rc < 0)
         return rc;
     t->state = CORIO__READY;

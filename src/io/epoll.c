@@ -115,6 +115,8 @@ static int ep_wait(corio__loop *L, int64_t timeout_ns)
             mask |= CORIO_WRITABLE;
         if (e & (EPOLLHUP | EPOLLERR))
             mask |= CORIO_READABLE | CORIO_WRITABLE;
+        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            mask |= CORIO__FD_HUP;
         corio__fd_event(L, fd, mask);
     }
     return n;

@@ -6,7 +6,11 @@
  * identity (device, inode) it had before corio made it non-blocking, so they
  * can be restored when the loop ends (only if the number still names the
  * same file).  Reads and writes are tried first and park only after EAGAIN;
- * the engine's next edge for that direction wakes the waiter. */
+ * the engine's next edge for that direction wakes the waiter.  One
+ * exception (libuv's and Go's): on a byte stream, after a read that
+ * returned less than asked (the kernel's buffer is empty), the next read
+ * parks first, unless a readable edge was seen since — that saves the read
+ * that could only say EAGAIN, one syscall per message under ping-pong. */
 #include "io/fd.h"
 
 #include <fcntl.h>
@@ -41,6 +45,19 @@ static corio__fdrec *record(corio__loop *L, int fd)
     return &L->fdtab->v[fd];
 }
 
+/* A pipe, or a stream socket (not a datagram one, whose reads are one
+ * datagram each, nor a terminal, whose reads are one line each). */
+static bool byte_stream(int fd, const struct stat *st)
+{
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (S_ISFIFO(st->st_mode))
+        return true;
+    return S_ISSOCK(st->st_mode) &&
+           corio__sys.getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+           type == SOCK_STREAM;
+}
+
 /* Make fd non-blocking and watched, once.  0 or -errno. */
 static int setup(corio__loop *L, int fd, corio__fdrec **out)
 {
@@ -71,6 +88,7 @@ static int setup(corio__loop *L, int fd, corio__fdrec **out)
     }
     r->orig_flags = flags;
     r->sock = S_ISSOCK(st.st_mode);
+    r->bytes = !r->always && !L->engine->read && byte_stream(fd, &st);
     r->dev = st.st_dev;
     r->ino = st.st_ino;
     r->setup = 1;
@@ -109,6 +127,11 @@ void corio__fd_event(corio__loop *L, int fd, int mask)
     corio__fdrec *r = &L->fdtab->v[fd];
     corio_task *rd = (mask & CORIO_READABLE) ? r->reader : NULL;
     corio_task *wr = (mask & CORIO_WRITABLE) ? r->writer : NULL;
+    if ((mask & CORIO_READABLE) && !rd)
+        r->rising = 1;
+    if (mask & CORIO__FD_HUP)
+        r->hup = 1;
+    mask &= CORIO_READABLE | CORIO_WRITABLE;
     if (rd) {
         unlink_waiter(L, r, rd);
         corio__wake(rd, mask);
@@ -221,8 +244,16 @@ ssize_t corio_fd_read(int fd, void *buf, size_t n)
         return rc;
     if (self->loop->engine->read && !always)
         return engine_op(self->loop, fd, CORIO_READABLE, buf, n);
+    r = &self->loop->fdtab->v[fd]; /* the coop checkpoint may have moved it */
+    if (r->drained && !r->rising && !r->hup &&
+        (rc = park_on(self->loop, fd, CORIO_READABLE)) < 0)
+        return rc;
     for (;;) {
+        /* Edges from here on are new data: the read below may miss them. */
+        r = &self->loop->fdtab->v[fd];
+        r->rising = 0;
         ssize_t got = corio__sys.read(fd, buf, n);
+        r->drained = r->bytes && got > 0 && (size_t)got < n;
         if (got >= 0)
             return got;
         if (errno == EINTR)

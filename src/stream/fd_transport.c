@@ -78,8 +78,36 @@ static int fdt_fd(const corio__transport *t)
     return ((const fd_transport *)t)->fd;
 }
 
+/* Sockets only: send(2) with MSG_DONTWAIT needs no O_NONBLOCK, which a
+ * pipe would (its descriptor may not have been set up by corio yet). */
+static ssize_t fdt_try_write(corio__transport *t, const void *buf, size_t n)
+{
+    fd_transport *f = (fd_transport *)t;
+    for (;;) {
+        ssize_t put = corio__sys.sendto(f->fd, buf, n,
+                                        MSG_NOSIGNAL | MSG_DONTWAIT, NULL, 0);
+        if (put >= 0)
+            return put ? put : -EAGAIN;
+        if (errno != EINTR)
+            return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+}
+
 static const corio__transport_ops fd_ops = {
-    fdt_read, fdt_write, fdt_shutdown, fdt_close, fdt_fd,
+    .read = fdt_read,
+    .write = fdt_write,
+    .shutdown = fdt_shutdown,
+    .close = fdt_close,
+    .fd = fdt_fd,
+};
+
+static const corio__transport_ops sock_ops = {
+    .read = fdt_read,
+    .write = fdt_write,
+    .try_write = fdt_try_write,
+    .shutdown = fdt_shutdown,
+    .close = fdt_close,
+    .fd = fdt_fd,
 };
 
 int corio_stream_from_fd(corio_stream **out, int fd, const corio_stream_opts *o)
@@ -101,10 +129,10 @@ int corio_stream_from_fd(corio_stream **out, int fd, const corio_stream_opts *o)
     fd_transport *f = corio__sys.malloc(sizeof *f);
     if (!f)
         return -ENOMEM;
-    f->base.ops = &fd_ops;
     f->fd = fd;
     f->accmode = fl & O_ACCMODE;
     f->sock = S_ISSOCK(st.st_mode);
+    f->base.ops = f->sock ? &sock_ops : &fd_ops;
     f->owned = false; /* a failing corio__stream_new must not close fd */
     int rc = corio__stream_new(&s, &f->base, o);
     if (rc < 0)

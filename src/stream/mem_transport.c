@@ -184,7 +184,11 @@ static int mem_fd(const corio__transport *t)
 }
 
 static const corio__transport_ops mem_ops = {
-    mem_read, mem_write, mem_shutdown, mem_close, mem_fd,
+    .read = mem_read,
+    .write = mem_write,
+    .shutdown = mem_shutdown,
+    .close = mem_close,
+    .fd = mem_fd,
 };
 
 int corio_stream_pair_ex(corio_stream **a, corio_stream **b, size_t capacity,

@@ -15,6 +15,15 @@
  *                      writing call (-EBUSY for a second one), which also
  *                      lets close() interrupt them and free the stream once
  *                      they have left.
+ *   coalescing         flush does not write: it queues the stream on the
+ *                      loop (core/turn.h), which writes the buffer with one
+ *                      non-blocking transport call before it next polls, so
+ *                      the replies a task produces in one turn leave in one
+ *                      syscall.  What the kernel does not take then is
+ *                      written by a background task (the flusher), which
+ *                      holds the writer slot meanwhile; writing calls wait
+ *                      for it.  Transports without try_write (TLS, memory
+ *                      pairs, pipes) are flushed at once as before.
  *
  * Cancel safety comes from one rule: bytes move from the read buffer to the
  * caller only in a step that cannot fail, after every suspension of the
@@ -23,6 +32,7 @@
  * consumes nothing (read) or says how much it wrote (write). */
 #include "os/sys.h"
 #include "core/loop.h"
+#include "core/turn.h"
 #include "stream/transport.h"
 
 #include <stdbool.h>
@@ -49,6 +59,13 @@ struct corio_stream {
     corio_task *reader, *writer; /* tasks inside a call, per direction */
     bool closing;                /* close() ran while a call was inside */
     int64_t write_timeout;       /* > 0: bound on each transport write */
+
+    corio__turn_hook turn;    /* queued: write the buffer before the poll */
+    corio_task *flusher;      /* the background writer, in the writer slot */
+    corio_task *flush_waiter; /* a writing call waiting for the flusher */
+    int werr;                 /* a deferred send failed: the next flush
+                                 writes at once (and reports it), reads
+                                 that would wait return it */
 };
 
 void corio__stream_set_write_timeout(corio_stream *s, int64_t ns)
@@ -111,6 +128,7 @@ int corio__stream_new(corio_stream **out, corio__transport *t,
 
 static void destroy(corio_stream *s)
 {
+    corio__turn_cancel(&s->turn);
     s->t->ops->close(s->t);
     free(s->rbuf);
     free(s->wbuf);
@@ -145,17 +163,47 @@ static int enter(corio_stream *s, corio_task **slot)
     do {                                                                       \
         if (!(s))                                                              \
             return -EINVAL;                                                    \
-        int e_ = enter((s), &(s)->writer);                                     \
+        int e_ = enter_write(s);                                               \
         if (e_ < 0)                                                            \
             return e_;                                                         \
     } while (0)
+
+/* A writing call waiting for the flusher (enter_write). */
+typedef struct flusher_wait {
+    corio__wait w; /* first: the scheduler hands back &w */
+    corio_stream *s;
+} flusher_wait;
+
+static ssize_t leave(corio_stream *s, corio_task **slot, ssize_t rc);
+
+/* Writing calls wait for the background flusher to finish first: it owns
+ * the buffer while the transport holds a pointer into it.  The waiter has
+ * a slot of its own (flush_waiter), so a close meanwhile interrupts it and
+ * leaves the freeing to it. */
+static int enter_write(corio_stream *s)
+{
+    corio_task *self = corio__self();
+    if (s->flusher && self && !s->closing) {
+        if (s->flush_waiter)
+            return -EBUSY;
+        flusher_wait fw = {{NULL, "stream flusher", INT64_MAX}, s};
+        s->flush_waiter = self;
+        int rc = corio__park(&fw.w);
+        if (s->closing)
+            rc = -EBADF;
+        if (rc < 0)
+            return (int)leave(s, &s->flush_waiter, rc);
+        s->flush_waiter = NULL;
+    }
+    return enter(s, &s->writer);
+}
 
 /* Leave a call; the last call out of a stream closed meanwhile frees it.
  * Returns rc, so a call ends with `return leave(s, &s->reader, rc);`. */
 static ssize_t leave(corio_stream *s, corio_task **slot, ssize_t rc)
 {
     *slot = NULL;
-    if (s->closing && !s->reader && !s->writer)
+    if (s->closing && !s->reader && !s->writer && !s->flush_waiter)
         destroy(s);
     return rc;
 }
@@ -196,6 +244,8 @@ static ssize_t refill(corio_stream *s, size_t want)
         want = s->rlimit;
     if (want <= have)
         want = have + 1; /* callers only refill when they need more */
+    if (s->werr)
+        return s->werr;
     if (want > s->rcap) {
         size_t cap =
             s->rcap ? s->rcap : (RCHUNK < s->rlimit ? RCHUNK : s->rlimit);
@@ -242,7 +292,7 @@ ssize_t corio_stream_read(corio_stream *s, void *buf, size_t n)
             /* Nothing buffered and a large read: straight into buf, no copy.
              * A transport read that fails consumes nothing, so this is as
              * cancel-safe as going through the buffer. */
-            rc = s->t->ops->read(s->t, buf, n);
+            rc = s->werr ? s->werr : s->t->ops->read(s->t, buf, n);
             if (s->closing)
                 rc = -EBADF;
             else if (rc == 0)
@@ -479,10 +529,80 @@ int corio_stream_write(corio_stream *s, const void *buf, size_t n)
     return (int)leave(s, &s->writer, 0);
 }
 
+/* A deferred send failed (or could not be handed to a flusher): the data
+ * stays buffered, the next flush writes at once and reports the error, and
+ * reads that would wait fail with it (the task flushed and may now wait
+ * for an answer that cannot come), the one under way at once. */
+static void deferred_failed(corio_stream *s, int err)
+{
+    s->werr = err;
+    if (s->reader && s->reader->state == CORIO__PARKED)
+        corio__interrupt(s->reader, err);
+}
+
+/* The background flusher: writes what the kernel did not take at the end
+ * of a turn, suspending as a writing call does, in the writer slot it was
+ * given at spawn.  A close meanwhile lets it finish; the last one out
+ * frees the stream. */
+static int flusher_main(void *arg)
+{
+    corio_stream *s = arg;
+    ssize_t put = 1;
+    while (s->whi > s->wlo &&
+           (put = twrite(s, s->wbuf + s->wlo, s->whi - s->wlo)) > 0)
+        s->wlo += (size_t)put;
+    s->flusher = NULL;
+    if (s->whi > s->wlo)
+        deferred_failed(s, put < 0 ? (int)put : -EIO);
+    else
+        wreset(s);
+    if (s->flush_waiter)
+        corio__wake(s->flush_waiter, 0);
+    (void)leave(s, &s->writer, 0);
+    return 0;
+}
+
+/* The loop's hook before it polls: write the buffer without suspending.
+ * What the kernel does not take goes to a flusher task; an error makes the
+ * next flush synchronous, so that it reports the error. */
+static void turn_write(corio__turn_hook *h)
+{
+    corio_stream *s =
+        (corio_stream *)((char *)h - offsetof(corio_stream, turn));
+    if (s->writer)
+        return; /* a writing call under way writes the buffer itself */
+    while (s->whi > s->wlo) {
+        ssize_t put =
+            s->t->ops->try_write(s->t, s->wbuf + s->wlo, s->whi - s->wlo);
+        if (put > 0) {
+            s->wlo += (size_t)put;
+            continue;
+        }
+        corio_task_opts o = {.name = "stream flusher"};
+        corio_task *t;
+        if (put == -EAGAIN && !corio__cur->stopping &&
+            (put = corio__spawn(&t, &o, flusher_main, s, CORIO__DETACHED)) == 0)
+            s->flusher = s->writer = t;
+        else
+            deferred_failed(s, (int)put);
+        return;
+    }
+    wreset(s);
+}
+
 int corio_stream_flush(corio_stream *s)
 {
     ENTER_WRITE(s);
-    return (int)leave(s, &s->writer, drain(s));
+    size_t have = s->whi - s->wlo;
+    if (have && have <= s->wlimit && s->t->ops->try_write && !s->werr) {
+        s->turn.run = turn_write;
+        corio__turn_defer(corio__cur, &s->turn);
+        return (int)leave(s, &s->writer, 0);
+    }
+    int rc = drain(s);
+    if (rc == 0)
+        s->werr = 0;
+    return (int)leave(s, &s->writer, rc);
 }
 
 int corio_stream_shutdown(corio_stream *s)
@@ -505,7 +625,13 @@ void corio_stream_close(corio_stream *s)
 {
     if (!s || s->closing)
         return;
-    if (!s->reader && !s->writer) {
+    if (s->turn.pprev) {
+        /* Flushed this turn and not written yet: write it now, or leave
+         * it to a flusher, which frees the stream once done. */
+        corio__turn_cancel(&s->turn);
+        turn_write(&s->turn);
+    }
+    if (!s->reader && !s->writer && !s->flush_waiter) {
         destroy(s);
         return;
     }
@@ -514,11 +640,13 @@ void corio_stream_close(corio_stream *s)
      * -EBADF and the last one out frees the stream.  A task already woken
      * sees `closing` after its transport call returns. */
     s->closing = true;
-    corio_task *r = s->reader, *w = s->writer;
+    corio_task *r = s->reader, *w = s->writer, *fw = s->flush_waiter;
     if (r && r->state == CORIO__PARKED)
         corio__interrupt(r, -EBADF);
-    if (w && w != r && w->state == CORIO__PARKED)
+    if (w && w != r && w != s->flusher && w->state == CORIO__PARKED)
         corio__interrupt(w, -EBADF);
+    if (fw && fw->state == CORIO__PARKED)
+        corio__interrupt(fw, -EBADF);
 }
 
 int corio_stream_fd(const corio_stream *s)

@@ -28,6 +28,11 @@ typedef struct corio__transport_ops {
      * if interrupted after partial progress, or -errno / -ECANCELED /
      * -ETIMEDOUT. */
     ssize_t (*write)(corio__transport *t, const void *buf, size_t n);
+    /* Write what the kernel takes now, never suspending (the loop's
+     * coalesced flush, called outside any task).  Returns the count (> 0),
+     * -EAGAIN if nothing fit, or -errno.  NULL: the transport cannot, and
+     * the stream flushes it at once instead. */
+    ssize_t (*try_write)(corio__transport *t, const void *buf, size_t n);
     /* No more writes (SHUT_WR, close_notify...).  May suspend.  Returns 0
      * or -errno / -ECANCELED / -ETIMEDOUT (the stream retries on a later
      * call). */

@@ -345,7 +345,11 @@ static int tls_fd(const corio__transport *t)
 }
 
 static const corio__transport_ops tls_ops = {
-    tls_read, tls_write, tls_shutdown, tls_close, tls_fd,
+    .read = tls_read,
+    .write = tls_write,
+    .shutdown = tls_shutdown,
+    .close = tls_close,
+    .fd = tls_fd,
 };
 
 /* ---- making a session --------------------------------------------------- */

@@ -1,15 +1,17 @@
 /* libuv TCP echo server for bench/echo (libuv1-dev): each connection reads
- * into its own 16 KiB buffer and writes the bytes back at once with
- * uv_try_write; only what the socket does not take is copied into a queued
- * uv_write (the fast path libuv users write).  TCP_NODELAY on.
+ * into its own buffer (READ bytes, default 16 KiB) and writes the bytes back at
+ * once with uv_try_write; only what the socket does not take is copied into a
+ * queued uv_write (the fast path libuv users write).  TCP_NODELAY on.
  *
- *   uv_echo PORT */
+ *   uv_echo PORT [READ] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
 #define BUFSZ 16384
+
+static unsigned readsz = BUFSZ;
 
 typedef struct {
     uv_tcp_t tcp;
@@ -32,7 +34,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
     (void)suggested;
     conn_t *c = (conn_t *)h;
-    *b = uv_buf_init(c->buf, BUFSZ);
+    *b = uv_buf_init(c->buf, readsz);
 }
 
 static void on_write(uv_write_t *req, int status)
@@ -98,10 +100,14 @@ static void on_conn(uv_stream_t *srv, int status)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: uv_echo PORT\n");
+    if (argc < 2 || argc > 3) {
+        fprintf(stderr, "usage: uv_echo PORT [READ]\n");
         return 2;
     }
+    if (argc == 3)
+        readsz = (unsigned)atoi(argv[2]);
+    if (readsz < 1 || readsz > BUFSZ)
+        readsz = BUFSZ;
     loop = uv_default_loop();
     uv_tcp_t srv;
     struct sockaddr_in a;

@@ -1,12 +1,13 @@
 // Tokio TCP echo server for bench/echo: current_thread runtime, a task per
-// connection reading up to 16 KiB and writing it back, TCP_NODELAY on.
+// connection reading up to READ bytes (default 16 KiB) and writing them back,
+// TCP_NODELAY on.
 //
-//     tokio-echo PORT
+//     tokio-echo PORT [READ]
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-async fn serve(mut s: TcpStream) {
-    let mut buf = vec![0u8; 16384];
+async fn serve(mut s: TcpStream, readsz: usize) {
+    let mut buf = vec![0u8; readsz];
     loop {
         match s.read(&mut buf).await {
             Ok(0) | Err(_) => return,
@@ -23,7 +24,12 @@ fn main() {
     let port: u16 = std::env::args()
         .nth(1)
         .and_then(|p| p.parse().ok())
-        .expect("usage: tokio-echo PORT");
+        .expect("usage: tokio-echo PORT [READ]");
+    let readsz: usize = std::env::args()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(16384);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
@@ -33,7 +39,7 @@ fn main() {
         loop {
             if let Ok((s, _)) = ln.accept().await {
                 let _ = s.set_nodelay(true);
-                tokio::spawn(serve(s));
+                tokio::spawn(serve(s, readsz));
             }
         }
     });
