@@ -44,6 +44,7 @@ bench: deps
 	@bench/http/run.sh build-bench
 	@bench/fetch/run.sh build-bench
 	@bench/redis/run.sh build-bench
+	@bench/multicore/run.sh build-bench
 	@bench/plot.sh build-bench docs/img
 
 # 10,000 keep-alive connections for 10 minutes per engine, then memory
@@ -66,10 +67,11 @@ tsan:
 	@scripts/deps.sh ci
 	@cmake -S . -B build-tsan -DCMAKE_C_COMPILER=clang -DCORIO_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
-	@TSAN_OPTIONS=atexit_sleep_ms=0 ctest --test-dir build-tsan --output-on-failure -L tsan -E '^sigint$$'
+	@TSAN_OPTIONS=atexit_sleep_ms=0 ctest --test-dir build-tsan --output-on-failure -L tsan -E '^(sigint|loops)$$'
 	@# TSan holds a signal until the thread's next intercepted libc call;
-	@# liburing enters the kernel directly, so SIGINT runs on epoll here.
-	@TSAN_OPTIONS=atexit_sleep_ms=0 CORIO_ENGINE=epoll ctest --test-dir build-tsan --output-on-failure -R '^sigint$$'
+	@# liburing enters the kernel directly, so the suites that send SIGINT
+	@# (sigint, loops) run on epoll here.
+	@TSAN_OPTIONS=atexit_sleep_ms=0 CORIO_ENGINE=epoll ctest --test-dir build-tsan --output-on-failure -R '^(sigint|loops)$$'
 
 aarch64:
 	@scripts/deps.sh ci

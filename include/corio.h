@@ -8,7 +8,8 @@
  *   corio/fd.h      waiting on file descriptors
  *   corio/thread.h  thread-pool offload (to_thread)
  *   corio/remote.h  reaching a loop from other threads (call_soon_threadsafe)
- *   corio/sync.h    lock, event, condition, semaphore, queue, rate limiter
+ *   corio/loops.h   a loop per core: corio_run_loops, posts and calls between
+ * loops corio/sync.h    lock, event, condition, semaphore, queue, rate limiter
  *   corio/chan.h    a thread-safe channel between loops and threads
  *   corio/select.h  the first of several queue/channel/event/join cases
  *   corio/stream.h  buffered byte streams (sockets, pipes, TLS, memory pairs)
@@ -34,6 +35,7 @@
 #include "corio/fd.h"
 #include "corio/thread.h"
 #include "corio/remote.h"
+#include "corio/loops.h"
 #include "corio/sync.h"
 #include "corio/chan.h"
 #include "corio/select.h"

@@ -200,7 +200,14 @@ typedef struct corio_listener corio_listener;
  *               (dual-stack: IPv4 too), 1 IPv6 only.
  *   stream      buffer limits of the accepted streams.
  *   nodelay     accepted TCP sockets: 0 default (on), 1 on, -1 off.
- *   keepalive_ns  accepted TCP sockets: > 0 turns keep-alive on. */
+ *   keepalive_ns  accepted TCP sockets: > 0 turns keep-alive on.
+ *   steer_cpu   TCP with reuseport, 1: among the listeners sharing the
+ *               port, this one takes the connections the kernel received
+ *               on the CPU the calling thread runs on now (SO_INCOMING_CPU;
+ *               Linux >= 6.2 selects by it, older kernels keep balancing by
+ *               hash).  Meant for one listener per loop with the loops
+ *               pinned (corio_loops_opts.cpus): a connection is then
+ *               served on the CPU that received it. */
 typedef struct corio_listen_opts {
     int backlog;
     int reuseport;
@@ -208,6 +215,7 @@ typedef struct corio_listen_opts {
     corio_stream_opts stream;
     int nodelay;
     int64_t keepalive_ns;
+    int steer_cpu;
 } corio_listen_opts;
 
 /* Listen for TCP connections on host:port.  host NULL, "" or "::" is every

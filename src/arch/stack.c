@@ -352,15 +352,17 @@ size_t corio__stack_used(const corio__stack *s)
  * is exhausted.  It reports a fault on the running task's guard, then puts
  * the default disposition back and returns: the faulting instruction runs
  * again and the process dies of SIGSEGV as it would have without corio. */
-static corio__fault_fn fault_who;
+/* Atomic: every loop thread stores it (the same function) at its start. */
+static _Atomic(corio__fault_fn) fault_who;
 static atomic_int handler_installed;
 static __thread __attribute__((tls_model("initial-exec"))) void *altstack;
 
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
-    if (fault_who)
-        fault_who(si->si_addr);
+    corio__fault_fn who = atomic_load(&fault_who);
+    if (who)
+        who(si->si_addr);
     signal(sig, SIG_DFL);
 }
 
@@ -368,7 +370,7 @@ void corio__stack_thread_begin(corio__fault_fn who)
 {
     stack_t cur, ss;
     struct sigaction old, sa;
-    fault_who = who;
+    atomic_store(&fault_who, who);
     if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE)) {
         size_t len = 64 * 1024;
         altstack = corio__sys.malloc(len);

@@ -66,7 +66,7 @@ static int engine_init(corio__loop *L)
     return L->engine->init(L);
 }
 
-static int loop_init(corio__loop *L, const corio_options *o)
+int corio__loop_init(corio__loop *L, const corio_options *o)
 {
     memset(L, 0, sizeof *L);
     L->debug = (o && o->debug) || env_flag("CORIO_DEBUG");
@@ -112,7 +112,7 @@ static void forget_task(corio_task *t, void *ctx)
         corio__locals_release(t->locals);
 }
 
-static void loop_destroy(corio__loop *L)
+void corio__loop_destroy(corio__loop *L)
 {
     /* Records of tasks never released (handles never joined or detached,
      * or an abandoned run): their stacks go with the pool. */
@@ -120,9 +120,33 @@ static void loop_destroy(corio__loop *L)
     corio__remotes_end(L);
     L->engine->close(L);
     corio__sys.close(L->wakefd);
-    pthread_mutex_destroy(&L->post_lock);
     corio__timer_heap_free(&L->timers);
     corio__stack_pool_destroy(&L->stacks);
+}
+
+int corio__loop_run(corio__loop *L, corio_fn main, void *arg, int *result)
+{
+    corio__cur = L;
+    corio__stack_thread_begin(overflow_who);
+    corio_task_opts to = {.name = "main"};
+    int rc = corio__spawn(&L->main, &to, main, arg, CORIO__DETACHED);
+    if (rc == 0) {
+        corio__sigint_install(L);
+        if (L->debug)
+            corio__debug_start(L);
+        corio__loop_drive(L);
+        if (L->set)
+            corio__loops_end(L);
+        if (L->debug)
+            corio__debug_finish(L);
+        corio__sigint_restore(L);
+        if (L->abandoned)
+            rc = CORIO_EABANDONED;
+        else if (result)
+            *result = L->main_result;
+    }
+    corio__stack_thread_end();
+    return rc;
 }
 
 int corio_run(corio_fn main, void *arg, int *result)
@@ -140,31 +164,13 @@ int corio_run_ex(corio_fn main, void *arg, int *result,
     corio__loop *L = corio__sys.malloc(sizeof *L);
     if (!L)
         return -ENOMEM;
-    int rc = loop_init(L, opts);
-    if (rc < 0) {
-        free(L);
-        return rc;
-    }
-    corio__cur = L;
-    corio__stack_thread_begin(overflow_who);
-    corio_task_opts to = {.name = "main"};
-    rc = corio__spawn(&L->main, &to, main, arg, CORIO__DETACHED);
+    int rc = corio__loop_init(L, opts);
     if (rc == 0) {
-        corio__sigint_install(L);
-        if (L->debug)
-            corio__debug_start(L);
-        corio__loop_drive(L);
-        if (L->debug)
-            corio__debug_finish(L);
-        corio__sigint_restore(L);
-        if (L->abandoned)
-            rc = CORIO_EABANDONED;
-        else if (result)
-            *result = L->main_result;
+        rc = corio__loop_run(L, main, arg, result);
+        corio__loop_destroy(L);
+        corio__cur = NULL;
+        pthread_mutex_destroy(&L->post_lock);
     }
-    corio__stack_thread_end();
-    loop_destroy(L);
-    corio__cur = NULL;
     free(L);
     return rc;
 }

@@ -49,6 +49,7 @@ enum corio__owner {
     CORIO__OWNED,    /* a user handle exists */
     CORIO__DETACHED, /* freed when done */
     CORIO__GROUPED,  /* belongs to a group, freed when done */
+    CORIO__CALLED,   /* runs a corio_loop_call, freed when done */
 };
 
 /* A parked task's wait.  cancel (may be NULL) unlinks the task from what it
@@ -202,6 +203,11 @@ struct corio__loop {
     int pool_threads;          /* corio_options.threads (io/pool.c) */
     atomic_long remotes_open;  /* corio_remote handles not yet closed */
     struct corio_remote *remotes; /* every remote made on this loop */
+    bool closed;                  /* posts refused (under post_lock) */
+
+    /* corio_run_loops (core/loops.c); NULL in a plain corio_run. */
+    struct corio__loops *set;
+    size_t index;
 
     /* SIGINT (core/sigint.c). */
     atomic_int sigint;
@@ -335,6 +341,22 @@ void corio__scopes_close(corio_task *t);
 
 /* group.c */
 void corio__group_child_done(corio_task *t);
+
+/* call.c: a corio_loop_call task ended (also one cancelled before it
+ * ran): report its result to the caller's loop. */
+void corio__call_done(corio_task *t);
+
+/* loop.c: a loop's life in three steps (corio_run_ex, corio_run_loops).
+ * run: make L current, run main and every task to the end; 0 or
+ * CORIO_EABANDONED, main's result in *result.  destroy leaves L's memory
+ * and post_lock to the caller (other loops may still post to it). */
+int corio__loop_init(corio__loop *L, const corio_options *o);
+int corio__loop_run(corio__loop *L, corio_fn main, void *arg, int *result);
+void corio__loop_destroy(corio__loop *L);
+
+/* loops.c: main's run is over; for a loop of corio_run_loops, close it to
+ * posts, run those that came first and their tasks. */
+void corio__loops_end(corio__loop *L);
 
 /* clock.c */
 int64_t corio__mono(void);

@@ -4,11 +4,15 @@
 #include <errno.h>
 #include <unistd.h>
 
-void corio__post_send(corio__loop *L, corio__post *p)
+int corio__post_send(corio__loop *L, corio__post *p)
 {
     /* All under the lock: the loop cannot run p (and end) before this
      * thread is done with the loop's eventfd. */
     pthread_mutex_lock(&L->post_lock);
+    if (L->closed) {
+        pthread_mutex_unlock(&L->post_lock);
+        return -ESHUTDOWN;
+    }
     p->next = L->posts;
     L->posts = p;
     if (!atomic_exchange(&L->wake_armed, true)) {
@@ -21,6 +25,7 @@ void corio__post_send(corio__loop *L, corio__post *p)
             ;
     }
     pthread_mutex_unlock(&L->post_lock);
+    return 0;
 }
 
 void corio__post_run(corio__loop *L)

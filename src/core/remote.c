@@ -1,4 +1,5 @@
-/* core/remote.c — corio_remote: call_soon_threadsafe on top of posts.
+/* core/remote.c — corio_remote: call_soon_threadsafe on top of posts, and
+ * corio_loop_post, the same call to a loop handle of corio_run_loops.
  *
  * A remote is shared by the loop and its user, so it is reference counted
  * (two references at open) and guarded by its own mutex.  When the loop
@@ -58,10 +59,11 @@ int corio_remote_open(corio_remote **out)
     return 0;
 }
 
-int corio_remote_call(corio_remote *r, corio_remote_fn fn, void *arg)
+/* Post fn(arg) to L (NULL: ended).  0, -ESHUTDOWN or -ENOMEM. */
+static int post_call(corio__loop *L, corio_remote_fn fn, void *arg)
 {
-    if (!r || !fn)
-        return -EINVAL;
+    if (!L)
+        return -ESHUTDOWN;
     remote_post *rp = corio__sys.malloc(sizeof *rp);
     if (!rp)
         return -ENOMEM;
@@ -69,15 +71,27 @@ int corio_remote_call(corio_remote *r, corio_remote_fn fn, void *arg)
     rp->post.drop = drop_post;
     rp->fn = fn;
     rp->arg = arg;
-    pthread_mutex_lock(&r->lock);
-    if (!r->loop) {
-        pthread_mutex_unlock(&r->lock);
+    int rc = corio__post_send(L, &rp->post);
+    if (rc < 0)
         free(rp);
-        return -ESHUTDOWN;
-    }
-    corio__post_send(r->loop, &rp->post);
+    return rc;
+}
+
+int corio_remote_call(corio_remote *r, corio_remote_fn fn, void *arg)
+{
+    if (!r || !fn)
+        return -EINVAL;
+    pthread_mutex_lock(&r->lock);
+    int rc = post_call(r->loop, fn, arg);
     pthread_mutex_unlock(&r->lock);
-    return 0;
+    return rc;
+}
+
+int corio_loop_post(corio_loop *loop, corio_remote_fn fn, void *arg)
+{
+    if (!loop || !fn)
+        return -EINVAL;
+    return post_call((corio__loop *)loop, fn, arg);
 }
 
 static void unref(corio_remote *r)

@@ -176,6 +176,8 @@ void corio__task_finish(corio_task *t, int result)
     }
     if (t->owner == CORIO__GROUPED)
         corio__group_child_done(t);
+    else if (CORIO__UNLIKELY(t->owner == CORIO__CALLED))
+        corio__call_done(t);
     if (t->joiner) {
         corio__wake(t->joiner, 0);
         t->joiner = NULL;

@@ -14,6 +14,8 @@
  * pending connection and pauses 100 ms before reporting -EMFILE. */
 #include "net/net.h"
 
+#include <sched.h>
+
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,11 +249,14 @@ int corio_tcp_listen(corio_listener **out, const char *host, int port,
     if (fd < 0)
         return fd;
     int v6only = o && o->v6only;
+    int cpu = o && o->reuseport && o->steer_cpu ? sched_getcpu() : -1;
     if (corio__sys.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) <
             0 ||
         (o && o->reuseport &&
          corio__sys.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) <
              0) ||
+        (cpu >= 0 && corio__sys.setsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU,
+                                           &cpu, sizeof cpu) < 0) ||
         (a.u.sa.sa_family == AF_INET6 &&
          corio__sys.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
                                sizeof v6only) < 0) ||

@@ -1,0 +1,182 @@
+/* core/call.c — corio_loop_call: run a function as a task on another loop
+ * and wait for it, with cancellation and deadlines carried across.
+ *
+ * The call record lives on the caller's stack and carries four posts:
+ *
+ *   caller's loop A                         target loop B
+ *   ---------------                         -------------
+ *   post `start` ─────────────────────────▶ spawn task T (owner CALLED)
+ *   park                                     T runs fn(arg)
+ *     interrupted: post `cancel` ─────────▶ cancel T (if alive), post `ack`
+ *   ◀──────────────────────────── `done`    T ended (corio__call_done)
+ *   ◀──────────────────────────── `ack`
+ *   woken when every post it expects has come back
+ *
+ * Posts from one thread are FIFO, so `cancel` always runs after `start`.
+ * T's end is reported by the task's finish itself (CORIO__CALLED), so a T
+ * cancelled before it ever ran (by `cancel`, or by B shutting down) still
+ * reports, with -ECANCELED.  The caller leaves only when `done` and, if it
+ * sent `cancel`, `ack` have run: after that nothing on B refers to the
+ * record.  While it waits, its loop counts an open cross-thread handle, so
+ * it is not declared deadlocked. */
+#include "core/post.h"
+
+typedef struct call {
+    corio__wait w;             /* first: the scheduler hands back &w */
+    corio__post start, cancel; /* to B */
+    corio__post done, ack;     /* to A */
+    corio__loop *to;
+    corio_task *caller;
+    corio_task *task; /* T while it lives (B's thread only) */
+    corio_fn fn;
+    void *arg;
+    int result;          /* fn's, or why it never ran */
+    int status;          /* 0: T ran (or was cancelled); < 0: never made */
+    int code;            /* the caller's interruption */
+    int arrived, needed; /* posts back on A */
+} call;
+
+#define CALL_OF(p, field) ((call *)((char *)(p)-offsetof(call, field)))
+
+/* On A. */
+static void came_back(call *c)
+{
+    if (++c->arrived == c->needed)
+        corio__wake(c->caller, 0);
+}
+
+static void on_done(corio__post *p)
+{
+    came_back(CALL_OF(p, done));
+}
+
+static void on_ack(corio__post *p)
+{
+    came_back(CALL_OF(p, ack));
+}
+
+static int call_main(void *arg)
+{
+    call *c = arg;
+    return c->fn(c->arg);
+}
+
+/* On B: T ended. */
+void corio__call_done(corio_task *t)
+{
+    call *c = t->arg;
+    c->task = NULL;
+    c->result = t->result;
+    corio__post_send(c->caller->loop, &c->done);
+}
+
+/* On B: no task will run; report why. */
+static void refuse(call *c, int rc)
+{
+    c->task = NULL;
+    c->status = c->result = rc;
+    corio__post_send(c->caller->loop, &c->done);
+}
+
+static void on_start(corio__post *p)
+{
+    call *c = CALL_OF(p, start);
+    corio_task_opts to = {.name = "loop call"};
+    int rc = c->to->stopping
+                 ? -ESHUTDOWN
+                 : corio__spawn(&c->task, &to, call_main, c, CORIO__CALLED);
+    if (rc < 0)
+        refuse(c, rc);
+}
+
+/* A plain corio_run loop drops the posts still queued when it ends (a
+ * corio_run_loops loop runs them): the caller still hears back. */
+static void start_dropped(corio__post *p)
+{
+    refuse(CALL_OF(p, start), -ESHUTDOWN);
+}
+
+static void cancel_dropped(corio__post *p)
+{
+    call *c = CALL_OF(p, cancel);
+    corio__post_send(c->caller->loop, &c->ack);
+}
+
+static void on_cancel(corio__post *p)
+{
+    call *c = CALL_OF(p, cancel);
+    if (c->task)
+        corio__cancel(c->task);
+    cancel_dropped(p);
+}
+
+/* On A, from the caller's interruption (or its failed park). */
+static void send_cancel(call *c)
+{
+    c->needed++;
+    if (corio__post_send(c->to, &c->cancel) < 0)
+        c->needed--; /* B ended: T is long done, nothing to cancel */
+}
+
+static bool call_interrupted(corio__wait *w, corio_task *t, int code)
+{
+    call *c = (call *)w;
+    (void)t;
+    c->code = code;
+    send_cancel(c);
+    return false; /* woken by the posts coming back */
+}
+
+int corio_loop_call(corio_loop *loop, corio_fn fn, void *arg, int *result)
+{
+    corio_task *self = corio__self();
+    int64_t none = INT64_MAX;
+    if (!self)
+        return -EPERM;
+    if (!loop || !fn)
+        return -EINVAL;
+    int rc = corio__interrupt_code(self, &none);
+    if (rc < 0) {
+        if (result)
+            *result = rc;
+        return rc;
+    }
+    call c = {
+        .w = {call_interrupted, "loop call", INT64_MAX},
+        .start = {.fn = on_start, .drop = start_dropped},
+        .cancel = {.fn = on_cancel, .drop = cancel_dropped},
+        .done = {.fn = on_done},
+        .ack = {.fn = on_ack},
+        .to = (corio__loop *)loop,
+        .caller = self,
+        .fn = fn,
+        .arg = arg,
+        .needed = 1,
+    };
+    if (corio__post_send(c.to, &c.start) < 0) {
+        if (result)
+            *result = -ESHUTDOWN;
+        return -ESHUTDOWN;
+    }
+    corio__loop *A = self->loop;
+    atomic_fetch_add(&A->remotes_open, 1);
+    rc = corio__park(&c.w);
+    if (c.arrived < c.needed) {
+        /* park failed before sleeping (no memory for the timer): the
+         * record is in flight on B, so cancel T and wait it out. */
+        c.code = rc < 0 ? rc : -ENOMEM;
+        send_cancel(&c);
+        self->noint++;
+        while (c.arrived < c.needed)
+            corio__park(&c.w);
+        self->noint--;
+    }
+    atomic_fetch_sub(&A->remotes_open, 1);
+    if (result)
+        *result = c.result;
+    if (c.code < 0) { /* a later cancellation beats the deadline */
+        int now = corio__interrupt_code(self, &none);
+        return now < 0 ? now : c.code;
+    }
+    return c.status;
+}

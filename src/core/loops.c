@@ -1,0 +1,271 @@
+/* core/loops.c — corio_run_loops: a loop per thread running the same main,
+ * stopped together like a task group, and the loop handles.
+ *
+ * Every loop is made on its own thread (an io_uring ring belongs to the
+ * thread that made it), then all wait at a barrier, so no main starts
+ * before every loop can be posted to.  Each loop's main task runs
+ * `loop_main`, which runs the user's main and then waits, without being
+ * interruptible, until every main has returned: a loop whose main is done
+ * keeps serving calls from loops still running theirs.  The first main to
+ * fail or be cancelled posts a cancellation to every other loop's main.
+ * The last main to return posts `all_done` to every loop.
+ *
+ * Until `all_done` has run, a loop holds one open cross-thread handle
+ * (remotes_open), so it is never declared deadlocked while another loop
+ * could still post to it.  After its run, a loop is closed to posts under
+ * its post_lock (posts already taken still run), and its memory stays
+ * until every thread is joined, so a late post finds it closed rather
+ * than freed. */
+#include "core/post.h"
+
+#include <sched.h>
+#include <stdlib.h>
+
+typedef struct member {
+    corio__loop L;
+    pthread_t thread;
+    bool started;        /* thread created */
+    bool made;           /* corio__loop_init succeeded */
+    int rc;              /* corio__loop_init's, then corio__loop_run's */
+    int result;          /* its main's */
+    bool all_done;       /* every main has returned (loop thread only) */
+    corio_task *waiting; /* loop_main parked until all_done */
+    corio__post cancel_post, done_post;
+    atomic_bool cancel_sent;
+} member;
+
+typedef struct corio__loops {
+    size_t n;
+    member *m;
+    const corio_loops_opts *opts;
+    corio_fn main;
+    void *arg;
+    pthread_barrier_t ready;
+    atomic_int setup_rc;      /* first loop that could not be made */
+    atomic_size_t mains_left; /* mains still running */
+    atomic_int first_error;   /* first failing main's result */
+} corio__loops;
+
+static member *member_of(corio__loop *L)
+{
+    return (member *)L; /* L is the first field */
+}
+
+static void on_cancel(corio__post *p)
+{
+    member *m = (member *)((char *)p - offsetof(member, cancel_post));
+    if (m->L.main)
+        corio__cancel(m->L.main);
+}
+
+static void on_all_done(corio__post *p)
+{
+    member *m = (member *)((char *)p - offsetof(member, done_post));
+    m->all_done = true;
+    atomic_fetch_sub(&m->L.remotes_open, 1);
+    if (m->waiting)
+        corio__wake(m->waiting, 0);
+}
+
+/* A main failed: cancel every other loop's main (once per loop). */
+static void fail(corio__loops *s, size_t self, int err)
+{
+    int none = 0;
+    atomic_compare_exchange_strong(&s->first_error, &none, err);
+    for (size_t i = 0; i < s->n; i++)
+        if (i != self && !atomic_exchange(&s->m[i].cancel_sent, true))
+            corio__post_send(&s->m[i].L, &s->m[i].cancel_post);
+}
+
+static int loop_main(void *arg)
+{
+    corio__loops *s = arg;
+    corio__loop *L = corio__cur;
+    member *m = member_of(L);
+    corio_task *self = L->current;
+    int rc = s->main(s->arg);
+    m->result = rc;
+    if (rc < 0 || self->cancelled)
+        fail(s, L->index, rc < 0 ? rc : -ECANCELED);
+    if (atomic_fetch_sub(&s->mains_left, 1) == 1)
+        for (size_t i = 0; i < s->n; i++)
+            corio__post_send(&s->m[i].L, &s->m[i].done_post);
+    self->noint++;
+    while (!m->all_done) {
+        corio__wait w = {NULL, "other loops' mains", INT64_MAX};
+        m->waiting = self;
+        corio__park(&w);
+        m->waiting = NULL;
+    }
+    self->noint--;
+    return rc;
+}
+
+void corio__loops_end(corio__loop *L)
+{
+    /* Posts taken before the close still run (each accepted post runs
+     * once), and so do the tasks they spawn. */
+    for (;;) {
+        pthread_mutex_lock(&L->post_lock);
+        bool more = L->posts != NULL;
+        L->closed = !more;
+        pthread_mutex_unlock(&L->post_lock);
+        if (!more)
+            return;
+        corio__post_run(L);
+        corio__loop_drive(L);
+    }
+}
+
+static int pin(const corio_loops_opts *o, size_t i)
+{
+    if (!o || !o->ncpus)
+        return 0;
+    int cpu = o->cpus[i % o->ncpus];
+    if (cpu < 0 || cpu >= CPU_SETSIZE)
+        return -EINVAL;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return -pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+static void run_member(corio__loops *s, size_t i)
+{
+    member *m = &s->m[i];
+    corio__loop *L = &m->L;
+    m->rc = pin(s->opts, i);
+    if (m->rc == 0)
+        m->rc = corio__loop_init(L, s->opts ? &s->opts->loop : NULL);
+    if (m->rc == 0) {
+        m->made = true;
+        L->set = s;
+        L->index = i;
+        L->remotes_open = 1; /* until all_done: other loops may post */
+        m->cancel_post.fn = on_cancel;
+        m->done_post.fn = on_all_done;
+    } else {
+        int none = 0;
+        atomic_compare_exchange_strong(&s->setup_rc, &none, m->rc);
+    }
+    pthread_barrier_wait(&s->ready);
+    if (!m->made)
+        return;
+    if (atomic_load(&s->setup_rc) == 0)
+        m->rc = corio__loop_run(L, loop_main, s, NULL);
+    else
+        L->closed = true; /* nothing ran; its memory stays until the end */
+    corio__loop_destroy(L);
+    corio__cur = NULL;
+}
+
+typedef struct start {
+    corio__loops *s;
+    size_t i;
+} start;
+
+static void *thread_main(void *arg)
+{
+    start *st = arg;
+    run_member(st->s, st->i);
+    free(st);
+    return NULL;
+}
+
+static size_t cpus_here(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) < 0)
+        return 1;
+    int n = CPU_COUNT(&set);
+    return n > 0 ? (size_t)n : 1;
+}
+
+int corio_run_loops(size_t n, const corio_loops_opts *opts, corio_fn main,
+                    void *arg, int *result)
+{
+    if (corio__cur)
+        return -EBUSY;
+    if (!main || (opts && opts->ncpus && !opts->cpus))
+        return -EINVAL;
+    if (n == 0)
+        n = cpus_here();
+    cpu_set_t saved;
+    bool restore =
+        opts && opts->ncpus && sched_getaffinity(0, sizeof saved, &saved) == 0;
+    corio__loops s = {.n = n, .opts = opts, .main = main, .arg = arg};
+    s.m = corio__sys.calloc(n, sizeof *s.m);
+    if (!s.m)
+        return -ENOMEM;
+    atomic_init(&s.mains_left, n);
+    pthread_barrier_init(&s.ready, NULL, (unsigned)n);
+    size_t made = 1;
+    for (; made < n; made++) {
+        start *st = corio__sys.malloc(sizeof *st);
+        if (!st)
+            break;
+        *st = (start){&s, made};
+        if (pthread_create(&s.m[made].thread, NULL, thread_main, st) != 0) {
+            free(st);
+            break;
+        }
+        s.m[made].started = true;
+    }
+    if (made < n) {
+        /* The barrier counts n threads: stand in for the missing ones
+         * so the others get past it and see the failure. */
+        atomic_store(&s.setup_rc, -EAGAIN);
+        for (size_t i = made; i < n; i++)
+            s.m[i].rc = -EAGAIN;
+        for (size_t i = made; i < n; i++)
+            pthread_barrier_wait(&s.ready);
+    }
+    run_member(&s, 0);
+    for (size_t i = 1; i < n; i++)
+        if (s.m[i].started)
+            pthread_join(s.m[i].thread, NULL);
+    if (restore)
+        sched_setaffinity(0, sizeof saved, &saved);
+
+    int rc = atomic_load(&s.setup_rc);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (s.m[i].rc < 0)
+            rc = s.m[i].rc;
+    if (rc == 0 && result) {
+        int err = atomic_load(&s.first_error);
+        *result = err ? err : s.m[0].result;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (s.m[i].made)
+            pthread_mutex_destroy(&s.m[i].L.post_lock);
+    pthread_barrier_destroy(&s.ready);
+    free(s.m);
+    return rc;
+}
+
+size_t corio_loop_index(void)
+{
+    corio__loop *L = corio__cur;
+    return L ? L->index : 0;
+}
+
+size_t corio_loop_count(void)
+{
+    corio__loop *L = corio__cur;
+    return !L ? 0 : L->set ? L->set->n : 1;
+}
+
+corio_loop *corio_loop_current(void)
+{
+    return (corio_loop *)corio__cur;
+}
+
+corio_loop *corio_loop_at(size_t i)
+{
+    corio__loop *L = corio__cur;
+    if (!L)
+        return NULL;
+    if (!L->set)
+        return i == 0 ? (corio_loop *)L : NULL;
+    return i < L->set->n ? (corio_loop *)&L->set->m[i].L : NULL;
+}
