@@ -305,26 +305,14 @@ static void dispatch(corio_pg *c)
         switch (PQresultStatus(res)) {
         case PGRES_PIPELINE_SYNC:
             PQclear(res);
-            infl_pop(c);
-            /* A query answered without its result (never seen; a guard so
-             * that nobody ever gets an empty result that is not theirs). */
-            if (!r->err && !r->res &&
-                (r->kind == REQ_QUERY || r->kind == REQ_PREPARED)) {
-                r->status = CORIO_EPGCONN;
-                if (getenv("CORIO_PG_DEBUG"))
-                    fprintf(
-                        stderr,
-                        "corio-pg: sync without a result: %s cmd=%d prep=%p "
-                        "last=%d/%s/%d\n",
-                        r->sql ? r->sql : "?", r->cmd, (void *)r->prep,
-                        c->dbg_last_kind, c->dbg_last_sql, c->dbg_last_results);
+            if (r->cmd < r->ncmds) {
+                /* The group ended before all its commands did: libpq and
+                 * the server disagree about where the protocol is, and
+                 * every answer from here on would reach the wrong caller. */
+                corio__pg_break(c, "sync before the group's results");
+                return;
             }
-            c->dbg_last_kind = r->kind;
-            snprintf(c->dbg_last_sql, sizeof c->dbg_last_sql, "%s",
-                     r->kind == REQ_TEXT && r->ntexts ? r->texts[0]
-                     : r->sql                         ? r->sql
-                                                      : "?");
-            c->dbg_last_results = r->cmd;
+            infl_pop(c);
             complete(c, r);
             continue;
         case PGRES_FATAL_ERROR:

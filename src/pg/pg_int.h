@@ -71,11 +71,6 @@ typedef struct pg_waiter {
 
 enum { REQ_QUERY, REQ_PREPARED, REQ_PREPARE, REQ_MANY, REQ_TEXT, REQ_EXCL };
 
-/* Commands of a request's sync group, in order. */
-enum { CMD_PREPARE_CACHE, CMD_RESULT, CMD_IGNORE };
-
-#define REQ_MAX_CMDS_INLINE 4
-
 struct pg_req {
     pg_waiter w;  /* first */
     pg_req *next; /* in pending or inflight */
@@ -93,12 +88,11 @@ struct pg_req {
     const char *texts[4]; /* REQ_TEXT: up to 4 statements in one group */
     int ntexts;
     /* What the server answered. */
-    pg_stmt *prep;  /* statement prepared by this request, if any */
-    int ncmds, cmd; /* commands in the group, current one */
-    unsigned char cmdkind[REQ_MAX_CMDS_INLINE];
-    PGresult *res;    /* the last CMD_RESULT result */
+    pg_stmt *prep;    /* statement prepared by this request, if any */
+    int ncmds, cmd;   /* commands sent in the group; results ended so far */
+    PGresult *res;    /* the last result of a statement */
     PGresult *err;    /* the first error */
-    int64_t affected; /* summed over CMD_RESULT commands */
+    int64_t affected; /* summed over the group's statements */
     int status;       /* 0, CORIO_EPG, CORIO_EPGCONN, -ENOMEM */
     char own[96];     /* text of a detached request */
 };
@@ -162,8 +156,6 @@ struct corio_pg {
     struct corio_pg *pool_next;
     int64_t born, idle_since, uses;
     bool pool_returning;
-    int dbg_last_kind, dbg_last_results; /* TODO(pg-sync): diagnostics */
-    char dbg_last_sql[64];
 };
 
 /* conn.c */

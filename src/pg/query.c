@@ -98,6 +98,7 @@ static int evict(corio_pg *c, pg_stmt *s)
         corio__pg_req_free(d);
         return CORIO_EPGCONN;
     }
+    d->ncmds = 1;
     d->sent = true;
     d->abandoned = true;
     d->task = NULL;
@@ -200,6 +201,11 @@ int corio__pg_send(corio_pg *c, pg_req *r)
     }
     if (!ok || !PQpipelineSync(pq))
         return CORIO_EPGCONN;
+    /* What dispatch() expects before the group's sync (one end of results
+     * per command): fewer means the protocol position is lost. */
+    r->ncmds = r->kind == REQ_TEXT   ? r->ntexts
+               : r->kind == REQ_MANY ? prepare + r->nrows
+                                     : 1 + prepare;
     return 0;
 }
 
