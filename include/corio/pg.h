@@ -70,12 +70,18 @@ typedef struct corio_pg_opts {
 /* Connect to the server named by conninfo (a postgresql:// URL or
  * key=value pairs, as libpq takes them; environment variables PGHOST, ...
  * fill what it leaves out).  Host names are resolved with corio's DNS and
- * passed as hostaddr (host stays set for TLS verification and .pgpass);
- * every address is tried in turn.
+ * each address is connected as hostaddr (host stays set for TLS
+ * verification and .pgpass).  A host's addresses race by happy eyeballs
+ * (RFC 8305): each attempt runs alone for 250 ms, or until it fails,
+ * before the next starts beside it; the first through (TLS, authentication,
+ * target_session_attrs) wins and the others are closed.  The hosts of a
+ * list (host=a,b) are tried in order, the next only when every address of
+ * the one before failed.
  *
  * Returns 0, or:
  *   CORIO_EPGCONN  refused, authentication failed, TLS failed, ... (libpq's
- *                  message in opts->detail with connect_ex).
+ *                  message in opts->detail with connect_ex: the first
+ *                  failed address's).
  *   CORIO_ENOHOST / CORIO_EDNS  a host name did not resolve.
  *   -EINVAL        conninfo could not be parsed.
  *   -ENOMEM, -ECANCELED / -ETIMEDOUT, -EPERM.

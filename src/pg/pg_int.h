@@ -1,7 +1,8 @@
 /* pg/pg_int.h — corio-pg's internals shared by its files.
  *
- *   conn.c     connect (async DNS, PQconnectPoll), close, the request queue,
- *              pump (send, flush, read, dispatch) and the leader wait
+ *   connect.c  connect: async DNS, happy eyeballs, PQconnectPoll
+ *   conn.c     close, the request queue, pump (send, flush, read,
+ *              dispatch) and the leader wait
  *   cancel.c   taking back an interrupted request (CancelRequest, drain)
  *   query.c    query, exec, fetchval/row, execmany, prepare, statement cache
  *   result.c   result accessors and the binary-format decoders
