@@ -72,6 +72,7 @@ void corio__pg_req_free(pg_req *r)
         return;
     PQclear(r->res);
     PQclear(r->err);
+    free(r->pblock);
     corio_event_destroy(&r->w.ev);
     free(r);
 }

@@ -101,8 +101,8 @@ static int dial_as_is(PGconn **out, kv *a, const char *host,
         return -ENOMEM;
     int rc = poll_conn(pq);
     if (rc < 0) {
-        copy_err(o, rc == CORIO_EPGCONN ? PQerrorMessage(pq)
-                                        : corio_strerror(rc));
+        copy_err(o,
+                 rc == CORIO_EPGCONN ? PQerrorMessage(pq) : corio_strerror(rc));
         PQfinish(pq);
         return rc;
     }
@@ -113,8 +113,8 @@ static int dial_as_is(PGconn **out, kv *a, const char *host,
 /* ---- happy eyeballs ------------------------------------------------------ */
 
 typedef struct attempt {
-    PGconn *pq;     /* started by the dialer; freed by it */
-    int rc;         /* 1 while running, 0 through, < 0 failed */
+    PGconn *pq;      /* started by the dialer; freed by it */
+    int rc;          /* 1 while running, 0 through, < 0 failed */
     corio_sem *done; /* released when the attempt ends */
 } attempt;
 
@@ -203,8 +203,7 @@ static int dial_name(PGconn **out, kv *a, const char *host, const char *port,
                      const corio_pg_opts *o)
 {
     corio_addr *addrs = NULL;
-    ssize_t n = corio_dns_resolve(&addrs, host, port ? atoi(port) : 5432,
-                                  NULL);
+    ssize_t n = corio_dns_resolve(&addrs, host, port ? atoi(port) : 5432, NULL);
     if (n < 0) {
         copy_err(o, corio_strerror((int)n));
         return (int)n;
@@ -242,8 +241,8 @@ static const char *next_item(const char **list, char *buf, size_t cap)
 
 /* Every host of the list in turn (ports: one for all, or one each); the
  * first error is kept. */
-static int dial_hosts(PGconn **out, kv *a, const char *hosts,
-                      const char *ports, const corio_pg_opts *o)
+static int dial_hosts(PGconn **out, kv *a, const char *hosts, const char *ports,
+                      const corio_pg_opts *o)
 {
     bool one_port = ports && !strchr(ports, ',');
     const char *hl = hosts, *pl = ports;

@@ -53,8 +53,7 @@ static int by_name(void *arg)
     int64_t t0 = corio_now();
     CHECK_EQ(corio_pg_connect(&c, dsn), 0);
     fprintf(stderr, "    connected past a %s ::1 in %.1f ms\n",
-            blackhole ? "blackholed" : "refusing",
-            (corio_now() - t0) / 1e6);
+            blackhole ? "blackholed" : "refusing", (corio_now() - t0) / 1e6);
     CHECK(!strcmp(PQhostaddr(corio_pg_libpq(c)), "127.0.0.1"));
     CHECK(!strcmp(PQhost(corio_pg_libpq(c)), "pg.test"));
     CHECK_EQ(pg_int(c, "SELECT 31"), 31);
