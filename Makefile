@@ -42,6 +42,8 @@ bench: deps
 	@bench/http/run.sh build-bench
 	@bench/fetch/run.sh build-bench
 	@bench/redis/run.sh build-bench
+	@bench/pg/run.sh build-bench
+	@bench/pg/web.sh build-bench
 
 install: all
 	@cmake --install $(BUILD) --prefix $(PREFIX)
