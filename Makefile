@@ -7,13 +7,14 @@
 #   make asan | tsan | aarch64 | ucontext   the extra builds CI runs
 #   make fuzz FUZZ_SECONDS=30   the libFuzzer harnesses of fuzz/, briefly
 #   make fuzz-long              each harness for 10 minutes
+#   make soak                   10,000 connections for 10 minutes per engine
 BUILD  ?= build
 PREFIX ?= /usr/local
 JOBS   ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps test demo bench install asan tsan aarch64 ucontext fuzz fuzz-long clean format format-check
+.PHONY: all deps test demo bench soak install asan tsan aarch64 ucontext fuzz fuzz-long clean format format-check
 
 all: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
@@ -44,6 +45,14 @@ bench: deps
 	@bench/redis/run.sh build-bench
 	@bench/pg/run.sh build-bench
 	@bench/pg/web.sh build-bench
+
+# 10,000 keep-alive connections for 10 minutes per engine, then memory
+# after bursts of 15,000 (bench/soak/run.sh; about 25 minutes).
+soak: deps
+	@scripts/deps.sh bench
+	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build build-bench -j $(JOBS)
+	@bench/soak/run.sh build-bench
 
 install: all
 	@cmake --install $(BUILD) --prefix $(PREFIX)

@@ -6,7 +6,8 @@
 # fuzz/<harness>.dict is used when there is one.  A crash stops the run with
 # a non-zero status; the input is left as $1/crash-* and the fuzzer's log as
 # $1/fuzz-<harness>.log.  The last lines sum up each run: executions, and
-# the coverage (cov: edges, ft: features) it reached.
+# the coverage (cov: edges, ft: features) it reached and the CPU seconds it
+# used (user+system: less than the wall time when the machine is shared).
 set -e
 build=$1
 seconds=${2:-30}
@@ -30,7 +31,8 @@ for dir in "$root"/corpus/*/; do
     fi
     echo "=== fuzz_$h for ${seconds}s"
     status=0
-    "$build/fuzz_$h" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
+    /usr/bin/time -f '%U %S' -o "$build/fuzz-$h.cpu" \
+        "$build/fuzz_$h" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
         -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$build/" \
         $dict "$work" >"$log" 2>&1 || status=$?
     grep -E 'DONE|stat::number_of_executed_units|stat::peak_rss' "$log" || true
@@ -43,7 +45,8 @@ for dir in "$root"/corpus/*/; do
     execs=$(grep -E 'stat::number_of_executed_units' "$log" | awk '{print $2}')
     cov=$(echo "$last" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
     ft=$(echo "$last" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
-    summary="$summary$(printf '%-14s %12s execs  cov %6s  ft %6s' "$h" "$execs" "$cov" "$ft")
+    cpu=$(awk '{printf "%.0f", $1 + $2}' "$build/fuzz-$h.cpu")
+    summary="$summary$(printf '%-14s %12s execs  cov %6s  ft %6s  cpu %5ss' "$h" "$execs" "$cov" "$ft" "$cpu")
 "
 done
 echo "=== fuzz summary (${seconds}s each, 0 crashes)"

@@ -768,6 +768,40 @@ TEST(http_server, slowloris_408)
     CHECK_EQ(tst_run(slowloris_main, NULL), 0);
 }
 
+/* Blank lines before a request line are skipped (RFC 9112 §2.2), up to
+ * max_head bytes of them: a peer streaming them is refused with 400 at
+ * once instead of being read until its header deadline. */
+static int blank_flood_main(void *arg)
+{
+    (void)arg;
+    static char blanks[5000 + 32];
+    fx f;
+    fx_init(&f);
+    f.o.limits.max_head = 4096;
+    CHECK_EQ(corio_http_router_add(f.r, "GET", "/", h_text, "ok"), 0);
+    fx_start(&f);
+    corio_stream *s = fx_connect(&f);
+    for (int i = 0; i < 2000; i += 2)
+        memcpy(blanks + i, "\r\n", 2);
+    strcpy(blanks + 2000, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    ask(s, blanks, 200, "ok"); /* 2,000 bytes of them: within the limit */
+    for (int i = 0; i < 5000; i += 2)
+        memcpy(blanks + i, "\r\n", 2);
+    blanks[5000] = 0;
+    int64_t t1 = corio_now();
+    ask(s, blanks, 400, NULL);
+    CHECK_EQ(corio_now(), t1); /* no deadline waited for */
+    check_closed(s);
+    corio_stream_close(s);
+    fx_finish(&f);
+    return 0;
+}
+
+TEST(http_server, blank_line_flood_refused)
+{
+    CHECK_EQ(tst_run(blank_flood_main, NULL), 0);
+}
+
 /* A head arriving a byte at a time (a read each) is still answered: the
  * server parses when a blank line arrives, wherever CR and LF fall. */
 static int trickle_main(void *arg)

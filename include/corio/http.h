@@ -87,7 +87,8 @@ typedef struct corio_http_head {
  *   max_start_line  bytes of the request or status line, CRLF excluded
  *                   (default 8 KiB, as nginx and Node).
  *   max_head        bytes of the whole head, blank line included
- *                   (default 64 KiB).
+ *                   (default 64 KiB); the HTTP server also refuses (400)
+ *                   more blank lines than this before a request line.
  * The number of fields is limited by max_headers of the head. */
 typedef struct corio_http_limits {
     size_t max_start_line;

@@ -143,6 +143,13 @@ static int grow(corio__stack_class *c)
     return 0;
 }
 
+static void write_canary(char *lo)
+{
+    uint64_t *w = (uint64_t *)lo;
+    for (int i = 0; i < CANARY_WORDS; i++)
+        w[i] = CANARY;
+}
+
 static int install_guard(corio__stack_class *c, char *slot)
 {
     int mode = corio__stack_guard_mode();
@@ -158,9 +165,7 @@ static int install_guard(corio__stack_class *c, char *slot)
         }
         atomic_fetch_add(&mprotect_budget, 1);
     }
-    uint64_t *w = (uint64_t *)(slot + PAGE);
-    for (int i = 0; i < CANARY_WORDS; i++)
-        w[i] = CANARY;
+    write_canary(slot + PAGE);
     return CORIO__GUARD_CANARY;
 }
 
@@ -173,10 +178,21 @@ int corio__stack_alloc_slow(corio__stack_pool *p, size_t size,
     if (c->free) {
         struct corio__free_slot *f = c->free;
         c->free = f->next;
+        c->nfree--;
         out->lo = f->lo;
         out->size = size;
         out->cls = c;
         out->guard = f->guard;
+        return 0;
+    }
+    if (c->ntrimmed) {
+        struct corio__trimmed_slot *t = &c->trimmed[--c->ntrimmed];
+        out->lo = t->lo;
+        out->size = size;
+        out->cls = c;
+        out->guard = t->guard;
+        if (t->guard == CORIO__GUARD_CANARY)
+            write_canary(t->lo); /* trimming zeroed it */
         return 0;
     }
     if (c->carve == c->carve_end) {
@@ -204,6 +220,57 @@ void corio__stack_each(corio__stack_pool *p,
         }
 }
 
+static int keep_trimmed(corio__stack_class *c, char *lo, uint8_t guard)
+{
+    if (c->ntrimmed == c->trimmed_cap) {
+        size_t cap = c->trimmed_cap ? 2 * c->trimmed_cap : 64;
+        void *v = corio__sys.realloc(c->trimmed, cap * sizeof *c->trimmed);
+        if (!v)
+            return -ENOMEM;
+        c->trimmed = v;
+        c->trimmed_cap = cap;
+    }
+    c->trimmed[c->ntrimmed++] = (struct corio__trimmed_slot){lo, guard};
+    return 0;
+}
+
+static size_t trim_class(corio__stack_class *c, size_t keep)
+{
+    struct corio__free_slot **link = &c->free;
+    size_t n = 0;
+    for (size_t i = 0; *link && i < keep; i++)
+        link = &(*link)->next;
+    while (*link) {
+        struct corio__free_slot *f = *link;
+        char *lo = f->lo;
+        uint8_t guard = f->guard;
+        if (keep_trimmed(c, lo, guard) < 0)
+            break;
+        *link = f->next; /* f's page goes next: unlink it first */
+        c->nfree--;
+        corio__sys.madvise(lo, c->size, MADV_DONTNEED);
+        n++;
+    }
+    return n;
+}
+
+size_t corio__stack_trim(corio__stack_pool *p, size_t keep)
+{
+    size_t n = 0;
+    for (corio__stack_class *c = p->classes; c; c = c->next)
+        n += trim_class(c, keep);
+    return n;
+}
+
+size_t corio__stack_untrimmed(const corio__stack_pool *p)
+{
+    size_t most = 0;
+    for (const corio__stack_class *c = p->classes; c; c = c->next)
+        if (c->nfree > most)
+            most = c->nfree;
+    return most;
+}
+
 void corio__stack_pool_destroy(corio__stack_pool *p)
 {
     corio__stack_class *c, *cn;
@@ -216,6 +283,7 @@ void corio__stack_pool_destroy(corio__stack_pool *p)
             atomic_fetch_add(&mprotect_budget, (long)r->mprotected);
             free(r);
         }
+        free(c->trimmed);
         free(c);
     }
     p->classes = NULL;

@@ -17,7 +17,10 @@
  * Regions are mmap'ed with MAP_NORESERVE and MADV_NOHUGEPAGE and hold 16,
  * then 32, ... up to 1024 slots; a freed slot goes back on its size class's
  * free list (its pages stay committed, so reuse is cheap) and regions are
- * unmapped when the loop ends.
+ * unmapped when the loop ends.  After a burst, corio__stack_trim gives the
+ * pages of free slots beyond a number kept warm back to the kernel
+ * (MADV_DONTNEED); such a trimmed slot waits on a separate list, outside
+ * the slot, and is handed out once the free list is empty.
  *
  * Guards, chosen once per process (CORIO_STACK_GUARD=madvise|mprotect|canary
  * forces one, for tests):
@@ -73,10 +76,19 @@ struct corio__free_slot {
     uint8_t guard;
 };
 
+/* A trimmed slot: its pages are gone, so its node lives outside it. */
+struct corio__trimmed_slot {
+    char *lo;
+    uint8_t guard;
+};
+
 struct corio__stack_class {
     corio__stack_class *next;
     size_t size;                   /* usable bytes per slot */
-    struct corio__free_slot *free; /* freed slots */
+    struct corio__free_slot *free; /* freed slots, pages still committed */
+    size_t nfree;
+    struct corio__trimmed_slot *trimmed; /* freed slots given back */
+    size_t ntrimmed, trimmed_cap;
     char *carve, *carve_end;
     size_t nslots; /* slots in the next region */
     corio__region *regions;
@@ -95,6 +107,7 @@ static inline int corio__stack_alloc(corio__stack_pool *p, size_t size,
     if (c && c->size == size && c->free) {
         struct corio__free_slot *f = c->free;
         c->free = f->next;
+        c->nfree--;
         out->lo = f->lo;
         out->size = size;
         out->cls = c;
@@ -113,10 +126,17 @@ static inline void corio__stack_free(corio__stack *s, void *node)
     f->guard = s->guard;
     f->next = s->cls->free;
     s->cls->free = f;
+    s->cls->nfree++;
 }
 /* Call fn(lo, size, ctx) for every slot ever handed out (freed ones too). */
 void corio__stack_each(corio__stack_pool *p,
                        void (*fn)(char *lo, size_t size, void *ctx), void *ctx);
+/* Give back the pages of every free slot beyond the first `keep` of each
+ * size class (a canary is written again when the slot is reused).  Returns the
+ * number of slots trimmed; a slot that cannot be recorded is left as it was. */
+size_t corio__stack_trim(corio__stack_pool *p, size_t keep);
+/* The most free slots (pages still committed) in one size class. */
+size_t corio__stack_untrimmed(const corio__stack_pool *p);
 /* Unmap every region of the pool. */
 void corio__stack_pool_destroy(corio__stack_pool *p);
 /* Canary guards: check the stack of the task being switched away from;

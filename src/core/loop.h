@@ -171,7 +171,8 @@ struct corio__loop {
     uint64_t next_id;
 
     corio__timer_heap timers;
-    int64_t vnow; /* virtual clock: the current time */
+    int64_t vnow;    /* virtual clock: the current time */
+    int64_t trim_at; /* core/trim.c: no trimming before this time */
     bool virtual_clock;
 
     corio__stack_pool stacks;
@@ -304,6 +305,10 @@ void corio__group_child_done(corio_task *t);
 
 /* clock.c */
 int64_t corio__mono(void);
+/* The loop is about to sleep: give back memory left by a burst (trim.c).
+ * Returns when the loop should wake up at the latest to do it (INT64_MAX:
+ * nothing to do). */
+int64_t corio__trim_idle(corio__loop *L, int64_t now);
 int64_t corio__loop_now(corio__loop *L);
 
 /* sigint.c */

@@ -150,7 +150,9 @@ static void block(corio__loop *L)
         }
         if (L->virtual_clock) {
             /* Time stands still while a thread job is pending or I/O is
-             * ready; otherwise jump to the next timer. */
+             * ready; otherwise jump to the next timer.  Trimming sees the
+             * time the loop is jumping to. */
+            corio__trim_idle(L, next == INT64_MAX ? L->vnow : next);
             if (L->jobs_pending || next == INT64_MAX) {
                 L->engine->wait(L, -1);
             } else if (L->engine->wait(L, 0) == 0) {
@@ -160,9 +162,15 @@ static void block(corio__loop *L)
             }
             continue;
         }
+        int64_t now = corio__mono();
+        if (next > now) { /* about to sleep: perhaps trim first */
+            int64_t trim = corio__trim_idle(L, now);
+            if (trim < next)
+                next = trim;
+        }
         int64_t timeout = -1;
         if (next != INT64_MAX) {
-            timeout = next - corio__mono();
+            timeout = next - now;
             if (timeout < 0)
                 timeout = 0;
         }

@@ -34,6 +34,7 @@ struct corio__http_decoder {
     bool ended;     /* Z_STREAM_END seen */
     bool in_eof;    /* the body ended */
     bool any;       /* a body byte was read */
+    bool full;      /* the last inflate filled its output: it may hold more */
     int err;        /* a data error found after output: the next read's */
     size_t in_len;  /* bytes in in[]: since the first (while appending) or
                        the last refill */
@@ -51,7 +52,7 @@ int corio__http_decoder_new(corio__http_decoder **out, corio_http_str coding)
     if (!d)
         return -ENOMEM;
     memset(&d->z, 0, sizeof d->z);
-    d->raw_tried = d->ended = d->in_eof = d->any = false;
+    d->raw_tried = d->ended = d->in_eof = d->any = d->full = false;
     d->err = 0;
     d->in_len = 0;
     if (inflateInit2(&d->z, 15 + 32) != Z_OK) {
@@ -70,7 +71,10 @@ ssize_t corio__http_decoder_read(corio__http_decoder *d, corio__http_body *b,
     if (d->err)
         return d->err;
     while (!d->ended) {
-        if (!d->z.avail_in && !d->in_eof) {
+        /* More input only once inflate has nothing left to give from what
+         * it holds (a long match can outlast the caller's buffer): a body
+         * that fails next must not hide output already decodable. */
+        if (!d->z.avail_in && !d->in_eof && !d->full) {
             /* Before any output, while all that was read is in in[] (up
              * to IN_BUF), append: the raw retry below starts from it. */
             size_t at = !d->raw_tried && d->z.total_out == 0 &&
@@ -112,6 +116,7 @@ ssize_t corio__http_decoder_read(corio__http_decoder *d, corio__http_body *b,
             continue;
         }
         size_t out = n - d->z.avail_out;
+        d->full = d->z.avail_out == 0;
         if (zr == Z_STREAM_END) {
             d->ended = true;
         } else if ((zr == Z_BUF_ERROR && d->in_eof) || /* truncated */

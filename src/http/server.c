@@ -75,6 +75,9 @@ static ssize_t next_head(corio_http_req *req, bool first, const char **buf)
     const corio__http_conf *cf = req->conf;
     int64_t idle_end = 0, head_end = 0; /* set at the first wait of each kind */
     size_t seen = 0, parsed = 0;        /* head bytes looked at, parsed */
+    size_t blank = 0;                   /* blank-line bytes skipped */
+    size_t max_blank =
+        cf->limits.max_head ? cf->limits.max_head : CORIO__HTTP_MAX_HEAD;
     for (;;) {
         const void *d;
         size_t len, skip = 0;
@@ -85,6 +88,10 @@ static ssize_t next_head(corio_http_req *req, bool first, const char **buf)
         while (skip < len && (p[skip] == '\r' || p[skip] == '\n'))
             skip++; /* blank lines before a request (RFC 9112 §2.2) */
         if (skip) {
+            /* They count toward the head's limit: a peer streaming blank
+             * lines is refused (400) instead of being read forever. */
+            if ((blank += skip) > max_blank)
+                return CORIO_EHTTP;
             corio_stream_consume(req->s, skip);
             p += skip;
             len -= skip;
