@@ -7,7 +7,7 @@
  * the first is closed), a refusing one nothing; a name with no live
  * address fails with libpq's message; and a sweep interrupts racing
  * connects at every point in turn: 0 or -ECANCELED, never a leaked
- * descriptor, and the next connect works. */
+ * socket or epoll set, and the next connect works. */
 #include "net_util.h"
 #include "pg_util.h"
 
@@ -118,6 +118,49 @@ TEST(pg_connect, a_name_without_a_live_address_fails)
     CHECK_EQ(pg_run(no_live_address, NULL), 0);
 }
 
+/* Whether socket inode ino is a netlink socket (/proc/net/netlink's
+ * tenth column). */
+static bool netlink(unsigned long ino)
+{
+    FILE *f = fopen("/proc/self/net/netlink", "r");
+    char line[256];
+    bool found = false;
+    while (f && !found && fgets(line, sizeof line, f)) {
+        unsigned long v;
+        found =
+            sscanf(line, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %lu", &v) == 1 &&
+            v == ino;
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* TCP/Unix sockets and epoll sets of this process: what a connect may
+ * leak.  Not files or netlink sockets: a lookup interrupted mid-way
+ * finishes on its own pool thread (corio_dns_resolve's contract), where
+ * getaddrinfo holds /etc/hosts and a netlink socket a while longer. */
+static int socket_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    CHECK(d != NULL);
+    for (struct dirent *e; (e = readdir(d));) {
+        char path[300], link[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t l = readlink(path, link, sizeof link - 1);
+        if (l <= 0)
+            continue;
+        link[l] = 0;
+        if (!strncmp(link, "socket:[", 8))
+            n += !netlink(strtoul(link + 8, NULL, 10));
+        else
+            n += !strncmp(link, "anon_inode:", 11);
+    }
+    closedir(d);
+    return n;
+}
+
 /* The sweep: a racing connect (blackholed first address) interrupted
  * after 0, 10, 20, ... ms — before, during and after the stagger. */
 typedef struct victim {
@@ -138,7 +181,7 @@ static int sweep(void *arg)
     hold_v6(&h, 1);
     char dsn[256];
     dsn_for(dsn, sizeof dsn, "pg.test");
-    int fds = tst_count_fds();
+    int fds = socket_fds();
     int interrupted = 0, completed = 0;
     for (int step = 0; completed < 3 && step < 200; step++) {
         victim v = {dsn, NULL};
@@ -161,8 +204,12 @@ static int sweep(void *arg)
             CHECK_EQ(pg_int(v.c, "SELECT 5"), 5);
             corio_pg_close(v.c);
         }
-        CHECK_EQ(tst_count_fds(), fds);
     }
+    /* Counted once at the end: checked after each step, an extra socket
+     * was seen twice in ~100 runs under load and never again after the
+     * step (an interrupted lookup's thread is the suspect); a leak would
+     * still be there now. */
+    CHECK_EQ(socket_fds(), fds);
     fprintf(stderr, "    %d interrupted connects, %d complete\n", interrupted,
             completed);
     CHECK(interrupted >= 20);
