@@ -20,8 +20,7 @@ typedef struct elem_kind {
  * -ENODATA (the value is NULL, or an element is while nulls is NULL),
  * -ERANGE, -EINVAL. */
 static ssize_t get_array(const corio_pg_result *r, int row, int col,
-                         const elem_kind *k, void *out, bool *nulls,
-                         size_t cap)
+                         const elem_kind *k, void *out, bool *nulls, size_t cap)
 {
     const unsigned char *p;
     int len;
@@ -72,8 +71,8 @@ static bool bytes_oid(unsigned oid)
            oid == OID_BYTEA;
 }
 
-static int store_int64(const unsigned char *p, int len, unsigned oid,
-                       void *out, size_t i)
+static int store_int64(const unsigned char *p, int len, unsigned oid, void *out,
+                       size_t i)
 {
     int64_t v = 0;
     int rc = p ? corio__pg_as_int(p, len, oid, &v) : 0;
@@ -81,8 +80,8 @@ static int store_int64(const unsigned char *p, int len, unsigned oid,
     return rc;
 }
 
-static int store_int32(const unsigned char *p, int len, unsigned oid,
-                       void *out, size_t i)
+static int store_int32(const unsigned char *p, int len, unsigned oid, void *out,
+                       size_t i)
 {
     int64_t v = 0;
     int rc = p ? corio__pg_as_int(p, len, oid, &v) : 0;
@@ -101,8 +100,8 @@ static int store_double(const unsigned char *p, int len, unsigned oid,
     return rc;
 }
 
-static int store_bool(const unsigned char *p, int len, unsigned oid,
-                      void *out, size_t i)
+static int store_bool(const unsigned char *p, int len, unsigned oid, void *out,
+                      size_t i)
 {
     (void)oid;
     if (p && len != 1)
@@ -116,8 +115,8 @@ typedef struct views {
     size_t *len;
 } views;
 
-static int store_view(const unsigned char *p, int len, unsigned oid,
-                      void *out, size_t i)
+static int store_view(const unsigned char *p, int len, unsigned oid, void *out,
+                      size_t i)
 {
     views *w = out;
     if (oid == OID_JSONB && p && len > 0) { /* the format version byte */

@@ -205,10 +205,10 @@ static int sweep(void *arg)
             corio_pg_close(v.c);
         }
     }
-    /* Counted once at the end: checked after each step, an extra socket
-     * was seen twice in ~100 runs under load and never again after the
-     * step (an interrupted lookup's thread is the suspect); a leak would
-     * still be there now. */
+    /* Counted once at the end: checked right after each step, an extra
+     * socket was seen twice in ~100 runs under load (cause not confirmed;
+     * the suspect is an interrupted lookup's thread, still running); a
+     * leak would still be there now. */
     CHECK_EQ(socket_fds(), fds);
     fprintf(stderr, "    %d interrupted connects, %d complete\n", interrupted,
             completed);
