@@ -45,6 +45,8 @@ bench: deps
 	@bench/fetch/run.sh build-bench
 	@bench/redis/run.sh build-bench
 	@bench/multicore/run.sh build-bench
+	@bench/pg/run.sh build-bench
+	@bench/pg/web.sh build-bench
 	@bench/plot.sh build-bench docs/img
 
 # 10,000 keep-alive connections for 10 minutes per engine, then memory

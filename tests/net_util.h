@@ -1,6 +1,7 @@
 /* net_util.h — helpers shared by the networking suites (test_net.c,
- * test_dns.c, test_serve.c): descriptor counting, leak checks, blackholed
- * and refusing loopback addresses, and an echo handler.
+ * test_dns.c, test_serve.c, pg's connect tests): descriptor counting, leak
+ * checks, blackholed and refusing loopback addresses, a private resolver
+ * configuration, and an echo handler.
  *
  * A "blackholed" address is a loopback listener with a backlog of 0 whose
  * one queue slot is already taken by a connection nobody accepts: Linux
@@ -14,10 +15,47 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* ---- a private resolver configuration ----------------------------------- */
+
+static inline void net_bind_file(const char *target, const char *text)
+{
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "/tmp/corio-dns-%d-%c", (int)getpid(), target[5]);
+    FILE *f = fopen(tmp, "w");
+    CHECK(f != NULL);
+    fputs(text, f);
+    fclose(f);
+    CHECK_EQ(mount(tmp, target, NULL, MS_BIND, NULL), 0);
+    unlink(tmp); /* the mount keeps the file */
+}
+
+/* Move the (forked) test into its own mount namespace with its own
+ * /etc/hosts and an /etc/resolv.conf naming 127.45.67.89 (test_dns.c's stub
+ * server), so lookups never leave the machine.  Returns 0, or -1 if
+ * namespaces are not available (the test skips). */
+static inline int net_private_resolver(const char *hosts, int timeout_s)
+{
+    if (unshare(CLONE_NEWNS) < 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+        printf("    SKIP: no private mount namespace (%s)\n", strerror(errno));
+        return -1;
+    }
+    char resolv[160];
+    snprintf(resolv, sizeof resolv,
+             "nameserver 127.45.67.89\noptions timeout:%d attempts:1\n",
+             timeout_s);
+    net_bind_file("/etc/hosts", hosts);
+    net_bind_file("/etc/resolv.conf", resolv);
+    return 0;
+}
 
 /* Open descriptors of this process. */
 static inline int net_count_fds(void)

@@ -22,41 +22,9 @@
 #include <sched.h>
 #include <semaphore.h>
 #include <stdatomic.h>
-#include <sys/mount.h>
 #include <time.h>
 
 #define STUB_IP "127.45.67.89"
-
-/* ---- a private resolver configuration ----------------------------------- */
-
-static void bind_file(const char *target, const char *text)
-{
-    char tmp[64];
-    snprintf(tmp, sizeof tmp, "/tmp/corio-dns-%d-%c", (int)getpid(), target[5]);
-    FILE *f = fopen(tmp, "w");
-    CHECK(f != NULL);
-    fputs(text, f);
-    fclose(f);
-    CHECK_EQ(mount(tmp, target, NULL, MS_BIND, NULL), 0);
-    unlink(tmp); /* the mount keeps the file */
-}
-
-/* Returns 0, or -1 if namespaces are not available (the test skips). */
-static int private_resolver(const char *hosts, int timeout_s)
-{
-    if (unshare(CLONE_NEWNS) < 0 ||
-        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-        printf("    SKIP: no private mount namespace (%s)\n", strerror(errno));
-        return -1;
-    }
-    char resolv[160];
-    snprintf(resolv, sizeof resolv,
-             "nameserver " STUB_IP "\noptions timeout:%d attempts:1\n",
-             timeout_s);
-    bind_file("/etc/hosts", hosts);
-    bind_file("/etc/resolv.conf", resolv);
-    return 0;
-}
 
 /* ---- a stub DNS server ---------------------------------------------------
  * Names under stub.test:
@@ -333,7 +301,7 @@ static int names_main(void *arg)
 
 TEST(dns, hosts_file_and_stub_server)
 {
-    if (private_resolver(hosts_text, 1) < 0)
+    if (net_private_resolver(hosts_text, 1) < 0)
         return;
     CHECK_EQ(tst_run(names_main, NULL), 0);
     tst_leak_check();
@@ -378,7 +346,7 @@ static int parallel_main(void *arg)
 
 TEST(dns, parallel_lookups)
 {
-    if (private_resolver(hosts_text, 1) < 0)
+    if (net_private_resolver(hosts_text, 1) < 0)
         return;
     CHECK_EQ(tst_run(parallel_main, NULL), 0);
 }
@@ -445,7 +413,7 @@ static int byname_main(void *arg)
 
 TEST(dns, connect_by_name_hosts_blackholed_v6)
 {
-    if (private_resolver(hosts_text, 1) < 0)
+    if (net_private_resolver(hosts_text, 1) < 0)
         return;
     byname b = {"both.hosts.test", 1};
     CHECK_EQ(tst_run(byname_main, &b), 0);
@@ -453,7 +421,7 @@ TEST(dns, connect_by_name_hosts_blackholed_v6)
 
 TEST(dns, connect_by_name_stub_refused_v6)
 {
-    if (private_resolver(hosts_text, 1) < 0)
+    if (net_private_resolver(hosts_text, 1) < 0)
         return;
     byname b = {"both.stub.test", 0};
     CHECK_EQ(tst_run(byname_main, &b), 0);
@@ -476,7 +444,7 @@ static int listen_name_main(void *arg)
 
 TEST(dns, listen_by_name)
 {
-    if (private_resolver(hosts_text, 1) < 0)
+    if (net_private_resolver(hosts_text, 1) < 0)
         return;
     CHECK_EQ(tst_run(listen_name_main, NULL), 0);
 }
@@ -529,7 +497,7 @@ TEST(dns, cancel_returns_at_once_while_server_is_silent)
 {
     /* The resolver would wait 10 s per try: the lookups stay stuck in
      * their threads, and neither the task nor the end of the run waits. */
-    if (private_resolver(hosts_text, 10) < 0)
+    if (net_private_resolver(hosts_text, 10) < 0)
         return;
     corio_options o = {0}; /* the real clock */
     int64_t t0 = tst_real_ns();
@@ -723,7 +691,7 @@ static int faults_main(void *arg)
 
 TEST(dns, faults)
 {
-    if (private_resolver(hosts_text, 1) < 0)
+    if (net_private_resolver(hosts_text, 1) < 0)
         return;
     CHECK_EQ(tst_run(faults_main, NULL), 0);
     usleep(20000);

@@ -1,9 +1,13 @@
 #!/bin/sh
 # PostgreSQL client benchmark: corio-pg beside plain libpq (the floor of
-# client cost) and asyncpg (Debian python3-asyncpg, on uvloop when
-# installed), against a throwaway server pinned to CPU 0 with the clients
-# on CPU 1.  Every query here is server-bound on a small machine, so the
-# figure that separates clients is CPU per query on the client side.
+# client cost), asyncpg and psycopg 3 (Debian python3-asyncpg,
+# python3-psycopg, on uvloop when installed), and Go pgx v4 (pgxpool) and
+# lib/pq (Debian golang-github-jackc-pgx-v4-dev, golang-github-lib-pq-dev,
+# built offline with GO111MODULE=off, run with GOMAXPROCS=1), against a
+# throwaway server pinned to CPU 0 with the clients on CPU 1.  Every query
+# here is server-bound on a small machine, so the figure that separates
+# clients is CPU per query on the client side.  A peer whose packages are
+# missing is skipped with a note.
 #
 #   bench/pg/run.sh BUILD_DIR [SECONDS]
 set -eu
@@ -21,6 +25,21 @@ $pin0 sh "$root/scripts/pg-test-server.sh" start "$dir/srv" >/dev/null
 dsn="$(cat "$dir/srv/dsn")?sslmode=disable"
 cc -O2 -o "$dir/libpq_bench" "$root/bench/pg/libpq_bench.c" -I"$(pg_config --includedir)" -lpq
 bin=$build/bench/corio_pg_bench
+gobench=
+if command -v go >/dev/null && (cd "$dir" && GO111MODULE=off GOPATH=/usr/share/gocode \
+        GOCACHE="$dir/gocache" GOFLAGS= GOPROXY=off \
+        go build -o go_bench "$root/bench/pg/peers/go_bench.go") 2>/dev/null; then
+    gobench="$dir/go_bench"
+else
+    echo "pgx, lib/pq skipped (golang-go, golang-github-jackc-pgx-v4-dev, golang-github-lib-pq-dev)"
+fi
+py() { # driver args...: the Python peer, if its module is there
+    if /usr/bin/python3 -c "import $1" 2>/dev/null; then
+        $pin1 /usr/bin/python3 "$root/bench/pg/py_bench.py" "$@"
+    else
+        echo "$1 skipped (python3-$1 not installed)"
+    fi
+}
 echo "PostgreSQL client benchmark, ${secs}s per line; server on CPU 0, clients on CPU 1"
 echo "machine: $(nproc) CPUs, $(uname -r); load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for q in select1 series1000 pgtype; do
@@ -29,9 +48,10 @@ for q in select1 series1000 pgtype; do
     $pin1 "$bin" "$dsn" $q 10 10 "$secs"
     $pin1 "$bin" "$dsn" $q 10 2 "$secs"
     $pin1 "$bin" "$dsn" $q 10 1 "$secs"
-    if /usr/bin/python3 -c "import asyncpg" 2>/dev/null; then
-        $pin1 /usr/bin/python3 "$root/bench/pg/asyncpg_bench.py" "$dsn" $q 10 10 "$secs"
-    else
-        echo "asyncpg   (python3-asyncpg not installed)"
+    py asyncpg "$dsn" $q 10 10 "$secs"
+    py psycopg "$dsn" $q 10 10 "$secs"
+    if [ -n "$gobench" ]; then
+        GOMAXPROCS=1 $pin1 "$gobench" pgx "$dsn" $q 10 10 "$secs"
+        GOMAXPROCS=1 $pin1 "$gobench" pq "$dsn" $q 10 10 "$secs"
     fi
 done

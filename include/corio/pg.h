@@ -70,12 +70,18 @@ typedef struct corio_pg_opts {
 /* Connect to the server named by conninfo (a postgresql:// URL or
  * key=value pairs, as libpq takes them; environment variables PGHOST, ...
  * fill what it leaves out).  Host names are resolved with corio's DNS and
- * passed as hostaddr (host stays set for TLS verification and .pgpass);
- * every address is tried in turn.
+ * each address is connected as hostaddr (host stays set for TLS
+ * verification and .pgpass).  A host's addresses race by happy eyeballs
+ * (RFC 8305): each attempt runs alone for 250 ms, or until it fails,
+ * before the next starts beside it; the first through (TLS, authentication,
+ * target_session_attrs) wins and the others are closed.  The hosts of a
+ * list (host=a,b) are tried in order, the next only when every address of
+ * the one before failed.
  *
  * Returns 0, or:
  *   CORIO_EPGCONN  refused, authentication failed, TLS failed, ... (libpq's
- *                  message in opts->detail with connect_ex).
+ *                  message in opts->detail with connect_ex: the first
+ *                  failed address's).
  *   CORIO_ENOHOST / CORIO_EDNS  a host name did not resolve.
  *   -EINVAL        conninfo could not be parsed.
  *   -ENOMEM, -ECANCELED / -ETIMEDOUT, -EPERM.
@@ -202,6 +208,58 @@ CORIO_API CORIO_NODISCARD int corio_pg_query_prepared(corio_pg *c,
                                                       int nparams,
                                                       corio_pg_result **out);
 
+/* ---- Typed (binary) parameters ------------------------------------------ */
+
+/* A parameter with its type, sent in PostgreSQL's binary format or as text.
+ * Build it with the constructors below; the fields are:
+ *   type    the type OID (0: the server infers it; text values only).
+ *   format  1 binary, 0 text.
+ *   len     the bytes of a binary value; -1: SQL NULL.
+ *   ptr     the value (text: NUL-terminated); NULL with format 1: the bytes
+ *           are in inline_ (where the scalar constructors encode them).
+ * A parameter holds no allocation; bytea and text values are borrowed. */
+typedef struct corio_pg_param {
+    unsigned type;
+    int format;
+    int len;
+    const void *ptr;
+    unsigned char inline_[8];
+} corio_pg_param;
+
+/* Constructors: SQL NULL; bool, int2, int4, int8, float4, float8 and
+ * timestamptz (nanoseconds since the Unix epoch, rounded down to the
+ * microsecond) in binary; bytea in binary (p borrowed, len < 2 GiB); text
+ * with the type left to the server (s borrowed; NULL is SQL NULL).  Never
+ * fail, never allocate. */
+CORIO_API corio_pg_param corio_pg_param_null(void);
+CORIO_API corio_pg_param corio_pg_param_bool(bool v);
+CORIO_API corio_pg_param corio_pg_param_int2(int16_t v);
+CORIO_API corio_pg_param corio_pg_param_int4(int32_t v);
+CORIO_API corio_pg_param corio_pg_param_int8(int64_t v);
+CORIO_API corio_pg_param corio_pg_param_float4(float v);
+CORIO_API corio_pg_param corio_pg_param_float8(double v);
+CORIO_API corio_pg_param corio_pg_param_timestamptz(int64_t ns);
+CORIO_API corio_pg_param corio_pg_param_bytea(const void *p, size_t len);
+CORIO_API corio_pg_param corio_pg_param_text(const char *s);
+
+/* corio_pg_query with typed parameters: binary ones skip the server's text
+ * parsing (and bytea its escaping), and their declared types choose the
+ * statement's parameter types (a statement is cached per text and types).
+ * Returns and cancel safety as corio_pg_query (CORIO_EPG, SQLSTATE 08P01
+ * or 22P03, when a binary value does not match its type; the connection
+ * stays usable); params and what they point to are borrowed until the call
+ * returns. */
+CORIO_API CORIO_NODISCARD int
+corio_pg_query_params(corio_pg *c, const char *sql,
+                      const corio_pg_param *params, int nparams,
+                      corio_pg_result **out);
+
+/* corio_pg_exec with typed parameters.  Returns as corio_pg_exec. */
+CORIO_API CORIO_NODISCARD int corio_pg_exec_params(corio_pg *c, const char *sql,
+                                                   const corio_pg_param *params,
+                                                   int nparams,
+                                                   int64_t *rows_affected);
+
 /* ---- Results ----------------------------------------------------------------
  */
 
@@ -271,6 +329,37 @@ CORIO_API int corio_pg_get_time(const corio_pg_result *r, int row, int col,
  * Valid while r lives.  NULL if the value is NULL or out of range. */
 CORIO_API const char *corio_pg_get_bytes(const corio_pg_result *r, int row,
                                          int col, size_t *len);
+
+/* One-dimensional arrays (an empty array too).  Each getter stores up to
+ * cap elements of the array at (row, col) into v (and nulls[i], when nulls
+ * is not NULL, says whether element i is NULL; its v[i] is then 0 / false)
+ * and returns the element count, which may exceed cap (v may be NULL with
+ * cap 0 to ask for the count), or:
+ *   -ENODATA  the value is NULL, or an element is NULL and nulls is NULL.
+ *   -ERANGE   row/col out of range, or an element does not fit.
+ *   -EINVAL   not an array of a type read this way, or several dimensions.
+ * int32/int64 read int2[], int4[], int8[], oid[]; double reads float4[],
+ * float8[] and the integer arrays; bool reads bool[].  Never suspend; read
+ * r only. */
+CORIO_API ssize_t corio_pg_get_int32_array(const corio_pg_result *r, int row,
+                                           int col, int32_t *v, bool *nulls,
+                                           size_t cap);
+CORIO_API ssize_t corio_pg_get_int64_array(const corio_pg_result *r, int row,
+                                           int col, int64_t *v, bool *nulls,
+                                           size_t cap);
+CORIO_API ssize_t corio_pg_get_double_array(const corio_pg_result *r, int row,
+                                            int col, double *v, bool *nulls,
+                                            size_t cap);
+CORIO_API ssize_t corio_pg_get_bool_array(const corio_pg_result *r, int row,
+                                          int col, bool *v, bool *nulls,
+                                          size_t cap);
+/* Elements of text[], varchar[], bpchar[], name[], json[], jsonb[] and
+ * bytea[] as views into r: v[i] points at element i's bytes (NOT
+ * NUL-terminated), len[i] (len may be NULL) its length; a NULL element is
+ * v[i] = NULL.  Returns as the getters above. */
+CORIO_API ssize_t corio_pg_get_bytes_array(const corio_pg_result *r, int row,
+                                           int col, const char **v, size_t *len,
+                                           size_t cap);
 
 /* The value as text, as psql would print it, copied into buf (cap bytes,
  * NUL-terminated when cap > 0): every type above, plus numeric (exact

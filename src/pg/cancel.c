@@ -14,7 +14,12 @@
  *                           closed (a server that ignores cancels).
  *
  * Holding new requests while the cancel is in flight is what makes the
- * cancel precise: the backend has nothing else to interrupt. */
+ * cancel precise: the backend has nothing else to interrupt.  A cancel that
+ * arrives after the query finished cannot hit the next one either:
+ * PQcancel returns once the postmaster has signalled the backend, so the
+ * signal is there before anything sent later, and a backend that finds it
+ * while reading its next message drops it (postgres.c: "query cancel is
+ * supposed to be a no-op when there is no query in progress"). */
 #include "pg/pg_int.h"
 
 static int do_cancel(void *arg)
@@ -32,39 +37,6 @@ int corio__pg_send_cancel(corio_pg *c)
     int rc = corio_to_thread(do_cancel, pc, &res);
     PQfreeCancel(pc);
     return rc < 0 ? rc : res;
-}
-
-/* After a CancelRequest: the postmaster has signalled the backend, but the
- * backend acts on the signal at its next interrupt check, which may come
- * after the cancelled query already finished — in the next query.  A
- * throwaway query sent (ahead of everything held back) and awaited here
- * takes that hit instead of a caller's query.  Runs inside the guard. */
-static void fence(corio_pg *c)
-{
-    pg_req *f = corio__pg_req_new(c, REQ_TEXT);
-    if (!f)
-        return;
-    f->texts[0] = "SELECT 1";
-    f->ntexts = 1;
-    f->task = c->tx_owner; /* never held back */
-    if (corio__pg_send(c, f) < 0) {
-        corio__pg_req_free(f);
-        corio__pg_break(c, "fence");
-        return;
-    }
-    f->sent = true;
-    corio__pg_infl_push(c, f);
-    corio__pg_waiter_add(c, &f->w);
-    int f_out = PQflush(c->pq);
-    corio__pg_interest(c, f_out == 1);
-    while (!f->w.done && !c->broken)
-        if (corio__pg_wait_io(c, &f->w) < 0)
-            break;
-    corio__pg_waiter_del(c, &f->w);
-    if (f->w.done)
-        corio__pg_req_free(f);
-    else
-        f->abandoned = true; /* interrupted: freed when its answer comes */
 }
 
 /* Open the shield + cancel_timeout scope a drain runs in.  0, or -ENOMEM
@@ -118,23 +90,17 @@ int corio__pg_take_back(corio_pg *c, pg_req *r, int why)
         return why;
     }
     c->hold++;
-    int rc = 0;
-    bool cancelled = false;
     while (!r->w.done && !c->broken) {
         pg_req *h = c->infl_head;
         if (h && !h->cancel_sent && (h == r || h->abandoned)) {
             h->cancel_sent = true;
-            cancelled = true;
             (void)corio__pg_send_cancel(c);
             corio__pg_pump(c);
             continue;
         }
-        rc = corio__pg_wait_io(c, &r->w);
-        if (rc < 0)
+        if (corio__pg_wait_io(c, &r->w) < 0)
             break;
     }
-    if (r->w.done && cancelled && !c->broken)
-        fence(c);
     c->hold--;
     corio__pg_guard_end();
     if (!r->w.done) /* the server did not answer in time: give up on c */

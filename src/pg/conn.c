@@ -1,7 +1,6 @@
-/* pg/conn.c — a connection: connect (corio's DNS, then libpq's
- * PQconnectStartParams/PQconnectPoll on the loop), close, and the request
- * machinery every other file uses: submit, pump (send, flush, read,
- * dispatch) and the leader wait (pg_int.h draws the flow).
+/* pg/conn.c — a connection once made (connect.c makes it): close, and the
+ * request machinery every other file uses: submit, pump (send, flush,
+ * read, dispatch) and the leader wait (pg_int.h draws the flow).
  *
  * Why no background task per connection: a task would need an owner and a
  * join on close (which suspends); with a leader chosen among the waiting
@@ -10,7 +9,6 @@
  * kernel's buffer until the next reader). */
 #include "pg/pg_int.h"
 
-#include <arpa/inet.h>
 #include <openssl/ssl.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -74,6 +72,7 @@ void corio__pg_req_free(pg_req *r)
         return;
     PQclear(r->res);
     PQclear(r->err);
+    free(r->pblock);
     corio_event_destroy(&r->w.ev);
     free(r);
 }
@@ -305,26 +304,14 @@ static void dispatch(corio_pg *c)
         switch (PQresultStatus(res)) {
         case PGRES_PIPELINE_SYNC:
             PQclear(res);
-            infl_pop(c);
-            /* A query answered without its result (never seen; a guard so
-             * that nobody ever gets an empty result that is not theirs). */
-            if (!r->err && !r->res &&
-                (r->kind == REQ_QUERY || r->kind == REQ_PREPARED)) {
-                r->status = CORIO_EPGCONN;
-                if (getenv("CORIO_PG_DEBUG"))
-                    fprintf(
-                        stderr,
-                        "corio-pg: sync without a result: %s cmd=%d prep=%p "
-                        "last=%d/%s/%d\n",
-                        r->sql ? r->sql : "?", r->cmd, (void *)r->prep,
-                        c->dbg_last_kind, c->dbg_last_sql, c->dbg_last_results);
+            if (r->cmd < r->ncmds) {
+                /* The group ended before all its commands did: libpq and
+                 * the server disagree about where the protocol is, and
+                 * every answer from here on would reach the wrong caller. */
+                corio__pg_break(c, "sync before the group's results");
+                return;
             }
-            c->dbg_last_kind = r->kind;
-            snprintf(c->dbg_last_sql, sizeof c->dbg_last_sql, "%s",
-                     r->kind == REQ_TEXT && r->ntexts ? r->texts[0]
-                     : r->sql                         ? r->sql
-                                                      : "?");
-            c->dbg_last_results = r->cmd;
+            infl_pop(c);
             complete(c, r);
             continue;
         case PGRES_FATAL_ERROR:
@@ -503,339 +490,6 @@ int corio__pg_await(corio_pg *c, pg_req *r)
     if (rc < 0)
         corio__pg_req_free(r);
     return rc;
-}
-
-/* ---- connect ------------------------------------------------------------- */
-
-typedef struct kv {
-    const char **keys, **vals;
-    int n, cap;
-    char **owned;
-    int nowned;
-} kv;
-
-static int kv_add(kv *a, const char *k, const char *v)
-{
-    if (a->n + 2 > a->cap) {
-        int cap = a->cap ? a->cap * 2 : 32;
-        const char **nk = pg_realloc(a->keys, cap * sizeof *nk);
-        if (!nk)
-            return -ENOMEM;
-        a->keys = nk;
-        const char **nv = pg_realloc(a->vals, cap * sizeof *nv);
-        if (!nv)
-            return -ENOMEM;
-        a->vals = nv;
-        a->cap = cap;
-    }
-    a->keys[a->n] = k;
-    a->vals[a->n] = v;
-    a->n++;
-    a->keys[a->n] = NULL;
-    a->vals[a->n] = NULL;
-    return 0;
-}
-
-/* Keep s (may be NULL) to free with a; on failure s is freed at once. */
-static int kv_own(kv *a, char *s)
-{
-    if (!s)
-        return 0;
-    char **o = pg_realloc(a->owned, (size_t)(a->nowned + 1) * sizeof *o);
-    if (!o) {
-        free(s);
-        return -ENOMEM;
-    }
-    a->owned = o;
-    a->owned[a->nowned++] = s;
-    return 0;
-}
-
-static void kv_free(kv *a)
-{
-    for (int i = 0; i < a->nowned; i++)
-        free(a->owned[i]);
-    free(a->owned);
-    free(a->keys);
-    free(a->vals);
-}
-
-/* Append s to a growing comma-separated list. */
-static int list_add(char **list, size_t *len, const char *s)
-{
-    size_t l = strlen(s);
-    char *n = pg_realloc(*list, *len + l + 2);
-    if (!n)
-        return -ENOMEM;
-    if (*len)
-        n[(*len)++] = ',';
-    memcpy(n + *len, s, l + 1);
-    *len += l;
-    *list = n;
-    return 0;
-}
-
-/* Resolve host names (host=a,b with ports) into parallel host / hostaddr /
- * port lists, one entry per address, so libpq never calls getaddrinfo
- * (which would block the loop) and tries every address in turn. */
-static int resolve_hosts(kv *a, const char *host, const char *port,
-                         char **h_out, char **a_out, char **p_out)
-{
-    char *hl = NULL, *al = NULL, *pl = NULL;
-    size_t hn = 0, an = 0, pn = 0;
-    int rc = 0, nports = 0;
-    char *ports[64];
-    char *pcopy = port ? pg_strdup(port) : NULL;
-    (void)a;
-    if (port && !pcopy)
-        return -ENOMEM;
-    if (pcopy) {
-        for (char *save, *t = strtok_r(pcopy, ",", &save); t && nports < 64;
-             t = strtok_r(NULL, ",", &save))
-            ports[nports++] = t;
-    }
-    char *hcopy = pg_strdup(host);
-    if (!hcopy) {
-        free(pcopy);
-        return -ENOMEM;
-    }
-    int i = 0;
-    char *save = NULL;
-    char *p = hcopy;
-    for (;;) {
-        char *comma = strchr(p, ',');
-        if (comma)
-            *comma = 0;
-        const char *h = p;
-        const char *pt = nports == 0   ? ""
-                         : nports == 1 ? ports[0]
-                         : i < nports  ? ports[i]
-                                       : "";
-        int portnum = *pt ? atoi(pt) : 5432;
-        if (!*h || h[0] == '/' || h[0] == '@') {
-            /* A Unix socket directory: nothing to resolve. */
-            if ((rc = list_add(&hl, &hn, h)) < 0 ||
-                (rc = list_add(&al, &an, "")) < 0 ||
-                (rc = list_add(&pl, &pn, pt)) < 0)
-                break;
-        } else {
-            corio_addr *addrs = NULL;
-            ssize_t n = corio_dns_resolve(&addrs, h, portnum, NULL);
-            if (n < 0) {
-                rc = (int)n;
-                break;
-            }
-            for (ssize_t k = 0; k < n && rc == 0; k++) {
-                char ip[INET6_ADDRSTRLEN];
-                const void *src = addrs[k].u.sa.sa_family == AF_INET6
-                                      ? (const void *)&addrs[k].u.in6.sin6_addr
-                                      : (const void *)&addrs[k].u.in4.sin_addr;
-                if (!inet_ntop(addrs[k].u.sa.sa_family, src, ip, sizeof ip))
-                    continue;
-                if ((rc = list_add(&hl, &hn, h)) < 0 ||
-                    (rc = list_add(&al, &an, ip)) < 0 ||
-                    (rc = list_add(&pl, &pn, pt)) < 0)
-                    break;
-            }
-            corio_dns_free(addrs);
-            if (rc < 0)
-                break;
-        }
-        i++;
-        if (!comma)
-            break;
-        p = comma + 1;
-    }
-    (void)save;
-    free(hcopy);
-    free(pcopy);
-    if (rc < 0) {
-        free(hl);
-        free(al);
-        free(pl);
-        return rc;
-    }
-    /* An all-empty port list would read as "port ,,": give libpq none. */
-    bool anyport = false;
-    for (size_t k = 0; pl && k < pn; k++)
-        if (pl[k] != ',')
-            anyport = true;
-    if (!anyport) {
-        free(pl);
-        pl = NULL;
-    }
-    *h_out = hl;
-    *a_out = al;
-    *p_out = pl;
-    return 0;
-}
-
-static void copy_err(const corio_pg_opts *o, const char *msg)
-{
-    if (o && o->detail) {
-        char *t = o->detail->text;
-        snprintf(t, sizeof o->detail->text, "%s", msg ? msg : "");
-        size_t l = strlen(t);
-        while (l && t[l - 1] == '\n')
-            t[--l] = 0;
-    }
-}
-
-/* Notices (NOTICE, WARNING) are not errors; libpq's default prints them on
- * stderr, which a library must not do. */
-static void quiet(void *arg, const char *msg)
-{
-    (void)arg;
-    (void)msg;
-}
-
-static int setup_conn(corio_pg *c, const corio_pg_opts *o)
-{
-    PQsetNoticeProcessor(c->pq, quiet, NULL);
-    c->sock = PQsocket(c->pq);
-    if (PQsetnonblocking(c->pq, 1) != 0 || !PQenterPipelineMode(c->pq))
-        return CORIO_EPGCONN;
-    c->in_pipeline = true;
-    c->epfd = corio__sys.epoll_create1(EPOLL_CLOEXEC);
-    if (c->epfd < 0)
-        return -errno;
-    struct epoll_event ev = {.events = EPOLLIN, .data.fd = c->sock};
-    if (corio__sys.epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->sock, &ev) < 0)
-        return -errno;
-    c->ssl = PQsslInUse(c->pq) ? PQsslStruct(c->pq, "OpenSSL") : NULL;
-    c->stmt_max =
-        o && o->stmt_cache ? (o->stmt_cache < 0 ? 0 : o->stmt_cache) : 100;
-    c->cancel_timeout =
-        o && o->cancel_timeout > 0 ? o->cancel_timeout : 5 * CORIO_SECOND;
-    c->born = c->idle_since = corio_now();
-    corio__pg_set_error(c, NULL, "");
-    return 0;
-}
-
-int corio_pg_connect_ex(corio_pg **out, const char *conninfo,
-                        const corio_pg_opts *o)
-{
-    if (!out)
-        return -EINVAL;
-    *out = NULL;
-    if (!conninfo)
-        return -EINVAL;
-    if (!corio_task_current())
-        return -EPERM;
-    char *perr = NULL;
-    PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
-    if (!opts) {
-        copy_err(o, perr ? perr : "out of memory");
-        int rc = perr ? -EINVAL : -ENOMEM;
-        PQfreemem(perr);
-        return rc;
-    }
-    kv a = {0};
-    const char *host = NULL, *hostaddr = NULL, *port = NULL;
-    int rc = 0;
-    for (PQconninfoOption *p = opts; p->keyword; p++) {
-        if (!p->val)
-            continue;
-        if (!strcmp(p->keyword, "host"))
-            host = p->val;
-        else if (!strcmp(p->keyword, "hostaddr"))
-            hostaddr = p->val;
-        else if (!strcmp(p->keyword, "port"))
-            port = p->val;
-        else if ((rc = kv_add(&a, p->keyword, p->val)) < 0)
-            break;
-    }
-    if (!host && !hostaddr)
-        host = getenv("PGHOST");
-    if (!port)
-        port = getenv("PGPORT");
-    if (rc == 0 && host && !hostaddr) {
-        char *hl = NULL, *al = NULL, *pl = NULL;
-        rc = resolve_hosts(&a, host, port, &hl, &al, &pl);
-        if (rc == 0) {
-            /* Owned by a from here (each freed at once if it cannot be). */
-            if ((rc = kv_own(&a, hl)) < 0) {
-                free(al);
-                free(pl);
-            } else if ((rc = kv_own(&a, al)) < 0) {
-                free(pl);
-            } else {
-                rc = kv_own(&a, pl);
-            }
-            if (rc == 0 && (rc = kv_add(&a, "host", hl)) == 0 &&
-                (rc = kv_add(&a, "hostaddr", al)) == 0 && pl)
-                rc = kv_add(&a, "port", pl);
-        } else {
-            copy_err(o, corio_strerror(rc));
-        }
-    } else if (rc == 0) {
-        if (host)
-            rc = kv_add(&a, "host", host);
-        if (rc == 0 && hostaddr)
-            rc = kv_add(&a, "hostaddr", hostaddr);
-        if (rc == 0 && port)
-            rc = kv_add(&a, "port", port);
-    }
-    if (rc < 0) {
-        kv_free(&a);
-        PQconninfoFree(opts);
-        return rc;
-    }
-    if (!a.keys && kv_add(&a, "dbname", "") < 0) { /* never empty arrays */
-        PQconninfoFree(opts);
-        return -ENOMEM;
-    }
-    PGconn *pq = PQconnectStartParams(a.keys, a.vals, 0);
-    kv_free(&a);
-    PQconninfoFree(opts);
-    if (!pq)
-        return -ENOMEM;
-    if (PQstatus(pq) == CONNECTION_BAD) {
-        copy_err(o, PQerrorMessage(pq));
-        PQfinish(pq);
-        return CORIO_EPGCONN;
-    }
-    /* PQconnectPoll may close the socket and open another (next address,
-     * TLS retry, ...): read PQsocket anew at every step, and make corio
-     * forget the number before libpq can close it. */
-    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-    while (st != PGRES_POLLING_OK) {
-        if (st == PGRES_POLLING_FAILED) {
-            copy_err(o, PQerrorMessage(pq));
-            PQfinish(pq);
-            return CORIO_EPGCONN;
-        }
-        int fd = PQsocket(pq);
-        int w = corio_fd_wait(fd, st == PGRES_POLLING_READING ? CORIO_READABLE
-                                                              : CORIO_WRITABLE);
-        corio_fd_forget(fd);
-        if (w < 0) {
-            copy_err(o, corio_strerror(w));
-            PQfinish(pq);
-            return w;
-        }
-        st = PQconnectPoll(pq);
-    }
-    corio_pg *c = pg_calloc(1, sizeof *c);
-    if (!c) {
-        PQfinish(pq);
-        return -ENOMEM;
-    }
-    c->pq = pq;
-    c->epfd = -1;
-    rc = setup_conn(c, o);
-    if (rc < 0) {
-        copy_err(o, PQerrorMessage(pq));
-        corio_pg_close(c);
-        return rc;
-    }
-    *out = c;
-    return 0;
-}
-
-int corio_pg_connect(corio_pg **out, const char *conninfo)
-{
-    return corio_pg_connect_ex(out, conninfo, NULL);
 }
 
 void corio_pg_close(corio_pg *c)

@@ -124,18 +124,8 @@ static void drain(corio_pg *c, bool cancel, bool in_copy_out, PGresult **err)
             break;
     }
     corio__pg_guard_end();
-    if (!ok) {
+    if (!ok)
         corio__pg_break(c, "drain");
-        return;
-    }
-    /* A CancelRequest may land after what it meant to cancel finished: a
-     * throwaway query takes it (see fence() in cancel.c). */
-    if (cancel) {
-        if (PQsendQueryParams(pq, "SELECT 1", 0, NULL, NULL, NULL, NULL, 0))
-            drain(c, false, false, NULL);
-        else
-            corio__pg_break(c, "fence");
-    }
 }
 
 /* Wait for the next result of a non-pipelined query (NULL: none left). */
@@ -181,13 +171,22 @@ static int finish(corio_pg *c, int rc, PGresult *err)
 
 /* Both COPY directions open the same way: take the connection for
  * ourselves, send the statement and read its first result.  On failure the
- * connection is already finished (given back) and the error returned. */
+ * connection is already finished (given back) and the error returned.
+ *
+ * The statement goes as a simple Query, not Parse/Bind/Execute/Sync: with
+ * the extended protocol libpq sends a Sync with the statement and another
+ * after CopyDone/CopyFail.  The server skips the first while it copies,
+ * but a COPY FROM that fails before reading it (a CancelRequest landing
+ * as the COPY starts, a statement trigger) ends at that Sync, and the
+ * second then brings a ReadyForQuery nobody asked for — which libpq takes
+ * as the end of the next query sent, and every answer after it goes to
+ * the wrong caller.  A simple Query has no Sync: one ReadyForQuery. */
 static int copy_begin(corio_pg *c, const char *sql, PGresult **res)
 {
     int rc = corio__pg_excl_begin(c);
     if (rc < 0)
         return rc;
-    if (!PQsendQueryParams(c->pq, sql, 0, NULL, NULL, NULL, NULL, 0))
+    if (!PQsendQuery(c->pq, sql))
         return finish(c, CORIO_EPGCONN, NULL);
     rc = next_result(c, res);
     if (rc < 0) {

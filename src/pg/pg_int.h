@@ -1,7 +1,8 @@
 /* pg/pg_int.h — corio-pg's internals shared by its files.
  *
- *   conn.c     connect (async DNS, PQconnectPoll), close, the request queue,
- *              pump (send, flush, read, dispatch) and the leader wait
+ *   connect.c  connect: async DNS, happy eyeballs, PQconnectPoll
+ *   conn.c     close, the request queue, pump (send, flush, read,
+ *              dispatch) and the leader wait
  *   cancel.c   taking back an interrupted request (CancelRequest, drain)
  *   query.c    query, exec, fetchval/row, execmany, prepare, statement cache
  *   result.c   result accessors and the binary-format decoders
@@ -71,11 +72,6 @@ typedef struct pg_waiter {
 
 enum { REQ_QUERY, REQ_PREPARED, REQ_PREPARE, REQ_MANY, REQ_TEXT, REQ_EXCL };
 
-/* Commands of a request's sync group, in order. */
-enum { CMD_PREPARE_CACHE, CMD_RESULT, CMD_IGNORE };
-
-#define REQ_MAX_CMDS_INLINE 4
-
 struct pg_req {
     pg_waiter w;  /* first */
     pg_req *next; /* in pending or inflight */
@@ -88,17 +84,19 @@ struct pg_req {
     const char *sql;
     const char *name;
     const char *const *params;
+    const int *lengths, *formats; /* typed parameters (else NULL) */
+    const Oid *types;
+    void *pblock; /* owned: the arrays above, for corio_pg_query_params */
     const char *const *const *rows;
     int nparams, nrows;
     const char *texts[4]; /* REQ_TEXT: up to 4 statements in one group */
     int ntexts;
     /* What the server answered. */
-    pg_stmt *prep;  /* statement prepared by this request, if any */
-    int ncmds, cmd; /* commands in the group, current one */
-    unsigned char cmdkind[REQ_MAX_CMDS_INLINE];
-    PGresult *res;    /* the last CMD_RESULT result */
+    pg_stmt *prep;    /* statement prepared by this request, if any */
+    int ncmds, cmd;   /* commands sent in the group; results ended so far */
+    PGresult *res;    /* the last result of a statement */
     PGresult *err;    /* the first error */
-    int64_t affected; /* summed over CMD_RESULT commands */
+    int64_t affected; /* summed over the group's statements */
     int status;       /* 0, CORIO_EPG, CORIO_EPGCONN, -ENOMEM */
     char own[96];     /* text of a detached request */
 };
@@ -112,6 +110,8 @@ struct pg_stmt {
     pg_stmt *lru_prev, *lru_next; /* most recent first */
     pg_stmt *hnext;
     char *sql;
+    Oid *types; /* declared parameter types (ntypes of them), or NULL */
+    int ntypes;
     unsigned hash;
     char name[24];
     bool ready; /* the server confirmed the Parse */
@@ -162,9 +162,43 @@ struct corio_pg {
     struct corio_pg *pool_next;
     int64_t born, idle_since, uses;
     bool pool_returning;
-    int dbg_last_kind, dbg_last_results; /* TODO(pg-sync): diagnostics */
-    char dbg_last_sql[64];
 };
+
+/* PostgreSQL type OIDs corio-pg decodes or sends. */
+enum {
+    OID_BOOL = 16,
+    OID_BYTEA = 17,
+    OID_CHAR = 18,
+    OID_NAME = 19,
+    OID_INT8 = 20,
+    OID_INT2 = 21,
+    OID_INT4 = 23,
+    OID_TEXT = 25,
+    OID_OID = 26,
+    OID_JSON = 114,
+    OID_XML = 142,
+    OID_FLOAT4 = 700,
+    OID_FLOAT8 = 701,
+    OID_UNKNOWN = 705,
+    OID_BPCHAR = 1042,
+    OID_VARCHAR = 1043,
+    OID_DATE = 1082,
+    OID_TIMESTAMP = 1114,
+    OID_TIMESTAMPTZ = 1184,
+    OID_NUMERIC = 1700,
+    OID_UUID = 2950,
+    OID_JSONB = 3802,
+};
+
+/* Microseconds from 1970-01-01 to 2000-01-01 (PostgreSQL's epoch). */
+#define PG_EPOCH_US INT64_C(946684800000000)
+
+/* A one-dimensional array value being read: element type, count, cursor. */
+typedef struct pg_array {
+    unsigned elem;
+    int n;
+    const unsigned char *q, *end;
+} pg_array;
 
 /* conn.c */
 void corio__pg_pump(corio_pg *c);
@@ -201,6 +235,19 @@ void corio__pg_collect_notifies(corio_pg *c);
 void corio__pg_notices_free(corio_pg *c);
 /* result.c */
 corio_pg_result *corio__pg_result_wrap(PGresult *res);
+int corio__pg_value(const corio_pg_result *r, int row, int col,
+                    const unsigned char **p, int *len, unsigned *oid);
+uint64_t corio__pg_be(const unsigned char *p, int n);
+int corio__pg_as_int(const unsigned char *p, int len, unsigned oid, int64_t *v);
+int corio__pg_as_double(const unsigned char *p, int len, unsigned oid,
+                        double *v);
+/* An array value of type oid opened for reading (0-dimensional: n = 0):
+ * 0, or -EINVAL (not an array of a known element type, several
+ * dimensions, malformed). */
+int corio__pg_array_open(pg_array *a, const unsigned char *p, int len,
+                         unsigned oid);
+/* The next element: 0 (its bytes), 1 (NULL), -EINVAL (malformed). */
+int corio__pg_array_next(pg_array *a, const unsigned char **p, int *len);
 /* excl.c */
 int corio__pg_excl_begin(corio_pg *c);
 void corio__pg_excl_end(corio_pg *c);

@@ -56,6 +56,7 @@ static void stmt_remove(corio_pg *c, pg_stmt *s)
     lru_unlink(c, s);
     c->nstmts--;
     free(s->sql);
+    free(s->types);
     free(s);
 }
 
@@ -75,12 +76,34 @@ void corio__pg_stmt_result(corio_pg *c, pg_stmt *s, bool ok)
         stmt_remove(c, s);
 }
 
-static pg_stmt *stmt_find(corio_pg *c, const char *sql, unsigned h)
+/* The types a request declares for its parameters (NULL: none, the
+ * server infers them all), part of a statement's identity: the same text
+ * prepared for an int8 parameter cannot run with an int4 one. */
+static const Oid *req_types(const pg_req *r)
+{
+    for (int i = 0; r->types && i < r->nparams; i++)
+        if (r->types[i])
+            return r->types;
+    return NULL;
+}
+
+static unsigned hash_key(const char *sql, const Oid *types, int n)
+{
+    unsigned h = hash_str(sql);
+    for (int i = 0; types && i < n; i++)
+        h = (h ^ types[i]) * 16777619u;
+    return h;
+}
+
+static pg_stmt *stmt_find(corio_pg *c, const char *sql, const Oid *types, int n,
+                          unsigned h)
 {
     if (!c->stmt_tab)
         return NULL;
+    int nt = types ? n : 0;
     for (pg_stmt *s = c->stmt_tab[h % STMT_BUCKETS]; s; s = s->hnext)
-        if (s->hash == h && !strcmp(s->sql, sql))
+        if (s->hash == h && s->ntypes == nt && !strcmp(s->sql, sql) &&
+            (!nt || !memcmp(s->types, types, (size_t)nt * sizeof *types)))
             return s;
     return NULL;
 }
@@ -98,6 +121,7 @@ static int evict(corio_pg *c, pg_stmt *s)
         corio__pg_req_free(d);
         return CORIO_EPGCONN;
     }
+    d->ncmds = 1;
     d->sent = true;
     d->abandoned = true;
     d->task = NULL;
@@ -108,14 +132,16 @@ static int evict(corio_pg *c, pg_stmt *s)
 
 /* The cached statement to use for sql: *prepare says whether to send its
  * Parse first.  NULL: send unnamed. */
-static pg_stmt *stmt_for(corio_pg *c, const char *sql, bool *prepare, int *rc)
+static pg_stmt *stmt_for(corio_pg *c, const pg_req *r, bool *prepare, int *rc)
 {
     *prepare = false;
     *rc = 0;
     if (c->stmt_max <= 0)
         return NULL;
-    unsigned h = hash_str(sql);
-    pg_stmt *s = stmt_find(c, sql, h);
+    const char *sql = r->sql;
+    const Oid *types = req_types(r);
+    unsigned h = hash_key(sql, types, r->nparams);
+    pg_stmt *s = stmt_find(c, sql, types, r->nparams, h);
     if (s) {
         if (!s->ready)
             return NULL; /* its Parse is still in flight */
@@ -136,9 +162,17 @@ static pg_stmt *stmt_for(corio_pg *c, const char *sql, bool *prepare, int *rc)
             return NULL;
     }
     s = pg_calloc(1, sizeof *s);
-    if (!s || !(s->sql = pg_strdup(sql))) {
+    if (!s || !(s->sql = pg_strdup(sql)) ||
+        (types &&
+         !(s->types = pg_malloc((size_t)r->nparams * sizeof *types)))) {
+        if (s)
+            free(s->sql);
         free(s);
         return NULL;
+    }
+    if (types) {
+        memcpy(s->types, types, (size_t)r->nparams * sizeof *types);
+        s->ntypes = r->nparams;
     }
     s->hash = h;
     snprintf(s->name, sizeof s->name, "corio_s%u", ++c->stmt_seq);
@@ -150,14 +184,16 @@ static pg_stmt *stmt_for(corio_pg *c, const char *sql, bool *prepare, int *rc)
     return s;
 }
 
-/* Bind/Execute of sql with one parameter set, through the cache. */
-static int send_exec(corio_pg *c, pg_stmt *s, const char *sql,
-                     const char *const *params, int nparams)
+/* Bind/Execute of r's statement with one parameter set, through the
+ * cache (lengths, formats and types: r's typed parameters, else NULL). */
+static int send_exec(corio_pg *c, pg_stmt *s, const pg_req *r,
+                     const char *const *params)
 {
     if (s)
-        return PQsendQueryPrepared(c->pq, s->name, nparams, params, NULL, NULL,
-                                   1);
-    return PQsendQueryParams(c->pq, sql, nparams, NULL, params, NULL, NULL, 1);
+        return PQsendQueryPrepared(c->pq, s->name, r->nparams, params,
+                                   r->lengths, r->formats, 1);
+    return PQsendQueryParams(c->pq, r->sql, r->nparams, req_types(r), params,
+                             r->lengths, r->formats, 1);
 }
 
 int corio__pg_send(corio_pg *c, pg_req *r)
@@ -169,18 +205,18 @@ int corio__pg_send(corio_pg *c, pg_req *r)
     switch (r->kind) {
     case REQ_QUERY:
     case REQ_MANY:
-        s = stmt_for(c, r->sql, &prepare, &rc);
+        s = stmt_for(c, r, &prepare, &rc);
         if (rc < 0)
             return rc;
         if (prepare) {
-            ok = PQsendPrepare(pq, s->name, r->sql, r->nparams, NULL);
+            ok = PQsendPrepare(pq, s->name, r->sql, r->nparams, req_types(r));
             r->prep = s;
         }
         if (r->kind == REQ_QUERY) {
-            ok = ok && send_exec(c, s, r->sql, r->params, r->nparams);
+            ok = ok && send_exec(c, s, r, r->params);
         } else {
             for (int i = 0; ok && i < r->nrows; i++)
-                ok = send_exec(c, s, r->sql, r->rows[i], r->nparams);
+                ok = send_exec(c, s, r, r->rows[i]);
         }
         break;
     case REQ_PREPARED:
@@ -200,6 +236,11 @@ int corio__pg_send(corio_pg *c, pg_req *r)
     }
     if (!ok || !PQpipelineSync(pq))
         return CORIO_EPGCONN;
+    /* What dispatch() expects before the group's sync (one end of results
+     * per command): fewer means the protocol position is lost. */
+    r->ncmds = r->kind == REQ_TEXT   ? r->ntexts
+               : r->kind == REQ_MANY ? prepare + r->nrows
+                                     : 1 + prepare;
     return 0;
 }
 
@@ -273,6 +314,72 @@ int corio_pg_query(corio_pg *c, const char *sql, const char *const *params,
         (rc = query_req(c, REQ_QUERY, sql, NULL, params, nparams, &r)) < 0)
         return rc;
     return to_result(r, out);
+}
+
+/* r carries typed parameters: libpq's four arrays, made from ps in one
+ * block that lives (and is freed) with r. */
+static int typed_req(corio_pg *c, const char *sql, const corio_pg_param *ps,
+                     int n, pg_req **out)
+{
+    *out = NULL;
+    int rc = check(c, sql, n, ps);
+    if (rc < 0)
+        return rc;
+    pg_req *r = corio__pg_req_new(c, REQ_QUERY);
+    size_t sz = (size_t)n * (sizeof(char *) + 2 * sizeof(int) + sizeof(Oid));
+    if (!r || (n && !(r->pblock = pg_malloc(sz)))) {
+        corio__pg_req_free(r);
+        return -ENOMEM;
+    }
+    const char **values = r->pblock;
+    int *lengths = (int *)(values + n), *formats = lengths + n;
+    Oid *types = (Oid *)(formats + n);
+    for (int i = 0; i < n; i++) {
+        const corio_pg_param *p = &ps[i];
+        bool null = p->len < 0 || (!p->ptr && !p->format);
+        values[i] = null ? NULL : p->ptr ? p->ptr : (const char *)p->inline_;
+        lengths[i] = null ? 0 : p->len;
+        formats[i] = p->format ? 1 : 0;
+        types[i] = p->type;
+    }
+    r->sql = sql;
+    r->params = values;
+    r->lengths = lengths;
+    r->formats = formats;
+    r->types = types;
+    r->nparams = n;
+    if ((rc = run(c, r)) < 0)
+        return rc;
+    *out = r;
+    return 0;
+}
+
+int corio_pg_query_params(corio_pg *c, const char *sql,
+                          const corio_pg_param *params, int nparams,
+                          corio_pg_result **out)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    pg_req *r;
+    int rc = typed_req(c, sql, params, nparams, &r);
+    return rc < 0 ? rc : to_result(r, out);
+}
+
+int corio_pg_exec_params(corio_pg *c, const char *sql,
+                         const corio_pg_param *params, int nparams,
+                         int64_t *rows_affected)
+{
+    if (rows_affected)
+        *rows_affected = 0;
+    pg_req *r;
+    int rc = typed_req(c, sql, params, nparams, &r);
+    if (rc < 0)
+        return rc;
+    if (rows_affected)
+        *rows_affected = r->affected;
+    corio__pg_req_free(r);
+    return 0;
 }
 
 int corio_pg_query_prepared(corio_pg *c, const char *name,

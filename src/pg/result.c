@@ -22,34 +22,6 @@
 #include <time.h>
 #include <stdio.h>
 
-enum {
-    OID_BOOL = 16,
-    OID_BYTEA = 17,
-    OID_CHAR = 18,
-    OID_NAME = 19,
-    OID_INT8 = 20,
-    OID_INT2 = 21,
-    OID_INT4 = 23,
-    OID_TEXT = 25,
-    OID_OID = 26,
-    OID_JSON = 114,
-    OID_XML = 142,
-    OID_FLOAT4 = 700,
-    OID_FLOAT8 = 701,
-    OID_UNKNOWN = 705,
-    OID_BPCHAR = 1042,
-    OID_VARCHAR = 1043,
-    OID_DATE = 1082,
-    OID_TIMESTAMP = 1114,
-    OID_TIMESTAMPTZ = 1184,
-    OID_NUMERIC = 1700,
-    OID_UUID = 2950,
-    OID_JSONB = 3802,
-};
-
-/* Microseconds from 1970-01-01 to 2000-01-01. */
-#define PG_EPOCH_US INT64_C(946684800000000)
-
 corio_pg_result *corio__pg_result_wrap(PGresult *res)
 {
     corio_pg_result *r = pg_malloc(sizeof *r);
@@ -113,8 +85,8 @@ int corio_pg_isnull(const corio_pg_result *r, int row, int col)
 }
 
 /* The raw value: 0 with its bytes, length and type, or -ERANGE / -ENODATA. */
-static int value(const corio_pg_result *r, int row, int col,
-                 const unsigned char **p, int *len, unsigned *oid)
+int corio__pg_value(const corio_pg_result *r, int row, int col,
+                    const unsigned char **p, int *len, unsigned *oid)
 {
     if (!r || row < 0 || col < 0 || row >= PQntuples(r->res) ||
         col >= PQnfields(r->res))
@@ -129,7 +101,7 @@ static int value(const corio_pg_result *r, int row, int col,
     return 0;
 }
 
-static uint64_t be(const unsigned char *p, int n)
+uint64_t corio__pg_be(const unsigned char *p, int n)
 {
     uint64_t v = 0;
     for (int i = 0; i < n; i++)
@@ -138,50 +110,51 @@ static uint64_t be(const unsigned char *p, int n)
 }
 
 /* Any integer type as int64.  0, -EINVAL. */
-static int as_int(const unsigned char *p, int len, unsigned oid, int64_t *v)
+int corio__pg_as_int(const unsigned char *p, int len, unsigned oid, int64_t *v)
 {
     switch (oid) {
     case OID_INT2:
         if (len != 2)
             return -EINVAL;
-        *v = (int16_t)be(p, 2);
+        *v = (int16_t)corio__pg_be(p, 2);
         return 0;
     case OID_INT4:
         if (len != 4)
             return -EINVAL;
-        *v = (int32_t)be(p, 4);
+        *v = (int32_t)corio__pg_be(p, 4);
         return 0;
     case OID_OID:
         if (len != 4)
             return -EINVAL;
-        *v = (uint32_t)be(p, 4);
+        *v = (uint32_t)corio__pg_be(p, 4);
         return 0;
     case OID_INT8:
         if (len != 8)
             return -EINVAL;
-        *v = (int64_t)be(p, 8);
+        *v = (int64_t)corio__pg_be(p, 8);
         return 0;
     default:
         return -EINVAL;
     }
 }
 
-static int as_double(const unsigned char *p, int len, unsigned oid, double *v)
+int corio__pg_as_double(const unsigned char *p, int len, unsigned oid,
+                        double *v)
 {
     if (oid == OID_FLOAT8 && len == 8) {
-        uint64_t b = be(p, 8);
+        uint64_t b = corio__pg_be(p, 8);
         memcpy(v, &b, 8);
         return 0;
     }
     if (oid == OID_FLOAT4 && len == 4) {
-        uint32_t b = (uint32_t)be(p, 4);
+        uint32_t b = (uint32_t)corio__pg_be(p, 4);
         float f;
         memcpy(&f, &b, 4);
         *v = f;
         return 0;
     }
     int64_t i;
-    if (as_int(p, len, oid, &i) == 0) {
+    if (corio__pg_as_int(p, len, oid, &i) == 0) {
         *v = (double)i;
         return 0;
     }
@@ -193,8 +166,8 @@ int corio_pg_get_int64(const corio_pg_result *r, int row, int col, int64_t *v)
     const unsigned char *p;
     int len;
     unsigned oid;
-    int rc = value(r, row, col, &p, &len, &oid);
-    return rc < 0 ? rc : as_int(p, len, oid, v);
+    int rc = corio__pg_value(r, row, col, &p, &len, &oid);
+    return rc < 0 ? rc : corio__pg_as_int(p, len, oid, v);
 }
 
 int corio_pg_get_int32(const corio_pg_result *r, int row, int col, int32_t *v)
@@ -226,8 +199,8 @@ int corio_pg_get_double(const corio_pg_result *r, int row, int col, double *v)
     const unsigned char *p;
     int len;
     unsigned oid;
-    int rc = value(r, row, col, &p, &len, &oid);
-    return rc < 0 ? rc : as_double(p, len, oid, v);
+    int rc = corio__pg_value(r, row, col, &p, &len, &oid);
+    return rc < 0 ? rc : corio__pg_as_double(p, len, oid, v);
 }
 
 int corio_pg_get_float(const corio_pg_result *r, int row, int col, float *v)
@@ -244,7 +217,7 @@ int corio_pg_get_bool(const corio_pg_result *r, int row, int col, bool *v)
     const unsigned char *p;
     int len;
     unsigned oid;
-    int rc = value(r, row, col, &p, &len, &oid);
+    int rc = corio__pg_value(r, row, col, &p, &len, &oid);
     if (rc < 0)
         return rc;
     if (oid != OID_BOOL || len != 1)
@@ -258,14 +231,14 @@ int corio_pg_get_time(const corio_pg_result *r, int row, int col, int64_t *ns)
     const unsigned char *p;
     int len;
     unsigned oid;
-    int rc = value(r, row, col, &p, &len, &oid);
+    int rc = corio__pg_value(r, row, col, &p, &len, &oid);
     if (rc < 0)
         return rc;
     int64_t us;
     if ((oid == OID_TIMESTAMP || oid == OID_TIMESTAMPTZ) && len == 8) {
-        us = (int64_t)be(p, 8);
+        us = (int64_t)corio__pg_be(p, 8);
     } else if (oid == OID_DATE && len == 4) {
-        int32_t d = (int32_t)be(p, 4);
+        int32_t d = (int32_t)corio__pg_be(p, 4);
         if (d == INT32_MAX || d == INT32_MIN)
             return -ERANGE;
         us = (int64_t)d * 86400 * 1000000;
@@ -287,7 +260,7 @@ const char *corio_pg_get_bytes(const corio_pg_result *r, int row, int col,
     const unsigned char *p;
     int l;
     unsigned oid;
-    if (value(r, row, col, &p, &l, &oid) < 0)
+    if (corio__pg_value(r, row, col, &p, &l, &oid) < 0)
         return NULL;
     if (oid == OID_JSONB && l > 0) { /* skip the format version byte */
         p++;
@@ -361,9 +334,10 @@ static int fmt_numeric(sbuf *s, const unsigned char *p, int len)
 {
     if (len < 8)
         return -EINVAL;
-    int nd = (int16_t)be(p, 2), weight = (int16_t)be(p + 2, 2);
-    unsigned sign = (unsigned)be(p + 4, 2);
-    int dscale = (int)be(p + 6, 2);
+    int nd = (int16_t)corio__pg_be(p, 2),
+        weight = (int16_t)corio__pg_be(p + 2, 2);
+    unsigned sign = (unsigned)corio__pg_be(p + 4, 2);
+    int dscale = (int)corio__pg_be(p + 6, 2);
     if (len < 8 + 2 * nd)
         return -EINVAL;
     if (sign == 0xC000) {
@@ -379,7 +353,8 @@ static int fmt_numeric(sbuf *s, const unsigned char *p, int len)
         return 0;
     }
     const unsigned char *dg = p + 8;
-#define DIG(i) ((i) >= 0 && (i) < nd ? (int)(int16_t)be(dg + 2 * (i), 2) : 0)
+#define DIG(i)                                                                 \
+    ((i) >= 0 && (i) < nd ? (int)(int16_t)corio__pg_be(dg + 2 * (i), 2) : 0)
     if (sign == 0x4000)
         putc_(s, '-');
     if (weight < 0) {
@@ -499,40 +474,61 @@ static unsigned array_elem(unsigned oid)
 static int fmt_value(sbuf *s, const unsigned char *p, int len, unsigned oid,
                      bool in_array);
 
-static int fmt_array(sbuf *s, const unsigned char *p, int len)
+static int fmt_array(sbuf *s, const unsigned char *p, int len, unsigned oid)
 {
-    if (len < 12)
-        return -EINVAL;
-    int ndim = (int)be(p, 4);
-    unsigned elem = (unsigned)be(p + 8, 4);
-    if (ndim == 0) {
-        put(s, "{}", 2);
-        return 0;
-    }
-    if (ndim != 1 || len < 20)
-        return -EINVAL;
-    int n = (int)be(p + 12, 4);
-    const unsigned char *q = p + 20, *end = p + len;
+    pg_array a;
+    int rc = corio__pg_array_open(&a, p, len, oid);
+    if (rc < 0)
+        return rc;
     putc_(s, '{');
-    for (int i = 0; i < n; i++) {
-        if (end - q < 4)
-            return -EINVAL;
-        int el = (int32_t)be(q, 4);
-        q += 4;
+    for (int i = 0; i < a.n; i++) {
+        const unsigned char *e;
+        int el;
+        if ((rc = corio__pg_array_next(&a, &e, &el)) < 0)
+            return rc;
         if (i)
             putc_(s, ',');
-        if (el < 0) {
+        if (rc == 1)
             put(s, "NULL", 4);
-            continue;
-        }
-        if (end - q < el)
-            return -EINVAL;
-        int rc = fmt_value(s, q, el, elem, true);
-        if (rc < 0)
+        else if ((rc = fmt_value(s, e, el, a.elem, true)) < 0)
             return rc;
-        q += el;
     }
     putc_(s, '}');
+    return 0;
+}
+
+int corio__pg_array_open(pg_array *a, const unsigned char *p, int len,
+                         unsigned oid)
+{
+    a->elem = array_elem(oid);
+    if (!a->elem || len < 12)
+        return -EINVAL;
+    int ndim = (int)corio__pg_be(p, 4);
+    a->n = 0;
+    a->q = p + 12;
+    a->end = p + len;
+    if (ndim == 0)
+        return 0;
+    if (ndim != 1 || len < 20)
+        return -EINVAL; /* several dimensions are not read */
+    a->n = (int32_t)corio__pg_be(p + 12, 4);
+    a->q = p + 20;
+    return a->n < 0 ? -EINVAL : 0;
+}
+
+int corio__pg_array_next(pg_array *a, const unsigned char **p, int *len)
+{
+    if (a->end - a->q < 4)
+        return -EINVAL;
+    int el = (int32_t)corio__pg_be(a->q, 4);
+    a->q += 4;
+    if (el < 0)
+        return 1;
+    if (a->end - a->q < el)
+        return -EINVAL;
+    *p = a->q;
+    *len = el;
+    a->q += el;
     return 0;
 }
 
@@ -571,7 +567,7 @@ static int fmt_value(sbuf *s, const unsigned char *p, int len, unsigned oid,
             put(s, (const char *)p, (size_t)len);
         return 0;
     }
-    if (as_int(p, len, oid, &i) == 0) {
+    if (corio__pg_as_int(p, len, oid, &i) == 0) {
         putf(s, "%lld", (long long)i);
         return 0;
     }
@@ -583,7 +579,7 @@ static int fmt_value(sbuf *s, const unsigned char *p, int len, unsigned oid,
         return 0;
     case OID_FLOAT4:
     case OID_FLOAT8:
-        if (as_double(p, len, oid, &d) < 0)
+        if (corio__pg_as_double(p, len, oid, &d) < 0)
             return -EINVAL;
         fmt_double(s, d, oid == OID_FLOAT4 ? 9 : 17);
         return 0;
@@ -614,18 +610,19 @@ static int fmt_value(sbuf *s, const unsigned char *p, int len, unsigned oid,
             return -EINVAL;
         if (in_array)
             putc_(s, '"');
-        fmt_ts(s, (int64_t)be(p, 8), oid == OID_TIMESTAMPTZ, false);
+        fmt_ts(s, (int64_t)corio__pg_be(p, 8), oid == OID_TIMESTAMPTZ, false);
         if (in_array)
             putc_(s, '"');
         return 0;
     case OID_DATE:
         if (len != 4)
             return -EINVAL;
-        fmt_ts(s, (int64_t)(int32_t)be(p, 4) * 86400 * 1000000, false, true);
+        fmt_ts(s, (int64_t)(int32_t)corio__pg_be(p, 4) * 86400 * 1000000, false,
+               true);
         return 0;
     default:
         if (!in_array && array_elem(oid))
-            return fmt_array(s, p, len);
+            return fmt_array(s, p, len, oid);
         return -EINVAL;
     }
 }
@@ -638,7 +635,7 @@ ssize_t corio_pg_get_text(const corio_pg_result *r, int row, int col, char *buf,
     const unsigned char *p;
     int len;
     unsigned oid;
-    int rc = value(r, row, col, &p, &len, &oid);
+    int rc = corio__pg_value(r, row, col, &p, &len, &oid);
     if (rc < 0)
         return rc;
     sbuf s = {buf, buf && cap ? cap - 1 : 0, 0};

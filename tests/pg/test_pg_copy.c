@@ -155,3 +155,46 @@ TEST_T(pg_copy, stream_a_million_rows_in_bounded_memory, 120)
 {
     CHECK_EQ(pg_run(stream_million, NULL), 0);
 }
+
+/* A COPY FROM that fails after the server said "send the data" but before
+ * it read anything (here a statement-level trigger; in the wild a
+ * CancelRequest that lands as the COPY starts) must leave exactly one
+ * ReadyForQuery behind it.  Sent with the extended protocol, it left two —
+ * one for the Sync sent with the statement, one for the Sync libpq adds
+ * after CopyDone/CopyFail — and the extra one later answered another
+ * query (pg_cancel.sweep_by_delay's rare mis-delivery).  Each round checks
+ * that the queries after it, pipelined, get their own answers. */
+static int copy_fails_at_start(void *arg)
+{
+    (void)arg;
+    corio_pg *c = pg_connect();
+    pg_ok(c, "DROP TABLE IF EXISTS pg_copy_trig");
+    pg_ok(c, "CREATE TABLE pg_copy_trig (v int)");
+    pg_ok(c, "CREATE OR REPLACE FUNCTION pg_copy_refuse() RETURNS trigger "
+             "LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'refused'; END$$");
+    pg_ok(c, "CREATE TRIGGER refuse BEFORE INSERT ON pg_copy_trig "
+             "FOR EACH STATEMENT EXECUTE FUNCTION pg_copy_refuse()");
+    for (int i = 0; i < 20; i++) {
+        gen g = {1, 3};
+        int64_t n = 0;
+        CHECK_EQ(corio_pg_copy_in(c, "COPY pg_copy_trig FROM STDIN", gen_rows,
+                                  &g, &n),
+                 CORIO_EPG);
+        CHECK(!strcmp(corio_pg_last_error(c)->message, "refused"));
+        CHECK(corio__pg_idle(c));
+        for (int k = 0; k < 3; k++)
+            CHECK_EQ(pg_int(c, k == 0   ? "SELECT 100"
+                               : k == 1 ? "SELECT 101"
+                                        : "SELECT 102"),
+                     100 + k);
+    }
+    pg_ok(c, "DROP TABLE pg_copy_trig");
+    pg_ok(c, "DROP FUNCTION pg_copy_refuse()");
+    corio_pg_close(c);
+    return 0;
+}
+
+TEST(pg_copy, copy_failing_before_reading_leaves_one_ready)
+{
+    CHECK_EQ(pg_run(copy_fails_at_start, NULL), 0);
+}
