@@ -262,6 +262,21 @@ TEST(pg_pool, reset_and_rollback_on_release)
     CHECK_EQ(pg_run(reset_on_release, NULL), 0);
 }
 
+/* Wait until no backend of database corio but admin's matches `where`: a
+ * terminated backend exits (and closes its socket) some time after
+ * pg_terminate_backend returns, later still on a loaded machine. */
+static void gone(corio_pg *admin, const char *where)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM pg_stat_activity WHERE datname = 'corio' "
+             "AND pid <> pg_backend_pid() AND %s",
+             where);
+    for (int i = 0; i < 1000 && pg_int(admin, sql) != 0; i++)
+        CHECK_EQ(corio_sleep(5 * CORIO_MS), 0);
+    CHECK_EQ(pg_int(admin, sql), 0);
+}
+
 static int terminated(void *arg)
 {
     (void)arg;
@@ -273,7 +288,7 @@ static int terminated(void *arg)
     pg_ok(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                  "WHERE datname = 'corio' AND pid <> pg_backend_pid() AND "
                  "backend_type = 'client backend'");
-    corio_sleep(50 * CORIO_MS);
+    gone(admin, "backend_type = 'client backend'");
     for (int i = 0; i < 4; i++) {
         corio_pg_result *r;
         int rc = corio_pg_pool_query(p, "SELECT 1", NULL, 0, &r);
@@ -292,7 +307,8 @@ static int terminated(void *arg)
     snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)",
              corio_pg_backend_pid(c));
     pg_ok(admin, sql);
-    corio_sleep(50 * CORIO_MS);
+    snprintf(sql, sizeof sql, "pid = %d", corio_pg_backend_pid(c));
+    gone(admin, sql);
     CHECK_EQ(corio_pg_exec(c, "SELECT 1", NULL, 0, NULL), CORIO_EPGCONN);
     CHECK(!corio_pg_ok(c));
     corio_pg_pool_release(p, c);
