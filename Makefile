@@ -6,7 +6,7 @@
 #   make install PREFIX=dir
 #   make asan | tsan | aarch64 | ucontext   the extra builds CI runs
 #   make fuzz FUZZ_SECONDS=30   the libFuzzer harnesses of fuzz/, briefly
-#   make fuzz-long              each harness for 10 minutes
+#   make fuzz-long              each harness for 10 minutes, two at a time
 #   make soak                   10,000 connections for 10 minutes per engine
 BUILD  ?= build
 PREFIX ?= /usr/local
@@ -94,10 +94,14 @@ fuzz:
 	@cmake --build build-fuzz -j $(JOBS) -- --no-print-directory
 	@fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
-# Every harness for 10 minutes (an hour in all): the figures issue 9 asks
-# for, not a CI stage.
+# Every harness for 10 minutes, two at a time (half an hour on 2 cores):
+# the figures issue 9 asks for, not a CI stage.
 fuzz-long:
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=600
+	@scripts/deps.sh ci
+	@cmake -S fuzz -B build-fuzz -DCMAKE_C_COMPILER=clang $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) -- --no-print-directory
+	@FUZZ_PART=1/2 fuzz/run.sh build-fuzz 600 & \
+	  FUZZ_PART=2/2 fuzz/run.sh build-fuzz 600; b=$$?; wait $$! && exit $$b
 
 clean:
 	rm -rf build build-asan build-tsan build-aarch64 build-ucontext build-bench build-fuzz
