@@ -15,6 +15,9 @@
 
 #include <openssl/ssl.h>
 
+/* COPY FROM: a yield (a checkpoint) every this many 64 KiB chunks. */
+#define COPY_YIELD_EVERY 16
+
 int corio__pg_excl_begin(corio_pg *c)
 {
     corio_task *me = corio_task_current();
@@ -232,6 +235,7 @@ int corio_pg_copy_in(corio_pg *c, const char *sql, corio_pg_copy_in_fn fn,
         return finish(c, -ENOMEM, NULL);
     }
     int user_rc = 0;
+    size_t chunks = 0;
     for (;;) {
         ssize_t n = fn(arg, buf, 65536);
         if (n < 0) {
@@ -264,6 +268,11 @@ int corio_pg_copy_in(corio_pg *c, const char *sql, corio_pg_copy_in_fn fn,
         }
         if (rc == 0 && f < 0)
             rc = CORIO_EPGCONN;
+        /* A server that takes everything at once never makes the loop
+         * above wait: a checkpoint every COPY_YIELD_EVERY chunks delivers
+         * a cancellation or deadline, and lets other tasks run. */
+        if (rc == 0 && ++chunks % COPY_YIELD_EVERY == 0)
+            rc = corio_yield();
         if (rc < 0) {
             free(buf);
             if (rc != CORIO_EPGCONN) {

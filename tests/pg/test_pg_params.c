@@ -237,7 +237,9 @@ static int typed_sweep(void *arg)
     }
     fprintf(stderr, "    %d interrupted, %d complete\n", interrupted,
             completed);
-    CHECK(interrupted >= 5); /* a fast server answers within ~10 turns */
+    /* Cancelled before it started, and at least once in flight (an idle
+     * machine's server answers within 3 turns). */
+    CHECK(interrupted >= 2);
     CHECK(completed >= 3);
     corio_pg_close(c);
     return 0;
