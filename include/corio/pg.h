@@ -231,15 +231,28 @@ typedef struct corio_pg_param {
  * microsecond) in binary; bytea in binary (p borrowed, len < 2 GiB); text
  * with the type left to the server (s borrowed; NULL is SQL NULL).  Never
  * fail, never allocate. */
+/* SQL NULL.  Never fails. */
 CORIO_API corio_pg_param corio_pg_param_null(void);
+/* A bool, sent in binary.  Never fails. */
 CORIO_API corio_pg_param corio_pg_param_bool(bool v);
+/* An int2, sent in binary.  Never fails. */
 CORIO_API corio_pg_param corio_pg_param_int2(int16_t v);
+/* An int4, sent in binary.  Never fails. */
 CORIO_API corio_pg_param corio_pg_param_int4(int32_t v);
+/* An int8, sent in binary.  Never fails. */
 CORIO_API corio_pg_param corio_pg_param_int8(int64_t v);
+/* A float4, sent in binary.  Never fails. */
 CORIO_API corio_pg_param corio_pg_param_float4(float v);
+/* A float8, sent in binary.  Never fails. */
 CORIO_API corio_pg_param corio_pg_param_float8(double v);
+/* A timestamptz from nanoseconds since the epoch (rounded down to the
+ * microsecond), sent in binary.  Never fails. */
 CORIO_API corio_pg_param corio_pg_param_timestamptz(int64_t ns);
+/* A bytea, sent in binary (p borrowed until the call; len < 2 GiB).  Never
+ * fails. */
 CORIO_API corio_pg_param corio_pg_param_bytea(const void *p, size_t len);
+/* Text with the type left to the server (s borrowed; NULL is SQL NULL).  Never
+ * fails. */
 CORIO_API corio_pg_param corio_pg_param_text(const char *s);
 
 /* corio_pg_query with typed parameters: binary ones skip the server's text

@@ -153,12 +153,15 @@ CORIO_API CORIO_NODISCARD int
 corio__timeout_begin_loc(int64_t timeout_ns, const char *file, int line);
 CORIO_API CORIO_NODISCARD int
 corio__timeout_begin_at_loc(int64_t deadline, const char *file, int line);
+/* corio_shield_begin with the caller's file and line (see above). */
 CORIO_API CORIO_NODISCARD int corio__shield_begin_loc(const char *file,
                                                       int line);
+/* corio_scope_begin with the caller's file and line (see above). */
 CORIO_API CORIO_NODISCARD int corio__scope_begin_loc(corio_scope *s,
                                                      int64_t deadline,
                                                      const char *file,
                                                      int line);
+/* The end of a CORIO_SCOPE_AUTO scope (see above); never fails. */
 CORIO_API void corio__scope_guard_end(corio_scope *s);
 
 #if defined(__GNUC__) || defined(__clang__)

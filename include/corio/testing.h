@@ -130,12 +130,16 @@ CORIO_API void corio_test_context(const char *fmt, ...)
 /* The functions behind the check macros. */
 CORIO_API void corio_test_check_eq(const char *file, int line, const char *a,
                                    const char *b, long long va, long long vb);
+/* CORIO_CHECK_STR's function: fails the test (exits the child) on a
+ * mismatch.  Never suspends. */
 CORIO_API void corio_test_check_str(const char *file, int line, const char *a,
                                     const char *b, const char *va,
                                     const char *vb);
+/* CORIO_CHECK_MEM's function: fails the test on a mismatch. */
 CORIO_API void corio_test_check_mem(const char *file, int line, const char *a,
                                     const char *b, const void *va,
                                     const void *vb, size_t n);
+/* CORIO_CHECK_ERR's function: fails the test, naming both codes. */
 CORIO_API void corio_test_check_err(const char *file, int line,
                                     const char *expr, long long got,
                                     int expected);
@@ -296,6 +300,8 @@ CORIO_API void corio_test_leak_baseline(void);
  * use) only the last is checked. */
 #define corio_test_assert_no_leaks()                                           \
     corio_test_assert_no_leaks_at(__FILE__, __LINE__)
+/* corio_test_assert_no_leaks()'s function (file and line for the
+ * report): fails the test on a leak.  Never suspends. */
 CORIO_API void corio_test_assert_no_leaks_at(const char *file, int line);
 
 #ifdef __cplusplus
