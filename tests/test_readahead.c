@@ -109,7 +109,8 @@ static size_t read_check(corio_stream *s, size_t from, size_t max,
     }
 }
 
-/* ---- order ---------------------------------------------------------------- */
+/* ---- order ----------------------------------------------------------------
+ */
 
 static int order_main(void *arg)
 {
@@ -138,7 +139,8 @@ TEST(readahead, every_byte_in_order_small_reads)
     tst_leak_check();
 }
 
-/* ---- tiny ring ------------------------------------------------------------ */
+/* ---- tiny ring ------------------------------------------------------------
+ */
 
 typedef struct conn {
     corio_stream *r;
@@ -187,7 +189,8 @@ TEST(readahead, tiny_ring_runs_dry_and_loses_nothing)
     tst_leak_check();
 }
 
-/* ---- interruptions -------------------------------------------------------- */
+/* ---- interruptions --------------------------------------------------------
+ */
 
 typedef struct partial {
     corio_stream *r;
@@ -282,7 +285,8 @@ TEST(readahead, cancel_sweep_over_reads)
     tst_leak_check();
 }
 
-/* ---- close ---------------------------------------------------------------- */
+/* ---- close ----------------------------------------------------------------
+ */
 
 static int close_main(void *arg)
 {
@@ -317,7 +321,8 @@ TEST(readahead, close_with_armed_receive)
     tst_leak_check();
 }
 
-/* ---- fallback ------------------------------------------------------------- */
+/* ---- fallback -------------------------------------------------------------
+ */
 
 TEST(readahead, forced_fallback_single_shot)
 {

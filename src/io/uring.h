@@ -9,7 +9,7 @@
 
 #include <liburing.h>
 
-typedef struct corio__urecv corio__urecv; /* one socket's receive state */
+typedef struct corio__urecv corio__urecv;   /* one socket's receive state */
 typedef struct corio__urbufs corio__urbufs; /* the provided buffer ring */
 
 typedef struct corio__uring {
@@ -17,8 +17,8 @@ typedef struct corio__uring {
     /* Read-ahead receives (io/uring_recv.c): 1 allowed (kernel >= 6.0 and
      * not switched off by CORIO_URING_MULTISHOT=0), 0 not. */
     bool multishot;
-    corio__urbufs *bufs;   /* created at the first read-ahead, then kept */
-    corio__urecv *recvs;   /* every receive state, for the engine's close */
+    corio__urbufs *bufs; /* created at the first read-ahead, then kept */
+    corio__urecv *recvs; /* every receive state, for the engine's close */
 } corio__uring;
 
 /* A CQE's user data: 0 for a cancel request's own completion, WAKE for

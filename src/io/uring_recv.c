@@ -40,8 +40,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BUFS 1024      /* buffers per loop ring (4 MiB with BUF_SIZE) */
-#define BUF_SIZE 4096  /* one CQE's bytes at most */
+/* 16 MiB of address space per loop; a buffer's pages are touched only as
+ * far as the kernel fills it.  4 KiB buffers cost ~12 % more CPU per
+ * message in streaming (more CQEs and cap cancels per byte), and 256
+ * buffers ran dry under 1,000 ping-pong connections (docs/performance.md,
+ * "Multishot receives and ring sends"). */
+#define BUFS 1024      /* buffers per loop ring */
+#define BUF_SIZE 16384 /* one CQE's bytes at most */
 #define BUFS_MAX 32768 /* the kernel's limit on a buffer ring's entries */
 #define GROUP 0        /* the buffer group id */
 
@@ -83,8 +88,8 @@ static unsigned ring_count(void)
 static void give_back(corio__urbufs *b, unsigned bid, int slot)
 {
     io_uring_buf_ring_add(b->br, b->mem + (size_t)bid * BUF_SIZE, BUF_SIZE,
-                          (unsigned short)bid,
-                          io_uring_buf_ring_mask(b->count), slot);
+                          (unsigned short)bid, io_uring_buf_ring_mask(b->count),
+                          slot);
 }
 
 static void bufs_free(corio__urbufs *b)
