@@ -11,6 +11,7 @@
  *   interruptions  readers cancelled mid-stream, and a cancel sweep over
  *                  every suspension point of a reading scenario: the bytes
  *                  stay for the next read.
+ *   readiness      corio_fd_wait sees bytes read ahead.
  *   close          closing a stream whose receive is armed, with bytes
  *                  queued or not (ASan: no completion touches freed memory),
  *                  and the peer sees the close.
@@ -109,8 +110,7 @@ static size_t read_check(corio_stream *s, size_t from, size_t max,
     }
 }
 
-/* ---- order ----------------------------------------------------------------
- */
+/* ---- order --------------------------------------------------------------- */
 
 static int order_main(void *arg)
 {
@@ -139,8 +139,7 @@ TEST(readahead, every_byte_in_order_small_reads)
     tst_leak_check();
 }
 
-/* ---- tiny ring ------------------------------------------------------------
- */
+/* ---- tiny ring ----------------------------------------------------------- */
 
 typedef struct conn {
     corio_stream *r;
@@ -189,8 +188,7 @@ TEST(readahead, tiny_ring_runs_dry_and_loses_nothing)
     tst_leak_check();
 }
 
-/* ---- interruptions --------------------------------------------------------
- */
+/* ---- interruptions ------------------------------------------------------- */
 
 typedef struct partial {
     corio_stream *r;
@@ -285,8 +283,7 @@ TEST(readahead, cancel_sweep_over_reads)
     tst_leak_check();
 }
 
-/* ---- close ----------------------------------------------------------------
- */
+/* ---- close --------------------------------------------------------------- */
 
 static int close_main(void *arg)
 {
@@ -321,8 +318,35 @@ TEST(readahead, close_with_armed_receive)
     tst_leak_check();
 }
 
-/* ---- fallback -------------------------------------------------------------
- */
+/* ---- readiness --------------------------------------------------------- */
+
+/* Bytes read ahead are in the loop's buffers, not in the socket, where
+ * poll(2) would look: corio_fd_wait must still say readable. */
+static int ready_main(void *arg)
+{
+    (void)arg;
+    int fds[2];
+    char buf[8];
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    CHECK_EQ(write(fds[1], "abc", 3), 3);
+    CHECK_EQ(corio__fd_read_ahead(fds[0], buf, 1), 1);
+    CHECK_EQ(buf[0], 'a');
+    CHECK_EQ(corio_fd_wait(fds[0], CORIO_READABLE), CORIO_READABLE);
+    CHECK_EQ(corio__fd_read_ahead(fds[0], buf, sizeof buf), 2);
+    CHECK_MEM(buf, "bc", 2);
+    CHECK_EQ(close(fds[1]), 0);
+    CHECK_EQ(corio__fd_read_ahead(fds[0], buf, sizeof buf), 0);
+    CHECK_EQ(corio_fd_close(fds[0]), 0);
+    return 0;
+}
+
+TEST(readahead, queued_bytes_make_the_fd_readable)
+{
+    CHECK_EQ(tst_run(ready_main, NULL), 0);
+    tst_leak_check();
+}
+
+/* ---- fallback ------------------------------------------------------------ */
 
 TEST(readahead, forced_fallback_single_shot)
 {

@@ -52,8 +52,8 @@ void corio__urecv_complete(corio__loop *L, corio__urecv *s,
 /* fd is being forgotten (closed): give its queued buffers back and cancel
  * its receive; the state is freed by the receive's last CQE. */
 void corio__urecv_forget(corio__loop *L, int fd);
-/* The ring is gone (io_uring_queue_exit): free every state and the
- * buffers. */
+/* The engine closes (before io_uring_queue_exit): unregister the buffer
+ * ring, free every state and the buffers.  No CQE is reaped after. */
 void corio__urecv_close_all(corio__loop *L);
 
 #endif

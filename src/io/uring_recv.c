@@ -363,6 +363,11 @@ void corio__urecv_forget(corio__loop *L, int fd)
 void corio__urecv_close_all(corio__loop *L)
 {
     corio__uring *u = corio__uring_of(L);
+    /* Receives may still be armed: once the group is unregistered none
+     * can pick one of these buffers, so they can be freed before the
+     * ring's own teardown cancels the receives. */
+    if (u->bufs)
+        (void)io_uring_unregister_buf_ring(&u->ring, GROUP);
     while (u->recvs)
         state_free(u->recvs);
     bufs_free(u->bufs);
