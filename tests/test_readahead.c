@@ -5,7 +5,7 @@
  *
  * Parts:
  *   order          every byte in order across many small reads of large
- *                  writes, then end of stream after the data.
+ *                  writes, then end of stream (or a reset) after the data.
  *   tiny ring      two buffers for three busy sockets (CORIO_URING_RECV_BUFS):
  *                  the ring runs dry (ENOBUFS) and nothing is lost.
  *   interruptions  readers cancelled mid-stream, and a cancel sweep over
@@ -136,6 +136,43 @@ static int order_main(void *arg)
 TEST(readahead, every_byte_in_order_small_reads)
 {
     CHECK_EQ(tst_run(order_main, NULL), 0);
+    tst_leak_check();
+}
+
+/* A reset after the data: every byte first, then the error.  (A Unix
+ * socket closed with bytes unread in its own queue resets its peer.) */
+static int reset_main(void *arg)
+{
+    (void)arg;
+    corio_stream *r;
+    int peer;
+    unsigned char buf[8192];
+    size_t len = 100 * 1000, pos = 0;
+    pair(&r, &peer, NULL);
+    CHECK_EQ(corio_fd_write(corio_stream_fd(r), "x", 1), 1); /* unread */
+    CHECK_EQ(corio_stream_read(r, buf, 0), 0);
+    writer w = {peer, len, 8192, -1};
+    corio_task *t;
+    CHECK_EQ(corio_task_spawn(&t, writer_fn, &w), 0);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    CHECK_EQ(w.rc, 0);
+    CHECK_EQ(close(peer), 0);
+    ssize_t n;
+    while ((n = corio_stream_read(r, buf, 1 + pos % 3000)) > 0) {
+        for (ssize_t i = 0; i < n; i++)
+            if (buf[i] != pat(pos + (size_t)i))
+                CHECK_EQ(buf[i], pat(pos + (size_t)i));
+        pos += (size_t)n;
+    }
+    CHECK_EQ(pos, len);
+    CHECK_EQ(n, -ECONNRESET);
+    corio_stream_close(r);
+    return 0;
+}
+
+TEST(readahead, reset_comes_after_the_data)
+{
+    CHECK_EQ(tst_run(reset_main, NULL), 0);
     tst_leak_check();
 }
 
