@@ -67,15 +67,18 @@ static void arm_wake(corio__loop *L)
     io_uring_sqe_set_data64(sqe, CORIO__URING_WAKE);
 }
 
-/* Multishot receives with provided buffer rings came with Linux 6.0 and
- * have no feature bit: the release decides, and CORIO_URING_MULTISHOT=0
- * switches them off (the single-shot path, for tests and comparisons). */
+/* Read-ahead is off unless CORIO_URING_MULTISHOT=1: it measured no less
+ * CPU per message than single-shot receives, and more with many streaming
+ * connections (the copy out of a cache-cold ring; docs/performance.md,
+ * "Multishot receives and ring sends").  Multishot receives with provided
+ * buffer rings came with Linux 6.0 and have no feature bit: the release
+ * decides. */
 static bool multishot_ok(void)
 {
     const char *e = getenv("CORIO_URING_MULTISHOT");
     struct utsname u;
     unsigned major = 0, minor = 0;
-    if (e && strcmp(e, "0") == 0)
+    if (!e || strcmp(e, "1") != 0)
         return false;
     if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
         return false;

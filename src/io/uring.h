@@ -14,8 +14,8 @@ typedef struct corio__urbufs corio__urbufs; /* the provided buffer ring */
 
 typedef struct corio__uring {
     struct io_uring ring;
-    /* Read-ahead receives (io/uring_recv.c): 1 allowed (kernel >= 6.0 and
-     * not switched off by CORIO_URING_MULTISHOT=0), 0 not. */
+    /* Read-ahead receives (io/uring_recv.c): allowed (kernel >= 6.0 and
+     * switched on by CORIO_URING_MULTISHOT=1), or not. */
     bool multishot;
     corio__urbufs *bufs; /* created at the first read-ahead, then kept */
     corio__urecv *recvs; /* every receive state, for the engine's close */
