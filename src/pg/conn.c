@@ -311,6 +311,20 @@ static void dispatch(corio_pg *c)
                 corio__pg_break(c, "sync before the group's results");
                 return;
             }
+            if (r->must_succeed && r->err) {
+                /* The pool's reset failed: what the last lease left in the
+                 * session may still be there, so nobody may use c. */
+                corio__pg_break(c, "reset failed");
+                return;
+            }
+            if (r->must_succeed) {
+                /* Notifications read so far were for the last lease's
+                 * channels, which the reset has just closed. */
+                PGnotify *n;
+                while ((n = PQnotifies(c->pq)))
+                    PQfreemem(n);
+                corio__pg_notices_free(c);
+            }
             infl_pop(c);
             complete(c, r);
             continue;
@@ -346,6 +360,8 @@ static void dispatch(corio_pg *c)
                 PQclear(res);
                 break;
             }
+            if (r->kind == REQ_PREPARE || !strcmp(PQcmdStatus(res), "PREPARE"))
+                c->prepared_by_user = true;
             {
                 const char *n = PQcmdTuples(res);
                 if (n && *n)
@@ -431,6 +447,15 @@ int corio__pg_submit_detached(corio_pg *c, pg_req *r)
     else
         corio__pg_interest(c, f == 1);
     return 0;
+}
+
+/* Queue r without a waiter and without sending it: it goes out with the
+ * next request anybody submits on c (one write, one server wake-up), or
+ * with the next pump. */
+void corio__pg_queue_detached(corio_pg *c, pg_req *r)
+{
+    r->abandoned = true;
+    pend_push(c, r);
 }
 
 /* A detached one-statement request run as task `as` (transaction owner). */

@@ -80,6 +80,7 @@ struct pg_req {
     int kind;
     bool sent, abandoned, waiting, cancel_sent;
     bool begins_tx, ends_tx; /* ownership moves when sent */
+    bool must_succeed;       /* a failure breaks the connection (reset) */
     /* What to send (borrowed from the caller until sent). */
     const char *sql;
     const char *name;
@@ -89,7 +90,7 @@ struct pg_req {
     void *pblock; /* owned: the arrays above, for corio_pg_query_params */
     const char *const *const *rows;
     int nparams, nrows;
-    const char *texts[4]; /* REQ_TEXT: up to 4 statements in one group */
+    const char *texts[6]; /* REQ_TEXT: up to 6 statements in one group */
     int ntexts;
     /* What the server answered. */
     pg_stmt *prep;    /* statement prepared by this request, if any */
@@ -162,6 +163,8 @@ struct corio_pg {
     struct corio_pg *pool_next;
     int64_t born, idle_since, uses;
     bool pool_returning;
+    bool reset_due; /* the reset goes out ahead of the next lease's work */
+    bool prepared_by_user; /* PREPARE or corio_pg_prepare ran on c */
 };
 
 /* PostgreSQL type OIDs corio-pg decodes or sends. */
@@ -209,6 +212,7 @@ void corio__pg_pend_unlink(corio_pg *c, pg_req *r);
 void corio__pg_infl_push(corio_pg *c, pg_req *r);
 int corio__pg_submit(corio_pg *c, pg_req *r);
 int corio__pg_submit_detached(corio_pg *c, pg_req *r);
+void corio__pg_queue_detached(corio_pg *c, pg_req *r);
 int corio__pg_queue_text(corio_pg *c, corio_task *as, const char *sql,
                          bool ends_tx);
 int corio__pg_send_cancel(corio_pg *c);

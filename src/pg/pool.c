@@ -7,13 +7,28 @@
  *   size = in_use + idle + resetting <= max_size
  *
  * so a permit holder who finds nothing idle or resetting may always open a
- * new connection.  Release never suspends: it queues the ROLLBACK of an open
- * transaction and the reset (nobody waits for their answers) and parks the
- * connection on the resetting list, and gives the permit back.  An acquirer
- * takes an idle connection, else drives a resetting one until the server
- * has answered everything sent on it (if interrupted, it goes back to the
- * resetting list untouched), else connects.  So a connection is never handed
- * out mid-protocol, and a cancelled acquire holds nothing. */
+ * new connection.  Release never suspends and gives the permit back.
+ *
+ * The reset (asyncpg's, plus DEALLOCATE ALL when the lease prepared
+ * statements of its own) costs no round trip in the common case: a
+ * connection released with nothing in flight and outside any transaction
+ * goes straight to the idle list marked reset_due, and its next acquirer
+ * queues the reset unsent, so it leaves in the same write as that
+ * acquirer's first request and the server runs it first.  The reset cannot
+ * fail on such a connection for anything the last lease did (no
+ * transaction is open, and RESET ALL runs first, restoring search_path and
+ * statement_timeout before the other statements); if it fails all the same
+ * (a server-side cancel, a lost connection) the connection breaks and
+ * every request behind it fails with CORIO_EPGCONN, so no answer computed
+ * in the old session state reaches the new user.
+ *
+ * A connection released otherwise (a transaction left open, requests still
+ * in flight after a cancellation) gets its ROLLBACK and reset queued and
+ * sent now and parks on the resetting list; an acquirer drives it until
+ * the server has answered everything sent on it (if interrupted, it goes
+ * back untouched), and a connection still inside a transaction after that
+ * is closed.  So a connection is never handed out mid-protocol, and a
+ * cancelled acquire holds nothing. */
 #include "pg/pg_int.h"
 
 #include <sys/socket.h>
@@ -28,8 +43,40 @@ struct corio_pg_pool {
     bool freed;
 };
 
-static const char *const reset_sql[] = {"SELECT pg_advisory_unlock_all()",
-                                        "CLOSE ALL", "UNLISTEN *", "RESET ALL"};
+/* RESET ALL first, so search_path and statement_timeout are the defaults
+ * when the others run. */
+static const char *const reset_sql[] = {
+    "RESET ALL", "SELECT pg_advisory_unlock_all()", "CLOSE ALL", "UNLISTEN *"};
+
+/* The reset request for c (NULL: out of memory).  Statements the lease
+ * prepared by name are dropped with DEALLOCATE ALL, which also drops the
+ * statement cache's, so the cache forgets them too (c is idle: none of
+ * its Parses is in flight). */
+static pg_req *reset_req(corio_pg *c)
+{
+    pg_req *r = corio__pg_req_new(c, REQ_TEXT);
+    if (!r)
+        return NULL;
+    for (int i = 0; i < 4; i++)
+        r->texts[i] = reset_sql[i];
+    r->ntexts = 4;
+    if (c->prepared_by_user) {
+        r->texts[r->ntexts++] = "DEALLOCATE ALL";
+        corio__pg_stmt_free_all(c);
+        c->prepared_by_user = false;
+    }
+    r->task = NULL;
+    r->must_succeed = true;
+    return r;
+}
+
+/* Whether c may be handed out once what was sent on it is answered: a
+ * connection still in a transaction (a BEGIN sent as plain SQL and left
+ * open) would give its next user the last one's transaction. */
+static bool settled(corio_pg *c)
+{
+    return !c->broken && PQtransactionStatus(c->pq) == PQTRANS_IDLE;
+}
 
 static void discard(corio_pg_pool *p, corio_pg *c)
 {
@@ -73,7 +120,7 @@ static void sweep_resetting(corio_pg_pool *p)
             *pp = c->pool_next;
             c->pool_next = NULL;
             p->nresetting--;
-            if (c->broken) {
+            if (!settled(c)) {
                 discard(p, c);
             } else {
                 c->idle_since = corio_now();
@@ -241,15 +288,25 @@ int corio_pg_pool_acquire(corio_pg_pool *p, corio_pg **out)
                 c = NULL;
                 continue;
             }
+            if (c->reset_due) {
+                pg_req *r = reset_req(c);
+                if (!r) {
+                    discard(p, c);
+                    corio_sem_release(&p->sem);
+                    return -ENOMEM;
+                }
+                corio__pg_queue_detached(c, r);
+                c->reset_due = false;
+            }
             break;
         }
         c = list_pop(&p->resetting);
         if (c) {
             p->nresetting--;
             rc = drive(c);
-            if (rc == 0)
+            if (rc == 0 && settled(c))
                 break;
-            if (rc == CORIO_EPGCONN) {
+            if (rc == 0 || rc == CORIO_EPGCONN) {
                 discard(p, c);
                 c = NULL;
                 continue;
@@ -291,39 +348,42 @@ void corio_pg_pool_release(corio_pg_pool *p, corio_pg *c)
         return;
     }
     int64_t now = corio_now();
-    if (c->broken || c->excl_owner || expired(p, c, now)) {
+    /* Statements prepared by name while requests are still in flight: the
+     * cache cannot be dropped under them, and the server's copies must go,
+     * so the connection goes (rare: a cancelled lease that prepared). */
+    bool busy_prepared = c->prepared_by_user && (c->infl_head || c->pend_head);
+    if (c->broken || c->excl_owner || busy_prepared || expired(p, c, now)) {
         discard(p, c);
         corio_sem_release(&p->sem);
         return;
     }
-    /* A transaction left open (its task was cancelled, or forgot): roll it
-     * back ahead of everything else queued later. */
-    if (c->tx_owner) {
+    corio__pg_notices_free(c);
+    c->idle_since = now;
+    if (corio__pg_idle(c) && settled(c)) {
+        c->reset_due = !p->o.no_reset;
+        list_push(&p->idle, c);
+        p->nidle++;
+        corio_sem_release(&p->sem);
+        return;
+    }
+    /* A transaction left open (its task was cancelled, or forgot, or sent
+     * BEGIN as plain SQL): roll it back ahead of everything queued later. */
+    if (c->tx_owner || corio__pg_idle(c)) {
         c->tx_depth = 0;
-        (void)corio__pg_queue_text(c, c->tx_owner, "ROLLBACK", true);
+        (void)corio__pg_queue_text(c, c->tx_owner, "ROLLBACK", !!c->tx_owner);
     }
     if (!p->o.no_reset && !c->broken) {
-        pg_req *r = corio__pg_req_new(c, REQ_TEXT);
-        if (r) {
-            for (int i = 0; i < 4; i++)
-                r->texts[i] = reset_sql[i];
-            r->ntexts = 4;
-            r->task = NULL;
+        pg_req *r = reset_req(c);
+        if (r)
             (void)corio__pg_submit_detached(c, r);
-        }
+        else
+            corio__pg_break(c, "no memory for the reset");
     }
-    corio__pg_notices_free(c);
     if (c->broken) {
         discard(p, c);
     } else {
-        c->idle_since = now;
-        if (corio__pg_idle(c)) {
-            list_push(&p->idle, c);
-            p->nidle++;
-        } else {
-            list_push(&p->resetting, c);
-            p->nresetting++;
-        }
+        list_push(&p->resetting, c);
+        p->nresetting++;
     }
     corio_sem_release(&p->sem);
 }
