@@ -50,6 +50,7 @@ extern "C" {
 typedef struct corio_pg corio_pg;
 typedef struct corio_pg_result corio_pg_result;
 typedef struct corio_pg_pool corio_pg_pool;
+typedef struct corio_pg_batch corio_pg_batch;
 
 /* ---- Connections --------------------------------------------------------- */
 
@@ -191,6 +192,61 @@ CORIO_API CORIO_NODISCARD int
 corio_pg_execmany(corio_pg *c, const char *sql,
                   const char *const *const *params_rows, int nrows, int nparams,
                   int64_t *rows_affected);
+
+/* ---- Batches (pgx's SendBatch) -------------------------------------------
+ * Several queries sent as one sync group: one write, one round trip, one
+ * Sync, so the server runs them as one implicit transaction.  Each query
+ * gets its own result.  An error in query k aborts the rest: queries
+ * after k are skipped (the server never runs them), and when c is not in
+ * a transaction the writes of the queries before k are rolled back with
+ * the group (their results, e.g. rows read, are still delivered).  A batch
+ * pipelines alongside other tasks' requests on the same connection like
+ * any request.  Statements go through the connection's statement cache. */
+
+/* Make an empty batch.  Returns 0, -EINVAL (out NULL), -ENOMEM.  Never
+ * suspends.  Not thread-safe: one task uses a batch. */
+CORIO_API CORIO_NODISCARD int corio_pg_batch_new(corio_pg_batch **out);
+
+/* Free b and the results not taken.  NULL is a no-op.  Never suspends. */
+CORIO_API void corio_pg_batch_free(corio_pg_batch *b);
+
+/* Add a query with $1..$n text parameters (NULL entries are SQL NULLs).
+ * sql and params are borrowed until corio_pg_batch_send returns.
+ * Returns the query's index (0, 1, ...), or -EINVAL (bad arguments, or b
+ * already sent), -ENOMEM.  Never suspends. */
+CORIO_API CORIO_NODISCARD int corio_pg_batch_add(corio_pg_batch *b,
+                                                 const char *sql,
+                                                 const char *const *params,
+                                                 int nparams);
+
+/* The number of queries added to b (0 for NULL). */
+CORIO_API int corio_pg_batch_len(const corio_pg_batch *b);
+
+/* Send every query of b in one sync group on c and wait for all answers.
+ * A batch is sent once.  Returns 0 (every query succeeded), or:
+ *   CORIO_EPG       a query failed: corio_pg_batch_failed says which, its
+ *                   details are in corio_pg_last_error(c); results of the
+ *                   queries before it can be taken.
+ *   CORIO_EPGCONN   the connection was lost (no results).
+ *   -EINVAL, -ENOMEM, -EPERM (not in a task), -ECANCELED / -ETIMEDOUT.
+ * Cancel-safe: as corio_pg_query — interrupted before it was sent, the
+ * server never sees it; after, the connection is taken back (a
+ * CancelRequest when nothing else is queued behind it, then drained), so
+ * c serves the next query; whether the queries ran is unknown, and no
+ * result can be taken.  Thread-safety: the loop thread of c. */
+CORIO_API CORIO_NODISCARD int corio_pg_batch_send(corio_pg *c,
+                                                  corio_pg_batch *b);
+
+/* The index of the first query that failed in the last send, or -1 (none,
+ * not sent, or NULL). */
+CORIO_API int corio_pg_batch_failed(const corio_pg_batch *b);
+
+/* Take query i's result; the caller frees it with corio_pg_result_free.
+ * Returns 0 with *out set, or CORIO_EPG (query i failed or was skipped),
+ * -ENOENT (already taken), -EINVAL (bad index, or no successful send),
+ * -ENOMEM.  Never suspends. */
+CORIO_API CORIO_NODISCARD int corio_pg_batch_result(corio_pg_batch *b, int i,
+                                                    corio_pg_result **out);
 
 /* Prepare sql explicitly under the given name (asyncpg's prepare) so that
  * corio_pg_query_prepared can run it.  Queries through corio_pg_query are

@@ -72,6 +72,9 @@ void corio__pg_req_free(pg_req *r)
         return;
     PQclear(r->res);
     PQclear(r->err);
+    for (int i = 0; r->bres && i < r->nitems; i++)
+        PQclear(r->bres[i]);
+    free(r->bcmds); /* bres lives in the same block */
     free(r->pblock);
     corio_event_destroy(&r->w.ev);
     free(r);
@@ -301,6 +304,11 @@ static void dispatch(corio_pg *c)
             continue;
         }
         bool prep_cmd = r->prep && r->cmd == 0;
+        if (r->kind == REQ_BATCH &&
+            PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+            corio__pg_batch_take(c, r, res);
+            continue;
+        }
         switch (PQresultStatus(res)) {
         case PGRES_PIPELINE_SYNC:
             PQclear(res);
@@ -499,11 +507,13 @@ int corio__pg_wait_io(corio_pg *c, pg_waiter *w)
     return 0;
 }
 
-/* Wait until r is answered.  Returns 0 with r still the caller's, or an
- * error with r freed (answered with an error, or taken back after the
- * wait failed: -ECANCELED, -ETIMEDOUT, -ENOMEM, ...). */
-int corio__pg_await(corio_pg *c, pg_req *r)
+/* Wait until r is answered.  Returns r's status with r still the
+ * caller's when it was answered (0, CORIO_EPG, CORIO_EPGCONN), or the
+ * interruption (-ECANCELED, -ETIMEDOUT, ...) with r taken back and freed.
+ * *answered tells which. */
+int corio__pg_await_answer(corio_pg *c, pg_req *r, bool *answered)
 {
+    *answered = false;
     while (!r->w.done) {
         int rc = corio__pg_wait_io(c, &r->w);
         if (rc < 0)
@@ -511,8 +521,18 @@ int corio__pg_await(corio_pg *c, pg_req *r)
     }
     r->waiting = false;
     corio__pg_waiter_del(c, &r->w);
-    int rc = corio__pg_req_finish(c, r);
-    if (rc < 0)
+    *answered = true;
+    return corio__pg_req_finish(c, r);
+}
+
+/* Wait until r is answered.  Returns 0 with r still the caller's, or an
+ * error with r freed (answered with an error, or taken back after the
+ * wait failed: -ECANCELED, -ETIMEDOUT, -ENOMEM, ...). */
+int corio__pg_await(corio_pg *c, pg_req *r)
+{
+    bool answered;
+    int rc = corio__pg_await_answer(c, r, &answered);
+    if (rc < 0 && answered)
         corio__pg_req_free(r);
     return rc;
 }
