@@ -45,7 +45,7 @@ static int basic(void *arg)
     CHECK_EQ(c->ninflight_max, 1);      /* one group each time */
     corio_pg_batch *b;
     CHECK_EQ(corio_pg_batch_new(&b), 0);
-    CHECK_EQ(corio_pg_batch_send(c, b), 0); /* empty: nothing sent */
+    CHECK_EQ(corio_pg_batch_send(c, b), 0);       /* empty: nothing sent */
     CHECK_EQ(corio_pg_batch_send(c, b), -EINVAL); /* sent once */
     CHECK_EQ(corio_pg_batch_add(b, "SELECT 1", NULL, 0), -EINVAL);
     corio_pg_batch_free(b);
@@ -68,9 +68,8 @@ static int error_middle(void *arg)
     CHECK_EQ(corio_pg_batch_new(&b), 0);
     const char *one[] = {"1"};
     CHECK_EQ(corio_pg_batch_add(b, "SELECT 10", NULL, 0), 0);
-    CHECK_EQ(corio_pg_batch_add(b, "INSERT INTO pg_batch_t VALUES ($1)", one,
-                                1),
-             1);
+    CHECK_EQ(
+        corio_pg_batch_add(b, "INSERT INTO pg_batch_t VALUES ($1)", one, 1), 1);
     CHECK_EQ(corio_pg_batch_add(b, "SELECT 1/($1::int - 1)", one, 1), 2);
     CHECK_EQ(corio_pg_batch_add(b, "SELECT 30", NULL, 0), 3);
     CHECK_EQ(corio_pg_batch_send(c, b), CORIO_EPG);
