@@ -6,6 +6,9 @@
 # the app has CPU 1.  For each endpoint: requests/s from wrk -t1 -c100,
 # and the CPU per request of the app, of PostgreSQL (all its processes) and
 # of wrk.  Rounds interleave the apps so the machine's drift hits all.
+# Issue 13's lines: corio with 2 loops (--loops 2, a listener and a pool
+# of 2 per loop) beside Go with GOMAXPROCS=2 (pool of 4), both allowed on
+# CPUs 0 and 1, sharing them with PostgreSQL and wrk.
 #
 #   bench/pg/web.sh BUILD_DIR [SECONDS] [ROUNDS]
 set -eu
@@ -17,18 +20,18 @@ dir=$(mktemp -d /tmp/corio-pg-web.XXXXXX)
 chmod 755 "$dir"
 app=
 trap '[ -n "$app" ] && kill $app 2>/dev/null; sh "$root/scripts/pg-test-server.sh" stop "$dir/srv" >/dev/null 2>&1; rm -rf "$dir"' EXIT
-pin0= pin1=
+pin0= pin1= pin01=
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-    pin0="taskset -c 0"; pin1="taskset -c 1"
+    pin0="taskset -c 0"; pin1="taskset -c 1"; pin01="taskset -c 0,1"
 fi
 $pin0 sh "$root/scripts/pg-test-server.sh" start "$dir/srv" >/dev/null
 export DATABASE_URL="$(cat "$dir/srv/dsn")?sslmode=disable"
 port=18080
-impls="corio"
+impls="corio corio2"
 if command -v go >/dev/null && (cd "$dir" && GO111MODULE=off GOPATH=/usr/share/gocode \
         GOCACHE="$dir/gocache" GOFLAGS= GOPROXY=off \
         go build -o go_web "$root/bench/pg/peers/go_web.go") 2>/dev/null; then
-    impls="$impls go"
+    impls="$impls go go2"
 else
     echo "go net/http + pgx skipped (Debian golang-go, golang-github-jackc-pgx-v4-dev)"
 fi
@@ -51,7 +54,9 @@ ticks() { # total CPU ticks of the given pids
 start_app() {
     case $1 in
     corio) $pin1 "$build/examples/web_service" $port >/dev/null & ;;
+    corio2) $pin01 "$build/examples/web_service" $port --loops 2 >/dev/null & ;;
     go) GOMAXPROCS=1 $pin1 "$dir/go_web" $port & ;;
+    go2) GOMAXPROCS=2 $pin01 "$dir/go_web" $port & ;;
     fastapi) $pin1 /usr/bin/python3 "$root/bench/pg/peers/fastapi_app.py" $port & ;;
     esac
     app=$!

@@ -310,6 +310,30 @@ CORIO_API corio_pg_param corio_pg_param_bytea(const void *p, size_t len);
 /* Text with the type left to the server (s borrowed; NULL is SQL NULL).  Never
  * fails. */
 CORIO_API corio_pg_param corio_pg_param_text(const char *s);
+/* A numeric from its exact decimal text ("3.14159", "-1e-30", "NaN"),
+ * declared numeric so no precision is lost to a float (s borrowed; NULL is
+ * SQL NULL; the server rejects malformed text with SQLSTATE 22P02).  Never
+ * fails. */
+CORIO_API corio_pg_param corio_pg_param_numeric(const char *s);
+/* A uuid from its 16 bytes, sent in binary (u borrowed until the call;
+ * NULL is SQL NULL).  Never fails. */
+CORIO_API corio_pg_param corio_pg_param_uuid(const unsigned char *u);
+/* A text value declared as the given type (s borrowed; NULL is SQL NULL):
+ * arrays as literals, e.g. corio_pg_param_typed(CORIO_PG_INT8_ARRAY,
+ * "{1,2,NULL}") for `= ANY($1)`, or any type the server parses from text.
+ * Never fails. */
+CORIO_API corio_pg_param corio_pg_param_typed(unsigned type, const char *s);
+/* Type OIDs of the array types most used as parameters. */
+enum {
+    CORIO_PG_BOOL_ARRAY = 1000,
+    CORIO_PG_INT2_ARRAY = 1005,
+    CORIO_PG_INT4_ARRAY = 1007,
+    CORIO_PG_TEXT_ARRAY = 1009,
+    CORIO_PG_INT8_ARRAY = 1016,
+    CORIO_PG_FLOAT8_ARRAY = 1022,
+    CORIO_PG_NUMERIC_ARRAY = 1231,
+    CORIO_PG_UUID_ARRAY = 2951
+};
 
 /* corio_pg_query with typed parameters: binary ones skip the server's text
  * parsing (and bytea its escaping), and their declared types choose the
