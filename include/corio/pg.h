@@ -596,14 +596,38 @@ corio_pg_query_stream(corio_pg *c, const char *sql, const char *const *params,
 
 typedef int (*corio_pg_conn_fn)(void *arg, corio_pg *c);
 
+/* What the pool resets when a connection comes back, before its next user
+ * runs anything (the reset travels in the same write as that user's first
+ * request: no round trip of its own).  A transaction left open is rolled
+ * back in every mode.
+ *   CORIO_PG_RESET_ALL   asyncpg's reset, every time: RESET ALL,
+ *                        pg_advisory_unlock_all(), CLOSE ALL, UNLISTEN *,
+ *                        plus DEALLOCATE ALL when the lease prepared
+ *                        statements by name (SQL PREPARE, corio_pg_prepare).
+ *   CORIO_PG_RESET_USED  only what the lease's statements show by their
+ *                        command tags: SET / RESET -> RESET ALL, DECLARE
+ *                        CURSOR -> CLOSE ALL, LISTEN -> UNLISTEN *,
+ *                        PREPARE / corio_pg_prepare / DISCARD / DEALLOCATE
+ *                        -> DEALLOCATE ALL (and the statement cache is
+ *                        dropped); a lease that showed none of them costs
+ *                        the server nothing.  NOT reset in this mode: what
+ *                        functions change from inside a statement
+ *                        (set_config(), SET inside a function,
+ *                        pg_advisory_lock()), and temporary tables.
+ *   CORIO_PG_RESET_NONE  nothing but the rollback (pgxpool's behaviour). */
+typedef enum corio_pg_reset_mode {
+    CORIO_PG_RESET_ALL = 0,
+    CORIO_PG_RESET_USED = 1,
+    CORIO_PG_RESET_NONE = 2
+} corio_pg_reset_mode;
+
 /* Options of corio_pg_pool_new; zero fields take the defaults.
  *   min_size / max_size   connections kept open / at most (default 0 / 10).
  *   max_idle_ns           close a connection idle longer (default 5 min).
  *   max_lifetime_ns       close a connection older (default 1 h).
  *   max_queries           close after this many acquisitions (default 50000).
- *   no_reset              1: skip the reset on release (asyncpg's
- *                         `SELECT pg_advisory_unlock_all(); CLOSE ALL;
- *                         UNLISTEN *; RESET ALL`).
+ *   reset                 what release resets (corio_pg_reset_mode;
+ *                         default CORIO_PG_RESET_ALL).
  *   init(arg, c)          run on every new connection; < 0 discards it.
  *   setup(arg, c)         run on every acquisition; < 0 discards it.
  *   conn                  options of the connections made. */
@@ -613,7 +637,7 @@ typedef struct corio_pg_pool_opts {
     int64_t max_idle_ns;
     int64_t max_lifetime_ns;
     int64_t max_queries;
-    int no_reset;
+    int reset;
     corio_pg_conn_fn init;
     corio_pg_conn_fn setup;
     void *hook_arg;

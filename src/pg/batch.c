@@ -76,6 +76,7 @@ void corio__pg_batch_take(corio_pg *c, pg_req *r, PGresult *res)
             return;
         }
     } else if (ok) {
+        corio__pg_note_tag(c, r, res);
         PQclear(r->bres[b->item]);
         r->bres[b->item] = res;
         return;

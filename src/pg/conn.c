@@ -216,6 +216,41 @@ int corio__pg_req_finish(corio_pg *c, pg_req *r)
     return r->status;
 }
 
+/* Note the session state a successful statement touched (its command
+ * tag), for the pool's reset.  Cheap: most tags fail on the first byte. */
+void corio__pg_note_tag(corio_pg *c, const pg_req *r, const PGresult *res)
+{
+    if (r->kind == REQ_PREPARE) {
+        c->used |= USED_PREPARE;
+        return;
+    }
+    const char *t = PQcmdStatus((PGresult *)res);
+    switch (t[0]) {
+    case 'S':
+        if (!strcmp(t, "SET"))
+            c->used |= USED_SET;
+        break;
+    case 'R':
+        if (!strcmp(t, "RESET"))
+            c->used |= USED_SET;
+        break;
+    case 'D':
+        if (!strcmp(t, "DECLARE CURSOR"))
+            c->used |= USED_CURSOR;
+        else if (!strncmp(t, "DISCARD", 7) || !strncmp(t, "DEALLOCATE", 10))
+            c->used |= USED_PREPARE;
+        break;
+    case 'L':
+        if (!strcmp(t, "LISTEN"))
+            c->used |= USED_LISTEN;
+        break;
+    case 'P':
+        if (!strcmp(t, "PREPARE"))
+            c->used |= USED_PREPARE;
+        break;
+    }
+}
+
 /* ---- the connection's I/O ------------------------------------------------ */
 
 void corio__pg_interest(corio_pg *c, bool want_out)
@@ -368,8 +403,7 @@ static void dispatch(corio_pg *c)
                 PQclear(res);
                 break;
             }
-            if (r->kind == REQ_PREPARE || !strcmp(PQcmdStatus(res), "PREPARE"))
-                c->prepared_by_user = true;
+            corio__pg_note_tag(c, r, res);
             {
                 const char *n = PQcmdTuples(res);
                 if (n && *n)
@@ -395,6 +429,18 @@ void corio__pg_pump(corio_pg *c)
     send_pending(c);
     if (c->broken)
         return;
+    if (c->leader) {
+        /* A leader waits on the socket: only it reads.  A read here could
+         * complete the leader's own request while it sleeps in the socket
+         * wait, which nothing else would end (the answer consumed, the
+         * socket quiet). */
+        int f = PQflush(c->pq);
+        if (f < 0)
+            corio__pg_break(c, "flush");
+        else
+            corio__pg_interest(c, f == 1);
+        return;
+    }
     int f = PQflush(c->pq);
     if (f < 0 || !PQconsumeInput(c->pq)) {
         corio__pg_break(c, "I/O");

@@ -197,7 +197,16 @@ struct corio_pg {
     int64_t born, idle_since, uses;
     bool pool_returning;
     bool reset_due; /* the reset goes out ahead of the next lease's work */
-    bool prepared_by_user; /* PREPARE or corio_pg_prepare ran on c */
+    unsigned used;  /* USED_* bits: session state the lease touched */
+};
+
+/* Session state a lease touched, seen in its command tags (pool.c resets
+ * what it finds; CORIO_PG_RESET_USED resets only that). */
+enum {
+    USED_SET = 1,     /* SET, RESET */
+    USED_CURSOR = 2,  /* DECLARE CURSOR */
+    USED_LISTEN = 4,  /* LISTEN */
+    USED_PREPARE = 8, /* PREPARE, corio_pg_prepare, DISCARD, DEALLOCATE */
 };
 
 /* PostgreSQL type OIDs corio-pg decodes or sends. */
@@ -259,6 +268,7 @@ pg_req *corio__pg_req_new(corio_pg *c, int kind);
 void corio__pg_req_free(pg_req *r);
 int corio__pg_req_finish(corio_pg *c, pg_req *r);
 void corio__pg_set_error(corio_pg *c, const PGresult *res, const char *msg);
+void corio__pg_note_tag(corio_pg *c, const pg_req *r, const PGresult *res);
 bool corio__pg_idle(const corio_pg *c);
 /* cancel.c */
 int corio__pg_take_back(corio_pg *c, pg_req *r, int why);

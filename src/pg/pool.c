@@ -9,8 +9,10 @@
  * so a permit holder who finds nothing idle or resetting may always open a
  * new connection.  Release never suspends and gives the permit back.
  *
- * The reset (asyncpg's, plus DEALLOCATE ALL when the lease prepared
- * statements of its own) costs no round trip in the common case: a
+ * The reset (pg.h: corio_pg_reset_mode; by default asyncpg's, plus
+ * DEALLOCATE ALL when the lease prepared statements of its own, and with
+ * CORIO_PG_RESET_USED only what the lease's command tags show it touched)
+ * costs no round trip in the common case: a
  * connection released with nothing in flight and outside any transaction
  * goes straight to the idle list marked reset_due, and its next acquirer
  * queues the reset unsent, so it leaves in the same write as that
@@ -43,31 +45,46 @@ struct corio_pg_pool {
     bool freed;
 };
 
-/* RESET ALL first, so search_path and statement_timeout are the defaults
- * when the others run. */
-static const char *const reset_sql[] = {
-    "RESET ALL", "SELECT pg_advisory_unlock_all()", "CLOSE ALL", "UNLISTEN *"};
-
-/* The reset request for c (NULL: out of memory).  Statements the lease
- * prepared by name are dropped with DEALLOCATE ALL, which also drops the
- * statement cache's, so the cache forgets them too (c is idle: none of
- * its Parses is in flight). */
-static pg_req *reset_req(corio_pg *c)
+/* The reset for c under the pool's mode (pg.h: corio_pg_reset_mode), its
+ * statements in this order: RESET ALL first, so search_path and
+ * statement_timeout are the defaults when the others run.  Statements the
+ * lease prepared by name (or a DISCARD / DEALLOCATE that emptied the
+ * server's side of the statement cache) are dropped with DEALLOCATE ALL in
+ * every mode, and the cache forgets its own with them (c is idle: none of
+ * its Parses is in flight).  Returns 1 with *out set, 0 when nothing needs
+ * resetting, or -ENOMEM. */
+static int reset_req(corio_pg_pool *p, corio_pg *c, pg_req **out)
 {
+    bool all = p->o.reset == CORIO_PG_RESET_ALL;
+    bool used = p->o.reset == CORIO_PG_RESET_USED;
+    unsigned u = c->used;
+    const char *sql[5];
+    int n = 0;
+    if (all || (used && (u & USED_SET)))
+        sql[n++] = "RESET ALL";
+    if (all)
+        sql[n++] = "SELECT pg_advisory_unlock_all()";
+    if (all || (used && (u & USED_CURSOR)))
+        sql[n++] = "CLOSE ALL";
+    if (all || (used && (u & USED_LISTEN)))
+        sql[n++] = "UNLISTEN *";
+    if (u & USED_PREPARE)
+        sql[n++] = "DEALLOCATE ALL";
+    *out = NULL;
+    if (n == 0)
+        return 0;
     pg_req *r = corio__pg_req_new(c, REQ_TEXT);
     if (!r)
-        return NULL;
-    for (int i = 0; i < 4; i++)
-        r->texts[i] = reset_sql[i];
-    r->ntexts = 4;
-    if (c->prepared_by_user) {
-        r->texts[r->ntexts++] = "DEALLOCATE ALL";
+        return -ENOMEM;
+    memcpy(r->texts, sql, (size_t)n * sizeof *sql);
+    r->ntexts = n;
+    if (u & USED_PREPARE)
         corio__pg_stmt_free_all(c);
-        c->prepared_by_user = false;
-    }
+    c->used = 0;
     r->task = NULL;
     r->must_succeed = true;
-    return r;
+    *out = r;
+    return 1;
 }
 
 /* Whether c may be handed out once what was sent on it is answered: a
@@ -289,13 +306,14 @@ int corio_pg_pool_acquire(corio_pg_pool *p, corio_pg **out)
                 continue;
             }
             if (c->reset_due) {
-                pg_req *r = reset_req(c);
-                if (!r) {
+                pg_req *r;
+                if (reset_req(p, c, &r) < 0) {
                     discard(p, c);
                     corio_sem_release(&p->sem);
                     return -ENOMEM;
                 }
-                corio__pg_queue_detached(c, r);
+                if (r)
+                    corio__pg_queue_detached(c, r);
                 c->reset_due = false;
             }
             break;
@@ -351,7 +369,8 @@ void corio_pg_pool_release(corio_pg_pool *p, corio_pg *c)
     /* Statements prepared by name while requests are still in flight: the
      * cache cannot be dropped under them, and the server's copies must go,
      * so the connection goes (rare: a cancelled lease that prepared). */
-    bool busy_prepared = c->prepared_by_user && (c->infl_head || c->pend_head);
+    bool busy_prepared =
+        (c->used & USED_PREPARE) && (c->infl_head || c->pend_head);
     if (c->broken || c->excl_owner || busy_prepared || expired(p, c, now)) {
         discard(p, c);
         corio_sem_release(&p->sem);
@@ -360,7 +379,7 @@ void corio_pg_pool_release(corio_pg_pool *p, corio_pg *c)
     corio__pg_notices_free(c);
     c->idle_since = now;
     if (corio__pg_idle(c) && settled(c)) {
-        c->reset_due = !p->o.no_reset;
+        c->reset_due = true;
         list_push(&p->idle, c);
         p->nidle++;
         corio_sem_release(&p->sem);
@@ -372,13 +391,11 @@ void corio_pg_pool_release(corio_pg_pool *p, corio_pg *c)
         c->tx_depth = 0;
         (void)corio__pg_queue_text(c, c->tx_owner, "ROLLBACK", !!c->tx_owner);
     }
-    if (!p->o.no_reset && !c->broken) {
-        pg_req *r = reset_req(c);
-        if (r)
-            (void)corio__pg_submit_detached(c, r);
-        else
-            corio__pg_break(c, "no memory for the reset");
-    }
+    pg_req *r = NULL;
+    if (!c->broken && reset_req(p, c, &r) < 0)
+        corio__pg_break(c, "no memory for the reset");
+    if (r)
+        (void)corio__pg_submit_detached(c, r);
     if (c->broken) {
         discard(p, c);
     } else {

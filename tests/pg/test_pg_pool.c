@@ -270,14 +270,21 @@ TEST(pg_pool, reset_and_rollback_on_release)
  * statement cache keeps working after DEALLOCATE ALL. */
 static int no_leak(void *arg)
 {
-    (void)arg;
+    int mode = *(int *)arg;
     corio_pg_pool *p;
-    corio_pg_pool_opts o = {.max_size = 1};
+    corio_pg_pool_opts o = {.max_size = 1, .reset = mode};
     CHECK_EQ(corio_pg_pool_new(&p, pg_dsn(), &o), 0);
     const char *one[] = {"7"};
     corio_pg *c, *first;
     CHECK_EQ(corio_pg_pool_acquire(p, &c), 0);
     first = c;
+    CHECK_EQ(pg_int(c, "SELECT 0"), 0);
+    corio_pg_pool_release(p, c);
+    /* A lease of plain reads: the full reset goes out with the next
+     * request; resetting only what was used sends nothing. */
+    CHECK_EQ(corio_pg_pool_acquire(p, &c), 0);
+    CHECK(c == first);
+    CHECK_EQ(c->pend_head != NULL, mode == CORIO_PG_RESET_ALL);
     CHECK_EQ(pg_int(c, "SELECT 0"), 0);
     int64_t v = 0;
     corio_pg_result *r;
@@ -334,7 +341,14 @@ static int no_leak(void *arg)
 
 TEST(pg_pool, previous_lease_never_leaks)
 {
-    CHECK_EQ(pg_run(no_leak, NULL), 0);
+    int mode = CORIO_PG_RESET_ALL;
+    CHECK_EQ(pg_run(no_leak, &mode), 0);
+}
+
+TEST(pg_pool, reset_used_only_still_never_leaks)
+{
+    int mode = CORIO_PG_RESET_USED;
+    CHECK_EQ(pg_run(no_leak, &mode), 0);
 }
 
 /* Wait until no backend of database corio but admin's matches `where`: a
