@@ -27,7 +27,10 @@
  *                                   SO_REUSEPORT listener and its own pool
  *                                   (the 4 connections split between them)
  *   ... ./web_service --loops 2     self-test of that: 40 requests on new
- *                                   connections, served by every loop */
+ *                                   connections, served by every loop
+ *   --reset-all                     the pools run asyncpg's full reset on
+ *                                   every release (default: only what a
+ *                                   lease used, CORIO_PG_RESET_USED) */
 #include <corio.h>
 #include <corio/http_json.h>
 #include <corio/pg.h>
@@ -258,6 +261,7 @@ typedef struct app {
     corio_event *stop[MAX_LOOPS];
     int served[MAX_LOOPS]; /* requests each loop served, written at its end */
     bool self_test;        /* --loops without a port */
+    int reset;             /* the pools' corio_pg_reset_mode */
 } app;
 
 static void show(corio_http_session *client, const char *method,
@@ -388,7 +392,8 @@ static int run(void *arg)
     corio_event stop;
     corio_event_init(&stop);
     a->stop[me] = &stop;
-    corio_pg_pool_opts po = {.max_size = n >= 4 ? 1 : (int)(4 / n)};
+    corio_pg_pool_opts po = {.max_size = n >= 4 ? 1 : (int)(4 / n),
+                             .reset = a->reset};
     int rc = corio_pg_pool_new(&lc.pool, a->url, &po);
     if (rc < 0)
         fprintf(stderr, "pool: %s\n", corio_strerror(rc));
@@ -442,15 +447,23 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     static app a;
     a.url = getenv("DATABASE_URL");
+    /* The handlers change no session state (no SET, LISTEN, cursor or
+     * PREPARE; transactions through corio_pg_tx), so resetting only what a
+     * lease used costs the server nothing per request; --reset-all runs
+     * asyncpg's full reset on every release instead. */
+    a.reset = CORIO_PG_RESET_USED;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--loops") && i + 1 < argc)
             a.loops = (size_t)atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--reset-all"))
+            a.reset = CORIO_PG_RESET_ALL;
         else
             a.port = atoi(argv[i]);
     }
     if (!a.url || a.loops > MAX_LOOPS) {
         fprintf(stderr,
-                "usage: DATABASE_URL=postgresql://... %s [port] [--loops N]\n",
+                "usage: DATABASE_URL=postgresql://... %s [port] [--loops N] "
+                "[--reset-all]\n",
                 argv[0]);
         return 2;
     }

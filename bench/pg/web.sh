@@ -6,6 +6,8 @@
 # the app has CPU 1.  For each endpoint: requests/s from wrk -t1 -c100,
 # and the CPU per request of the app, of PostgreSQL (all its processes) and
 # of wrk.  Rounds interleave the apps so the machine's drift hits all.
+# corio_rall is corio with the pool's full reset (asyncpg's) on every
+# release; the app's default resets only what a lease used.
 # Issue 13's lines: corio with 2 loops (--loops 2, a listener and a pool
 # of 2 per loop) beside Go with GOMAXPROCS=2 (pool of 4), both allowed on
 # CPUs 0 and 1, sharing them with PostgreSQL and wrk.
@@ -27,7 +29,7 @@ fi
 $pin0 sh "$root/scripts/pg-test-server.sh" start "$dir/srv" >/dev/null
 export DATABASE_URL="$(cat "$dir/srv/dsn")?sslmode=disable"
 port=18080
-impls="corio corio2"
+impls="corio corio_rall corio2"
 if command -v go >/dev/null && (cd "$dir" && GO111MODULE=off GOPATH=/usr/share/gocode \
         GOCACHE="$dir/gocache" GOFLAGS= GOPROXY=off \
         go build -o go_web "$root/bench/pg/peers/go_web.go") 2>/dev/null; then
@@ -54,6 +56,7 @@ ticks() { # total CPU ticks of the given pids
 start_app() {
     case $1 in
     corio) $pin1 "$build/examples/web_service" $port >/dev/null & ;;
+    corio_rall) $pin1 "$build/examples/web_service" $port --reset-all >/dev/null & ;;
     corio2) $pin01 "$build/examples/web_service" $port --loops 2 >/dev/null & ;;
     go) GOMAXPROCS=1 $pin1 "$dir/go_web" $port & ;;
     go2) GOMAXPROCS=2 $pin01 "$dir/go_web" $port & ;;
@@ -91,7 +94,7 @@ for r in $(seq "$rounds"); do
             bad=$(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
             awk -v i=$impl -v p="$path" -v r="$rps" -v n="$n" -v a=$((a1 - a0)) \
                 -v g="$p" -v w="$w" -v hz="$hz" -v bad="$bad" 'BEGIN {
-                printf "%-8s %-14s %8.0f   %13.1f us %9.1f us %6.1f us %s\n",
+                printf "%-10s %-14s %8.0f   %13.1f us %9.1f us %6.1f us %s\n",
                     i, p, r, a / hz / n * 1e6, g / hz / n * 1e6, w / n * 1e6, bad }'
         done
         kill $app; wait $app 2>/dev/null || true; app=
