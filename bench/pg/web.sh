@@ -70,6 +70,12 @@ start_app() {
     echo "$1 did not start" >&2
     return 1
 }
+# This run's PostgreSQL: its postmaster and children (other servers on the
+# machine, e.g. other test runs', are not ours to count).
+pgpids() {
+    pm=$(head -n 1 "$dir/srv/data/postmaster.pid")
+    echo "$pm"; pgrep -P "$pm"
+}
 hz=$(getconf CLK_TCK)
 echo "web service under wrk -t1 -c100, ${secs}s per line, $rounds rounds; PostgreSQL and wrk on CPU 0, the app on CPU 1"
 echo "machine: $(nproc) CPUs, $(uname -r); load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -79,14 +85,14 @@ for r in $(seq "$rounds"); do
         start_app $impl || continue
         wrk -t1 -c20 -d1 "http://127.0.0.1:$port/users/2" >/dev/null 2>&1 # warm
         for path in "/users/2" "/queries?n=20"; do
-            for p in $(pgrep -u postgres); do echo "$p $(ticks $p)"; done >"$dir/pg0"
+            for p in $(pgpids); do echo "$p $(ticks $p)"; done >"$dir/pg0"
             a0=$(ticks $app)
             out=$($pin0 /usr/bin/time -f "wrkcpu %U %S" wrk -t1 -c100 -d"$secs" "http://127.0.0.1:$port$path" 2>&1)
             a1=$(ticks $app)
             # PostgreSQL: every process now, less what it had used at the
             # start (a backend that started and ended during the run is
             # missed; it would be the pool's, which keeps its connections).
-            p=$(for p in $(pgrep -u postgres); do echo "$p $(ticks $p)"; done |
+            p=$(for p in $(pgpids); do echo "$p $(ticks $p)"; done |
                 awk 'NR == FNR {t0[$1] = $2; next} {d += $2 - t0[$1]} END {print d + 0}' "$dir/pg0" -)
             rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
             n=$(echo "$out" | awk '/requests in/ {print $1}')
