@@ -28,7 +28,7 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
 fi
 $pin0 sh "$root/scripts/pg-test-server.sh" start "$dir/srv" >/dev/null
 export DATABASE_URL="$(cat "$dir/srv/dsn")?sslmode=disable"
-port=18080
+port=${WEB_PORT:-$((20000 + $$ % 20000))} # not a fixed port: other runs may hold it
 impls="corio corio_rall corio2"
 if command -v go >/dev/null && (cd "$dir" && GO111MODULE=off GOPATH=/usr/share/gocode \
         GOCACHE="$dir/gocache" GOFLAGS= GOPROXY=off \
