@@ -21,7 +21,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 dir=$(mktemp -d /tmp/corio-pg-web.XXXXXX)
 chmod 755 "$dir"
 app=
-trap '[ -n "$app" ] && kill $app 2>/dev/null; sh "$root/scripts/pg-test-server.sh" stop "$dir/srv" >/dev/null 2>&1; rm -rf "$dir"' EXIT
+trap '[ -z "$app" ] || kill $app 2>/dev/null || true; sh "$root/scripts/pg-test-server.sh" stop "$dir/srv" >/dev/null 2>&1; rm -rf "$dir"' EXIT
 pin0= pin1= pin01=
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     pin0="taskset -c 0"; pin1="taskset -c 1"; pin01="taskset -c 0,1"
@@ -103,6 +103,7 @@ for r in $(seq "$rounds"); do
                 printf "%-10s %-14s %8.0f   %13.1f us %9.1f us %6.1f us %s\n",
                     i, p, r, a / hz / n * 1e6, g / hz / n * 1e6, w / n * 1e6, bad }'
         done
-        kill $app; wait $app 2>/dev/null || true; app=
+        kill $app 2>/dev/null || true # an app that failed to start is gone
+        wait $app 2>/dev/null || true; app=
     done
 done
