@@ -280,7 +280,16 @@ void corio__task_entry(corio_task *t) __attribute__((noreturn));
 /* task.c */
 int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
                  void *arg, int owner);
-void corio__task_release(corio_task *t);
+/* Give t's slot back to the pool (inline: join and gather release every
+ * task they wait for).  The free-list node goes over the record's first
+ * bytes (ctx, next, loop), which are hot; magic, further on, stays 0, and
+ * stack, further on too, stays for the slot's next spawn. */
+static inline void corio__task_release(corio_task *t)
+{
+    corio__ctx_free(&t->ctx);
+    t->magic = 0;
+    corio__stack_free(&t->stack, t);
+}
 void corio__task_finish(corio_task *t, int result) __attribute__((noreturn));
 int corio__join_wait(corio_task *t);
 void corio__cancel(corio_task *t);

@@ -11,8 +11,10 @@
 #include <assert.h>
 #include <string.h>
 
-static_assert(offsetof(corio_task, magic) >= 3 * sizeof(void *),
+static_assert(offsetof(corio_task, magic) >= sizeof(struct corio__free_slot),
               "a freed slot's node must not cover the record's magic");
+static_assert(offsetof(corio_task, stack) >= sizeof(struct corio__free_slot),
+              "a freed slot's node must not cover the record's stack[]");
 
 /* The record of the slot [lo, lo + size).  Slots are a fixed stride apart,
  * so records at the same offset would all fall in the same few L1 cache
@@ -45,19 +47,31 @@ int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
     if (L->timers.cap < L->nalive + 64 &&
         corio__timer_reserve(&L->timers, 2 * (L->nalive + 64)) < 0)
         return -ENOMEM;
-    if (!size || corio__stack_alloc(&L->stacks, size, &st) < 0)
-        return -ENOMEM;
-    corio_task *t = record_of(st.lo, st.size);
+    /* A slot freed by corio__task_release comes back with its record as
+     * the last task left it: the free-list node over its first bytes,
+     * stack[] intact.  Any other slot gets its record placed and stack[]
+     * written here. */
+    corio_task *t = corio__stack_pop(&L->stacks, size);
+    if (CORIO__UNLIKELY(!t)) {
+        if (!size || corio__stack_alloc(&L->stacks, size, &st) < 0)
+            return -ENOMEM;
+        t = record_of(st.lo, st.size);
+        t->stack = st;
+    }
     /* Only the fields read before they are written, one by one rather
      * than a memset: this is the spawn hot path and the record's first
      * touch.  Set later, before any read: next (enqueue), wake (wake),
-     * result (finish), wait and interrupted (park), scopes (first scope),
-     * group links (group spawn). */
+     * result (finish), wait (park), scopes (first scope), group links
+     * (group spawn).  The eight one-byte fields are written together, in
+     * their order (interrupted too, though park sets it), so that the
+     * compiler can merge them into one store. */
     t->loop = L;
     t->state = CORIO__NEW;
     t->owner = (uint8_t)owner;
     t->cancelled = 0;
+    t->interrupted = 0;
     t->noint = 0;
+    t->named = 0;
     t->gathered = 0;
     t->coop = CORIO__COOP_BUDGET;
     t->nscopes = 0;
@@ -66,6 +80,7 @@ int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
     t->fn = fn;
     t->arg = arg;
     t->joiner = NULL;
+    t->id = ++L->next_id;
     /* Task-locals: the child shares its spawner's table (copy-on-write);
      * the root context never has one. */
     corio__locals *lv = L->current->locals;
@@ -73,15 +88,12 @@ int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
     if (CORIO__UNLIKELY(lv != NULL))
         lv->refs++;
     t->timer.idx = CORIO__NOT_ARMED;
-    t->stack = st;
-    t->id = ++L->next_id;
-    t->named = 0;
     if (o && o->name) {
         strncpy(t->name, o->name, sizeof t->name - 1);
         t->name[sizeof t->name - 1] = 0;
         t->named = 1;
     }
-    corio__ctx_make(&t->ctx, st.lo, (size_t)((char *)t - st.lo),
+    corio__ctx_make(&t->ctx, t->stack.lo, (size_t)((char *)t - t->stack.lo),
                     (void (*)(void *))corio__task_entry, t);
     L->nalive++;
     corio__enqueue(L, t);
@@ -100,16 +112,6 @@ int corio_task_spawn_ex(corio_task **out, corio_fn fn, void *arg,
                         const corio_task_opts *o)
 {
     return corio__spawn(out, o, fn, arg, out ? CORIO__OWNED : CORIO__DETACHED);
-}
-
-void corio__task_release(corio_task *t)
-{
-    corio__stack st = t->stack;
-    corio__ctx_free(&t->ctx);
-    t->magic = 0;
-    /* The free-list node goes over the record's first bytes (ctx, next,
-     * loop), which are hot; magic, further on, stays 0. */
-    corio__stack_free(&st, t);
 }
 
 typedef struct each_ctx {
@@ -152,13 +154,17 @@ static void stop_all(corio__loop *L)
 void corio__task_finish(corio_task *t, int result)
 {
     corio__loop *L = t->loop;
-    if (t->nscopes)
-        CORIO__MISUSE(L, "task '%s' returned with %u scope(s) still open",
-                      corio_task_name(t), t->nscopes);
-    /* Also with every scope closed: a task that once nested more than
-     * CORIO__INLINE_SCOPES scopes still holds the grown array. */
-    if (CORIO__UNLIKELY(t->capscopes > CORIO__INLINE_SCOPES || t->nscopes))
-        corio__scopes_close(t);
+    /* capscopes stays 0 until the task's first scope: one test for the
+     * tasks that never opened one. */
+    if (CORIO__UNLIKELY(t->capscopes)) {
+        if (t->nscopes)
+            CORIO__MISUSE(L, "task '%s' returned with %u scope(s) still open",
+                          corio_task_name(t), t->nscopes);
+        /* Also with every scope closed: a task that once nested more than
+         * CORIO__INLINE_SCOPES scopes still holds the grown array. */
+        if (t->capscopes > CORIO__INLINE_SCOPES || t->nscopes)
+            corio__scopes_close(t);
+    }
     if (CORIO__UNLIKELY(t->locals != NULL)) {
         corio__locals_release(t->locals);
         t->locals = NULL;
