@@ -27,44 +27,17 @@ static corio_task *record_of(char *lo, size_t size)
     return (corio_task *)((top - sizeof(corio_task)) & ~(uintptr_t)63);
 }
 
-int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
-                 void *arg, int owner)
+/* Make t, whose slot's description is in t->stack, a new task of L ready
+ * to run fn(arg).  Only the fields read before they are written, one by
+ * one rather than a memset: this is the spawn hot path and the record's
+ * first touch.  Set later, before any read: next (enqueue), wake (wake),
+ * result (finish), wait (park), scopes (first scope), group links (group
+ * spawn).  The eight one-byte fields are written together, in their order
+ * (interrupted too, though park sets it), so that the compiler can merge
+ * them into one store. */
+static inline void init_task(corio__loop *L, corio_task *t, corio_fn fn,
+                             void *arg, int owner)
 {
-    corio__loop *L = corio__cur;
-    corio__stack st;
-    if (out)
-        *out = NULL;
-    if (!L)
-        return -EPERM;
-    if (!fn) {
-        CORIO__MISUSE(L, "corio_task_spawn: fn is NULL");
-        return -EINVAL;
-    }
-    size_t size = o && o->stack_size ? corio__stack_round(o->stack_size)
-                                     : L->default_stack;
-    /* Every task may arm one timer when it parks: keep room for all of them
-     * in the heap now, so that parking does not fail for lack of memory. */
-    if (L->timers.cap < L->nalive + 64 &&
-        corio__timer_reserve(&L->timers, 2 * (L->nalive + 64)) < 0)
-        return -ENOMEM;
-    /* A slot freed by corio__task_release comes back with its record as
-     * the last task left it: the free-list node over its first bytes,
-     * stack[] intact.  Any other slot gets its record placed and stack[]
-     * written here. */
-    corio_task *t = corio__stack_pop(&L->stacks, size);
-    if (CORIO__UNLIKELY(!t)) {
-        if (!size || corio__stack_alloc(&L->stacks, size, &st) < 0)
-            return -ENOMEM;
-        t = record_of(st.lo, st.size);
-        t->stack = st;
-    }
-    /* Only the fields read before they are written, one by one rather
-     * than a memset: this is the spawn hot path and the record's first
-     * touch.  Set later, before any read: next (enqueue), wake (wake),
-     * result (finish), wait (park), scopes (first scope), group links
-     * (group spawn).  The eight one-byte fields are written together, in
-     * their order (interrupted too, though park sets it), so that the
-     * compiler can merge them into one store. */
     t->loop = L;
     t->state = CORIO__NEW;
     t->owner = (uint8_t)owner;
@@ -88,18 +61,73 @@ int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
     if (CORIO__UNLIKELY(lv != NULL))
         lv->refs++;
     t->timer.idx = CORIO__NOT_ARMED;
+    corio__ctx_make(&t->ctx, t->stack.lo, (size_t)((char *)t - t->stack.lo),
+                    (void (*)(void *))corio__task_entry, t);
+    L->nalive++;
+    corio__enqueue(L, t);
+}
+
+/* Every spawn but the common one: options, a slot from the pool, room in
+ * the timer heap, errors. */
+static __attribute__((noinline)) int spawn_slow(corio_task **out,
+                                                const corio_task_opts *o,
+                                                corio_fn fn, void *arg,
+                                                int owner)
+{
+    corio__loop *L = corio__cur;
+    corio__stack st;
+    if (out)
+        *out = NULL;
+    if (!L)
+        return -EPERM;
+    if (!fn) {
+        CORIO__MISUSE(L, "corio_task_spawn: fn is NULL");
+        return -EINVAL;
+    }
+    size_t size = o && o->stack_size ? corio__stack_round(o->stack_size)
+                                     : L->default_stack;
+    /* Every task may arm one timer when it parks: keep room for all of them
+     * in the heap now, so that parking does not fail for lack of memory. */
+    if (L->timers.cap < L->nalive + 64 &&
+        corio__timer_reserve(&L->timers, 2 * (L->nalive + 64)) < 0)
+        return -ENOMEM;
+    corio_task *t = corio__stack_pop(&L->stacks, size);
+    if (!t) {
+        if (!size || corio__stack_alloc(&L->stacks, size, &st) < 0)
+            return -ENOMEM;
+        t = record_of(st.lo, st.size);
+        t->stack = st;
+    }
+    init_task(L, t, fn, arg, owner);
     if (o && o->name) {
         strncpy(t->name, o->name, sizeof t->name - 1);
         t->name[sizeof t->name - 1] = 0;
         t->named = 1;
     }
-    corio__ctx_make(&t->ctx, t->stack.lo, (size_t)((char *)t - t->stack.lo),
-                    (void (*)(void *))corio__task_entry, t);
-    L->nalive++;
-    corio__enqueue(L, t);
     if (out)
         *out = t;
     return 0;
+}
+
+/* The common spawn calls nothing, so it saves no registers: default
+ * options, room in the timer heap, and a slot freed by
+ * corio__task_release in the size class used last, which comes back with
+ * its record as the last task left it (the free-list node over its first
+ * bytes, stack[] intact).  Everything else goes to spawn_slow. */
+int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
+                 void *arg, int owner)
+{
+    corio__loop *L = corio__cur;
+    if (CORIO__LIKELY(L && fn && !o && L->timers.cap >= L->nalive + 64)) {
+        corio_task *t = corio__stack_pop(&L->stacks, L->default_stack);
+        if (CORIO__LIKELY(t != NULL)) {
+            init_task(L, t, fn, arg, owner);
+            if (out)
+                *out = t;
+            return 0;
+        }
+    }
+    return spawn_slow(out, o, fn, arg, owner);
 }
 
 int corio_task_spawn(corio_task **out, corio_fn fn, void *arg)
