@@ -186,8 +186,8 @@ static int yielders_and_reader(void *arg)
     CHECK_EQ(corio_task_spawn(&t[2], pipe_yielder, NULL), 0);
     CHECK_EQ(corio_gather(t, 3, NULL), 0);
     CHECK(got);
-    close(pipefd[0]);
-    close(pipefd[1]);
+    corio_fd_close(pipefd[0]);
+    corio_fd_close(pipefd[1]);
     return 0;
 }
 

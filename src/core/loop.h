@@ -273,8 +273,6 @@ CORIO__EXPORT void corio__wake(corio_task *t, int value);
 CORIO__EXPORT void corio__interrupt(corio_task *t, int code);
 void corio__schedule(corio__loop *L, corio_task *self);
 void corio__loop_drive(corio__loop *L);
-void corio__task_exit(corio__loop *L, corio_task *self)
-    __attribute__((noreturn));
 void corio__task_entry(corio_task *t) __attribute__((noreturn));
 
 /* task.c */
@@ -290,7 +288,10 @@ static inline void corio__task_release(corio_task *t)
     t->magic = 0;
     corio__stack_free(&t->stack, t);
 }
-void corio__task_finish(corio_task *t, int result) __attribute__((noreturn));
+/* fn returned result: mark t DONE and hand it to its owner (wake its
+ * joiner, tell its group or caller; a detached task becomes L->zombie).
+ * The caller, corio__task_entry, then switches away for good. */
+void corio__task_finish(corio_task *t, int result);
 int corio__join_wait(corio_task *t);
 void corio__cancel(corio_task *t);
 /* t's name without formatting into the record (async-signal-safe, little

@@ -378,15 +378,10 @@ int corio_sleep(int64_t ns)
     return corio__park(&w);
 }
 
-void corio__task_entry(corio_task *t)
-{
-    corio__ctx_started();
-    after_switch(t->loop);
-    int r = t->cancelled ? -ECANCELED : t->fn(t->arg);
-    corio__task_finish(t, r);
-}
-
-void corio__task_exit(corio__loop *L, corio_task *self)
+/* A finished task switches away for good: its stack is freed by the next
+ * context (L->zombie) or by whoever releases its handle. */
+static inline __attribute__((noreturn)) void task_exit(corio__loop *L,
+                                                       corio_task *self)
 {
     if (CORIO__UNLIKELY(L->debug | L->stacks.canaries))
         suspend_checks(L, self);
@@ -398,6 +393,15 @@ void corio__task_exit(corio__loop *L, corio_task *self)
     L->current = next;
     next->state = CORIO__RUNNING;
     corio__ctx_exit(&self->ctx, &next->ctx);
+}
+
+void corio__task_entry(corio_task *t)
+{
+    corio__ctx_started();
+    after_switch(t->loop);
+    int r = t->cancelled ? -ECANCELED : t->fn(t->arg);
+    corio__task_finish(t, r);
+    task_exit(t->loop, t);
 }
 
 void corio__loop_drive(corio__loop *L)

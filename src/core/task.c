@@ -179,12 +179,35 @@ static void stop_all(corio__loop *L)
     corio__each_task(L, cancel_one, NULL);
 }
 
-void corio__task_finish(corio_task *t, int result)
+/* The two halves of every finish: t is DONE with its result ... */
+static inline void mark_done(corio__loop *L, corio_task *t, int result)
 {
-    corio__loop *L = t->loop;
-    /* capscopes stays 0 until the task's first scope: one test for the
-     * tasks that never opened one. */
-    if (CORIO__UNLIKELY(t->capscopes)) {
+    t->result = result;
+    t->state = CORIO__DONE;
+    L->nalive--;
+}
+
+/* ... and goes to whoever owns it: its joiner (woken last, so that the
+ * call is a tail call), or, detached, the next context frees it. */
+static inline void hand_over(corio__loop *L, corio_task *t)
+{
+    if (t->owner != CORIO__OWNED)
+        L->zombie = t;
+    corio_task *j = t->joiner;
+    if (j) {
+        t->joiner = NULL;
+        corio__wake(j, 0);
+    }
+}
+
+/* A finish with duties beyond the two halves: scopes or task-locals to
+ * give back, debug mode, the main task, a group or a cross-loop call to
+ * tell. */
+static __attribute__((noinline)) void finish_slow(corio__loop *L, corio_task *t,
+                                                  int result)
+{
+    /* capscopes stays 0 until the task's first scope. */
+    if (t->capscopes) {
         if (t->nscopes)
             CORIO__MISUSE(L, "task '%s' returned with %u scope(s) still open",
                           corio_task_name(t), t->nscopes);
@@ -193,14 +216,12 @@ void corio__task_finish(corio_task *t, int result)
         if (t->capscopes > CORIO__INLINE_SCOPES || t->nscopes)
             corio__scopes_close(t);
     }
-    if (CORIO__UNLIKELY(t->locals != NULL)) {
+    if (t->locals != NULL) {
         corio__locals_release(t->locals);
         t->locals = NULL;
     }
-    t->result = result;
-    t->state = CORIO__DONE;
-    L->nalive--;
-    if (CORIO__UNLIKELY(L->debug))
+    mark_done(L, t, result);
+    if (L->debug)
         corio__debug_task_done(L, t);
     if (t == L->main) {
         L->main_done = true;
@@ -210,15 +231,24 @@ void corio__task_finish(corio_task *t, int result)
     }
     if (t->owner == CORIO__GROUPED)
         corio__group_child_done(t);
-    else if (CORIO__UNLIKELY(t->owner == CORIO__CALLED))
+    else if (t->owner == CORIO__CALLED)
         corio__call_done(t);
-    if (t->joiner) {
-        corio__wake(t->joiner, 0);
-        t->joiner = NULL;
+    hand_over(L, t);
+}
+
+/* The common finish (no scope ever opened, no task-locals, not main, owned
+ * or detached, no debug mode) saves no registers: its only call, the
+ * joiner's wake, is its last. */
+void corio__task_finish(corio_task *t, int result)
+{
+    corio__loop *L = t->loop;
+    if (CORIO__UNLIKELY(t->capscopes || t->locals || L->debug || t == L->main ||
+                        t->owner > CORIO__DETACHED)) {
+        finish_slow(L, t, result);
+        return;
     }
-    if (t->owner != CORIO__OWNED)
-        L->zombie = t;
-    corio__task_exit(L, t);
+    mark_done(L, t, result);
+    hand_over(L, t);
 }
 
 /* A join's wait: the joined task travels with it. */
