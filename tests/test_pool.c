@@ -9,6 +9,7 @@
  * a job that waits for the loop polls a pipe with a generous bound (5 s) so
  * that a broken runtime fails the test instead of hanging it. */
 #include "tst.h"
+#include "core/loop.h"
 #include "io/pool.h"
 
 #include <fcntl.h>
@@ -161,7 +162,8 @@ typedef struct cjob {
     atomic_int returned;
     int rc, result;
     int caller_done;
-    int64_t timeout_ns; /* > 0: the caller uses a timeout scope */
+    bool deadline; /* the caller waits in a scope whose deadline passes */
+    corio_scope scope;
 } cjob;
 
 static int cancellable_job(void *arg)
@@ -187,10 +189,10 @@ static int cancellable_job(void *arg)
 static int cjob_caller(void *arg)
 {
     cjob *c = arg;
-    if (c->timeout_ns > 0) {
-        CHECK_EQ(corio_timeout_begin(c->timeout_ns), 0);
+    if (c->deadline) {
+        CHECK_EQ(corio_scope_begin(&c->scope, CORIO_NEVER), 0);
         c->rc = corio_to_thread(cancellable_job, c, &c->result);
-        CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
+        CHECK_EQ(corio_scope_end(&c->scope), -ETIMEDOUT);
     } else {
         c->rc = corio_to_thread(cancellable_job, c, &c->result);
     }
@@ -209,7 +211,12 @@ static int cancel_running_main(void *arg)
     corio_task *t;
     CHECK_EQ(corio_task_spawn(&t, cjob_caller, c), 0);
     CHECK_EQ(corio_fd_read(c->started[0], &b, 1), 1); /* fn is running */
-    if (c->timeout_ns <= 0)
+    /* The deadline is set only now that fn runs: a short timeout set at
+     * the call could pass before a pool thread picks the job up on a slow
+     * machine (qemu, TSan), and the job would be dropped instead. */
+    if (c->deadline)
+        corio_scope_set_deadline(&c->scope, corio_now() + CORIO_MS);
+    else
         corio_task_cancel(t);
     /* Wait until fn has seen the cancellation (or given up); the caller
      * must still be waiting for fn. */
@@ -238,7 +245,7 @@ TEST(pool, cancel_while_running_waits_for_fn)
  * deadline cannot expire during a job: this test runs on the real clock. */
 TEST(pool, timeout_while_running_waits_for_fn)
 {
-    cjob c = {.timeout_ns = 20 * CORIO_MS};
+    cjob c = {.deadline = true, .scope = CORIO_SCOPE_INIT};
     corio_options o = {.virtual_clock = 0};
     CHECK_EQ(tst_run_ex(&o, cancel_running_main, &c), 0);
     CHECK_EQ(atomic_load(&c.cancelled_at_start), 0);
@@ -736,21 +743,22 @@ TEST(pool, grows_for_jobs_queued_behind_an_idle_thread)
     CHECK_EQ(tst_run_ex(&o, pool_main, NULL), 0);
 }
 
-/* to_thread: the deadline interrupts the running job first, then
- * the caller is cancelled before fn returns.  Both are pending when the
- * call returns, and "-ECANCELED wins" (scope.h), but the call returns the
- * first code it was given: once `interrupted` is set, corio__recheck()
- * ignores the cancellation and j->code keeps -ETIMEDOUT. */
+/* to_thread: the deadline interrupts the running job first, then the
+ * caller is cancelled before fn returns.  Both are pending when the call
+ * returns, and "-ECANCELED wins" (scope.h): a later cancellation beats the
+ * deadline.  The deadline is set once fn runs, so a slow machine cannot
+ * pass it while the job is still queued (it would be dropped instead). */
 
-static atomic_int tt_release;
+static atomic_int tt_started, tt_release;
 static corio_task *tt_caller;
+static corio_scope tt_scope = CORIO_SCOPE_INIT;
 
 static int tt_job(void *arg)
 {
     (void)arg;
+    atomic_store(&tt_started, 1);
     /* Until the helper has cancelled the caller (the cap only keeps a
-     * broken build from hanging: a starved loop under qemu on a loaded
-     * machine took over 2 s to see the deadline). */
+     * broken build from hanging). */
     for (int i = 0; i < 60000 && !atomic_load(&tt_release); i++)
         tst_nap_ms(1);
     return 9;
@@ -760,9 +768,9 @@ static int tt_call(void *arg)
 {
     (void)arg;
     int r = 0;
-    CHECK_EQ(corio_timeout_begin(20 * CORIO_MS), 0);
+    CHECK_EQ(corio_scope_begin(&tt_scope, CORIO_NEVER), 0);
     int rc = corio_to_thread(tt_job, NULL, &r);
-    corio_timeout_end();
+    CORIO_IGNORE(corio_scope_end(&tt_scope));
     CHECK_EQ(r, 9);
     return rc;
 }
@@ -770,7 +778,10 @@ static int tt_call(void *arg)
 static int tt_helper(void *arg)
 {
     (void)arg;
-    corio_sleep(100 * CORIO_MS); /* after the deadline */
+    while (!atomic_load(&tt_started))
+        corio_sleep(CORIO_MS);
+    corio_scope_set_deadline(&tt_scope, corio_now() + CORIO_MS);
+    corio_sleep(50 * CORIO_MS); /* after the deadline */
     corio_task_cancel(tt_caller);
     atomic_store(&tt_release, 1);
     return 0;
@@ -793,4 +804,44 @@ TEST(pool, to_thread_cancel_after_deadline_returns_ecanceled)
 {
     corio_options o = {0}; /* real clock: the job holds the virtual one */
     CHECK_EQ(tst_run_ex(&o, tt_main, NULL), 0);
+}
+
+/* A cancellation that reaches to_thread's park before it sleeps (core's
+ * suspension hook cancels the task there, as the test kit's cancel sweep
+ * does; on a slow machine a short deadline can pass at the same place) is
+ * delivered to the job: a queued job is dropped, a running one sees
+ * corio_thread_cancelled(), and the call returns -ECANCELED. */
+static int wait_for_cancel(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 5000 && !corio_thread_cancelled(); i++)
+        tst_nap_ms(1);
+    return corio_thread_cancelled();
+}
+
+static void cancel_at_this_suspension(corio_task *t)
+{
+    corio__suspend_hook = NULL;
+    corio_task_cancel(t);
+}
+
+static int cancel_before_park_main(void *arg)
+{
+    (void)arg;
+    int saw = 0;
+    /* A scope makes the park's check take the slow path, where the hook
+     * runs. */
+    CHECK_EQ(corio_timeout_begin(3600 * CORIO_SECOND), 0);
+    corio__suspend_hook = cancel_at_this_suspension;
+    int rc = corio_to_thread(wait_for_cancel, NULL, &saw);
+    corio_timeout_end();
+    CHECK_EQ(rc, -ECANCELED);
+    CHECK(saw == 1 || saw == -ECANCELED); /* saw it, or dropped unrun */
+    return 0;
+}
+
+TEST(pool, to_thread_cancelled_at_its_park_reaches_the_job)
+{
+    corio_options o = {0}; /* real clock: the job holds the virtual one */
+    CHECK_EQ(tst_run_ex(&o, cancel_before_park_main, NULL), 0);
 }

@@ -263,8 +263,19 @@ int corio__pool_run(int kind, corio_fn fn, void *arg, int *result)
         return rc;
     }
     if (!j.reaped) {
-        /* park failed before sleeping (out of memory for the timer): the
-         * job is in flight and lives on this stack, so wait it out. */
+        /* park returned before sleeping: a deadline that passed or a
+         * cancellation that came since the check above (a slow machine
+         * can take longer than a short timeout to get here), or no memory
+         * for the timer.  Deliver it to the job as an interruption while
+         * sleeping would have: a queued job is dropped, a running one sees
+         * corio_thread_cancelled().  The job lives on this stack, so what
+         * was not dropped is waited out. */
+        if ((rc == -ECANCELED || rc == -ETIMEDOUT) &&
+            job_cancel(&jw.w, self, rc)) {
+            if (result)
+                *result = rc;
+            return rc;
+        }
         self->noint++;
         while (!j.reaped)
             corio__park(&jw.w);
