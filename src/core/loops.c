@@ -61,6 +61,7 @@ typedef struct corio__loops {
     atomic_int first_error;   /* first failing main's result */
     atomic_size_t idle;       /* loops counted idle (or ended) */
     atomic_ulong wakes;       /* bumped by every loop leaving idle */
+    atomic_size_t reports;    /* deadlock posts sent and not yet run */
 } corio__loops;
 
 static member *member_of(corio__loop *L)
@@ -87,6 +88,7 @@ static void on_deadlock(corio__post *p)
 {
     member *m = (member *)((char *)p - offsetof(member, deadlock_post));
     corio__deadlock(&m->L);
+    atomic_fetch_sub(&m->L.set->reports, 1);
 }
 
 /* Every loop idle, nothing posted to any, and none woke during the scan. */
@@ -110,8 +112,16 @@ bool corio__loops_idle(corio__loop *L)
     L->set_idle = true;
     if (atomic_fetch_add(&s->idle, 1) + 1 != s->n || !all_stuck(s))
         return false;
+    /* A loop that woke for nothing (a stale eventfd count) and went idle
+     * again may find the set stuck while this report is being sent: the
+     * first report must have run everywhere before the next is sent, or a
+     * post node would be linked twice. */
+    size_t none = 0;
+    if (!atomic_compare_exchange_strong(&s->reports, &none, s->n))
+        return false;
     for (size_t i = 0; i < s->n; i++) /* an ended loop refuses it */
-        (void)corio__post_send(&s->m[i].L, &s->m[i].deadlock_post);
+        if (corio__post_send(&s->m[i].L, &s->m[i].deadlock_post) < 0)
+            atomic_fetch_sub(&s->reports, 1);
     return true;
 }
 
