@@ -12,13 +12,16 @@
 #    CPU time (user + system, /proc) per request.
 # 3. Messaging between two loops pinned to CPUs 0 and 1: corio_loop_call
 #    round trips and corio_loop_post throughput (bench/multicore/messaging.c)
-#    beside Go's channels (GOMAXPROCS=2).  Tokio is not built here.
+#    beside Go's channels (GOMAXPROCS=2) and Tokio's mpsc (a multi-thread
+#    runtime with 2 workers, built offline from Debian's crates as
+#    bench/echo/run.sh does), all pinned to CPUs 0 and 1.
 #
 # Nothing is pinned in 1 and 2: the servers and wrk share the machine's
 # cores, as they would in production.  The load average is recorded with
 # the results: on a machine shared with other work, requests/s say little
 # and CPU per request says more.  REPS rounds, the order rotating;
-# medians.  Environment: REPS (3), SECS (5), PORT (7990), GO (go).
+# medians.  Environment: REPS (3), SECS (5), PORT (7990), GO (go), CARGO
+# (/usr/bin/cargo), PARTS ("cpu hello msg": which parts to run).
 # Raw lines go to BUILD_DIR/multicore/results.txt, the table to
 # BUILD_DIR/multicore/table.md.
 set -eu
@@ -33,6 +36,8 @@ REPS=${REPS:-3}
 SECS=${SECS:-5}
 PORT=${PORT:-7990}
 GO=${GO:-go}
+CARGO=${CARGO:-/usr/bin/cargo}
+PARTS=${PARTS:-cpu hello msg}
 OUT=$BUILD/multicore
 RAW=$OUT/results.txt
 mkdir -p "$OUT/go"
@@ -47,6 +52,26 @@ for p in go_server go_chan; do
          GOPROXY=off "$GO" build -o "$p" "$HERE/peers/$p/main.go") ||
         say "go build of $p failed"
 done
+# Tokio offline from Debian's crates: a copy of the crate in the build dir,
+# with a cargo home whose config replaces crates.io by the Debian registry.
+TOKIO=""
+if [ -x "$CARGO" ] && [ -d /usr/share/cargo/registry ]; then
+    T=$OUT/tokio
+    mkdir -p "$T/src" "$T/cargo-home"
+    cp "$HERE/peers/tokio_mpsc/Cargo.toml" "$T/Cargo.toml"
+    cp "$HERE/peers/tokio_mpsc/src/main.rs" "$T/src/main.rs"
+    printf '%s\n' '[source.crates-io]' 'replace-with = "debian"' '' \
+        '[source.debian]' 'directory = "/usr/share/cargo/registry"' '' \
+        '[net]' 'offline = true' >"$T/cargo-home/config.toml"
+    if (cd "$T" && CARGO_HOME="$T/cargo-home" "$CARGO" build --release -q \
+        2>"$T/build.log"); then
+        TOKIO=$T/target/release/tokio-mpsc
+    else
+        say "Tokio build failed (see $T/build.log); Tokio skipped"
+    fi
+else
+    say "no $CARGO or /usr/share/cargo/registry (cargo, librust-tokio-dev); Tokio skipped"
+fi
 cat >"$OUT/nginx.conf" <<EOF2
 worker_processes 2;
 daemon off;
@@ -134,18 +159,24 @@ measure() {
 say "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 round=1
 while [ $round -le "$REPS" ]; do
+    case " $PARTS " in *" cpu "*)
     for impl in $(rotate "corio-2 corio-1 corio-1-to_thread go" "$round"); do
         path=/work
         [ "$impl" = corio-1-to_thread ] && path=/thread
         measure cpu "$impl" "$path"
-    done
+    done ;; esac
+    case " $PARTS " in *" hello "*)
     for impl in $(rotate "corio-2 nginx go" "$round"); do
         measure hello "$impl" /hello
-    done
-    for impl in $(rotate "corio go" "$round"); do
+    done ;; esac
+    case " $PARTS " in *" msg "*) ;; *) round=$((round + 1)); continue ;; esac
+    for impl in $(rotate "corio corio-nopoll go tokio" "$round"); do
         case $impl in
-        corio) out=$("$BUILD/bench/messaging" 20000 1000000 0 1) ;;
+        corio) out=$("$BUILD/bench/messaging" 200000 1000000 0 1) ;;
+        corio-nopoll) out=$("$BUILD/bench/messaging" 20000 1000000 0 1 -1) ;;
         go) out=$(env GOMAXPROCS=2 taskset -c 0,1 "$OUT/go/go_chan" 200000 1000000) ;;
+        tokio) [ -n "$TOKIO" ] || continue
+               out=$(taskset -c 0,1 "$TOKIO" 200000 1000000) ;;
         esac
         echo "$out" | while read -r kind rate; do
             say "msg $impl-$kind round $round: $rate/s"
@@ -176,5 +207,7 @@ END {
     n = split(order["msg"], im, " ")
     for (i = 1; i <= n; i++) printf "| %s | %.0f |\n", im[i], median("msg", im[i], 4)
     cc = median("msg", "corio-call", 4); gc = median("msg", "go-call", 4)
+    tc = median("msg", "tokio-call", 4)
     if (gc) printf "\ncorio loop_call round trips / Go unbuffered channel round trips: %.2fx\n", cc / gc
+    if (tc) printf "corio loop_call round trips / Tokio mpsc round trips: %.2fx\n", cc / tc
 }' "$RAW" | tee "$OUT/table.md"
