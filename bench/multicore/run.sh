@@ -15,6 +15,12 @@
 #    beside Go's channels (GOMAXPROCS=2) and Tokio's mpsc (a multi-thread
 #    runtime with 2 workers, built offline from Debian's crates as
 #    bench/echo/run.sh does), all pinned to CPUs 0 and 1.
+# 4. Uneven load (PARTS=uneven, not in the default): multicore_server with
+#    2 loops, plain (the kernel's reuseport hash) and with `steer` (loops
+#    pinned to CPUs 0 and 1, listeners steered by SO_INCOMING_CPU): the
+#    latency of GET /hello under wrk -t1 -c20, alone and while a second
+#    wrk keeps 2 connections busy with GET /slow (~20 ms of CPU on the
+#    loop, no yield).  p50 and p99 in microseconds.
 #
 # Nothing is pinned in 1 and 2: the servers and wrk share the machine's
 # cores, as they would in production.  The load average is recorded with
@@ -169,6 +175,33 @@ while [ $round -le "$REPS" ]; do
     for impl in $(rotate "corio-2 nginx go" "$round"); do
         measure hello "$impl" /hello
     done ;; esac
+    case " $PARTS " in *" uneven "*)
+    for impl in $(rotate "plain steer" "$round"); do
+        for with in alone hogged; do
+            port=$((port + 1))
+            arg=""
+            [ "$impl" = steer ] && arg=steer
+            "$SERVER" "$port" 2 $arg 2>"$OUT/server-uneven.err" &
+            spid=$!
+            i=0
+            until curl -s -o /dev/null "http://127.0.0.1:$port/hello"; do
+                i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.1
+            done
+            hog=""
+            if [ $with = hogged ]; then
+                wrk -t1 -c2 -d"$((SECS + 2))"s "http://127.0.0.1:$port/slow" >/dev/null &
+                hog=$!
+                sleep 1
+            fi
+            lat=$(wrk -t1 -c20 -d"$SECS"s --latency "http://127.0.0.1:$port/hello" |
+                awk 'function us(v) { if (v ~ /us$/) return v + 0; if (v ~ /ms$/) return v * 1000; return v * 1e6 }
+                     $1 == "50%" { p50 = us($2) } $1 == "99%" { p99 = us($2) } END { print p99, p50 }')
+            [ -n "$hog" ] && wait "$hog" 2>/dev/null
+            stop_server
+            say "uneven $impl-$with round $round: p99 p50 $lat us"
+            echo "uneven $impl-$with $round $lat" >>"$RAW"
+        done
+    done ;; esac
     case " $PARTS " in *" msg "*) ;; *) round=$((round + 1)); continue ;; esac
     for impl in $(rotate "corio corio-nopoll go tokio" "$round"); do
         case $impl in
@@ -203,6 +236,9 @@ END {
     printf "\n| hello world | requests/s (median) | corio-2 / it | server CPU us/request |\n|---|---:|---:|---:|\n"
     n = split(order["hello"], im, " "); c = median("hello", "corio-2", 4)
     for (i = 1; i <= n; i++) { m = median("hello", im[i], 4); printf "| %s | %.0f | %.2fx | %.2f |\n", im[i], m, m ? c / m : 0, median("hello", im[i], 5) }
+    n = split(order["uneven"], im, " ")
+    if (n) printf "\n| uneven load, GET /hello | p50 us (median) | p99 us (median) |\n|---|---:|---:|\n"
+    for (i = 1; i <= n; i++) printf "| %s | %.0f | %.0f |\n", im[i], median("uneven", im[i], 5), median("uneven", im[i], 4)
     printf "\n| messaging | per second (median) |\n|---|---:|\n"
     n = split(order["msg"], im, " ")
     for (i = 1; i <= n; i++) printf "| %s | %.0f |\n", im[i], median("msg", im[i], 4)
