@@ -55,7 +55,7 @@ typedef struct corio__loops {
     const corio_loops_opts *opts;
     corio_fn main;
     void *arg;
-    pthread_barrier_t ready;
+    pthread_barrier_t ready, ran;
     atomic_int setup_rc;      /* first loop that could not be made */
     atomic_size_t mains_left; /* mains still running */
     atomic_int first_error;   /* first failing main's result */
@@ -223,9 +223,14 @@ static void run_member(corio__loops *s, size_t i)
     pthread_barrier_wait(&s->ready);
     if (!m->made)
         return;
-    if (atomic_load(&s->setup_rc) == 0)
+    if (atomic_load(&s->setup_rc) == 0) {
         m->rc = corio__loop_run(L, loop_main, s, NULL);
-    else
+        /* A loop that abandoned its run frees the stacks of the tasks it
+         * gave up on, and a task waiting in corio_loop_call holds its call
+         * record there while another loop may still answer it: every loop
+         * finishes running before any frees anything. */
+        pthread_barrier_wait(&s->ran);
+    } else
         (void)corio__post_close(L); /* nothing ran; its memory stays */
     corio__loop_destroy(L);
     corio__cur = NULL;
@@ -271,6 +276,7 @@ int corio_run_loops(size_t n, const corio_loops_opts *opts, corio_fn main,
         return -ENOMEM;
     atomic_init(&s.mains_left, n);
     pthread_barrier_init(&s.ready, NULL, (unsigned)n);
+    pthread_barrier_init(&s.ran, NULL, (unsigned)n);
     size_t made = 1;
     for (; made < n; made++) {
         start *st = corio__sys.malloc(sizeof *st);
@@ -308,6 +314,7 @@ int corio_run_loops(size_t n, const corio_loops_opts *opts, corio_fn main,
         *result = err ? err : s.m[0].result;
     }
     pthread_barrier_destroy(&s.ready);
+    pthread_barrier_destroy(&s.ran);
     free(s.m);
     return rc;
 }
