@@ -5,7 +5,11 @@
  * query (user + system time of this process / queries).
  *
  *   corio_pg_bench DSN QUERY TASKS CONNS SECONDS
- *   QUERY: select1 | series1000 | pgtype */
+ *   QUERY: select1 | series1000 | pgtype | insert1000 | copy100k
+ *
+ * insert1000 is one operation of 1,000 rows (corio_pg_execmany: one
+ * Bind/Execute per row, one sync) and copy100k one COPY FROM of 100,000
+ * rows, both into bench_rows (a int, b text), which run.sh makes. */
 #include <corio.h>
 #include <corio/pg.h>
 #include <stdio.h>
@@ -19,17 +23,60 @@ static int64_t seconds, deadline;
 static corio_pg **conns;
 static long long done, failed;
 
+enum { INSERT_ROWS = 1000, COPY_ROWS = 100000 };
+static const char *op; /* the QUERY argument */
+
+/* The 1,000 rows of an insert1000 operation: (i, 'row i'). */
+static const char *const *ins_rows[INSERT_ROWS];
+
+static void make_rows(void)
+{
+    static char ids[INSERT_ROWS][12], names[INSERT_ROWS][16];
+    static const char *row[INSERT_ROWS][2];
+    for (int i = 0; i < INSERT_ROWS; i++) {
+        snprintf(ids[i], sizeof ids[i], "%d", i);
+        snprintf(names[i], sizeof names[i], "row %d", i);
+        row[i][0] = ids[i];
+        row[i][1] = names[i];
+        ins_rows[i] = row[i];
+    }
+}
+
+/* COPY data: "i\trow i\n" for i < COPY_ROWS, as much as fits. */
+static ssize_t copy_fill(void *arg, char *buf, size_t cap)
+{
+    int *next = arg;
+    size_t n = 0;
+    while (*next < COPY_ROWS && cap - n >= 32) {
+        n += (size_t)snprintf(buf + n, cap - n, "%d\trow %d\n", *next, *next);
+        ++*next;
+    }
+    return (ssize_t)n;
+}
+
+static int one_op(corio_pg *c)
+{
+    if (!strcmp(op, "insert1000"))
+        return corio_pg_execmany(c, sql, ins_rows, INSERT_ROWS, 2, NULL);
+    if (!strcmp(op, "copy100k")) {
+        int next = 0;
+        return corio_pg_copy_in(c, sql, copy_fill, &next, NULL);
+    }
+    corio_pg_result *r;
+    int rc = corio_pg_query(c, sql, NULL, 0, &r);
+    corio_pg_result_free(r);
+    return rc;
+}
+
 static int worker(void *arg)
 {
     corio_pg *c = arg;
     while (corio_now() < deadline) {
-        corio_pg_result *r;
-        int rc = corio_pg_query(c, sql, NULL, 0, &r);
+        int rc = one_op(c);
         if (rc < 0) {
             failed++;
             return rc;
         }
-        corio_pg_result_free(r);
         done++;
     }
     return 0;
@@ -53,9 +100,11 @@ static int run(void *arg)
             fprintf(stderr, "connect: %s\n", corio_strerror(rc));
             return 1;
         }
-        corio_pg_result *r; /* warm the statement cache */
-        if (corio_pg_query(conns[i], sql, NULL, 0, &r) == 0)
-            corio_pg_result_free(r);
+        if (one_op(conns[i]) < 0) { /* warms the statement cache */
+            fprintf(stderr, "%s: %s\n", op,
+                    corio_pg_last_error(conns[i])->message);
+            return 1;
+        }
     }
     corio_task **t = calloc((size_t)ntasks, sizeof *t);
     double c0 = cpu_s();
@@ -89,6 +138,10 @@ const char *bench_sql(const char *name)
                "typispreferred, typisdefined, typdelim, typrelid, typelem, "
                "typarray "
                "FROM pg_type WHERE typtypmod = -1 AND typisdefined = true";
+    if (!strcmp(name, "insert1000"))
+        return "INSERT INTO bench_rows (a, b) VALUES ($1, $2)";
+    if (!strcmp(name, "copy100k"))
+        return "COPY bench_rows (a, b) FROM STDIN";
     return NULL;
 }
 
@@ -96,11 +149,14 @@ int main(int argc, char **argv)
 {
     if (argc < 6 || !(sql = bench_sql(argv[2]))) {
         fprintf(stderr,
-                "usage: %s DSN select1|series1000|pgtype TASKS CONNS SECONDS\n",
+                "usage: %s DSN select1|series1000|pgtype|insert1000|copy100k "
+                "TASKS CONNS SECONDS\n",
                 argv[0]);
         return 2;
     }
     dsn = argv[1];
+    op = argv[2];
+    make_rows();
     ntasks = atoi(argv[3]);
     nconns = atoi(argv[4]);
     seconds = atoi(argv[5]);

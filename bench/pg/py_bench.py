@@ -9,17 +9,27 @@ installed) over CONNS connections, with either
 
 Prints queries/s and the client's CPU per query.
 
-    python3 py_bench.py asyncpg|psycopg DSN select1|series1000|pgtype TASKS CONNS SECONDS
+    python3 py_bench.py asyncpg|psycopg DSN select1|series1000|pgtype|insert1000|copy100k TASKS CONNS SECONDS
+
+insert1000 is one executemany of 1,000 rows, copy100k one COPY of 100,000
+rows (asyncpg's copy_records_to_table, psycopg's cursor.copy), both into
+bench_rows (a int, b text), which run.sh makes.
 """
 import asyncio, resource, sys, time
 
 SQL = {
     "select1": "SELECT 1+1",
     "series1000": "SELECT g FROM generate_series(1, 1000) g",
+    "insert1000": "INSERT INTO bench_rows (a, b) VALUES ($1, $2)",
+    "copy100k": None,
     "pgtype": "SELECT typname, typnamespace, typowner, typlen, typbyval, typcategory, "
               "typispreferred, typisdefined, typdelim, typrelid, typelem, typarray "
               "FROM pg_type WHERE typtypmod = -1 AND typisdefined = true",
 }
+
+
+ROWS = [(i, f"row {i}") for i in range(1000)]
+COPY_ROWS = [(i, f"row {i}") for i in range(100000)]
 
 
 def cpu():
@@ -33,7 +43,13 @@ async def asyncpg_client(dsn, conns):
 
     async def one(sql):
         async with pool.acquire() as c:
-            await c.fetch(sql)
+            if sql is None:
+                await c.copy_records_to_table("bench_rows", records=COPY_ROWS,
+                                              columns=["a", "b"])
+            elif sql.startswith("INSERT"):
+                await c.executemany(sql, ROWS)
+            else:
+                await c.fetch(sql)
     return one, pool.close
 
 
@@ -47,8 +63,15 @@ async def psycopg_client(dsn, conns):
     async def one(sql):
         c = await free.get()
         try:
-            cur = await c.execute(sql)
-            await cur.fetchall()
+            if sql is None:
+                async with c.cursor().copy("COPY bench_rows (a, b) FROM STDIN") as cp:
+                    for row in COPY_ROWS:
+                        await cp.write_row(row)
+            elif sql.startswith("INSERT"):
+                await c.cursor().executemany(sql.replace("$1", "%s").replace("$2", "%s"), ROWS)
+            else:
+                cur = await c.execute(sql)
+                await cur.fetchall()
         finally:
             free.put_nowait(c)
 

@@ -55,3 +55,20 @@ for q in select1 series1000 pgtype; do
         GOMAXPROCS=1 $pin1 "$gobench" pq "$dsn" $q 10 10 "$secs"
     fi
 done
+# Writes: insert1000 is one operation of 1,000 rows (corio_pg_execmany,
+# libpq in pipeline mode, asyncpg and psycopg executemany, a pgx Batch: one
+# sync each), copy100k one COPY FROM of 100,000 rows (pgx CopyFrom,
+# asyncpg copy_records_to_table, psycopg cursor.copy); "q/s" counts
+# operations.  The table is emptied before every client.
+psql -q "$dsn" -c "CREATE UNLOGGED TABLE IF NOT EXISTS bench_rows (a int, b text)"
+fresh() { psql -q "$dsn" -c "TRUNCATE bench_rows"; }
+for q in insert1000 copy100k; do
+    echo "== $q"
+    fresh; $pin1 "$dir/libpq_bench" "$dsn" $q "$secs"
+    fresh; $pin1 "$bin" "$dsn" $q 10 10 "$secs"
+    fresh; py asyncpg "$dsn" $q 10 10 "$secs"
+    fresh; py psycopg "$dsn" $q 10 10 "$secs"
+    if [ -n "$gobench" ]; then
+        fresh; GOMAXPROCS=1 $pin1 "$gobench" pgx "$dsn" $q 10 10 "$secs"
+    fi
+done

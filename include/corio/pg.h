@@ -50,6 +50,7 @@ extern "C" {
 typedef struct corio_pg corio_pg;
 typedef struct corio_pg_result corio_pg_result;
 typedef struct corio_pg_pool corio_pg_pool;
+typedef struct corio_pg_batch corio_pg_batch;
 
 /* ---- Connections --------------------------------------------------------- */
 
@@ -192,6 +193,61 @@ corio_pg_execmany(corio_pg *c, const char *sql,
                   const char *const *const *params_rows, int nrows, int nparams,
                   int64_t *rows_affected);
 
+/* ---- Batches (pgx's SendBatch) -------------------------------------------
+ * Several queries sent as one sync group: one write, one round trip, one
+ * Sync, so the server runs them as one implicit transaction.  Each query
+ * gets its own result.  An error in query k aborts the rest: queries
+ * after k are skipped (the server never runs them), and when c is not in
+ * a transaction the writes of the queries before k are rolled back with
+ * the group (their results, e.g. rows read, are still delivered).  A batch
+ * pipelines alongside other tasks' requests on the same connection like
+ * any request.  Statements go through the connection's statement cache. */
+
+/* Make an empty batch.  Returns 0, -EINVAL (out NULL), -ENOMEM.  Never
+ * suspends.  Not thread-safe: one task uses a batch. */
+CORIO_API CORIO_NODISCARD int corio_pg_batch_new(corio_pg_batch **out);
+
+/* Free b and the results not taken.  NULL is a no-op.  Never suspends. */
+CORIO_API void corio_pg_batch_free(corio_pg_batch *b);
+
+/* Add a query with $1..$n text parameters (NULL entries are SQL NULLs).
+ * sql and params are borrowed until corio_pg_batch_send returns.
+ * Returns the query's index (0, 1, ...), or -EINVAL (bad arguments, or b
+ * already sent), -ENOMEM.  Never suspends. */
+CORIO_API CORIO_NODISCARD int corio_pg_batch_add(corio_pg_batch *b,
+                                                 const char *sql,
+                                                 const char *const *params,
+                                                 int nparams);
+
+/* The number of queries added to b (0 for NULL). */
+CORIO_API int corio_pg_batch_len(const corio_pg_batch *b);
+
+/* Send every query of b in one sync group on c and wait for all answers.
+ * A batch is sent once.  Returns 0 (every query succeeded), or:
+ *   CORIO_EPG       a query failed: corio_pg_batch_failed says which, its
+ *                   details are in corio_pg_last_error(c); results of the
+ *                   queries before it can be taken.
+ *   CORIO_EPGCONN   the connection was lost (no results).
+ *   -EINVAL, -ENOMEM, -EPERM (not in a task), -ECANCELED / -ETIMEDOUT.
+ * Cancel-safe: as corio_pg_query — interrupted before it was sent, the
+ * server never sees it; after, the connection is taken back (a
+ * CancelRequest when nothing else is queued behind it, then drained), so
+ * c serves the next query; whether the queries ran is unknown, and no
+ * result can be taken.  Thread-safety: the loop thread of c. */
+CORIO_API CORIO_NODISCARD int corio_pg_batch_send(corio_pg *c,
+                                                  corio_pg_batch *b);
+
+/* The index of the first query that failed in the last send, or -1 (none,
+ * not sent, or NULL). */
+CORIO_API int corio_pg_batch_failed(const corio_pg_batch *b);
+
+/* Take query i's result; the caller frees it with corio_pg_result_free.
+ * Returns 0 with *out set, or CORIO_EPG (query i failed or was skipped),
+ * -ENOENT (already taken), -EINVAL (bad index, or no successful send),
+ * -ENOMEM.  Never suspends. */
+CORIO_API CORIO_NODISCARD int corio_pg_batch_result(corio_pg_batch *b, int i,
+                                                    corio_pg_result **out);
+
 /* Prepare sql explicitly under the given name (asyncpg's prepare) so that
  * corio_pg_query_prepared can run it.  Queries through corio_pg_query are
  * prepared automatically; this is for names the application manages.
@@ -254,6 +310,30 @@ CORIO_API corio_pg_param corio_pg_param_bytea(const void *p, size_t len);
 /* Text with the type left to the server (s borrowed; NULL is SQL NULL).  Never
  * fails. */
 CORIO_API corio_pg_param corio_pg_param_text(const char *s);
+/* A numeric from its exact decimal text ("3.14159", "-1e-30", "NaN"),
+ * declared numeric so no precision is lost to a float (s borrowed; NULL is
+ * SQL NULL; the server rejects malformed text with SQLSTATE 22P02).  Never
+ * fails. */
+CORIO_API corio_pg_param corio_pg_param_numeric(const char *s);
+/* A uuid from its 16 bytes, sent in binary (u borrowed until the call;
+ * NULL is SQL NULL).  Never fails. */
+CORIO_API corio_pg_param corio_pg_param_uuid(const unsigned char *u);
+/* A text value declared as the given type (s borrowed; NULL is SQL NULL):
+ * arrays as literals, e.g. corio_pg_param_typed(CORIO_PG_INT8_ARRAY,
+ * "{1,2,NULL}") for `= ANY($1)`, or any type the server parses from text.
+ * Never fails. */
+CORIO_API corio_pg_param corio_pg_param_typed(unsigned type, const char *s);
+/* Type OIDs of the array types most used as parameters. */
+enum {
+    CORIO_PG_BOOL_ARRAY = 1000,
+    CORIO_PG_INT2_ARRAY = 1005,
+    CORIO_PG_INT4_ARRAY = 1007,
+    CORIO_PG_TEXT_ARRAY = 1009,
+    CORIO_PG_INT8_ARRAY = 1016,
+    CORIO_PG_FLOAT8_ARRAY = 1022,
+    CORIO_PG_NUMERIC_ARRAY = 1231,
+    CORIO_PG_UUID_ARRAY = 2951
+};
 
 /* corio_pg_query with typed parameters: binary ones skip the server's text
  * parsing (and bytea its escaping), and their declared types choose the
@@ -516,14 +596,38 @@ corio_pg_query_stream(corio_pg *c, const char *sql, const char *const *params,
 
 typedef int (*corio_pg_conn_fn)(void *arg, corio_pg *c);
 
+/* What the pool resets when a connection comes back, before its next user
+ * runs anything (the reset travels in the same write as that user's first
+ * request: no round trip of its own).  A transaction left open is rolled
+ * back in every mode.
+ *   CORIO_PG_RESET_ALL   asyncpg's reset, every time: RESET ALL,
+ *                        pg_advisory_unlock_all(), CLOSE ALL, UNLISTEN *,
+ *                        plus DEALLOCATE ALL when the lease prepared
+ *                        statements by name (SQL PREPARE, corio_pg_prepare).
+ *   CORIO_PG_RESET_USED  only what the lease's statements show by their
+ *                        command tags: SET / RESET -> RESET ALL, DECLARE
+ *                        CURSOR -> CLOSE ALL, LISTEN -> UNLISTEN *,
+ *                        PREPARE / corio_pg_prepare / DISCARD / DEALLOCATE
+ *                        -> DEALLOCATE ALL (and the statement cache is
+ *                        dropped); a lease that showed none of them costs
+ *                        the server nothing.  NOT reset in this mode: what
+ *                        functions change from inside a statement
+ *                        (set_config(), SET inside a function,
+ *                        pg_advisory_lock()), and temporary tables.
+ *   CORIO_PG_RESET_NONE  nothing but the rollback (pgxpool's behaviour). */
+typedef enum corio_pg_reset_mode {
+    CORIO_PG_RESET_ALL = 0,
+    CORIO_PG_RESET_USED = 1,
+    CORIO_PG_RESET_NONE = 2
+} corio_pg_reset_mode;
+
 /* Options of corio_pg_pool_new; zero fields take the defaults.
  *   min_size / max_size   connections kept open / at most (default 0 / 10).
  *   max_idle_ns           close a connection idle longer (default 5 min).
  *   max_lifetime_ns       close a connection older (default 1 h).
  *   max_queries           close after this many acquisitions (default 50000).
- *   no_reset              1: skip the reset on release (asyncpg's
- *                         `SELECT pg_advisory_unlock_all(); CLOSE ALL;
- *                         UNLISTEN *; RESET ALL`).
+ *   reset                 what release resets (corio_pg_reset_mode;
+ *                         default CORIO_PG_RESET_ALL).
  *   init(arg, c)          run on every new connection; < 0 discards it.
  *   setup(arg, c)         run on every acquisition; < 0 discards it.
  *   conn                  options of the connections made. */
@@ -533,7 +637,7 @@ typedef struct corio_pg_pool_opts {
     int64_t max_idle_ns;
     int64_t max_lifetime_ns;
     int64_t max_queries;
-    int no_reset;
+    int reset;
     corio_pg_conn_fn init;
     corio_pg_conn_fn setup;
     void *hook_arg;

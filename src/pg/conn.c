@@ -72,6 +72,9 @@ void corio__pg_req_free(pg_req *r)
         return;
     PQclear(r->res);
     PQclear(r->err);
+    for (int i = 0; r->bres && i < r->nitems; i++)
+        PQclear(r->bres[i]);
+    free(r->bcmds); /* bres lives in the same block */
     free(r->pblock);
     corio_event_destroy(&r->w.ev);
     free(r);
@@ -213,6 +216,41 @@ int corio__pg_req_finish(corio_pg *c, pg_req *r)
     return r->status;
 }
 
+/* Note the session state a successful statement touched (its command
+ * tag), for the pool's reset.  Cheap: most tags fail on the first byte. */
+void corio__pg_note_tag(corio_pg *c, const pg_req *r, const PGresult *res)
+{
+    if (r->kind == REQ_PREPARE) {
+        c->used |= USED_PREPARE;
+        return;
+    }
+    const char *t = PQcmdStatus((PGresult *)res);
+    switch (t[0]) {
+    case 'S':
+        if (!strcmp(t, "SET"))
+            c->used |= USED_SET;
+        break;
+    case 'R':
+        if (!strcmp(t, "RESET"))
+            c->used |= USED_SET;
+        break;
+    case 'D':
+        if (!strcmp(t, "DECLARE CURSOR"))
+            c->used |= USED_CURSOR;
+        else if (!strncmp(t, "DISCARD", 7) || !strncmp(t, "DEALLOCATE", 10))
+            c->used |= USED_PREPARE;
+        break;
+    case 'L':
+        if (!strcmp(t, "LISTEN"))
+            c->used |= USED_LISTEN;
+        break;
+    case 'P':
+        if (!strcmp(t, "PREPARE"))
+            c->used |= USED_PREPARE;
+        break;
+    }
+}
+
 /* ---- the connection's I/O ------------------------------------------------ */
 
 void corio__pg_interest(corio_pg *c, bool want_out)
@@ -301,6 +339,11 @@ static void dispatch(corio_pg *c)
             continue;
         }
         bool prep_cmd = r->prep && r->cmd == 0;
+        if (r->kind == REQ_BATCH &&
+            PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+            corio__pg_batch_take(c, r, res);
+            continue;
+        }
         switch (PQresultStatus(res)) {
         case PGRES_PIPELINE_SYNC:
             PQclear(res);
@@ -310,6 +353,20 @@ static void dispatch(corio_pg *c)
                  * every answer from here on would reach the wrong caller. */
                 corio__pg_break(c, "sync before the group's results");
                 return;
+            }
+            if (r->must_succeed && r->err) {
+                /* The pool's reset failed: what the last lease left in the
+                 * session may still be there, so nobody may use c. */
+                corio__pg_break(c, "reset failed");
+                return;
+            }
+            if (r->must_succeed) {
+                /* Notifications read so far were for the last lease's
+                 * channels, which the reset has just closed. */
+                PGnotify *n;
+                while ((n = PQnotifies(c->pq)))
+                    PQfreemem(n);
+                corio__pg_notices_free(c);
             }
             infl_pop(c);
             complete(c, r);
@@ -346,6 +403,7 @@ static void dispatch(corio_pg *c)
                 PQclear(res);
                 break;
             }
+            corio__pg_note_tag(c, r, res);
             {
                 const char *n = PQcmdTuples(res);
                 if (n && *n)
@@ -371,6 +429,18 @@ void corio__pg_pump(corio_pg *c)
     send_pending(c);
     if (c->broken)
         return;
+    if (c->leader) {
+        /* A leader waits on the socket: only it reads.  A read here could
+         * complete the leader's own request while it sleeps in the socket
+         * wait, which nothing else would end (the answer consumed, the
+         * socket quiet). */
+        int f = PQflush(c->pq);
+        if (f < 0)
+            corio__pg_break(c, "flush");
+        else
+            corio__pg_interest(c, f == 1);
+        return;
+    }
     int f = PQflush(c->pq);
     if (f < 0 || !PQconsumeInput(c->pq)) {
         corio__pg_break(c, "I/O");
@@ -433,6 +503,15 @@ int corio__pg_submit_detached(corio_pg *c, pg_req *r)
     return 0;
 }
 
+/* Queue r without a waiter and without sending it: it goes out with the
+ * next request anybody submits on c (one write, one server wake-up), or
+ * with the next pump. */
+void corio__pg_queue_detached(corio_pg *c, pg_req *r)
+{
+    r->abandoned = true;
+    pend_push(c, r);
+}
+
 /* A detached one-statement request run as task `as` (transaction owner). */
 int corio__pg_queue_text(corio_pg *c, corio_task *as, const char *sql,
                          bool ends_tx)
@@ -474,11 +553,13 @@ int corio__pg_wait_io(corio_pg *c, pg_waiter *w)
     return 0;
 }
 
-/* Wait until r is answered.  Returns 0 with r still the caller's, or an
- * error with r freed (answered with an error, or taken back after the
- * wait failed: -ECANCELED, -ETIMEDOUT, -ENOMEM, ...). */
-int corio__pg_await(corio_pg *c, pg_req *r)
+/* Wait until r is answered.  Returns r's status with r still the
+ * caller's when it was answered (0, CORIO_EPG, CORIO_EPGCONN), or the
+ * interruption (-ECANCELED, -ETIMEDOUT, ...) with r taken back and freed.
+ * *answered tells which. */
+int corio__pg_await_answer(corio_pg *c, pg_req *r, bool *answered)
 {
+    *answered = false;
     while (!r->w.done) {
         int rc = corio__pg_wait_io(c, &r->w);
         if (rc < 0)
@@ -486,8 +567,18 @@ int corio__pg_await(corio_pg *c, pg_req *r)
     }
     r->waiting = false;
     corio__pg_waiter_del(c, &r->w);
-    int rc = corio__pg_req_finish(c, r);
-    if (rc < 0)
+    *answered = true;
+    return corio__pg_req_finish(c, r);
+}
+
+/* Wait until r is answered.  Returns 0 with r still the caller's, or an
+ * error with r freed (answered with an error, or taken back after the
+ * wait failed: -ECANCELED, -ETIMEDOUT, -ENOMEM, ...). */
+int corio__pg_await(corio_pg *c, pg_req *r)
+{
+    bool answered;
+    int rc = corio__pg_await_answer(c, r, &answered);
+    if (rc < 0 && answered)
         corio__pg_req_free(r);
     return rc;
 }

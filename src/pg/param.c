@@ -70,3 +70,20 @@ corio_pg_param corio_pg_param_text(const char *s)
     corio_pg_param v = {0, 0, s ? 0 : -1, s, {0}};
     return v;
 }
+
+corio_pg_param corio_pg_param_typed(unsigned type, const char *s)
+{
+    corio_pg_param v = {type, 0, s ? 0 : -1, s, {0}};
+    return v;
+}
+
+corio_pg_param corio_pg_param_numeric(const char *s)
+{
+    return corio_pg_param_typed(OID_NUMERIC, s);
+}
+
+corio_pg_param corio_pg_param_uuid(const unsigned char *u)
+{
+    corio_pg_param v = {OID_UUID, 1, u ? 16 : -1, u, {0}};
+    return v;
+}

@@ -5,6 +5,7 @@
  *              dispatch) and the leader wait
  *   cancel.c   taking back an interrupted request (CancelRequest, drain)
  *   query.c    query, exec, fetchval/row, execmany, prepare, statement cache
+ *   batch.c    batches: several queries in one sync group
  *   result.c   result accessors and the binary-format decoders
  *   tx.c       transactions and savepoints, the block form
  *   notify.c   LISTEN/NOTIFY
@@ -70,7 +71,31 @@ typedef struct pg_waiter {
     bool notify; /* a corio_pg_notify_wait caller */
 } pg_waiter;
 
-enum { REQ_QUERY, REQ_PREPARED, REQ_PREPARE, REQ_MANY, REQ_TEXT, REQ_EXCL };
+enum {
+    REQ_QUERY,
+    REQ_PREPARED,
+    REQ_PREPARE,
+    REQ_MANY,
+    REQ_TEXT,
+    REQ_EXCL,
+    REQ_BATCH
+};
+
+/* One command of a batch's group: its query's index, the cache entry it
+ * uses (NULL: unnamed), and whether it is that entry's Parse.  stmt is read
+ * after sending only for a Parse (the entry lives until its answer). */
+typedef struct pg_bcmd {
+    int item;
+    bool parse;
+    pg_stmt *stmt;
+} pg_bcmd;
+
+/* A batch's query as added (borrowed until the batch is sent). */
+typedef struct pg_bitem {
+    const char *sql;
+    const char *const *params;
+    int nparams;
+} pg_bitem;
 
 struct pg_req {
     pg_waiter w;  /* first */
@@ -80,6 +105,7 @@ struct pg_req {
     int kind;
     bool sent, abandoned, waiting, cancel_sent;
     bool begins_tx, ends_tx; /* ownership moves when sent */
+    bool must_succeed;       /* a failure breaks the connection (reset) */
     /* What to send (borrowed from the caller until sent). */
     const char *sql;
     const char *name;
@@ -89,8 +115,15 @@ struct pg_req {
     void *pblock; /* owned: the arrays above, for corio_pg_query_params */
     const char *const *const *rows;
     int nparams, nrows;
-    const char *texts[4]; /* REQ_TEXT: up to 4 statements in one group */
+    const char *texts[6]; /* REQ_TEXT: up to 6 statements in one group */
     int ntexts;
+    /* REQ_BATCH: the queries, the commands sent, and one result per query
+     * (NULL: it failed or was skipped), owned by the request so that an
+     * abandoned batch is still answered into memory that exists. */
+    const pg_bitem *items;
+    int nitems;
+    pg_bcmd *bcmds;
+    PGresult **bres;
     /* What the server answered. */
     pg_stmt *prep;    /* statement prepared by this request, if any */
     int ncmds, cmd;   /* commands sent in the group; results ended so far */
@@ -116,6 +149,7 @@ struct pg_stmt {
     char name[24];
     bool ready; /* the server confirmed the Parse */
     bool failed;
+    bool pinned; /* used by the batch being sent: never evicted meanwhile */
 };
 
 typedef struct pg_notice {
@@ -162,6 +196,17 @@ struct corio_pg {
     struct corio_pg *pool_next;
     int64_t born, idle_since, uses;
     bool pool_returning;
+    bool reset_due; /* the reset goes out ahead of the next lease's work */
+    unsigned used;  /* USED_* bits: session state the lease touched */
+};
+
+/* Session state a lease touched, seen in its command tags (pool.c resets
+ * what it finds; CORIO_PG_RESET_USED resets only that). */
+enum {
+    USED_SET = 1,     /* SET, RESET */
+    USED_CURSOR = 2,  /* DECLARE CURSOR */
+    USED_LISTEN = 4,  /* LISTEN */
+    USED_PREPARE = 8, /* PREPARE, corio_pg_prepare, DISCARD, DEALLOCATE */
 };
 
 /* PostgreSQL type OIDs corio-pg decodes or sends. */
@@ -209,10 +254,12 @@ void corio__pg_pend_unlink(corio_pg *c, pg_req *r);
 void corio__pg_infl_push(corio_pg *c, pg_req *r);
 int corio__pg_submit(corio_pg *c, pg_req *r);
 int corio__pg_submit_detached(corio_pg *c, pg_req *r);
+void corio__pg_queue_detached(corio_pg *c, pg_req *r);
 int corio__pg_queue_text(corio_pg *c, corio_task *as, const char *sql,
                          bool ends_tx);
 int corio__pg_send_cancel(corio_pg *c);
 int corio__pg_await(corio_pg *c, pg_req *r);
+int corio__pg_await_answer(corio_pg *c, pg_req *r, bool *answered);
 int corio__pg_wait_io(corio_pg *c, pg_waiter *w);
 void corio__pg_waiter_add(corio_pg *c, pg_waiter *w);
 void corio__pg_waiter_del(corio_pg *c, pg_waiter *w);
@@ -221,6 +268,7 @@ pg_req *corio__pg_req_new(corio_pg *c, int kind);
 void corio__pg_req_free(pg_req *r);
 int corio__pg_req_finish(corio_pg *c, pg_req *r);
 void corio__pg_set_error(corio_pg *c, const PGresult *res, const char *msg);
+void corio__pg_note_tag(corio_pg *c, const pg_req *r, const PGresult *res);
 bool corio__pg_idle(const corio_pg *c);
 /* cancel.c */
 int corio__pg_take_back(corio_pg *c, pg_req *r, int why);
@@ -230,6 +278,8 @@ void corio__pg_guard_end(void);
 int corio__pg_send(corio_pg *c, pg_req *r);
 void corio__pg_stmt_result(corio_pg *c, pg_stmt *s, bool ok);
 void corio__pg_stmt_free_all(corio_pg *c);
+/* batch.c */
+void corio__pg_batch_take(corio_pg *c, pg_req *r, PGresult *res);
 /* notify.c */
 void corio__pg_collect_notifies(corio_pg *c);
 void corio__pg_notices_free(corio_pg *c);

@@ -7,13 +7,30 @@
  *   size = in_use + idle + resetting <= max_size
  *
  * so a permit holder who finds nothing idle or resetting may always open a
- * new connection.  Release never suspends: it queues the ROLLBACK of an open
- * transaction and the reset (nobody waits for their answers) and parks the
- * connection on the resetting list, and gives the permit back.  An acquirer
- * takes an idle connection, else drives a resetting one until the server
- * has answered everything sent on it (if interrupted, it goes back to the
- * resetting list untouched), else connects.  So a connection is never handed
- * out mid-protocol, and a cancelled acquire holds nothing. */
+ * new connection.  Release never suspends and gives the permit back.
+ *
+ * The reset (pg.h: corio_pg_reset_mode; by default asyncpg's, plus
+ * DEALLOCATE ALL when the lease prepared statements of its own, and with
+ * CORIO_PG_RESET_USED only what the lease's command tags show it touched)
+ * costs no round trip in the common case: a
+ * connection released with nothing in flight and outside any transaction
+ * goes straight to the idle list marked reset_due, and its next acquirer
+ * queues the reset unsent, so it leaves in the same write as that
+ * acquirer's first request and the server runs it first.  The reset cannot
+ * fail on such a connection for anything the last lease did (no
+ * transaction is open, and RESET ALL runs first, restoring search_path and
+ * statement_timeout before the other statements); if it fails all the same
+ * (a server-side cancel, a lost connection) the connection breaks and
+ * every request behind it fails with CORIO_EPGCONN, so no answer computed
+ * in the old session state reaches the new user.
+ *
+ * A connection released otherwise (a transaction left open, requests still
+ * in flight after a cancellation) gets its ROLLBACK and reset queued and
+ * sent now and parks on the resetting list; an acquirer drives it until
+ * the server has answered everything sent on it (if interrupted, it goes
+ * back untouched), and a connection still inside a transaction after that
+ * is closed.  So a connection is never handed out mid-protocol, and a
+ * cancelled acquire holds nothing. */
 #include "pg/pg_int.h"
 
 #include <sys/socket.h>
@@ -28,8 +45,55 @@ struct corio_pg_pool {
     bool freed;
 };
 
-static const char *const reset_sql[] = {"SELECT pg_advisory_unlock_all()",
-                                        "CLOSE ALL", "UNLISTEN *", "RESET ALL"};
+/* The reset for c under the pool's mode (pg.h: corio_pg_reset_mode), its
+ * statements in this order: RESET ALL first, so search_path and
+ * statement_timeout are the defaults when the others run.  Statements the
+ * lease prepared by name (or a DISCARD / DEALLOCATE that emptied the
+ * server's side of the statement cache) are dropped with DEALLOCATE ALL in
+ * every mode, and the cache forgets its own with them (c is idle: none of
+ * its Parses is in flight).  Returns 1 with *out set, 0 when nothing needs
+ * resetting, or -ENOMEM. */
+static int reset_req(corio_pg_pool *p, corio_pg *c, pg_req **out)
+{
+    bool all = p->o.reset == CORIO_PG_RESET_ALL;
+    bool used = p->o.reset == CORIO_PG_RESET_USED;
+    unsigned u = c->used;
+    const char *sql[5];
+    int n = 0;
+    if (all || (used && (u & USED_SET)))
+        sql[n++] = "RESET ALL";
+    if (all)
+        sql[n++] = "SELECT pg_advisory_unlock_all()";
+    if (all || (used && (u & USED_CURSOR)))
+        sql[n++] = "CLOSE ALL";
+    if (all || (used && (u & USED_LISTEN)))
+        sql[n++] = "UNLISTEN *";
+    if (u & USED_PREPARE)
+        sql[n++] = "DEALLOCATE ALL";
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    pg_req *r = corio__pg_req_new(c, REQ_TEXT);
+    if (!r)
+        return -ENOMEM;
+    memcpy(r->texts, sql, (size_t)n * sizeof *sql);
+    r->ntexts = n;
+    if (u & USED_PREPARE)
+        corio__pg_stmt_free_all(c);
+    c->used = 0;
+    r->task = NULL;
+    r->must_succeed = true;
+    *out = r;
+    return 1;
+}
+
+/* Whether c may be handed out once what was sent on it is answered: a
+ * connection still in a transaction (a BEGIN sent as plain SQL and left
+ * open) would give its next user the last one's transaction. */
+static bool settled(corio_pg *c)
+{
+    return !c->broken && PQtransactionStatus(c->pq) == PQTRANS_IDLE;
+}
 
 static void discard(corio_pg_pool *p, corio_pg *c)
 {
@@ -73,7 +137,7 @@ static void sweep_resetting(corio_pg_pool *p)
             *pp = c->pool_next;
             c->pool_next = NULL;
             p->nresetting--;
-            if (c->broken) {
+            if (!settled(c)) {
                 discard(p, c);
             } else {
                 c->idle_since = corio_now();
@@ -241,15 +305,26 @@ int corio_pg_pool_acquire(corio_pg_pool *p, corio_pg **out)
                 c = NULL;
                 continue;
             }
+            if (c->reset_due) {
+                pg_req *r;
+                if (reset_req(p, c, &r) < 0) {
+                    discard(p, c);
+                    corio_sem_release(&p->sem);
+                    return -ENOMEM;
+                }
+                if (r)
+                    corio__pg_queue_detached(c, r);
+                c->reset_due = false;
+            }
             break;
         }
         c = list_pop(&p->resetting);
         if (c) {
             p->nresetting--;
             rc = drive(c);
-            if (rc == 0)
+            if (rc == 0 && settled(c))
                 break;
-            if (rc == CORIO_EPGCONN) {
+            if (rc == 0 || rc == CORIO_EPGCONN) {
                 discard(p, c);
                 c = NULL;
                 continue;
@@ -291,39 +366,41 @@ void corio_pg_pool_release(corio_pg_pool *p, corio_pg *c)
         return;
     }
     int64_t now = corio_now();
-    if (c->broken || c->excl_owner || expired(p, c, now)) {
+    /* Statements prepared by name while requests are still in flight: the
+     * cache cannot be dropped under them, and the server's copies must go,
+     * so the connection goes (rare: a cancelled lease that prepared). */
+    bool busy_prepared =
+        (c->used & USED_PREPARE) && (c->infl_head || c->pend_head);
+    if (c->broken || c->excl_owner || busy_prepared || expired(p, c, now)) {
         discard(p, c);
         corio_sem_release(&p->sem);
         return;
     }
-    /* A transaction left open (its task was cancelled, or forgot): roll it
-     * back ahead of everything else queued later. */
-    if (c->tx_owner) {
-        c->tx_depth = 0;
-        (void)corio__pg_queue_text(c, c->tx_owner, "ROLLBACK", true);
-    }
-    if (!p->o.no_reset && !c->broken) {
-        pg_req *r = corio__pg_req_new(c, REQ_TEXT);
-        if (r) {
-            for (int i = 0; i < 4; i++)
-                r->texts[i] = reset_sql[i];
-            r->ntexts = 4;
-            r->task = NULL;
-            (void)corio__pg_submit_detached(c, r);
-        }
-    }
     corio__pg_notices_free(c);
+    c->idle_since = now;
+    if (corio__pg_idle(c) && settled(c)) {
+        c->reset_due = true;
+        list_push(&p->idle, c);
+        p->nidle++;
+        corio_sem_release(&p->sem);
+        return;
+    }
+    /* A transaction left open (its task was cancelled, or forgot, or sent
+     * BEGIN as plain SQL): roll it back ahead of everything queued later. */
+    if (c->tx_owner || corio__pg_idle(c)) {
+        c->tx_depth = 0;
+        (void)corio__pg_queue_text(c, c->tx_owner, "ROLLBACK", !!c->tx_owner);
+    }
+    pg_req *r = NULL;
+    if (!c->broken && reset_req(p, c, &r) < 0)
+        corio__pg_break(c, "no memory for the reset");
+    if (r)
+        (void)corio__pg_submit_detached(c, r);
     if (c->broken) {
         discard(p, c);
     } else {
-        c->idle_since = now;
-        if (corio__pg_idle(c)) {
-            list_push(&p->idle, c);
-            p->nidle++;
-        } else {
-            list_push(&p->resetting, c);
-            p->nresetting++;
-        }
+        list_push(&p->resetting, c);
+        p->nresetting++;
     }
     corio_sem_release(&p->sem);
 }

@@ -132,16 +132,15 @@ static int evict(corio_pg *c, pg_stmt *s)
 
 /* The cached statement to use for sql: *prepare says whether to send its
  * Parse first.  NULL: send unnamed. */
-static pg_stmt *stmt_for(corio_pg *c, const pg_req *r, bool *prepare, int *rc)
+static pg_stmt *stmt_for(corio_pg *c, const char *sql, const Oid *types,
+                         int nparams, bool *prepare, int *rc)
 {
     *prepare = false;
     *rc = 0;
     if (c->stmt_max <= 0)
         return NULL;
-    const char *sql = r->sql;
-    const Oid *types = req_types(r);
-    unsigned h = hash_key(sql, types, r->nparams);
-    pg_stmt *s = stmt_find(c, sql, types, r->nparams, h);
+    unsigned h = hash_key(sql, types, nparams);
+    pg_stmt *s = stmt_find(c, sql, types, nparams, h);
     if (s) {
         if (!s->ready)
             return NULL; /* its Parse is still in flight */
@@ -154,7 +153,7 @@ static pg_stmt *stmt_for(corio_pg *c, const pg_req *r, bool *prepare, int *rc)
         return NULL;
     if (c->nstmts >= c->stmt_max) {
         pg_stmt *v = c->lru_tail;
-        while (v && !v->ready)
+        while (v && (!v->ready || v->pinned))
             v = v->lru_prev;
         if (!v)
             return NULL; /* every entry is being prepared: go unnamed */
@@ -163,16 +162,15 @@ static pg_stmt *stmt_for(corio_pg *c, const pg_req *r, bool *prepare, int *rc)
     }
     s = pg_calloc(1, sizeof *s);
     if (!s || !(s->sql = pg_strdup(sql)) ||
-        (types &&
-         !(s->types = pg_malloc((size_t)r->nparams * sizeof *types)))) {
+        (types && !(s->types = pg_malloc((size_t)nparams * sizeof *types)))) {
         if (s)
             free(s->sql);
         free(s);
         return NULL;
     }
     if (types) {
-        memcpy(s->types, types, (size_t)r->nparams * sizeof *types);
-        s->ntypes = r->nparams;
+        memcpy(s->types, types, (size_t)nparams * sizeof *types);
+        s->ntypes = nparams;
     }
     s->hash = h;
     snprintf(s->name, sizeof s->name, "corio_s%u", ++c->stmt_seq);
@@ -196,6 +194,51 @@ static int send_exec(corio_pg *c, pg_stmt *s, const pg_req *r,
                              r->lengths, r->formats, 1);
 }
 
+/* A batch's queries through the cache, then one sync.  Every query's
+ * statement is chosen before anything is sent: an eviction sends a group
+ * of its own, which must not land inside this one, and pinning keeps a
+ * statement an earlier query of the batch uses from being the victim. */
+static int send_batch(corio_pg *c, pg_req *r)
+{
+    int n = 0, rc = 0;
+    for (int i = 0; i < r->nitems && rc == 0; i++) {
+        bool prepare;
+        const pg_bitem *it = &r->items[i];
+        pg_stmt *s = stmt_for(c, it->sql, NULL, it->nparams, &prepare, &rc);
+        if (prepare)
+            r->bcmds[n++] = (pg_bcmd){i, true, s};
+        if (s)
+            s->pinned = true;
+        r->bcmds[n++] = (pg_bcmd){i, false, s};
+    }
+    int ok = 1;
+    for (int k = 0; k < n; k++) {
+        const pg_bcmd *b = &r->bcmds[k];
+        const pg_bitem *it = &r->items[b->item];
+        if (b->stmt)
+            b->stmt->pinned = false;
+        if (rc < 0 || !ok) {
+            if (b->parse) /* never sent: nobody will confirm it */
+                corio__pg_stmt_result(c, b->stmt, false);
+        } else if (b->parse) {
+            ok =
+                PQsendPrepare(c->pq, b->stmt->name, it->sql, it->nparams, NULL);
+        } else if (b->stmt) {
+            ok = PQsendQueryPrepared(c->pq, b->stmt->name, it->nparams,
+                                     it->params, NULL, NULL, 1);
+        } else {
+            ok = PQsendQueryParams(c->pq, it->sql, it->nparams, NULL,
+                                   it->params, NULL, NULL, 1);
+        }
+    }
+    if (rc < 0)
+        return rc;
+    if (!ok || !PQpipelineSync(c->pq))
+        return CORIO_EPGCONN;
+    r->ncmds = n;
+    return 0;
+}
+
 int corio__pg_send(corio_pg *c, pg_req *r)
 {
     PGconn *pq = c->pq;
@@ -205,7 +248,7 @@ int corio__pg_send(corio_pg *c, pg_req *r)
     switch (r->kind) {
     case REQ_QUERY:
     case REQ_MANY:
-        s = stmt_for(c, r, &prepare, &rc);
+        s = stmt_for(c, r->sql, req_types(r), r->nparams, &prepare, &rc);
         if (rc < 0)
             return rc;
         if (prepare) {
@@ -231,6 +274,8 @@ int corio__pg_send(corio_pg *c, pg_req *r)
             ok = PQsendQueryParams(pq, r->texts[i], 0, NULL, NULL, NULL, NULL,
                                    0);
         break;
+    case REQ_BATCH:
+        return send_batch(c, r);
     default:
         return -EINVAL;
     }

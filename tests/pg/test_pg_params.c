@@ -1,5 +1,6 @@
 /* test_pg_params.c — typed parameters (binary int/float/bool/timestamptz/
- * bytea, text, NULL) round-trip exactly, share the statement cache only
+ * bytea, text, NULL; numeric as text, uuid, arrays as typed literals)
+ * round-trip exactly, share the statement cache only
  * with the same types, and a wrong binary value is the server's error; the
  * typed array getters read int2[]/int4[]/int8[]/float8[]/bool[]/text[]/
  * bytea[] with NULL elements, empty arrays, truncation and type errors. */
@@ -110,6 +111,93 @@ static int params_round_trip(void *arg)
 TEST(pg, typed_binary_parameters_round_trip)
 {
     CHECK_EQ(pg_run(params_round_trip, NULL), 0);
+}
+
+/* numeric as exact text, uuid in binary and arrays as typed literals,
+ * round-tripped through the server and used as `= ANY($1)`. */
+static int more_types(void *arg)
+{
+    (void)arg;
+    corio_pg *c = pg_connect();
+    static const unsigned char u[16] = {0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc,
+                                        0xde, 0xf0, 0x01, 0x23, 0x45, 0x67,
+                                        0x89, 0xab, 0xcd, 0xef};
+    const char *big = "12345678901234567890.000000000000000001";
+    corio_pg_param p[] = {
+        corio_pg_param_numeric(big),
+        corio_pg_param_uuid(u),
+        corio_pg_param_typed(CORIO_PG_INT8_ARRAY, "{9000000000,-2,NULL}"),
+        corio_pg_param_typed(CORIO_PG_TEXT_ARRAY, "{a,\"b c\",NULL}"),
+        corio_pg_param_numeric(NULL),
+        corio_pg_param_uuid(NULL),
+        corio_pg_param_typed(CORIO_PG_UUID_ARRAY,
+                             "{12345678-9abc-def0-0123-456789abcdef}"),
+        corio_pg_param_typed(CORIO_PG_NUMERIC_ARRAY, "{0.1,-2.5}"),
+    };
+    corio_pg_result *r;
+    CHECK_EQ(corio_pg_query_params(
+                 c,
+                 "SELECT $1, $1 + 1, pg_typeof($1)::text, $2, $2::text, "
+                 "pg_typeof($2)::text, $3, pg_typeof($3)::text, $4, "
+                 "$5 IS NULL AND $6 IS NULL, $2 = ANY($7), "
+                 "(SELECT sum(x) FROM unnest($8) x)::text",
+                 p, 8, &r),
+             0);
+    char s[128];
+    CHECK(corio_pg_get_text(r, 0, 0, s, sizeof s) > 0);
+    CHECK(!strcmp(s, big));
+    CHECK(corio_pg_get_text(r, 0, 1, s, sizeof s) > 0);
+    CHECK(!strcmp(s, "12345678901234567891.000000000000000001"));
+    CHECK(!strcmp(corio_pg_get_bytes(r, 0, 2, NULL), "numeric"));
+    CHECK(corio_pg_get_text(r, 0, 3, s, sizeof s) > 0);
+    CHECK(!strcmp(s, "12345678-9abc-def0-0123-456789abcdef"));
+    CHECK(!strcmp(corio_pg_get_bytes(r, 0, 4, NULL),
+                  "12345678-9abc-def0-0123-456789abcdef"));
+    CHECK(!strcmp(corio_pg_get_bytes(r, 0, 5, NULL), "uuid"));
+    int64_t i64[4];
+    bool nulls[4];
+    CHECK_EQ(corio_pg_get_int64_array(r, 0, 6, i64, nulls, 4), 3);
+    CHECK(i64[0] == INT64_C(9000000000) && i64[1] == -2 && nulls[2]);
+    CHECK(!strcmp(corio_pg_get_bytes(r, 0, 7, NULL), "bigint[]"));
+    const char *v[4];
+    size_t len[4];
+    CHECK_EQ(corio_pg_get_bytes_array(r, 0, 8, v, len, 4), 3);
+    CHECK(len[1] == 3 && !memcmp(v[1], "b c", 3) && v[2] == NULL);
+    bool yes = false;
+    CHECK_EQ(corio_pg_get_bool(r, 0, 9, &yes), 0);
+    CHECK(yes);
+    CHECK_EQ(corio_pg_get_bool(r, 0, 10, &yes), 0);
+    CHECK(yes);
+    CHECK(!strcmp(corio_pg_get_bytes(r, 0, 11, NULL), "-2.4"));
+    corio_pg_result_free(r);
+
+    /* An array parameter as `= ANY($1)`, through the statement cache. */
+    for (int k = 0; k < 2; k++) {
+        corio_pg_param in[] = {
+            corio_pg_param_typed(CORIO_PG_INT4_ARRAY, k ? "{2,4,99}" : "{1}")};
+        CHECK_EQ(corio_pg_query_params(c,
+                                       "SELECT count(*) FROM "
+                                       "generate_series(1, 5) g WHERE g = "
+                                       "ANY($1)",
+                                       in, 1, &r),
+                 0);
+        int64_t n;
+        CHECK_EQ(corio_pg_get_int64(r, 0, 0, &n), 0);
+        CHECK_EQ(n, k ? 2 : 1);
+        corio_pg_result_free(r);
+    }
+    /* Malformed text is the server's error, and c goes on. */
+    corio_pg_param bad[] = {corio_pg_param_numeric("12,5")};
+    CHECK_EQ(corio_pg_query_params(c, "SELECT $1", bad, 1, &r), CORIO_EPG);
+    CHECK(!strcmp(corio_pg_last_error(c)->sqlstate, "22P02"));
+    CHECK_EQ(pg_int(c, "SELECT 3"), 3);
+    corio_pg_close(c);
+    return 0;
+}
+
+TEST(pg, numeric_uuid_and_array_parameters_round_trip)
+{
+    CHECK_EQ(pg_run(more_types, NULL), 0);
 }
 
 static int arrays(void *arg)

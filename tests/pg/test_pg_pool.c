@@ -262,6 +262,95 @@ TEST(pg_pool, reset_and_rollback_on_release)
     CHECK_EQ(pg_run(reset_on_release, NULL), 0);
 }
 
+/* What one lease leaves in its session never reaches the next: settings,
+ * LISTEN (and a notification already sent to it), statements prepared by
+ * SQL and by corio_pg_prepare, a cursor WITH HOLD, a BEGIN sent as plain
+ * SQL.  A clean release costs no round trip (the connection is idle at
+ * once, the reset goes out with the next lease's first query), and the
+ * statement cache keeps working after DEALLOCATE ALL. */
+static int no_leak(void *arg)
+{
+    int mode = *(int *)arg;
+    corio_pg_pool *p;
+    corio_pg_pool_opts o = {.max_size = 1, .reset = mode};
+    CHECK_EQ(corio_pg_pool_new(&p, pg_dsn(), &o), 0);
+    const char *one[] = {"7"};
+    corio_pg *c, *first;
+    CHECK_EQ(corio_pg_pool_acquire(p, &c), 0);
+    first = c;
+    CHECK_EQ(pg_int(c, "SELECT 0"), 0);
+    corio_pg_pool_release(p, c);
+    /* A lease of plain reads: the full reset goes out with the next
+     * request; resetting only what was used sends nothing. */
+    CHECK_EQ(corio_pg_pool_acquire(p, &c), 0);
+    CHECK(c == first);
+    CHECK_EQ(c->pend_head != NULL, mode == CORIO_PG_RESET_ALL);
+    CHECK_EQ(pg_int(c, "SELECT 0"), 0);
+    int64_t v = 0;
+    corio_pg_result *r;
+    CHECK_EQ(corio_pg_query(c, "SELECT $1::int8", one, 1, &r), 0);
+    corio_pg_result_free(r);
+    pg_ok(c, "SET statement_timeout = 12345");
+    pg_ok(c, "SET search_path = nowhere");
+    pg_ok(c, "LISTEN corio_leak");
+    pg_ok(c, "NOTIFY corio_leak, 'old'");
+    pg_ok(c, "PREPARE mine AS SELECT 42");
+    CHECK_EQ(corio_pg_prepare(c, "mine2", "SELECT 43"), 0);
+    pg_ok(c, "DECLARE cur CURSOR WITH HOLD FOR SELECT 1");
+    corio_pg_pool_release(p, c);
+    corio_pg_pool_stats st;
+    corio_pg_pool_stats_get(p, &st);
+    CHECK_EQ(st.idle, 1); /* no round trip before the next lease */
+    CHECK_EQ(st.resetting, 0);
+
+    CHECK_EQ(corio_pg_pool_acquire(p, &c), 0);
+    CHECK(c == first);
+    char s[64];
+    CHECK(corio_pg_fetchval(c, "SHOW statement_timeout", NULL, 0, s, sizeof s) >
+          0);
+    CHECK(!strcmp(s, "0"));
+    CHECK(corio_pg_fetchval(c, "SHOW search_path", NULL, 0, s, sizeof s) > 0);
+    CHECK(strcmp(s, "nowhere"));
+    CHECK_EQ(pg_int(c, "SELECT count(*) FROM pg_listening_channels()"), 0);
+    CHECK(c->nq_head == NULL); /* the notification went with the channel */
+    CHECK_EQ(pg_int(c, "SELECT count(*) FROM pg_prepared_statements "
+                       "WHERE name IN ('mine', 'mine2')"),
+             0);
+    CHECK_EQ(pg_int(c, "SELECT count(*) FROM pg_cursors WHERE name = 'cur'"),
+             0);
+    CHECK_EQ(corio_pg_query(c, "SELECT $1::int8", one, 1, &r), 0);
+    CHECK_EQ(corio_pg_get_int64(r, 0, 0, &v), 0);
+    CHECK_EQ(v, 7);
+    corio_pg_result_free(r);
+    pg_ok(c, "BEGIN");
+    pg_ok(c, "SET LOCAL statement_timeout = 999");
+    corio_pg_pool_release(p, c);
+
+    CHECK_EQ(corio_pg_pool_acquire(p, &c), 0);
+    CHECK_EQ(pg_int(c, "SELECT (pg_current_xact_id_if_assigned() IS NULL "
+                       "AND current_setting('statement_timeout') = '0')::int"),
+             1);
+    CHECK(PQtransactionStatus(c->pq) == PQTRANS_IDLE);
+    corio_pg_pool_release(p, c);
+    corio_pg_pool_stats_get(p, &st);
+    CHECK_EQ(st.size, 1);
+    CHECK_EQ(st.opened, 1);
+    corio_pg_pool_free(p);
+    return 0;
+}
+
+TEST(pg_pool, previous_lease_never_leaks)
+{
+    int mode = CORIO_PG_RESET_ALL;
+    CHECK_EQ(pg_run(no_leak, &mode), 0);
+}
+
+TEST(pg_pool, reset_used_only_still_never_leaks)
+{
+    int mode = CORIO_PG_RESET_USED;
+    CHECK_EQ(pg_run(no_leak, &mode), 0);
+}
+
 /* Wait until no backend of database corio but admin's matches `where`: a
  * terminated backend exits (and closes its socket) some time after
  * pg_terminate_backend returns, later still on a loaded machine. */

@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v4"
 	"github.com/jackc/pgx/v4/pgxpool"
 	_ "github.com/lib/pq"
 )
@@ -44,6 +45,38 @@ func check(err error) {
 	if err != nil {
 		panic(err)
 	}
+}
+
+// The 1,000 rows of insert1000 and the 100,000 of copy100k: (i, "row i").
+func rowsOf(n int) [][]interface{} {
+	r := make([][]interface{}, n)
+	for i := range r {
+		r[i] = []interface{}{int32(i), fmt.Sprintf("row %d", i)}
+	}
+	return r
+}
+
+var insRows, copyRows = rowsOf(1000), rowsOf(100000)
+
+// insert1000 with pgx: one Batch of 1,000 INSERTs (one sync).
+func pgxInsert(pool *pgxpool.Pool) {
+	b := &pgx.Batch{}
+	for _, r := range insRows {
+		b.Queue("INSERT INTO bench_rows (a, b) VALUES ($1, $2)", r...)
+	}
+	br := pool.SendBatch(context.Background(), b)
+	for range insRows {
+		_, err := br.Exec()
+		check(err)
+	}
+	check(br.Close())
+}
+
+// copy100k with pgx: CopyFrom.
+func pgxCopy(pool *pgxpool.Pool) {
+	_, err := pool.CopyFrom(context.Background(), pgx.Identifier{"bench_rows"},
+		[]string{"a", "b"}, pgx.CopyFromRows(copyRows))
+	check(err)
 }
 
 // One query with pgx, rows read raw.
@@ -87,6 +120,15 @@ func main() {
 		check(err)
 		defer pool.Close()
 		one, name = func() { pgxQuery(pool, query) }, "pgx v4    (pgxpool)     "
+		switch os.Args[3] {
+		case "insert1000":
+			one = func() { pgxInsert(pool) }
+		case "copy100k":
+			one = func() { pgxCopy(pool) }
+		}
+	} else if query == "" {
+		fmt.Println("lib/pq    (database/sql) skipped for", os.Args[3])
+		return
 	} else {
 		db, err := sql.Open("postgres", dsn)
 		check(err)
