@@ -8,12 +8,19 @@
  *                times), done on the connection's own loop
  *   GET /thread  the same work on the shared CPU pool (corio_to_thread):
  *                the naive way to use more cores from one loop
+ *   GET /slow    a hundred times /work's (~20 ms) on the loop, without
+ *                yielding: what makes one loop busy while the kernel keeps
+ *                sending it connections (bench/multicore, "uneven load")
  *
  *   ./multicore_server                 self-test: 2 loops, 40 requests from
  *                                      a client task, each on a new
  *                                      connection; prints what was served
- *   ./multicore_server PORT [LOOPS]    serve on PORT with LOOPS loops (0 or
- *                                      absent: one per CPU) until Ctrl-C
+ *   ./multicore_server PORT [LOOPS [steer]]
+ *                                      serve on PORT with LOOPS loops (0 or
+ *                                      absent: one per CPU) until Ctrl-C;
+ *                                      steer: loop i pinned to CPU i and
+ *                                      its listener steered by CPU
+ *                                      (steer_cpu)
  *
  * The loops meet only where they must: loops other than 0 ask loop 0 for
  * the port it bound (corio_loop_call, which waits until loop 0 has
@@ -27,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_LOOPS 256
 
@@ -38,6 +46,7 @@ typedef struct app {
     corio_event *stop[MAX_LOOPS];
     int served[MAX_LOOPS];
     int self_test;
+    int steer; /* pin the loops and steer connections by CPU */
 } app;
 
 /* ---- the routes ------------------------------------------------------------
@@ -85,6 +94,16 @@ static int work(corio_http_req *req, void *arg)
     return rc < 0 ? rc : work_reply(req, d);
 }
 
+static int slow(corio_http_req *req, void *arg)
+{
+    (void)arg;
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    int rc = 0;
+    for (int i = 0; i < 100 && rc == 0; i++)
+        rc = sha_work(d);
+    return rc < 0 ? rc : work_reply(req, d);
+}
+
 static int thread_work(corio_http_req *req, void *arg)
 {
     (void)arg;
@@ -129,7 +148,7 @@ static int serve_loop(void *arg)
         port < 0)
         rc = port;
     corio_listener *l = NULL;
-    corio_listen_opts lo = {.reuseport = 1};
+    corio_listen_opts lo = {.reuseport = 1, .steer_cpu = a->steer};
     if (rc == 0)
         rc = corio_tcp_listen(&l, "127.0.0.1", port, &lo);
     corio_http_router *r = NULL;
@@ -137,7 +156,8 @@ static int serve_loop(void *arg)
         rc = corio_http_router_new(&r);
     if (rc == 0 &&
         (rc = corio_http_router_add(r, "GET", "/hello", hello, NULL)) == 0 &&
-        (rc = corio_http_router_add(r, "GET", "/work", work, NULL)) == 0)
+        (rc = corio_http_router_add(r, "GET", "/work", work, NULL)) == 0 &&
+        (rc = corio_http_router_add(r, "GET", "/slow", slow, NULL)) == 0)
         rc = corio_http_router_add(r, "GET", "/thread", thread_work, NULL);
     if (rc == 0 && me == 0) {
         corio_addr addr;
@@ -234,10 +254,20 @@ int main(int argc, char **argv)
     }
     if (loops > MAX_LOOPS)
         loops = MAX_LOOPS;
+    static int cpus[MAX_LOOPS];
+    corio_loops_opts o = {0};
+    if (argc > 3 && !strcmp(argv[3], "steer")) {
+        a.steer = 1;
+        for (int i = 0; i < MAX_LOOPS; i++)
+            cpus[i] = i;
+        o.cpus = cpus;
+        size_t online = (size_t)sysconf(_SC_NPROCESSORS_ONLN);
+        o.ncpus = loops && loops < online ? loops : online;
+    }
     corio_event_init(&a.bound);
     corio_event_init(&a.listening);
     int result = 0;
-    int rc = corio_run_loops(loops, NULL, fn, &a, &result);
+    int rc = corio_run_loops(loops, &o, fn, &a, &result);
     corio_event_destroy(&a.bound);
     corio_event_destroy(&a.listening);
     if (rc < 0 || (result < 0 && result != -ECANCELED)) {

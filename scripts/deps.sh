@@ -16,7 +16,7 @@
 set -e
 case "$1" in
 build) pkgs="gcc make cmake libc6-dev pkg-config binutils libssl-dev openssl liburing-dev zlib1g-dev libjansson-dev curl libhttp-parser-dev python3-websockets libhiredis-dev redis-server redis-tools libpq-dev postgresql-15" ;;
-bench) pkgs="golang-go python3 python3-uvloop util-linux wrk apache2-utils redis-server redis-tools python3-redis golang-github-gomodule-redigo-dev python3-asyncpg python3-psycopg golang-github-jackc-pgx-v4-dev golang-github-lib-pq-dev python3-fastapi python3-uvicorn curl time" ;;
+bench) pkgs="golang-go python3 python3-uvloop util-linux wrk apache2-utils redis-server redis-tools python3-redis golang-github-gomodule-redigo-dev python3-asyncpg python3-psycopg golang-github-jackc-pgx-v4-dev golang-github-lib-pq-dev python3-fastapi python3-uvicorn curl time cargo rustc librust-tokio-dev" ;;
 ci)    pkgs="clang clang-format libclang-rt-14-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libssl-dev:arm64 liburing-dev:arm64 zlib1g-dev:arm64 libjansson-dev:arm64 libhttp-parser-dev time" ;;
 *) echo "usage: $0 build|bench|ci" >&2; exit 2 ;;
 esac

@@ -882,3 +882,153 @@ TEST(debug, poisoned_wait_names_the_open_scope)
     CHECK_CAP(count_lines(err, "expired before the wait began") == 1);
     CHECK_CAP(line_with(err, "expired before the wait began", where) != NULL);
 }
+
+/* ---- every loop (corio_run_loops) ---------------------------------------- */
+
+static int never_set(void *arg)
+{
+    (void)arg;
+    corio_event never;
+    corio_event_init(&never);
+    int rc = corio_event_wait(&never);
+    corio_event_destroy(&never);
+    return rc;
+}
+
+/* Each main calls into the next loop, where the call waits on an event no
+ * one will set: every loop waits on another, and none can go on. */
+static int call_ring_main(void *arg)
+{
+    (void)arg;
+    size_t next = (corio_loop_index() + 1) % corio_loop_count();
+    int result = 0;
+    return corio_loop_call(corio_loop_at(next), never_set, NULL, &result);
+}
+
+TEST(debug, deadlock_across_loops_is_reported_by_every_loop)
+{
+    start_clean();
+    for (size_t n = 2; n <= 4; n += 2) {
+        corio_loops_opts o = {.loop = {.virtual_clock = 1}};
+        int result = 0;
+        cap_begin();
+        int rc = corio_run_loops(n, &o, call_ring_main, NULL, &result);
+        const char *err = cap_end();
+        CHECK_CAP(rc == 0);
+        CHECK_CAP(result == -ECANCELED); /* escalation 1: mains cancelled */
+        CHECK_CAP(count_lines(err, "corio: deadlock across loops") == (int)n);
+        for (size_t i = 0; i < n; i++) {
+            char head[32];
+            snprintf(head, sizeof head, "corio: loop %zu of %zu", i, n);
+            CHECK_CAP(strstr(err, head) != NULL); /* its dump */
+        }
+        CHECK_CAP(line_with(err, "main", "loop call") != NULL);
+        CHECK_CAP(line_with(err, "loop call", "event") != NULL);
+        CHECK_CAP(strstr(err, "abandon") == NULL);
+    }
+}
+
+/* Shielded, the cancellations change nothing: every loop escalates to
+ * abandoning its run. */
+static int never_set_shielded(void *arg)
+{
+    CHECK_EQ(corio_shield_begin(), 0);
+    int rc = never_set(arg);
+    corio_shield_end();
+    return rc;
+}
+
+static int shielded_ring_main(void *arg)
+{
+    (void)arg;
+    CHECK_EQ(corio_shield_begin(), 0);
+    size_t next = (corio_loop_index() + 1) % corio_loop_count();
+    int result = 0;
+    int rc =
+        corio_loop_call(corio_loop_at(next), never_set_shielded, NULL, &result);
+    corio_shield_end();
+    return rc;
+}
+
+TEST(debug, shielded_deadlock_across_loops_escalates_to_abandon)
+{
+    start_clean();
+    corio_loops_opts o = {.loop = {.virtual_clock = 1}};
+    cap_begin();
+    int rc = corio_run_loops(2, &o, shielded_ring_main, NULL, NULL);
+    const char *err = cap_end();
+    CHECK_CAP(rc == CORIO_EABANDONED);
+    CHECK_CAP(count_lines(err, "corio: deadlock across loops") >= 6);
+    CHECK_CAP(strstr(err, "abandon") != NULL);
+}
+
+static int sleeps_then_answers(void *arg)
+{
+    (void)arg;
+    CHECK_EQ(corio_sleep(20 * CORIO_MS), 0);
+    return 7;
+}
+
+/* Loop 0 waits on nothing but a call to loop 1, whose task sleeps; the
+ * other loops have nothing to do at all.  Not a deadlock: loop 1 has a
+ * timer.  Real clock, so the loops do sit idle meanwhile. */
+static int waits_on_a_sleeping_loop(void *arg)
+{
+    (void)arg;
+    if (corio_loop_index() != 0)
+        return 0;
+    int result = -1;
+    CHECK_EQ(
+        corio_loop_call(corio_loop_at(1), sleeps_then_answers, NULL, &result),
+        0);
+    return result;
+}
+
+TEST(debug, loops_waiting_on_a_loop_with_a_timer_are_not_deadlocked)
+{
+    start_clean();
+    for (size_t n = 2; n <= 4; n += 2) {
+        int result = -1;
+        cap_begin();
+        int rc =
+            corio_run_loops(n, NULL, waits_on_a_sleeping_loop, NULL, &result);
+        const char *err = cap_end();
+        CHECK_CAP(rc == 0);
+        CHECK_CAP(result == 7);
+        CHECK_CAP(strstr(err, "deadlock") == NULL);
+    }
+}
+
+/* Debug mode is every loop's: a task hogging loop 1 is reported, named
+ * with its loop. */
+static int hog(void *arg)
+{
+    (void)arg;
+    spin_ns(30 * CORIO_MS);
+    return 0;
+}
+
+static int hog_on_loop_1(void *arg)
+{
+    (void)arg;
+    if (corio_loop_index() != 1)
+        return 0;
+    corio_task_opts o = {.name = "hog"};
+    corio_task *t;
+    CHECK_EQ(corio_task_spawn_ex(&t, hog, NULL, &o), 0);
+    return corio_task_join(t, NULL);
+}
+
+TEST(debug, slow_tasks_are_reported_on_every_loop)
+{
+    start_clean();
+    corio_loops_opts o = {.loop = {.debug = 1,
+                                   .virtual_clock = 1,
+                                   .slow_task_ns = 10 * CORIO_MS}};
+    cap_begin();
+    int rc = corio_run_loops(2, &o, hog_on_loop_1, NULL, NULL);
+    const char *err = cap_end();
+    CHECK_CAP(rc == 0);
+    CHECK_CAP(line_with(err, "'hog' on loop 1 ran", "without suspending") !=
+              NULL);
+}

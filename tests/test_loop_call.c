@@ -8,11 +8,13 @@
  * crossing loops; a loop that is shutting down refuses calls, and so does
  * a plain corio_run loop that ends with the call still queued; a channel's
  * items are conserved between loops while getters and putters are
- * interrupted at random.
+ * interrupted at random; polling off, short and by default; a post to an
+ * awake loop writes no wake-up.
  *
  * Loops are real threads on the virtual clock (2 and 4 loops on a 2-core
  * machine). */
 #include "tst.h"
+#include "os/sys.h" /* counting the eventfd writes */
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -62,6 +64,62 @@ TEST(loop_call, ping_pong_both_ways_at_once)
     }
     CHECK_EQ(atomic_load(&wrong_loop), 0);
     tst_leak_check();
+}
+
+/* Polling off (every call sleeps and is woken through the eventfd), a
+ * poll too short to catch anything, and the default: the same answers. */
+TEST(loop_call, ping_pong_with_polling_off_short_and_default)
+{
+    int64_t polls[] = {-1, 1, 0};
+    for (size_t p = 0; p < 3; p++) {
+        for (size_t n = 2; n <= 4; n += 2) {
+            corio_loops_opts o = vopts;
+            o.poll_ns = polls[p];
+            int result = -1;
+            CHECK_EQ(corio_run_loops(n, &o, pingpong_main, NULL, &result), 0);
+            CHECK_EQ(result, 0);
+        }
+    }
+    CHECK_EQ(atomic_load(&wrong_loop), 0);
+}
+
+/* A loop that is running needs no wake-up: posting to it writes nothing
+ * to its eventfd (core/post.c), and the posts still all run. */
+static ssize_t (*real_write)(int, const void *, size_t);
+static atomic_int writes;
+
+static ssize_t count_write(int fd, const void *buf, size_t n)
+{
+    atomic_fetch_add(&writes, 1);
+    return real_write(fd, buf, n);
+}
+
+static void bump(void *arg)
+{
+    ++*(int *)arg;
+}
+
+static int posts_to_itself(void *arg)
+{
+    (void)arg;
+    int ran = 0;
+    atomic_store(&writes, 0);
+    for (int i = 0; i < 100; i++)
+        CHECK_EQ(corio_loop_post(corio_loop_current(), bump, &ran), 0);
+    CHECK_EQ(atomic_load(&writes), 0);
+    CHECK_EQ(corio_yield(), 0); /* the pass's end runs them */
+    CHECK_EQ(ran, 100);
+    return 0;
+}
+
+TEST(loop_call, a_post_to_an_awake_loop_writes_no_wake_up)
+{
+    real_write = corio__sys.write;
+    corio__sys.write = count_write;
+    int result = -1;
+    CHECK_EQ(corio_run_loops(1, &vopts, posts_to_itself, NULL, &result), 0);
+    corio__sys.write = real_write;
+    CHECK_EQ(result, 0);
 }
 
 static int misuse_main(void *arg)

@@ -8,7 +8,9 @@
  *
  * Prints "call <round trips/s>" and "post <posts/s>".
  *
- *   messaging [CALLS [POSTS [CPU0 CPU1]]] */
+ *   messaging [CALLS [POSTS [CPU0 CPU1 [POLL_NS]]]]
+ *
+ * POLL_NS is corio_loops_opts.poll_ns (0: the default; -1: no polling). */
 #include <corio.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -91,6 +93,8 @@ int main(int argc, char **argv)
         cpus[1] = atoi(argv[4]);
     }
     corio_loops_opts o = {.cpus = cpus, .ncpus = 2};
+    if (argc > 5)
+        o.poll_ns = atoll(argv[5]);
     int result = 0;
     corio_event_init(&all_in);
     if (corio_run_loops(2, &o, bench_main, NULL, &result) < 0 || result < 0 ||

@@ -30,11 +30,21 @@ typedef struct corio_loop corio_loop;
  *                pinning; the calling thread, which runs loop 0, gets its
  *                affinity back on return).
  *   loop         the options of every loop (corio_run_ex's), except that
- *                the CPU pool is shared: `threads` sizes it once. */
+ *                the CPU pool is shared: `threads` sizes it once.
+ *   poll_ns      how long a loop with nothing to run polls for posts
+ *                before it sleeps, when one of its tasks waits in
+ *                corio_loop_call or another loop posted to it since it
+ *                last slept (0: the default, 20 us; negative: never).
+ *                A polling loop answers without a wake-up through the
+ *                kernel (tens of microseconds to hundreds on a busy
+ *                machine) and its senders skip the eventfd write; it
+ *                costs up to poll_ns of CPU per sleep, and watched
+ *                descriptors are checked every 8 us meanwhile. */
 typedef struct corio_loops_opts {
     const int *cpus;
     size_t ncpus;
     corio_options loop;
+    int64_t poll_ns;
 } corio_loops_opts;
 
 /* Run n loops, loop 0 on the calling thread and loops 1..n-1 on threads of
@@ -48,9 +58,16 @@ typedef struct corio_loops_opts {
  * SIGINT role) cancels every other main.  A loop whose main has returned
  * keeps running its tasks and serving calls until every main has
  * returned; then each loop cancels and awaits its remaining tasks, as
- * corio_run does.  While some main is still running, a loop is never
- * declared deadlocked (another loop may still post to it); once every
- * other main has returned, deadlock detection works as in corio_run.
+ * corio_run does.
+ *
+ * Deadlock: a loop waiting on another loop (a corio_loop_call, or nothing
+ * but posts) is not deadlocked.  When every loop is blocked with nothing
+ * posted to it, no timer, no descriptor, no thread job, no open
+ * corio_remote and no channel wait (a channel may be fed by any thread),
+ * every loop reports the deadlock with its task dump and escalates as
+ * corio_run does (cancel its main, then every task, then abandon).  A
+ * plain thread that posts to loops with corio_loop_post is not known to
+ * corio: if the loops wait only for it, hold a corio_remote open.
  *
  * Returns corio's own status: 0, or the first setup error of a loop
  * (-ENOMEM, -EMFILE, -EINVAL for a bad CPU, ...; no main ran), -EBUSY

@@ -17,8 +17,9 @@
  * cancelled before it ever ran (by `cancel`, or by B shutting down) still
  * reports, with -ECANCELED.  The caller leaves only when `done` and, if it
  * sent `cancel`, `ack` have run: after that nothing on B refers to the
- * record.  While it waits, its loop counts an open cross-thread handle, so
- * it is not declared deadlocked. */
+ * record.  While it waits, its loop polls for the answer before sleeping
+ * (sched.c) and is not declared deadlocked unless every loop of its set
+ * is blocked (core/loops.c). */
 #include "core/post.h"
 
 typedef struct call {
@@ -158,8 +159,14 @@ int corio_loop_call(corio_loop *loop, corio_fn fn, void *arg, int *result)
             *result = -ESHUTDOWN;
         return -ESHUTDOWN;
     }
+    /* A call inside the caller's set of loops is answered by a loop that
+     * the set's deadlock check watches (core/loops.c); one to a loop of
+     * another run is an outside wait, like an open corio_remote. */
     corio__loop *A = self->loop;
-    atomic_fetch_add(&A->remotes_open, 1);
+    bool outside = c.to != A && (!A->set || c.to->set != A->set);
+    A->calls_out++; /* the loop polls for the answer (sched.c) */
+    if (outside)
+        atomic_fetch_add(&A->remotes_open, 1);
     rc = corio__park(&c.w);
     if (c.arrived < c.needed) {
         /* park failed before sleeping (no memory for the timer): the
@@ -171,7 +178,9 @@ int corio_loop_call(corio_loop *loop, corio_fn fn, void *arg, int *result)
             corio__park(&c.w);
         self->noint--;
     }
-    atomic_fetch_sub(&A->remotes_open, 1);
+    A->calls_out--;
+    if (outside)
+        atomic_fetch_sub(&A->remotes_open, 1);
     if (result)
         *result = c.result;
     if (c.code < 0) { /* a later cancellation beats the deadline */

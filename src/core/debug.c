@@ -49,13 +49,23 @@ static void dump_one(corio_task *t, void *ctx)
 
 void corio__dump(corio__loop *L, FILE *out)
 {
+    /* The loops of corio_run_loops dump on their own threads (a deadlock
+     * across loops has each one dump): one dump at a time keeps each
+     * loop's lines together. */
+    static pthread_mutex_t one_at_a_time = PTHREAD_MUTEX_INITIALIZER;
     size_t n = 0;
     corio__each_task(L, count_one, &n);
-    fprintf(out, "corio: %zu task(s)%s\n", n,
+    pthread_mutex_lock(&one_at_a_time);
+    if (L->set)
+        fprintf(out, "corio: loop %zu of %zu: ", L->index, corio_loop_count());
+    else
+        fputs("corio: ", out);
+    fprintf(out, "%zu task(s)%s\n", n,
             L->virtual_clock ? " (virtual clock)" : "");
     fprintf(out, "  %-6s %-24s %-8s %s\n", "id", "name", "state", "waiting on");
     corio__each_task(L, dump_one, out);
     fflush(out);
+    pthread_mutex_unlock(&one_at_a_time);
 }
 
 void corio_task_dump(FILE *out)
@@ -66,6 +76,16 @@ void corio_task_dump(FILE *out)
         return;
     }
     corio__dump(L, out);
+}
+
+/* " on loop i" for a loop of corio_run_loops, else "". */
+static const char *loop_label(const corio__loop *L)
+{
+    static CORIO__TLS char label[32];
+    if (!L->set)
+        return "";
+    snprintf(label, sizeof label, " on loop %zu", L->index);
+    return label;
 }
 
 static void *watchdog(void *arg)
@@ -79,9 +99,9 @@ static void *watchdog(void *arg)
         if (start && start != reported &&
             corio__mono() - start > CORIO_SECOND) {
             fprintf(stderr,
-                    "corio: debug: task '%s' has been running for over "
+                    "corio: debug: task '%s'%s has been running for over "
                     "1 s without suspending\n",
-                    atomic_load(&L->wd_name));
+                    atomic_load(&L->wd_name), loop_label(L));
             reported = start;
         }
     }
@@ -105,10 +125,10 @@ void corio__debug_suspend(corio__loop *L, corio_task *self)
     atomic_store(&L->wd_slice, 0); /* blocked in the scheduler: not stuck */
     if (self != &L->root && now - L->slice_start > L->slow_ns)
         fprintf(stderr,
-                "corio: debug: task '%s' ran %.1f ms without "
+                "corio: debug: task '%s'%s ran %.1f ms without "
                 "suspending (slow_task_ns is %.1f ms)\n",
-                corio_task_name(self), (now - L->slice_start) / 1e6,
-                L->slow_ns / 1e6);
+                corio_task_name(self), loop_label(L),
+                (now - L->slice_start) / 1e6, L->slow_ns / 1e6);
 }
 
 void corio__debug_resume(corio__loop *L, corio_task *next)

@@ -27,6 +27,12 @@ void corio__loop_woken(corio__loop *L)
     if (corio__sys.read(L->wakefd, &v, sizeof v) < 0) {
         /* EAGAIN: another wake-up was already consumed; nothing to do. */
     }
+    corio__post_woken(L);
+    corio__loop_run_posts(L);
+}
+
+void corio__loop_run_posts(corio__loop *L)
+{
     corio_task *cur = L->current;
     if (cur == &L->root) {
         corio__post_run(L);
@@ -80,7 +86,6 @@ int corio__loop_init(corio__loop *L, const corio_options *o)
     L->wakefd = corio__sys.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (L->wakefd < 0)
         return -errno;
-    pthread_mutex_init(&L->post_lock, NULL);
     corio__ctx_root(&L->root.ctx);
     L->root.loop = L;
     L->root.state = CORIO__RUNNING;
@@ -91,7 +96,6 @@ int corio__loop_init(corio__loop *L, const corio_options *o)
     int rc = engine_init(L);
     if (rc < 0) {
         corio__sys.close(L->wakefd);
-        pthread_mutex_destroy(&L->post_lock);
         return rc;
     }
     L->pool_threads = o ? o->threads : 0; /* io/pool.c reads it */
@@ -119,6 +123,7 @@ void corio__loop_destroy(corio__loop *L)
     corio__each_task(L, forget_task, NULL);
     corio__remotes_end(L);
     L->engine->close(L);
+    corio__post_quiesce(L);
     corio__sys.close(L->wakefd);
     corio__timer_heap_free(&L->timers);
     corio__stack_pool_destroy(&L->stacks);
@@ -169,7 +174,6 @@ int corio_run_ex(corio_fn main, void *arg, int *result,
         rc = corio__loop_run(L, main, arg, result);
         corio__loop_destroy(L);
         corio__cur = NULL;
-        pthread_mutex_destroy(&L->post_lock);
     }
     free(L);
     return rc;

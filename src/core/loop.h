@@ -196,18 +196,23 @@ struct corio__loop {
     corio__turn_hook **turn_tail;
 
     /* Work posted by other threads (core/post.h). */
-    pthread_mutex_t post_lock;
-    struct corio__post *posts; /* newest first */
-    atomic_bool wake_armed;    /* the eventfd was written since the last run */
-    size_t jobs_pending;       /* thread jobs submitted and not reaped */
-    int pool_threads;          /* corio_options.threads (io/pool.c) */
-    atomic_long remotes_open;  /* corio_remote handles not yet closed */
+    _Atomic(struct corio__post *) posts; /* newest first */
+    atomic_long senders;                 /* threads between push and wake-up */
+    atomic_bool wake_armed;   /* the eventfd was written and not yet read */
+    atomic_bool sleeping;     /* may block in the engine: senders write the
+                                 eventfd (core/post.c has the argument) */
+    bool poll_due;            /* a peer's post ran since the loop last slept */
+    size_t calls_out;         /* corio_loop_calls this loop's tasks wait on */
+    int64_t poll_ns;          /* inbox polling before sleeping (0: none) */
+    size_t jobs_pending;      /* thread jobs submitted and not reaped */
+    int pool_threads;         /* corio_options.threads (io/pool.c) */
+    atomic_long remotes_open; /* corio_remote handles not yet closed */
     struct corio_remote *remotes; /* every remote made on this loop */
-    bool closed;                  /* posts refused (under post_lock) */
 
     /* corio_run_loops (core/loops.c); NULL in a plain corio_run. */
     struct corio__loops *set;
     size_t index;
+    bool set_idle; /* counted idle in the set (deadlock across loops) */
 
     /* SIGINT (core/sigint.c). */
     atomic_int sigint;
@@ -359,10 +364,14 @@ void corio__call_done(corio_task *t);
 /* loop.c: a loop's life in three steps (corio_run_ex, corio_run_loops).
  * run: make L current, run main and every task to the end; 0 or
  * CORIO_EABANDONED, main's result in *result.  destroy leaves L's memory
- * and post_lock to the caller (other loops may still post to it). */
+ * to the caller (other loops may still post to it). */
 int corio__loop_init(corio__loop *L, const corio_options *o);
 int corio__loop_run(corio__loop *L, corio_fn main, void *arg, int *result);
 void corio__loop_destroy(corio__loop *L);
+
+/* sched.c: the loop (alone, or with every loop of its set) is deadlocked:
+ * report it and escalate one step. */
+void corio__deadlock(corio__loop *L);
 
 /* loops.c: main's run is over; for a loop of corio_run_loops, close it to
  * posts, run those that came first and their tasks. */

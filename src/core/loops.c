@@ -10,16 +10,31 @@
  * fail or be cancelled posts a cancellation to every other loop's main.
  * The last main to return posts `all_done` to every loop.
  *
- * Until `all_done` has run, a loop holds one open cross-thread handle
- * (remotes_open), so it is never declared deadlocked while another loop
- * could still post to it.  After its run, a loop is closed to posts under
- * its post_lock (posts already taken still run), and its memory stays
+ * Deadlock across loops.  A loop that nothing but another loop could wake
+ * (sched.c's "stuck") sleeps and counts itself idle in the set; it
+ * uncounts itself when it wakes, before it takes its posts.  The loop
+ * whose count makes every loop idle checks that nothing is posted to any
+ * of them and that no loop woke meanwhile (the `wakes` epoch): every loop
+ * then waits on what only an idle loop could give, a deadlock, and each
+ * loop is told by a post to escalate as corio_run does.  A loop whose run
+ * has ended counts as idle for good.  The argument: posts come from
+ * running loops (an idle one sends nothing) or from outside threads, which
+ * a stuck loop does not wait for (thread jobs, corio_remote and channel
+ * waits keep it from being stuck); a loop leaving idle bumps `wakes` after
+ * uncounting itself and before taking its posts, so a check that sees
+ * `wakes` unchanged from before its count read to after its scan saw every
+ * inbox while every loop was idle.
+ *
+ * After its run, a loop is closed to posts once its list is empty
+ * (posts already taken still run), and its memory stays
  * until every thread is joined, so a late post finds it closed rather
  * than freed. */
 #include "core/post.h"
 
 #include <sched.h>
 #include <stdlib.h>
+
+#define CORIO__POLL_NS_DEFAULT (20 * 1000)
 
 typedef struct member {
     corio__loop L;
@@ -30,7 +45,7 @@ typedef struct member {
     int result;          /* its main's */
     bool all_done;       /* every main has returned (loop thread only) */
     corio_task *waiting; /* loop_main parked until all_done */
-    corio__post cancel_post, done_post;
+    corio__post cancel_post, done_post, deadlock_post;
     atomic_bool cancel_sent;
 } member;
 
@@ -40,10 +55,13 @@ typedef struct corio__loops {
     const corio_loops_opts *opts;
     corio_fn main;
     void *arg;
-    pthread_barrier_t ready;
+    pthread_barrier_t ready, ran;
     atomic_int setup_rc;      /* first loop that could not be made */
     atomic_size_t mains_left; /* mains still running */
     atomic_int first_error;   /* first failing main's result */
+    atomic_size_t idle;       /* loops counted idle (or ended) */
+    atomic_ulong wakes;       /* bumped by every loop leaving idle */
+    atomic_size_t reports;    /* deadlock posts sent and not yet run */
 } corio__loops;
 
 static member *member_of(corio__loop *L)
@@ -62,9 +80,58 @@ static void on_all_done(corio__post *p)
 {
     member *m = (member *)((char *)p - offsetof(member, done_post));
     m->all_done = true;
-    atomic_fetch_sub(&m->L.remotes_open, 1);
     if (m->waiting)
         corio__wake(m->waiting, 0);
+}
+
+static void on_deadlock(corio__post *p)
+{
+    member *m = (member *)((char *)p - offsetof(member, deadlock_post));
+    corio__deadlock(&m->L);
+    atomic_fetch_sub(&m->L.set->reports, 1);
+}
+
+/* Every loop idle, nothing posted to any, and none woke during the scan. */
+static bool all_stuck(corio__loops *s)
+{
+    unsigned long epoch = atomic_load(&s->wakes);
+    if (atomic_load(&s->idle) != s->n)
+        return false;
+    for (size_t i = 0; i < s->n; i++) {
+        corio__loop *L = &s->m[i].L;
+        if (corio__post_pending(L) || atomic_load(&L->wake_armed) ||
+            atomic_load(&L->sigint))
+            return false;
+    }
+    return atomic_load(&s->wakes) == epoch;
+}
+
+bool corio__loops_idle(corio__loop *L)
+{
+    corio__loops *s = L->set;
+    L->set_idle = true;
+    if (atomic_fetch_add(&s->idle, 1) + 1 != s->n || !all_stuck(s))
+        return false;
+    /* A loop that woke for nothing (a stale eventfd count) and went idle
+     * again may find the set stuck while this report is being sent: the
+     * first report must have run everywhere before the next is sent, or a
+     * post node would be linked twice. */
+    size_t none = 0;
+    if (!atomic_compare_exchange_strong(&s->reports, &none, s->n))
+        return false;
+    for (size_t i = 0; i < s->n; i++) /* an ended loop refuses it */
+        if (corio__post_send(&s->m[i].L, &s->m[i].deadlock_post) < 0)
+            atomic_fetch_sub(&s->reports, 1);
+    return true;
+}
+
+void corio__loops_busy(corio__loop *L)
+{
+    /* Uncount, then bump the epoch, then (the caller) take the posts: a
+     * check that missed the uncount sees the bump (see the top). */
+    L->set_idle = false;
+    atomic_fetch_sub(&L->set->idle, 1);
+    atomic_fetch_add(&L->set->wakes, 1);
 }
 
 /* A main failed: cancel every other loop's main (once per loop). */
@@ -105,16 +172,13 @@ void corio__loops_end(corio__loop *L)
 {
     /* Posts taken before the close still run (each accepted post runs
      * once), and so do the tasks they spawn. */
-    for (;;) {
-        pthread_mutex_lock(&L->post_lock);
-        bool more = L->posts != NULL;
-        L->closed = !more;
-        pthread_mutex_unlock(&L->post_lock);
-        if (!more)
-            return;
+    while (!corio__post_close(L)) {
         corio__post_run(L);
         corio__loop_drive(L);
     }
+    /* Ended: idle for good.  The others may be waiting on nothing else. */
+    if (!L->set_idle)
+        (void)corio__loops_idle(L);
 }
 
 static int pin(const corio_loops_opts *o, size_t i)
@@ -130,6 +194,13 @@ static int pin(const corio_loops_opts *o, size_t i)
     return -pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
+static int64_t poll_ns(const corio_loops_opts *o)
+{
+    if (!o || !o->poll_ns)
+        return CORIO__POLL_NS_DEFAULT;
+    return o->poll_ns < 0 ? 0 : o->poll_ns;
+}
+
 static void run_member(corio__loops *s, size_t i)
 {
     member *m = &s->m[i];
@@ -141,9 +212,10 @@ static void run_member(corio__loops *s, size_t i)
         m->made = true;
         L->set = s;
         L->index = i;
-        L->remotes_open = 1; /* until all_done: other loops may post */
+        L->poll_ns = poll_ns(s->opts);
         m->cancel_post.fn = on_cancel;
         m->done_post.fn = on_all_done;
+        m->deadlock_post.fn = on_deadlock;
     } else {
         int none = 0;
         atomic_compare_exchange_strong(&s->setup_rc, &none, m->rc);
@@ -151,10 +223,15 @@ static void run_member(corio__loops *s, size_t i)
     pthread_barrier_wait(&s->ready);
     if (!m->made)
         return;
-    if (atomic_load(&s->setup_rc) == 0)
+    if (atomic_load(&s->setup_rc) == 0) {
         m->rc = corio__loop_run(L, loop_main, s, NULL);
-    else
-        L->closed = true; /* nothing ran; its memory stays until the end */
+        /* A loop that abandoned its run frees the stacks of the tasks it
+         * gave up on, and a task waiting in corio_loop_call holds its call
+         * record there while another loop may still answer it: every loop
+         * finishes running before any frees anything. */
+        pthread_barrier_wait(&s->ran);
+    } else
+        (void)corio__post_close(L); /* nothing ran; its memory stays */
     corio__loop_destroy(L);
     corio__cur = NULL;
 }
@@ -199,6 +276,7 @@ int corio_run_loops(size_t n, const corio_loops_opts *opts, corio_fn main,
         return -ENOMEM;
     atomic_init(&s.mains_left, n);
     pthread_barrier_init(&s.ready, NULL, (unsigned)n);
+    pthread_barrier_init(&s.ran, NULL, (unsigned)n);
     size_t made = 1;
     for (; made < n; made++) {
         start *st = corio__sys.malloc(sizeof *st);
@@ -235,10 +313,8 @@ int corio_run_loops(size_t n, const corio_loops_opts *opts, corio_fn main,
         int err = atomic_load(&s.first_error);
         *result = err ? err : s.m[0].result;
     }
-    for (size_t i = 0; i < n; i++)
-        if (s.m[i].made)
-            pthread_mutex_destroy(&s.m[i].L.post_lock);
     pthread_barrier_destroy(&s.ready);
+    pthread_barrier_destroy(&s.ran);
     free(s.m);
     return rc;
 }

@@ -1,21 +1,61 @@
-/* core/post.c — the cross-thread post list (see post.h). */
+/* core/post.c — the cross-thread post list (see post.h), and when a sender
+ * must wake the loop.
+ *
+ * Skipping the wake-up.  Writing the eventfd costs the sender a syscall
+ * and the loop a trip through the kernel's scheduler; it is only needed
+ * when the loop may be asleep in its engine.  A loop that is running or
+ * polling its inbox (sched.c) checks the list itself before it sleeps, so
+ * the sender writes only when L->sleeping is set.  The lost wake-up to
+ * rule out is: the loop sees an empty list and sleeps, while a sender
+ * links a post and sees the loop awake.  It is a store-buffer pattern, so
+ * both sides use sequentially consistent operations:
+ *
+ *   sender                         loop (corio__post_sleep_begin)
+ *   store posts = p      (S1)      store sleeping = true     (L1)
+ *   load sleeping        (S2)      load posts                (L2)
+ *
+ * In the single total order of these four operations, either S1 comes
+ * before L2 (the loop sees p and does not sleep) or L1 comes before S2
+ * (the sender sees the loop sleeping and writes).  Release/acquire alone
+ * would allow both loads to miss (each store still in its CPU's store
+ * buffer), which is what x86 does without the fence and aarch64 too.
+ *
+ * wake_armed then keeps it to one write per wake-up: the first sender to
+ * see the loop sleeping arms it and writes; the loop disarms it after
+ * reading the eventfd and before taking the list (corio__post_woken), so a
+ * sender that finds it armed knows the write it relies on is pending or
+ * unread, or that the loop has yet to take the list and will see its
+ * post.  Every path into the engine's sleep goes through
+ * corio__post_sleep_begin, so no sleep starts with a post unseen. */
 #include "core/post.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <unistd.h>
+
+/* The list's value once the loop is closed to posts (core/loops.c). */
+static corio__post closed_mark;
+#define CLOSED (&closed_mark)
 
 int corio__post_send(corio__loop *L, corio__post *p)
 {
-    /* All under the lock: the loop cannot run p (and end) before this
-     * thread is done with the loop's eventfd. */
-    pthread_mutex_lock(&L->post_lock);
-    if (L->closed) {
-        pthread_mutex_unlock(&L->post_lock);
-        return -ESHUTDOWN;
-    }
-    p->next = L->posts;
-    L->posts = p;
-    if (!atomic_exchange(&L->wake_armed, true)) {
+    corio__loop *self = corio__cur;
+    p->peer = self && self != L;
+    /* Counted in flight from before the push to after the eventfd write:
+     * the loop may run p and end meanwhile, but it does not close its
+     * eventfd (or free itself) until no sender is in flight
+     * (corio__post_quiesce). */
+    atomic_fetch_add(&L->senders, 1);
+    corio__post *head = atomic_load_explicit(&L->posts, memory_order_relaxed);
+    do {
+        if (head == CLOSED) {
+            atomic_fetch_sub(&L->senders, 1);
+            return -ESHUTDOWN;
+        }
+        p->next = head;
+    } while (!atomic_compare_exchange_weak(&L->posts, &head, p)); /* S1 */
+    if (atomic_load(&L->sleeping) &&                              /* S2 */
+        !atomic_exchange(&L->wake_armed, true)) {
         /* This write must happen: a lost wake-up would strand the post.
          * Only EAGAIN (a full counter, so the loop is woken anyway) ends
          * the retries. */
@@ -24,20 +64,62 @@ int corio__post_send(corio__loop *L, corio__post *p)
                errno != EAGAIN)
             ;
     }
-    pthread_mutex_unlock(&L->post_lock);
+    atomic_fetch_sub(&L->senders, 1);
     return 0;
+}
+
+bool corio__post_pending(corio__loop *L)
+{
+    corio__post *head = atomic_load_explicit(&L->posts, memory_order_relaxed);
+    return head && head != CLOSED;
+}
+
+bool corio__post_close(corio__loop *L)
+{
+    corio__post *none = NULL;
+    return atomic_compare_exchange_strong(&L->posts, &none, CLOSED);
+}
+
+void corio__post_quiesce(corio__loop *L)
+{
+    while (atomic_load(&L->senders))
+        sched_yield();
+}
+
+/* Only the loop closes the list, so a list it sees open stays open. */
+static corio__post *take_all(corio__loop *L)
+{
+    if (!corio__post_pending(L))
+        return NULL;
+    return atomic_exchange(&L->posts, NULL);
+}
+
+bool corio__post_sleep_begin(corio__loop *L)
+{
+    atomic_store(&L->sleeping, true);           /* L1 */
+    corio__post *head = atomic_load(&L->posts); /* L2 */
+    if (!head || head == CLOSED)
+        return true;
+    atomic_store_explicit(&L->sleeping, false, memory_order_relaxed);
+    return false;
+}
+
+void corio__post_sleep_end(corio__loop *L)
+{
+    /* Relaxed: a sender that still sees true only writes once more. */
+    atomic_store_explicit(&L->sleeping, false, memory_order_relaxed);
+}
+
+void corio__post_woken(corio__loop *L)
+{
+    atomic_store(&L->wake_armed, false);
 }
 
 void corio__post_run(corio__loop *L)
 {
-    /* Disarm under the lock, with the list: a post sent after this sees
-     * wake_armed false and writes the eventfd again; one sent before is on
-     * the list taken here. */
-    pthread_mutex_lock(&L->post_lock);
-    corio__post *p = L->posts, *fifo = NULL;
-    L->posts = NULL;
-    atomic_store(&L->wake_armed, false);
-    pthread_mutex_unlock(&L->post_lock);
+    if (CORIO__UNLIKELY(L->set_idle))
+        corio__loops_busy(L); /* before the take: see loops.c */
+    corio__post *p = take_all(L), *fifo = NULL;
     while (p) { /* the list is newest first: reverse it */
         corio__post *next = p->next;
         p->next = fifo;
@@ -48,6 +130,8 @@ void corio__post_run(corio__loop *L)
     L->current = &L->root; /* callbacks run outside any task */
     while (fifo) {
         corio__post *next = fifo->next;
+        if (fifo->peer)
+            L->poll_due = true;
         fifo->fn(fifo);
         fifo = next;
     }
@@ -56,10 +140,7 @@ void corio__post_run(corio__loop *L)
 
 void corio__post_drop_all(corio__loop *L)
 {
-    pthread_mutex_lock(&L->post_lock);
-    corio__post *p = L->posts;
-    L->posts = NULL;
-    pthread_mutex_unlock(&L->post_lock);
+    corio__post *p = take_all(L);
     while (p) {
         corio__post *next = p->next;
         if (p->drop)

@@ -10,7 +10,10 @@
  * right after the switch.
  *
  * Deadlock: nothing is ready and nothing can wake a task — no timer, no fd
- * waiter, no thread job, no open corio_remote, nothing posted.
+ * waiter, no thread job, no open corio_remote, nothing posted.  In a set of
+ * loops (corio_run_loops) another loop may still post: the loop sleeps,
+ * and the set declares a deadlock when every loop is in that state
+ * (core/loops.c).
  *
  * Passes: the tasks that are ready when a pass starts run once each, in FIFO
  * order; before the next pass, I/O readiness and timers are checked (without
@@ -109,8 +112,10 @@ static void check_sigint(corio__loop *L)
 static void pass_poll(corio__loop *L)
 {
     if (L->nfd_waiting || L->jobs_pending || atomic_load(&L->sigint) ||
-        atomic_load(&L->wake_armed)) /* something was posted to this loop */
+        atomic_load(&L->wake_armed)) /* the eventfd was written */
         L->engine->wait(L, 0);
+    if (corio__post_pending(L)) /* posted without a wake-up (post.c) */
+        corio__loop_run_posts(L);
     if (L->timers.n)
         corio__timer_run(&L->timers, corio__loop_now(L));
     check_sigint(L);
@@ -122,15 +127,23 @@ static void cancel_one(corio_task *t, void *ctx)
     corio__cancel(t);
 }
 
-/* Every task is blocked and nothing can wake one.  Escalate: cancel the
- * main task, then every task, then give up on the run. */
-static void deadlock(corio__loop *L)
+/* Every task is blocked and nothing can wake one (in a set of loops: in
+ * every loop, core/loops.c).  Escalate: cancel the main task, then every
+ * task, then give up on the run. */
+void corio__deadlock(corio__loop *L)
 {
     L->deadlock_level++;
-    fprintf(stderr,
-            "corio: deadlock: all %zu tasks are blocked and nothing "
-            "can wake one (escalation %d)\n",
-            L->nalive, L->deadlock_level);
+    if (L->set)
+        fprintf(stderr,
+                "corio: deadlock across loops: every loop is blocked and "
+                "only another loop could wake it; loop %zu of %zu, %zu "
+                "tasks (escalation %d)\n",
+                L->index, corio_loop_count(), L->nalive, L->deadlock_level);
+    else
+        fprintf(stderr,
+                "corio: deadlock: all %zu tasks are blocked and nothing "
+                "can wake one (escalation %d)\n",
+                L->nalive, L->deadlock_level);
     corio__dump(L, stderr);
     if (L->deadlock_level == 1 && L->main && !L->main_done) {
         cancel_main(L);
@@ -142,17 +155,107 @@ static void deadlock(corio__loop *L)
     }
 }
 
-/* Nothing is ready: wait for a timer, I/O, a thread job or a signal. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
+/* Polling, Seastar's way: a loop of corio_run_loops that waits for another
+ * loop (a corio_loop_call of one of its tasks) or was posted to by one
+ * since it last slept spins on its inbox for up to poll_ns before it
+ * sleeps, so a reply or the next request finds it awake: no eventfd write
+ * for the sender, no trip through the kernel's scheduler for either.  The
+ * price is up to poll_ns of CPU per sleep.  Watched descriptors are
+ * checked every POLL_IO_NS meanwhile, so I/O waits that much at most.
+ * Returns true when there is something to do. */
+#define POLL_IO_NS (8 * 1000)
+
+static bool poll_inbox(corio__loop *L, int64_t next)
+{
+    if (!L->poll_ns || !(L->calls_out || L->poll_due))
+        return false;
+    L->poll_due = false;
+    int64_t now = corio__mono(), end = now + L->poll_ns;
+    int64_t io_at = now + POLL_IO_NS;
+    if (!L->virtual_clock && next < end)
+        end = next;
+    while (now < end) {
+        for (int i = 0; i < 32; i++) {
+            if (corio__post_pending(L))
+                return true;
+            cpu_relax();
+        }
+        now = corio__mono();
+        if (atomic_load_explicit(&L->sigint, memory_order_relaxed))
+            return true;
+        if (L->nfd_waiting && now >= io_at) {
+            L->engine->wait(L, 0);
+            if (L->nready)
+                return true;
+            io_at = now + POLL_IO_NS;
+        }
+    }
+    return false;
+}
+
+/* Sleep in the engine for up to timeout (-1: until woken); the engine's
+ * result, or 1 when something was posted meanwhile and the loop did not
+ * sleep but ran it. */
+static int sleep_in_engine(corio__loop *L, int64_t timeout)
+{
+    if (!corio__post_sleep_begin(L)) {
+        corio__loop_run_posts(L);
+        return 1;
+    }
+    int n = L->engine->wait(L, timeout);
+    corio__post_sleep_end(L);
+    return n;
+}
+
+/* Nothing can wake the loop but what it already waits for: no timer, no
+ * fd waiter, no thread job, no open cross-thread handle.  (Posts were
+ * checked just before.) */
+static bool nothing_can_wake(corio__loop *L, int64_t next)
+{
+    return next == INT64_MAX && !L->nfd_waiting && !L->jobs_pending &&
+           !atomic_load(&L->remotes_open) && !atomic_load(&L->wake_armed);
+}
+
+/* Nothing can wake the loop.  Alone, it is deadlocked; in a set of loops
+ * another loop may still post to it, so it sleeps, unless every loop is in
+ * the same state (then each is told, core/loops.c). */
+static void stuck(corio__loop *L)
+{
+    if (!L->set)
+        corio__deadlock(L);
+    else if (L->set_idle || !corio__loops_idle(L))
+        sleep_in_engine(L, -1);
+}
+
+/* Nothing is ready: wait for a timer, I/O, a thread job, a post or a
+ * signal. */
 static void block(corio__loop *L)
 {
     while (!L->nready && L->nalive && !L->abandoned) {
         check_sigint(L);
         if (L->nready)
             break;
+        if (corio__post_pending(L)) {
+            corio__loop_run_posts(L);
+            continue;
+        }
         int64_t next = corio__timer_next(&L->timers);
-        if (next == INT64_MAX && !L->nfd_waiting && !L->jobs_pending &&
-            !atomic_load(&L->remotes_open) && !atomic_load(&L->wake_armed)) {
-            deadlock(L);
+        if (poll_inbox(L, next)) {
+            if (corio__post_pending(L))
+                corio__loop_run_posts(L);
+            continue;
+        }
+        if (nothing_can_wake(L, next)) {
+            stuck(L);
             continue;
         }
         if (L->virtual_clock) {
@@ -163,15 +266,14 @@ static void block(corio__loop *L)
              * Trimming sees the time the loop is jumping to. */
             corio__trim_idle(L, next == INT64_MAX ? L->vnow : next);
             if (L->jobs_pending || next == INT64_MAX) {
-                L->engine->wait(L, -1);
+                sleep_in_engine(L, -1);
             } else if (L->autojump == CORIO_NEVER) {
-                if (!L->nfd_waiting && !atomic_load(&L->remotes_open) &&
-                    !atomic_load(&L->wake_armed)) {
-                    deadlock(L);
+                if (nothing_can_wake(L, INT64_MAX)) {
+                    stuck(L);
                     continue;
                 }
-                L->engine->wait(L, -1);
-            } else if (L->engine->wait(L, L->autojump) == 0) {
+                sleep_in_engine(L, -1);
+            } else if (sleep_in_engine(L, L->autojump) == 0) {
                 if (next > L->vnow)
                     L->vnow = next;
                 corio__timer_run(&L->timers, L->vnow);
@@ -193,7 +295,7 @@ static void block(corio__loop *L)
         if (L->debug && L->stopping && !L->stop_reported &&
             (timeout < 0 || timeout > CORIO_SECOND))
             timeout = CORIO_SECOND; /* wake up to report a slow shutdown */
-        L->engine->wait(L, timeout);
+        sleep_in_engine(L, timeout);
         if (L->timers.n)
             corio__timer_run(&L->timers, corio__mono());
         if (L->debug && L->stopping)

@@ -153,7 +153,7 @@ static int task_wait(corio_chan *c, chan_waiter **list, corio_task *self,
                      const char *what)
 {
     chan_waiter w = {{chan_cancel, what, INT64_MAX},
-                     {NULL, kicked, NULL},
+                     {.fn = kicked},
                      NULL,
                      *list,
                      list,
@@ -300,7 +300,7 @@ int corio__chan_arm(corio_chan *c, bool put, chan_waiter *w)
         return 1;
     }
     *w = (chan_waiter){.w = {NULL, put ? "chan put" : "chan get", INT64_MAX},
-                       .post = {NULL, kicked, NULL},
+                       .post = {.fn = kicked},
                        .next = *list,
                        .list = list,
                        .chan = c,

@@ -74,7 +74,8 @@ int corio_test_wait_all_blocked(void)
         int rc = corio_yield();
         if (rc < 0)
             return rc;
-        if (!L->nready && !L->jobs_pending && !atomic_load(&L->wake_armed))
+        if (!L->nready && !L->jobs_pending && !atomic_load(&L->wake_armed) &&
+            !atomic_load(&L->posts))
             return 0;
     }
 }
