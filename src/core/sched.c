@@ -327,15 +327,18 @@ static corio_task *pick_slow(corio__loop *L)
 }
 
 /* Whether the end of a pass has anything to do: no turn hook, fd waiter,
- * thread job, timer, signal or post means pick_slow's poll would find
- * nothing, so a new pass can start inline.  (Plain loads: a post or a
- * signal that lands just after is seen at the next pass.) */
+ * thread job, timer, signal, eventfd wake-up or post means pick_slow's poll
+ * would find nothing, so a new pass can start inline.  (Plain loads: a post or
+ * a signal that lands just after is seen at the next pass.) */
 static inline bool pass_idle(corio__loop *L)
 {
     return !L->turn_head && !L->nfd_waiting && !L->jobs_pending &&
            !L->timers.n &&
            !atomic_load_explicit(&L->sigint, memory_order_relaxed) &&
-           !atomic_load_explicit(&L->wake_armed, memory_order_relaxed);
+           !atomic_load_explicit(&L->wake_armed, memory_order_relaxed) &&
+           /* posts come without a wake-up to an awake loop (post.c); a
+            * closed inbox (loop shutdown) only takes the slow path */
+           !atomic_load_explicit(&L->posts, memory_order_relaxed);
 }
 
 /* The common case inline: a task is ready and the pass is not over, or it
