@@ -400,7 +400,9 @@ static void give_back(corio_pg_pool *p, corio_pg *c)
      * so the connection goes (rare: a cancelled lease that prepared). */
     bool busy_prepared =
         (c->used & USED_PREPARE) && (c->infl_head || c->pend_head);
-    if (c->broken || c->excl_owner || busy_prepared || expired(p, c, now)) {
+    /* Worn, not expired: max_idle_ns counts time on the idle list (take
+     * checks it), not a long lease or a long stretch of shared use. */
+    if (c->broken || c->excl_owner || busy_prepared || worn(p, c, now)) {
         discard(p, c);
         corio_sem_release(&p->sem);
         room_wake(p);
