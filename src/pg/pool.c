@@ -1,13 +1,21 @@
-/* pg/pool.c — a pool of connections (asyncpg.Pool).
+/* pg/pool.c — a pool of connections (asyncpg.Pool), leased exclusively
+ * (acquire/release) or shared (pool_query, pool_batch_send).
  *
  * A semaphore of max_size permits orders the acquirers (FIFO, and
  * cancel-safe: a permit handed to a task in the tick it is cancelled is
  * kept by it, never lost).  A permit is the right to hold one connection:
  *
- *   size = in_use + idle + resetting <= max_size
+ *   size = in_use + shared + idle + resetting <= max_size
  *
  * so a permit holder who finds nothing idle or resetting may always open a
  * new connection.  Release never suspends and gives the permit back.
+ *
+ * A shared connection holds its permit while any shared request is on it
+ * (c->shared_n); concurrent shared requests pipeline on it (conn.c does
+ * the pipelining, as for tasks sharing any connection), and the last one
+ * out gives it back like a release.  Shared requests that find no room
+ * wait on the pool's room list, not on the semaphore, and none joins a
+ * shared connection while an acquirer queues: the acquirer cannot starve.
  *
  * The reset (pg.h: corio_pg_reset_mode; by default asyncpg's, plus
  * DEALLOCATE ALL when the lease prepared statements of its own, and with
