@@ -59,7 +59,8 @@ with open(data, "w") as out:
         out.write('"%s" %s\n' % (impl, " ".join("%g" % v for v in row)))
 EOF
 
-# bars DATA PNG TITLE YLABEL COLUMN-TITLE...: a clustered bar chart.
+# bars DATA PNG TITLE YLABEL COLUMN-TITLE...: a clustered bar chart
+# (LOG=1: a logarithmic y axis, for figures that differ by 100x).
 bars() {
     data=$1 png=$2 title=$3 ylabel=$4
     shift 4
@@ -78,7 +79,7 @@ set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set boxwidth 0.9
 set grid ytics
-set yrange [0:*]
+$([ "${LOG:-0}" = 1 ] && echo 'set logscale y; set yrange [1:*]' || echo 'set yrange [0:*]')
 set xtics rotate by -20
 set key top right
 plot $plot
@@ -112,6 +113,7 @@ fi
 r=$BUILD/bench/results.txt
 if [ -s "$r" ]; then
     "$PYTHON" "$TMP/tables.py" "$r" impl "$TMP/core.dat" spawn_join_ns switch_ns
-    bars "$TMP/core.dat" "$OUT/core.png" "Core costs: ns per spawn+join and per switch, median (lower is better)" \
-        'ns' 'spawn+join' 'switch (yield)'
+    load=$(cat "$BUILD/bench/load.txt" 2>/dev/null || :)
+    LOG=1 bars "$TMP/core.dat" "$OUT/core.png" "Core costs: ns per spawn+join and per switch, median (lower is better; log scale)${load:+\n$load}" \
+        'ns (log scale)' 'spawn+join' 'switch (yield)'
 fi

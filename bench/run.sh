@@ -14,7 +14,9 @@
 #
 # Environment: REPS (rounds, default 5), SLEEP_REPS (default 3), PIN (CPU list for taskset, default
 # the last CPU; PIN=none to not pin), PYTHON (default /usr/bin/python3),
-# GO (default go).  Raw lines go to BUILD_DIR/bench/results.txt and the table
+# GO (default go), METRICS (default all: spawn switch sleep timers queue
+# lock handoff limiter; e.g. METRICS="spawn switch" for the core plot
+# alone).  Raw lines go to BUILD_DIR/bench/results.txt and the table
 # also to BUILD_DIR/bench/table.md.
 set -eu
 
@@ -128,26 +130,44 @@ aio() {
     [ $have_uv = 1 ] && run uvloop "$r" "$PYTHON" "$HERE/peers/python/aio.py" uvloop "$@" || :
 }
 
+METRICS=${METRICS:-spawn switch sleep timers queue lock handoff limiter}
+want() { case " $METRICS " in *" $1 "*) return 0 ;; esac; return 1; }
+
 start=$(date +%s)
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 r=1
 while [ $r -le "$REPS" ]; do
     say "round $r of $REPS ($(($(date +%s) - start)) s so far)"
-    corio spawn $SPAWN_C;   gopeer spawn $SPAWN_C;   aio spawn $SPAWN_P
-    corio switch $SWITCH_C; gopeer switch $SWITCH_C; aio switch $SWITCH_P
-    if [ $r -le "$SLEEP_REPS" ]; then
+    if want spawn; then
+        corio spawn $SPAWN_C; gopeer spawn $SPAWN_C; aio spawn $SPAWN_P
+    fi
+    if want switch; then
+        corio switch $SWITCH_C; gopeer switch $SWITCH_C; aio switch $SWITCH_P
+    fi
+    if want sleep && [ $r -le "$SLEEP_REPS" ]; then
         corio sleep $SLEEP_C $DELAY_C
         gopeer sleep $SLEEP_C $DELAY_GO
         aio sleep $SLEEP_P $DELAY_P
     fi
-    corio timers $TIMERS_C; gopeer timers $TIMERS_C; aio timers $TIMERS_P
-    gopeer timertask $TASKTIMER_N; aio timertask $TASKTIMER_N
-    csync queue $QUEUE_C;     gopeer queue $QUEUE_C;     aio queue $QUEUE_P
-    csync lock $LOCK_C;       gopeer lock $LOCK_C;       aio lock $LOCK_P
-    csync handoff $HANDOFF_C; gopeer handoff $HANDOFF_C; aio handoff $HANDOFF_P
-    csync limiter $LIMITER_C
+    if want timers; then
+        corio timers $TIMERS_C; gopeer timers $TIMERS_C; aio timers $TIMERS_P
+        gopeer timertask $TASKTIMER_N; aio timertask $TASKTIMER_N
+    fi
+    if want queue; then
+        csync queue $QUEUE_C; gopeer queue $QUEUE_C; aio queue $QUEUE_P
+    fi
+    if want lock; then
+        csync lock $LOCK_C; gopeer lock $LOCK_C; aio lock $LOCK_P
+    fi
+    if want handoff; then
+        csync handoff $HANDOFF_C; gopeer handoff $HANDOFF_C; aio handoff $HANDOFF_P
+    fi
+    if want limiter; then csync limiter $LIMITER_C; fi
     r=$((r + 1))
 done
 say "done in $(($(date +%s) - start)) s"
+# The load the figures were measured under, for the plot's title.
+echo "load average $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end" >"$OUT/load.txt"
 
 # ---- table -------------------------------------------------------------------
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
@@ -155,7 +175,7 @@ cc=$(${CC:-cc} --version 2>/dev/null | head -n 1 || echo unknown)
 gov=$($GO version 2>/dev/null || echo none)
 pyv=$("$PYTHON" -c 'import sys; print(sys.version.split()[0])' 2>/dev/null || echo none)
 uvv=$("$PYTHON" -c 'import uvloop; print(uvloop.__version__)' 2>/dev/null || echo none)
-machine="$ncpu CPUs ($cpu), Linux $(uname -r), $cc, $gov, CPython $pyv, uvloop $uvv; pinned: ${pin:-no}; $REPS rounds ($SLEEP_REPS for sleeping-task memory)"
+machine="$ncpu CPUs ($cpu), Linux $(uname -r), $cc, $gov, CPython $pyv, uvloop $uvv; pinned: ${pin:-no}; $REPS rounds ($SLEEP_REPS for sleeping-task memory); $(date -u +%Y-%m-%d); load average (1, 5, 15 min) $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 
 "$PYTHON" - "$RAW" "$machine" "$TASKTIMER_N" <<'EOF' | tee "$OUT/table.md"
 import math, statistics, sys
@@ -195,6 +215,8 @@ def n_of(impl, metric, dflt):
 rows = []
 def row(label, metric, goal, verdict, unit=""):
     c, g, a, u = (med(i, metric) for i in ("corio", "go", "asyncio", "uvloop"))
+    if (c, g, a, u) == (None,) * 4:
+        return  # not run (METRICS)
     rg, ra = ("", "") if unit == "share" else (ratio(g, c), ratio(a, c))
     rows.append([label, fmt(c, unit), fmt(g, unit), fmt(a, unit),
                  fmt(u, unit), rg, ra, goal, verdict])

@@ -3,6 +3,7 @@
 #include "tst.h"
 
 #include <string.h>
+#include <unistd.h>
 
 static char trace[256];
 static int ntrace;
@@ -147,4 +148,50 @@ TEST(sched, yielding_task_cannot_starve_timers)
 {
     /* Real clock: time passes while main keeps yielding. */
     CHECK_EQ(tst_run_ex(NULL, busy_yielder, NULL), 0);
+}
+
+static int pipefd[2];
+static volatile int got;
+
+static int pipe_reader(void *arg)
+{
+    (void)arg;
+    char c;
+    CHECK_EQ(corio_fd_read(pipefd[0], &c, 1), 1);
+    got = 1;
+    return 0;
+}
+
+static int pipe_yielder(void *arg)
+{
+    (void)arg;
+    char c = 'x';
+    CHECK_EQ(write(pipefd[1], &c, 1), 1);
+    for (long i = 0; i < 1000000L && !got; i++)
+        CHECK_EQ(corio_yield(), 0);
+    CHECK(got); /* read while the two kept yielding */
+    return 0;
+}
+
+/* Two tasks yielding to each other end a pass at every second switch and
+ * start the next one inline when nothing needs polling; a task parked on
+ * an fd must still be polled for at those pass ends. */
+static int yielders_and_reader(void *arg)
+{
+    (void)arg;
+    corio_task *t[3];
+    CHECK_EQ(pipe(pipefd), 0);
+    CHECK_EQ(corio_task_spawn(&t[0], pipe_reader, NULL), 0);
+    CHECK_EQ(corio_task_spawn(&t[1], pipe_yielder, NULL), 0);
+    CHECK_EQ(corio_task_spawn(&t[2], pipe_yielder, NULL), 0);
+    CHECK_EQ(corio_gather(t, 3, NULL), 0);
+    CHECK(got);
+    corio_fd_close(pipefd[0]);
+    corio_fd_close(pipefd[1]);
+    return 0;
+}
+
+TEST(sched, yielding_tasks_cannot_starve_fd_waiters)
+{
+    CHECK_EQ(tst_run(yielders_and_reader, NULL), 0);
 }

@@ -274,3 +274,48 @@ TEST(stack, slots_are_reused)
 {
     CHECK_EQ(tst_run(reuse, NULL), 0);
 }
+
+static int use_stack(void *arg)
+{
+    size_t n = (size_t)(uintptr_t)arg;
+    volatile char buf[n];
+    buf[0] = 1;
+    buf[n - 1] = 2;
+    return buf[0] + buf[n - 1];
+}
+
+/* A slot comes back with the record its last task left (the spawn fast
+ * path keeps the record's description of its slot), or, from another size
+ * class than the one used last, through the pool: either way each task
+ * runs on its own slot, of its own size, and a freed slot is the next one
+ * handed out in its class. */
+static int reuse_across_sizes(void *arg)
+{
+    (void)arg;
+    corio_task_opts small = {.stack_size = 16 * 1024};
+    corio_task *t[3], *last = NULL;
+    int r[3];
+    for (int i = 0; i < 1000; i++) {
+        CHECK_EQ(corio_task_spawn_ex(&t[0], use_stack,
+                                     (void *)(uintptr_t)(12 * 1024), &small),
+                 0);
+        CHECK_EQ(
+            corio_task_spawn(&t[1], use_stack, (void *)(uintptr_t)(200 * 1024)),
+            0);
+        CHECK_EQ(corio_task_spawn_ex(&t[2], use_stack,
+                                     (void *)(uintptr_t)(12 * 1024), &small),
+                 0);
+        CHECK(t[0] != t[2]);
+        if (i > 0)
+            CHECK(t[0] == last); /* the small slot freed last came back */
+        last = t[2];
+        CHECK_EQ(corio_gather(t, 3, r), 0);
+        CHECK(r[0] == 3 && r[1] == 3 && r[2] == 3);
+    }
+    return 0;
+}
+
+TEST(stack, slots_reused_across_size_classes)
+{
+    CHECK_EQ(tst_run(reuse_across_sizes, NULL), 0);
+}

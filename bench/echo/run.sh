@@ -26,7 +26,9 @@
 # 16384; photon 512), WINDOW (streaming messages in flight per connection,
 # 16; photon 256), SERVERS (default all: corio-epoll corio-uring libuv go
 # tokio uvloop node; corio-epoll-raw and corio-uring-raw can be added: the
-# corio server on corio_fd_read/corio_fd_write, without the stream layer), HOLD_CONNS (10000), HOLD_SECS (60; 0 skips the hold
+# corio server on corio_fd_read/corio_fd_write, without the stream layer;
+# corio-uring-multishot: io_uring with the streams' multishot read-ahead,
+# CORIO_URING_MULTISHOT=1), HOLD_CONNS (10000), HOLD_SECS (60; 0 skips the hold
 # test), HOLD_ENGINES (uring), PORT (first port, 7910; the hold uses PORT+21...), SERVER_CPU, CLIENT_CPU,
 # PYTHON (/usr/bin/python3), GO (go), NODE (node), CARGO (/usr/bin/cargo),
 # PRIORITY (below).
@@ -192,6 +194,7 @@ start_server() {
     corio-uring) set -- env CORIO_ENGINE=uring "$OUT/corio_echo" "$port" --read "$READ" ;;
     corio-epoll-raw) set -- env CORIO_ENGINE=epoll "$OUT/corio_echo" "$port" --raw --read "$READ" ;;
     corio-uring-raw) set -- env CORIO_ENGINE=uring "$OUT/corio_echo" "$port" --raw --read "$READ" ;;
+    corio-uring-multishot) set -- env CORIO_ENGINE=uring CORIO_URING_MULTISHOT=1 "$OUT/corio_echo" "$port" --read "$READ" ;;
     libuv) set -- "$OUT/uv_echo" "$port" "$READ" ;;
     go) set -- env GOMAXPROCS=1 "$OUT/go/gopeer" "$port" "$READ" ;;
     tokio) set -- "$OUT/tokio/target/release/tokio-echo" "$port" "$READ" ;;
@@ -340,11 +343,12 @@ for line in open(raw):
     impl, rnd, metric, value = line.split()
     vals[impl, metric].append(float(value))
 
-impls = ["corio-epoll", "corio-uring", "corio-epoll-raw", "corio-uring-raw",
-         "libuv", "go", "tokio", "uvloop", "node"]
+impls = ["corio-epoll", "corio-uring", "corio-uring-multishot", "corio-epoll-raw",
+         "corio-uring-raw", "libuv", "go", "tokio", "uvloop", "node"]
 names = {"corio-epoll": "corio (epoll)", "corio-uring": "corio (io_uring)",
          "corio-epoll-raw": "corio (epoll), fd calls, no stream",
          "corio-uring-raw": "corio (io_uring), fd calls, no stream",
+         "corio-uring-multishot": "corio (io_uring), multishot receives",
          "libuv": "libuv", "go": "Go", "tokio": "Tokio", "uvloop": "asyncio+uvloop",
          "node": "Node"}
 

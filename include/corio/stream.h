@@ -71,6 +71,11 @@ typedef struct corio_stream_opts {
  * corio_fd_close (plain close(2) if closed outside a loop); its reads and
  * writes go through corio_fd_read / corio_fd_write, which make it
  * non-blocking.  A regular file works too (its reads never wait).
+ * With CORIO_URING_MULTISHOT=1 in the environment, on the io_uring engine
+ * (kernel >= 6.0), a stream socket is read ahead: bytes may wait in the loop's
+ * receive buffers, about read_buffer more at most, rather than in the
+ * socket, so read fd only through the stream, and expect the peer to
+ * see the stream's close when the loop next polls.
  * Returns 0 and *out, or (*out = NULL, and fd is then left open):
  *   -EINVAL  fd < 0, or a limit above CORIO_STREAM_BUFFER_MAX.
  *   -EBADF   fd is not open.

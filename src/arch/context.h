@@ -52,13 +52,15 @@ typedef struct corio__ctx {
 
 #ifndef CORIO__UCONTEXT
 #include <stdint.h>
-#include <string.h>
 extern __thread __attribute__((tls_model("initial-exec")))
 uint64_t corio__fp_control;
 void corio__trampoline(void);
 
 /* The frame corio__switch pops, at the top of [lo, lo + size): see
- * context.c for the picture. */
+ * context.c for the picture.  Only what the trampoline reads and the frame
+ * pointer (0: the end of the frame chain) are written; the other
+ * callee-saved registers start with whatever the slot held, which nothing
+ * reads. */
 static inline void corio__ctx_frame(corio__ctx *c, void *lo, size_t size,
                                     void (*entry)(void *), void *arg)
 {
@@ -66,17 +68,16 @@ static inline void corio__ctx_frame(corio__ctx *c, void *lo, size_t size,
 #if defined(__x86_64__)
     uint64_t *f = (uint64_t *)(top - 8 * 8); /* one cache line */
     f[0] = corio__fp_control;                /* MXCSR | x87 control word */
-    f[1] = f[2] = f[3] = 0;                  /* r15 r14 r13 */
-    f[4] = (uint64_t)(uintptr_t)arg;         /* r12 */
+    f[4] = (uint64_t)(uintptr_t)arg;         /* r12 (f[1..3]: r15 r14 r13) */
     f[5] = (uint64_t)(uintptr_t)entry;       /* rbx */
     f[6] = 0;                                /* rbp */
     f[7] = (uint64_t)(uintptr_t)corio__trampoline;
 #elif defined(__aarch64__)
     uint64_t *f = (uint64_t *)(top - 16 - 176);
-    memset(f, 0, 176);
     f[20] = corio__fp_control;                      /* FPCR */
     f[0] = (uint64_t)(uintptr_t)arg;                /* x19 */
     f[1] = (uint64_t)(uintptr_t)entry;              /* x20 */
+    f[10] = 0;                                      /* x29 */
     f[11] = (uint64_t)(uintptr_t)corio__trampoline; /* x30 */
 #endif
     c->sp = f;
@@ -101,15 +102,18 @@ void corio__ctx_root(corio__ctx *c);
 /* The plain build: the switch is the assembly routine itself, inlined at
  * its callers (no wrapper call on the hot path). */
 void corio__switch(void **from_sp, void *to_sp);
+void corio__jump(void *to_sp) __attribute__((noreturn));
 static inline void corio__ctx_switch(corio__ctx *from, corio__ctx *to)
 {
     corio__switch(&from->sp, to->sp);
 }
+/* Nothing returns to a finished context, so only the second half of the
+ * switch runs: no registers saved. */
 static inline __attribute__((noreturn)) void corio__ctx_exit(corio__ctx *from,
                                                              corio__ctx *to)
 {
-    corio__switch(&from->sp, to->sp);
-    __builtin_unreachable();
+    (void)from;
+    corio__jump(to->sp);
 }
 static inline void corio__ctx_started(void)
 {

@@ -169,8 +169,7 @@ static int install_guard(corio__stack_class *c, char *slot)
     return CORIO__GUARD_CANARY;
 }
 
-int corio__stack_alloc_slow(corio__stack_pool *p, size_t size,
-                            corio__stack *out)
+int corio__stack_alloc(corio__stack_pool *p, size_t size, corio__stack *out)
 {
     corio__stack_class *c = class_for(p, size);
     if (!c)
@@ -206,6 +205,8 @@ int corio__stack_alloc_slow(corio__stack_pool *p, size_t size,
     out->size = size;
     out->cls = c;
     out->guard = (uint8_t)install_guard(c, slot);
+    if (out->guard == CORIO__GUARD_CANARY)
+        p->canaries = 1;
     return 0;
 }
 
@@ -288,6 +289,7 @@ void corio__stack_pool_destroy(corio__stack_pool *p)
     }
     p->classes = NULL;
     p->last = NULL;
+    p->canaries = 0;
 }
 
 int corio__stack_in_guard(const corio__stack *s, const void *addr)

@@ -60,6 +60,8 @@ typedef struct corio__stack {
 typedef struct corio__stack_pool {
     corio__stack_class *classes;
     corio__stack_class *last; /* the class used last: usually the default */
+    uint8_t canaries; /* a slot guarded by a canary was handed out: callers
+                         check canaries at suspensions only from then on */
 } corio__stack_pool;
 
 typedef struct corio__region {
@@ -97,27 +99,28 @@ struct corio__stack_class {
 /* Round a requested stack size to whole pages (at least 16 KiB). */
 size_t corio__stack_round(size_t size);
 /* Take a slot of `size` usable bytes (already rounded).  0 or -ENOMEM.
- * The common case, a freed slot of the size used last, is inline. */
-int corio__stack_alloc_slow(corio__stack_pool *p, size_t size,
-                            corio__stack *out);
-static inline int corio__stack_alloc(corio__stack_pool *p, size_t size,
-                                     corio__stack *out)
+ * Free slots come first (the one freed last first), then trimmed ones,
+ * then fresh ones. */
+int corio__stack_alloc(corio__stack_pool *p, size_t size, corio__stack *out);
+/* The fast path of a spawn, inline: take the slot of `size` bytes freed
+ * last, if it is of the size class used last, and return the node its
+ * corio__stack_free was given.  The slot is handed back as its user left
+ * it (LIFO: the warmest pages), so the caller finds its own bytes around
+ * the node, the slot's description among them, and needs no
+ * corio__stack.  NULL if there is no such slot: call corio__stack_alloc. */
+static inline void *corio__stack_pop(corio__stack_pool *p, size_t size)
 {
     corio__stack_class *c = p->last;
     if (c && c->size == size && c->free) {
         struct corio__free_slot *f = c->free;
         c->free = f->next;
         c->nfree--;
-        out->lo = f->lo;
-        out->size = size;
-        out->cls = c;
-        out->guard = f->guard;
-        return 0;
+        return f;
     }
-    return corio__stack_alloc_slow(p, size, out);
+    return NULL;
 }
 /* Give a slot back to its class.  The free list's node is written at
- * `node` (inside the slot, 32 bytes, 8-aligned): the caller passes memory it
+ * `node` (inside the slot, 24 bytes, 8-aligned): the caller passes memory it
  * has touched recently, so freeing costs no extra cache miss. */
 static inline void corio__stack_free(corio__stack *s, void *node)
 {

@@ -6,7 +6,12 @@
  *   current stack, stores sp in *from_sp, loads to_sp, restores the same and
  *   returns to the other context's x30.  A fresh context holds x19 =
  *   argument, x20 = entry, x29 = 0, x30 = corio__trampoline and the loop
- *   thread's FPCR. */
+ *   thread's FPCR.
+ *
+ * void corio__jump(void *to_sp)
+ *   the second half alone: resumes the context saved at to_sp without
+ *   saving the caller's, for a task that has finished (its stack is about
+ *   to be reused, so nothing will switch back to it). */
     .text
     .globl corio__switch
     .hidden corio__switch
@@ -29,6 +34,7 @@ corio__switch:
     mov x9, sp
     str x9, [x0]
     mov sp, x1
+.Lrestore:
     ldp x19, x20, [sp, #0]
     ldp x21, x22, [sp, #16]
     ldp x23, x24, [sp, #32]
@@ -44,6 +50,15 @@ corio__switch:
     add sp, sp, #176
     ret
     .size corio__switch, .-corio__switch
+
+    .globl corio__jump
+    .hidden corio__jump
+    .type corio__jump, %function
+    .align 4
+corio__jump:
+    mov sp, x0
+    b .Lrestore
+    .size corio__jump, .-corio__jump
 
     .globl corio__trampoline
     .hidden corio__trampoline

@@ -5,7 +5,12 @@
  *   control word, stores rsp in *from_sp, loads to_sp, pops the same and
  *   returns into the other context.  A fresh context (corio__ctx_make) holds
  *   the same frame with r12 = argument, rbx = entry and the return address
- *   set to corio__trampoline. */
+ *   set to corio__trampoline.
+ *
+ * void corio__jump(void *to_sp)
+ *   the second half alone: resumes the context saved at to_sp without
+ *   saving the caller's, for a task that has finished (its stack is about
+ *   to be reused, so nothing will switch back to it). */
     .text
     .globl corio__switch
     .hidden corio__switch
@@ -24,6 +29,7 @@ corio__switch:
     fnstcw 4(%rsp)
     movq %rsp, (%rdi)
     movq %rsi, %rsp
+.Lrestore:
     ldmxcsr (%rsp)
     fldcw 4(%rsp)
     addq $8, %rsp
@@ -36,6 +42,17 @@ corio__switch:
     ret
     .cfi_endproc
     .size corio__switch, .-corio__switch
+
+    .globl corio__jump
+    .hidden corio__jump
+    .type corio__jump, @function
+    .align 16
+corio__jump:
+    .cfi_startproc
+    movq %rdi, %rsp
+    jmp .Lrestore
+    .cfi_endproc
+    .size corio__jump, .-corio__jump
 
     .globl corio__trampoline
     .hidden corio__trampoline

@@ -29,8 +29,13 @@ struct corio__engine {
      * until the operation completes; fd is set up and O_NONBLOCK.  read and
      * write move at most n bytes once; poll returns the ready mask.  All
      * return -errno, -ECANCELED / -ETIMEDOUT; an operation that completed
-     * before its cancellation took effect returns its result. */
-    ssize_t (*read)(corio__loop *L, int fd, bool sock, void *buf, size_t n);
+     * before its cancellation took effect returns its result.  ahead: fd
+     * is a stream socket read only through this call, so the engine may
+     * receive more than n bytes and keep the rest for the next read
+     * (io_uring's multishot receive); bytes kept are never lost to an
+     * interruption. */
+    ssize_t (*read)(corio__loop *L, int fd, bool sock, bool ahead, void *buf,
+                    size_t n);
     ssize_t (*write)(corio__loop *L, int fd, bool sock, const void *buf,
                      size_t n);
     int (*poll)(corio__loop *L, int fd, int events);

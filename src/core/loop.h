@@ -273,15 +273,25 @@ CORIO__EXPORT void corio__wake(corio_task *t, int value);
 CORIO__EXPORT void corio__interrupt(corio_task *t, int code);
 void corio__schedule(corio__loop *L, corio_task *self);
 void corio__loop_drive(corio__loop *L);
-void corio__task_exit(corio__loop *L, corio_task *self)
-    __attribute__((noreturn));
 void corio__task_entry(corio_task *t) __attribute__((noreturn));
 
 /* task.c */
 int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
                  void *arg, int owner);
-void corio__task_release(corio_task *t);
-void corio__task_finish(corio_task *t, int result) __attribute__((noreturn));
+/* Give t's slot back to the pool (inline: join and gather release every
+ * task they wait for).  The free-list node goes over the record's first
+ * bytes (ctx, next, loop), which are hot; magic, further on, stays 0, and
+ * stack, further on too, stays for the slot's next spawn. */
+static inline void corio__task_release(corio_task *t)
+{
+    corio__ctx_free(&t->ctx);
+    t->magic = 0;
+    corio__stack_free(&t->stack, t);
+}
+/* fn returned result: mark t DONE and hand it to its owner (wake its
+ * joiner, tell its group or caller; a detached task becomes L->zombie).
+ * The caller, corio__task_entry, then switches away for good. */
+void corio__task_finish(corio_task *t, int result);
 int corio__join_wait(corio_task *t);
 void corio__cancel(corio_task *t);
 /* t's name without formatting into the record (async-signal-safe, little

@@ -44,9 +44,10 @@ static void reap_zombie(corio__loop *L)
     corio__task_release(z);
 }
 
+/* Run by every context a switch resumes: free the stack of the task that
+ * finished and switched here (L->exiting was cleared by its exit). */
 static inline void after_switch(corio__loop *L)
 {
-    L->exiting = NULL;
     if (L->zombie)
         reap_zombie(L);
 }
@@ -223,32 +224,58 @@ static corio_task *pick_slow(corio__loop *L)
     }
 }
 
-/* The common case inline: a task is ready and the pass is not over. */
+/* Whether the end of a pass has anything to do: no turn hook, fd waiter,
+ * thread job, timer, signal or post means pick_slow's poll would find
+ * nothing, so a new pass can start inline.  (Plain loads: a post or a
+ * signal that lands just after is seen at the next pass.) */
+static inline bool pass_idle(corio__loop *L)
+{
+    return !L->turn_head && !L->nfd_waiting && !L->jobs_pending &&
+           !L->timers.n &&
+           !atomic_load_explicit(&L->sigint, memory_order_relaxed) &&
+           !atomic_load_explicit(&L->wake_armed, memory_order_relaxed);
+}
+
+/* The common case inline: a task is ready and the pass is not over, or it
+ * is over with nothing to poll (two tasks yielding to each other end a
+ * pass at every second switch). */
 static inline corio_task *pick(corio__loop *L)
 {
-    if (CORIO__LIKELY(L->nready && L->pass_left)) {
-        L->pass_left--;
-        return dequeue(L);
+    if (CORIO__LIKELY(L->nready)) {
+        if (CORIO__LIKELY(L->pass_left)) {
+            L->pass_left--;
+            return dequeue(L);
+        }
+        if (pass_idle(L)) {
+            L->pass_left = L->nready - 1;
+            return dequeue(L);
+        }
     }
     return pick_slow(L);
 }
 
-/* Stacks guarded by a canary are checked at every suspension, before the
- * scheduler's own frames go deeper. */
-static inline void canary_check(corio_task *self)
+/* A switch away from self in a loop that checks something at every
+ * suspension: a stack canary (once the pool has handed out a slot guarded
+ * by one), the debug mode's slice.
+ * Not inline, so that the hot path keeps one predictable branch and no
+ * frame for the name; the canary is checked against this frame, deeper
+ * than the caller's. */
+static __attribute__((noinline, cold)) void suspend_checks(corio__loop *L,
+                                                           corio_task *self)
 {
-    if (CORIO__UNLIKELY(self->stack.guard == CORIO__GUARD_CANARY)) {
+    if (self->stack.guard == CORIO__GUARD_CANARY) {
         char name[CORIO_TASK_NAME_MAX];
         corio__stack_check(&self->stack, __builtin_frame_address(0),
                            corio__task_label(self, name));
     }
+    if (L->debug)
+        corio__debug_suspend(L, self);
 }
 
 void corio__schedule(corio__loop *L, corio_task *self)
 {
-    canary_check(self);
-    if (CORIO__UNLIKELY(L->debug))
-        corio__debug_suspend(L, self);
+    if (CORIO__UNLIKELY(L->debug | L->stacks.canaries))
+        suspend_checks(L, self);
     corio_task *next = pick(L);
     if (CORIO__UNLIKELY(L->debug))
         corio__debug_resume(L, next);
@@ -323,10 +350,14 @@ int corio_yield(void)
     corio_task *t = corio__self();
     if (!t)
         return -EPERM;
-    int64_t none = INT64_MAX;
-    int rc = corio__suspend_check(t, &none);
-    if (rc < 0)
-        return rc;
+    if (CORIO__UNLIKELY(t->nscopes || t->cancelled)) {
+        /* corio__suspend_check, with `none` only on this path: the hot
+         * path then keeps no stack slot for it. */
+        int64_t none = INT64_MAX;
+        int rc = corio__suspend_slow(t, &none);
+        if (rc < 0)
+            return rc;
+    }
     t->state = CORIO__READY;
     corio__enqueue(t->loop, t);
     corio__schedule(t->loop, t);
@@ -347,26 +378,30 @@ int corio_sleep(int64_t ns)
     return corio__park(&w);
 }
 
+/* A finished task switches away for good: its stack is freed by the next
+ * context (L->zombie) or by whoever releases its handle. */
+static inline __attribute__((noreturn)) void task_exit(corio__loop *L,
+                                                       corio_task *self)
+{
+    if (CORIO__UNLIKELY(L->debug | L->stacks.canaries))
+        suspend_checks(L, self);
+    L->exiting = self; /* posts run below: they must not free this stack */
+    corio_task *next = pick(L);
+    L->exiting = NULL; /* nothing runs between here and the switch */
+    if (CORIO__UNLIKELY(L->debug))
+        corio__debug_resume(L, next);
+    L->current = next;
+    next->state = CORIO__RUNNING;
+    corio__ctx_exit(&self->ctx, &next->ctx);
+}
+
 void corio__task_entry(corio_task *t)
 {
     corio__ctx_started();
     after_switch(t->loop);
     int r = t->cancelled ? -ECANCELED : t->fn(t->arg);
     corio__task_finish(t, r);
-}
-
-void corio__task_exit(corio__loop *L, corio_task *self)
-{
-    canary_check(self);
-    if (CORIO__UNLIKELY(L->debug))
-        corio__debug_suspend(L, self);
-    L->exiting = self; /* posts run below: they must not free this stack */
-    corio_task *next = pick(L);
-    if (CORIO__UNLIKELY(L->debug))
-        corio__debug_resume(L, next);
-    L->current = next;
-    next->state = CORIO__RUNNING;
-    corio__ctx_exit(&self->ctx, &next->ctx);
+    task_exit(t->loop, t);
 }
 
 void corio__loop_drive(corio__loop *L)

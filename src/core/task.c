@@ -11,8 +11,10 @@
 #include <assert.h>
 #include <string.h>
 
-static_assert(offsetof(corio_task, magic) >= 3 * sizeof(void *),
+static_assert(offsetof(corio_task, magic) >= sizeof(struct corio__free_slot),
               "a freed slot's node must not cover the record's magic");
+static_assert(offsetof(corio_task, stack) >= sizeof(struct corio__free_slot),
+              "a freed slot's node must not cover the record's stack[]");
 
 /* The record of the slot [lo, lo + size).  Slots are a fixed stride apart,
  * so records at the same offset would all fall in the same few L1 cache
@@ -25,8 +27,52 @@ static corio_task *record_of(char *lo, size_t size)
     return (corio_task *)((top - sizeof(corio_task)) & ~(uintptr_t)63);
 }
 
-int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
-                 void *arg, int owner)
+/* Make t, whose slot's description is in t->stack, a new task of L ready
+ * to run fn(arg).  Only the fields read before they are written, one by
+ * one rather than a memset: this is the spawn hot path and the record's
+ * first touch.  Set later, before any read: next (enqueue), wake (wake),
+ * result (finish), wait (park), scopes (first scope), group links (group
+ * spawn).  The eight one-byte fields are written together, in their order
+ * (interrupted too, though park sets it), so that the compiler can merge
+ * them into one store. */
+static inline void init_task(corio__loop *L, corio_task *t, corio_fn fn,
+                             void *arg, int owner)
+{
+    t->loop = L;
+    t->state = CORIO__NEW;
+    t->owner = (uint8_t)owner;
+    t->cancelled = 0;
+    t->interrupted = 0;
+    t->noint = 0;
+    t->named = 0;
+    t->gathered = 0;
+    t->coop = CORIO__COOP_BUDGET;
+    t->nscopes = 0;
+    t->capscopes = 0;
+    t->magic = CORIO__TASK_MAGIC;
+    t->fn = fn;
+    t->arg = arg;
+    t->joiner = NULL;
+    t->id = ++L->next_id;
+    /* Task-locals: the child shares its spawner's table (copy-on-write);
+     * the root context never has one. */
+    corio__locals *lv = L->current->locals;
+    t->locals = lv;
+    if (CORIO__UNLIKELY(lv != NULL))
+        lv->refs++;
+    t->timer.idx = CORIO__NOT_ARMED;
+    corio__ctx_make(&t->ctx, t->stack.lo, (size_t)((char *)t - t->stack.lo),
+                    (void (*)(void *))corio__task_entry, t);
+    L->nalive++;
+    corio__enqueue(L, t);
+}
+
+/* Every spawn but the common one: options, a slot from the pool, room in
+ * the timer heap, errors. */
+static __attribute__((noinline)) int spawn_slow(corio_task **out,
+                                                const corio_task_opts *o,
+                                                corio_fn fn, void *arg,
+                                                int owner)
 {
     corio__loop *L = corio__cur;
     corio__stack st;
@@ -45,49 +91,43 @@ int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
     if (L->timers.cap < L->nalive + 64 &&
         corio__timer_reserve(&L->timers, 2 * (L->nalive + 64)) < 0)
         return -ENOMEM;
-    if (!size || corio__stack_alloc(&L->stacks, size, &st) < 0)
-        return -ENOMEM;
-    corio_task *t = record_of(st.lo, st.size);
-    /* Only the fields read before they are written, one by one rather
-     * than a memset: this is the spawn hot path and the record's first
-     * touch.  Set later, before any read: next (enqueue), wake (wake),
-     * result (finish), wait and interrupted (park), scopes (first scope),
-     * group links (group spawn). */
-    t->loop = L;
-    t->state = CORIO__NEW;
-    t->owner = (uint8_t)owner;
-    t->cancelled = 0;
-    t->noint = 0;
-    t->gathered = 0;
-    t->coop = CORIO__COOP_BUDGET;
-    t->nscopes = 0;
-    t->capscopes = 0;
-    t->magic = CORIO__TASK_MAGIC;
-    t->fn = fn;
-    t->arg = arg;
-    t->joiner = NULL;
-    /* Task-locals: the child shares its spawner's table (copy-on-write);
-     * the root context never has one. */
-    corio__locals *lv = L->current->locals;
-    t->locals = lv;
-    if (CORIO__UNLIKELY(lv != NULL))
-        lv->refs++;
-    t->timer.idx = CORIO__NOT_ARMED;
-    t->stack = st;
-    t->id = ++L->next_id;
-    t->named = 0;
+    corio_task *t = corio__stack_pop(&L->stacks, size);
+    if (!t) {
+        if (!size || corio__stack_alloc(&L->stacks, size, &st) < 0)
+            return -ENOMEM;
+        t = record_of(st.lo, st.size);
+        t->stack = st;
+    }
+    init_task(L, t, fn, arg, owner);
     if (o && o->name) {
         strncpy(t->name, o->name, sizeof t->name - 1);
         t->name[sizeof t->name - 1] = 0;
         t->named = 1;
     }
-    corio__ctx_make(&t->ctx, st.lo, (size_t)((char *)t - st.lo),
-                    (void (*)(void *))corio__task_entry, t);
-    L->nalive++;
-    corio__enqueue(L, t);
     if (out)
         *out = t;
     return 0;
+}
+
+/* The common spawn calls nothing, so it saves no registers: default
+ * options, room in the timer heap, and a slot freed by
+ * corio__task_release in the size class used last, which comes back with
+ * its record as the last task left it (the free-list node over its first
+ * bytes, stack[] intact).  Everything else goes to spawn_slow. */
+int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
+                 void *arg, int owner)
+{
+    corio__loop *L = corio__cur;
+    if (CORIO__LIKELY(L && fn && !o && L->timers.cap >= L->nalive + 64)) {
+        corio_task *t = corio__stack_pop(&L->stacks, L->default_stack);
+        if (CORIO__LIKELY(t != NULL)) {
+            init_task(L, t, fn, arg, owner);
+            if (out)
+                *out = t;
+            return 0;
+        }
+    }
+    return spawn_slow(out, o, fn, arg, owner);
 }
 
 int corio_task_spawn(corio_task **out, corio_fn fn, void *arg)
@@ -100,16 +140,6 @@ int corio_task_spawn_ex(corio_task **out, corio_fn fn, void *arg,
                         const corio_task_opts *o)
 {
     return corio__spawn(out, o, fn, arg, out ? CORIO__OWNED : CORIO__DETACHED);
-}
-
-void corio__task_release(corio_task *t)
-{
-    corio__stack st = t->stack;
-    corio__ctx_free(&t->ctx);
-    t->magic = 0;
-    /* The free-list node goes over the record's first bytes (ctx, next,
-     * loop), which are hot; magic, further on, stays 0. */
-    corio__stack_free(&st, t);
 }
 
 typedef struct each_ctx {
@@ -149,24 +179,49 @@ static void stop_all(corio__loop *L)
     corio__each_task(L, cancel_one, NULL);
 }
 
-void corio__task_finish(corio_task *t, int result)
+/* The two halves of every finish: t is DONE with its result ... */
+static inline void mark_done(corio__loop *L, corio_task *t, int result)
 {
-    corio__loop *L = t->loop;
-    if (t->nscopes)
-        CORIO__MISUSE(L, "task '%s' returned with %u scope(s) still open",
-                      corio_task_name(t), t->nscopes);
-    /* Also with every scope closed: a task that once nested more than
-     * CORIO__INLINE_SCOPES scopes still holds the grown array. */
-    if (CORIO__UNLIKELY(t->capscopes > CORIO__INLINE_SCOPES || t->nscopes))
-        corio__scopes_close(t);
-    if (CORIO__UNLIKELY(t->locals != NULL)) {
-        corio__locals_release(t->locals);
-        t->locals = NULL;
-    }
     t->result = result;
     t->state = CORIO__DONE;
     L->nalive--;
-    if (CORIO__UNLIKELY(L->debug))
+}
+
+/* ... and goes to whoever owns it: its joiner (woken last, so that the
+ * call is a tail call), or, detached, the next context frees it. */
+static inline void hand_over(corio__loop *L, corio_task *t)
+{
+    if (t->owner != CORIO__OWNED)
+        L->zombie = t;
+    corio_task *j = t->joiner;
+    if (j) {
+        t->joiner = NULL;
+        corio__wake(j, 0);
+    }
+}
+
+/* A finish with duties beyond the two halves: scopes or task-locals to
+ * give back, debug mode, the main task, a group or a cross-loop call to
+ * tell. */
+static __attribute__((noinline)) void finish_slow(corio__loop *L, corio_task *t,
+                                                  int result)
+{
+    /* capscopes stays 0 until the task's first scope. */
+    if (t->capscopes) {
+        if (t->nscopes)
+            CORIO__MISUSE(L, "task '%s' returned with %u scope(s) still open",
+                          corio_task_name(t), t->nscopes);
+        /* Also with every scope closed: a task that once nested more than
+         * CORIO__INLINE_SCOPES scopes still holds the grown array. */
+        if (t->capscopes > CORIO__INLINE_SCOPES || t->nscopes)
+            corio__scopes_close(t);
+    }
+    if (t->locals != NULL) {
+        corio__locals_release(t->locals);
+        t->locals = NULL;
+    }
+    mark_done(L, t, result);
+    if (L->debug)
         corio__debug_task_done(L, t);
     if (t == L->main) {
         L->main_done = true;
@@ -176,15 +231,24 @@ void corio__task_finish(corio_task *t, int result)
     }
     if (t->owner == CORIO__GROUPED)
         corio__group_child_done(t);
-    else if (CORIO__UNLIKELY(t->owner == CORIO__CALLED))
+    else if (t->owner == CORIO__CALLED)
         corio__call_done(t);
-    if (t->joiner) {
-        corio__wake(t->joiner, 0);
-        t->joiner = NULL;
+    hand_over(L, t);
+}
+
+/* The common finish (no scope ever opened, no task-locals, not main, owned
+ * or detached, no debug mode) saves no registers: its only call, the
+ * joiner's wake, is its last. */
+void corio__task_finish(corio_task *t, int result)
+{
+    corio__loop *L = t->loop;
+    if (CORIO__UNLIKELY(t->capscopes || t->locals || L->debug || t == L->main ||
+                        t->owner > CORIO__DETACHED)) {
+        finish_slow(L, t, result);
+        return;
     }
-    if (t->owner != CORIO__OWNED)
-        L->zombie = t;
-    corio__task_exit(L, t);
+    mark_done(L, t, result);
+    hand_over(L, t);
 }
 
 /* A join's wait: the joined task travels with it. */

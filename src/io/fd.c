@@ -88,7 +88,7 @@ static int setup(corio__loop *L, int fd, corio__fdrec **out)
     }
     r->orig_flags = flags;
     r->sock = S_ISSOCK(st.st_mode);
-    r->bytes = !r->always && !L->engine->read && byte_stream(fd, &st);
+    r->bytes = !r->always && byte_stream(fd, &st);
     r->dev = st.st_dev;
     r->ino = st.st_ino;
     r->setup = 1;
@@ -170,7 +170,8 @@ static int park_on(corio__loop *L, int fd, int events)
 
 /* Completion engines: one read, write or poll by the engine itself, with
  * fd's direction(s) marked busy meanwhile (the -EBUSY rule). */
-static ssize_t engine_op(corio__loop *L, int fd, int dir, void *buf, size_t n)
+static ssize_t engine_op(corio__loop *L, int fd, int dir, bool ahead, void *buf,
+                         size_t n)
 {
     corio__fdrec *r = &L->fdtab->v[fd];
     corio_task *self = L->current;
@@ -182,9 +183,10 @@ static ssize_t engine_op(corio__loop *L, int fd, int dir, void *buf, size_t n)
     if (dir & CORIO_WRITABLE)
         r->writer = self;
     bool sock = r->sock;
+    ahead = ahead && sock && r->bytes;
     ssize_t rc = !buf ? L->engine->poll(L, fd, dir)
                  : dir == CORIO_READABLE
-                     ? L->engine->read(L, fd, sock, buf, n)
+                     ? L->engine->read(L, fd, sock, ahead, buf, n)
                      : L->engine->write(L, fd, sock, buf, n);
     r = &L->fdtab->v[fd]; /* the table may have moved meanwhile */
     if (dir & CORIO_READABLE)
@@ -226,11 +228,11 @@ int corio_fd_wait(int fd, int events)
         return m;
     }
     if (self->loop->engine->poll)
-        return (int)engine_op(self->loop, fd, events, NULL, 0);
+        return (int)engine_op(self->loop, fd, events, false, NULL, 0);
     return park_on(self->loop, fd, events);
 }
 
-ssize_t corio_fd_read(int fd, void *buf, size_t n)
+static ssize_t fd_read(int fd, void *buf, size_t n, bool ahead)
 {
     corio_task *self = corio__self();
     corio__fdrec *r;
@@ -243,7 +245,7 @@ ssize_t corio_fd_read(int fd, void *buf, size_t n)
     if ((rc = corio__coop(self)) < 0)
         return rc;
     if (self->loop->engine->read && !always)
-        return engine_op(self->loop, fd, CORIO_READABLE, buf, n);
+        return engine_op(self->loop, fd, CORIO_READABLE, ahead, buf, n);
     r = &self->loop->fdtab->v[fd]; /* the coop checkpoint may have moved it */
     if (r->drained && !r->rising && !r->hup &&
         (rc = park_on(self->loop, fd, CORIO_READABLE)) < 0)
@@ -266,6 +268,16 @@ ssize_t corio_fd_read(int fd, void *buf, size_t n)
     }
 }
 
+ssize_t corio_fd_read(int fd, void *buf, size_t n)
+{
+    return fd_read(fd, buf, n, false);
+}
+
+ssize_t corio__fd_read_ahead(int fd, void *buf, size_t n)
+{
+    return fd_read(fd, buf, n, true);
+}
+
 ssize_t corio_fd_write(int fd, const void *buf, size_t n)
 {
     corio_task *self = corio__self();
@@ -280,7 +292,7 @@ ssize_t corio_fd_write(int fd, const void *buf, size_t n)
     if ((rc = corio__coop(self)) < 0)
         return rc;
     while (done < n && self->loop->engine->write && !always) {
-        ssize_t put = engine_op(self->loop, fd, CORIO_WRITABLE,
+        ssize_t put = engine_op(self->loop, fd, CORIO_WRITABLE, false,
                                 (char *)buf + done, n - done);
         if (put < 0)
             return done ? (ssize_t)done : put;

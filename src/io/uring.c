@@ -14,15 +14,19 @@
  * operation's own CQE has arrived.  If that CQE reports data moved (the
  * operation won the race), the call returns it; otherwise the interruption.
  *
- * The loop's wake-up eventfd is watched with a multishot POLL_ADD. */
-#include "core/engine.h"
+ * The loop's wake-up eventfd is watched with a multishot POLL_ADD.  Socket
+ * streams read ahead with a multishot receive into the loop's provided
+ * buffers where the kernel has them (io/uring_recv.c). */
 #include "io/fd.h"
 
 #ifdef CORIO_HAVE_URING
-#include <liburing.h>
+#include "io/uring.h"
+
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #define RING_ENTRIES 256
@@ -31,7 +35,6 @@
  * ring waits on the kernel's overflow list until a later turn, which is
  * unfair to its task, so the CQ ring is sized for many (16 B each). */
 #define CQ_ENTRIES 16384
-#define WAKE_TAG 1 /* user_data of the eventfd poll; 0 marks cancel SQEs */
 
 typedef struct uop {
     corio__wait w; /* first: the scheduler hands back &w */
@@ -43,10 +46,10 @@ typedef struct uop {
 
 static struct io_uring *ring_of(corio__loop *L)
 {
-    return L->engine_data;
+    return &corio__uring_of(L)->ring;
 }
 
-static struct io_uring_sqe *sqe_get(corio__loop *L)
+struct io_uring_sqe *corio__uring_sqe(corio__loop *L)
 {
     struct io_uring *ring = ring_of(L);
     struct io_uring_sqe *sqe = corio__sys.uring_get_sqe(ring);
@@ -59,41 +62,70 @@ static struct io_uring_sqe *sqe_get(corio__loop *L)
 
 static void arm_wake(corio__loop *L)
 {
-    struct io_uring_sqe *sqe = sqe_get(L);
+    struct io_uring_sqe *sqe = corio__uring_sqe(L);
     io_uring_prep_poll_multishot(sqe, L->wakefd, POLLIN);
-    io_uring_sqe_set_data64(sqe, WAKE_TAG);
+    io_uring_sqe_set_data64(sqe, CORIO__URING_WAKE);
 }
 
-static int ur_init(corio__loop *L)
+/* Read-ahead is off unless CORIO_URING_MULTISHOT=1: it measured no less
+ * CPU per message than single-shot receives, and more with many streaming
+ * connections (the copy out of a cache-cold ring; docs/performance.md,
+ * "Multishot receives and ring sends").  Multishot receives with provided
+ * buffer rings came with Linux 6.0 and have no feature bit: the release
+ * decides. */
+static bool multishot_ok(void)
 {
-    struct io_uring *ring = corio__sys.calloc(1, sizeof *ring);
-    if (!ring)
-        return -ENOMEM;
-    /* One thread submits and reaps (the loop's): let the kernel skip the
-     * cross-thread machinery where it can (Linux 6.0/6.1), else plain. */
+    const char *e = getenv("CORIO_URING_MULTISHOT");
+    struct utsname u;
+    unsigned major = 0, minor = 0;
+    if (!e || strcmp(e, "1") != 0)
+        return false;
+    if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+        return false;
+    (void)minor;
+    return major >= 6;
+}
+
+static int ring_init(struct io_uring *ring, unsigned flags)
+{
     struct io_uring_params p;
     memset(&p, 0, sizeof p);
-    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-              IORING_SETUP_CQSIZE;
+    p.flags = flags | IORING_SETUP_CQSIZE;
     p.cq_entries = CQ_ENTRIES;
     int rc = corio__sys.uring_queue_init_params(RING_ENTRIES, ring, &p);
-    if (rc == -EINVAL) {
-        memset(&p, 0, sizeof p);
-        p.flags = IORING_SETUP_CQSIZE;
-        p.cq_entries = CQ_ENTRIES;
-        rc = corio__sys.uring_queue_init_params(RING_ENTRIES, ring, &p);
-    }
     /* Fast poll (5.7) and multishot poll (5.13, IORING_FEAT_... has no bit:
      * the CQE flags tell) are what this engine relies on. */
     if (rc == 0 && !(p.features & IORING_FEAT_FAST_POLL)) {
         io_uring_queue_exit(ring);
         rc = -ENOSYS;
     }
+    return rc;
+}
+
+static int ur_init(corio__loop *L)
+{
+    corio__uring *u = corio__sys.calloc(1, sizeof *u);
+    if (!u)
+        return -ENOMEM;
+    struct io_uring *ring = &u->ring;
+    /* One thread submits and reaps (the loop's): let the kernel skip the
+     * cross-thread machinery where it can (Linux 6.1), else run task work
+     * only when the loop enters the kernel anyway (5.19), else plain. */
+    int rc = ring_init(ring,
+                       IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
+    if (rc == -EINVAL)
+        rc = ring_init(ring, IORING_SETUP_COOP_TASKRUN);
+    if (rc == -EINVAL)
+        rc = ring_init(ring, 0);
     if (rc < 0) {
-        free(ring);
+        free(u);
         return rc;
     }
-    L->engine_data = ring;
+    /* Every io_uring_enter then names the ring by its registered index,
+     * saving the file lookup (5.18; without it, the plain fd serves). */
+    (void)io_uring_register_ring_fd(ring);
+    u->multishot = multishot_ok();
+    L->engine_data = u;
     arm_wake(L);
     return 0;
 }
@@ -101,6 +133,7 @@ static int ur_init(corio__loop *L)
 static void ur_close(corio__loop *L)
 {
     corio__fd_close_all(L);
+    corio__urecv_close_all(L);
     io_uring_queue_exit(ring_of(L));
     free(L->engine_data);
     L->engine_data = NULL;
@@ -114,7 +147,7 @@ static int ur_watch(corio__loop *L, int fd)
 
 static void ur_unwatch(corio__loop *L, int fd)
 {
-    (void)L, (void)fd;
+    corio__urecv_forget(L, fd);
 }
 
 static void complete(corio__loop *L, struct io_uring_cqe *cqe)
@@ -122,10 +155,16 @@ static void complete(corio__loop *L, struct io_uring_cqe *cqe)
     uint64_t tag = io_uring_cqe_get_data64(cqe);
     if (tag == 0)
         return; /* a cancel request's own completion */
-    if (tag == WAKE_TAG) {
+    if (tag == CORIO__URING_WAKE) {
         corio__loop_woken(L);
         if (!(cqe->flags & IORING_CQE_F_MORE))
             arm_wake(L); /* the multishot poll ended: re-arm it */
+        return;
+    }
+    if (tag & CORIO__URING_RECV) {
+        corio__urecv_complete(
+            L, (corio__urecv *)(uintptr_t)(tag & ~(uint64_t)CORIO__URING_RECV),
+            cqe);
         return;
     }
     uop *op = (uop *)(uintptr_t)tag;
@@ -167,7 +206,7 @@ static int ur_wait(corio__loop *L, int64_t timeout_ns)
 static bool uop_cancel(corio__wait *w, corio_task *t, int code)
 {
     uop *op = (uop *)w;
-    struct io_uring_sqe *sqe = sqe_get(t->loop);
+    struct io_uring_sqe *sqe = corio__uring_sqe(t->loop);
     op->code = code;
     io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
     io_uring_sqe_set_data64(sqe, 0);
@@ -202,6 +241,9 @@ static int run(corio__loop *L, struct io_uring_sqe *sqe, uop *op,
 static int ur_poll(corio__loop *L, int fd, int events)
 {
     uop op;
+    /* Bytes read ahead are no longer in the socket for POLL_ADD to see. */
+    if ((events & CORIO_READABLE) && corio__urecv_ready(L, fd))
+        return CORIO_READABLE;
     struct io_uring_sqe *sqe;
     short ev = (short)((events & CORIO_READABLE ? POLLIN | POLLRDHUP : 0) |
                        (events & CORIO_WRITABLE ? POLLOUT : 0));
@@ -209,7 +251,7 @@ static int ur_poll(corio__loop *L, int fd, int events)
     int rc = corio__interrupt_code(L->current, &none);
     if (rc < 0)
         return rc;
-    sqe = sqe_get(L);
+    sqe = corio__uring_sqe(L);
     io_uring_prep_poll_add(sqe, fd, (unsigned)ev);
     rc = run(L, sqe, &op,
              events == CORIO_READABLE   ? "fd read"
@@ -231,10 +273,16 @@ static int ur_poll(corio__loop *L, int fd, int events)
  * does (MAX_RW_COUNT), or 4 GiB would become 0. */
 #define MAX_IO 0x7ffff000u
 
-static ssize_t ur_read(corio__loop *L, int fd, bool sock, void *buf, size_t n)
+static ssize_t ur_read(corio__loop *L, int fd, bool sock, bool ahead, void *buf,
+                       size_t n)
 {
     if (n > MAX_IO)
         n = MAX_IO;
+    if (ahead) {
+        ssize_t got = corio__urecv_read(L, fd, buf, n);
+        if (got != -ENOTSUP)
+            return got;
+    }
     for (;;) {
         if (!sock) {
             ssize_t got = corio__sys.read(fd, buf, n);
@@ -255,7 +303,7 @@ static ssize_t ur_read(corio__loop *L, int fd, bool sock, void *buf, size_t n)
             return got >= 0 ? got : rc;
         }
         uop op;
-        struct io_uring_sqe *sqe = sqe_get(L);
+        struct io_uring_sqe *sqe = corio__uring_sqe(L);
         io_uring_prep_recv(sqe, fd, buf, n, 0);
         return run(L, sqe, &op, "fd read");
     }
@@ -281,7 +329,7 @@ static ssize_t ur_write(corio__loop *L, int fd, bool sock, const void *buf,
         if (rc < 0)
             return rc;
         uop op;
-        struct io_uring_sqe *sqe = sqe_get(L);
+        struct io_uring_sqe *sqe = corio__uring_sqe(L);
         io_uring_prep_send(sqe, fd, buf, n, MSG_NOSIGNAL);
         return run(L, sqe, &op, "fd write");
     }
@@ -301,7 +349,7 @@ static ssize_t ur_file(corio__loop *L, int op, int fd, void *buf, size_t n,
     if (n > MAX_IO)
         n = MAX_IO;
     uop uo;
-    struct io_uring_sqe *sqe = sqe_get(L);
+    struct io_uring_sqe *sqe = corio__uring_sqe(L);
     uint64_t at =
         off < 0 ? (uint64_t)-1 : (uint64_t)off; /* -1: the file position */
     if (op == CORIO__FILE_READ)

@@ -1,9 +1,10 @@
 /* stream/fd_transport.c — the transport over a descriptor (socket, pipe,
  * terminal) and corio_stream_from_fd.
  *
- * Reads and writes go through corio_fd_read / corio_fd_write only, never
- * read(2)/write(2) on the descriptor, so whichever I/O engine the loop runs
- * (epoll readiness or io_uring completions) serves streams as well.  The
+ * Reads and writes go through io/fd.c only (corio__fd_read_ahead,
+ * corio_fd_write), never read(2)/write(2) on the descriptor, so whichever
+ * I/O engine the loop runs (epoll readiness or io_uring completions, with
+ * its read-ahead) serves streams as well.  The
  * descriptor is closed with corio_fd_close, which also forgets the loop's
  * record of it.
  *
@@ -34,7 +35,8 @@ typedef struct fd_transport {
 static ssize_t fdt_read(corio__transport *t, void *buf, size_t n)
 {
     fd_transport *f = (fd_transport *)t;
-    return corio_fd_read(f->fd, buf, n); /* -EBADF once fd is -1 */
+    /* The stream alone reads f->fd, so the engine may read ahead. */
+    return corio__fd_read_ahead(f->fd, buf, n); /* -EBADF once fd is -1 */
 }
 
 static ssize_t fdt_write(corio__transport *t, const void *buf, size_t n)
