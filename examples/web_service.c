@@ -2,9 +2,12 @@
  * a PostgreSQL pool behind it, the shape of a FastAPI + asyncpg app and of
  * TechEmpower's db / queries / update tests.
  *
- *   GET  /users/{id}      one query, one JSON object (404 if none)
+ *   GET  /users/{id}      one query, one JSON object (404 if none), on a
+ *                         shared pooled connection (corio_pg_pool_query:
+ *                         concurrent requests pipeline)
  *   GET  /queries?n=20    n independent queries as one batch (one sync
- *                         group) on one pooled connection, a JSON array
+ *                         group) on a shared pooled connection, a JSON
+ *                         array
  *   POST /users           {"name": ..., "email": ...}: a transaction (the
  *                         user and an audit row, or neither), 201 {"id": N}
  *
@@ -12,8 +15,7 @@
  *
  *     @app.get("/users/{id}")
  *     async def get_user(id: int):
- *         async with pool.acquire() as conn:
- *             row = await conn.fetchrow("SELECT ... WHERE id = $1", id)
+ *         row = await pool.fetchrow("SELECT ... WHERE id = $1", id)
  *
  * is a handler that takes the pool from its arg.  Every handler runs in the
  * connection's task; a client that goes away cancels it, and the pool gets
@@ -30,7 +32,11 @@
  *                                   connections, served by every loop
  *   --reset-all                     the pools run asyncpg's full reset on
  *                                   every release (default: only what a
- *                                   lease used, CORIO_PG_RESET_USED) */
+ *                                   lease used, CORIO_PG_RESET_USED)
+ *   --lease                         the two GETs lease a connection each
+ *                                   (acquire, query, release: one request
+ *                                   per connection at a time) instead of
+ *                                   sharing one, for comparison */
 #include <corio.h>
 #include <corio/http_json.h>
 #include <corio/pg.h>
@@ -79,20 +85,37 @@ static void user_json(char *buf, size_t cap, const corio_pg_result *r, int row)
 typedef struct loop_ctx {
     corio_pg_pool *pool;
     int served;
+    bool lease; /* --lease: the GETs acquire a connection of their own */
 } loop_ctx;
+
+/* One query on the pool: shared (pipelined with the other requests'), or
+ * with --lease on a connection acquired for it alone. */
+static int pool_query(loop_ctx *lc, const char *sql, const char *const *params,
+                      int nparams, corio_pg_result **r)
+{
+    if (!lc->lease)
+        return corio_pg_pool_query(lc->pool, sql, params, nparams, r);
+    CORIO_PG_POOL_CONN(pc, lc->pool);
+    return pc.rc < 0 ? pc.rc : corio_pg_query(pc.c, sql, params, nparams, r);
+}
+
+/* A batch on the pool, shared or (--lease) on a connection of its own. */
+static int pool_batch(loop_ctx *lc, corio_pg_batch *b)
+{
+    if (!lc->lease)
+        return corio_pg_pool_batch_send(lc->pool, b);
+    CORIO_PG_POOL_CONN(pc, lc->pool);
+    return pc.rc < 0 ? pc.rc : corio_pg_batch_send(pc.c, b);
+}
 
 static int get_user(corio_http_req *req, void *arg)
 {
     loop_ctx *lc = arg;
-    corio_pg_pool *pool = lc->pool;
     lc->served++;
     const char *params[] = {corio_http_req_param(req, "id")};
-    CORIO_PG_POOL_CONN(pc, pool);
-    if (pc.rc < 0)
-        return pc.rc; /* a 500 */
     corio_pg_result *r;
-    int rc = corio_pg_query(
-        pc.c, "SELECT id, name, email FROM ws_users WHERE id = $1::int", params,
+    int rc = pool_query(
+        lc, "SELECT id, name, email FROM ws_users WHERE id = $1::int", params,
         1, &r);
     if (rc == CORIO_EPG) /* not an integer */
         return corio_http_reply(req, 400, "text/plain", "bad id\n", 7);
@@ -114,7 +137,6 @@ static int get_user(corio_http_req *req, void *arg)
 static int get_queries(corio_http_req *req, void *arg)
 {
     loop_ctx *lc = arg;
-    corio_pg_pool *pool = lc->pool;
     lc->served++;
     const char *ns = corio_http_req_query_get(req, "n");
     int n = ns ? atoi(ns) : 1;
@@ -132,10 +154,8 @@ static int get_queries(corio_http_req *req, void *arg)
             &ids[i % 3], 1);
         rc = k < 0 ? k : 0;
     }
-    if (rc == 0) {
-        CORIO_PG_POOL_CONN(pc, pool);
-        rc = pc.rc < 0 ? pc.rc : corio_pg_batch_send(pc.c, b);
-    }
+    if (rc == 0)
+        rc = pool_batch(lc, b);
     size_t len = 0;
     if (rc == 0)
         body[len++] = '[';
@@ -262,6 +282,7 @@ typedef struct app {
     int served[MAX_LOOPS]; /* requests each loop served, written at its end */
     bool self_test;        /* --loops without a port */
     int reset;             /* the pools' corio_pg_reset_mode */
+    bool lease;            /* --lease */
 } app;
 
 static void show(corio_http_session *client, const char *method,
@@ -388,7 +409,7 @@ static int run(void *arg)
 {
     app *a = arg;
     size_t me = corio_loop_index(), n = corio_loop_count();
-    loop_ctx lc = {NULL, 0};
+    loop_ctx lc = {NULL, 0, a->lease};
     corio_event stop;
     corio_event_init(&stop);
     a->stop[me] = &stop;
@@ -457,13 +478,15 @@ int main(int argc, char **argv)
             a.loops = (size_t)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--reset-all"))
             a.reset = CORIO_PG_RESET_ALL;
+        else if (!strcmp(argv[i], "--lease"))
+            a.lease = true;
         else
             a.port = atoi(argv[i]);
     }
     if (!a.url || a.loops > MAX_LOOPS) {
         fprintf(stderr,
                 "usage: DATABASE_URL=postgresql://... %s [port] [--loops N] "
-                "[--reset-all]\n",
+                "[--reset-all] [--lease]\n",
                 argv[0]);
         return 2;
     }

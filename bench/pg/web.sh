@@ -6,8 +6,12 @@
 # the app has CPU 1.  For each endpoint: requests/s from wrk -t1 -c100,
 # and the CPU per request of the app, of PostgreSQL (all its processes) and
 # of wrk.  Rounds interleave the apps so the machine's drift hits all.
-# corio_rall is corio with the pool's full reset (asyncpg's) on every
-# release; the app's default resets only what a lease used.
+# corio runs both GETs on shared, pipelined pool connections
+# (corio_pg_pool_query, corio_pg_pool_batch_send); corio_lease is the same
+# app with --lease, each request holding a connection of its own for its
+# round trip (as the Go and FastAPI twins do).  corio_rall is corio with
+# the pool's full reset (asyncpg's) on every return to idle; the app's
+# default resets only what was used.
 # Issue 13's lines: corio with 2 loops (--loops 2, a listener and a pool
 # of 2 per loop) beside Go with GOMAXPROCS=2 (pool of 4), both allowed on
 # CPUs 0 and 1, sharing them with PostgreSQL and wrk.
@@ -29,7 +33,7 @@ fi
 $pin0 sh "$root/scripts/pg-test-server.sh" start "$dir/srv" >/dev/null
 export DATABASE_URL="$(cat "$dir/srv/dsn")?sslmode=disable"
 port=${WEB_PORT:-$((20000 + $$ % 20000))} # not a fixed port: other runs may hold it
-impls="corio corio_rall corio2"
+impls="corio corio_lease corio_rall corio2"
 if command -v go >/dev/null && (cd "$dir" && GO111MODULE=off GOPATH=/usr/share/gocode \
         GOCACHE="$dir/gocache" GOFLAGS= GOPROXY=off \
         go build -o go_web "$root/bench/pg/peers/go_web.go") 2>/dev/null; then
@@ -56,6 +60,7 @@ ticks() { # total CPU ticks of the given pids
 start_app() {
     case $1 in
     corio) $pin1 "$build/examples/web_service" $port >/dev/null & ;;
+    corio_lease) $pin1 "$build/examples/web_service" $port --lease >/dev/null & ;;
     corio_rall) $pin1 "$build/examples/web_service" $port --reset-all >/dev/null & ;;
     corio2) $pin01 "$build/examples/web_service" $port --loops 2 >/dev/null & ;;
     go) GOMAXPROCS=1 $pin1 "$dir/go_web" $port & ;;

@@ -628,6 +628,8 @@ typedef enum corio_pg_reset_mode {
  *   max_queries           close after this many acquisitions (default 50000).
  *   reset                 what release resets (corio_pg_reset_mode;
  *                         default CORIO_PG_RESET_ALL).
+ *   max_pipeline          requests in flight at most on one shared
+ *                         connection (corio_pg_pool_query; default 64).
  *   init(arg, c)          run on every new connection; < 0 discards it.
  *   setup(arg, c)         run on every acquisition; < 0 discards it.
  *   conn                  options of the connections made. */
@@ -638,6 +640,7 @@ typedef struct corio_pg_pool_opts {
     int64_t max_lifetime_ns;
     int64_t max_queries;
     int reset;
+    int max_pipeline;
     corio_pg_conn_fn init;
     corio_pg_conn_fn setup;
     void *hook_arg;
@@ -655,8 +658,12 @@ CORIO_API CORIO_NODISCARD int corio_pg_pool_new(corio_pg_pool **out,
  * when released.  Never suspends; NULL is a no-op. */
 CORIO_API void corio_pg_pool_free(corio_pg_pool *p);
 
-/* Take a connection for the calling task, waiting (FIFO) while max_size are
- * in use; opens one when none is idle.  An acquire timeout is a scope.
+/* Take a connection for the calling task alone, waiting (FIFO, with the
+ * shared requests that found no room) while max_size are in use or shared;
+ * opens one when none is idle.  A connection acquired is never shared, and
+ * a queued acquirer is not starved by shared requests: none pipelines onto
+ * a shared connection while anybody queues, so the shared ones drain and
+ * come back.  An acquire timeout is a scope.
  * Returns 0 with *out set, or a connect error, -ESHUTDOWN (pool freed),
  * -ECANCELED / -ETIMEDOUT, -EPERM.
  * Cancel-safe: yes; an interrupted acquire holds nothing, and a connection
@@ -667,21 +674,51 @@ CORIO_API CORIO_NODISCARD int corio_pg_pool_acquire(corio_pg_pool *p,
 /* Give c back.  A transaction left open is rolled back, the reset runs,
  * and c becomes available only once the server has answered everything
  * sent on it (never mid-protocol); a lost connection is closed and
- * replaced on demand.  Never suspends; NULL c is a no-op. */
+ * replaced on demand.  Never suspends; NULL c is a no-op (so is a c the pool
+ * holds in shared use). */
 CORIO_API void corio_pg_pool_release(corio_pg_pool *p, corio_pg *c);
 
-/* Acquire, corio_pg_query, release.  Returns as both. */
+/* corio_pg_query on a connection SHARED with other pool_query callers:
+ * concurrent calls pipeline (tokio-postgres's pool model) instead of each
+ * holding a connection for a round trip.  Where it runs: an idle
+ * connection taken into shared use (it holds one of the max_size permits),
+ * or a new one, when a permit is free and nobody queues for one; else the
+ * shared connection with the fewest requests in flight, below
+ * max_pipeline; else it queues FIFO for a permit with the acquirers.  The
+ * connection goes back to idle (with the reset of the pool's mode) when its
+ * last shared request ends.
+ * The statement must not change session state (SET, LISTEN, PREPARE,
+ * DECLARE, BEGIN, advisory locks, temporary tables): the change would be
+ * seen by the other requests pipelined on the connection.  Nothing refuses
+ * them; the reset of the pool's mode still runs when the connection goes
+ * idle, and a transaction left open is rolled back then.  Use acquire for
+ * session state and transactions.
+ * Returns as corio_pg_query (a lost connection fails only the requests in
+ * flight on it, with CORIO_EPGCONN, and is replaced on demand), or as
+ * acquire (-ESHUTDOWN, a connect error, -ECANCELED / -ETIMEDOUT while
+ * queued), or -EINVAL (p NULL).
+ * Cancel-safe: yes; as corio_pg_query, and the others pipelined on the
+ * connection get their own results. */
 CORIO_API CORIO_NODISCARD int corio_pg_pool_query(corio_pg_pool *p,
                                                   const char *sql,
                                                   const char *const *params,
                                                   int nparams,
                                                   corio_pg_result **out);
 
+/* corio_pg_batch_send on a shared connection, chosen as by
+ * corio_pg_pool_query (the batch is one request there, one sync group).
+ * The same rule on session state.  Returns as corio_pg_batch_send or as
+ * corio_pg_pool_query; -EINVAL (p or b NULL).
+ * Cancel-safe: yes, as corio_pg_batch_send. */
+CORIO_API CORIO_NODISCARD int corio_pg_pool_batch_send(corio_pg_pool *p,
+                                                       corio_pg_batch *b);
+
 /* Pool counters (for tests and monitoring). */
 typedef struct corio_pg_pool_stats {
-    int size; /* connections open (idle + in use + being reset) */
+    int size; /* connections open (idle + in use + shared + being reset) */
     int idle;
     int in_use;    /* acquired */
+    int shared;    /* in shared use by corio_pg_pool_query / batch_send */
     int resetting; /* released, waiting for the server to answer */
     int waiters;
     int64_t opened, closed;

@@ -58,6 +58,17 @@ void corio__pg_guard_end(void)
     CORIO_IGNORE(corio_shield_end());
 }
 
+/* Whether every request ahead of r is abandoned: only then may a cancel
+ * go out, for the one in front could have finished on the server and the
+ * signal would interrupt the live query behind it. */
+static bool none_live_ahead(const corio_pg *c, const pg_req *r)
+{
+    for (const pg_req *q = c->infl_head; q && q != r; q = q->next)
+        if (!q->abandoned)
+            return false;
+    return true;
+}
+
 int corio__pg_take_back(corio_pg *c, pg_req *r, int why)
 {
     r->waiting = false;
@@ -92,7 +103,7 @@ int corio__pg_take_back(corio_pg *c, pg_req *r, int why)
     c->hold++;
     while (!r->w.done && !c->broken) {
         pg_req *h = c->infl_head;
-        if (h && !h->cancel_sent && (h == r || h->abandoned)) {
+        if (h && !h->cancel_sent && none_live_ahead(c, r)) {
             h->cancel_sent = true;
             (void)corio__pg_send_cancel(c);
             corio__pg_pump(c);

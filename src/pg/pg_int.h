@@ -195,7 +195,7 @@ struct corio_pg {
     struct corio_pg_pool *pool;
     struct corio_pg *pool_next;
     int64_t born, idle_since, uses;
-    bool pool_returning;
+    int shared_n;   /* pool_query requests on it; 0: not in shared use */
     bool reset_due; /* the reset goes out ahead of the next lease's work */
     unsigned used;  /* USED_* bits: session state the lease touched */
 };

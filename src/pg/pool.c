@@ -1,13 +1,21 @@
-/* pg/pool.c — a pool of connections (asyncpg.Pool).
+/* pg/pool.c — a pool of connections (asyncpg.Pool), leased exclusively
+ * (acquire/release) or shared (pool_query, pool_batch_send).
  *
  * A semaphore of max_size permits orders the acquirers (FIFO, and
  * cancel-safe: a permit handed to a task in the tick it is cancelled is
  * kept by it, never lost).  A permit is the right to hold one connection:
  *
- *   size = in_use + idle + resetting <= max_size
+ *   size = in_use + shared + idle + resetting <= max_size
  *
  * so a permit holder who finds nothing idle or resetting may always open a
  * new connection.  Release never suspends and gives the permit back.
+ *
+ * A shared connection holds its permit while any shared request is on it
+ * (c->shared_n); concurrent shared requests pipeline on it (conn.c does
+ * the pipelining, as for tasks sharing any connection), and the last one
+ * out gives it back like a release.  Shared requests that find no room
+ * wait on the pool's room list, not on the semaphore, and none joins a
+ * shared connection while an acquirer queues: the acquirer cannot starve.
  *
  * The reset (pg.h: corio_pg_reset_mode; by default asyncpg's, plus
  * DEALLOCATE ALL when the lease prepared statements of its own, and with
@@ -35,12 +43,20 @@
 
 #include <sys/socket.h>
 
+/* A shared request waiting for room (share_begin). */
+typedef struct room_waiter {
+    corio_event ev;
+    struct room_waiter *next;
+} room_waiter;
+
 struct corio_pg_pool {
     char *conninfo;
     corio_pg_pool_opts o;
     corio_sem sem;
-    corio_pg *idle, *resetting; /* lists through pool_next */
-    int size, nidle, nresetting, in_use, waiters;
+    corio_pg *idle, *resetting, *shared; /* lists through pool_next */
+    int size, nidle, nresetting, nshared, in_use, waiters;
+    room_waiter *room; /* shared requests waiting, oldest first */
+    int nroom;
     int64_t opened, closed;
     bool freed;
 };
@@ -119,11 +135,17 @@ static void list_push(corio_pg **head, corio_pg *c)
     *head = c;
 }
 
-static bool expired(corio_pg_pool *p, corio_pg *c, int64_t now)
+/* Whether c has served its time (lifetime, queries), idle or not. */
+static bool worn(corio_pg_pool *p, corio_pg *c, int64_t now)
 {
     return (p->o.max_lifetime_ns > 0 && now - c->born > p->o.max_lifetime_ns) ||
-           (p->o.max_idle_ns > 0 && now - c->idle_since > p->o.max_idle_ns) ||
            (p->o.max_queries > 0 && c->uses >= p->o.max_queries);
+}
+
+static bool expired(corio_pg_pool *p, corio_pg *c, int64_t now)
+{
+    return worn(p, c, now) ||
+           (p->o.max_idle_ns > 0 && now - c->idle_since > p->o.max_idle_ns);
 }
 
 /* Move resetting connections that are done (or broken) on. */
@@ -237,6 +259,8 @@ int corio_pg_pool_new(corio_pg_pool **out, const char *conninfo,
         p->o.max_lifetime_ns = 3600 * CORIO_SECOND;
     if (!p->o.max_queries)
         p->o.max_queries = 50000;
+    if (p->o.max_pipeline <= 0)
+        p->o.max_pipeline = 64;
     corio_sem_init(&p->sem, p->o.max_size);
     for (int i = 0; i < p->o.min_size; i++) {
         corio_pg *c;
@@ -253,11 +277,28 @@ int corio_pg_pool_new(corio_pg_pool **out, const char *conninfo,
     return 0;
 }
 
+/* Something changed that may give a waiting shared request room (a permit
+ * came back, a shared request ended, no acquirer queues any more): wake
+ * them all, oldest first, to look again.  Only shared requests beyond the
+ * cap or behind a queued acquirer ever wait here. */
+static void room_wake(corio_pg_pool *p)
+{
+    for (room_waiter *w = p->room; w; w = w->next)
+        corio_event_set(&w->ev);
+    p->room = NULL;
+}
+
 static void pool_dealloc(corio_pg_pool *p)
 {
     corio_sem_destroy(&p->sem);
     free(p->conninfo);
     free(p);
+}
+
+static void dealloc_if_unused(corio_pg_pool *p)
+{
+    if (p->freed && p->in_use == 0 && p->nshared == 0 && p->nroom == 0)
+        pool_dealloc(p);
 }
 
 void corio_pg_pool_free(corio_pg_pool *p)
@@ -274,27 +315,30 @@ void corio_pg_pool_free(corio_pg_pool *p)
         discard(p, c);
     }
     p->freed = true;
-    if (p->in_use == 0)
-        pool_dealloc(p);
+    room_wake(p);
+    dealloc_if_unused(p);
 }
 
-int corio_pg_pool_acquire(corio_pg_pool *p, corio_pg **out)
+/* Wait (FIFO) for a permit, as an acquirer: while one queues, no shared
+ * request pipelines onto a shared connection (share_begin), so they drain
+ * and come back. */
+static int permit_wait(corio_pg_pool *p)
 {
-    if (!out)
-        return -EINVAL;
-    *out = NULL;
-    if (!p)
-        return -EINVAL;
-    if (p->freed)
-        return -ESHUTDOWN;
     p->waiters++;
     int rc = corio_sem_acquire(&p->sem);
-    p->waiters--;
-    if (rc < 0)
-        return rc;
-    /* Holding a permit from here: give it back on every failure. */
+    if (--p->waiters == 0)
+        room_wake(p);
+    return rc;
+}
+
+/* With a permit held: an idle connection (its reset queued), else a
+ * resetting one driven until answered, else a new one.  On failure the
+ * permit is given back. */
+static int take(corio_pg_pool *p, corio_pg **out)
+{
     corio_pg *c = NULL;
     int64_t now = corio_now();
+    int rc;
     for (;;) {
         sweep_resetting(p);
         c = list_pop(&p->idle);
@@ -343,26 +387,19 @@ int corio_pg_pool_acquire(corio_pg_pool *p, corio_pg **out)
         break;
     }
     c->pool = p;
-    c->pool_returning = false;
     c->uses++;
-    p->in_use++;
-    if (p->o.setup && (rc = p->o.setup(p->o.hook_arg, c)) < 0) {
-        corio_pg_pool_release(p, c);
-        return rc;
-    }
     *out = c;
     return 0;
 }
 
-void corio_pg_pool_release(corio_pg_pool *p, corio_pg *c)
+/* c comes back from its user (the in_use or shared count already taken
+ * off): to the idle list, to the resetting list, or closed; the permit is
+ * given back.  Never suspends. */
+static void give_back(corio_pg_pool *p, corio_pg *c)
 {
-    if (!c || !p || c->pool != p)
-        return;
-    p->in_use--;
     if (p->freed) {
         discard(p, c);
-        if (p->in_use == 0)
-            pool_dealloc(p);
+        dealloc_if_unused(p);
         return;
     }
     int64_t now = corio_now();
@@ -371,9 +408,12 @@ void corio_pg_pool_release(corio_pg_pool *p, corio_pg *c)
      * so the connection goes (rare: a cancelled lease that prepared). */
     bool busy_prepared =
         (c->used & USED_PREPARE) && (c->infl_head || c->pend_head);
-    if (c->broken || c->excl_owner || busy_prepared || expired(p, c, now)) {
+    /* Worn, not expired: max_idle_ns counts time on the idle list (take
+     * checks it), not a long lease or a long stretch of shared use. */
+    if (c->broken || c->excl_owner || busy_prepared || worn(p, c, now)) {
         discard(p, c);
         corio_sem_release(&p->sem);
+        room_wake(p);
         return;
     }
     corio__pg_notices_free(c);
@@ -383,6 +423,7 @@ void corio_pg_pool_release(corio_pg_pool *p, corio_pg *c)
         list_push(&p->idle, c);
         p->nidle++;
         corio_sem_release(&p->sem);
+        room_wake(p);
         return;
     }
     /* A transaction left open (its task was cancelled, or forgot, or sent
@@ -403,6 +444,134 @@ void corio_pg_pool_release(corio_pg_pool *p, corio_pg *c)
         p->nresetting++;
     }
     corio_sem_release(&p->sem);
+    room_wake(p);
+}
+
+int corio_pg_pool_acquire(corio_pg_pool *p, corio_pg **out)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    if (!p)
+        return -EINVAL;
+    if (p->freed)
+        return -ESHUTDOWN;
+    corio_pg *c;
+    int rc = permit_wait(p);
+    if (rc < 0 || (rc = take(p, &c)) < 0)
+        return rc;
+    p->in_use++;
+    if (p->o.setup && (rc = p->o.setup(p->o.hook_arg, c)) < 0) {
+        corio_pg_pool_release(p, c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void corio_pg_pool_release(corio_pg_pool *p, corio_pg *c)
+{
+    if (!c || !p || c->pool != p || c->shared_n > 0)
+        return;
+    p->in_use--;
+    give_back(p, c);
+}
+
+/* The shared connection with the fewest requests in flight that may take
+ * one more: not lost, not worn out (so that it drains and retires), under
+ * the cap.  NULL if none. */
+static corio_pg *least_loaded(corio_pg_pool *p)
+{
+    int64_t now = corio_now();
+    corio_pg *best = NULL;
+    for (corio_pg *c = p->shared; c; c = c->pool_next)
+        if (!c->broken && c->shared_n < p->o.max_pipeline && !worn(p, c, now) &&
+            (!best || c->shared_n < best->shared_n))
+            best = c;
+    return best;
+}
+
+/* Wait until room_wake.  0, or the interruption. */
+static int room_wait(corio_pg_pool *p)
+{
+    room_waiter w = {.next = NULL};
+    corio_event_init(&w.ev);
+    room_waiter **pp = &p->room;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = &w;
+    p->nroom++;
+    int rc = corio_event_wait(&w.ev);
+    p->nroom--;
+    if (!corio_event_is_set(&w.ev)) { /* interrupted: still listed */
+        for (pp = &p->room; *pp != &w; pp = &(*pp)->next)
+            ;
+        *pp = w.next;
+    }
+    corio_event_destroy(&w.ev);
+    return rc;
+}
+
+/* A connection for one shared request, counted in c->shared_n until
+ * share_end.  A free permit takes an idle connection or opens one; else
+ * the request pipelines on the least loaded shared connection; else (every
+ * one at the cap, none yet, or an acquirer queued, who must not starve
+ * behind a stream of shared requests) it waits for room and looks again.
+ * While it opens a connection, it is in nobody's count but the permit's,
+ * so the requests after it wait for room rather than open more. */
+static int share_begin(corio_pg_pool *p, corio_pg **out)
+{
+    if (!p)
+        return -EINVAL;
+    corio_pg *c = NULL;
+    int rc;
+    for (;;) {
+        if (p->freed) {
+            dealloc_if_unused(p); /* the last waiter out frees it */
+            return -ESHUTDOWN;
+        }
+        if (p->waiters == 0 && corio_sem_try_acquire(&p->sem) == 0)
+            break;
+        if (p->waiters == 0 && (c = least_loaded(p))) {
+            c->shared_n++;
+            c->uses++;
+            *out = c;
+            return 0;
+        }
+        if ((rc = room_wait(p)) < 0)
+            return rc;
+    }
+    if ((rc = take(p, &c)) < 0) {
+        room_wake(p); /* the permit came back */
+        return rc;
+    }
+    c->shared_n = 1; /* setup's own queries must not see the pool take it */
+    if (p->o.setup && (rc = p->o.setup(p->o.hook_arg, c)) < 0) {
+        c->shared_n = 0;
+        give_back(p, c);
+        return rc;
+    }
+    list_push(&p->shared, c);
+    p->nshared++;
+    room_wake(p);
+    *out = c;
+    return 0;
+}
+
+/* The end of one shared request: the last one gives the connection back. */
+static void share_end(corio_pg_pool *p, corio_pg *c)
+{
+    if (--c->shared_n > 0) {
+        room_wake(p);
+        return;
+    }
+    corio_pg **pp = &p->shared;
+    while (*pp != c)
+        pp = &(*pp)->pool_next;
+    *pp = c->pool_next;
+    c->pool_next = NULL;
+    p->nshared--;
+    give_back(p, c);
 }
 
 int corio_pg_pool_query(corio_pg_pool *p, const char *sql,
@@ -412,11 +581,24 @@ int corio_pg_pool_query(corio_pg_pool *p, const char *sql,
     if (out)
         *out = NULL;
     corio_pg *c;
-    int rc = corio_pg_pool_acquire(p, &c);
+    int rc = share_begin(p, &c);
     if (rc < 0)
         return rc;
     rc = corio_pg_query(c, sql, params, nparams, out);
-    corio_pg_pool_release(p, c);
+    share_end(p, c);
+    return rc;
+}
+
+int corio_pg_pool_batch_send(corio_pg_pool *p, corio_pg_batch *b)
+{
+    if (!b)
+        return -EINVAL;
+    corio_pg *c;
+    int rc = share_begin(p, &c);
+    if (rc < 0)
+        return rc;
+    rc = corio_pg_batch_send(c, b);
+    share_end(p, c);
     return rc;
 }
 
@@ -429,7 +611,8 @@ void corio_pg_pool_stats_get(const corio_pg_pool *p, corio_pg_pool_stats *st)
     st->idle = p->nidle;
     st->in_use = p->in_use;
     st->resetting = p->nresetting;
-    st->waiters = p->waiters;
+    st->shared = p->nshared;
+    st->waiters = p->waiters + p->nroom;
     st->opened = p->opened;
     st->closed = p->closed;
 }

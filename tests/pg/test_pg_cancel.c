@@ -92,6 +92,45 @@ TEST(pg_cancel, abandoned_pipelined_query_is_not_misdelivered)
     CHECK_EQ(pg_run(abandoned_in_pipeline, NULL), 0);
 }
 
+/* A live query between an abandoned one and a cancelled one: the cancel of
+ * the last must wait until the live one is answered, for the abandoned one
+ * at the head has likely finished on the server and a CancelRequest then
+ * would interrupt the live query instead. */
+static int live_between(void *arg)
+{
+    (void)arg;
+    corio_pg *c = pg_connect();
+    q_ctx a = {c, "SELECT 1::int8", 1, 0};
+    q_ctx g = {c, "SELECT 2::int8 FROM pg_sleep(0.2)", 1, 0};
+    q_ctx v = {c, "SELECT 3::int8", 1, 0};
+    corio_task *ta, *tg, *tv;
+    CHECK_EQ(corio_task_spawn(&ta, q_task, &a), 0);
+    CHECK_EQ(corio_task_spawn(&tg, q_task, &g), 0);
+    CHECK_EQ(corio_task_spawn(&tv, q_task, &v), 0);
+    /* The three run up to their sends (a, answered meanwhile, may leave
+     * the scenario unexercised, never wrong). */
+    for (int i = 0; i < 3 && c->ninflight_max < 3; i++)
+        CHECK_EQ(corio_yield(), 0);
+    corio_task_cancel(ta); /* g is live behind it: abandoned */
+    CHECK_EQ(corio_task_join(ta, NULL), 0);
+    corio_task_cancel(tv); /* nothing live behind it: the cancel path */
+    CHECK_EQ(corio_task_join(tv, NULL), 0);
+    CHECK_EQ(corio_task_join(tg, NULL), 0);
+    CHECK(a.rc == -ECANCELED || (a.rc == 0 && a.val == 1)); /* or answered */
+    CHECK_EQ(v.rc, -ECANCELED);
+    CHECK_EQ(g.rc, 0);
+    CHECK_EQ(g.val, 2);
+    CHECK(corio__pg_idle(c));
+    CHECK_EQ(pg_int(c, "SELECT 4"), 4);
+    corio_pg_close(c);
+    return 0;
+}
+
+TEST(pg_cancel, cancel_waits_for_a_live_query_ahead)
+{
+    CHECK_EQ(pg_run(live_between, NULL), 0);
+}
+
 /* ---- the sweep ------------------------------------------------------------
  */
 
