@@ -654,8 +654,11 @@ CORIO_API CORIO_NODISCARD int corio_pg_pool_new(corio_pg_pool **out,
                                                 const char *conninfo,
                                                 const corio_pg_pool_opts *opts);
 
-/* Close every connection and free p.  Connections still acquired are closed
- * when released.  Never suspends; NULL is a no-op. */
+/* Close every connection and free p.  Connections still acquired or in
+ * shared use are closed when released; acquires and pooled queries
+ * suspended inside the pool (waiting for a permit or for room, connecting)
+ * return -ESHUTDOWN, and later calls on p are not allowed.  The memory
+ * goes when the last of them has left.  Never suspends; NULL is a no-op. */
 CORIO_API void corio_pg_pool_free(corio_pg_pool *p);
 
 /* Take a connection for the calling task alone, waiting (FIFO, with the

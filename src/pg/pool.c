@@ -55,6 +55,7 @@ struct corio_pg_pool {
     corio_sem sem;
     corio_pg *idle, *resetting, *shared; /* lists through pool_next */
     int size, nidle, nresetting, nshared, in_use, waiters;
+    int inside;        /* tasks suspended in take(): their stacks hold p */
     room_waiter *room; /* shared requests waiting, oldest first */
     int nroom;
     int64_t opened, closed;
@@ -297,7 +298,8 @@ static void pool_dealloc(corio_pg_pool *p)
 
 static void dealloc_if_unused(corio_pg_pool *p)
 {
-    if (p->freed && p->in_use == 0 && p->nshared == 0 && p->nroom == 0)
+    if (p->freed && p->in_use == 0 && p->nshared == 0 && p->nroom == 0 &&
+        p->waiters == 0 && p->inside == 0)
         pool_dealloc(p);
 }
 
@@ -315,6 +317,11 @@ void corio_pg_pool_free(corio_pg_pool *p)
         discard(p, c);
     }
     p->freed = true;
+    /* Acquirers waiting for a permit wake with one and find the pool
+     * freed (permits given back by connections still out never come:
+     * those are closed on release). */
+    for (int i = 0; i < p->waiters; i++)
+        corio_sem_release(&p->sem);
     room_wake(p);
     dealloc_if_unused(p);
 }
@@ -447,6 +454,25 @@ static void give_back(corio_pg_pool *p, corio_pg *c)
     room_wake(p);
 }
 
+/* take() for a pool that may be freed while it suspends (connecting, or
+ * driving a connection's reset): the pool outlives the call, and a
+ * connection taken from a pool freed meanwhile is closed (-ESHUTDOWN).  If
+ * p->freed afterwards, the caller calls dealloc_if_unused once done with
+ * p. */
+static int take_guarded(corio_pg_pool *p, corio_pg **out)
+{
+    p->inside++;
+    int rc = take(p, out);
+    p->inside--;
+    if (!p->freed)
+        return rc;
+    if (rc == 0) {
+        discard(p, *out);
+        *out = NULL;
+    }
+    return rc < 0 ? rc : -ESHUTDOWN;
+}
+
 int corio_pg_pool_acquire(corio_pg_pool *p, corio_pg **out)
 {
     if (!out)
@@ -458,8 +484,17 @@ int corio_pg_pool_acquire(corio_pg_pool *p, corio_pg **out)
         return -ESHUTDOWN;
     corio_pg *c;
     int rc = permit_wait(p);
-    if (rc < 0 || (rc = take(p, &c)) < 0)
+    if (p->freed) { /* woken by corio_pg_pool_free */
+        dealloc_if_unused(p);
+        return rc < 0 ? rc : -ESHUTDOWN;
+    }
+    if (rc < 0)
         return rc;
+    if ((rc = take_guarded(p, &c)) < 0) {
+        if (p->freed)
+            dealloc_if_unused(p);
+        return rc;
+    }
     p->in_use++;
     if (p->o.setup && (rc = p->o.setup(p->o.hook_arg, c)) < 0) {
         corio_pg_pool_release(p, c);
@@ -541,15 +576,22 @@ static int share_begin(corio_pg_pool *p, corio_pg **out)
         if ((rc = room_wait(p)) < 0)
             return rc;
     }
-    if ((rc = take(p, &c)) < 0) {
+    if ((rc = take_guarded(p, &c)) < 0) {
+        if (p->freed) {
+            dealloc_if_unused(p);
+            return rc;
+        }
         room_wake(p); /* the permit came back */
         return rc;
     }
     c->shared_n = 1; /* setup's own queries must not see the pool take it */
-    if (p->o.setup && (rc = p->o.setup(p->o.hook_arg, c)) < 0) {
+    p->inside++;     /* setup may suspend; p must outlive it */
+    rc = p->o.setup ? p->o.setup(p->o.hook_arg, c) : 0;
+    p->inside--;
+    if (rc < 0 || p->freed) {
         c->shared_n = 0;
-        give_back(p, c);
-        return rc;
+        give_back(p, c); /* closes c if p was freed, and frees p if unused */
+        return rc < 0 ? rc : -ESHUTDOWN;
     }
     list_push(&p->shared, c);
     p->nshared++;

@@ -491,3 +491,54 @@ TEST_T(pg_pool, survives_a_server_restart, 120)
 {
     CHECK_EQ(pg_run(restart, NULL), 0);
 }
+
+/* corio_pg_pool_free while acquirers are suspended inside the pool: one
+ * waiting for a permit, one connecting.  Both return -ESHUTDOWN, the pool
+ * stays alive until the last of them (and the connection still out) has
+ * left it, and nothing is used after it is freed (ASan runs this). */
+typedef struct freed_ctx {
+    corio_pg_pool *p;
+    int rc;
+} freed_ctx;
+
+static int acquire_once(void *arg)
+{
+    freed_ctx *x = arg;
+    corio_pg *c;
+    x->rc = corio_pg_pool_acquire(x->p, &c);
+    if (x->rc == 0)
+        corio_pg_pool_release(x->p, c);
+    return 0;
+}
+
+static int free_while_inside(void *arg)
+{
+    (void)arg;
+    corio_pg_pool *p;
+    corio_pg_pool_opts o = {.min_size = 1, .max_size = 2};
+    CHECK_EQ(corio_pg_pool_new(&p, pg_dsn(), &o), 0);
+    corio_pg *held;
+    CHECK_EQ(corio_pg_pool_acquire(p, &held), 0);
+    freed_ctx conn = {p, 1}, wait = {p, 1};
+    corio_task *t[2];
+    /* The first finds no idle connection and opens one (it suspends in
+     * the connect); the second finds no permit and waits. */
+    CHECK_EQ(corio_task_spawn(&t[0], acquire_once, &conn), 0);
+    CHECK_EQ(corio_yield(), 0);
+    CHECK_EQ(corio_task_spawn(&t[1], acquire_once, &wait), 0);
+    CHECK_EQ(corio_yield(), 0);
+    corio_pg_pool_stats st;
+    corio_pg_pool_stats_get(p, &st);
+    CHECK_EQ(st.waiters, 1);
+    corio_pg_pool_free(p);
+    CHECK_EQ(corio_gather(t, 2, NULL), 0);
+    CHECK_EQ(conn.rc, -ESHUTDOWN);
+    CHECK_EQ(wait.rc, -ESHUTDOWN);
+    corio_pg_pool_release(p, held); /* the last user out frees the pool */
+    return 0;
+}
+
+TEST(pg_pool, free_while_acquirers_are_inside)
+{
+    CHECK_EQ(pg_run(free_while_inside, NULL), 0);
+}
