@@ -327,7 +327,7 @@ static inline int corio__coop(corio_task *t)
 void corio__locals_release(corio__locals *m);
 
 /* scope.c */
-int corio__interrupt_code(corio_task *t, int64_t *deadline);
+CORIO__EXPORT int corio__interrupt_code(corio_task *t, int64_t *deadline);
 /* The same, with the common case inline (no scope open, not cancelled:
  * nothing to deliver and no deadline), for the scheduler's hot paths. */
 static inline int corio__interrupt_check(corio_task *t, int64_t *deadline)

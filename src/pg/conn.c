@@ -9,6 +9,8 @@
  * kernel's buffer until the next reader). */
 #include "pg/pg_int.h"
 
+#include "core/loop.h" /* corio__interrupt_check: submit is a checkpoint */
+
 #include <openssl/ssl.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -463,6 +465,17 @@ int corio__pg_submit(corio_pg *c, pg_req *r)
 {
     if (c->broken)
         return CORIO_EPGCONN;
+    /* A checkpoint: a task already cancelled (or past its deadline) sends
+     * nothing.  Its answer could otherwise come before the task ever
+     * waits (a fast server, a slow or preempted client), and a cancelled
+     * task could run query after query without seeing its cancellation.
+     * A transaction's end is still sent: it is how a cleanup path leaves
+     * the transaction. */
+    corio_task *self = corio__self();
+    int64_t none = INT64_MAX;
+    int rc = self && !r->ends_tx ? corio__interrupt_check(self, &none) : 0;
+    if (rc < 0)
+        return rc;
     pend_push(c, r);
     corio__pg_waiter_add(c, &r->w);
     r->waiting = true;

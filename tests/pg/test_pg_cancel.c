@@ -131,6 +131,38 @@ TEST(pg_cancel, cancel_waits_for_a_live_query_ahead)
     CHECK_EQ(pg_run(live_between, NULL), 0);
 }
 
+/* A task cancelled while it runs (it has not waited since) sends nothing:
+ * its next query returns -ECANCELED before anything goes out, so the
+ * server never runs it, however fast the server would have answered. */
+static int cancelled_then_insert(void *arg)
+{
+    corio_pg *c = arg;
+    corio_task_cancel(corio_task_current());
+    CHECK_EQ(corio_pg_exec(c, "INSERT INTO ck VALUES (1)", NULL, 0, NULL),
+             -ECANCELED);
+    return 0;
+}
+
+static int cancelled_sends_nothing(void *arg)
+{
+    (void)arg;
+    corio_pg *c = pg_connect();
+    CHECK_EQ(corio_pg_exec(c, "CREATE TEMP TABLE ck (x int)", NULL, 0, NULL),
+             0);
+    corio_task *t;
+    CHECK_EQ(corio_task_spawn(&t, cancelled_then_insert, c), 0);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    CHECK(corio__pg_idle(c));
+    CHECK_EQ(pg_int(c, "SELECT count(*)::int FROM ck"), 0);
+    corio_pg_close(c);
+    return 0;
+}
+
+TEST(pg_cancel, a_cancelled_task_sends_nothing)
+{
+    CHECK_EQ(pg_run(cancelled_sends_nothing, NULL), 0);
+}
+
 /* ---- the sweep ------------------------------------------------------------
  */
 

@@ -275,8 +275,11 @@ static int typed_victim(void *arg)
         corio_pg_param p[] = {corio_pg_param_int8(1000 + i),
                               corio_pg_param_bytea("xyz", 3)};
         corio_pg_result *r;
-        int rc =
-            corio_pg_query_params(c, "SELECT $1 * 2, length($2)", p, 2, &r);
+        /* The first round's answer comes after 1 ms (see below). */
+        const char *sql = i == 0
+                              ? "SELECT $1 * 2, length($2) FROM pg_sleep(0.001)"
+                              : "SELECT $1 * 2, length($2)";
+        int rc = corio_pg_query_params(c, sql, p, 2, &r);
         if (rc < 0)
             return rc;
         int64_t v = 0;
@@ -325,8 +328,12 @@ static int typed_sweep(void *arg)
     }
     fprintf(stderr, "    %d interrupted, %d complete\n", interrupted,
             completed);
-    /* Cancelled before it started, and at least once in flight (an idle
-     * machine's server answers within 3 turns). */
+    /* Cancelled before it started, and at least once in flight: the
+     * server sleeps 1 ms before the victim's first answer, so the victim
+     * waits for it (without the sleep, a loaded machine's
+     * scheduler can run the backend between the client's send and its
+     * wait, and the victim finish all its queries without suspending
+     * once, hence without seeing a cancellation that came later). */
     CHECK(interrupted >= 2);
     CHECK(completed >= 3);
     corio_pg_close(c);
