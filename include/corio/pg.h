@@ -437,12 +437,15 @@ CORIO_API const char *corio_pg_get_bytes(const corio_pg_result *r, int row,
 CORIO_API ssize_t corio_pg_get_int32_array(const corio_pg_result *r, int row,
                                            int col, int32_t *v, bool *nulls,
                                            size_t cap);
+/* int2[], int4[], int8[] or oid[] as int64_t; returns as above. */
 CORIO_API ssize_t corio_pg_get_int64_array(const corio_pg_result *r, int row,
                                            int col, int64_t *v, bool *nulls,
                                            size_t cap);
+/* float4[], float8[] or an integer array as double; returns as above. */
 CORIO_API ssize_t corio_pg_get_double_array(const corio_pg_result *r, int row,
                                             int col, double *v, bool *nulls,
                                             size_t cap);
+/* bool[] as bool; returns as above. */
 CORIO_API ssize_t corio_pg_get_bool_array(const corio_pg_result *r, int row,
                                           int col, bool *v, bool *nulls,
                                           size_t cap);
@@ -726,6 +729,9 @@ typedef struct corio_pg_pool_stats {
     int waiters;
     int64_t opened, closed;
 } corio_pg_pool_stats;
+
+/* Fill *st with p's counters (all zero for p NULL).  Never fails, never
+ * suspends; loop thread of p. */
 CORIO_API void corio_pg_pool_stats_get(const corio_pg_pool *p,
                                        corio_pg_pool_stats *st);
 
@@ -738,7 +744,14 @@ typedef struct corio_pg_pool_conn {
     corio_pg *c;
     int rc;
 } corio_pg_pool_conn;
+
+/* Acquire from p for CORIO_PG_POOL_CONN: .c is the connection, or NULL with
+ * .rc the error of corio_pg_pool_acquire (-ECANCELED / -ETIMEDOUT
+ * included).  Cancel-safe: as corio_pg_pool_acquire (nothing held). */
 CORIO_API corio_pg_pool_conn corio_pg_pool_conn_start(corio_pg_pool *p);
+
+/* Release pc's connection, if any, back to its pool (the block form's
+ * cleanup; a no-op when the acquire failed).  Never suspends. */
 CORIO_API void corio_pg_pool_conn_cleanup(corio_pg_pool_conn *pc);
 #define CORIO_PG_POOL_CONN(name, p)                                            \
     corio_pg_pool_conn name                                                    \

@@ -261,12 +261,16 @@ CORIO_API void corio_redis_pipeline_free(corio_redis_pipeline *p);
  * subscribe may still take effect: messages may then arrive). */
 CORIO_API CORIO_NODISCARD int corio_redis_subscribe(corio_redis *c,
                                                     const char *channel);
+/* Subscribe c to a glob pattern (PSUBSCRIBE) and wait for the server's
+ * confirmation.  Same returns and cancel-safety as corio_redis_subscribe. */
 CORIO_API CORIO_NODISCARD int corio_redis_psubscribe(corio_redis *c,
                                                      const char *pattern);
 /* Unsubscribe from a channel (punsubscribe: a pattern); NULL: from all.
  * Same returns. */
 CORIO_API CORIO_NODISCARD int corio_redis_unsubscribe(corio_redis *c,
                                                       const char *channel);
+/* Unsubscribe c from a pattern (PUNSUBSCRIBE); NULL: from all patterns.
+ * Same returns and cancel-safety as corio_redis_subscribe. */
 CORIO_API CORIO_NODISCARD int corio_redis_punsubscribe(corio_redis *c,
                                                        const char *pattern);
 
