@@ -1,7 +1,8 @@
 /* core/call.c — corio_loop_call: run a function as a task on another loop
  * and wait for it, with cancellation and deadlines carried across.
  *
- * The call record lives on the caller's stack and carries four posts:
+ * The call record lives on the caller's stack and carries three post nodes,
+ * four posts:
  *
  *   caller's loop A                         target loop B
  *   ---------------                         -------------
@@ -12,7 +13,9 @@
  *   ◀──────────────────────────── `ack`
  *   woken when every post it expects has come back
  *
- * Posts from one thread are FIFO, so `cancel` always runs after `start`.
+ * `done` travels in `start`'s node: B has taken `start` off its list before
+ * it runs it, so the node is free again by the time T ends.  Posts from one
+ * thread are FIFO, so `cancel` always runs after `start`.
  * T's end is reported by the task's finish itself (CORIO__CALLED), so a T
  * cancelled before it ever ran (by `cancel`, or by B shutting down) still
  * reports, with -ECANCELED.  The caller leaves only when `done` and, if it

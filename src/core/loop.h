@@ -204,10 +204,10 @@ struct corio__loop {
      * loop's own writes to its neighbours do not pull it back. */
     char inbox_before[CORIO__CACHE_LINE];
     _Atomic(struct corio__post *) posts; /* newest first */
-    atomic_long senders;      /* outside threads between push and wake-up */
-    atomic_bool wake_armed;   /* the eventfd was written and not yet read */
-    atomic_bool sleeping;     /* may block in the engine: senders write the
-                                 eventfd (core/post.c has the argument) */
+    atomic_long senders;    /* outside threads between push and wake-up */
+    atomic_bool wake_armed; /* the eventfd was written and not yet read */
+    atomic_bool sleeping;   /* may block in the engine: senders write the
+                               eventfd (core/post.c has the argument) */
     char inbox_after[CORIO__CACHE_LINE];
     bool poll_due;            /* a peer's post ran since the loop last slept */
     size_t calls_out;         /* corio_loop_calls this loop's tasks wait on */
