@@ -11,7 +11,13 @@
  *                       be cancelled meanwhile, losing nothing); close lets
  *                       it finish.
  *   errors              a deferred write that fails makes the next flush
- *                       report the error.
+ *                       report the error; a peer that resets while the
+ *                       flusher writes wakes a parked reader with it.
+ *   close and cancel    a close interrupts a write waiting for the
+ *                       flusher, which still delivers; a cancel sweep
+ *                       across write and flush: every accepted byte
+ *                       arrives once and in order, or the last flush
+ *                       reports an error (and a prefix arrived).
  *   the fallback        pipes (no try_write) are flushed at once, as are
  *                       streams whose buffer is past write_buffer. */
 #include "tst.h"
