@@ -41,9 +41,11 @@ static corio__post closed_mark;
  * loop sending to itself, or to a loop of its own corio_run_loops set,
  * need not: L is destroyed only after its own run, and a loop of a set only
  * after every loop of the set has finished its run (core/loops.c), so no
- * such send is under way by then.  Skipping the count matters on the hot
- * path: the two atomic additions would pull the inbox line back from a
- * loop polling it. */
+ * such send is under way by then.  (Dropping posts at a loop's end is the
+ * one sending done after a run, and a loop of a set has none to drop: it
+ * ran every post before closing its list.)  Skipping the count matters on
+ * the hot path: the two atomic additions would pull the inbox line back
+ * from a loop polling it. */
 static inline bool counted(const corio__loop *self, const corio__loop *L)
 {
     return !self || (self != L && (!self->set || self->set != L->set));
