@@ -15,6 +15,12 @@ static_assert(offsetof(corio_task, magic) >= sizeof(struct corio__free_slot),
               "a freed slot's node must not cover the record's magic");
 static_assert(offsetof(corio_task, stack) >= sizeof(struct corio__free_slot),
               "a freed slot's node must not cover the record's stack[]");
+static_assert(offsetof(corio_task, joiner) >= sizeof(struct corio__free_slot),
+              "a freed slot's node must not cover joiner, kept NULL");
+#if !defined(CORIO__UCONTEXT) && !defined(CORIO__ASAN) && !defined(CORIO__TSAN)
+static_assert(offsetof(corio_task, locals) + sizeof(void *) <= 64,
+              "the hot fields must stay in the record's first cache line");
+#endif
 
 /* The record of the slot [lo, lo + size).  Slots are a fixed stride apart,
  * so records at the same offset would all fall in the same few L1 cache
@@ -32,9 +38,11 @@ static corio_task *record_of(char *lo, size_t size)
  * one rather than a memset: this is the spawn hot path and the record's
  * first touch.  Set later, before any read: next (enqueue), wake (wake),
  * result (finish), wait (park), scopes (first scope), group links (group
- * spawn).  The eight one-byte fields are written together, in their order
- * (interrupted too, though park sets it), so that the compiler can merge
- * them into one store. */
+ * spawn).  Left as every release leaves them (loop.h): joiner (NULL) and
+ * the timer (not armed); spawn_slow sets both, for slots that come from
+ * elsewhere.  The eight one-byte fields are written together, in their
+ * order (interrupted too, though park sets it), so that the compiler can
+ * merge them into one store. */
 static inline void init_task(corio__loop *L, corio_task *t, corio_fn fn,
                              void *arg, int owner)
 {
@@ -52,7 +60,6 @@ static inline void init_task(corio__loop *L, corio_task *t, corio_fn fn,
     t->magic = CORIO__TASK_MAGIC;
     t->fn = fn;
     t->arg = arg;
-    t->joiner = NULL;
     t->id = ++L->next_id;
     /* Task-locals: the child shares its spawner's table (copy-on-write);
      * the root context never has one. */
@@ -60,7 +67,6 @@ static inline void init_task(corio__loop *L, corio_task *t, corio_fn fn,
     t->locals = lv;
     if (CORIO__UNLIKELY(lv != NULL))
         lv->refs++;
-    t->timer.idx = CORIO__NOT_ARMED;
     corio__ctx_make(&t->ctx, t->stack.lo, (size_t)((char *)t - t->stack.lo),
                     (void (*)(void *))corio__task_entry, t);
     L->nalive++;
@@ -98,6 +104,10 @@ static __attribute__((noinline)) int spawn_slow(corio_task **out,
         t = record_of(st.lo, st.size);
         t->stack = st;
     }
+    /* A fresh or trimmed slot holds zeros: give it the state a release
+     * leaves (a free slot has it already). */
+    t->joiner = NULL;
+    t->timer.idx = CORIO__NOT_ARMED;
     init_task(L, t, fn, arg, owner);
     if (o && o->name) {
         strncpy(t->name, o->name, sizeof t->name - 1);
