@@ -289,7 +289,8 @@ CORIO__EXPORT void corio__wake(corio_task *t, int value);
 CORIO__EXPORT void corio__interrupt(corio_task *t, int code);
 void corio__schedule(corio__loop *L, corio_task *self);
 void corio__loop_drive(corio__loop *L);
-void corio__task_entry(corio_task *t) __attribute__((noreturn));
+/* A task's first code: t, t->fn and t->arg (see corio__ctx_make). */
+void corio__task_entry(void *t, void *fn, void *arg) __attribute__((noreturn));
 
 /* task.c */
 int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,

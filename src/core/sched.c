@@ -500,11 +500,15 @@ static inline __attribute__((noreturn)) void task_exit(corio__loop *L,
     corio__ctx_exit(&self->ctx, &next->ctx);
 }
 
-void corio__task_entry(corio_task *t)
+/* fn and arg come with the first switch (corio__ctx_make), equal to t->fn
+ * and t->arg, which are in a line of the record that this task need not
+ * read otherwise. */
+void corio__task_entry(void *task, void *fn, void *arg)
 {
+    corio_task *t = task;
     corio__ctx_started();
     after_switch(t->loop);
-    int r = t->cancelled ? -ECANCELED : t->fn(t->arg);
+    int r = t->cancelled ? -ECANCELED : ((corio_fn)fn)(arg);
     corio__task_finish(t, r);
     task_exit(t->loop, t);
 }

@@ -68,7 +68,7 @@ static inline void init_task(corio__loop *L, corio_task *t, corio_fn fn,
     if (CORIO__UNLIKELY(lv != NULL))
         lv->refs++;
     corio__ctx_make(&t->ctx, t->stack.lo, (size_t)((char *)t - t->stack.lo),
-                    (void (*)(void *))corio__task_entry, t);
+                    corio__task_entry, t, (void *)fn, arg);
     L->nalive++;
     corio__enqueue(L, t);
 }
