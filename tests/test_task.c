@@ -419,8 +419,8 @@ static int reused_slots(void *arg)
 {
     (void)arg;
     corio_task *(*ends[])(void) = {
-        end_cancelled,        end_failed,           end_wait_for_timed_out,
-        end_join_timed_out,   end_gather_timed_out, end_detached,
+        end_cancelled,      end_failed,           end_wait_for_timed_out,
+        end_join_timed_out, end_gather_timed_out, end_detached,
         end_slept,
     };
     for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {

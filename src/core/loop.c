@@ -134,7 +134,7 @@ int corio__loop_run(corio__loop *L, corio_fn main, void *arg, int *result)
     corio__cur = L;
     corio__stack_thread_begin(overflow_who);
     corio_task_opts to = {.name = "main"};
-    int rc = corio__spawn(&L->main, &to, main, arg, CORIO__DETACHED);
+    int rc = corio__spawn(&L->main, &to, main, arg, CORIO__MAIN);
     if (rc == 0) {
         corio__sigint_install(L);
         if (L->debug)

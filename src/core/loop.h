@@ -50,6 +50,7 @@ enum corio__owner {
     CORIO__DETACHED, /* freed when done */
     CORIO__GROUPED,  /* belongs to a group, freed when done */
     CORIO__CALLED,   /* runs a corio_loop_call, freed when done */
+    CORIO__MAIN,     /* L->main, the run's first task, freed when done */
 };
 
 /* A parked task's wait.  cancel (may be NULL) unlinks the task from what it
@@ -134,8 +135,8 @@ struct corio_task {
     uint8_t coop;        /* operations left before a checkpoint (sched.c) */
     uint16_t nscopes, capscopes;
     uint32_t magic;
-    int result;          /* fn's return value once DONE */
-    corio_task *joiner;  /* a task parked in join/gather/wait_for */
+    int result;            /* fn's return value once DONE */
+    corio_task *joiner;    /* a task parked in join/gather/wait_for */
     corio__locals *locals; /* task-local values, shared with the spawner
                               until one side sets one (NULL: none) */
     /* cache line 1 */

@@ -73,6 +73,10 @@ static inline void init_task(corio__loop *L, corio_task *t, corio_fn fn,
     corio__enqueue(L, t);
 }
 
+/* Timers beyond one per task slot: the heap also holds the timers of
+ * other objects (an idle session, a limiter). */
+#define TIMER_SPARE 64
+
 /* Every spawn but the common one: options, a slot from the pool, room in
  * the timer heap, errors. */
 static __attribute__((noinline)) int spawn_slow(corio_task **out,
@@ -93,9 +97,11 @@ static __attribute__((noinline)) int spawn_slow(corio_task **out,
     size_t size = o && o->stack_size ? corio__stack_round(o->stack_size)
                                      : L->default_stack;
     /* Every task may arm one timer when it parks: keep room for all of them
-     * in the heap now, so that parking does not fail for lack of memory. */
-    if (L->timers.cap < L->nalive + 64 &&
-        corio__timer_reserve(&L->timers, 2 * (L->nalive + 64)) < 0)
+     * in the heap, so that parking does not fail for lack of memory.  Room
+     * for one per slot (this spawn may carve one more): a task holds a
+     * slot, so the common spawn, which reuses one, need not check. */
+    size_t need = L->stacks.nslots + 1 + TIMER_SPARE;
+    if (L->timers.cap < need && corio__timer_reserve(&L->timers, 2 * need) < 0)
         return -ENOMEM;
     corio_task *t = corio__stack_pop(&L->stacks, size);
     if (!t) {
@@ -120,15 +126,15 @@ static __attribute__((noinline)) int spawn_slow(corio_task **out,
 }
 
 /* The common spawn calls nothing, so it saves no registers: default
- * options, room in the timer heap, and a slot freed by
- * corio__task_release in the size class used last, which comes back with
- * its record as the last task left it (the free-list node over its first
- * bytes, stack[] intact).  Everything else goes to spawn_slow. */
+ * options and a slot freed by corio__task_release in the size class used
+ * last, which comes back with its record as the last task left it (the
+ * free-list node over its first bytes, stack[] intact) and already has its
+ * room in the timer heap.  Everything else goes to spawn_slow. */
 int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
                  void *arg, int owner)
 {
     corio__loop *L = corio__cur;
-    if (CORIO__LIKELY(L && fn && !o && L->timers.cap >= L->nalive + 64)) {
+    if (CORIO__LIKELY(L && fn && !o)) {
         corio_task *t = corio__stack_pop(&L->stacks, L->default_stack);
         if (CORIO__LIKELY(t != NULL)) {
             init_task(L, t, fn, arg, owner);
@@ -233,7 +239,7 @@ static __attribute__((noinline)) void finish_slow(corio__loop *L, corio_task *t,
     mark_done(L, t, result);
     if (L->debug)
         corio__debug_task_done(L, t);
-    if (t == L->main) {
+    if (t->owner == CORIO__MAIN) {
         L->main_done = true;
         L->main_result = result;
         L->main = NULL;
@@ -252,7 +258,7 @@ static __attribute__((noinline)) void finish_slow(corio__loop *L, corio_task *t,
 void corio__task_finish(corio_task *t, int result)
 {
     corio__loop *L = t->loop;
-    if (CORIO__UNLIKELY(t->capscopes || t->locals || L->debug || t == L->main ||
+    if (CORIO__UNLIKELY(t->capscopes || t->locals || L->debug ||
                         t->owner > CORIO__DETACHED)) {
         finish_slow(L, t, result);
         return;
