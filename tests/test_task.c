@@ -449,3 +449,35 @@ TEST(task, reused_slot_has_no_stale_joiner_or_timer)
 {
     CHECK_EQ(tst_run(reused_slots, NULL), 0);
 }
+
+/* Parking with a deadline never allocates: every slot comes with room for
+ * its task's timer in the heap, also when a spawn reuses a slot whose
+ * earlier task never armed one. */
+#define MANY 300
+
+static int parking_needs_no_allocation(void *arg)
+{
+    (void)arg;
+    static corio_task *t[MANY];
+    static int r[MANY];
+    for (int i = 0; i < MANY; i++) /* carve the slots; no timer armed */
+        CHECK_EQ(corio_task_spawn(&t[i], ret_arg, (void *)(intptr_t)1), 0);
+    CHECK_EQ(corio_gather(t, MANY, r), 0);
+    CHECK_EQ(corio_test_fail_alloc(1), 0);
+    for (int i = 0; i < MANY; i++) /* reuse them: each task arms one */
+        CHECK_EQ(corio_task_spawn(&t[i], sleeper, (void *)(intptr_t)CORIO_MS),
+                 0);
+    int rc = corio_gather(t, MANY, r);
+    int fired = corio_test_fault_fired();
+    corio_test_fault_clear();
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(fired, 0);
+    for (int i = 0; i < MANY; i++)
+        CHECK_EQ(r[i], 1);
+    return 0;
+}
+
+TEST(task, parking_in_reused_slots_needs_no_allocation)
+{
+    CHECK_EQ(tst_run(parking_needs_no_allocation, NULL), 0);
+}
