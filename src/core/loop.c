@@ -87,7 +87,7 @@ int corio__loop_init(corio__loop *L, const corio_options *o)
     if (L->wakefd < 0)
         return -errno;
     corio__ctx_root(&L->root.ctx);
-    L->root.loop = L;
+    L->root.loop = L; /* magic stays 0: the root is no task handle */
     L->root.state = CORIO__RUNNING;
     L->root.timer.idx = CORIO__NOT_ARMED;
     strcpy(L->root.name, "(root)");

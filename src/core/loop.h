@@ -269,12 +269,13 @@ static inline void corio__enqueue(corio__loop *L, corio_task *t)
     L->nready++;
 }
 
-/* t is a live handle owned by the caller's loop. */
+/* t is a live handle owned by the caller's loop.  (The root is none: its
+ * magic is 0.) */
 static inline bool corio__handle_ok(const corio_task *t)
 {
     corio__loop *L = corio__cur;
     return t && L && t->magic == CORIO__TASK_MAGIC && t->loop == L &&
-           t != &L->root && t->owner == CORIO__OWNED;
+           t->owner == CORIO__OWNED;
 }
 
 /* sched.c */
