@@ -316,3 +316,168 @@ TEST(task, huge_stack_size_fails_cleanly)
 {
     CHECK_EQ(tst_run(huge_stack_main, NULL), 0);
 }
+
+/* ---- a reused slot's record ---------------------------------------------- */
+
+/* A spawn leaves the record's joiner and timer as the slot's last task
+ * left them (NULL, not armed).  Each case below ends a task in a different
+ * way and returns its released handle; the next spawn takes the same slot
+ * (the pool is LIFO).  The probe then parks without a deadline and is woken
+ * while another task's timer is in the heap (a stale timer index would
+ * unlink that timer, and its sleeper would never wake), and finishes while
+ * its spawner sleeps (a stale joiner would wake the spawner early). */
+
+static int fails(void *arg)
+{
+    (void)arg;
+    return -5;
+}
+
+static corio_event probe_ev;
+
+static int probe(void *arg)
+{
+    (void)arg;
+    return corio_event_wait(&probe_ev) == 0 ? 7 : -1;
+}
+
+static corio_task *end_cancelled(void)
+{
+    corio_task *t;
+    int r = 0;
+    CHECK_EQ(corio_task_spawn(&t, sleeper, (void *)(intptr_t)CORIO_SECOND), 0);
+    CHECK_EQ(corio_yield(), 0);
+    corio_task_cancel(t);
+    CHECK_EQ(corio_task_join(t, &r), 0);
+    CHECK_EQ(r, -1);
+    return t;
+}
+
+static corio_task *end_failed(void)
+{
+    corio_task *t;
+    int r = 0;
+    CHECK_EQ(corio_task_spawn(&t, fails, NULL), 0);
+    CHECK_EQ(corio_task_join(t, &r), 0);
+    CHECK_EQ(r, -5);
+    return t;
+}
+
+static corio_task *end_wait_for_timed_out(void)
+{
+    corio_task *t;
+    CHECK_EQ(corio_task_spawn(&t, sleeper, (void *)(intptr_t)CORIO_SECOND), 0);
+    CHECK_EQ(corio_wait_for(t, 10 * CORIO_MS, NULL), -ETIMEDOUT);
+    return t;
+}
+
+static corio_task *end_join_timed_out(void)
+{
+    corio_task *t;
+    int r = 0, rc;
+    CHECK_EQ(corio_task_spawn(&t, sleeper, (void *)(intptr_t)CORIO_SECOND), 0);
+    CHECK_EQ(corio_timeout_begin(10 * CORIO_MS), 0);
+    rc = corio_task_join(t, &r);
+    CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
+    CHECK_EQ(rc, -ETIMEDOUT);
+    CHECK_EQ(corio_task_join(t, &r), 0); /* the sleep ends after 1 s */
+    CHECK_EQ(r, 1);
+    return t;
+}
+
+static corio_task *end_gather_timed_out(void)
+{
+    corio_task *t;
+    CHECK_EQ(corio_task_spawn(&t, sleeper, (void *)(intptr_t)CORIO_SECOND), 0);
+    CHECK_EQ(corio_timeout_begin(10 * CORIO_MS), 0);
+    int rc = corio_gather(&t, 1, NULL);
+    CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
+    CHECK_EQ(rc, -ETIMEDOUT);
+    return t;
+}
+
+static corio_task *end_detached(void)
+{
+    corio_task *t;
+    CHECK_EQ(corio_task_spawn(&t, sleeper, (void *)(intptr_t)CORIO_MS), 0);
+    corio_task_detach(t);
+    CHECK_EQ(corio_sleep(2 * CORIO_MS), 0); /* it finishes meanwhile */
+    return t;
+}
+
+static corio_task *end_slept(void)
+{
+    corio_task *t;
+    int r = 0;
+    CHECK_EQ(corio_task_spawn(&t, sleeper, (void *)(intptr_t)CORIO_MS), 0);
+    CHECK_EQ(corio_task_join(t, &r), 0);
+    CHECK_EQ(r, 1);
+    return t;
+}
+
+static int reused_slots(void *arg)
+{
+    (void)arg;
+    corio_task *(*ends[])(void) = {
+        end_cancelled,      end_failed,           end_wait_for_timed_out,
+        end_join_timed_out, end_gather_timed_out, end_detached,
+        end_slept,
+    };
+    for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+        corio_task *old = ends[i](), *p, *s;
+        int r = 0;
+        CHECK_EQ(corio_event_init(&probe_ev), 0);
+        CHECK_EQ(corio_task_spawn(&p, probe, NULL), 0);
+        CHECK(p == old); /* the case's slot, or the test proves nothing */
+        CHECK_EQ(corio_task_spawn(&s, sleeper, (void *)(intptr_t)CORIO_SECOND),
+                 0);
+        CHECK_EQ(corio_yield(), 0); /* both park */
+        corio_event_set(&probe_ev);
+        int64_t t0 = corio_now();
+        CHECK_EQ(corio_sleep(2 * CORIO_SECOND), 0); /* p finishes */
+        CHECK_EQ(corio_now() - t0, 2 * CORIO_SECOND);
+        CHECK_EQ(corio_task_join(p, &r), 0);
+        CHECK_EQ(r, 7);
+        CHECK_EQ(corio_task_join(s, &r), 0);
+        CHECK_EQ(r, 1);
+        corio_event_destroy(&probe_ev);
+    }
+    return 0;
+}
+
+TEST(task, reused_slot_has_no_stale_joiner_or_timer)
+{
+    CHECK_EQ(tst_run(reused_slots, NULL), 0);
+}
+
+/* Parking with a deadline never allocates: every slot comes with room for
+ * its task's timer in the heap, also when a spawn reuses a slot whose
+ * earlier task never armed one. */
+#define MANY 300
+
+static int parking_needs_no_allocation(void *arg)
+{
+    (void)arg;
+    static corio_task *t[MANY];
+    static int r[MANY];
+    for (int i = 0; i < MANY; i++) /* carve the slots; no timer armed */
+        CHECK_EQ(corio_task_spawn(&t[i], ret_arg, (void *)(intptr_t)1), 0);
+    CHECK_EQ(corio_gather(t, MANY, r), 0);
+    CHECK_EQ(corio_test_fail_alloc(1), 0);
+    for (int i = 0; i < MANY; i++) /* reuse them: each task arms one */
+        CHECK_EQ(corio_task_spawn(&t[i], sleeper, (void *)(intptr_t)CORIO_MS),
+                 0);
+    int rc = corio_gather(t, MANY, r);
+    int fired = corio_test_fault_fired();
+    corio_test_fault_clear();
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(fired, 0);
+    for (int i = 0; i < MANY; i++)
+        CHECK_EQ(r[i], 1);
+    return 0;
+}
+
+TEST(task, parking_in_reused_slots_needs_no_allocation)
+{
+    CHECK_EQ(tst_run(parking_needs_no_allocation, NULL), 0);
+}

@@ -6,8 +6,8 @@
  *
  *     hi  +---------------------------+  lo + size (16-byte aligned)
  *         | return address: trampoline|  x86-64 (aarch64: x30 in the frame)
- *         | rbp=0 rbx=entry r12=arg   |
- *         | r13 r14 r15               |
+ *         | rbp=0 rbx=entry r12=a0    |
+ *         | r13=a1 r14=a2 r15         |
  *         | MXCSR | x87 control word  |  <- saved sp
  *         |         ...free...        |
  *     lo  +---------------------------+ */
@@ -51,8 +51,8 @@ static void save_fp_control(void)
 /* ucontext: the ucontext_t and the start record sit at the top of the
  * stack; makecontext passes the record's address as two ints. */
 typedef struct uc_start {
-    void (*entry)(void *);
-    void *arg;
+    corio__entry_fn entry;
+    void *a0, *a1, *a2;
 } uc_start;
 
 static __thread __attribute__((tls_model("initial-exec"))) ucontext_t root_uc;
@@ -60,18 +60,20 @@ static __thread __attribute__((tls_model("initial-exec"))) ucontext_t root_uc;
 static void uc_entry(unsigned hi, unsigned lo)
 {
     uc_start *s = (uc_start *)(((uintptr_t)hi << 32) | lo);
-    s->entry(s->arg);
+    s->entry(s->a0, s->a1, s->a2);
 }
 
 static void make_frame(corio__ctx *c, void *lo, size_t size,
-                       void (*entry)(void *), void *arg)
+                       corio__entry_fn entry, void *a0, void *a1, void *a2)
 {
     uintptr_t top = ((uintptr_t)lo + size) & ~(uintptr_t)15;
     ucontext_t *uc =
         (ucontext_t *)((top - sizeof(ucontext_t)) & ~(uintptr_t)15);
     uc_start *s = (uc_start *)((uintptr_t)uc - 32);
     s->entry = entry;
-    s->arg = arg;
+    s->a0 = a0;
+    s->a1 = a1;
+    s->a2 = a2;
     getcontext(uc);
     uc->uc_stack.ss_sp = lo;
     uc->uc_stack.ss_size = (uintptr_t)s - (uintptr_t)lo;
@@ -85,9 +87,9 @@ static void make_frame(corio__ctx *c, void *lo, size_t size,
 
 #if defined(CORIO__UCONTEXT) || defined(CORIO__ASAN) || defined(CORIO__TSAN)
 void corio__ctx_make(corio__ctx *c, void *lo, size_t size,
-                     void (*entry)(void *), void *arg)
+                     corio__entry_fn entry, void *a0, void *a1, void *a2)
 {
-    make_frame(c, lo, size, entry, arg);
+    make_frame(c, lo, size, entry, a0, a1, a2);
 #ifdef CORIO__ASAN
     c->stack_lo = lo;
     c->stack_size = size;

@@ -50,6 +50,9 @@ typedef struct corio__ctx {
 #endif
 } corio__ctx;
 
+/* What a fresh context runs first: three pointer arguments, no return. */
+typedef void (*corio__entry_fn)(void *a0, void *a1, void *a2);
+
 #ifndef CORIO__UCONTEXT
 #include <stdint.h>
 extern __thread __attribute__((tls_model("initial-exec")))
@@ -60,23 +63,30 @@ void corio__trampoline(void);
  * context.c for the picture.  Only what the trampoline reads and the frame
  * pointer (0: the end of the frame chain) are written; the other
  * callee-saved registers start with whatever the slot held, which nothing
- * reads. */
+ * reads.  The entry's three arguments travel in the frame, which the first
+ * switch reads anyway, so that the entry need not fetch them from memory
+ * that may have left the cache meanwhile. */
 static inline void corio__ctx_frame(corio__ctx *c, void *lo, size_t size,
-                                    void (*entry)(void *), void *arg)
+                                    corio__entry_fn entry, void *a0, void *a1,
+                                    void *a2)
 {
     uintptr_t top = ((uintptr_t)lo + size) & ~(uintptr_t)15;
 #if defined(__x86_64__)
     uint64_t *f = (uint64_t *)(top - 8 * 8); /* one cache line */
     f[0] = corio__fp_control;                /* MXCSR | x87 control word */
-    f[4] = (uint64_t)(uintptr_t)arg;         /* r12 (f[1..3]: r15 r14 r13) */
+    f[2] = (uint64_t)(uintptr_t)a2;          /* r14 (f[1]: r15) */
+    f[3] = (uint64_t)(uintptr_t)a1;          /* r13 */
+    f[4] = (uint64_t)(uintptr_t)a0;          /* r12 */
     f[5] = (uint64_t)(uintptr_t)entry;       /* rbx */
     f[6] = 0;                                /* rbp */
     f[7] = (uint64_t)(uintptr_t)corio__trampoline;
 #elif defined(__aarch64__)
     uint64_t *f = (uint64_t *)(top - 16 - 176);
     f[20] = corio__fp_control;                      /* FPCR */
-    f[0] = (uint64_t)(uintptr_t)arg;                /* x19 */
+    f[0] = (uint64_t)(uintptr_t)a0;                 /* x19 */
     f[1] = (uint64_t)(uintptr_t)entry;              /* x20 */
+    f[2] = (uint64_t)(uintptr_t)a1;                 /* x21 */
+    f[3] = (uint64_t)(uintptr_t)a2;                 /* x22 */
     f[10] = 0;                                      /* x29 */
     f[11] = (uint64_t)(uintptr_t)corio__trampoline; /* x30 */
 #endif
@@ -85,16 +95,17 @@ static inline void corio__ctx_frame(corio__ctx *c, void *lo, size_t size,
 #endif
 
 #if !defined(CORIO__UCONTEXT) && !defined(CORIO__ASAN) && !defined(CORIO__TSAN)
-/* Make c start entry(arg) on the stack [lo, lo + size) at the next switch
- * to it.  entry must never return. */
+/* Make c start entry(a0, a1, a2) on the stack [lo, lo + size) at the next
+ * switch to it.  entry must never return. */
 static inline void corio__ctx_make(corio__ctx *c, void *lo, size_t size,
-                                   void (*entry)(void *), void *arg)
+                                   corio__entry_fn entry, void *a0, void *a1,
+                                   void *a2)
 {
-    corio__ctx_frame(c, lo, size, entry, arg);
+    corio__ctx_frame(c, lo, size, entry, a0, a1, a2);
 }
 #else
 void corio__ctx_make(corio__ctx *c, void *lo, size_t size,
-                     void (*entry)(void *), void *arg);
+                     corio__entry_fn entry, void *a0, void *a1, void *a2);
 #endif
 /* Describe the calling thread's own stack as a context to switch back to. */
 void corio__ctx_root(corio__ctx *c);

@@ -201,6 +201,7 @@ int corio__stack_alloc(corio__stack_pool *p, size_t size, corio__stack *out)
     }
     char *slot = c->carve;
     c->carve += size + PAGE;
+    p->nslots++;
     out->lo = slot + PAGE;
     out->size = size;
     out->cls = c;

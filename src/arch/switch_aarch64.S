@@ -4,9 +4,9 @@
  *   saves x19-x30, d8-d15 and FPCR (rounding mode and other floating-point
  *   controls, the counterpart of x86-64's MXCSR) in a 176-byte frame on the
  *   current stack, stores sp in *from_sp, loads to_sp, restores the same and
- *   returns to the other context's x30.  A fresh context holds x19 =
- *   argument, x20 = entry, x29 = 0, x30 = corio__trampoline and the loop
- *   thread's FPCR.
+ *   returns to the other context's x30.  A fresh context holds x19, x21,
+ *   x22 = the entry's three arguments, x20 = entry, x29 = 0, x30 =
+ *   corio__trampoline and the loop thread's FPCR.
  *
  * void corio__jump(void *to_sp)
  *   the second half alone: resumes the context saved at to_sp without
@@ -68,7 +68,9 @@ corio__trampoline:
     .cfi_startproc
     .cfi_undefined x30      /* the first frame of a task: stop unwinding */
     mov x0, x19
-    blr x20                 /* entry(arg) never returns */
+    mov x1, x21
+    mov x2, x22
+    blr x20                 /* entry(a0, a1, a2) never returns */
     brk #0
     .cfi_endproc
     .size corio__trampoline, .-corio__trampoline

@@ -4,8 +4,8 @@
  *   pushes rbp rbx r12-r15 and an 8-byte slot holding MXCSR and the x87
  *   control word, stores rsp in *from_sp, loads to_sp, pops the same and
  *   returns into the other context.  A fresh context (corio__ctx_make) holds
- *   the same frame with r12 = argument, rbx = entry and the return address
- *   set to corio__trampoline.
+ *   the same frame with r12, r13, r14 = the entry's three arguments, rbx =
+ *   entry and the return address set to corio__trampoline.
  *
  * void corio__jump(void *to_sp)
  *   the second half alone: resumes the context saved at to_sp without
@@ -62,7 +62,9 @@ corio__trampoline:
     .cfi_startproc
     .cfi_undefined rip      /* the first frame of a task: stop unwinding */
     movq %r12, %rdi
-    call *%rbx              /* entry(arg) never returns */
+    movq %r13, %rsi
+    movq %r14, %rdx
+    call *%rbx              /* entry(a0, a1, a2) never returns */
     ud2
     .cfi_endproc
     .size corio__trampoline, .-corio__trampoline

@@ -13,10 +13,29 @@ static void join_uninterruptible(corio_task *self, corio_task *t)
     self->noint--;
 }
 
+/* The caller of corio_gather was interrupted (code) while waiting for
+ * tasks[0]: cancel it and the rest, await each uninterruptibly, take its
+ * result and release it. */
+static __attribute__((noinline)) int gather_interrupted(corio_task *self,
+                                                        corio_task **tasks,
+                                                        size_t n, int *results,
+                                                        int code)
+{
+    for (size_t i = 0; i < n; i++)
+        corio__cancel(tasks[i]);
+    for (size_t i = 0; i < n; i++) {
+        join_uninterruptible(self, tasks[i]);
+        if (results)
+            results[i] = tasks[i]->result;
+        corio__task_release(tasks[i]);
+    }
+    return code;
+}
+
 int corio_gather(corio_task **tasks, size_t n, int *results)
 {
     corio_task *self = corio__self();
-    int interrupted = 0, rc = 0, first = 0;
+    int rc = 0, first = 0;
     size_t i;
     if (!self)
         return -EPERM;
@@ -24,29 +43,27 @@ int corio_gather(corio_task **tasks, size_t n, int *results)
         return -EINVAL;
     /* Check every handle before waiting on any.  A mark on each record
      * catches a handle given twice (it would be released twice) in O(n). */
-    for (i = 0; i < n && rc == 0; i++) {
-        rc = corio__join_check(tasks[i], self);
-        if (rc == 0 && tasks[i]->gathered)
+    for (i = 0; i < n; i++) {
+        corio_task *t = tasks[i];
+        rc = corio__join_check(t, self);
+        if (rc == 0 && t->gathered)
             rc = -EINVAL;
-        if (rc == 0)
-            tasks[i]->gathered = 1;
-    }
-    if (rc < 0) {
-        for (size_t j = 0; j + 1 < i; j++)
-            tasks[j]->gathered = 0;
-        return rc == -EBUSY ? -EINVAL : rc;
+        if (CORIO__UNLIKELY(rc < 0)) {
+            while (i--)
+                tasks[i]->gathered = 0;
+            return rc == -EBUSY ? -EINVAL : rc;
+        }
+        t->gathered = 1;
     }
     /* One pass: wait for each task in turn, take its result, release it. */
     for (i = 0; i < n; i++) {
         corio_task *t = tasks[i];
-        if (!interrupted && t->state != CORIO__DONE) {
-            interrupted = corio__join_wait(t);
-            if (interrupted < 0)
-                for (size_t j = i; j < n; j++)
-                    corio__cancel(tasks[j]);
+        if (t->state != CORIO__DONE) {
+            rc = corio__join_wait(t);
+            if (CORIO__UNLIKELY(rc < 0))
+                return gather_interrupted(self, tasks + i, n - i,
+                                          results ? results + i : NULL, rc);
         }
-        if (interrupted)
-            join_uninterruptible(self, t);
         int r = t->result;
         if (results)
             results[i] = r;
@@ -54,7 +71,7 @@ int corio_gather(corio_task **tasks, size_t n, int *results)
             first = r;
         corio__task_release(t);
     }
-    return interrupted ? interrupted : first;
+    return first;
 }
 
 int corio_wait_for(corio_task *t, int64_t timeout_ns, int *result)

@@ -87,7 +87,7 @@ int corio__loop_init(corio__loop *L, const corio_options *o)
     if (L->wakefd < 0)
         return -errno;
     corio__ctx_root(&L->root.ctx);
-    L->root.loop = L;
+    L->root.loop = L; /* magic stays 0: the root is no task handle */
     L->root.state = CORIO__RUNNING;
     L->root.timer.idx = CORIO__NOT_ARMED;
     strcpy(L->root.name, "(root)");
@@ -134,7 +134,7 @@ int corio__loop_run(corio__loop *L, corio_fn main, void *arg, int *result)
     corio__cur = L;
     corio__stack_thread_begin(overflow_who);
     corio_task_opts to = {.name = "main"};
-    int rc = corio__spawn(&L->main, &to, main, arg, CORIO__DETACHED);
+    int rc = corio__spawn(&L->main, &to, main, arg, CORIO__MAIN);
     if (rc == 0) {
         corio__sigint_install(L);
         if (L->debug)

@@ -52,6 +52,7 @@ enum corio__owner {
     CORIO__DETACHED, /* freed when done */
     CORIO__GROUPED,  /* belongs to a group, freed when done */
     CORIO__CALLED,   /* runs a corio_loop_call, freed when done */
+    CORIO__MAIN,     /* L->main, the run's first task, freed when done */
 };
 
 /* A parked task's wait.  cancel (may be NULL) unlinks the task from what it
@@ -109,9 +110,20 @@ struct corio__scope_obj {
 #define CORIO__INLINE_SCOPES 2
 
 /* The task record.  Hot fields first; the whole record sits in the top page
- * of the task's stack. */
+ * of the task's stack.  Line 0 holds every field that a spawn writes and a
+ * run, a finish and a gather's check read, so that with many tasks in
+ * flight (their lines evicted from L1 between the phases) each phase of a
+ * task's life misses on as few lines as possible; the rest is read at
+ * entry (fn, arg), by a release (stack) or off the common path.
+ *
+ * A record comes back from the pool as its last task left it (see
+ * corio__spawn), and two fields are not written again by a spawn because
+ * every release leaves them so: joiner is NULL (a finish, a cancelled or
+ * failed wait clears it, and only an unjoined task is detached or
+ * released) and the timer is not armed (it is armed only while the task
+ * is parked, and a finished task is not). */
 struct corio_task {
-    /* cache line 0: the scheduler's and spawn's fields */
+    /* cache line 0: the hot fields */
     corio__ctx ctx;   /* saved stack pointer while switched out */
     corio_task *next; /* ready-queue link */
     corio__loop *loop;
@@ -125,19 +137,19 @@ struct corio_task {
     uint8_t coop;        /* operations left before a checkpoint (sched.c) */
     uint16_t nscopes, capscopes;
     uint32_t magic;
-    int wake;   /* value the waker (or interrupter) delivers */
-    int result; /* fn's return value once DONE */
-    corio_fn fn;
-    void *arg;
-    /* cache line 1 */
-    corio_task *joiner; /* a task parked in join/gather/wait_for */
-    corio__stack stack;
-    uint64_t id;
-    corio__wait *wait;     /* while PARKED */
-    corio_group *group;    /* CORIO__GROUPED only: the group and siblings */
+    int result;            /* fn's return value once DONE */
+    corio_task *joiner;    /* a task parked in join/gather/wait_for */
     corio__locals *locals; /* task-local values, shared with the spawner
                               until one side sets one (NULL: none) */
+    /* cache line 1 */
+    corio_fn fn;
+    void *arg;
+    corio__stack stack;
+    uint64_t id;
+    int wake; /* value the waker (or interrupter) delivers */
     /* cache line 2 */
+    corio__wait *wait;  /* while PARKED */
+    corio_group *group; /* CORIO__GROUPED only: the group and siblings */
     corio__timer timer; /* deadline of the current wait */
     corio_task *gprev, *gnext;
     corio__scope *scopes; /* inline_scopes or heap; set at first use */
@@ -265,12 +277,13 @@ static inline void corio__enqueue(corio__loop *L, corio_task *t)
     L->nready++;
 }
 
-/* t is a live handle owned by the caller's loop. */
+/* t is a live handle owned by the caller's loop.  (The root is none: its
+ * magic is 0.) */
 static inline bool corio__handle_ok(const corio_task *t)
 {
     corio__loop *L = corio__cur;
     return t && L && t->magic == CORIO__TASK_MAGIC && t->loop == L &&
-           t != &L->root && t->owner == CORIO__OWNED;
+           t->owner == CORIO__OWNED;
 }
 
 /* sched.c */
@@ -286,7 +299,8 @@ CORIO__EXPORT void corio__wake(corio_task *t, int value);
 CORIO__EXPORT void corio__interrupt(corio_task *t, int code);
 void corio__schedule(corio__loop *L, corio_task *self);
 void corio__loop_drive(corio__loop *L);
-void corio__task_entry(corio_task *t) __attribute__((noreturn));
+/* A task's first code: t, t->fn and t->arg (see corio__ctx_make). */
+void corio__task_entry(void *t, void *fn, void *arg) __attribute__((noreturn));
 
 /* task.c */
 int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,

@@ -343,8 +343,10 @@ static inline bool pass_idle(corio__loop *L)
 
 /* The common case inline: a task is ready and the pass is not over, or it
  * is over with nothing to poll (two tasks yielding to each other end a
- * pass at every second switch). */
-static inline corio_task *pick(corio__loop *L)
+ * pass at every second switch).  NULL otherwise: pick_slow's turn, which
+ * runs hooks and posts and may block. */
+static inline __attribute__((always_inline)) corio_task *
+pick_ready(corio__loop *L)
 {
     if (CORIO__LIKELY(L->nready)) {
         if (CORIO__LIKELY(L->pass_left)) {
@@ -356,15 +358,21 @@ static inline corio_task *pick(corio__loop *L)
             return dequeue(L);
         }
     }
-    return pick_slow(L);
+    return NULL;
+}
+
+static inline corio_task *pick(corio__loop *L)
+{
+    corio_task *next = pick_ready(L);
+    return CORIO__LIKELY(next != NULL) ? next : pick_slow(L);
 }
 
 /* A switch away from self in a loop that checks something at every
  * suspension: a stack canary (once the pool has handed out a slot guarded
  * by one), the debug mode's slice.
- * Not inline, so that the hot path keeps one predictable branch and no
- * frame for the name; the canary is checked against this frame, deeper
- * than the caller's. */
+ * Out of line (in pick_checked), so that the hot path keeps one
+ * predictable branch and no frame for the name; the canary is checked
+ * against this frame, deeper than the caller's. */
 static __attribute__((noinline, cold)) void suspend_checks(corio__loop *L,
                                                            corio_task *self)
 {
@@ -377,13 +385,39 @@ static __attribute__((noinline, cold)) void suspend_checks(corio__loop *L,
         corio__debug_suspend(L, self);
 }
 
+/* The next context for a finished task, when hooks or posts may run
+ * first: they must not free the stack this runs on. */
+static __attribute__((noinline)) corio_task *exit_pick_slow(corio__loop *L,
+                                                            corio_task *self)
+{
+    L->exiting = self;
+    corio_task *next = pick_slow(L);
+    L->exiting = NULL; /* nothing runs between here and the switch */
+    return next;
+}
+
+/* The next context, away from self (exiting: finished), for a loop that
+ * checks something at every switch (a stack canary, the debug mode's slice
+ * and resume): the hot paths test one condition for all of it. */
+static __attribute__((noinline, cold)) corio_task *
+pick_checked(corio__loop *L, corio_task *self, bool exiting)
+{
+    suspend_checks(L, self);
+    corio_task *next = pick_ready(L);
+    if (!next)
+        next = exiting ? exit_pick_slow(L, self) : pick_slow(L);
+    if (L->debug)
+        corio__debug_resume(L, next);
+    return next;
+}
+
 void corio__schedule(corio__loop *L, corio_task *self)
 {
+    corio_task *next;
     if (CORIO__UNLIKELY(L->debug | L->stacks.canaries))
-        suspend_checks(L, self);
-    corio_task *next = pick(L);
-    if (CORIO__UNLIKELY(L->debug))
-        corio__debug_resume(L, next);
+        next = pick_checked(L, self, false);
+    else
+        next = pick(L);
     if (next == self) {
         self->state = CORIO__RUNNING;
         return;
@@ -484,27 +518,33 @@ int corio_sleep(int64_t ns)
 }
 
 /* A finished task switches away for good: its stack is freed by the next
- * context (L->zombie) or by whoever releases its handle. */
+ * context (L->zombie) or by whoever releases its handle.  The common case
+ * tests one condition and picks inline. */
 static inline __attribute__((noreturn)) void task_exit(corio__loop *L,
                                                        corio_task *self)
 {
-    if (CORIO__UNLIKELY(L->debug | L->stacks.canaries))
-        suspend_checks(L, self);
-    L->exiting = self; /* posts run below: they must not free this stack */
-    corio_task *next = pick(L);
-    L->exiting = NULL; /* nothing runs between here and the switch */
-    if (CORIO__UNLIKELY(L->debug))
-        corio__debug_resume(L, next);
+    corio_task *next;
+    if (CORIO__UNLIKELY(L->debug | L->stacks.canaries)) {
+        next = pick_checked(L, self, true);
+    } else {
+        next = pick_ready(L);
+        if (CORIO__UNLIKELY(!next))
+            next = exit_pick_slow(L, self);
+    }
     L->current = next;
     next->state = CORIO__RUNNING;
     corio__ctx_exit(&self->ctx, &next->ctx);
 }
 
-void corio__task_entry(corio_task *t)
+/* fn and arg come with the first switch (corio__ctx_make), equal to t->fn
+ * and t->arg, which are in a line of the record that this task need not
+ * read otherwise. */
+void corio__task_entry(void *task, void *fn, void *arg)
 {
+    corio_task *t = task;
     corio__ctx_started();
     after_switch(t->loop);
-    int r = t->cancelled ? -ECANCELED : t->fn(t->arg);
+    int r = t->cancelled ? -ECANCELED : ((corio_fn)fn)(arg);
     corio__task_finish(t, r);
     task_exit(t->loop, t);
 }

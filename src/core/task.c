@@ -15,6 +15,12 @@ static_assert(offsetof(corio_task, magic) >= sizeof(struct corio__free_slot),
               "a freed slot's node must not cover the record's magic");
 static_assert(offsetof(corio_task, stack) >= sizeof(struct corio__free_slot),
               "a freed slot's node must not cover the record's stack[]");
+static_assert(offsetof(corio_task, joiner) >= sizeof(struct corio__free_slot),
+              "a freed slot's node must not cover joiner, kept NULL");
+#if !defined(CORIO__UCONTEXT) && !defined(CORIO__ASAN) && !defined(CORIO__TSAN)
+static_assert(offsetof(corio_task, locals) + sizeof(void *) <= 64,
+              "the hot fields must stay in the record's first cache line");
+#endif
 
 /* The record of the slot [lo, lo + size).  Slots are a fixed stride apart,
  * so records at the same offset would all fall in the same few L1 cache
@@ -32,9 +38,11 @@ static corio_task *record_of(char *lo, size_t size)
  * one rather than a memset: this is the spawn hot path and the record's
  * first touch.  Set later, before any read: next (enqueue), wake (wake),
  * result (finish), wait (park), scopes (first scope), group links (group
- * spawn).  The eight one-byte fields are written together, in their order
- * (interrupted too, though park sets it), so that the compiler can merge
- * them into one store. */
+ * spawn).  Left as every release leaves them (loop.h): joiner (NULL) and
+ * the timer (not armed); spawn_slow sets both, for slots that come from
+ * elsewhere.  The eight one-byte fields are written together, in their
+ * order (interrupted too, though park sets it), so that the compiler can
+ * merge them into one store. */
 static inline void init_task(corio__loop *L, corio_task *t, corio_fn fn,
                              void *arg, int owner)
 {
@@ -52,7 +60,6 @@ static inline void init_task(corio__loop *L, corio_task *t, corio_fn fn,
     t->magic = CORIO__TASK_MAGIC;
     t->fn = fn;
     t->arg = arg;
-    t->joiner = NULL;
     t->id = ++L->next_id;
     /* Task-locals: the child shares its spawner's table (copy-on-write);
      * the root context never has one. */
@@ -60,12 +67,15 @@ static inline void init_task(corio__loop *L, corio_task *t, corio_fn fn,
     t->locals = lv;
     if (CORIO__UNLIKELY(lv != NULL))
         lv->refs++;
-    t->timer.idx = CORIO__NOT_ARMED;
     corio__ctx_make(&t->ctx, t->stack.lo, (size_t)((char *)t - t->stack.lo),
-                    (void (*)(void *))corio__task_entry, t);
+                    corio__task_entry, t, (void *)fn, arg);
     L->nalive++;
     corio__enqueue(L, t);
 }
+
+/* Timers beyond one per task slot: the heap also holds the timers of
+ * other objects (an idle session, a limiter). */
+#define TIMER_SPARE 64
 
 /* Every spawn but the common one: options, a slot from the pool, room in
  * the timer heap, errors. */
@@ -87,9 +97,11 @@ static __attribute__((noinline)) int spawn_slow(corio_task **out,
     size_t size = o && o->stack_size ? corio__stack_round(o->stack_size)
                                      : L->default_stack;
     /* Every task may arm one timer when it parks: keep room for all of them
-     * in the heap now, so that parking does not fail for lack of memory. */
-    if (L->timers.cap < L->nalive + 64 &&
-        corio__timer_reserve(&L->timers, 2 * (L->nalive + 64)) < 0)
+     * in the heap, so that parking does not fail for lack of memory.  Room
+     * for one per slot (this spawn may carve one more): a task holds a
+     * slot, so the common spawn, which reuses one, need not check. */
+    size_t need = L->stacks.nslots + 1 + TIMER_SPARE;
+    if (L->timers.cap < need && corio__timer_reserve(&L->timers, 2 * need) < 0)
         return -ENOMEM;
     corio_task *t = corio__stack_pop(&L->stacks, size);
     if (!t) {
@@ -98,6 +110,10 @@ static __attribute__((noinline)) int spawn_slow(corio_task **out,
         t = record_of(st.lo, st.size);
         t->stack = st;
     }
+    /* A fresh or trimmed slot holds zeros: give it the state a release
+     * leaves (a free slot has it already). */
+    t->joiner = NULL;
+    t->timer.idx = CORIO__NOT_ARMED;
     init_task(L, t, fn, arg, owner);
     if (o && o->name) {
         strncpy(t->name, o->name, sizeof t->name - 1);
@@ -110,15 +126,15 @@ static __attribute__((noinline)) int spawn_slow(corio_task **out,
 }
 
 /* The common spawn calls nothing, so it saves no registers: default
- * options, room in the timer heap, and a slot freed by
- * corio__task_release in the size class used last, which comes back with
- * its record as the last task left it (the free-list node over its first
- * bytes, stack[] intact).  Everything else goes to spawn_slow. */
+ * options and a slot freed by corio__task_release in the size class used
+ * last, which comes back with its record as the last task left it (the
+ * free-list node over its first bytes, stack[] intact) and already has its
+ * room in the timer heap.  Everything else goes to spawn_slow. */
 int corio__spawn(corio_task **out, const corio_task_opts *o, corio_fn fn,
                  void *arg, int owner)
 {
     corio__loop *L = corio__cur;
-    if (CORIO__LIKELY(L && fn && !o && L->timers.cap >= L->nalive + 64)) {
+    if (CORIO__LIKELY(L && fn && !o)) {
         corio_task *t = corio__stack_pop(&L->stacks, L->default_stack);
         if (CORIO__LIKELY(t != NULL)) {
             init_task(L, t, fn, arg, owner);
@@ -223,7 +239,7 @@ static __attribute__((noinline)) void finish_slow(corio__loop *L, corio_task *t,
     mark_done(L, t, result);
     if (L->debug)
         corio__debug_task_done(L, t);
-    if (t == L->main) {
+    if (t->owner == CORIO__MAIN) {
         L->main_done = true;
         L->main_result = result;
         L->main = NULL;
@@ -242,7 +258,7 @@ static __attribute__((noinline)) void finish_slow(corio__loop *L, corio_task *t,
 void corio__task_finish(corio_task *t, int result)
 {
     corio__loop *L = t->loop;
-    if (CORIO__UNLIKELY(t->capscopes || t->locals || L->debug || t == L->main ||
+    if (CORIO__UNLIKELY(t->capscopes || t->locals || L->debug ||
                         t->owner > CORIO__DETACHED)) {
         finish_slow(L, t, result);
         return;
