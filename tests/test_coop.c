@@ -141,3 +141,49 @@ TEST(coop, busy_reader_yields_and_sees_cancellation)
 {
     CHECK_EQ(tst_run(fairness_main, NULL), 0);
 }
+
+/* corio_fd_wait on a descriptor that is already ready returns at once, but
+ * spends the budget like a read: a task looping on it still meets an
+ * expired deadline, and the other tasks still run. */
+static int ready_waiter(void *arg)
+{
+    int fd = *(int *)arg;
+    long ok = 0;
+    int rc;
+    while (ok < 100000 && (rc = corio_fd_wait(fd, CORIO_READABLE)) > 0)
+        ok++;
+    return rc == -ECANCELED && ok > 0 ? 0 : -EPROTO;
+}
+
+static int ready_wait_main(void *arg)
+{
+    (void)arg;
+    int sv[2];
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    CHECK_EQ(write(sv[1], "x", 1), 1); /* sv[0] stays readable */
+    CHECK_EQ(corio_timeout_begin_at(corio_now()), 0);
+    long ok = 0;
+    int rc;
+    while (ok < 10000 && (rc = corio_fd_wait(sv[0], CORIO_READABLE)) > 0)
+        ok++;
+    CHECK_EQ(corio_timeout_end(), -ETIMEDOUT);
+    CHECK_EQ(rc, -ETIMEDOUT);
+    CHECK(ok > 0);
+    CHECK(ok < CORIO__COOP_BUDGET);
+
+    corio_task *w;
+    CHECK_EQ(corio_task_spawn(&w, ready_waiter, &sv[0]), 0);
+    CHECK_EQ(corio_yield(), 0); /* it is back here only through its budget */
+    corio_task_cancel(w);
+    int res = 1;
+    CHECK_EQ(corio_task_join(w, &res), 0);
+    CHECK_EQ(res, 0);
+    CHECK_EQ(corio_fd_close(sv[0]), 0);
+    CHECK_EQ(close(sv[1]), 0);
+    return 0;
+}
+
+TEST(coop, ready_fd_waits_meet_a_deadline_and_yield)
+{
+    CHECK_EQ(tst_run(ready_wait_main, NULL), 0);
+}

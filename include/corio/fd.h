@@ -31,7 +31,10 @@ extern "C" {
  *   -EBUSY      another task already waits on fd in the same direction.
  *   -EBADF      fd is not open.  -EINVAL  no events asked.
  *   -ECANCELED / -ETIMEDOUT, -EPERM.
- * Cancel-safe: yes. */
+ * A ready fd returns without suspending, but spends the task's cooperative
+ * budget (docs/design.md): every 128th such call yields, and a pending
+ * cancellation or expired deadline is returned there instead.
+ * Cancel-safe: yes (waiting consumes nothing). */
 CORIO_API CORIO_NODISCARD int corio_fd_wait(int fd, int events);
 
 /* Read up to n bytes, suspending while nothing is available.

@@ -217,7 +217,12 @@ int corio_fd_wait(int fd, int events)
     events &= CORIO_READABLE | CORIO_WRITABLE;
     if (!events)
         return -EINVAL;
-    int rc = setup(self->loop, fd, &r);
+    /* A ready descriptor returns without suspending, so the wait spends
+     * budget like a read: a loop of waits still meets its cancellation. */
+    int rc = corio__coop(self);
+    if (rc < 0)
+        return rc;
+    rc = setup(self->loop, fd, &r);
     if (rc < 0)
         return rc;
     if (r->always)
