@@ -11,7 +11,13 @@
  *                       be cancelled meanwhile, losing nothing); close lets
  *                       it finish.
  *   errors              a deferred write that fails makes the next flush
- *                       report the error.
+ *                       report the error; a peer that resets while the
+ *                       flusher writes wakes a parked reader with it.
+ *   close and cancel    a close interrupts a write waiting for the
+ *                       flusher, which still delivers; a cancel sweep
+ *                       across write and flush: every accepted byte
+ *                       arrives once and in order, or the last flush
+ *                       reports an error (and a prefix arrived).
  *   the fallback        pipes (no try_write) are flushed at once, as are
  *                       streams whose buffer is past write_buffer. */
 #include "tst.h"
@@ -338,4 +344,191 @@ TEST(coalesce, pipes_and_full_buffers_flush_at_once)
 {
     CHECK_EQ(tst_run(fallback_main, NULL), 0);
     tst_leak_check();
+}
+
+/* ---- a peer that resets while the flusher writes ------------------------ */
+
+/* Parked on the stream while the flusher is blocked: the reset reaches it
+ * as an error, not as a hang. */
+static int reset_reader(void *arg)
+{
+    unsigned char c;
+    return (int)corio_stream_read(arg, &c, 1);
+}
+
+static int reset_main(void *arg)
+{
+    (void)arg;
+    corio_stream_opts o = {.write_buffer = 2 * BIG};
+    corio_stream *w;
+    int peer;
+    unsigned char *data = calloc(1, BIG);
+    sock_pair(&w, &peer, &o, 4096);
+    CHECK_EQ(corio_stream_write(w, data, BIG), 0);
+    CHECK_EQ(corio_stream_flush(w), 0);
+    corio_task *rt;
+    CHECK_EQ(corio_task_spawn(&rt, reset_reader, w), 0);
+    CHECK_EQ(corio_sleep(CORIO_MS), 0); /* the flusher is blocked now */
+    /* Closing a Unix socket with unread data resets the connection. */
+    CHECK_EQ(corio_fd_close(peer), 0);
+    int rrc;
+    CHECK_EQ(corio_task_join(rt, &rrc), 0);
+    CHECK(rrc == -ECONNRESET || rrc == -EPIPE);
+    /* The flusher's failure is the next writing call's. */
+    int rc = corio_stream_flush(w);
+    CHECK(rc == -EPIPE || rc == -ECONNRESET);
+    corio_stream_close(w);
+    free(data);
+    return 0;
+}
+
+TEST(coalesce, peer_reset_mid_flush_is_reported_at_the_next_call)
+{
+    signal(SIGPIPE, SIG_IGN);
+    CHECK_EQ(tst_run(reset_main, NULL), 0);
+    tst_leak_check();
+}
+
+/* ---- close while a writing call waits for the flusher ------------------- */
+
+static int late_writer(void *arg)
+{
+    return corio_stream_write(arg, "late", 4);
+}
+
+static int close_waiter_main(void *arg)
+{
+    (void)arg;
+    corio_stream_opts o = {.write_buffer = 2 * BIG};
+    corio_stream *w;
+    int peer;
+    unsigned char *data = malloc(BIG);
+    for (size_t i = 0; i < BIG; i++)
+        data[i] = pattern(i);
+    sock_pair(&w, &peer, &o, 4096);
+    CHECK_EQ(corio_stream_write(w, data, BIG), 0);
+    CHECK_EQ(corio_stream_flush(w), 0);
+    CHECK_EQ(corio_sleep(CORIO_MS), 0); /* the flusher is blocked now */
+    corio_task *wt;
+    CHECK_EQ(corio_task_spawn(&wt, late_writer, w), 0);
+    CHECK_EQ(corio_yield(), 0); /* it waits for the flusher */
+    corio_stream_close(w);
+    int wrc;
+    CHECK_EQ(corio_task_join(wt, &wrc), 0);
+    CHECK_EQ(wrc, -EBADF); /* took nothing */
+    /* The flusher still delivers what was flushed, then closes. */
+    unsigned char *got = malloc(BIG + 1);
+    size_t n = 0;
+    ssize_t k;
+    while ((k = corio_fd_read(peer, got + n, BIG + 1 - n)) > 0)
+        n += (size_t)k;
+    CHECK_EQ(k, 0);
+    CHECK_EQ(n, (size_t)BIG);
+    CHECK(memcmp(got, data, BIG) == 0);
+    corio_fd_close(peer);
+    free(got);
+    free(data);
+    return 0;
+}
+
+TEST(coalesce, close_interrupts_a_write_waiting_for_the_flusher)
+{
+    CHECK_EQ(tst_run(close_waiter_main, NULL), 0);
+    tst_leak_check();
+}
+
+/* ---- a cancellation at every suspension point of write and flush -------- */
+
+/* Byte i of the stream: its 4-byte offset, so a duplicated or skipped
+ * piece shows as a wrong offset wherever it lands. */
+static unsigned char offset_byte(size_t i)
+{
+    return (unsigned char)((uint32_t)(i / 4) >> (8 * (i % 4)));
+}
+
+enum { CHUNK = 3000, CHUNKS = 12 };
+
+typedef struct sweep_peer {
+    int fd;
+    unsigned char got[CHUNK * CHUNKS + 1];
+    size_t n;
+} sweep_peer;
+
+/* Reads slowly until end of stream, so the flusher is under way. */
+static int sweep_reader(void *arg)
+{
+    sweep_peer *p = arg;
+    ssize_t k;
+    do {
+        if (corio_sleep(CORIO_MS) < 0)
+            return -1;
+        size_t room = sizeof p->got - p->n;
+        k = corio_fd_read(p->fd, p->got + p->n, room < 2048 ? room : 2048);
+        if (k > 0)
+            p->n += (size_t)k;
+    } while (k > 0);
+    return (int)k;
+}
+
+/* Write numbered chunks with a flush after each and a yield (the end of a
+ * turn: the flusher takes over, the next write waits for it), until done
+ * or cancelled.  Then, shielded, flush once more and close: every byte a
+ * write accepted arrives in order, exactly once, unless that last flush
+ * reports an error, and then what arrived is an in-order prefix. */
+static int sweep_main(void *arg)
+{
+    (void)arg;
+    corio_stream_opts o = {.write_buffer = 8192};
+    corio_stream *w;
+    int fds[2], sndbuf = 4096, rc = 0, bad = 0;
+    static unsigned char data[CHUNK * CHUNKS];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = offset_byte(i);
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
+        return -errno;
+    setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    setsockopt(fds[1], SOL_SOCKET, SO_RCVBUF, &sndbuf, sizeof sndbuf);
+    if ((rc = corio_stream_from_fd(&w, fds[0], &o)) < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return rc;
+    }
+    sweep_peer *p = calloc(1, sizeof *p);
+    p->fd = fds[1];
+    corio_task *rt;
+    if ((rc = corio_task_spawn(&rt, sweep_reader, p)) < 0) {
+        corio_stream_close(w);
+        close(fds[1]);
+        free(p);
+        return rc;
+    }
+    size_t accepted = 0;
+    for (int i = 0; i < CHUNKS && rc == 0; i++) {
+        rc = corio_stream_write(w, data + accepted, CHUNK);
+        if (rc == 0) {
+            accepted += CHUNK;
+            rc = corio_stream_flush(w);
+        }
+        if (rc == 0)
+            rc = corio_yield();
+    }
+    int shield_rc, last = 0, rrc = 0;
+    CORIO_WITH_SHIELD(shield_rc)
+    {
+        last = corio_stream_flush(w);
+        corio_stream_close(w);
+        if (corio_task_join(rt, &rrc) < 0)
+            rrc = -1;
+    }
+    if (shield_rc < 0 || rrc < 0 || p->n > accepted ||
+        memcmp(p->got, data, p->n) != 0 || (last == 0 && p->n != accepted))
+        bad = 1;
+    corio_fd_close(fds[1]);
+    free(p);
+    return bad ? 1 : rc;
+}
+
+TEST_T(coalesce, cancel_sweep_write_and_flush_lose_and_repeat_nothing, 120)
+{
+    CHECK_EQ(corio_test_cancel_sweep(sweep_main, NULL), 0);
 }

@@ -9,7 +9,8 @@
  * a plain corio_run loop that ends with the call still queued; a channel's
  * items are conserved between loops while getters and putters are
  * interrupted at random; polling off, short and by default; a post to an
- * awake loop writes no wake-up.
+ * awake loop writes no wake-up; calls in flight at once each get their own
+ * result.
  *
  * Loops are real threads on the virtual clock (2 and 4 loops on a 2-core
  * machine). */
@@ -63,6 +64,60 @@ TEST(loop_call, ping_pong_both_ways_at_once)
         CHECK_EQ(result, 0);
     }
     CHECK_EQ(atomic_load(&wrong_loop), 0);
+    tst_leak_check();
+}
+
+/* Calls in flight at once, from both loops and to both (the own loop
+ * included): each record carries its own fn and arg out and its own result
+ * back, through the node that went out and back (core/call.c), and a
+ * negative result of fn comes back as a result, not as the call's
+ * status. */
+#define CONCURRENT 8
+
+static int yield_then_return(void *arg)
+{
+    intptr_t v = (intptr_t)arg;
+    for (intptr_t i = 0; i < (v & 3); i++)
+        if (corio_yield() < 0)
+            return -ECANCELED;
+    return (int)v;
+}
+
+static int concurrent_caller(void *arg)
+{
+    intptr_t k = (intptr_t)arg;
+    size_t me = corio_loop_index();
+    for (intptr_t i = 0; i < 200; i++) {
+        intptr_t v = (intptr_t)(me * 100000 + (size_t)k * 1000) + i;
+        if (i % 2)
+            v = -v;
+        int result = 0;
+        corio_loop *to = corio_loop_at((me + (size_t)(k + i)) % 2);
+        CHECK_EQ(corio_loop_call(to, yield_then_return, (void *)v, &result), 0);
+        CHECK_EQ(result, (int)v);
+    }
+    return 0;
+}
+
+static int concurrent_main(void *arg)
+{
+    (void)arg;
+    corio_task *t[CONCURRENT];
+    for (intptr_t k = 0; k < CONCURRENT; k++)
+        CHECK_EQ(corio_task_spawn(&t[k], concurrent_caller, (void *)k), 0);
+    for (int k = 0; k < CONCURRENT; k++) {
+        int result = -1;
+        CHECK_EQ(corio_task_join(t[k], &result), 0);
+        CHECK_EQ(result, 0);
+    }
+    return 0;
+}
+
+TEST(loop_call, concurrent_calls_each_get_their_own_result)
+{
+    int result = -1;
+    CHECK_EQ(corio_run_loops(2, &vopts, concurrent_main, NULL, &result), 0);
+    CHECK_EQ(result, 0);
     tst_leak_check();
 }
 

@@ -1,7 +1,8 @@
 /* core/call.c — corio_loop_call: run a function as a task on another loop
  * and wait for it, with cancellation and deadlines carried across.
  *
- * The call record lives on the caller's stack and carries four posts:
+ * The call record lives on the caller's stack and carries three post nodes,
+ * four posts:
  *
  *   caller's loop A                         target loop B
  *   ---------------                         -------------
@@ -12,7 +13,9 @@
  *   ◀──────────────────────────── `ack`
  *   woken when every post it expects has come back
  *
- * Posts from one thread are FIFO, so `cancel` always runs after `start`.
+ * `done` travels in `start`'s node: B has taken `start` off its list before
+ * it runs it, so the node is free again by the time T ends.  Posts from one
+ * thread are FIFO, so `cancel` always runs after `start`.
  * T's end is reported by the task's finish itself (CORIO__CALLED), so a T
  * cancelled before it ever ran (by `cancel`, or by B shutting down) still
  * reports, with -ECANCELED.  The caller leaves only when `done` and, if it
@@ -22,20 +25,43 @@
  * is blocked (core/loops.c). */
 #include "core/post.h"
 
+#include <assert.h>
+
+/* The record, drawn by cache line:
+ *
+ *   line 0, the wire  post (`start`, then `done`)  in/out  from  task
+ *   line 1+           the caller's wait, `cancel`, `ack`, A's counters
+ *
+ * A call that is not interrupted moves only line 0 between the CPUs: A
+ * fills it and posts it, B reads it, reuses the node for `done` and writes
+ * the result into it, A reads it back.  Nothing on B reads the caller's
+ * task record or A's side of the call. */
 typedef struct call {
-    corio__wait w;             /* first: the scheduler hands back &w */
-    corio__post start, cancel; /* to B */
-    corio__post done, ack;     /* to A */
+    _Alignas(CORIO__CACHE_LINE) corio__post post;
+    union {
+        struct {
+            corio_fn fn;
+            void *arg;
+        } in; /* A to B, read when T starts */
+        struct {
+            int result; /* fn's, or why it never ran */
+            int status; /* 0: T ran (or was cancelled); < 0: never made */
+        } out;          /* B to A, written when T has ended */
+    } io;
+    corio__loop *from; /* A: where `done` goes */
+    corio_task *task;  /* T while it lives (B's thread only) */
+
+    corio__wait w;
+    corio__post cancel; /* to B */
+    corio__post ack;    /* to A */
     corio__loop *to;
     corio_task *caller;
-    corio_task *task; /* T while it lives (B's thread only) */
-    corio_fn fn;
-    void *arg;
-    int result;          /* fn's, or why it never ran */
-    int status;          /* 0: T ran (or was cancelled); < 0: never made */
     int code;            /* the caller's interruption */
     int arrived, needed; /* posts back on A */
 } call;
+
+static_assert(offsetof(call, w) == CORIO__CACHE_LINE,
+              "a call's wire is one cache line");
 
 #define CALL_OF(p, field) ((call *)((char *)(p)-offsetof(call, field)))
 
@@ -48,7 +74,7 @@ static void came_back(call *c)
 
 static void on_done(corio__post *p)
 {
-    came_back(CALL_OF(p, done));
+    came_back(CALL_OF(p, post));
 }
 
 static void on_ack(corio__post *p)
@@ -59,48 +85,49 @@ static void on_ack(corio__post *p)
 static int call_main(void *arg)
 {
     call *c = arg;
-    return c->fn(c->arg);
+    return c->io.in.fn(c->io.in.arg);
+}
+
+/* On B: `start` has been taken from B's list, so its node carries `done`
+ * (a node that is never dropped: A is waiting for it). */
+static void send_done(call *c, int result, int status)
+{
+    c->task = NULL;
+    c->io.out.result = result;
+    c->io.out.status = status;
+    c->post.fn = on_done;
+    c->post.drop = NULL;
+    corio__post_send(c->from, &c->post);
 }
 
 /* On B: T ended. */
 void corio__call_done(corio_task *t)
 {
-    call *c = t->arg;
-    c->task = NULL;
-    c->result = t->result;
-    corio__post_send(c->caller->loop, &c->done);
-}
-
-/* On B: no task will run; report why. */
-static void refuse(call *c, int rc)
-{
-    c->task = NULL;
-    c->status = c->result = rc;
-    corio__post_send(c->caller->loop, &c->done);
+    send_done(t->arg, t->result, 0);
 }
 
 static void on_start(corio__post *p)
 {
-    call *c = CALL_OF(p, start);
+    call *c = CALL_OF(p, post);
     corio_task_opts to = {.name = "loop call"};
-    int rc = c->to->stopping
+    int rc = corio__cur->stopping
                  ? -ESHUTDOWN
                  : corio__spawn(&c->task, &to, call_main, c, CORIO__CALLED);
-    if (rc < 0)
-        refuse(c, rc);
+    if (rc < 0) /* no task will run; report why */
+        send_done(c, rc, rc);
 }
 
 /* A plain corio_run loop drops the posts still queued when it ends (a
  * corio_run_loops loop runs them): the caller still hears back. */
 static void start_dropped(corio__post *p)
 {
-    refuse(CALL_OF(p, start), -ESHUTDOWN);
+    send_done(CALL_OF(p, post), -ESHUTDOWN, -ESHUTDOWN);
 }
 
 static void cancel_dropped(corio__post *p)
 {
     call *c = CALL_OF(p, cancel);
-    corio__post_send(c->caller->loop, &c->ack);
+    corio__post_send(c->from, &c->ack);
 }
 
 static void on_cancel(corio__post *p)
@@ -121,7 +148,7 @@ static void send_cancel(call *c)
 
 static bool call_interrupted(corio__wait *w, corio_task *t, int code)
 {
-    call *c = (call *)w;
+    call *c = CALL_OF(w, w);
     (void)t;
     c->code = code;
     send_cancel(c);
@@ -143,18 +170,17 @@ int corio_loop_call(corio_loop *loop, corio_fn fn, void *arg, int *result)
         return rc;
     }
     call c = {
+        .post = {.fn = on_start, .drop = start_dropped},
+        .io.in = {fn, arg},
+        .from = self->loop,
         .w = {call_interrupted, "loop call", INT64_MAX},
-        .start = {.fn = on_start, .drop = start_dropped},
         .cancel = {.fn = on_cancel, .drop = cancel_dropped},
-        .done = {.fn = on_done},
         .ack = {.fn = on_ack},
         .to = (corio__loop *)loop,
         .caller = self,
-        .fn = fn,
-        .arg = arg,
         .needed = 1,
     };
-    if (corio__post_send(c.to, &c.start) < 0) {
+    if (corio__post_send(c.to, &c.post) < 0) {
         if (result)
             *result = -ESHUTDOWN;
         return -ESHUTDOWN;
@@ -182,10 +208,10 @@ int corio_loop_call(corio_loop *loop, corio_fn fn, void *arg, int *result)
     if (outside)
         atomic_fetch_sub(&A->remotes_open, 1);
     if (result)
-        *result = c.result;
+        *result = c.io.out.result;
     if (c.code < 0) { /* a later cancellation beats the deadline */
         int now = corio__interrupt_code(self, &none);
         return now < 0 ? now : c.code;
     }
-    return c.status;
+    return c.io.out.status;
 }

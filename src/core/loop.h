@@ -31,6 +31,8 @@
 #define CORIO__TLS __thread __attribute__((tls_model("initial-exec")))
 #define CORIO__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define CORIO__LIKELY(x) __builtin_expect(!!(x), 1)
+/* The unit that moves between CPUs when one writes what another reads. */
+#define CORIO__CACHE_LINE 64
 
 typedef struct corio__loop corio__loop;
 typedef struct corio__engine corio__engine;
@@ -195,12 +197,18 @@ struct corio__loop {
     corio__turn_hook *turn_head;
     corio__turn_hook **turn_tail;
 
-    /* Work posted by other threads (core/post.h). */
+    /* Work posted by other threads (core/post.h).  Senders write these
+     * four fields and a polling loop reads them: they get a cache line to
+     * themselves (padding on both sides, whatever the alignment of the
+     * allocation), so a post moves only that line between CPUs, and the
+     * loop's own writes to its neighbours do not pull it back. */
+    char inbox_before[CORIO__CACHE_LINE];
     _Atomic(struct corio__post *) posts; /* newest first */
-    atomic_long senders;                 /* threads between push and wake-up */
-    atomic_bool wake_armed;   /* the eventfd was written and not yet read */
-    atomic_bool sleeping;     /* may block in the engine: senders write the
-                                 eventfd (core/post.c has the argument) */
+    atomic_long senders;    /* outside threads between push and wake-up */
+    atomic_bool wake_armed; /* the eventfd was written and not yet read */
+    atomic_bool sleeping;   /* may block in the engine: senders write the
+                               eventfd (core/post.c has the argument) */
+    char inbox_after[CORIO__CACHE_LINE];
     bool poll_due;            /* a peer's post ran since the loop last slept */
     size_t calls_out;         /* corio_loop_calls this loop's tasks wait on */
     int64_t poll_ns;          /* inbox polling before sleeping (0: none) */

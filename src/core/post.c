@@ -37,24 +37,46 @@
 static corio__post closed_mark;
 #define CLOSED (&closed_mark)
 
+/* Whether a send must count itself in flight (corio__post_quiesce).  A
+ * loop sending to itself, or to a loop of its own corio_run_loops set,
+ * need not: L is destroyed only after its own run, and a loop of a set only
+ * after every loop of the set has finished its run (core/loops.c), so no
+ * such send is under way by then.  (Dropping posts at a loop's end is the
+ * one sending done after a run, and a loop of a set has none to drop: it
+ * ran every post before closing its list.)  Skipping the count matters on
+ * the hot path: the two atomic additions would pull the inbox line back
+ * from a loop polling it. */
+static inline bool counted(const corio__loop *self, const corio__loop *L)
+{
+    return !self || (self != L && (!self->set || self->set != L->set));
+}
+
 int corio__post_send(corio__loop *L, corio__post *p)
 {
     corio__loop *self = corio__cur;
+    bool count = counted(self, L);
     p->peer = self && self != L;
-    /* Counted in flight from before the push to after the eventfd write:
-     * the loop may run p and end meanwhile, but it does not close its
-     * eventfd (or free itself) until no sender is in flight
+    /* An outside thread is counted in flight from before the push to after
+     * the eventfd write: the loop may run p and end meanwhile, but it does
+     * not close its eventfd (or free itself) until no sender is in flight
      * (corio__post_quiesce). */
-    atomic_fetch_add(&L->senders, 1);
-    corio__post *head = atomic_load_explicit(&L->posts, memory_order_relaxed);
-    do {
+    if (count)
+        atomic_fetch_add(&L->senders, 1);
+    /* The first attempt guesses an empty list rather than reading the head:
+     * a read would fetch the line shared and the exchange then upgrade it,
+     * two transfers where a loop answering calls one at a time needs one. */
+    corio__post *head = NULL;
+    for (;;) {
+        p->next = head;
+        if (atomic_compare_exchange_weak(&L->posts, &head, p)) /* S1 */
+            break;
         if (head == CLOSED) {
-            atomic_fetch_sub(&L->senders, 1);
+            if (count)
+                atomic_fetch_sub(&L->senders, 1);
             return -ESHUTDOWN;
         }
-        p->next = head;
-    } while (!atomic_compare_exchange_weak(&L->posts, &head, p)); /* S1 */
-    if (atomic_load(&L->sleeping) &&                              /* S2 */
+    }
+    if (atomic_load(&L->sleeping) && /* S2 */
         !atomic_exchange(&L->wake_armed, true)) {
         /* This write must happen: a lost wake-up would strand the post.
          * Only EAGAIN (a full counter, so the loop is woken anyway) ends
@@ -64,7 +86,8 @@ int corio__post_send(corio__loop *L, corio__post *p)
                errno != EAGAIN)
             ;
     }
-    atomic_fetch_sub(&L->senders, 1);
+    if (count)
+        atomic_fetch_sub(&L->senders, 1);
     return 0;
 }
 
