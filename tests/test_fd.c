@@ -1153,13 +1153,24 @@ TEST_T(fd, uring_socket_io_of_4_gib_is_clamped, 10)
 
 /* ---- epoll: after a short read, the next read parks first --------------- */
 
-static int reads; /* read(2) calls through the syscall table */
+/* Calls on the descriptor under test through the syscall table: read(2)
+ * and recv(2) (sockets are read with recv, which skips the VFS). */
+static int counted_fd = -1, reads, recvs;
 static ssize_t (*real_read)(int, void *, size_t);
+static ssize_t (*real_recvfrom)(int, void *, size_t, int, struct sockaddr *,
+                                socklen_t *);
 
 static ssize_t count_read(int fd, void *buf, size_t n)
 {
-    reads++;
+    reads += fd == counted_fd;
     return real_read(fd, buf, n);
+}
+
+static ssize_t count_recvfrom(int fd, void *buf, size_t n, int flags,
+                              struct sockaddr *a, socklen_t *len)
+{
+    recvs += fd == counted_fd;
+    return real_recvfrom(fd, buf, n, flags, a, len);
 }
 
 typedef struct talker {
@@ -1191,8 +1202,11 @@ static int drained_main(void *arg)
                  0);
     int rd = sv[0], wr = sv[1];
     real_read = corio__sys.read;
+    real_recvfrom = corio__sys.recvfrom;
     corio__sys.read = count_read;
-    reads = 0;
+    corio__sys.recvfrom = count_recvfrom;
+    counted_fd = rd;
+    reads = recvs = 0;
     talker t = {wr, 10};
     corio_task *tt;
     CHECK_EQ(corio_task_spawn(&tt, talk, &t), 0);
@@ -1203,9 +1217,11 @@ static int drained_main(void *arg)
      * first read of all finds nothing yet).  Datagrams: every read is
      * tried first. */
     if (kind == 2)
-        CHECK_EQ(reads, 20);
+        CHECK_EQ(reads + recvs, 20);
     else
-        CHECK_EQ(reads, 11);
+        CHECK_EQ(reads + recvs, 11);
+    /* Sockets are read with recv(2), a pipe with read(2). */
+    CHECK_EQ(kind == 1 ? recvs : reads, 0);
 
     /* An edge that comes while nobody waits is kept: the message written
      * while this task sleeps (the loop polls meanwhile) is read at once. */
@@ -1233,6 +1249,7 @@ static int drained_main(void *arg)
     if (kind != 2) /* a datagram pair's end is not end of file */
         CHECK_EQ(corio_fd_read(rd, buf, sizeof buf), 0);
     corio__sys.read = real_read;
+    corio__sys.recvfrom = real_recvfrom;
     corio_fd_close(rd);
     return 0;
 }
@@ -1242,4 +1259,116 @@ TEST(fd, epoll_short_read_parks_before_the_next)
     setenv("CORIO_ENGINE", "epoll", 1);
     for (int kind = 0; kind < 3; kind++)
         CHECK_EQ(tst_run(drained_main, &kind), 0);
+}
+
+/* ---- wake-ups: deadlines disarmed, many tasks ready at once ------------- */
+
+typedef struct dl_reader {
+    int fd;
+    int64_t timeout; /* 0: no deadline */
+    ssize_t got;
+} dl_reader;
+
+static int dl_read(void *arg)
+{
+    dl_reader *d = arg;
+    char c;
+    if (d->timeout)
+        CHECK(corio_timeout_begin(d->timeout) >= 0);
+    d->got = corio_fd_read(d->fd, &c, 1);
+    if (d->timeout)
+        (void)corio_timeout_end();
+    return 0;
+}
+
+/* A wake-up disarms the deadline of the wait it ends, also when that is
+ * the loop's only timer (the wake skips the disarm only when no timer is
+ * armed at all), and leaves other tasks' deadlines armed. */
+static int dl_main(void *arg)
+{
+    (void)arg;
+    int p1[2], p2[2];
+    make_pipe(p1);
+    make_pipe(p2);
+    dl_reader a = {p1[0], CORIO_SECOND, 0}, b = {p2[0], 0, 0};
+    corio_task *ta, *tb;
+    CHECK_EQ(corio_task_spawn(&ta, dl_read, &a), 0);
+    CHECK_EQ(corio_task_spawn(&tb, dl_read, &b), 0);
+    CHECK_EQ(corio_yield(), 0); /* both park */
+    CHECK_EQ(corio__cur->timers.n, 1u);
+    CHECK_EQ(write(p2[1], "b", 1), 1);
+    CHECK_EQ(corio_task_join(tb, NULL), 0);
+    CHECK_EQ(b.got, 1);
+    CHECK_EQ(corio__cur->timers.n, 1u); /* a's deadline stays armed */
+    CHECK_EQ(write(p1[1], "a", 1), 1);
+    CHECK_EQ(corio_task_join(ta, NULL), 0);
+    CHECK_EQ(a.got, 1);
+    CHECK_EQ(corio__cur->timers.n, 0u); /* disarmed by the wake-up */
+    CHECK_EQ(corio_sleep(2 * CORIO_SECOND), 0);
+    for (int i = 0; i < 2; i++) {
+        corio_fd_close(p1[i]);
+        corio_fd_close(p2[i]);
+    }
+    return 0;
+}
+
+TEST(fd, wake_disarms_the_deadline_of_its_wait)
+{
+    CHECK_EQ(tst_run(dl_main, NULL), 0);
+}
+
+/* Many tasks woken by one poll, each parking again while dozens are ready
+ * (the park then prefetches the tasks that run next): every one gets its
+ * own bytes back, round after round. */
+#define MANY_PAIRS 64
+#define MANY_ROUNDS 5
+
+static int many_echo(void *arg)
+{
+    int fd = *(int *)arg;
+    unsigned char c;
+    for (int i = 0; i < MANY_ROUNDS; i++) {
+        if (corio_fd_read(fd, &c, 1) != 1)
+            return -1;
+        c ^= 0xff;
+        if (corio_fd_write(fd, &c, 1) != 1)
+            return -1;
+    }
+    return 0;
+}
+
+static int many_main(void *arg)
+{
+    (void)arg;
+    int sv[MANY_PAIRS][2];
+    corio_task *t[MANY_PAIRS];
+    for (int i = 0; i < MANY_PAIRS; i++) {
+        CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[i]), 0);
+        CHECK_EQ(corio_task_spawn(&t[i], many_echo, &sv[i][0]), 0);
+    }
+    for (int r = 0; r < MANY_ROUNDS; r++) {
+        CHECK_EQ(corio_yield(), 0); /* every echo task parks in its read */
+        for (int i = 0; i < MANY_PAIRS; i++) {
+            unsigned char c = (unsigned char)(i * 7 + r);
+            CHECK_EQ(write(sv[i][1], &c, 1), 1);
+        }
+        for (int i = 0; i < MANY_PAIRS; i++) {
+            unsigned char c;
+            CHECK_EQ(corio_fd_read(sv[i][1], &c, 1), 1);
+            CHECK_EQ(c, (unsigned char)((i * 7 + r) ^ 0xff));
+        }
+    }
+    for (int i = 0; i < MANY_PAIRS; i++) {
+        int res = -1;
+        CHECK_EQ(corio_task_join(t[i], &res), 0);
+        CHECK_EQ(res, 0);
+        corio_fd_close(sv[i][0]);
+        corio_fd_close(sv[i][1]);
+    }
+    return 0;
+}
+
+TEST(fd, many_tasks_woken_at_once_each_get_their_bytes)
+{
+    CHECK_EQ(tst_run(many_main, NULL), 0);
 }
