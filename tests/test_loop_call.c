@@ -10,7 +10,7 @@
  * items are conserved between loops while getters and putters are
  * interrupted at random; polling off, short and by default; a post to an
  * awake loop writes no wake-up; calls in flight at once each get their own
- * result.
+ * result; answers reach a caller whose loop never blocks.
  *
  * Loops are real threads on the virtual clock (2 and 4 loops on a 2-core
  * machine). */
@@ -119,6 +119,51 @@ TEST(loop_call, concurrent_calls_each_get_their_own_result)
     CHECK_EQ(corio_run_loops(2, &vopts, concurrent_main, NULL, &result), 0);
     CHECK_EQ(result, 0);
     tst_leak_check();
+}
+
+/* A call answered in its record (core/call.c) while the caller's loop never
+ * blocks: a task there yields all the time, so the loop's passes restart
+ * without blocking, and the answer must still be collected between them. */
+#define YIELD_CAP 50000000L
+
+static atomic_bool calls_over;
+
+static int yielder(void *arg)
+{
+    long *n = arg;
+    while (!atomic_load(&calls_over) && *n < YIELD_CAP) {
+        CHECK_EQ(corio_yield(), 0);
+        ++*n;
+    }
+    return 0;
+}
+
+static int busy_caller_main(void *arg)
+{
+    (void)arg;
+    if (corio_loop_index() != 0)
+        return 0;
+    long yields = 0;
+    corio_task *y;
+    CHECK_EQ(corio_task_spawn(&y, yielder, &yields), 0);
+    int v = 0;
+    for (int i = 0; i < 100 && yields < YIELD_CAP; i++) {
+        int result = -1;
+        CHECK_EQ(corio_loop_call(corio_loop_at(1), add_one, &v, &result), 0);
+        v = result;
+    }
+    atomic_store(&calls_over, true);
+    CHECK_EQ(corio_task_join(y, NULL), 0);
+    CHECK(yields < YIELD_CAP); /* else the answers were never collected */
+    CHECK_EQ(v, 100);
+    return 0;
+}
+
+TEST(loop_call, answers_reach_a_caller_whose_loop_never_blocks)
+{
+    int result = -1;
+    CHECK_EQ(corio_run_loops(2, &vopts, busy_caller_main, NULL, &result), 0);
+    CHECK_EQ(result, 0);
 }
 
 /* Polling off (every call sleeps and is woken through the eventfd), a

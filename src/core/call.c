@@ -22,21 +22,41 @@
  * sent `cancel`, `ack` have run: after that nothing on B refers to the
  * record.  While it waits, its loop polls for the answer before sleeping
  * (sched.c) and is not declared deadlocked unless every loop of its set
- * is blocked (core/loops.c). */
+ * is blocked (core/loops.c).
+ *
+ * The answer in the record.  A post back costs two more cache-line
+ * transfers (A's list head goes to B and back) than B writing the result
+ * into the record A is polling anyway.  So one call at a time per loop,
+ * to a loop of the same set (L->flag_call), is answered through `state`:
+ *
+ *   POLLING ──B: result written, then CAS──▶ ANSWERED   A collects it
+ *      │
+ *      └────A: CAS, before it sleeps or counts itself idle──▶ ASLEEP
+ *                                            B posts `done` as before
+ *
+ * One word decides between them, so B never touches the record after A
+ * may have seen ANSWERED (A's task may return at once), and a loop that
+ * sleeps is always woken by a post, which the set's deadlock check sees.
+ * Other calls (a second one outstanding on the loop, a call to the loop
+ * itself or to another run's loop, whose end B cannot see) use the post.
+ * An interruption changes nothing here: `cancel` and `ack` are posts. */
 #include "core/post.h"
 
 #include <assert.h>
 
 /* The record, drawn by cache line:
  *
- *   line 0, the wire  post (`start`, then `done`)  in/out  from  task
- *   line 1+           the caller's wait, `cancel`, `ack`, A's counters
+ *   line 0, the wire  post (`start`, then `done`)  in/out  task  state
+ *   line 1+           from, the caller's wait, `cancel`, `ack`, A's counters
  *
  * A call that is not interrupted moves only line 0 between the CPUs: A
- * fills it and posts it, B reads it, reuses the node for `done` and writes
- * the result into it, A reads it back.  Nothing on B reads the caller's
- * task record or A's side of the call. */
-typedef struct call {
+ * fills it and posts it, B reads it, writes the result and the state into
+ * it (or reuses the node for `done`), A reads it back.  Nothing on B reads
+ * the caller's task record or A's side of the call; `from` only when B
+ * must post back. */
+enum { NO_FLAG, POLLING, ANSWERED, ASLEEP };
+
+typedef struct corio__call {
     _Alignas(CORIO__CACHE_LINE) corio__post post;
     union {
         struct {
@@ -48,9 +68,10 @@ typedef struct call {
             int status; /* 0: T ran (or was cancelled); < 0: never made */
         } out;          /* B to A, written when T has ended */
     } io;
-    corio__loop *from; /* A: where `done` goes */
-    corio_task *task;  /* T while it lives (B's thread only) */
+    corio_task *task; /* T while it lives (B's thread only) */
+    atomic_int state; /* NO_FLAG, or the answer in the record (above) */
 
+    corio__loop *from; /* A: where `done` goes */
     corio__wait w;
     corio__post cancel; /* to B */
     corio__post ack;    /* to A */
@@ -60,7 +81,7 @@ typedef struct call {
     int arrived, needed; /* posts back on A */
 } call;
 
-static_assert(offsetof(call, w) == CORIO__CACHE_LINE,
+static_assert(offsetof(call, from) == CORIO__CACHE_LINE,
               "a call's wire is one cache line");
 
 #define CALL_OF(p, field) ((call *)((char *)(p)-offsetof(call, field)))
@@ -88,13 +109,43 @@ static int call_main(void *arg)
     return c->io.in.fn(c->io.in.arg);
 }
 
+bool corio__call_answered(corio__loop *L)
+{
+    return atomic_load_explicit(&L->flag_call->state, memory_order_acquire) ==
+           ANSWERED;
+}
+
+void corio__call_collect(corio__loop *L)
+{
+    call *c = L->flag_call;
+    if (atomic_load_explicit(&c->state, memory_order_acquire) != ANSWERED)
+        return;
+    L->flag_call = NULL;
+    came_back(c);
+}
+
+bool corio__call_sleep(corio__loop *L)
+{
+    int polling = POLLING;
+    if (!atomic_compare_exchange_strong(&L->flag_call->state, &polling, ASLEEP))
+        return false; /* answered: collect it instead */
+    L->flag_call = NULL;
+    return true;
+}
+
 /* On B: `start` has been taken from B's list, so its node carries `done`
- * (a node that is never dropped: A is waiting for it). */
+ * (a node that is never dropped: A is waiting for it), unless the answer
+ * goes in the record.  After a successful CAS A may return at once: the
+ * record is not touched again. */
 static void send_done(call *c, int result, int status)
 {
     c->task = NULL;
     c->io.out.result = result;
     c->io.out.status = status;
+    int polling = POLLING;
+    if (atomic_load_explicit(&c->state, memory_order_relaxed) == POLLING &&
+        atomic_compare_exchange_strong(&c->state, &polling, ANSWERED))
+        return;
     c->post.fn = on_done;
     c->post.drop = NULL;
     corio__post_send(c->from, &c->post);
@@ -180,16 +231,20 @@ int corio_loop_call(corio_loop *loop, corio_fn fn, void *arg, int *result)
         .caller = self,
         .needed = 1,
     };
-    if (corio__post_send(c.to, &c.post) < 0) {
-        if (result)
-            *result = -ESHUTDOWN;
-        return -ESHUTDOWN;
-    }
     /* A call inside the caller's set of loops is answered by a loop that
      * the set's deadlock check watches (core/loops.c); one to a loop of
      * another run is an outside wait, like an open corio_remote. */
     corio__loop *A = self->loop;
     bool outside = c.to != A && (!A->set || c.to->set != A->set);
+    bool flag = c.to != A && !outside && !A->flag_call;
+    atomic_init(&c.state, flag ? POLLING : NO_FLAG);
+    if (corio__post_send(c.to, &c.post) < 0) {
+        if (result)
+            *result = -ESHUTDOWN;
+        return -ESHUTDOWN;
+    }
+    if (flag)
+        A->flag_call = &c;
     A->calls_out++; /* the loop polls for the answer (sched.c) */
     if (outside)
         atomic_fetch_add(&A->remotes_open, 1);

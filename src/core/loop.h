@@ -221,13 +221,15 @@ struct corio__loop {
     atomic_bool sleeping;   /* may block in the engine: senders write the
                                eventfd (core/post.c has the argument) */
     char inbox_after[CORIO__CACHE_LINE];
-    bool poll_due;            /* a peer's post ran since the loop last slept */
-    size_t calls_out;         /* corio_loop_calls this loop's tasks wait on */
-    int64_t poll_ns;          /* inbox polling before sleeping (0: none) */
-    size_t jobs_pending;      /* thread jobs submitted and not reaped */
-    int pool_threads;         /* corio_options.threads (io/pool.c) */
-    atomic_long remotes_open; /* corio_remote handles not yet closed */
-    struct corio_remote *remotes; /* every remote made on this loop */
+    bool poll_due;    /* a peer's post ran since the loop last slept */
+    size_t calls_out; /* corio_loop_calls this loop's tasks wait on */
+    struct corio__call *flag_call; /* the one call answered in its record
+                                      (core/call.c) */
+    int64_t poll_ns;               /* inbox polling before sleeping (0: none) */
+    size_t jobs_pending;           /* thread jobs submitted and not reaped */
+    int pool_threads;              /* corio_options.threads (io/pool.c) */
+    atomic_long remotes_open;      /* corio_remote handles not yet closed */
+    struct corio_remote *remotes;  /* every remote made on this loop */
 
     /* corio_run_loops (core/loops.c); NULL in a plain corio_run. */
     struct corio__loops *set;

@@ -134,7 +134,7 @@ static void pass_poll(corio__loop *L)
     if (L->nfd_waiting || L->jobs_pending || atomic_load(&L->sigint) ||
         atomic_load(&L->wake_armed)) /* the eventfd was written */
         L->engine->wait(L, 0);
-    if (corio__post_pending(L)) /* posted without a wake-up (post.c) */
+    if (corio__inbox_pending(L)) /* posted without a wake-up (post.c) */
         corio__loop_run_posts(L);
     if (L->timers.n)
         corio__timer_run(&L->timers, corio__loop_now(L));
@@ -205,7 +205,7 @@ static bool poll_inbox(corio__loop *L, int64_t next)
         end = next;
     while (now < end) {
         for (int i = 0; i < 32; i++) {
-            if (corio__post_pending(L))
+            if (corio__inbox_pending(L))
                 return true;
             cpu_relax();
         }
@@ -264,14 +264,22 @@ static void block(corio__loop *L)
         check_sigint(L);
         if (L->nready)
             break;
-        if (corio__post_pending(L)) {
+        if (corio__inbox_pending(L)) {
             corio__loop_run_posts(L);
             continue;
         }
         int64_t next = corio__timer_next(&L->timers);
         if (poll_inbox(L, next)) {
-            if (corio__post_pending(L))
+            if (corio__inbox_pending(L))
                 corio__loop_run_posts(L);
+            continue;
+        }
+        /* Every sleep and every count as idle below comes after this: a
+         * call answered in its record must be answered by a post from
+         * here on, which wakes the loop and which the set's deadlock
+         * check sees. */
+        if (L->flag_call && !corio__call_sleep(L)) {
+            corio__loop_run_posts(L);
             continue;
         }
         if (nothing_can_wake(L, next)) {
@@ -347,7 +355,8 @@ static corio_task *pick_slow(corio__loop *L)
 }
 
 /* Whether the end of a pass has anything to do: no turn hook, fd waiter,
- * thread job, timer, signal, eventfd wake-up or post means pick_slow's poll
+ * thread job, timer, signal, eventfd wake-up, post or call answered in its
+ * record means pick_slow's poll
  * would find nothing, so a new pass can start inline.  (Plain loads: a post or
  * a signal that lands just after is seen at the next pass.) */
 static inline bool pass_idle(corio__loop *L)
@@ -356,9 +365,11 @@ static inline bool pass_idle(corio__loop *L)
            !L->timers.n &&
            !atomic_load_explicit(&L->sigint, memory_order_relaxed) &&
            !atomic_load_explicit(&L->wake_armed, memory_order_relaxed) &&
-           /* posts come without a wake-up to an awake loop (post.c); a
-            * closed inbox (loop shutdown) only takes the slow path */
-           !atomic_load_explicit(&L->posts, memory_order_relaxed);
+           /* posts come without a wake-up to an awake loop (post.c), and
+            * so does a call's answer in its record (call.c); a closed
+            * inbox (loop shutdown) only takes the slow path */
+           !atomic_load_explicit(&L->posts, memory_order_relaxed) &&
+           !L->flag_call;
 }
 
 /* The common case inline: a task is ready and the pass is not over, or it
