@@ -270,7 +270,11 @@ static void block(corio__loop *L)
         }
         int64_t next = corio__timer_next(&L->timers);
         if (poll_inbox(L, next)) {
-            if (corio__inbox_pending(L))
+            /* A call's answer in its record only wakes its caller: no
+             * need to switch to the root's stack as posts do. */
+            if (L->flag_call && corio__call_answered(L))
+                corio__call_collect(L);
+            else if (corio__inbox_pending(L))
                 corio__loop_run_posts(L);
             continue;
         }
