@@ -43,6 +43,7 @@
 #include "core/post.h"
 
 #include <assert.h>
+#include <string.h>
 
 /* The record, drawn by cache line:
  *
@@ -160,12 +161,19 @@ void corio__call_done(corio_task *t)
 static void on_start(corio__post *p)
 {
     call *c = CALL_OF(p, post);
-    corio_task_opts to = {.name = "loop call"};
+    static const char name[] = "loop call";
+    /* The common spawn (no options), then the name: a spawn with options
+     * takes the slow path, which copies the name with strncpy. */
     int rc = corio__cur->stopping
                  ? -ESHUTDOWN
-                 : corio__spawn(&c->task, &to, call_main, c, CORIO__CALLED);
-    if (rc < 0) /* no task will run; report why */
+                 : corio__spawn(&c->task, NULL, call_main, c, CORIO__CALLED);
+    if (rc < 0) { /* no task will run; report why */
         send_done(c, rc, rc);
+        return;
+    }
+    static_assert(sizeof name <= sizeof c->task->name, "the name fits");
+    memcpy(c->task->name, name, sizeof name);
+    c->task->named = 1;
 }
 
 /* A plain corio_run loop drops the posts still queued when it ends (a
