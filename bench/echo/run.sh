@@ -217,6 +217,14 @@ stop_server() {
     kill "$spid" 2>/dev/null || :
     wait "$spid" 2>/dev/null || :
     spid=""
+    # An io_uring server's listener can outlive its process for a moment
+    # (the kernel tears the ring down after the exit): the next start on
+    # this port must not find it still bound.  Up to 5 s.
+    t=0
+    while [ $t -lt 50 ] && ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; do
+        sleep 0.1
+        t=$((t + 1))
+    done
 }
 
 have() {
