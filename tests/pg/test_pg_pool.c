@@ -493,8 +493,8 @@ TEST_T(pg_pool, survives_a_server_restart, 120)
 }
 
 /* corio_pg_pool_free while acquirers are suspended inside the pool: one
- * waiting for a permit, one connecting.  Both return -ESHUTDOWN, the pool
- * stays alive until the last of them (and the connection still out) has
+ * waiting for a permit, one making its connection.  Both return -ESHUTDOWN, the
+ * pool stays alive until the last of them (and the connection still out) has
  * left it, and nothing is used after it is freed (ASan runs this). */
 typedef struct freed_ctx {
     corio_pg_pool *p;
@@ -511,26 +511,46 @@ static int acquire_once(void *arg)
     return 0;
 }
 
+/* Holds a new connection in the pool's init hook once `gated` is set, so
+ * an acquirer stays inside the pool, making its connection, for as long as
+ * the test needs: a fast server could otherwise let it finish connecting
+ * (and release) before the second acquirer looks for a permit. */
+static int gated;
+static corio_event gate;
+
+static int gated_init(void *arg, corio_pg *c)
+{
+    (void)arg, (void)c;
+    return gated ? corio_event_wait(&gate) : 0;
+}
+
 static int free_while_inside(void *arg)
 {
     (void)arg;
     corio_pg_pool *p;
-    corio_pg_pool_opts o = {.min_size = 1, .max_size = 2};
+    corio_pg_pool_opts o = {.min_size = 1, .max_size = 2, .init = gated_init};
     CHECK_EQ(corio_pg_pool_new(&p, pg_dsn(), &o), 0);
     corio_pg *held;
     CHECK_EQ(corio_pg_pool_acquire(p, &held), 0);
+    CHECK_EQ(corio_event_init(&gate), 0);
+    gated = 1;
     freed_ctx conn = {p, 1}, wait = {p, 1};
     corio_task *t[2];
-    /* The first finds no idle connection and opens one (it suspends in
-     * the connect); the second finds no permit and waits. */
+    /* The first finds no idle connection and opens one (it stays in the
+     * init hook); the second finds no permit and waits. */
     CHECK_EQ(corio_task_spawn(&t[0], acquire_once, &conn), 0);
-    CHECK_EQ(corio_yield(), 0);
     CHECK_EQ(corio_task_spawn(&t[1], acquire_once, &wait), 0);
-    CHECK_EQ(corio_yield(), 0);
     corio_pg_pool_stats st;
-    corio_pg_pool_stats_get(p, &st);
+    for (int i = 0; i < 1000; i++) { /* until both are inside */
+        CHECK_EQ(corio_sleep(CORIO_MS), 0);
+        corio_pg_pool_stats_get(p, &st);
+        if (st.waiters == 1)
+            break;
+    }
     CHECK_EQ(st.waiters, 1);
+    CHECK_EQ(conn.rc, 1); /* still making its connection */
     corio_pg_pool_free(p);
+    corio_event_set(&gate); /* the init returns; the pool is shut */
     CHECK_EQ(corio_gather(t, 2, NULL), 0);
     CHECK_EQ(conn.rc, -ESHUTDOWN);
     CHECK_EQ(wait.rc, -ESHUTDOWN);
