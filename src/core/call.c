@@ -110,19 +110,14 @@ static int call_main(void *arg)
     return c->io.in.fn(c->io.in.arg);
 }
 
-bool corio__call_answered(corio__loop *L)
-{
-    return atomic_load_explicit(&L->flag_call->state, memory_order_acquire) ==
-           ANSWERED;
-}
-
-void corio__call_collect(corio__loop *L)
+bool corio__call_collect(corio__loop *L)
 {
     call *c = L->flag_call;
     if (atomic_load_explicit(&c->state, memory_order_acquire) != ANSWERED)
-        return;
+        return false;
     L->flag_call = NULL;
     came_back(c);
+    return true;
 }
 
 bool corio__call_sleep(corio__loop *L)

@@ -142,8 +142,6 @@ void corio__post_run(corio__loop *L)
 {
     if (CORIO__UNLIKELY(L->set_idle))
         corio__loops_busy(L); /* before the take: see loops.c */
-    if (L->flag_call)
-        corio__call_collect(L);
     corio__post *p = take_all(L), *fifo = NULL;
     while (p) { /* the list is newest first: reverse it */
         corio__post *next = p->next;

@@ -51,18 +51,12 @@ bool corio__post_sleep_begin(corio__loop *L);
 void corio__post_sleep_end(corio__loop *L);
 void corio__post_woken(corio__loop *L);
 /* core/call.c: a loop's one corio_loop_call answered in the record itself
- * rather than by a post back (L->flag_call).  answered: has it come?
- * collect: if so, wake its caller.  sleep: the loop is about to sleep or
- * count itself idle: switch the call to the post back, unless it has been
- * answered (false: do not sleep). */
-bool corio__call_answered(corio__loop *L);
-void corio__call_collect(corio__loop *L);
+ * rather than by a post back (L->flag_call, not NULL).  collect: if the
+ * answer has come, wake the caller (true).  sleep: the loop is about to
+ * sleep or count itself idle: switch the call to the post back, unless it
+ * has been answered (false: collect it and do not sleep). */
+bool corio__call_collect(corio__loop *L);
 bool corio__call_sleep(corio__loop *L);
-/* Loop thread: is there anything for corio__post_run to do? */
-static inline bool corio__inbox_pending(corio__loop *L)
-{
-    return corio__post_pending(L) || (L->flag_call && corio__call_answered(L));
-}
 /* Loop thread, at the end of the run: drop everything still posted. */
 void corio__post_drop_all(corio__loop *L);
 /* core/remote.c, at the end of the run: cut every remote off the loop and

@@ -128,14 +128,24 @@ static void check_sigint(corio__loop *L)
         cancel_main(L);
 }
 
+/* What other threads sent: a call's answer in its record, which only wakes
+ * its caller (no switch to the root's stack, as posts need), then the
+ * posts. */
+static inline void take_inbox(corio__loop *L)
+{
+    if (L->flag_call)
+        (void)corio__call_collect(L);
+    if (corio__post_pending(L))
+        corio__loop_run_posts(L);
+}
+
 /* Non-blocking check between passes. */
 static void pass_poll(corio__loop *L)
 {
     if (L->nfd_waiting || L->jobs_pending || atomic_load(&L->sigint) ||
         atomic_load(&L->wake_armed)) /* the eventfd was written */
         L->engine->wait(L, 0);
-    if (corio__inbox_pending(L)) /* posted without a wake-up (post.c) */
-        corio__loop_run_posts(L);
+    take_inbox(L); /* posted without a wake-up (post.c) */
     if (L->timers.n)
         corio__timer_run(&L->timers, corio__loop_now(L));
     check_sigint(L);
@@ -191,7 +201,8 @@ static inline void cpu_relax(void)
  * for the sender, no trip through the kernel's scheduler for either.  The
  * price is up to poll_ns of CPU per sleep.  Watched descriptors are
  * checked every POLL_IO_NS meanwhile, so I/O waits that much at most.
- * Returns true when there is something to do. */
+ * Returns true when there is something to do (a call's answer in its
+ * record is collected here already). */
 #define POLL_IO_NS (8 * 1000)
 
 static bool poll_inbox(corio__loop *L, int64_t next)
@@ -205,7 +216,8 @@ static bool poll_inbox(corio__loop *L, int64_t next)
         end = next;
     while (now < end) {
         for (int i = 0; i < 32; i++) {
-            if (corio__inbox_pending(L))
+            if (corio__post_pending(L) ||
+                (L->flag_call && corio__call_collect(L)))
                 return true;
             cpu_relax();
         }
@@ -264,17 +276,15 @@ static void block(corio__loop *L)
         check_sigint(L);
         if (L->nready)
             break;
-        if (corio__inbox_pending(L)) {
+        if (L->flag_call && corio__call_collect(L))
+            continue;
+        if (corio__post_pending(L)) {
             corio__loop_run_posts(L);
             continue;
         }
         int64_t next = corio__timer_next(&L->timers);
-        if (poll_inbox(L, next)) {
-            /* A call's answer in its record only wakes its caller: no
-             * need to switch to the root's stack as posts do. */
-            if (L->flag_call && corio__call_answered(L))
-                corio__call_collect(L);
-            else if (corio__inbox_pending(L))
+        if (poll_inbox(L, next)) { /* an answer is collected there */
+            if (corio__post_pending(L))
                 corio__loop_run_posts(L);
             continue;
         }
@@ -283,7 +293,7 @@ static void block(corio__loop *L)
          * here on, which wakes the loop and which the set's deadlock
          * check sees. */
         if (L->flag_call && !corio__call_sleep(L)) {
-            corio__loop_run_posts(L);
+            corio__call_collect(L);
             continue;
         }
         if (nothing_can_wake(L, next)) {
